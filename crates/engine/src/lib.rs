@@ -1,0 +1,5 @@
+//! Cairn's use cases and the durable job runner that carries them out in the
+//! background. Web handlers, the CLI and schedulers call into here; nothing
+//! here knows about HTTP.
+
+pub mod jobs;

@@ -1,0 +1,394 @@
+//! PostgreSQL, for several Cairn instances on one database. Jobs are claimed
+//! with `FOR UPDATE SKIP LOCKED`, so instances never take the same job.
+
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::types::Json;
+use sqlx::{Postgres, Row, Transaction};
+
+use crate::{
+    AuditEntry, Backend, Job, JobCounts, JobState, NewAuditEntry, NewJob, OpenOptions, Result,
+    SchemaStatus, Store, StoreError, StoreTx, redact_url,
+};
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+pub(crate) struct PgStore {
+    pool: PgPool,
+}
+
+fn job_from_row(row: &PgRow) -> Result<Job> {
+    let state: String = row.try_get("state")?;
+    let Json(payload) = row.try_get::<Json<serde_json::Value>, _>("payload")?;
+    Ok(Job {
+        id: row.try_get("id")?,
+        kind: row.try_get("kind")?,
+        payload,
+        state: JobState::parse(&state)
+            .ok_or_else(|| StoreError::InvalidData(format!("job state `{state}`")))?,
+        attempts: row.try_get::<i32, _>("attempts")?.max(0) as u32,
+        max_attempts: row.try_get::<i32, _>("max_attempts")?.max(0) as u32,
+        run_after: row.try_get("run_after")?,
+        lease_owner: row.try_get("lease_owner")?,
+        lease_expires_at: row.try_get("lease_expires_at")?,
+        last_error: row.try_get("last_error")?,
+        dedupe_key: row.try_get("dedupe_key")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        finished_at: row.try_get("finished_at")?,
+    })
+}
+
+fn attempts_i32(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+impl PgStore {
+    /// Connects, retrying with backoff until `connect_timeout`: a database
+    /// that is still starting is waited for, one that never answers is
+    /// reported with the last cause.
+    pub(crate) async fn open(url: &str, options: &OpenOptions) -> Result<Self> {
+        let connect = PgConnectOptions::from_str(url)?;
+        if let Some(password) = url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.password().map(str::to_owned))
+        {
+            cairn_core::secret::register(&password);
+        }
+        let started = Instant::now();
+        let mut attempts = 0;
+        let mut delay = Duration::from_millis(200);
+        loop {
+            attempts += 1;
+            let remaining = options.connect_timeout.saturating_sub(started.elapsed());
+            let result = PgPoolOptions::new()
+                .max_connections(options.max_connections.max(1))
+                .acquire_timeout(
+                    remaining.clamp(Duration::from_millis(100), Duration::from_secs(1)),
+                )
+                .connect_with(connect.clone())
+                .await;
+            match result {
+                Ok(pool) => return Ok(PgStore { pool }),
+                Err(error) => {
+                    let retryable = matches!(
+                        error,
+                        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_)
+                    ) || error
+                        .as_database_error()
+                        .and_then(|e| e.code())
+                        .is_some_and(|code| code == "57P03"); // the database system is starting up
+                    if !retryable || started.elapsed() + delay >= options.connect_timeout {
+                        return Err(StoreError::Unreachable {
+                            url: redact_url(url),
+                            attempts,
+                            seconds: started.elapsed().as_secs(),
+                            cause: error.to_string(),
+                        });
+                    }
+                    tracing::warn!(attempt = attempts, error = %error, "database not reachable yet; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(2));
+                }
+            }
+        }
+    }
+}
+
+fn latest_known() -> i64 {
+    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    async fn migrate(&self) -> Result<SchemaStatus> {
+        // sqlx holds an advisory lock while migrating, so instances starting
+        // together take turns.
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::from_migrate(e, latest_known()))?;
+        self.schema_status().await
+    }
+
+    async fn schema_status(&self) -> Result<SchemaStatus> {
+        let has_table: bool =
+            sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                .fetch_one(&self.pool)
+                .await?;
+        let applied = if has_table {
+            sqlx::query_scalar::<_, Option<i64>>(
+                "SELECT MAX(version) FROM _sqlx_migrations WHERE success",
+            )
+            .fetch_one(&self.pool)
+            .await?
+            .unwrap_or(0)
+        } else {
+            0
+        };
+        Ok(SchemaStatus {
+            applied,
+            latest_known: latest_known(),
+        })
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn begin(&self) -> Result<Box<dyn StoreTx>> {
+        let tx = self.pool.begin().await?;
+        Ok(Box::new(PgTx { tx }))
+    }
+
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        limit: u32,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<Job>> {
+        let sql = concat!(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1, \
+             lease_expires_at = $2, updated_at = $3 \
+             WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $3 \
+                          ORDER BY run_after, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+             RETURNING ",
+            job_columns!(),
+            ""
+        );
+        let rows = sqlx::query(sql)
+            .bind(worker)
+            .bind(lease_until)
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
+        jobs.sort_by_key(|j| (j.run_after, j.id));
+        Ok(jobs)
+    }
+
+    async fn complete_jobs(&self, worker: &str, ids: &[i64], now: DateTime<Utc>) -> Result<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let result = sqlx::query(
+            "UPDATE jobs SET state = 'done', finished_at = $1, updated_at = $1, lease_owner = NULL, \
+             lease_expires_at = NULL WHERE state = 'running' AND lease_owner = $2 AND id = ANY($3)",
+        )
+        .bind(now)
+        .bind(worker)
+        .bind(ids)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
+    async fn fail_job(
+        &self,
+        worker: &str,
+        id: i64,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let result = match retry_at {
+            Some(at) => sqlx::query(
+                "UPDATE jobs SET state = 'queued', run_after = $1, last_error = $2, updated_at = $3, \
+                 lease_owner = NULL, lease_expires_at = NULL \
+                 WHERE id = $4 AND state = 'running' AND lease_owner = $5",
+            )
+            .bind(at),
+            None => sqlx::query(
+                "UPDATE jobs SET state = 'dead', finished_at = $1, last_error = $2, updated_at = $3, \
+                 lease_owner = NULL, lease_expires_at = NULL \
+                 WHERE id = $4 AND state = 'running' AND lease_owner = $5",
+            )
+            .bind(now),
+        }
+        .bind(error)
+        .bind(now)
+        .bind(id)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn extend_leases(&self, worker: &str, lease_until: DateTime<Utc>) -> Result<u64> {
+        let result = sqlx::query(
+            "UPDATE jobs SET lease_expires_at = $1 WHERE state = 'running' AND lease_owner = $2",
+        )
+        .bind(lease_until)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
+    async fn release_leases(&self, worker: &str, now: DateTime<Utc>) -> Result<u64> {
+        let result = sqlx::query(
+            "UPDATE jobs SET state = 'queued', attempts = GREATEST(attempts - 1, 0), lease_owner = NULL, \
+             lease_expires_at = NULL, updated_at = $1 WHERE state = 'running' AND lease_owner = $2",
+        )
+        .bind(now)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
+    async fn requeue_expired_leases(&self, now: DateTime<Utc>) -> Result<(u64, u64)> {
+        let mut tx = self.pool.begin().await?;
+        let dead = sqlx::query(
+            "UPDATE jobs SET state = 'dead', finished_at = $1, updated_at = $1, \
+             last_error = 'worker lost (lease expired) on the last attempt', \
+             lease_owner = NULL, lease_expires_at = NULL \
+             WHERE state = 'running' AND lease_expires_at <= $1 AND attempts >= max_attempts",
+        )
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let requeued = sqlx::query(
+            "UPDATE jobs SET state = 'queued', run_after = $1, updated_at = $1, \
+             last_error = 'worker lost (lease expired)', lease_owner = NULL, lease_expires_at = NULL \
+             WHERE state = 'running' AND lease_expires_at <= $1",
+        )
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok((requeued, dead))
+    }
+
+    async fn job_counts(&self) -> Result<JobCounts> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, COUNT(*) FROM jobs GROUP BY state")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(JobCounts::from_rows(rows))
+    }
+
+    async fn get_job(&self, id: i64) -> Result<Option<Job>> {
+        let sql = concat!("SELECT ", job_columns!(), " FROM jobs WHERE id = $1");
+        let row = sqlx::query(sql).bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    async fn list_jobs(&self, state: Option<JobState>, limit: u32) -> Result<Vec<Job>> {
+        let sql = concat!(
+            "SELECT ",
+            job_columns!(),
+            " FROM jobs WHERE ($1::text IS NULL OR state = $1) ORDER BY id DESC LIMIT $2"
+        );
+        let rows = sqlx::query(sql)
+            .bind(state.map(JobState::as_str))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    async fn retry_dead_job(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
+        let result = sqlx::query(
+            "UPDATE jobs SET state = 'queued', attempts = 0, run_after = $1, updated_at = $1, \
+             finished_at = NULL WHERE id = $2 AND state = 'dead'",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn prune_done_jobs(&self, before: DateTime<Utc>) -> Result<u64> {
+        let result = sqlx::query("DELETE FROM jobs WHERE state = 'done' AND finished_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected())
+    }
+
+    async fn list_audit(&self, limit: u32) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT id, at, actor, action, subject, detail FROM audit_log ORDER BY id DESC LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let Json(detail) = row.try_get::<Json<serde_json::Value>, _>("detail")?;
+                Ok(AuditEntry {
+                    id: row.try_get("id")?,
+                    at: row.try_get("at")?,
+                    actor: row.try_get("actor")?,
+                    action: row.try_get("action")?,
+                    subject: row.try_get("subject")?,
+                    detail,
+                })
+            })
+            .collect()
+    }
+}
+
+struct PgTx {
+    tx: Transaction<'static, Postgres>,
+}
+
+#[async_trait]
+impl StoreTx for PgTx {
+    async fn enqueue(&mut self, job: &NewJob, now: DateTime<Utc>) -> Result<Option<i64>> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO jobs (kind, payload, state, attempts, max_attempts, run_after, dedupe_key, \
+             created_at, updated_at) VALUES ($1, $2, 'queued', 0, $3, $4, $5, $6, $6) \
+             ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .bind(&job.kind)
+        .bind(Json(&job.payload))
+        .bind(attempts_i32(job.max_attempts))
+        .bind(job.run_after)
+        .bind(&job.dedupe_key)
+        .bind(now)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(id)
+    }
+
+    async fn append_audit(&mut self, entry: &NewAuditEntry, now: DateTime<Utc>) -> Result<i64> {
+        let id = sqlx::query_scalar(
+            "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5) \
+             RETURNING id",
+        )
+        .bind(now)
+        .bind(&entry.actor)
+        .bind(&entry.action)
+        .bind(&entry.subject)
+        .bind(Json(&entry.detail))
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(id)
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,415 @@
+//! The embedded default: one SQLite file in WAL mode. Times are stored as
+//! Unix milliseconds so that comparisons in SQL are exact and index-friendly.
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+
+use crate::{
+    AuditEntry, Backend, Job, JobCounts, JobState, NewAuditEntry, NewJob, OpenOptions, Result,
+    SchemaStatus, Store, StoreError, StoreTx,
+};
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+pub(crate) struct SqliteStore {
+    pool: SqlitePool,
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn from_ms(ms: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| StoreError::InvalidData(format!("timestamp {ms} out of range")))
+}
+
+fn opt_from_ms(ms: Option<i64>) -> Result<Option<DateTime<Utc>>> {
+    ms.map(from_ms).transpose()
+}
+
+fn job_from_row(row: &SqliteRow) -> Result<Job> {
+    let payload: String = row.try_get("payload")?;
+    let state: String = row.try_get("state")?;
+    Ok(Job {
+        id: row.try_get("id")?,
+        kind: row.try_get("kind")?,
+        payload: serde_json::from_str(&payload)
+            .map_err(|e| StoreError::InvalidData(format!("job payload: {e}")))?,
+        state: JobState::parse(&state)
+            .ok_or_else(|| StoreError::InvalidData(format!("job state `{state}`")))?,
+        attempts: row.try_get::<i64, _>("attempts")?.max(0) as u32,
+        max_attempts: row.try_get::<i64, _>("max_attempts")?.max(0) as u32,
+        run_after: from_ms(row.try_get("run_after")?)?,
+        lease_owner: row.try_get("lease_owner")?,
+        lease_expires_at: opt_from_ms(row.try_get("lease_expires_at")?)?,
+        last_error: row.try_get("last_error")?,
+        dedupe_key: row.try_get("dedupe_key")?,
+        created_at: from_ms(row.try_get("created_at")?)?,
+        updated_at: from_ms(row.try_get("updated_at")?)?,
+        finished_at: opt_from_ms(row.try_get("finished_at")?)?,
+    })
+}
+
+fn sqlite_path(url: &str) -> String {
+    url.trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+impl SqliteStore {
+    pub(crate) async fn open(url: &str, options: &OpenOptions) -> Result<Self> {
+        let path = sqlite_path(url);
+        let connect = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.connect_timeout)
+            .connect_with(connect)
+            .await
+            .map_err(|e| classify_open_error(&path, e))?;
+        // Reading the schema proves the file is a database; a corrupt file
+        // fails here, before anything is written to it.
+        sqlx::query("SELECT count(*) FROM sqlite_master")
+            .fetch_one(&pool)
+            .await
+            .map_err(|e| classify_open_error(&path, e))?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+fn classify_open_error(path: &str, error: sqlx::Error) -> StoreError {
+    let message = error.to_string();
+    if message.contains("not a database") || message.contains("malformed") {
+        StoreError::Corrupt {
+            path: path.to_owned(),
+            cause: message,
+        }
+    } else {
+        StoreError::Unreachable {
+            url: format!("sqlite://{path}"),
+            attempts: 1,
+            seconds: 0,
+            cause: message,
+        }
+    }
+}
+
+fn latest_known() -> i64 {
+    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn migrate(&self) -> Result<SchemaStatus> {
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::from_migrate(e, latest_known()))?;
+        self.schema_status().await
+    }
+
+    async fn schema_status(&self) -> Result<SchemaStatus> {
+        let has_table: Option<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        let applied = if has_table.is_some() {
+            sqlx::query_scalar::<_, Option<i64>>(
+                "SELECT MAX(version) FROM _sqlx_migrations WHERE success",
+            )
+            .fetch_one(&self.pool)
+            .await?
+            .unwrap_or(0)
+        } else {
+            0
+        };
+        Ok(SchemaStatus {
+            applied,
+            latest_known: latest_known(),
+        })
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn begin(&self) -> Result<Box<dyn StoreTx>> {
+        // IMMEDIATE takes the write lock up front, so two writers queue on
+        // the busy timeout instead of failing with SQLITE_BUSY mid-way.
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(Box::new(SqliteTx { tx }))
+    }
+
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        limit: u32,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<Job>> {
+        let sql = concat!(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?1, \
+             lease_expires_at = ?2, updated_at = ?3 \
+             WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= ?3 \
+                          ORDER BY run_after, id LIMIT ?4) \
+             RETURNING ",
+            job_columns!(),
+            ""
+        );
+        let rows = sqlx::query(sql)
+            .bind(worker)
+            .bind(ms(lease_until))
+            .bind(ms(now))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
+        jobs.sort_by_key(|j| (j.run_after, j.id));
+        Ok(jobs)
+    }
+
+    async fn complete_jobs(&self, worker: &str, ids: &[i64], now: DateTime<Utc>) -> Result<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut done = 0;
+        // SQLite caps bound parameters; stay far below the limit.
+        for chunk in ids.chunks(500) {
+            let mut q =
+                QueryBuilder::<Sqlite>::new("UPDATE jobs SET state = 'done', finished_at = ");
+            q.push_bind(ms(now))
+                .push(", updated_at = ")
+                .push_bind(ms(now))
+                .push(", lease_owner = NULL, lease_expires_at = NULL WHERE state = 'running' AND lease_owner = ")
+                .push_bind(worker)
+                .push(" AND id IN (");
+            let mut sep = q.separated(", ");
+            for id in chunk {
+                sep.push_bind(*id);
+            }
+            q.push(")");
+            done += q.build().execute(&self.pool).await?.rows_affected();
+        }
+        Ok(done)
+    }
+
+    async fn fail_job(
+        &self,
+        worker: &str,
+        id: i64,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let result = match retry_at {
+            Some(at) => sqlx::query(
+                "UPDATE jobs SET state = 'queued', run_after = ?1, last_error = ?2, updated_at = ?3, \
+                 lease_owner = NULL, lease_expires_at = NULL \
+                 WHERE id = ?4 AND state = 'running' AND lease_owner = ?5",
+            )
+            .bind(ms(at)),
+            None => sqlx::query(
+                "UPDATE jobs SET state = 'dead', finished_at = ?1, last_error = ?2, updated_at = ?3, \
+                 lease_owner = NULL, lease_expires_at = NULL \
+                 WHERE id = ?4 AND state = 'running' AND lease_owner = ?5",
+            )
+            .bind(ms(now)),
+        }
+        .bind(error)
+        .bind(ms(now))
+        .bind(id)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn extend_leases(&self, worker: &str, lease_until: DateTime<Utc>) -> Result<u64> {
+        let result = sqlx::query(
+            "UPDATE jobs SET lease_expires_at = ?1 WHERE state = 'running' AND lease_owner = ?2",
+        )
+        .bind(ms(lease_until))
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
+    async fn release_leases(&self, worker: &str, now: DateTime<Utc>) -> Result<u64> {
+        let result = sqlx::query(
+            "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), lease_owner = NULL, \
+             lease_expires_at = NULL, updated_at = ?1 WHERE state = 'running' AND lease_owner = ?2",
+        )
+        .bind(ms(now))
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
+    async fn requeue_expired_leases(&self, now: DateTime<Utc>) -> Result<(u64, u64)> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let dead = sqlx::query(
+            "UPDATE jobs SET state = 'dead', finished_at = ?1, updated_at = ?1, \
+             last_error = 'worker lost (lease expired) on the last attempt', \
+             lease_owner = NULL, lease_expires_at = NULL \
+             WHERE state = 'running' AND lease_expires_at <= ?1 AND attempts >= max_attempts",
+        )
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let requeued = sqlx::query(
+            "UPDATE jobs SET state = 'queued', run_after = ?1, updated_at = ?1, \
+             last_error = 'worker lost (lease expired)', lease_owner = NULL, lease_expires_at = NULL \
+             WHERE state = 'running' AND lease_expires_at <= ?1",
+        )
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok((requeued, dead))
+    }
+
+    async fn job_counts(&self) -> Result<JobCounts> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, COUNT(*) FROM jobs GROUP BY state")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(JobCounts::from_rows(rows))
+    }
+
+    async fn get_job(&self, id: i64) -> Result<Option<Job>> {
+        let sql = concat!("SELECT ", job_columns!(), " FROM jobs WHERE id = ?1");
+        let row = sqlx::query(sql).bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    async fn list_jobs(&self, state: Option<JobState>, limit: u32) -> Result<Vec<Job>> {
+        let sql = concat!(
+            "SELECT ",
+            job_columns!(),
+            " FROM jobs WHERE (?1 IS NULL OR state = ?1) ORDER BY id DESC LIMIT ?2"
+        );
+        let rows = sqlx::query(sql)
+            .bind(state.map(JobState::as_str))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    async fn retry_dead_job(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
+        let result = sqlx::query(
+            "UPDATE jobs SET state = 'queued', attempts = 0, run_after = ?1, updated_at = ?1, \
+             finished_at = NULL WHERE id = ?2 AND state = 'dead'",
+        )
+        .bind(ms(now))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn prune_done_jobs(&self, before: DateTime<Utc>) -> Result<u64> {
+        let result = sqlx::query("DELETE FROM jobs WHERE state = 'done' AND finished_at < ?1")
+            .bind(ms(before))
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected())
+    }
+
+    async fn list_audit(&self, limit: u32) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT id, at, actor, action, subject, detail FROM audit_log ORDER BY id DESC LIMIT ?1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let detail: String = row.try_get("detail")?;
+                Ok(AuditEntry {
+                    id: row.try_get("id")?,
+                    at: from_ms(row.try_get("at")?)?,
+                    actor: row.try_get("actor")?,
+                    action: row.try_get("action")?,
+                    subject: row.try_get("subject")?,
+                    detail: serde_json::from_str(&detail)
+                        .map_err(|e| StoreError::InvalidData(format!("audit detail: {e}")))?,
+                })
+            })
+            .collect()
+    }
+}
+
+struct SqliteTx {
+    tx: Transaction<'static, Sqlite>,
+}
+
+#[async_trait]
+impl StoreTx for SqliteTx {
+    async fn enqueue(&mut self, job: &NewJob, now: DateTime<Utc>) -> Result<Option<i64>> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO jobs (kind, payload, state, attempts, max_attempts, run_after, dedupe_key, \
+             created_at, updated_at) VALUES (?1, ?2, 'queued', 0, ?3, ?4, ?5, ?6, ?6) \
+             ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .bind(&job.kind)
+        .bind(job.payload.to_string())
+        .bind(i64::from(job.max_attempts))
+        .bind(ms(job.run_after))
+        .bind(&job.dedupe_key)
+        .bind(ms(now))
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(id)
+    }
+
+    async fn append_audit(&mut self, entry: &NewAuditEntry, now: DateTime<Utc>) -> Result<i64> {
+        let id = sqlx::query_scalar(
+            "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5) \
+             RETURNING id",
+        )
+        .bind(ms(now))
+        .bind(&entry.actor)
+        .bind(&entry.action)
+        .bind(&entry.subject)
+        .bind(entry.detail.to_string())
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(id)
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,637 @@
+//! One suite, both backends: every test here runs against SQLite and against
+//! the local PostgreSQL server.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use cairn_store::testing::TestDb;
+use cairn_store::{Backend, JobState, NewAuditEntry, NewJob, OpenOptions, Store, StoreError};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde_json::json;
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(cairn_store::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(cairn_store::Backend::Postgres).await })*
+        }
+    };
+}
+
+conformance!(
+    migrations_apply_once_and_report_current,
+    claim_takes_due_jobs_oldest_first_and_counts_an_attempt,
+    concurrent_claims_never_lease_a_job_twice,
+    only_the_lease_holder_completes_a_job,
+    failure_requeues_with_backoff_or_kills,
+    expired_leases_are_taken_back,
+    released_leases_do_not_count_as_attempts,
+    heartbeat_extends_leases,
+    dedupe_key_allows_one_queued_job,
+    transaction_commits_change_and_job_together,
+    job_counts_cover_every_state,
+    done_jobs_are_pruned_after_retention,
+    newer_schema_is_refused_and_left_alone,
+);
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0)
+        .single()
+        .expect("valid time")
+}
+
+fn job(n: u32, at: DateTime<Utc>) -> NewJob {
+    NewJob::new("noop", json!({ "n": n }), at)
+}
+
+async fn store(backend: Backend) -> (TestDb, Arc<dyn Store>) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    (db, store)
+}
+
+async fn migrations_apply_once_and_report_current(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.open().await;
+    let before = store.schema_status().await.expect("status");
+    assert_eq!(before.applied, 0);
+    assert!(!before.is_current());
+    let after = store.migrate().await.expect("migrate");
+    assert!(after.is_current());
+    assert!(after.latest_known >= 1);
+    // Running again changes nothing and does not fail.
+    assert_eq!(store.migrate().await.expect("migrate again"), after);
+    store.ping().await.expect("ping");
+}
+
+async fn claim_takes_due_jobs_oldest_first_and_counts_an_attempt(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let now = t0();
+    store
+        .enqueue(job(1, now - Duration::seconds(5)), now)
+        .await
+        .expect("enqueue");
+    store
+        .enqueue(job(2, now - Duration::seconds(10)), now)
+        .await
+        .expect("enqueue");
+    store
+        .enqueue(job(3, now + Duration::seconds(60)), now)
+        .await
+        .expect("enqueue");
+
+    let lease = now + Duration::seconds(30);
+    let claimed = store.claim_jobs("w1", 10, now, lease).await.expect("claim");
+    let ns: Vec<_> = claimed.iter().map(|j| j.payload["n"].as_u64()).collect();
+    assert_eq!(
+        ns,
+        vec![Some(2), Some(1)],
+        "due jobs, oldest first; the future one waits"
+    );
+    for j in &claimed {
+        assert_eq!(j.state, JobState::Running);
+        assert_eq!(j.attempts, 1);
+        assert_eq!(j.lease_owner.as_deref(), Some("w1"));
+        assert_eq!(j.lease_expires_at, Some(lease));
+    }
+    assert!(
+        store
+            .claim_jobs("w2", 10, now, lease)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+    let later = now + Duration::seconds(61);
+    let claimed = store
+        .claim_jobs("w2", 10, later, later + Duration::seconds(30))
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].payload["n"], 3);
+}
+
+async fn concurrent_claims_never_lease_a_job_twice(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let now = t0();
+    let jobs: Vec<_> = (0..400).map(|n| job(n, now)).collect();
+    assert_eq!(store.enqueue_many(&jobs, now).await.expect("enqueue"), 400);
+
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let worker = format!("w{w}");
+            let mut mine = Vec::new();
+            loop {
+                let batch = store
+                    .claim_jobs(&worker, 7, now, now + Duration::seconds(60))
+                    .await
+                    .expect("claim");
+                if batch.is_empty() {
+                    return mine;
+                }
+                mine.extend(batch.into_iter().map(|j| j.id));
+            }
+        }));
+    }
+    let mut seen = HashSet::new();
+    let mut total = 0;
+    for task in tasks {
+        for id in task.await.expect("claimer") {
+            total += 1;
+            assert!(seen.insert(id), "job {id} was leased twice");
+        }
+    }
+    assert_eq!(total, 400, "every job was claimed");
+}
+
+async fn only_the_lease_holder_completes_a_job(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let now = t0();
+    let id = store
+        .enqueue(job(1, now), now)
+        .await
+        .expect("enqueue")
+        .expect("id");
+    store
+        .claim_jobs("w1", 1, now, now + Duration::seconds(30))
+        .await
+        .expect("claim");
+    assert_eq!(
+        store
+            .complete_jobs("intruder", &[id], now)
+            .await
+            .expect("complete"),
+        0
+    );
+    assert_eq!(
+        store.get_job(id).await.expect("get").expect("job").state,
+        JobState::Running
+    );
+    assert_eq!(
+        store
+            .complete_jobs("w1", &[id], now)
+            .await
+            .expect("complete"),
+        1
+    );
+    let done = store.get_job(id).await.expect("get").expect("job");
+    assert_eq!(done.state, JobState::Done);
+    assert_eq!(done.finished_at, Some(now));
+    assert_eq!(done.lease_owner, None);
+    assert_eq!(
+        store
+            .complete_jobs("w1", &[id], now)
+            .await
+            .expect("complete"),
+        0,
+        "done is final"
+    );
+}
+
+async fn failure_requeues_with_backoff_or_kills(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let now = t0();
+    let id = store
+        .enqueue(job(1, now), now)
+        .await
+        .expect("enqueue")
+        .expect("id");
+    store
+        .claim_jobs("w1", 1, now, now + Duration::seconds(30))
+        .await
+        .expect("claim");
+    let retry_at = now + Duration::seconds(20);
+    assert!(
+        store
+            .fail_job("w1", id, "remote said 503", Some(retry_at), now)
+            .await
+            .expect("fail")
+    );
+    let queued = store.get_job(id).await.expect("get").expect("job");
+    assert_eq!(queued.state, JobState::Queued);
+    assert_eq!(queued.run_after, retry_at);
+    assert_eq!(queued.last_error.as_deref(), Some("remote said 503"));
+    assert!(
+        store
+            .claim_jobs("w1", 1, now, now)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "not before retry_at"
+    );
+
+    let claimed = store
+        .claim_jobs("w2", 1, retry_at, retry_at + Duration::seconds(30))
+        .await
+        .expect("claim");
+    assert_eq!(claimed[0].attempts, 2);
+    assert!(
+        !store
+            .fail_job("w1", id, "stale worker", None, retry_at)
+            .await
+            .expect("fail"),
+        "w1 lost it"
+    );
+    assert!(
+        store
+            .fail_job("w2", id, "bad payload", None, retry_at)
+            .await
+            .expect("fail")
+    );
+    let dead = store.get_job(id).await.expect("get").expect("job");
+    assert_eq!(dead.state, JobState::Dead);
+    assert_eq!(dead.last_error.as_deref(), Some("bad payload"));
+    assert_eq!(dead.attempts, 2);
+
+    assert!(store.retry_dead_job(id, retry_at).await.expect("retry"));
+    let again = store.get_job(id).await.expect("get").expect("job");
+    assert_eq!((again.state, again.attempts), (JobState::Queued, 0));
+    assert!(
+        !store.retry_dead_job(id, retry_at).await.expect("retry"),
+        "only dead jobs"
+    );
+}
+
+async fn expired_leases_are_taken_back(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let now = t0();
+    let a = store
+        .enqueue(job(1, now), now)
+        .await
+        .expect("enqueue")
+        .expect("id");
+    let b = store
+        .enqueue(job(2, now).with_max_attempts(1), now)
+        .await
+        .expect("enqueue")
+        .expect("id");
+    let lease = now + Duration::seconds(30);
+    assert_eq!(
+        store
+            .claim_jobs("crashed", 10, now, lease)
+            .await
+            .expect("claim")
+            .len(),
+        2
+    );
+    assert_eq!(
+        store
+            .requeue_expired_leases(now + Duration::seconds(29))
+            .await
+            .expect("requeue"),
+        (0, 0)
+    );
+    let after = lease + Duration::seconds(1);
+    assert_eq!(
+        store.requeue_expired_leases(after).await.expect("requeue"),
+        (1, 1)
+    );
+    let dead = store.get_job(b).await.expect("get").expect("job");
+    assert_eq!(
+        dead.state,
+        JobState::Dead,
+        "its only attempt was lost with the worker"
+    );
+    let claimed = store
+        .claim_jobs("w2", 10, after, after + Duration::seconds(30))
+        .await
+        .expect("claim");
+    assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![a]);
+    assert_eq!(claimed[0].attempts, 2);
+}
+
+async fn released_leases_do_not_count_as_attempts(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let now = t0();
+    let id = store
+        .enqueue(job(1, now), now)
+        .await
+        .expect("enqueue")
+        .expect("id");
+    store.enqueue(job(2, now), now).await.expect("enqueue");
+    store
+        .claim_jobs("leaving", 1, now, now + Duration::seconds(30))
+        .await
+        .expect("claim");
+    store
+        .claim_jobs("staying", 1, now, now + Duration::seconds(30))
+        .await
+        .expect("claim");
+    assert_eq!(
+        store.release_leases("leaving", now).await.expect("release"),
+        1
+    );
+    let released = store.get_job(id).await.expect("get").expect("job");
+    assert_eq!(
+        (released.state, released.attempts, released.lease_owner),
+        (JobState::Queued, 0, None)
+    );
+    assert_eq!(
+        store
+            .job_counts()
+            .await
+            .expect("counts")
+            .get(JobState::Running),
+        1,
+        "others keep theirs"
+    );
+}
+
+async fn heartbeat_extends_leases(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let now = t0();
+    let id = store
+        .enqueue(job(1, now), now)
+        .await
+        .expect("enqueue")
+        .expect("id");
+    store
+        .claim_jobs("w1", 1, now, now + Duration::seconds(30))
+        .await
+        .expect("claim");
+    let later = now + Duration::seconds(90);
+    assert_eq!(store.extend_leases("w1", later).await.expect("extend"), 1);
+    assert_eq!(
+        store
+            .requeue_expired_leases(now + Duration::seconds(60))
+            .await
+            .expect("requeue"),
+        (0, 0)
+    );
+    assert_eq!(
+        store
+            .get_job(id)
+            .await
+            .expect("get")
+            .expect("job")
+            .lease_expires_at,
+        Some(later)
+    );
+}
+
+async fn dedupe_key_allows_one_queued_job(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let now = t0();
+    let first = store
+        .enqueue(job(1, now).with_dedupe_key("refresh:7"), now)
+        .await
+        .expect("enqueue");
+    assert!(first.is_some());
+    let second = store
+        .enqueue(job(2, now).with_dedupe_key("refresh:7"), now)
+        .await
+        .expect("enqueue");
+    assert_eq!(second, None, "a queued job with this key exists");
+    store
+        .claim_jobs("w1", 1, now, now + Duration::seconds(30))
+        .await
+        .expect("claim");
+    let third = store
+        .enqueue(job(3, now).with_dedupe_key("refresh:7"), now)
+        .await
+        .expect("enqueue");
+    assert!(
+        third.is_some(),
+        "once running, a new one may wait behind it"
+    );
+}
+
+async fn transaction_commits_change_and_job_together(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let now = t0();
+    let entry = NewAuditEntry {
+        actor: "cli".into(),
+        action: "job.enqueued".into(),
+        subject: "test".into(),
+        detail: json!({ "why": "conformance" }),
+    };
+    {
+        let mut tx = store.begin().await.expect("begin");
+        tx.append_audit(&entry, now).await.expect("audit");
+        tx.enqueue(&job(1, now), now).await.expect("enqueue");
+        // Dropped without commit.
+    }
+    assert!(store.list_audit(10).await.expect("audit").is_empty());
+    assert_eq!(
+        store
+            .job_counts()
+            .await
+            .expect("counts")
+            .get(JobState::Queued),
+        0
+    );
+
+    let mut tx = store.begin().await.expect("begin");
+    tx.append_audit(&entry, now).await.expect("audit");
+    tx.enqueue(&job(1, now), now).await.expect("enqueue");
+    tx.commit().await.expect("commit");
+    let audit = store.list_audit(10).await.expect("audit");
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].detail, json!({ "why": "conformance" }));
+    assert_eq!(audit[0].at, now);
+    assert_eq!(
+        store
+            .job_counts()
+            .await
+            .expect("counts")
+            .get(JobState::Queued),
+        1
+    );
+}
+
+async fn job_counts_cover_every_state(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let now = t0();
+    let counts = store.job_counts().await.expect("counts");
+    for state in JobState::ALL {
+        assert_eq!(counts.get(state), 0);
+    }
+    let jobs: Vec<_> = (0..4).map(|n| job(n, now)).collect();
+    store.enqueue_many(&jobs, now).await.expect("enqueue");
+    let claimed = store
+        .claim_jobs("w", 3, now, now + Duration::seconds(9))
+        .await
+        .expect("claim");
+    store
+        .complete_jobs("w", &[claimed[0].id], now)
+        .await
+        .expect("complete");
+    store
+        .fail_job("w", claimed[1].id, "x", None, now)
+        .await
+        .expect("fail");
+    let counts = store.job_counts().await.expect("counts");
+    assert_eq!(
+        [
+            JobState::Queued,
+            JobState::Running,
+            JobState::Done,
+            JobState::Dead
+        ]
+        .map(|s| counts.get(s)),
+        [1, 1, 1, 1]
+    );
+    let dead = store
+        .list_jobs(Some(JobState::Dead), 10)
+        .await
+        .expect("list");
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].id, claimed[1].id);
+    assert_eq!(store.list_jobs(None, 10).await.expect("list").len(), 4);
+}
+
+async fn done_jobs_are_pruned_after_retention(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let now = t0();
+    store
+        .enqueue_many(&[job(1, now), job(2, now)], now)
+        .await
+        .expect("enqueue");
+    let claimed = store
+        .claim_jobs("w", 2, now, now + Duration::seconds(9))
+        .await
+        .expect("claim");
+    store
+        .complete_jobs("w", &[claimed[0].id], now)
+        .await
+        .expect("complete");
+    assert_eq!(
+        store.prune_done_jobs(now).await.expect("prune"),
+        0,
+        "finished at now, not before"
+    );
+    assert_eq!(
+        store
+            .prune_done_jobs(now + Duration::seconds(1))
+            .await
+            .expect("prune"),
+        1
+    );
+    assert_eq!(
+        store
+            .job_counts()
+            .await
+            .expect("counts")
+            .get(JobState::Running),
+        1,
+        "others stay"
+    );
+}
+
+async fn newer_schema_is_refused_and_left_alone(backend: Backend) {
+    let (db, store) = store(backend).await;
+    let now = t0();
+    store.enqueue(job(1, now), now).await.expect("enqueue");
+    let future = 99_990_101_000_000_i64;
+    // Pretend a newer Cairn migrated this database.
+    record_future_migration(&db, future).await;
+    store.close().await;
+
+    let reopened = db.open().await;
+    match reopened.migrate().await {
+        Err(StoreError::SchemaNewer { found, known }) => {
+            assert_eq!(found, future);
+            assert!(known < future);
+        }
+        other => panic!("expected SchemaNewer, got {other:?}"),
+    }
+    let status = reopened.schema_status().await.expect("status");
+    assert_eq!(status.applied, future);
+    assert!(!status.is_current());
+    assert_eq!(
+        reopened
+            .job_counts()
+            .await
+            .expect("counts")
+            .get(JobState::Queued),
+        1,
+        "data intact"
+    );
+}
+
+async fn record_future_migration(db: &TestDb, version: i64) {
+    let sql = format!(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES ({version}, 'from the future', true, x'00', 0)"
+    );
+    match db.backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&db.url).await.expect("connect");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .expect("insert");
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&db.url).await.expect("connect");
+            let sql = sql.replace("x'00'", "'\\x00'::bytea");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .expect("insert");
+            pool.close().await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn sqlite_corrupt_file_is_refused_and_not_modified() {
+    let db = TestDb::sqlite();
+    let path = db.sqlite_path().expect("sqlite path");
+    let garbage = b"this is not a database, it is a shopping list: eggs, milk, bread.".repeat(100);
+    std::fs::write(&path, &garbage).expect("write garbage");
+    match cairn_store::open(&db.url, &OpenOptions::default()).await {
+        Err(StoreError::Corrupt { path: p, .. }) => assert!(p.ends_with("cairn.db")),
+        Err(other) => panic!("expected Corrupt, got {other}"),
+        Ok(_) => panic!("a corrupt file was opened"),
+    }
+    assert_eq!(
+        std::fs::read(&path).expect("read back"),
+        garbage,
+        "file untouched"
+    );
+}
+
+#[tokio::test]
+async fn unreachable_postgres_fails_after_a_bounded_retry() {
+    let options = OpenOptions {
+        connect_timeout: std::time::Duration::from_millis(1500),
+        ..OpenOptions::default()
+    };
+    let started = std::time::Instant::now();
+    // Port 1 on loopback: nothing listens, connections are refused at once.
+    let result = cairn_store::open(
+        "postgres://cairn:hunter2-secret@127.0.0.1:1/cairn",
+        &options,
+    )
+    .await;
+    let elapsed = started.elapsed();
+    match result {
+        Err(StoreError::Unreachable { url, attempts, .. }) => {
+            assert!(attempts > 1, "it retried");
+            assert!(
+                !url.contains("hunter2-secret"),
+                "password kept out of the message: {url}"
+            );
+        }
+        Err(other) => panic!("expected Unreachable, got {other}"),
+        Ok(_) => panic!("nothing listens on port 1"),
+    }
+    assert!(
+        elapsed < std::time::Duration::from_secs(5),
+        "bounded: {elapsed:?}"
+    );
+}
+
+#[test]
+fn unsupported_urls_are_named() {
+    let err =
+        cairn_store::backend_of("mysql://root@localhost/x").expect_err("mysql is not supported");
+    assert!(err.to_string().contains("mysql://"), "{err}");
+}
