@@ -1,0 +1,415 @@
+//! Settings: flags, then `CAIRN_*` environment variables, then `cairn.toml`,
+//! then defaults. A wrong value stops the command with exit code 2 and names
+//! the key and where it came from; an unknown key is warned about.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line, for log collectors.
+    Json,
+    /// Human-readable.
+    Pretty,
+}
+
+/// Every setting, after all sources are merged.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    pub bind: String,
+    pub data_dir: PathBuf,
+    /// Empty means SQLite in the data directory.
+    pub database_url: String,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub body_limit: usize,
+    pub job_concurrency: usize,
+    pub shutdown_grace_secs: u64,
+    pub db_connect_timeout_secs: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            bind: "127.0.0.1:8080".to_owned(),
+            data_dir: PathBuf::from("./cairn-data"),
+            database_url: String::new(),
+            log_format: LogFormat::Pretty,
+            log_level: "info".to_owned(),
+            body_limit: 1024 * 1024,
+            job_concurrency: 16,
+            shutdown_grace_secs: 10,
+            db_connect_timeout_secs: 10,
+        }
+    }
+}
+
+/// The keys settings are known by, in `cairn.toml` and as `CAIRN_<KEY>`.
+pub const KEYS: &[&str] = &[
+    "bind",
+    "data_dir",
+    "database_url",
+    "log_format",
+    "log_level",
+    "body_limit",
+    "job_concurrency",
+    "shutdown_grace_secs",
+    "db_connect_timeout_secs",
+];
+
+/// `CAIRN_*` variables that are read elsewhere and are not settings keys.
+const OTHER_VARIABLES: &[&str] = &[
+    "CONFIG",
+    "TEST_POSTGRES_URL",
+    "ADMIN_EMAIL",
+    "ADMIN_PASSWORD",
+    "MASTER_KEY",
+];
+
+/// Settings as flags. Each also comes from `CAIRN_<KEY>` or `cairn.toml`.
+#[derive(Debug, Clone, Default, Args, Serialize)]
+pub struct SettingsArgs {
+    /// Configuration file [env: CAIRN_CONFIG] [default: ./cairn.toml if it exists]
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [env: CAIRN_BIND] [toml: bind] [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<SocketAddr>,
+    /// Directory for the SQLite database and key files [env: CAIRN_DATA_DIR] [toml: data_dir] [default: ./cairn-data]
+    #[arg(long, value_name = "DIR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite://PATH or postgres://USER@HOST:PORT/DB [env: CAIRN_DATABASE_URL] [toml: database_url] [default: SQLite in the data directory]
+    #[arg(long, value_name = "URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// Log line format [env: CAIRN_LOG_FORMAT] [toml: log_format] [default: pretty]
+    #[arg(long, value_name = "FORMAT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+    /// Log filter, e.g. `info` or `info,cairn::jobs=debug` [env: CAIRN_LOG_LEVEL] [toml: log_level] [default: info]
+    #[arg(long, value_name = "FILTER")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<String>,
+    /// Largest request body in bytes [env: CAIRN_BODY_LIMIT] [toml: body_limit] [default: 1048576]
+    #[arg(long, value_name = "BYTES")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_limit: Option<usize>,
+    /// Background jobs run at once by this process [env: CAIRN_JOB_CONCURRENCY] [toml: job_concurrency] [default: 16]
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_concurrency: Option<usize>,
+    /// Seconds in-flight work may take after SIGTERM [env: CAIRN_SHUTDOWN_GRACE_SECS] [toml: shutdown_grace_secs] [default: 10]
+    #[arg(long, value_name = "SECS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shutdown_grace_secs: Option<u64>,
+    /// Seconds to keep retrying an unreachable database [env: CAIRN_DB_CONNECT_TIMEOUT_SECS] [toml: db_connect_timeout_secs] [default: 10]
+    #[arg(long, value_name = "SECS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db_connect_timeout_secs: Option<u64>,
+}
+
+/// A setting that cannot be used; the process exits with code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+/// Settings merged from every source, and the warnings found on the way.
+pub struct Loaded {
+    pub settings: Settings,
+    pub warnings: Vec<String>,
+}
+
+impl SettingsArgs {
+    /// Merges flags, environment, file and defaults, and checks the result.
+    pub fn load(&self) -> Result<Loaded, ConfigError> {
+        self.load_from(std::env::vars())
+    }
+
+    /// As [`SettingsArgs::load`], with the environment given (for tests).
+    pub fn load_from(
+        &self,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Loaded, ConfigError> {
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        let mut warnings = Vec::new();
+        let config_path = self.config.clone().or_else(|| {
+            env.iter()
+                .find(|(k, _)| k == "CAIRN_CONFIG")
+                .map(|(_, v)| PathBuf::from(v))
+        });
+        let explicit = config_path.is_some();
+        let config_path = config_path.unwrap_or_else(|| PathBuf::from("cairn.toml"));
+
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if config_path.exists() {
+            let text = std::fs::read_to_string(&config_path)
+                .map_err(|e| ConfigError(format!("cannot read {}: {e}", config_path.display())))?;
+            let table: toml::Table = toml::from_str(&text).map_err(|e| {
+                ConfigError(format!("{} is not valid TOML: {e}", config_path.display()))
+            })?;
+            for key in table.keys().filter(|k| !KEYS.contains(&k.as_str())) {
+                warnings.push(format!(
+                    "unknown key `{key}` in {} ignored (known keys: {})",
+                    config_path.display(),
+                    KEYS.join(", ")
+                ));
+            }
+            figment = figment.merge(Toml::file_exact(&config_path));
+        } else if explicit {
+            return Err(ConfigError(format!(
+                "config: file {} does not exist",
+                config_path.display()
+            )));
+        }
+        for (name, _) in &env {
+            if let Some(key) = name.strip_prefix("CAIRN_") {
+                let lower = key.to_ascii_lowercase();
+                if !KEYS.contains(&lower.as_str()) && !OTHER_VARIABLES.contains(&key) {
+                    warnings.push(format!("unknown environment variable {name} ignored"));
+                }
+            }
+        }
+        figment = figment.merge(EnvVars(env));
+        figment = figment.merge(Serialized::globals(self));
+
+        let settings: Settings = figment.extract().map_err(describe)?;
+        validate(&settings)?;
+        Ok(Loaded { settings, warnings })
+    }
+}
+
+/// `CAIRN_<KEY>` variables as a figment source; built from a given list so
+/// tests do not depend on the process environment.
+struct EnvVars(Vec<(String, String)>);
+
+impl figment::Provider for EnvVars {
+    fn metadata(&self) -> figment::Metadata {
+        figment::Metadata::named("environment variable")
+            .interpolater(|_, path| format!("CAIRN_{}", path.join("_").to_ascii_uppercase()))
+    }
+
+    fn data(
+        &self,
+    ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        let mut dict = figment::value::Dict::new();
+        for (name, value) in &self.0 {
+            let Some(key) = name.strip_prefix("CAIRN_") else {
+                continue;
+            };
+            let key = key.to_ascii_lowercase();
+            if KEYS.contains(&key.as_str()) {
+                // Parsed like figment's own Env provider: "8080" is a number.
+                let parsed: figment::value::Value = value
+                    .parse()
+                    .unwrap_or_else(|_| figment::value::Value::from(value.clone()));
+                dict.insert(key, parsed);
+            }
+        }
+        Ok(figment::Profile::Default.collect(dict))
+    }
+}
+
+/// One line per problem, each naming the key and where its value came from.
+fn describe(error: figment::Error) -> ConfigError {
+    let lines: Vec<String> = error
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            let source = e
+                .metadata
+                .as_ref()
+                .map(
+                    |m| match m.interpolate(&figment::Profile::Default, &e.path) {
+                        name if name.starts_with("CAIRN_") => format!(" (from {name})"),
+                        _ => match &m.source {
+                            Some(source) => format!(" (from {source})"),
+                            None => format!(" (from {})", m.name),
+                        },
+                    },
+                )
+                .unwrap_or_default();
+            if key.is_empty() {
+                format!("{}{source}", e.kind)
+            } else {
+                format!("invalid value for `{key}`{source}: {}", e.kind)
+            }
+        })
+        .collect();
+    ConfigError(lines.join("; "))
+}
+
+fn validate(settings: &Settings) -> Result<(), ConfigError> {
+    settings.bind.parse::<SocketAddr>().map_err(|e| {
+        ConfigError(format!(
+            "invalid value for `bind`: `{}` is not an address like 127.0.0.1:8080 ({e})",
+            settings.bind
+        ))
+    })?;
+    if !settings.database_url.is_empty() {
+        cairn_store::backend_of(&settings.database_url)
+            .map_err(|e| ConfigError(format!("invalid value for `database_url`: {e}")))?;
+    }
+    tracing_subscriber::EnvFilter::try_new(&settings.log_level).map_err(|e| {
+        ConfigError(format!(
+            "invalid value for `log_level`: `{}` is not a log filter ({e})",
+            settings.log_level
+        ))
+    })?;
+    if settings.body_limit < 1024 {
+        return Err(ConfigError(format!(
+            "invalid value for `body_limit`: {} bytes is below the minimum of 1024",
+            settings.body_limit
+        )));
+    }
+    if settings.job_concurrency == 0 || settings.job_concurrency > 1024 {
+        return Err(ConfigError(format!(
+            "invalid value for `job_concurrency`: {} is outside 1..=1024",
+            settings.job_concurrency
+        )));
+    }
+    Ok(())
+}
+
+impl Settings {
+    pub fn bind_addr(&self) -> SocketAddr {
+        self.bind
+            .parse()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080)))
+    }
+
+    /// The database URL in force: SQLite in the data directory by default.
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("cairn.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn args_with_file(text: &str) -> (tempfile::TempDir, SettingsArgs) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("cairn.toml");
+        std::fs::write(&path, text).expect("write config");
+        let args = SettingsArgs {
+            config: Some(path),
+            ..SettingsArgs::default()
+        };
+        (dir, args)
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let args = SettingsArgs {
+            config: None,
+            ..SettingsArgs::default()
+        };
+        let loaded = args.load_from(vars(&[])).expect("defaults load");
+        let s = loaded.settings;
+        assert_eq!(s.bind, "127.0.0.1:8080");
+        assert_eq!(s.data_dir, PathBuf::from("./cairn-data"));
+        assert_eq!(s.database_url(), "sqlite://./cairn-data/cairn.db");
+        assert_eq!(s.log_format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn flags_beat_environment_beats_file() {
+        let (_dir, mut args) =
+            args_with_file("bind = \"127.0.0.1:7000\"\nlog_level = \"debug\"\nbody_limit = 4096\n");
+        let env = vars(&[
+            ("CAIRN_BIND", "127.0.0.1:7001"),
+            ("CAIRN_BODY_LIMIT", "8192"),
+        ]);
+        let s = args.load_from(env.clone()).expect("load").settings;
+        assert_eq!(s.bind, "127.0.0.1:7001", "environment beats the file");
+        assert_eq!(s.body_limit, 8192);
+        assert_eq!(s.log_level, "debug", "the file beats defaults");
+        args.bind = Some("127.0.0.1:7002".parse().expect("addr"));
+        let s = args.load_from(env).expect("load").settings;
+        assert_eq!(s.bind, "127.0.0.1:7002", "flags beat the environment");
+        assert_eq!(s.body_limit, 8192);
+    }
+
+    #[test]
+    fn wrong_types_name_the_key_and_the_source() {
+        let (_dir, args) = args_with_file("");
+        let err = args
+            .load_from(vars(&[("CAIRN_BODY_LIMIT", "lots")]))
+            .err()
+            .expect("a word is not a size");
+        assert!(err.0.contains("`body_limit`"), "{}", err.0);
+        assert!(err.0.contains("CAIRN_BODY_LIMIT"), "{}", err.0);
+
+        let (_dir, args) = args_with_file("job_concurrency = \"many\"\n");
+        let err = args
+            .load_from(vars(&[]))
+            .err()
+            .expect("a word is not a count");
+        assert!(err.0.contains("`job_concurrency`"), "{}", err.0);
+        assert!(err.0.contains("cairn.toml"), "{}", err.0);
+
+        let (_dir, args) = args_with_file("log_format = \"xml\"\n");
+        let err = args.load_from(vars(&[])).err().expect("xml is no format");
+        assert!(
+            err.0.contains("`log_format`") && err.0.contains("json"),
+            "{}",
+            err.0
+        );
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_key() {
+        let (_dir, args) = args_with_file("");
+        for (var, value, key) in [
+            ("CAIRN_BIND", "localhost", "`bind`"),
+            ("CAIRN_DATABASE_URL", "mysql://x/y", "`database_url`"),
+            ("CAIRN_JOB_CONCURRENCY", "0", "`job_concurrency`"),
+            ("CAIRN_LOG_LEVEL", "info,[", "`log_level`"),
+        ] {
+            let err = args.load_from(vars(&[(var, value)])).err().expect(var);
+            assert!(err.0.contains(key), "{var}: {}", err.0);
+        }
+    }
+
+    #[test]
+    fn unknown_keys_warn() {
+        let (_dir, args) = args_with_file("bnid = \"127.0.0.1:1\"\n");
+        let loaded = args
+            .load_from(vars(&[("CAIRN_PROT", "1"), ("CAIRN_MASTER_KEY", "x")]))
+            .expect("unknown keys are not fatal");
+        assert_eq!(loaded.warnings.len(), 2, "{:?}", loaded.warnings);
+        assert!(loaded.warnings[0].contains("`bnid`"));
+        assert!(loaded.warnings[1].contains("CAIRN_PROT"));
+    }
+
+    #[test]
+    fn a_named_config_file_must_exist() {
+        let args = SettingsArgs {
+            config: Some(PathBuf::from("/nonexistent/cairn.toml")),
+            ..SettingsArgs::default()
+        };
+        let err = args.load_from(vars(&[])).err().expect("missing file");
+        assert!(err.0.contains("/nonexistent/cairn.toml"));
+    }
+}

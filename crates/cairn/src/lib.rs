@@ -1,0 +1,11 @@
+//! The `cairn` binary's parts: the command line, configuration, logging and
+//! the processes it runs. Kept as a library so integration tests and the
+//! benchmark harness use the same code as the command.
+
+pub mod admin;
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod process;
+pub mod serve;
+pub mod telemetry;

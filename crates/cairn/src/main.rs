@@ -1,0 +1,5 @@
+//! The `cairn` command.
+
+fn main() -> std::process::ExitCode {
+    cairn::cli::main()
+}

@@ -1,0 +1,117 @@
+//! Runs `cairn serve` as a child process and watches its JSON log: used by
+//! the benchmark harness and by tests that need real processes.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::watch;
+
+/// A running `cairn serve`.
+pub struct ServeProcess {
+    child: Child,
+    pub address: std::net::SocketAddr,
+    lines: Arc<Mutex<Vec<String>>>,
+    exited: watch::Receiver<bool>,
+}
+
+impl ServeProcess {
+    /// Starts `binary serve --bind 127.0.0.1:0 --log-format json <args>` and
+    /// waits until it logs the address it listens on.
+    pub async fn start(
+        binary: &Path,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
+        let mut command = Command::new(binary);
+        command
+            .arg("serve")
+            .args(["--bind", "127.0.0.1:0", "--log-format", "json"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (key, value) in envs {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().context("cannot start cairn serve")?;
+        let stderr = child.stderr.take().context("no stderr")?;
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (address_tx, mut address_rx) = watch::channel(None);
+        let (exited_tx, exited) = watch::channel(false);
+        let sink = lines.clone();
+        tokio::spawn(async move {
+            let mut reader = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = reader.next_line().await {
+                if let Ok(event) = serde_json::from_str::<serde_json::Value>(&line)
+                    && event["message"] == "listening"
+                    && let Some(address) = event["address"].as_str().and_then(|a| a.parse().ok())
+                {
+                    let _ = address_tx.send(Some(address));
+                }
+                if let Ok(mut all) = sink.lock() {
+                    all.push(line);
+                }
+            }
+            let _ = exited_tx.send(true);
+        });
+        let address = tokio::time::timeout(Duration::from_secs(30), async {
+            loop {
+                if let Some(address) = *address_rx.borrow() {
+                    return Some(address);
+                }
+                if address_rx.changed().await.is_err() {
+                    return None;
+                }
+            }
+        })
+        .await
+        .ok()
+        .flatten();
+        let Some(address) = address else {
+            let log = lines.lock().map(|l| l.join("\n")).unwrap_or_default();
+            bail!("cairn serve did not start listening:\n{log}");
+        };
+        Ok(ServeProcess {
+            child,
+            address,
+            lines,
+            exited,
+        })
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// Every log line so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits for the process to exit and its log to end.
+    pub async fn terminate(mut self) -> anyhow::Result<(std::process::ExitStatus, Vec<String>)> {
+        if let Some(pid) = self.child.id() {
+            let pid = i32::try_from(pid).context("pid out of range")?;
+            kill(Pid::from_raw(pid), Signal::SIGTERM).context("cannot signal cairn serve")?;
+        }
+        let status = tokio::time::timeout(Duration::from_secs(60), self.child.wait())
+            .await
+            .context("cairn serve did not stop within 60 s of SIGTERM")??;
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.exited.wait_for(|e| *e)).await;
+        Ok((status, self.lines()))
+    }
+
+    /// Kills the process without warning, as a crash would.
+    pub async fn kill(mut self) -> anyhow::Result<Vec<String>> {
+        self.child.kill().await?;
+        Ok(self.lines())
+    }
+}

@@ -1,0 +1,144 @@
+//! `cairn serve`: the HTTP server and a job worker in one process, stopped
+//! gracefully by SIGTERM or Ctrl-C.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use cairn_engine::jobs::{JobSignal, Registry, Worker, WorkerConfig};
+use cairn_store::{OpenOptions, Store};
+use cairn_web::{AppState, WebConfig};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Settings;
+
+/// Opens the configured database as it is.
+pub async fn open_store_unmigrated(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    let url = settings.database_url();
+    if cairn_store::backend_of(&url)? == cairn_store::Backend::Sqlite {
+        create_private_dir(&settings.data_dir)?;
+    }
+    let options = OpenOptions {
+        connect_timeout: Duration::from_secs(settings.db_connect_timeout_secs),
+        ..OpenOptions::default()
+    };
+    Ok(cairn_store::open(&url, &options).await?)
+}
+
+/// Opens the configured database; with `migrate`, brings its schema up to
+/// date, refusing a schema it does not know; without, insists it is current.
+pub async fn open_store(settings: &Settings, migrate: bool) -> anyhow::Result<Arc<dyn Store>> {
+    let store = open_store_unmigrated(settings).await?;
+    if migrate {
+        let status = store.migrate().await?;
+        tracing::info!(
+            database = store.backend().as_str(),
+            schema_version = status.applied,
+            "database ready"
+        );
+    } else {
+        let status = store.schema_status().await?;
+        if !status.is_current() {
+            anyhow::bail!(
+                "the database schema is at version {}, this Cairn expects {}; run `cairn migrate` first",
+                status.applied,
+                status.latest_known
+            );
+        }
+    }
+    Ok(store)
+}
+
+/// The data directory holds the database and, later, key files: owner only.
+fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .with_context(|| format!("cannot restrict permissions of {}", dir.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs until SIGTERM or Ctrl-C: stops accepting, finishes in-flight
+/// requests and jobs (within the grace period) and releases job leases.
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let store = open_store(&settings, true).await?;
+    let bind = settings.bind_addr();
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("cannot listen on {bind}"))?;
+    let address = listener.local_addr()?;
+    tracing::info!(address = %address, "listening");
+
+    let shutdown = CancellationToken::new();
+    tokio::spawn(wait_for_signal(shutdown.clone()));
+
+    let worker_config = WorkerConfig {
+        concurrency: settings.job_concurrency,
+        shutdown_grace: Duration::from_secs(settings.shutdown_grace_secs),
+        ..WorkerConfig::default()
+    };
+    let worker_id = Worker::new_id();
+    tracing::info!(worker = %worker_id, "job worker started");
+    let worker = Worker::new(
+        store.clone(),
+        Registry::with_builtins(),
+        worker_config,
+        worker_id,
+        JobSignal::default(),
+    );
+    let worker_task = tokio::spawn(worker.run(shutdown.clone()));
+
+    let state = AppState {
+        store: store.clone(),
+        metrics: cairn_web::metrics_handle(),
+    };
+    let app = cairn_web::router(
+        state,
+        &WebConfig {
+            body_limit: settings.body_limit,
+        },
+    );
+    let server =
+        axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let served = server.await;
+    shutdown.cancel();
+    tracing::info!("stopped accepting requests; finishing background jobs");
+    let report = worker_task.await.context("job worker crashed")??;
+    tracing::info!(
+        completed = report.completed,
+        failed = report.failed,
+        released = report.released,
+        "job worker stopped"
+    );
+    store.close().await;
+    served.context("HTTP server failed")?;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+async fn wait_for_signal(shutdown: CancellationToken) {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = terminate => tracing::info!("SIGTERM received; shutting down"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupt received; shutting down"),
+        _ = shutdown.cancelled() => {}
+    }
+    shutdown.cancel();
+}
