@@ -64,12 +64,8 @@ async fn startup(runs: u32, idle_secs: u64) -> anyhow::Result<()> {
         let started = Instant::now();
         let process = ServeProcess::start(
             &binary()?,
-            &[
-                "--data-dir",
-                data_dir.to_str().context("temp path")?,
-                "--log-level",
-                "warn,cairn=info",
-            ],
+            &["--data-dir", data_dir.to_str().context("temp path")?],
+            "warn",
             &[],
         )
         .await?;
@@ -131,14 +127,8 @@ async fn jobs(count: u32, processes: u32, database_url: Option<String>) -> anyho
 
     let mut workers = Vec::new();
     for _ in 0..processes.max(1) {
-        workers.push(
-            ServeProcess::start(
-                &binary()?,
-                &["--database-url", &url, "--log-level", "warn"],
-                &[],
-            )
-            .await?,
-        );
+        workers
+            .push(ServeProcess::start(&binary()?, &["--database-url", &url], "warn", &[]).await?);
     }
     let started = Instant::now();
     let mut enqueued = 0;

@@ -22,17 +22,21 @@ pub struct ServeProcess {
 }
 
 impl ServeProcess {
-    /// Starts `binary serve --bind 127.0.0.1:0 --log-format json <args>` and
-    /// waits until it logs the address it listens on.
+    /// Starts `binary serve --bind 127.0.0.1:0 --log-format json <args>` with
+    /// the log filter `log_filter` (plus what it needs to see the address)
+    /// and waits until it logs the address it listens on.
     pub async fn start(
         binary: &Path,
         args: &[&str],
+        log_filter: &str,
         envs: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
         let mut command = Command::new(binary);
         command
             .arg("serve")
             .args(["--bind", "127.0.0.1:0", "--log-format", "json"])
+            .arg("--log-level")
+            .arg(format!("{log_filter},cairn::serve=info"))
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

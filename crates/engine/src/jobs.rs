@@ -304,6 +304,7 @@ async fn execute(handler: Option<Arc<dyn JobHandler>>, job: Job) -> Outcome {
     let task_job = shared.clone();
     let result = tokio::spawn(async move { handler.run(&task_job).await }).await;
     let job = Arc::try_unwrap(shared).unwrap_or_else(|arc| (*arc).clone());
+    tracing::debug!(target: "cairn::jobs", job_id = job.id, kind = %job.kind, attempt = job.attempts, ok = matches!(result, Ok(Ok(()))), "job ran");
     match result {
         Ok(Ok(())) => Outcome::Done(job),
         Ok(Err(error)) => Outcome::Failed(job, error),
@@ -349,7 +350,6 @@ async fn complete_outcomes(
                 }
                 for job in &done {
                     metrics::counter!("cairn_jobs_finished_total", "kind" => job.kind.clone(), "outcome" => "done").increment(1);
-                    tracing::debug!(target: "cairn::jobs", job_id = job.id, kind = %job.kind, worker = %worker, "job completed");
                 }
             }
             Err(error) => {

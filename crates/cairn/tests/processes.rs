@@ -1,0 +1,271 @@
+//! Real `cairn` processes: two servers sharing PostgreSQL run every job
+//! exactly once; a server stops cleanly on SIGTERM; bad configuration,
+//! busy ports and unknown schemas are refused with a clear message.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use cairn::process::ServeProcess;
+use cairn_store::testing::TestDb;
+use cairn_store::{JobState, NewJob};
+use chrono::Utc;
+use serde_json::json;
+
+fn binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_cairn"))
+}
+
+/// Job ids the log says ran, with how often.
+fn runs(lines: &[String]) -> HashMap<i64, u32> {
+    let mut runs = HashMap::new();
+    for line in lines {
+        let Ok(event) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if event["message"] == "job ran"
+            && let Some(id) = event["job_id"].as_i64()
+        {
+            *runs.entry(id).or_insert(0) += 1;
+        }
+    }
+    runs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_postgres_run_every_job_exactly_once() {
+    let db = TestDb::postgres().await;
+    let store = db.store().await;
+    let args = ["--database-url", db.url.as_str()];
+    let log = "warn,cairn::jobs=debug";
+    let first = ServeProcess::start(binary(), &args, log, &[])
+        .await
+        .expect("first server");
+    let second = ServeProcess::start(binary(), &args, log, &[])
+        .await
+        .expect("second server");
+
+    let count = 3000;
+    let now = Utc::now();
+    let mut ids = Vec::new();
+    for chunk in 0..(count / 500) {
+        let mut tx = store.begin().await.expect("begin");
+        for n in 0..500 {
+            let job = NewJob::new("noop", json!({ "n": chunk * 500 + n }), now);
+            ids.push(tx.enqueue(&job, now).await.expect("enqueue").expect("id"));
+        }
+        tx.commit().await.expect("commit");
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let counts = store.job_counts().await.expect("counts");
+        if counts.get(JobState::Done) == count as u64 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not all jobs done: {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (status_a, lines_a) = first.terminate().await.expect("stop first");
+    let (status_b, lines_b) = second.terminate().await.expect("stop second");
+    assert!(status_a.success() && status_b.success());
+
+    let runs_a = runs(&lines_a);
+    let runs_b = runs(&lines_b);
+    assert!(
+        !runs_a.is_empty() && !runs_b.is_empty(),
+        "both servers worked: {} and {}",
+        runs_a.len(),
+        runs_b.len()
+    );
+    for id in &ids {
+        let total = runs_a.get(id).unwrap_or(&0) + runs_b.get(id).unwrap_or(&0);
+        assert_eq!(total, 1, "job {id} ran {total} times");
+    }
+    assert_eq!(runs_a.len() + runs_b.len(), ids.len(), "nothing else ran");
+    for job in store
+        .list_jobs(Some(JobState::Done), count as u32)
+        .await
+        .expect("list")
+    {
+        assert_eq!(job.attempts, 1, "job {} was claimed more than once", job.id);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_a_server_cleanly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let server = ServeProcess::start(
+        binary(),
+        &["--data-dir", data.to_str().expect("path")],
+        "info",
+        &[],
+    )
+    .await
+    .expect("server");
+    let body = reqwest::get(format!("http://{}/readyz", server.address))
+        .await
+        .expect("readyz")
+        .text()
+        .await
+        .expect("body");
+    assert!(body.contains("\"ready\""), "{body}");
+    let (status, lines) = server.terminate().await.expect("stop");
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        lines.iter().any(|l| l.contains("shut down cleanly")),
+        "{lines:?}"
+    );
+    assert!(
+        data.join("cairn.db").exists(),
+        "SQLite in the data directory"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&data)
+            .expect("data dir")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700, "data directory is private");
+    }
+}
+
+fn cairn(args: &[&str], envs: &[(&str, &str)], dir: &Path) -> (i32, String, String) {
+    let output = Command::new(binary())
+        .args(args)
+        .envs(envs.iter().copied())
+        .current_dir(dir)
+        .output()
+        .expect("run cairn");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn bad_configuration_exits_2_naming_the_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, _, err) = cairn(
+        &["serve"],
+        &[("CAIRN_JOB_CONCURRENCY", "plenty")],
+        dir.path(),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("`job_concurrency`") && err.contains("CAIRN_JOB_CONCURRENCY"),
+        "{err}"
+    );
+
+    std::fs::write(dir.path().join("cairn.toml"), "bind = 8080\n").expect("write");
+    let (code, _, err) = cairn(&["serve"], &[], dir.path());
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("`bind`") && err.contains("cairn.toml"),
+        "{err}"
+    );
+
+    let (code, _, err) = cairn(&["serve", "--log-format", "xml"], &[], dir.path());
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--log-format"), "{err}");
+}
+
+#[test]
+fn unknown_keys_warn_but_do_not_stop_migrate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("cairn.toml"), "colour = \"blue\"\n").expect("write");
+    let (code, out, err) = cairn(&["migrate"], &[], dir.path());
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("unknown key `colour`"), "{err}");
+    assert!(out.contains("migrated from version 0 to"), "{out}");
+    let (code, out, _) = cairn(&["migrate", "--check"], &[], dir.path());
+    assert_eq!(code, 0);
+    assert!(out.contains("schema is current"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_port_is_reported() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = holder.local_addr().expect("addr").port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let addr = format!("127.0.0.1:{port}");
+    let (code, _, err) = cairn(&["serve", "--bind", &addr], &[], dir.path());
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!("cannot listen on {addr}")) && err.contains("in use"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_schema_is_refused_and_not_modified() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, _, err) = cairn(&["migrate"], &[], dir.path());
+    assert_eq!(code, 0, "{err}");
+    let db = dir.path().join("cairn-data/cairn.db");
+    let url = format!("sqlite://{}", db.display());
+    let pool = sqlx::SqlitePool::connect(&url).await.expect("connect");
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99990101000000, 'from the future', true, x'00', 0)",
+    )
+    .execute(&pool)
+    .await
+    .expect("insert");
+    pool.close().await;
+    let before = std::fs::read(&db).expect("read");
+    for args in [&["migrate"][..], &["serve"][..]] {
+        let (code, _, err) = cairn(args, &[], dir.path());
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(
+            err.contains("newer than this Cairn knows") && err.contains("99990101000000"),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        std::fs::read(&db).expect("read"),
+        before,
+        "database file unchanged"
+    );
+}
+
+#[test]
+fn admin_commands_work_on_the_store() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, _, err) = cairn(&["admin", "jobs", "list"], &[], dir.path());
+    assert_eq!(code, 1, "an unmigrated database is refused");
+    assert!(err.contains("cairn migrate"), "{err}");
+    cairn(&["migrate"], &[], dir.path());
+    let (code, out, err) = cairn(&["admin", "jobs", "noop", "--count", "3"], &[], dir.path());
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("enqueued 3"));
+    let (_, out, _) = cairn(
+        &["admin", "jobs", "list", "--state", "queued"],
+        &[],
+        dir.path(),
+    );
+    assert!(out.contains("queued 3"), "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.contains(" noop ")).count(),
+        3,
+        "{out}"
+    );
+    let (code, _, err) = cairn(&["admin", "jobs", "retry", "1"], &[], dir.path());
+    assert_eq!(code, 1);
+    assert!(err.contains("only dead jobs"), "{err}");
+    let (_, out, _) = cairn(&["admin", "audit"], &[], dir.path());
+    assert!(out.contains("job.noop_enqueued"), "{out}");
+    let (code, _, err) = cairn(
+        &["admin", "jobs", "list", "--state", "sleeping"],
+        &[],
+        dir.path(),
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("not a job state"), "{err}");
+}
