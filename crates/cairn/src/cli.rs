@@ -22,7 +22,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the server: web UI, API, webhooks and background jobs.
+    /// Run the server: API, webhooks and background jobs.
     Serve {
         #[command(flatten)]
         settings: SettingsArgs,
