@@ -421,7 +421,7 @@ fn issue_view<'a>(base: &str, gl: &'a GitLab, p: &'a GlProject, i: &'a GlIssue) 
     }
 }
 
-fn note_json(base: &str, gl: &GitLab, p: &GlProject, i: &GlIssue, n: &GlNote) -> Value {
+fn note_json(base: &str, gl: &GitLab, _p: &GlProject, i: &GlIssue, n: &GlNote) -> Value {
     json!({
         "id": n.id,
         "type": null,
@@ -433,7 +433,6 @@ fn note_json(base: &str, gl: &GitLab, p: &GlProject, i: &GlIssue, n: &GlNote) ->
         "system": n.system,
         "noteable_id": i.id,
         "noteable_type": "Issue",
-        "project_id": p.id,
         "resolvable": false,
         "confidential": n.internal,
         "internal": n.internal,

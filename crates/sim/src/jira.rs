@@ -991,7 +991,7 @@ async fn server_info(
         JiraFlavour::Cloud => ("1001.0.0-SNAPSHOT", json!([1001, 0, 0]), "Cloud"),
         JiraFlavour::Datacenter => ("10.3.0", json!([10, 3, 0]), "Server"),
     };
-    ok(&json!({
+    let mut info = json!({
         "baseUrl": s.jira_base(),
         "version": version,
         "versionNumbers": numbers,
@@ -1001,8 +1001,11 @@ async fn server_info(
         "serverTime": jira_time(&Utc::now()),
         "scmInfo": "948b370c557f4bbf768b92203f3aca5d86ee9758",
         "serverTitle": "Jira",
-        "defaultLocale": {"locale": "en_US"},
-    }))
+    });
+    if s.flavour == JiraFlavour::Datacenter {
+        info["defaultLocale"] = json!({"locale": "en_US"});
+    }
+    ok(&info)
 }
 
 async fn fields(
