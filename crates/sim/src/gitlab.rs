@@ -2702,6 +2702,18 @@ fn emit_issue_hook(
     };
     let mut attrs = issue_attributes(base, p, i, user);
     attrs["action"] = json!(action.as_str());
+    if work_item {
+        // Work items carry their status (GitLab 18's system-defined statuses).
+        let (n, name, category, color) = if i.state == "closed" {
+            (3, "Done", "done", "#108548")
+        } else {
+            (1, "To do", "to_do", "#737278")
+        };
+        attrs["status"] = json!({
+            "id": format!("gid://gitlab/WorkItems::Statuses::SystemDefined::Status/{n}"),
+            "name": name, "category": category, "description": null, "color": color,
+        });
+    }
     if let Some(Value::Object(tc)) = changes.get("time_change") {
         attrs["time_change"] = tc.get("current").cloned().unwrap_or(json!(0));
     }

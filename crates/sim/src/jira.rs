@@ -334,6 +334,7 @@ fn issuetype_json(s: &Shared, ver: Ver, t: &JiraIssueType) -> Value {
         "iconUrl": format!("{}/images/icons/issuetypes/{}.png", s.jira_base(), t.name.to_lowercase()),
         "name": t.name,
         "subtask": t.subtask,
+        "avatarId": 10300 + t.id.parse::<u64>().unwrap_or(0) % 100,
         "hierarchyLevel": t.hierarchy_level,
     })
 }
@@ -409,8 +410,11 @@ fn worklog_json(s: &Shared, ver: Ver, jira: &Jira, issue: &JiraIssue, w: &JiraWo
         "id": w.id.to_string(),
         "issueId": issue.id.to_string(),
     });
-    if let Some(c) = &w.comment {
-        v["comment"] = rich(ver, Some(c));
+    match (&w.comment, ver) {
+        (Some(c), _) => v["comment"] = rich(ver, Some(c)),
+        // The v2 representation always carries a (possibly empty) comment.
+        (None, Ver::V2) => v["comment"] = json!(""),
+        (None, Ver::V3) => {}
     }
     v
 }
@@ -529,6 +533,7 @@ fn all_fields(s: &Shared, ver: Ver, jira: &Jira, idx: usize) -> Map<String, Valu
     f.insert("versions".into(), json!([]));
     f.insert("components".into(), json!([]));
     f.insert("issuelinks".into(), json!([]));
+    f.insert("attachment".into(), json!([]));
     f.insert("created".into(), json!(jira_time(&i.created)));
     f.insert("updated".into(), json!(jira_time(&i.updated)));
     f.insert(
@@ -2716,7 +2721,7 @@ fn emit_issue_event(
         all: true,
         navigable: false,
         include: vec![],
-        exclude: vec!["comment".into(), "worklog".into()],
+        exclude: vec![],
     };
     let mut payload = json!({
         "timestamp": Utc::now().timestamp_millis(),
