@@ -1305,23 +1305,23 @@ async fn list_issues(
             Some(cur) => {
                 let (key, id) =
                     decode_cursor(order_by, cur).ok_or_else(|| GlErr::bad("cursor is invalid"))?;
-                let sort_key = if by_id { format!("{id:020}") } else { key };
-                matched
-                    .iter()
-                    .position(|n| {
-                        let i = &p.issues[*n as usize];
-                        let k = (
-                            if by_id {
-                                format!("{:020}", i.id)
-                            } else {
-                                sort_value(order_by, i)
-                            },
-                            i.id,
-                        );
-                        let cur = (sort_key.clone(), id);
-                        if asc { k > cur } else { k < cur }
+                if by_id {
+                    // `matched` is in id order: binary search instead of a scan.
+                    matched.partition_point(|n| {
+                        let i = p.issues[*n as usize].id;
+                        if asc { i <= id } else { i >= id }
                     })
-                    .unwrap_or(matched.len())
+                } else {
+                    let cur = (key, id);
+                    matched
+                        .iter()
+                        .position(|n| {
+                            let i = &p.issues[*n as usize];
+                            let k = (sort_value(order_by, i), i.id);
+                            if asc { k > cur } else { k < cur }
+                        })
+                        .unwrap_or(matched.len())
+                }
             }
         };
         let end = (start + page.per_page).min(matched.len());
