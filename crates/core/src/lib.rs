@@ -1,5 +1,7 @@
 //! Cairn's pure domain: types and rules with no I/O and no async, so every
 //! number Cairn shows can be recomputed and explained from stored data.
 
+pub mod authz;
+pub mod integrations;
 pub mod jobs;
 pub mod secret;

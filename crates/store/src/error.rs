@@ -36,6 +36,10 @@ pub enum StoreError {
     )]
     SchemaDirty { version: i64 },
 
+    /// A unique value is taken: a user's email, a connection's name.
+    #[error("{field} is already taken")]
+    Conflict { field: &'static str },
+
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 
@@ -63,4 +67,23 @@ impl StoreError {
             other => StoreError::Migrate(other.to_string()),
         }
     }
+}
+
+/// Maps a unique-constraint violation to [`StoreError::Conflict`] on `field`.
+pub(crate) fn conflict_on(field: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |error| match error.as_database_error() {
+        Some(db) if db.is_unique_violation() => StoreError::Conflict { field },
+        _ => StoreError::Database(error),
+    }
+}
+
+/// Reads the optional integration kind of a job.
+pub(crate) fn integration_from(
+    kind: Option<String>,
+) -> Result<Option<cairn_core::integrations::IntegrationKind>, StoreError> {
+    kind.map(|k| {
+        cairn_core::integrations::IntegrationKind::parse(&k)
+            .ok_or_else(|| StoreError::InvalidData(format!("integration kind `{k}`")))
+    })
+    .transpose()
 }

@@ -11,10 +11,11 @@
 macro_rules! job_columns {
     () => {
         "id, kind, payload, state, attempts, max_attempts, run_after, lease_owner, \
-         lease_expires_at, last_error, dedupe_key, created_at, updated_at, finished_at"
+         lease_expires_at, last_error, dedupe_key, created_at, updated_at, finished_at, integration"
     };
 }
 
+mod accounts;
 mod error;
 mod postgres;
 mod sqlite;
@@ -29,6 +30,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+pub use accounts::{AccountStore, AccountTx};
 pub use cairn_core::jobs::JobState;
 pub use error::StoreError;
 pub use types::*;
@@ -119,7 +121,7 @@ impl SchemaStatus {
 /// Everything Cairn keeps. Implemented once per backend; the conformance
 /// suite in `tests/` runs the same assertions against both.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: AccountStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Applies pending migrations. Refuses, without touching the database, a
@@ -217,7 +219,7 @@ pub trait Store: Send + Sync + 'static {
 
 /// A transaction: domain changes and the jobs they cause, committed together.
 #[async_trait]
-pub trait StoreTx: Send {
+pub trait StoreTx: AccountTx + Send {
     async fn enqueue(&mut self, job: &NewJob, now: DateTime<Utc>) -> Result<Option<i64>>;
     async fn append_audit(&mut self, entry: &NewAuditEntry, now: DateTime<Utc>) -> Result<i64>;
     async fn commit(self: Box<Self>) -> Result<()>;

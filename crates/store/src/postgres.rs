@@ -11,9 +11,10 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::types::Json;
 use sqlx::{Postgres, Row, Transaction};
 
+use crate::error::integration_from;
 use crate::{
-    AuditEntry, Backend, Job, JobCounts, JobState, NewAuditEntry, NewJob, OpenOptions, Result,
-    SchemaStatus, Store, StoreError, StoreTx, redact_url,
+    AuditEntry, Backend, IntegrationKind, Job, JobCounts, JobState, NewAuditEntry, NewJob,
+    OpenOptions, Result, SchemaStatus, Store, StoreError, StoreTx, redact_url,
 };
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -40,6 +41,7 @@ fn job_from_row(row: &PgRow) -> Result<Job> {
         dedupe_key: row.try_get("dedupe_key")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        integration: integration_from(row.try_get("integration")?)?,
         finished_at: row.try_get("finished_at")?,
     })
 }
@@ -165,7 +167,8 @@ impl Store for PgStore {
         let sql = concat!(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1, \
              lease_expires_at = $2, updated_at = $3 \
-             WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $3 \
+             WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND (integration IS NULL OR integration IN \
+                          (SELECT kind FROM integrations WHERE enabled)) AND run_after <= $3 \
                           ORDER BY run_after, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
              RETURNING ",
             job_columns!(),
@@ -358,7 +361,7 @@ impl StoreTx for PgTx {
     async fn enqueue(&mut self, job: &NewJob, now: DateTime<Utc>) -> Result<Option<i64>> {
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO jobs (kind, payload, state, attempts, max_attempts, run_after, dedupe_key, \
-             created_at, updated_at) VALUES ($1, $2, 'queued', 0, $3, $4, $5, $6, $6) \
+             created_at, updated_at, integration) VALUES ($1, $2, 'queued', 0, $3, $4, $5, $7, $7, $6) \
              ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(&job.kind)
@@ -366,6 +369,7 @@ impl StoreTx for PgTx {
         .bind(attempts_i32(job.max_attempts))
         .bind(job.run_after)
         .bind(&job.dedupe_key)
+        .bind(job.integration.map(IntegrationKind::as_str))
         .bind(now)
         .fetch_optional(&mut *self.tx)
         .await?;
@@ -392,3 +396,19 @@ impl StoreTx for PgTx {
         Ok(())
     }
 }
+
+type DbRow = PgRow;
+
+fn to_db(t: DateTime<Utc>) -> DateTime<Utc> {
+    t
+}
+
+fn from_db(t: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    Ok(t)
+}
+
+fn opt_from_db(t: Option<DateTime<Utc>>) -> Result<Option<DateTime<Utc>>> {
+    Ok(t)
+}
+
+crate::accounts::impl_accounts!(PgStore, PgTx);

@@ -12,9 +12,10 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
+use crate::error::integration_from;
 use crate::{
-    AuditEntry, Backend, Job, JobCounts, JobState, NewAuditEntry, NewJob, OpenOptions, Result,
-    SchemaStatus, Store, StoreError, StoreTx,
+    AuditEntry, Backend, IntegrationKind, Job, JobCounts, JobState, NewAuditEntry, NewJob,
+    OpenOptions, Result, SchemaStatus, Store, StoreError, StoreTx,
 };
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -55,6 +56,7 @@ fn job_from_row(row: &SqliteRow) -> Result<Job> {
         dedupe_key: row.try_get("dedupe_key")?,
         created_at: from_ms(row.try_get("created_at")?)?,
         updated_at: from_ms(row.try_get("updated_at")?)?,
+        integration: integration_from(row.try_get("integration")?)?,
         finished_at: opt_from_ms(row.try_get("finished_at")?)?,
     })
 }
@@ -176,7 +178,8 @@ impl Store for SqliteStore {
         let sql = concat!(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?1, \
              lease_expires_at = ?2, updated_at = ?3 \
-             WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= ?3 \
+             WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND (integration IS NULL OR integration IN \
+                          (SELECT kind FROM integrations WHERE enabled)) AND run_after <= ?3 \
                           ORDER BY run_after, id LIMIT ?4) \
              RETURNING ",
             job_columns!(),
@@ -379,7 +382,7 @@ impl StoreTx for SqliteTx {
     async fn enqueue(&mut self, job: &NewJob, now: DateTime<Utc>) -> Result<Option<i64>> {
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO jobs (kind, payload, state, attempts, max_attempts, run_after, dedupe_key, \
-             created_at, updated_at) VALUES (?1, ?2, 'queued', 0, ?3, ?4, ?5, ?6, ?6) \
+             created_at, updated_at, integration) VALUES (?1, ?2, 'queued', 0, ?3, ?4, ?5, ?7, ?7, ?6) \
              ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(&job.kind)
@@ -387,6 +390,7 @@ impl StoreTx for SqliteTx {
         .bind(i64::from(job.max_attempts))
         .bind(ms(job.run_after))
         .bind(&job.dedupe_key)
+        .bind(job.integration.map(IntegrationKind::as_str))
         .bind(ms(now))
         .fetch_optional(&mut *self.tx)
         .await?;
@@ -413,3 +417,19 @@ impl StoreTx for SqliteTx {
         Ok(())
     }
 }
+
+type DbRow = SqliteRow;
+
+fn to_db(t: DateTime<Utc>) -> i64 {
+    ms(t)
+}
+
+fn from_db(ms: i64) -> Result<DateTime<Utc>> {
+    from_ms(ms)
+}
+
+fn opt_from_db(ms: Option<i64>) -> Result<Option<DateTime<Utc>>> {
+    opt_from_ms(ms)
+}
+
+crate::accounts::impl_accounts!(SqliteStore, SqliteTx);

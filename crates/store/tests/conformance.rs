@@ -5,7 +5,11 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use cairn_store::testing::TestDb;
-use cairn_store::{Backend, JobState, NewAuditEntry, NewJob, OpenOptions, Store, StoreError};
+use cairn_store::{
+    Backend, ConnectionUpdate, HealthCheck, IntegrationKind, JobState, NewAuditEntry,
+    NewConnection, NewJob, NewUser, OpenOptions, Role, SealedSecret, Session, Store, StoreError,
+    UserUpdate,
+};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
 
@@ -36,6 +40,11 @@ conformance!(
     job_counts_cover_every_state,
     done_jobs_are_pruned_after_retention,
     newer_schema_is_refused_and_left_alone,
+    users_are_unique_by_email_and_disabling_ends_sessions,
+    sessions_expire,
+    api_tokens_record_use_and_revoke,
+    disabled_integration_pauses_its_jobs,
+    connections_round_trip_with_health_and_reseal,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -634,4 +643,408 @@ fn unsupported_urls_are_named() {
     let err =
         cairn_store::backend_of("mysql://root@localhost/x").expect_err("mysql is not supported");
     assert!(err.to_string().contains("mysql://"), "{err}");
+}
+
+fn new_user(email: &str, role: Role) -> NewUser {
+    NewUser {
+        email: email.into(),
+        name: "Ada".into(),
+        role,
+        password_hash: "$argon2id$fake".into(),
+    }
+}
+
+async fn create_user(store: &Arc<dyn Store>, email: &str, role: Role) -> i64 {
+    let mut tx = store.begin().await.expect("begin");
+    let id = tx
+        .create_user(&new_user(email, role), t0())
+        .await
+        .expect("create user");
+    tx.commit().await.expect("commit");
+    id
+}
+
+fn session(id: &str, user_id: i64, expires: DateTime<Utc>) -> Session {
+    Session {
+        id: id.into(),
+        user_id,
+        csrf_token: "csrf".into(),
+        created_at: t0(),
+        expires_at: expires,
+        last_seen_at: t0(),
+    }
+}
+
+async fn users_are_unique_by_email_and_disabling_ends_sessions(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let id = create_user(&store, "Ada@Example.com", Role::Admin).await;
+    let mut tx = store.begin().await.expect("begin");
+    match tx
+        .create_user(&new_user("ada@example.COM", Role::Member), t0())
+        .await
+    {
+        Err(StoreError::Conflict { field }) => assert_eq!(field, "email"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    drop(tx);
+    let found = store
+        .get_user_by_email(" ADA@example.com ")
+        .await
+        .expect("get")
+        .expect("user");
+    assert_eq!(
+        (found.id, found.email.as_str(), found.role),
+        (id, "ada@example.com", Role::Admin)
+    );
+    assert_eq!(store.count_users().await.expect("count"), 1);
+
+    let mut tx = store.begin().await.expect("begin");
+    tx.create_session(&session("s1", id, t0() + Duration::hours(1)))
+        .await
+        .expect("session");
+    tx.commit().await.expect("commit");
+    assert!(
+        store
+            .touch_session("s1", t0())
+            .await
+            .expect("touch")
+            .is_some()
+    );
+
+    let mut tx = store.begin().await.expect("begin");
+    let update = UserUpdate {
+        role: Some(Role::Member),
+        disabled: Some(true),
+        ..UserUpdate::default()
+    };
+    assert!(tx.update_user(id, &update, t0()).await.expect("update"));
+    assert!(
+        !tx.update_user(id + 100, &update, t0())
+            .await
+            .expect("update"),
+        "no such user"
+    );
+    tx.commit().await.expect("commit");
+    let user = store.get_user(id).await.expect("get").expect("user");
+    assert_eq!(user.role, Role::Member);
+    assert_eq!(user.disabled_at, Some(t0()));
+    assert!(
+        store
+            .touch_session("s1", t0())
+            .await
+            .expect("touch")
+            .is_none(),
+        "sessions ended"
+    );
+    let mut tx = store.begin().await.expect("begin");
+    tx.update_user(
+        id,
+        &UserUpdate {
+            disabled: Some(false),
+            ..UserUpdate::default()
+        },
+        t0(),
+    )
+    .await
+    .expect("update");
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        store
+            .get_user(id)
+            .await
+            .expect("get")
+            .expect("user")
+            .disabled_at,
+        None
+    );
+}
+
+async fn sessions_expire(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let id = create_user(&store, "a@example.com", Role::Member).await;
+    let mut tx = store.begin().await.expect("begin");
+    tx.create_session(&session("s1", id, t0() + Duration::hours(1)))
+        .await
+        .expect("session");
+    tx.commit().await.expect("commit");
+    let later = t0() + Duration::minutes(30);
+    let seen = store
+        .touch_session("s1", later)
+        .await
+        .expect("touch")
+        .expect("live");
+    assert_eq!((seen.user_id, seen.last_seen_at), (id, later));
+    assert!(
+        store
+            .touch_session("s1", t0() + Duration::hours(2))
+            .await
+            .expect("touch")
+            .is_none()
+    );
+    assert!(
+        store
+            .touch_session("nope", t0())
+            .await
+            .expect("touch")
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .delete_expired_sessions(t0() + Duration::hours(2))
+            .await
+            .expect("purge"),
+        1
+    );
+}
+
+async fn api_tokens_record_use_and_revoke(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let alice = create_user(&store, "a@example.com", Role::Member).await;
+    let bob = create_user(&store, "b@example.com", Role::Member).await;
+    let mut tx = store.begin().await.expect("begin");
+    let token = tx
+        .create_api_token(alice, "ci", "hash-1", "cairn_abc", t0())
+        .await
+        .expect("token");
+    tx.commit().await.expect("commit");
+    assert_eq!(token.last_used_at, None);
+    let used = store
+        .use_api_token("hash-1", t0() + Duration::minutes(5))
+        .await
+        .expect("use")
+        .expect("live");
+    assert_eq!(
+        (used.user_id, used.last_used_at),
+        (alice, Some(t0() + Duration::minutes(5)))
+    );
+    assert!(
+        store
+            .use_api_token("hash-2", t0())
+            .await
+            .expect("use")
+            .is_none()
+    );
+
+    let mut tx = store.begin().await.expect("begin");
+    assert!(
+        !tx.revoke_api_token(bob, token.id, t0())
+            .await
+            .expect("revoke"),
+        "not bob's"
+    );
+    assert!(
+        tx.revoke_api_token(alice, token.id, t0())
+            .await
+            .expect("revoke")
+    );
+    tx.commit().await.expect("commit");
+    assert!(
+        store
+            .use_api_token("hash-1", t0())
+            .await
+            .expect("use")
+            .is_none(),
+        "revoked"
+    );
+    let listed = store.list_api_tokens(alice).await.expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].revoked_at, Some(t0()));
+}
+
+async fn disabled_integration_pauses_its_jobs(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let now = t0();
+    let gitlab = store
+        .enqueue(job(1, now).for_integration(IntegrationKind::Gitlab), now)
+        .await
+        .expect("enqueue")
+        .expect("id");
+    let jira = store
+        .enqueue(job(2, now).for_integration(IntegrationKind::Jira), now)
+        .await
+        .expect("enqueue")
+        .expect("id");
+    let mut tx = store.begin().await.expect("begin");
+    tx.set_integration_enabled(IntegrationKind::Gitlab, false, now)
+        .await
+        .expect("disable");
+    tx.commit().await.expect("commit");
+    assert!(
+        !store
+            .integration_enabled(IntegrationKind::Gitlab)
+            .await
+            .expect("enabled")
+    );
+    let claimed = store
+        .claim_jobs("w", 10, now, now + Duration::seconds(9))
+        .await
+        .expect("claim");
+    assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![jira]);
+    assert_eq!(claimed[0].integration, Some(IntegrationKind::Jira));
+    let mut tx = store.begin().await.expect("begin");
+    tx.set_integration_enabled(IntegrationKind::Gitlab, true, now)
+        .await
+        .expect("enable");
+    tx.commit().await.expect("commit");
+    let claimed = store
+        .claim_jobs("w", 10, now, now + Duration::seconds(9))
+        .await
+        .expect("claim");
+    assert_eq!(
+        claimed.iter().map(|j| j.id).collect::<Vec<_>>(),
+        vec![gitlab],
+        "resumed, nothing lost"
+    );
+}
+
+fn sealed(key: &str, bytes: &[u8]) -> SealedSecret {
+    SealedSecret {
+        key_id: key.into(),
+        bytes: bytes.to_vec(),
+    }
+}
+
+async fn connections_round_trip_with_health_and_reseal(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let owner = create_user(&store, "a@example.com", Role::Member).await;
+    let new = NewConnection {
+        kind: IntegrationKind::Gitlab,
+        name: "gitlab.com".into(),
+        base_url: "https://gitlab.com".into(),
+        auth_kind: "private_token".into(),
+        username: None,
+        secret: sealed("k1", b"\x00\x01ciphertext"),
+        owner_id: owner,
+        shared: true,
+    };
+    let mut tx = store.begin().await.expect("begin");
+    tx.create_connection(&new, t0()).await.expect("create");
+    match tx.create_connection(&new, t0()).await {
+        Err(StoreError::Conflict { field }) => assert_eq!(field, "name"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    drop(tx);
+    let mut tx = store.begin().await.expect("begin");
+    tx.create_connection(&new, t0())
+        .await
+        .expect("create again after rollback");
+    tx.commit().await.expect("commit");
+    let stored = store.list_connections().await.expect("list");
+    assert_eq!(stored.len(), 1);
+    let id = stored[0].id;
+    assert_eq!(stored[0].secret, new.secret);
+    assert!(stored[0].shared);
+
+    let now = t0();
+    let ok = HealthCheck::Ok {
+        account_name: "ada".into(),
+        server_version: "17.5.0".into(),
+        flavour: None,
+    };
+    store
+        .record_connection_health(id, &ok, now)
+        .await
+        .expect("health");
+    let gitlab = |list: Vec<cairn_store::Integration>| {
+        list.into_iter()
+            .find(|i| i.kind == IntegrationKind::Gitlab)
+            .expect("gitlab")
+    };
+    let summary = gitlab(store.list_integrations().await.expect("list"));
+    assert_eq!(
+        (summary.connections, summary.healthy, summary.failing),
+        (1, 1, 0)
+    );
+    let failed = HealthCheck::Failed {
+        code: "unauthorized".into(),
+        message: "401: token rejected".into(),
+    };
+    store
+        .record_connection_health(id, &failed, now + Duration::seconds(1))
+        .await
+        .expect("health");
+    let summary = gitlab(store.list_integrations().await.expect("list"));
+    assert_eq!(
+        (summary.connections, summary.healthy, summary.failing),
+        (1, 0, 1)
+    );
+    let c = store
+        .get_connection(id)
+        .await
+        .expect("get")
+        .expect("connection");
+    assert_eq!(c.account_name.as_deref(), Some("ada"));
+    assert_eq!(c.last_error_code.as_deref(), Some("unauthorized"));
+
+    assert!(
+        !store
+            .reseal_connection_secret(id, &sealed("k0", b"other"), &sealed("k2", b"new"))
+            .await
+            .expect("reseal")
+    );
+    assert!(
+        store
+            .reseal_connection_secret(id, &new.secret, &sealed("k2", b"new"))
+            .await
+            .expect("reseal")
+    );
+    assert!(
+        store
+            .connections_not_under_key("k2", 10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .connections_not_under_key("k3", 10)
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
+
+    let mut tx = store.begin().await.expect("begin");
+    let update = ConnectionUpdate {
+        name: Some("GitLab".into()),
+        shared: Some(false),
+        ..ConnectionUpdate::default()
+    };
+    assert!(
+        tx.update_connection(id, &update, now)
+            .await
+            .expect("update")
+    );
+    tx.commit().await.expect("commit");
+    let c = store
+        .get_connection(id)
+        .await
+        .expect("get")
+        .expect("connection");
+    assert_eq!((c.name.as_str(), c.shared), ("GitLab", false));
+    assert_eq!(
+        c.last_error_code.as_deref(),
+        Some("unauthorized"),
+        "renaming keeps health"
+    );
+    let mut tx = store.begin().await.expect("begin");
+    let update = ConnectionUpdate {
+        secret: Some(sealed("k2", b"rotated-by-user")),
+        ..ConnectionUpdate::default()
+    };
+    tx.update_connection(id, &update, now)
+        .await
+        .expect("update");
+    tx.commit().await.expect("commit");
+    let c = store
+        .get_connection(id)
+        .await
+        .expect("get")
+        .expect("connection");
+    assert_eq!(c.secret.bytes, b"rotated-by-user");
+    assert_eq!(c.last_error_code, None, "a new secret clears old health");
+    let mut tx = store.begin().await.expect("begin");
+    assert!(tx.delete_connection(id).await.expect("delete"));
+    tx.commit().await.expect("commit");
+    assert!(store.get_connection(id).await.expect("get").is_none());
 }

@@ -1,0 +1,211 @@
+//! Who may do what: the one place Cairn's access rules live. Handlers ask
+//! [`decide`]; none of them re-implements a rule.
+//!
+//! A member who asks for another member's private connection hears "not
+//! found", not "forbidden", so its existence is not revealed.
+
+use serde::{Deserialize, Serialize};
+
+/// A user's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Member,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "member" => Some(Role::Member),
+            _ => None,
+        }
+    }
+}
+
+/// The signed-in user a request acts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: i64,
+    pub role: Role,
+}
+
+/// What can be done to a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionOp {
+    /// See it in lists and read its non-secret fields and health.
+    View,
+    /// Link OKRs to it, browse through it, test it. Never reveals the secret.
+    Use,
+    /// Change its name, URL, secret or sharing.
+    Edit,
+    Delete,
+}
+
+/// The facts about a connection that decide access to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionFacts {
+    pub owner_id: i64,
+    pub shared: bool,
+}
+
+/// Everything that needs a permission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Read the integration catalog.
+    ViewCatalog,
+    /// Enable or disable an integration.
+    ManageCatalog,
+    /// List, create and change users.
+    ManageUsers,
+    /// Read the audit log.
+    ViewAudit,
+    /// Create a connection (owned by the actor).
+    CreateConnection,
+    Connection(ConnectionOp, ConnectionFacts),
+    /// Read and manage one's own profile and API tokens.
+    OwnAccount,
+}
+
+/// The answer, with the status a web layer gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// Nobody is signed in: 401.
+    Unauthenticated,
+    /// Signed in, may know the thing exists, may not do this: 403.
+    Forbidden,
+    /// May not even know the thing exists: 404.
+    NotFound,
+}
+
+/// Decides whether `actor` (None when nobody is signed in) may do `action`.
+pub fn decide(actor: Option<Actor>, action: Action) -> Decision {
+    let Some(actor) = actor else {
+        return Decision::Unauthenticated;
+    };
+    if actor.role == Role::Admin {
+        return Decision::Allow;
+    }
+    match action {
+        Action::ViewCatalog | Action::CreateConnection | Action::OwnAccount => Decision::Allow,
+        Action::ManageCatalog | Action::ManageUsers | Action::ViewAudit => Decision::Forbidden,
+        Action::Connection(op, facts) => {
+            let owner = facts.owner_id == actor.user_id;
+            match (owner, facts.shared, op) {
+                (true, _, _) => Decision::Allow,
+                (false, true, ConnectionOp::View | ConnectionOp::Use) => Decision::Allow,
+                (false, true, ConnectionOp::Edit | ConnectionOp::Delete) => Decision::Forbidden,
+                (false, false, _) => Decision::NotFound,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ADMIN: Actor = Actor {
+        user_id: 1,
+        role: Role::Admin,
+    };
+    const OWNER: Actor = Actor {
+        user_id: 2,
+        role: Role::Member,
+    };
+    const OTHER: Actor = Actor {
+        user_id: 3,
+        role: Role::Member,
+    };
+
+    fn conn(op: ConnectionOp, shared: bool) -> Action {
+        Action::Connection(
+            op,
+            ConnectionFacts {
+                owner_id: OWNER.user_id,
+                shared,
+            },
+        )
+    }
+
+    #[test]
+    fn nobody_signed_in_may_do_nothing() {
+        for action in [
+            Action::ViewCatalog,
+            Action::OwnAccount,
+            conn(ConnectionOp::View, true),
+        ] {
+            assert_eq!(decide(None, action), Decision::Unauthenticated);
+        }
+    }
+
+    #[test]
+    fn admins_may_do_everything() {
+        for action in [
+            Action::ManageCatalog,
+            Action::ManageUsers,
+            Action::ViewAudit,
+            conn(ConnectionOp::Edit, false),
+            conn(ConnectionOp::Delete, false),
+        ] {
+            assert_eq!(decide(Some(ADMIN), action), Decision::Allow);
+        }
+    }
+
+    #[test]
+    fn members_may_not_administer() {
+        for action in [
+            Action::ManageCatalog,
+            Action::ManageUsers,
+            Action::ViewAudit,
+        ] {
+            assert_eq!(decide(Some(OTHER), action), Decision::Forbidden);
+        }
+        for action in [
+            Action::ViewCatalog,
+            Action::CreateConnection,
+            Action::OwnAccount,
+        ] {
+            assert_eq!(decide(Some(OTHER), action), Decision::Allow);
+        }
+    }
+
+    #[test]
+    fn connection_matrix() {
+        use ConnectionOp::*;
+        use Decision::*;
+        // (op, shared, owner's answer, other member's answer)
+        let table = [
+            (View, false, Allow, NotFound),
+            (Use, false, Allow, NotFound),
+            (Edit, false, Allow, NotFound),
+            (Delete, false, Allow, NotFound),
+            (View, true, Allow, Allow),
+            (Use, true, Allow, Allow),
+            (Edit, true, Allow, Forbidden),
+            (Delete, true, Allow, Forbidden),
+        ];
+        for (op, shared, owner, other) in table {
+            assert_eq!(
+                decide(Some(OWNER), conn(op, shared)),
+                owner,
+                "{op:?} shared={shared}"
+            );
+            assert_eq!(
+                decide(Some(OTHER), conn(op, shared)),
+                other,
+                "{op:?} shared={shared}"
+            );
+            assert_eq!(decide(Some(ADMIN), conn(op, shared)), Allow);
+        }
+    }
+}
