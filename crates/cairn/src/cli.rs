@@ -42,6 +42,14 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Run the GitLab and Jira simulator (for trying Cairn without either).
+    Sim {
+        #[command(flatten)]
+        args: cairn_sim::SimArgs,
+        /// Log line format.
+        #[arg(long, value_enum, default_value_t = crate::config::LogFormat::Pretty)]
+        log_format: crate::config::LogFormat,
+    },
     /// Measure Cairn (the numbers in BENCHMARKS.md).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -89,6 +97,10 @@ pub fn main() -> ExitCode {
                     }
                     Err(error) => Err(error),
                 }
+            }
+            Command::Sim { args, log_format } => {
+                crate::telemetry::init(log_format, "info");
+                crate::sim::run(args).await
             }
             Command::Bench(command) => {
                 crate::telemetry::init(crate::config::LogFormat::Pretty, "warn");

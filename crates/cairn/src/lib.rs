@@ -8,4 +8,5 @@ pub mod cli;
 pub mod config;
 pub mod process;
 pub mod serve;
+pub mod sim;
 pub mod telemetry;

@@ -269,3 +269,63 @@ fn admin_commands_work_on_the_store() {
     assert_eq!(code, 2);
     assert!(err.contains("not a job state"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cairn_sim_serves_gitlab_and_jira() {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(binary())
+        .args([
+            "sim",
+            "--gitlab-addr",
+            "127.0.0.1:0",
+            "--jira-addr",
+            "127.0.0.1:0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start cairn sim");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let mut urls = Vec::new();
+    while urls.len() < 2 {
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("sim prints its URLs")
+            .expect("read")
+            .expect("a line");
+        if let Some(url) = line
+            .split_whitespace()
+            .nth(1)
+            .filter(|u| u.starts_with("http://"))
+        {
+            urls.push(url.to_owned());
+        }
+    }
+    let client = reqwest::Client::new();
+    let user: serde_json::Value = client
+        .get(format!("{}/api/v4/user", urls[0]))
+        .header("PRIVATE-TOKEN", cairn_sim::DEFAULT_GITLAB_TOKEN)
+        .send()
+        .await
+        .expect("GitLab answers")
+        .json()
+        .await
+        .expect("JSON");
+    assert!(user["username"].is_string(), "{user}");
+    let info: serde_json::Value = client
+        .get(format!("{}/rest/api/2/serverInfo", urls[1]))
+        .basic_auth(
+            cairn_sim::DEFAULT_JIRA_EMAIL,
+            Some(cairn_sim::DEFAULT_JIRA_API_TOKEN),
+        )
+        .send()
+        .await
+        .expect("Jira answers")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(info["deploymentType"], "Cloud");
+    child.kill().await.expect("stop sim");
+}

@@ -3,3 +3,4 @@
 //! here knows about HTTP.
 
 pub mod jobs;
+pub mod keyring;
