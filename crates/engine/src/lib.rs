@@ -2,5 +2,11 @@
 //! background. Web handlers, the CLI and schedulers call into here; nothing
 //! here knows about HTTP.
 
+pub mod accounts;
+pub mod catalog;
+pub mod connections;
+pub mod error;
 pub mod jobs;
 pub mod keyring;
+
+pub use error::{EngineError, authorize};

@@ -23,8 +23,14 @@ pub trait AccountStore: Send + Sync {
     async fn get_user_by_email(&self, email: &str) -> Result<Option<User>>;
     async fn list_users(&self) -> Result<Vec<User>>;
 
-    /// The session with this id if it has not expired; marks it seen.
-    async fn touch_session(&self, id: &str, now: DateTime<Utc>) -> Result<Option<Session>>;
+    /// The session with this id if it has not expired and was last seen
+    /// after `idle_since`; marks it seen now.
+    async fn touch_session(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+        idle_since: DateTime<Utc>,
+    ) -> Result<Option<Session>>;
     async fn delete_session(&self, id: &str) -> Result<()>;
     async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64>;
 
@@ -195,13 +201,20 @@ macro_rules! impl_accounts {
                 rows.iter().map(user_from_row).collect()
             }
 
-            async fn touch_session(&self, id: &str, now: DateTime<Utc>) -> Result<Option<crate::Session>> {
+            async fn touch_session(
+                &self,
+                id: &str,
+                now: DateTime<Utc>,
+                idle_since: DateTime<Utc>,
+            ) -> Result<Option<crate::Session>> {
                 let row = sqlx::query(
                     "UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND expires_at > $1 \
+                     AND last_seen_at > $3 \
                      RETURNING id, user_id, csrf_token, created_at, expires_at, last_seen_at",
                 )
                 .bind(to_db(now))
                 .bind(id)
+                .bind(to_db(idle_since))
                 .fetch_optional(&self.pool)
                 .await?;
                 row.map(|row| {
