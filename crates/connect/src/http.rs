@@ -205,6 +205,11 @@ impl Req {
             idempotent,
         }
     }
+    /// Marks a request safe to resend (e.g. a search sent as POST).
+    pub fn idempotent(mut self) -> Req {
+        self.idempotent = true;
+        self
+    }
 }
 
 /// The HTTP client of one connection. Clones share the rate limit, the

@@ -10,9 +10,11 @@ mod de;
 pub mod error;
 pub mod gitlab;
 pub mod http;
+pub mod jira;
 
 pub use base_url::validate_base_url;
 pub use cairn_core::secret::Secret;
 pub use error::{ConnectError, Diagnosis, DiagnosisCode, Service, TransportKind};
 pub use gitlab::{GitLabAuth, GitLabClient, GitLabIdentity, GitLabSettings, test_gitlab};
 pub use http::{ApiResponse, HttpClient, HttpConfig, parse_time};
+pub use jira::{JiraAuth, JiraClient, JiraDeployment, JiraIdentity, JiraSettings, test_jira};

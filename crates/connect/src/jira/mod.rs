@@ -1,0 +1,547 @@
+//! The Jira REST client (Cloud v3, Data Center/Server v2): connection
+//! settings, test connection, fields, JQL search and webhook registration.
+
+mod types;
+
+pub use types::*;
+
+use std::sync::Arc;
+
+use base64::Engine;
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::sync::OnceCell;
+use url::Url;
+
+use cairn_core::secret::Secret;
+
+use crate::base_url::{join, validate_base_url};
+use crate::error::{ConnectError, Service};
+use crate::http::{HttpClient, HttpConfig, Req};
+
+/// How Cairn authenticates to Jira.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JiraAuth {
+    /// Jira Cloud: the account's email and an API token (HTTP basic).
+    CloudBasic {
+        /// Account email.
+        email: String,
+        /// API token.
+        api_token: Secret,
+    },
+    /// Data Center / Server 8.14+: a personal access token (Bearer).
+    Pat(Secret),
+}
+
+impl JiraAuth {
+    fn header(&self) -> Result<(reqwest::header::HeaderName, Secret), ConnectError> {
+        let value = match self {
+            JiraAuth::CloudBasic { email, api_token } => {
+                if email.trim().is_empty() {
+                    return Err(ConnectError::InvalidInput(
+                        "Jira Cloud needs the account's email with the API token".into(),
+                    ));
+                }
+                let raw = format!("{}:{}", email.trim(), api_token.expose().trim());
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(raw)
+                )
+            }
+            JiraAuth::Pat(token) => format!("Bearer {}", token.expose().trim()),
+        };
+        Ok((reqwest::header::AUTHORIZATION, Secret::new(value)))
+    }
+}
+
+/// Which Jira product answers; the APIs differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum JiraDeployment {
+    /// Jira Cloud (`*.atlassian.net`): REST v3, enhanced search.
+    Cloud,
+    /// Jira Data Center: REST v2, `/search` with `startAt`.
+    DataCenter,
+    /// Jira Server: as Data Center.
+    Server,
+}
+
+impl JiraDeployment {
+    /// From `serverInfo.deploymentType`; anything but `Cloud` speaks the Data Center API.
+    pub fn from_deployment_type(value: Option<&str>) -> JiraDeployment {
+        match value.map(str::to_ascii_lowercase).as_deref() {
+            Some("cloud") => JiraDeployment::Cloud,
+            Some("datacenter") => JiraDeployment::DataCenter,
+            _ => JiraDeployment::Server,
+        }
+    }
+
+    /// Jira Cloud.
+    pub fn is_cloud(self) -> bool {
+        self == JiraDeployment::Cloud
+    }
+}
+
+/// Everything needed to talk to one Jira site.
+#[derive(Debug, Clone)]
+pub struct JiraSettings {
+    /// Site URL with any context path, e.g. `https://example.atlassian.net`
+    /// or `https://jira.example.com/jira`.
+    pub base_url: String,
+    /// Credentials.
+    pub auth: JiraAuth,
+    /// Known deployment; detected from `serverInfo` when `None`.
+    pub deployment: Option<JiraDeployment>,
+    /// HTTP tunables.
+    pub http: HttpConfig,
+}
+
+impl JiraSettings {
+    /// Settings with detection of the deployment and default HTTP configuration.
+    pub fn new(base_url: impl Into<String>, auth: JiraAuth) -> JiraSettings {
+        JiraSettings {
+            base_url: base_url.into(),
+            auth,
+            deployment: None,
+            http: HttpConfig::default(),
+        }
+    }
+}
+
+/// Who the credentials belong to and which Jira answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JiraIdentity {
+    /// The account (display name, email, accountId on Cloud or name on Data Center).
+    pub account: JiraUser,
+    /// The site's title.
+    pub server_title: Option<String>,
+    /// Jira version.
+    pub version: String,
+    /// Cloud, Data Center or Server.
+    pub deployment: JiraDeployment,
+}
+
+/// Checks a Jira connection: `GET /rest/api/2/myself` then `GET /rest/api/2/serverInfo`.
+pub async fn test_jira(settings: &JiraSettings) -> Result<JiraIdentity, ConnectError> {
+    let client = JiraClient::new(settings)?;
+    let account = client.myself().await?;
+    let info = client.server_info().await?;
+    let deployment = JiraDeployment::from_deployment_type(info.deployment_type.as_deref());
+    Ok(JiraIdentity {
+        account,
+        server_title: info.server_title,
+        version: info.version,
+        deployment,
+    })
+}
+
+/// Events a Jira webhook can send that Cairn uses.
+pub const DEFAULT_WEBHOOK_EVENTS: &[&str] = &[
+    "jira:issue_created",
+    "jira:issue_updated",
+    "jira:issue_deleted",
+    "comment_created",
+    "comment_updated",
+    "comment_deleted",
+    "worklog_created",
+    "worklog_updated",
+    "worklog_deleted",
+];
+
+/// A webhook to register.
+#[derive(Debug, Clone)]
+pub struct NewJiraWebhook {
+    /// Name (Data Center only).
+    pub name: String,
+    /// Where Jira delivers (Cairn's `/hooks/jira/{connection}`).
+    pub url: String,
+    /// Events, e.g. [`DEFAULT_WEBHOOK_EVENTS`].
+    pub events: Vec<String>,
+    /// JQL limiting the issues (required by Cloud for issue events).
+    pub jql_filter: Option<String>,
+    /// HMAC secret for `X-Hub-Signature`.
+    pub secret: Option<Secret>,
+}
+
+/// A typed client of one Jira site; cheap to clone (clones share the rate
+/// limit, the call counter and the detected deployment).
+#[derive(Debug, Clone)]
+pub struct JiraClient {
+    http: HttpClient,
+    base: Url,
+    deployment: Arc<OnceCell<JiraDeployment>>,
+}
+
+impl JiraClient {
+    /// Validates the settings and builds the client (no request is sent).
+    pub fn new(settings: &JiraSettings) -> Result<JiraClient, ConnectError> {
+        let base = validate_base_url(&settings.base_url)?;
+        let http = HttpClient::new(
+            Service::Jira,
+            settings.http.clone(),
+            Some(settings.auth.header()?),
+        )?;
+        let deployment = match settings.deployment {
+            Some(d) => OnceCell::new_with(Some(d)),
+            None => OnceCell::new(),
+        };
+        Ok(JiraClient {
+            http,
+            base,
+            deployment: Arc::new(deployment),
+        })
+    }
+
+    /// HTTP requests sent so far (retries included).
+    pub fn api_calls(&self) -> u64 {
+        self.http.api_calls()
+    }
+
+    /// The site URL in use.
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    fn url(&self, segments: &[&str]) -> Url {
+        join(&self.base, segments)
+    }
+
+    /// `rest/api/{2|3}/...` for this deployment.
+    async fn api(&self, rest: &[&str]) -> Result<Url, ConnectError> {
+        let ver = if self.deployment().await?.is_cloud() {
+            "3"
+        } else {
+            "2"
+        };
+        let mut segments = vec!["rest", "api", ver];
+        segments.extend_from_slice(rest);
+        Ok(self.url(&segments))
+    }
+
+    /// The deployment: given in the settings, or detected once from `serverInfo`.
+    pub async fn deployment(&self) -> Result<JiraDeployment, ConnectError> {
+        self.deployment
+            .get_or_try_init(|| async {
+                let info = self.server_info().await?;
+                Ok(JiraDeployment::from_deployment_type(
+                    info.deployment_type.as_deref(),
+                ))
+            })
+            .await
+            .copied()
+    }
+
+    /// `GET /rest/api/2/myself`.
+    pub async fn myself(&self) -> Result<JiraUser, ConnectError> {
+        self.http
+            .json(Req::get(self.url(&["rest", "api", "2", "myself"])))
+            .await
+    }
+
+    /// `GET /rest/api/2/serverInfo`.
+    pub async fn server_info(&self) -> Result<ServerInfo, ConnectError> {
+        self.http
+            .json(Req::get(self.url(&["rest", "api", "2", "serverInfo"])))
+            .await
+    }
+
+    /// `GET /rest/api/{3|2}/field`: every field definition.
+    pub async fn fields(&self) -> Result<Vec<JiraField>, ConnectError> {
+        let url = self.api(&["field"]).await?;
+        self.http.json(Req::get(url)).await
+    }
+
+    /// `GET /rest/api/{3|2}/issue/{key}` with the given fields (all when empty).
+    pub async fn issue(&self, key: &str, fields: &[&str]) -> Result<JiraIssue, ConnectError> {
+        let mut url = self.api(&["issue", key]).await?;
+        if !fields.is_empty() {
+            url.query_pairs_mut()
+                .append_pair("fields", &fields.join(","));
+        }
+        self.http.json(Req::get(url)).await
+    }
+
+    /// A JQL search, read page by page. `fields` are the fields to return
+    /// (Cloud returns only `id` unless asked).
+    pub fn search(&self, jql: &str, fields: &[&str]) -> JiraSearch {
+        JiraSearch {
+            client: self.clone(),
+            jql: jql.to_string(),
+            fields: fields.iter().map(|f| f.to_string()).collect(),
+            page_size: 100,
+            api: None,
+            cursor: Cursor::Start,
+            total: None,
+            pages: 0,
+        }
+    }
+
+    /// Matches of a JQL query: Cloud's approximate count, Data Center's exact `total`.
+    pub async fn approximate_count(&self, jql: &str) -> Result<u64, ConnectError> {
+        if self.deployment().await?.is_cloud() {
+            let url = self.url(&["rest", "api", "3", "search", "approximate-count"]);
+            let v: Value = self
+                .http
+                .json(Req::with_body(Method::POST, url, json!({ "jql": jql })).idempotent())
+                .await?;
+            return v.get("count").and_then(Value::as_u64).ok_or_else(|| {
+                ConnectError::InvalidInput("the count answer has no `count`".into())
+            });
+        }
+        let url = self.url(&["rest", "api", "2", "search"]);
+        let body = json!({ "jql": jql, "maxResults": 0, "fields": ["id"] });
+        let resp: ClassicSearchResponse = self
+            .http
+            .json(Req::with_body(Method::POST, url, body).idempotent())
+            .await?;
+        Ok(resp.total.unwrap_or(resp.issues.len() as u64))
+    }
+
+    /// Registers a webhook: Cloud `POST /rest/api/3/webhook`, Data Center
+    /// `POST /rest/webhooks/1.0/webhook`.
+    pub async fn register_webhook(
+        &self,
+        hook: &NewJiraWebhook,
+    ) -> Result<RegisteredWebhook, ConnectError> {
+        if self.deployment().await?.is_cloud() {
+            let mut entry = json!({ "events": hook.events });
+            if let (Some(jql), Some(obj)) = (&hook.jql_filter, entry.as_object_mut()) {
+                obj.insert("jqlFilter".into(), json!(jql));
+            }
+            let mut body = json!({ "url": hook.url, "webhooks": [entry] });
+            if let (Some(secret), Some(obj)) = (&hook.secret, body.as_object_mut()) {
+                obj.insert("secret".into(), json!(secret.expose()));
+            }
+            let url = self.url(&["rest", "api", "3", "webhook"]);
+            let resp = self
+                .http
+                .execute(Req::with_body(Method::POST, url, body))
+                .await?;
+            let v: Value = resp.json()?;
+            let first = v
+                .get("webhookRegistrationResult")
+                .and_then(Value::as_array)
+                .and_then(|a| a.first())
+                .cloned()
+                .unwrap_or(Value::Null);
+            if let Some(id) = first.get("createdWebhookId") {
+                return Ok(RegisteredWebhook {
+                    id: id.to_string().trim_matches('"').to_string(),
+                });
+            }
+            let messages = crate::http::error_messages(first.to_string().as_bytes());
+            return Err(ConnectError::Status {
+                service: Service::Jira,
+                method: "POST".into(),
+                url: resp.url.to_string(),
+                status: 400,
+                messages: if messages.is_empty() {
+                    vec!["Jira registered no webhook".into()]
+                } else {
+                    messages
+                },
+                retry_after: None,
+            });
+        }
+        let mut body = json!({
+            "name": hook.name,
+            "url": hook.url,
+            "events": hook.events,
+            "filters": { "issue-related-events-section": hook.jql_filter.clone().unwrap_or_default() },
+            "excludeBody": false,
+        });
+        if let (Some(secret), Some(obj)) = (&hook.secret, body.as_object_mut()) {
+            obj.insert("secret".into(), json!(secret.expose()));
+        }
+        let url = self.url(&["rest", "webhooks", "1.0", "webhook"]);
+        let resp = self
+            .http
+            .execute(Req::with_body(Method::POST, url, body))
+            .await?;
+        let v: Value = resp.json()?;
+        let id = v
+            .get("self")
+            .and_then(Value::as_str)
+            .and_then(|s| s.trim_end_matches('/').rsplit('/').next())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| resp.unexpected("a webhook without `self`", v.to_string()))?;
+        Ok(RegisteredWebhook { id: id.to_string() })
+    }
+}
+
+/// Which search endpoint a search uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SearchApi {
+    /// Cloud `/rest/api/3/search/jql` with `nextPageToken`.
+    Enhanced,
+    /// `/rest/api/2/search` with `startAt` and `total`.
+    Classic,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Cursor {
+    Start,
+    Token(String),
+    Offset(u64),
+    Done,
+}
+
+/// A JQL search read page by page (an asynchronous iterator).
+#[derive(Debug)]
+pub struct JiraSearch {
+    client: JiraClient,
+    jql: String,
+    fields: Vec<String>,
+    page_size: u32,
+    api: Option<SearchApi>,
+    cursor: Cursor,
+    total: Option<u64>,
+    pages: u32,
+}
+
+impl JiraSearch {
+    /// Sets the page size (Jira caps it; default 100).
+    pub fn page_size(mut self, n: u32) -> JiraSearch {
+        self.page_size = n.max(1);
+        self
+    }
+
+    /// `total` of the last page (Data Center only).
+    pub fn total(&self) -> Option<u64> {
+        self.total
+    }
+
+    /// Pages read so far.
+    pub fn pages_read(&self) -> u32 {
+        self.pages
+    }
+
+    /// The next page of issues, or `None` after the last.
+    pub async fn next_page(&mut self) -> Result<Option<SearchPage>, ConnectError> {
+        if self.cursor == Cursor::Done {
+            return Ok(None);
+        }
+        let api = match self.api {
+            Some(api) => api,
+            None => {
+                let api = if self.client.deployment().await?.is_cloud() {
+                    SearchApi::Enhanced
+                } else {
+                    SearchApi::Classic
+                };
+                self.api = Some(api);
+                api
+            }
+        };
+        let page = match api {
+            SearchApi::Enhanced => self.enhanced_page().await?,
+            SearchApi::Classic => match self.classic_page().await {
+                Err(e) if e.status() == Some(410) && self.cursor == Cursor::Start => {
+                    // Jira Cloud removed the classic search: use the new one.
+                    tracing::info!("Jira answered 410 for /search; switching to /search/jql");
+                    self.api = Some(SearchApi::Enhanced);
+                    self.enhanced_page().await?
+                }
+                other => other?,
+            },
+        };
+        self.pages += 1;
+        Ok(Some(page))
+    }
+
+    /// Every remaining issue (for bounded queries).
+    pub async fn collect_all(mut self) -> Result<Vec<JiraIssue>, ConnectError> {
+        let mut all = Vec::new();
+        while let Some(page) = self.next_page().await? {
+            all.extend(page.issues);
+        }
+        Ok(all)
+    }
+
+    async fn enhanced_page(&mut self) -> Result<SearchPage, ConnectError> {
+        let url = self.client.url(&["rest", "api", "3", "search", "jql"]);
+        let mut body = json!({
+            "jql": self.jql,
+            "maxResults": self.page_size,
+            "fields": self.fields,
+        });
+        if let (Cursor::Token(t), Some(obj)) = (&self.cursor, body.as_object_mut()) {
+            obj.insert("nextPageToken".into(), json!(t));
+        }
+        let resp: EnhancedSearchResponse = self
+            .client
+            .http
+            .json(Req::with_body(Method::POST, url, body).idempotent())
+            .await?;
+        let token = resp.next_page_token.filter(|t| !t.is_empty());
+        self.cursor = match (resp.is_last, token) {
+            (Some(true), _) | (_, None) => Cursor::Done,
+            (_, Some(t)) if Cursor::Token(t.clone()) == self.cursor => Cursor::Done,
+            (_, Some(t)) => Cursor::Token(t),
+        };
+        Ok(SearchPage {
+            issues: resp.issues,
+            total: None,
+        })
+    }
+
+    async fn classic_page(&mut self) -> Result<SearchPage, ConnectError> {
+        let start = match self.cursor {
+            Cursor::Offset(n) => n,
+            _ => 0,
+        };
+        let url = self.client.url(&["rest", "api", "2", "search"]);
+        let body = json!({
+            "jql": self.jql,
+            "startAt": start,
+            "maxResults": self.page_size,
+            "fields": self.fields,
+        });
+        let resp: ClassicSearchResponse = self
+            .client
+            .http
+            .json(Req::with_body(Method::POST, url, body).idempotent())
+            .await?;
+        let next = resp.start_at + resp.issues.len() as u64;
+        self.total = resp.total;
+        self.cursor = if resp.issues.is_empty() || resp.total.is_some_and(|t| next >= t) {
+            Cursor::Done
+        } else {
+            Cursor::Offset(next)
+        };
+        Ok(SearchPage {
+            issues: resp.issues,
+            total: resp.total,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deployment_types_map_to_flavours() {
+        use JiraDeployment as D;
+        assert_eq!(D::from_deployment_type(Some("Cloud")), D::Cloud);
+        assert_eq!(D::from_deployment_type(Some("DataCenter")), D::DataCenter);
+        assert_eq!(D::from_deployment_type(Some("Server")), D::Server);
+        assert_eq!(D::from_deployment_type(None), D::Server);
+    }
+
+    #[test]
+    fn cloud_basic_auth_needs_an_email_and_hides_the_token() {
+        let auth = JiraAuth::CloudBasic {
+            email: " ".into(),
+            api_token: Secret::new("jira-token-abcdef"),
+        };
+        assert!(auth.header().is_err());
+        let auth = JiraAuth::CloudBasic {
+            email: "a@example.com".into(),
+            api_token: Secret::new("jira-token-abcdef"),
+        };
+        let (_, value) = auth.header().expect("header");
+        assert!(value.expose().starts_with("Basic "));
+        assert!(!format!("{auth:?} {value:?}").contains("jira-token-abcdef"));
+    }
+}
