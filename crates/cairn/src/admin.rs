@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::bail;
+use cairn_core::authz::Role;
 use cairn_engine::jobs::NOOP_KIND;
 use cairn_store::{Job, JobState, NewAuditEntry, NewJob, Store};
 use chrono::Utc;
@@ -11,6 +12,20 @@ use serde_json::json;
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
+    /// Creates a user. The password is read from standard input (one line).
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        /// Display name (default: the part of the email before @).
+        #[arg(long)]
+        name: Option<String>,
+        /// Make the user an admin.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Re-encrypts every stored secret under a new master key, then retires
+    /// the old keys. Running servers keep working throughout.
+    RotateKey,
     /// Background jobs.
     #[command(subcommand)]
     Jobs(JobsCommand),
@@ -64,8 +79,56 @@ fn print_job(job: &Job) {
     );
 }
 
-pub async fn run(store: Arc<dyn Store>, command: AdminCommand) -> anyhow::Result<()> {
+pub async fn run(
+    store: Arc<dyn Store>,
+    settings: &crate::config::Settings,
+    command: AdminCommand,
+) -> anyhow::Result<()> {
     match command {
+        AdminCommand::CreateUser { email, name, admin } => {
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']).to_owned();
+            cairn_core::secret::register(&password);
+            let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or("user").to_owned());
+            let role = if admin { Role::Admin } else { Role::Member };
+            let accounts = cairn_engine::accounts::Accounts::new(store.clone());
+            let user = accounts
+                .create_user(None, &email, &name, role, &password, Utc::now())
+                .await?;
+            println!(
+                "created {} {} ({})",
+                user.role.as_str(),
+                user.email,
+                user.id
+            );
+        }
+        AdminCommand::RotateKey => {
+            let keyring = Arc::new(crate::serve::load_keyring(settings)?);
+            let new_id = match keyring.source() {
+                cairn_engine::keyring::KeySource::File(_) => keyring.add_new_current_key()?,
+                cairn_engine::keyring::KeySource::Env => keyring.current_key_id(),
+            };
+            let connections =
+                cairn_engine::connections::Connections::new(store.clone(), keyring.clone());
+            let resealed = connections.reseal_all().await?;
+            let retired = keyring.retire_old_keys()?;
+            audit(
+                &*store,
+                "key.rotated",
+                &format!("key:{new_id}"),
+                json!({"resealed": resealed, "retired": retired}),
+            )
+            .await?;
+            println!(
+                "secrets now sealed under key {new_id}: {resealed} re-encrypted; retired keys: {}",
+                if retired.is_empty() {
+                    "none".to_owned()
+                } else {
+                    retired.join(", ")
+                }
+            );
+        }
         AdminCommand::Jobs(JobsCommand::List { state, limit }) => {
             let counts = store.job_counts().await?;
             let summary: Vec<String> = counts.0.iter().map(|(s, n)| format!("{s} {n}")).collect();

@@ -91,7 +91,7 @@ pub fn main() -> ExitCode {
                 let settings = settings(&args)?;
                 match crate::serve::open_store(&settings, false).await {
                     Ok(store) => {
-                        let result = crate::admin::run(store.clone(), command).await;
+                        let result = crate::admin::run(store.clone(), &settings, command).await;
                         store.close().await;
                         result
                     }

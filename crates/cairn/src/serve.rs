@@ -65,6 +65,46 @@ fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The master keys: `CAIRN_MASTER_KEY`, else `master.key` in the data
+/// directory (created with mode 0600 on first start).
+pub fn load_keyring(settings: &Settings) -> anyhow::Result<cairn_engine::keyring::Keyring> {
+    let from_env = std::env::var("CAIRN_MASTER_KEY").ok();
+    if from_env.is_none() {
+        create_private_dir(&settings.data_dir)?;
+    }
+    let path = settings.data_dir.join("master.key");
+    Ok(cairn_engine::keyring::Keyring::load(
+        from_env.as_deref(),
+        &path,
+    )?)
+}
+
+/// On a database without users, creates the first admin from
+/// `CAIRN_ADMIN_EMAIL` and `CAIRN_ADMIN_PASSWORD`.
+async fn bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
+    let (Ok(email), Ok(password)) = (
+        std::env::var("CAIRN_ADMIN_EMAIL"),
+        std::env::var("CAIRN_ADMIN_PASSWORD"),
+    ) else {
+        return Ok(());
+    };
+    cairn_core::secret::register(&password);
+    match state
+        .accounts
+        .bootstrap_admin(&email, &password, chrono::Utc::now())
+        .await
+    {
+        Ok(Some(user)) => {
+            tracing::info!(email = %user.email, "created the first admin from CAIRN_ADMIN_EMAIL")
+        }
+        Ok(None) => {}
+        Err(error) => anyhow::bail!(
+            "cannot create the first admin from CAIRN_ADMIN_EMAIL/CAIRN_ADMIN_PASSWORD: {error}"
+        ),
+    }
+    Ok(())
+}
+
 /// Runs until SIGTERM or Ctrl-C: stops accepting, finishes in-flight
 /// requests and jobs (within the grace period) and releases job leases.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
@@ -95,10 +135,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     );
     let worker_task = tokio::spawn(worker.run(shutdown.clone()));
 
-    let state = AppState {
-        store: store.clone(),
-        metrics: cairn_web::metrics_handle(),
-    };
+    let keyring = Arc::new(load_keyring(&settings)?);
+    let state = AppState::new(store.clone(), keyring, cairn_web::metrics_handle());
+    bootstrap_admin(&state).await?;
     let app = cairn_web::router(
         state,
         &WebConfig {

@@ -5,9 +5,9 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::Argon2;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cairn_core::authz::{Action, Actor, Role};
@@ -54,9 +54,12 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
 pub fn validate_email(email: &str) -> Result<String, EngineError> {
     let email = email.trim().to_lowercase();
     let valid = email.len() <= 254
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.'))
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
         && !email.chars().any(char::is_whitespace);
     if valid {
         Ok(email)
@@ -68,10 +71,16 @@ pub fn validate_email(email: &str) -> Result<String, EngineError> {
 pub fn validate_password(password: &str) -> Result<(), EngineError> {
     let length = password.chars().count();
     if length < 12 {
-        return Err(EngineError::invalid("password", "must be at least 12 characters"));
+        return Err(EngineError::invalid(
+            "password",
+            "must be at least 12 characters",
+        ));
     }
     if length > 1024 {
-        return Err(EngineError::invalid("password", "must be at most 1024 characters"));
+        return Err(EngineError::invalid(
+            "password",
+            "must be at most 1024 characters",
+        ));
     }
     Ok(())
 }
@@ -83,10 +92,16 @@ pub fn validate_name(field: &str, name: &str) -> Result<String, EngineError> {
         return Err(EngineError::invalid(field, "must not be empty"));
     }
     if name.chars().count() > 100 {
-        return Err(EngineError::invalid(field, "must be at most 100 characters"));
+        return Err(EngineError::invalid(
+            field,
+            "must be at most 100 characters",
+        ));
     }
     if name.chars().any(char::is_control) {
-        return Err(EngineError::invalid(field, "must not contain control characters"));
+        return Err(EngineError::invalid(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(name.to_owned())
 }
@@ -111,7 +126,10 @@ impl LoginLimiter {
     fn blocked_for(&self, key: &(String, IpAddr), now: Instant) -> Option<u64> {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let entries = failures.get_mut(key)?;
-        while entries.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+        while entries
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.window)
+        {
             entries.pop_front();
         }
         if entries.len() < self.max_failures {
@@ -135,6 +153,15 @@ impl LoginLimiter {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         failures.remove(key);
     }
+}
+
+/// What an admin asks to change about a user; `None` keeps a field.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub password: Option<Secret>,
+    pub disabled: Option<bool>,
 }
 
 /// A new sign-in: the cookie value (shown once to the browser) and its CSRF token.
@@ -219,14 +246,32 @@ impl Accounts {
         let name = validate_name("name", name)?;
         validate_password(password)?;
         let password_hash = hash_password(password)?;
-        let actor = by.map(|a| a.user.email.clone()).unwrap_or_else(|| "cli".to_owned());
+        let actor = by
+            .map(|a| a.user.email.clone())
+            .unwrap_or_else(|| "cli".to_owned());
         let mut tx = self.store.begin().await?;
         let id = tx
-            .create_user(&NewUser { email: email.clone(), name, role, password_hash }, now)
+            .create_user(
+                &NewUser {
+                    email: email.clone(),
+                    name,
+                    role,
+                    password_hash,
+                },
+                now,
+            )
             .await
             .map_err(conflicts)?;
-        tx.append_audit(&audit(&actor, "user.created", format!("user:{id}"), json!({"email": email, "role": role.as_str()})), now)
-            .await?;
+        tx.append_audit(
+            &audit(
+                &actor,
+                "user.created",
+                format!("user:{id}"),
+                json!({"email": email, "role": role.as_str()}),
+            ),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         self.store
             .get_user(id)
@@ -235,26 +280,49 @@ impl Accounts {
     }
 
     /// On a fresh database, creates the first admin from the environment.
-    pub async fn bootstrap_admin(&self, email: &str, password: &str, now: DateTime<Utc>) -> Result<Option<User>, EngineError> {
+    pub async fn bootstrap_admin(
+        &self,
+        email: &str,
+        password: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>, EngineError> {
         if self.store.count_users().await? > 0 {
             return Ok(None);
         }
         let name = email.split('@').next().unwrap_or("admin").to_owned();
-        self.create_user(None, email, &name, Role::Admin, password, now).await.map(Some)
+        self.create_user(None, email, &name, Role::Admin, password, now)
+            .await
+            .map(Some)
     }
 
     pub async fn update_user(
         &self,
         by: &Authenticated,
         id: i64,
-        update: UserUpdate,
+        changes: UserChanges,
         now: DateTime<Utc>,
     ) -> Result<User, EngineError> {
         authorize(Some(by.actor()), Action::ManageUsers)?;
-        if let Some(name) = &update.name {
-            validate_name("name", name)?;
-        }
-        if id == by.user.id && (update.disabled == Some(true) || update.role == Some(Role::Member)) {
+        let name = changes
+            .name
+            .as_deref()
+            .map(|n| validate_name("name", n))
+            .transpose()?;
+        let password_hash = match &changes.password {
+            Some(password) => {
+                validate_password(password.expose())?;
+                Some(hash_password(password.expose())?)
+            }
+            None => None,
+        };
+        let update = UserUpdate {
+            name,
+            role: changes.role,
+            password_hash,
+            disabled: changes.disabled,
+        };
+        if id == by.user.id && (update.disabled == Some(true) || update.role == Some(Role::Member))
+        {
             return Err(EngineError::Conflict {
                 field: None,
                 message: "you cannot disable or demote yourself; ask another admin".to_owned(),
@@ -270,8 +338,11 @@ impl Accounts {
             "disabled": update.disabled,
             "password_changed": update.password_hash.is_some(),
         });
-        tx.append_audit(&audit(&by.user.email, "user.updated", format!("user:{id}"), detail), now)
-            .await?;
+        tx.append_audit(
+            &audit(&by.user.email, "user.updated", format!("user:{id}"), detail),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         self.store
             .get_user(id)
@@ -299,7 +370,9 @@ impl Accounts {
         }
         let user = self.store.get_user_by_email(&email).await?;
         let valid = match &user {
-            Some(user) => verify_password(&user.password_hash, password) && user.disabled_at.is_none(),
+            Some(user) => {
+                verify_password(&user.password_hash, password) && user.disabled_at.is_none()
+            }
             None => {
                 verify_password(&self.dummy_hash, password);
                 false
@@ -308,10 +381,20 @@ impl Accounts {
         let Some(user) = user.filter(|_| valid) else {
             self.limiter.record_failure(key, Instant::now());
             let mut tx = self.store.begin().await?;
-            tx.append_audit(&audit(&email, "session.failed", format!("address:{address}"), json!({})), now)
-                .await?;
+            tx.append_audit(
+                &audit(
+                    &email,
+                    "session.failed",
+                    format!("address:{address}"),
+                    json!({}),
+                ),
+                now,
+            )
+            .await?;
             tx.commit().await?;
-            return Err(EngineError::Unauthenticated("wrong email or password".to_owned()));
+            return Err(EngineError::Unauthenticated(
+                "wrong email or password".to_owned(),
+            ));
         };
         self.limiter.clear(&key);
         let cookie_value = Secret::new(random_token());
@@ -327,8 +410,16 @@ impl Accounts {
         };
         let mut tx = self.store.begin().await?;
         tx.create_session(&session).await?;
-        tx.append_audit(&audit(&user.email, "session.created", format!("user:{}", user.id), json!({"address": address.to_string()})), now)
-            .await?;
+        tx.append_audit(
+            &audit(
+                &user.email,
+                "session.created",
+                format!("user:{}", user.id),
+                json!({"address": address.to_string()}),
+            ),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(NewSession {
             cookie_value,
@@ -343,7 +434,11 @@ impl Accounts {
     }
 
     /// The user behind a session cookie, if it is live and not idle too long.
-    pub async fn authenticate_session(&self, cookie_value: &str, now: DateTime<Utc>) -> Result<Option<Authenticated>, EngineError> {
+    pub async fn authenticate_session(
+        &self,
+        cookie_value: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Authenticated>, EngineError> {
         let id = token_hash(cookie_value);
         let Some(previous) = self
             .store
@@ -365,7 +460,11 @@ impl Accounts {
     }
 
     /// The user behind an API token.
-    pub async fn authenticate_token(&self, token: &str, now: DateTime<Utc>) -> Result<Option<Authenticated>, EngineError> {
+    pub async fn authenticate_token(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Authenticated>, EngineError> {
         if !token.starts_with(API_TOKEN_PREFIX) {
             return Ok(None);
         }
@@ -378,21 +477,41 @@ impl Accounts {
         if user.disabled_at.is_some() {
             return Ok(None);
         }
-        Ok(Some(Authenticated { user, session: None }))
+        Ok(Some(Authenticated {
+            user,
+            session: None,
+        }))
     }
 
     /// Creates a personal API token; its value is returned once, never stored.
-    pub async fn create_api_token(&self, by: &Authenticated, name: &str, now: DateTime<Utc>) -> Result<(ApiToken, Secret), EngineError> {
+    pub async fn create_api_token(
+        &self,
+        by: &Authenticated,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(ApiToken, Secret), EngineError> {
         authorize(Some(by.actor()), Action::OwnAccount)?;
         let name = validate_name("name", name)?;
         let value = Secret::new(format!("{API_TOKEN_PREFIX}{}", random_token()));
-        let prefix: String = value.expose().chars().take(API_TOKEN_PREFIX.len() + 4).collect();
+        let prefix: String = value
+            .expose()
+            .chars()
+            .take(API_TOKEN_PREFIX.len() + 4)
+            .collect();
         let mut tx = self.store.begin().await?;
         let token = tx
             .create_api_token(by.user.id, &name, &token_hash(value.expose()), &prefix, now)
             .await?;
-        tx.append_audit(&audit(&by.user.email, "api_token.created", format!("api_token:{}", token.id), json!({"name": name})), now)
-            .await?;
+        tx.append_audit(
+            &audit(
+                &by.user.email,
+                "api_token.created",
+                format!("api_token:{}", token.id),
+                json!({"name": name}),
+            ),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok((token, value))
     }
@@ -402,14 +521,27 @@ impl Accounts {
         Ok(self.store.list_api_tokens(by.user.id).await?)
     }
 
-    pub async fn revoke_api_token(&self, by: &Authenticated, id: i64, now: DateTime<Utc>) -> Result<(), EngineError> {
+    pub async fn revoke_api_token(
+        &self,
+        by: &Authenticated,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
         authorize(Some(by.actor()), Action::OwnAccount)?;
         let mut tx = self.store.begin().await?;
         if !tx.revoke_api_token(by.user.id, id, now).await? {
             return Err(EngineError::NotFound(format!("no live API token {id}")));
         }
-        tx.append_audit(&audit(&by.user.email, "api_token.revoked", format!("api_token:{id}"), json!({})), now)
-            .await?;
+        tx.append_audit(
+            &audit(
+                &by.user.email,
+                "api_token.revoked",
+                format!("api_token:{id}"),
+                json!({}),
+            ),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -39,7 +39,11 @@ impl Catalog {
             .ok_or_else(|| EngineError::NotFound(format!("no integration `{kind}`")))?;
         let mut tx = self.store.begin().await?;
         tx.set_integration_enabled(kind, enabled, now).await?;
-        let action = if enabled { "integration.enabled" } else { "integration.disabled" };
+        let action = if enabled {
+            "integration.enabled"
+        } else {
+            "integration.disabled"
+        };
         tx.append_audit(
             &NewAuditEntry {
                 actor: by.user.email.clone(),
@@ -59,7 +63,11 @@ impl Catalog {
             .ok_or_else(|| EngineError::NotFound(format!("no integration `{}`", kind.as_str())))
     }
 
-    pub async fn audit_log(&self, by: &Authenticated, limit: u32) -> Result<Vec<cairn_store::AuditEntry>, EngineError> {
+    pub async fn audit_log(
+        &self,
+        by: &Authenticated,
+        limit: u32,
+    ) -> Result<Vec<cairn_store::AuditEntry>, EngineError> {
         authorize(Some(by.actor()), Action::ViewAudit)?;
         Ok(self.store.list_audit(limit.clamp(1, 1000)).await?)
     }

@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
-use cairn_connect::{ConnectError, GitLabAuth, GitLabSettings, JiraAuth, JiraDeployment, JiraSettings};
+use cairn_connect::{
+    ConnectError, GitLabAuth, GitLabSettings, JiraAuth, JiraDeployment, JiraSettings,
+};
 use cairn_core::authz::{Action, ConnectionFacts, ConnectionOp};
 use cairn_core::integrations::IntegrationKind;
 use cairn_core::secret::Secret;
-use cairn_store::{
-    Connection, ConnectionUpdate, HealthCheck, NewAuditEntry, NewConnection, Store,
-};
+use cairn_store::{Connection, ConnectionUpdate, HealthCheck, NewAuditEntry, NewConnection, Store};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
@@ -52,13 +52,21 @@ impl AuthKind {
 
     fn parse(kind: IntegrationKind, s: &str) -> Result<AuthKind, EngineError> {
         let allowed = AuthKind::allowed_for(kind);
-        allowed.iter().copied().find(|a| a.as_str() == s).ok_or_else(|| {
-            let names: Vec<&str> = allowed.iter().map(|a| a.as_str()).collect();
-            EngineError::invalid(
-                "auth_kind",
-                format!("`{s}` is not an auth kind for {}: use one of {}", kind.title(), names.join(", ")),
-            )
-        })
+        allowed
+            .iter()
+            .copied()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = allowed.iter().map(|a| a.as_str()).collect();
+                EngineError::invalid(
+                    "auth_kind",
+                    format!(
+                        "`{s}` is not an auth kind for {}: use one of {}",
+                        kind.title(),
+                        names.join(", ")
+                    ),
+                )
+            })
     }
 }
 
@@ -175,7 +183,10 @@ fn parse_kind(kind: &str) -> Result<IntegrationKind, EngineError> {
         Some(k) if k.is_tracker() => Ok(k),
         Some(k) => Err(EngineError::invalid(
             "kind",
-            format!("{} is a notification channel, not a connection: use gitlab or jira", k.title()),
+            format!(
+                "{} is a notification channel, not a connection: use gitlab or jira",
+                k.title()
+            ),
         )),
         None => Err(EngineError::invalid(
             "kind",
@@ -188,7 +199,12 @@ fn validate_url(kind: IntegrationKind, url: Option<&str>) -> Result<String, Engi
     let url = match url.map(str::trim).filter(|u| !u.is_empty()) {
         Some(url) => url,
         None if kind == IntegrationKind::Gitlab => GITLAB_COM,
-        None => return Err(EngineError::invalid("base_url", "the Jira site URL is required")),
+        None => {
+            return Err(EngineError::invalid(
+                "base_url",
+                "the Jira site URL is required",
+            ));
+        }
     };
     let parsed = cairn_connect::validate_base_url(url).map_err(|e| match e {
         ConnectError::MalformedUrl { reason, .. } => EngineError::invalid("base_url", reason),
@@ -203,24 +219,33 @@ fn validate_secret(secret: &Secret) -> Result<(), EngineError> {
         return Err(EngineError::invalid("secret", "must not be empty"));
     }
     if value.len() > 4096 {
-        return Err(EngineError::invalid("secret", "must be at most 4096 characters"));
+        return Err(EngineError::invalid(
+            "secret",
+            "must be at most 4096 characters",
+        ));
     }
     if value.chars().any(char::is_control) {
-        return Err(EngineError::invalid("secret", "must not contain control characters"));
+        return Err(EngineError::invalid(
+            "secret",
+            "must not contain control characters",
+        ));
     }
     Ok(())
 }
 
-fn validate_username(auth: AuthKind, username: Option<&str>) -> Result<Option<String>, EngineError> {
+fn validate_username(
+    auth: AuthKind,
+    username: Option<&str>,
+) -> Result<Option<String>, EngineError> {
     let username = username.map(str::trim).filter(|u| !u.is_empty());
     match (auth, username) {
         (AuthKind::Basic, None) => Err(EngineError::invalid(
             "username",
             "Jira Cloud needs the account's email address with the API token",
         )),
-        (AuthKind::Basic, Some(u)) => crate::accounts::validate_email(u)
-            .map(Some)
-            .map_err(|_| EngineError::invalid("username", "must be the Atlassian account's email address")),
+        (AuthKind::Basic, Some(u)) => crate::accounts::validate_email(u).map(Some).map_err(|_| {
+            EngineError::invalid("username", "must be the Atlassian account's email address")
+        }),
         (_, _) => Ok(None),
     }
 }
@@ -257,17 +282,23 @@ impl Connections {
     }
 
     /// The connection if `by` may do `op` to it; 404 or 403 otherwise.
-    async fn load(&self, by: &Authenticated, id: i64, op: ConnectionOp) -> Result<Connection, EngineError> {
+    async fn load(
+        &self,
+        by: &Authenticated,
+        id: i64,
+        op: ConnectionOp,
+    ) -> Result<Connection, EngineError> {
         let connection = self
             .store
             .get_connection(id)
             .await?
             .ok_or_else(|| EngineError::NotFound(format!("no connection {id}")))?;
-        authorize(Some(by.actor()), Action::Connection(op, facts(&connection)))
-            .map_err(|e| match e {
+        authorize(Some(by.actor()), Action::Connection(op, facts(&connection))).map_err(
+            |e| match e {
                 EngineError::NotFound(_) => EngineError::NotFound(format!("no connection {id}")),
                 other => other,
-            })?;
+            },
+        )?;
         Ok(connection)
     }
 
@@ -275,16 +306,29 @@ impl Connections {
         let all = self.store.list_connections().await?;
         Ok(all
             .iter()
-            .filter(|c| authorize(Some(by.actor()), Action::Connection(ConnectionOp::View, facts(c))).is_ok())
+            .filter(|c| {
+                authorize(
+                    Some(by.actor()),
+                    Action::Connection(ConnectionOp::View, facts(c)),
+                )
+                .is_ok()
+            })
             .map(ConnectionView::from)
             .collect())
     }
 
     pub async fn get(&self, by: &Authenticated, id: i64) -> Result<ConnectionView, EngineError> {
-        Ok(ConnectionView::from(&self.load(by, id, ConnectionOp::View).await?))
+        Ok(ConnectionView::from(
+            &self.load(by, id, ConnectionOp::View).await?,
+        ))
     }
 
-    pub async fn create(&self, by: &Authenticated, input: ConnectionInput, now: DateTime<Utc>) -> Result<ConnectionView, EngineError> {
+    pub async fn create(
+        &self,
+        by: &Authenticated,
+        input: ConnectionInput,
+        now: DateTime<Utc>,
+    ) -> Result<ConnectionView, EngineError> {
         authorize(Some(by.actor()), Action::CreateConnection)?;
         let kind = parse_kind(&input.kind)?;
         let name = validate_name("name", &input.name)?;
@@ -295,7 +339,10 @@ impl Connections {
         if !self.store.integration_enabled(kind).await? {
             return Err(EngineError::Conflict {
                 field: Some("kind".to_owned()),
-                message: format!("the {} integration is disabled; an admin can enable it", kind.title()),
+                message: format!(
+                    "the {} integration is disabled; an admin can enable it",
+                    kind.title()
+                ),
             });
         }
         let secret = Secret::new(input.secret.expose().trim());
@@ -328,7 +375,11 @@ impl Connections {
         now: DateTime<Utc>,
     ) -> Result<ConnectionView, EngineError> {
         let current = self.load(by, id, ConnectionOp::Edit).await?;
-        let name = changes.name.as_deref().map(|n| validate_name("name", n)).transpose()?;
+        let name = changes
+            .name
+            .as_deref()
+            .map(|n| validate_name("name", n))
+            .transpose()?;
         let base_url = match &changes.base_url {
             Some(url) => Some(validate_url(current.kind, Some(url))?),
             None => None,
@@ -359,7 +410,9 @@ impl Connections {
             shared: changes.shared,
         };
         let mut tx = self.store.begin().await?;
-        tx.update_connection(id, &update, now).await.map_err(conflicts)?;
+        tx.update_connection(id, &update, now)
+            .await
+            .map_err(conflicts)?;
         let detail = json!({
             "name": name,
             "base_url": base_url,
@@ -367,24 +420,38 @@ impl Connections {
             "secret_changed": changes.secret.is_some(),
             "shared": changes.shared,
         });
-        tx.append_audit(&audit(by, "connection.updated", id, detail), now).await?;
+        tx.append_audit(&audit(by, "connection.updated", id, detail), now)
+            .await?;
         tx.commit().await?;
         self.get(by, id).await
     }
 
-    pub async fn delete(&self, by: &Authenticated, id: i64, now: DateTime<Utc>) -> Result<(), EngineError> {
+    pub async fn delete(
+        &self,
+        by: &Authenticated,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
         let current = self.load(by, id, ConnectionOp::Delete).await?;
         let mut tx = self.store.begin().await?;
         tx.delete_connection(id).await?;
-        tx.append_audit(&audit(by, "connection.deleted", id, json!({"name": current.name})), now)
-            .await?;
+        tx.append_audit(
+            &audit(by, "connection.deleted", id, json!({"name": current.name})),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Calls the service with the stored credentials and records the
     /// outcome as the connection's health.
-    pub async fn test(&self, by: &Authenticated, id: i64, now: DateTime<Utc>) -> Result<TestOutcome, EngineError> {
+    pub async fn test(
+        &self,
+        by: &Authenticated,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<TestOutcome, EngineError> {
         let connection = self.load(by, id, ConnectionOp::Use).await?;
         let secret = self.keyring.open(&connection.secret)?;
         let outcome = match connection.kind {
@@ -424,8 +491,14 @@ impl Connections {
                 flavour: outcome.flavour.clone(),
             },
             (diagnosis, _) => HealthCheck::Failed {
-                code: diagnosis.as_ref().map(|d| d.code.to_string()).unwrap_or_default(),
-                message: diagnosis.as_ref().map(|d| format!("{} {}", d.summary, d.hint)).unwrap_or_default(),
+                code: diagnosis
+                    .as_ref()
+                    .map(|d| d.code.to_string())
+                    .unwrap_or_default(),
+                message: diagnosis
+                    .as_ref()
+                    .map(|d| format!("{} {}", d.summary, d.hint))
+                    .unwrap_or_default(),
             },
         };
         self.store.record_connection_health(id, &check, now).await?;

@@ -19,7 +19,10 @@ pub enum EngineError {
     NotFound(String),
     /// A unique value is taken, or the state forbids it (409).
     #[error("{message}")]
-    Conflict { field: Option<String>, message: String },
+    Conflict {
+        field: Option<String>,
+        message: String,
+    },
     /// Too many attempts (429).
     #[error("too many attempts; try again in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },

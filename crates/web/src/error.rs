@@ -160,3 +160,35 @@ pub(crate) async fn json_errors(
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(bytes))
 }
+
+/// Maps a use case's refusal to its HTTP answer.
+pub fn from_engine(error: cairn_engine::EngineError) -> ApiError {
+    use cairn_engine::EngineError as E;
+    match error {
+        E::Invalid { field, message } => ApiError::invalid_field(field, message),
+        E::Unauthenticated(message) => {
+            ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+        }
+        E::Forbidden(message) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message),
+        E::NotFound(message) => ApiError::new(StatusCode::NOT_FOUND, "not_found", message),
+        E::Conflict { field, message } => ApiError {
+            status: StatusCode::CONFLICT,
+            code: "conflict",
+            message,
+            field,
+        },
+        E::RateLimited { retry_after_secs } => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many failed attempts; try again in {retry_after_secs} s"),
+        ),
+        E::Store(error) => ApiError::internal(error),
+        E::Keyring(error) => ApiError::internal(error),
+    }
+}
+
+impl From<cairn_engine::EngineError> for ApiError {
+    fn from(error: cairn_engine::EngineError) -> Self {
+        from_engine(error)
+    }
+}

@@ -1,8 +1,11 @@
 //! Cairn's HTTP surface. Thin: parse, authorize, call the engine, answer.
 //! Every error leaves as `{"error": {"code", "message", "field"}}`.
 
+mod api;
+pub mod auth;
 mod error;
 mod health;
+mod json;
 mod metrics;
 
 use std::sync::Arc;
@@ -16,7 +19,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use error::{ApiError, ErrorBody};
+pub use error::{ApiError, ErrorBody, from_engine};
 pub use metrics::metrics_handle;
 
 /// What every handler may use.
@@ -24,6 +27,29 @@ pub use metrics::metrics_handle;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    pub accounts: Arc<cairn_engine::accounts::Accounts>,
+    pub connections: Arc<cairn_engine::connections::Connections>,
+    pub catalog: Arc<cairn_engine::catalog::Catalog>,
+}
+
+impl AppState {
+    /// The state for a store and keyring, with default use-case settings.
+    pub fn new(
+        store: Arc<dyn Store>,
+        keyring: Arc<cairn_engine::keyring::Keyring>,
+        metrics: metrics_exporter_prometheus::PrometheusHandle,
+    ) -> Self {
+        AppState {
+            accounts: Arc::new(cairn_engine::accounts::Accounts::new(store.clone())),
+            connections: Arc::new(cairn_engine::connections::Connections::new(
+                store.clone(),
+                keyring,
+            )),
+            catalog: Arc::new(cairn_engine::catalog::Catalog::new(store.clone())),
+            store,
+            metrics,
+        }
+    }
 }
 
 /// Settings of the HTTP layer itself.
@@ -56,6 +82,31 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(health::status))
+        .routes(routes!(api::accounts::login, api::accounts::logout))
+        .routes(routes!(api::accounts::me))
+        .routes(routes!(
+            api::accounts::list_tokens,
+            api::accounts::create_token
+        ))
+        .routes(routes!(api::accounts::revoke_token))
+        .routes(routes!(
+            api::accounts::list_users,
+            api::accounts::create_user
+        ))
+        .routes(routes!(api::accounts::update_user))
+        .routes(routes!(api::connections::list_integrations))
+        .routes(routes!(api::connections::update_integration))
+        .routes(routes!(
+            api::connections::list_connections,
+            api::connections::create_connection
+        ))
+        .routes(routes!(
+            api::connections::get_connection,
+            api::connections::update_connection,
+            api::connections::delete_connection
+        ))
+        .routes(routes!(api::connections::test_connection))
+        .routes(routes!(api::connections::audit))
 }
 
 /// The OpenAPI document, generated from the handlers' annotations.
@@ -76,6 +127,10 @@ pub fn router(state: AppState, config: &WebConfig) -> Router {
         )
         .route("/metrics", axum::routing::get(metrics::render))
         .route_layer(axum::middleware::from_fn(metrics::track))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(config.body_limit))

@@ -8,17 +8,20 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
+fn state(store: std::sync::Arc<dyn cairn_store::Store>) -> AppState {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let keyring = cairn_engine::keyring::Keyring::load(None, &dir.path().join("master.key"))
+        .expect("keyring");
+    AppState::new(store, std::sync::Arc::new(keyring), metrics_handle())
+}
+
 async fn app(db: &TestDb, migrate: bool) -> axum::Router {
     let store = if migrate {
         db.store().await
     } else {
         db.open().await
     };
-    let state = AppState {
-        store,
-        metrics: metrics_handle(),
-    };
-    router(state, &WebConfig { body_limit: 1024 })
+    router(state(store), &WebConfig { body_limit: 1024 })
 }
 
 async fn call(app: &axum::Router, request: Request<Body>) -> (StatusCode, String, Vec<u8>) {
@@ -132,13 +135,7 @@ async fn metrics_report_requests_by_route_and_jobs_by_state() {
         )
         .await
         .expect("enqueue");
-    let app = router(
-        AppState {
-            store,
-            metrics: metrics_handle(),
-        },
-        &WebConfig::default(),
-    );
+    let app = router(state(store), &WebConfig::default());
     call(&app, get("/healthz")).await;
     let (status, content_type, body) = call(&app, get("/metrics")).await;
     assert_eq!(status, StatusCode::OK);

@@ -1,0 +1,4 @@
+//! `/api/v1`: one module per resource.
+
+pub(crate) mod accounts;
+pub(crate) mod connections;

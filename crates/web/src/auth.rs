@@ -1,0 +1,163 @@
+//! Who is calling: a bearer API token or the UI's session cookie, resolved
+//! once per request by [`authenticate`]; and the CSRF check that every
+//! state-changing request made with a session cookie must pass.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use cairn_engine::accounts::Authenticated;
+
+use crate::{ApiError, AppState};
+
+pub const SESSION_COOKIE: &str = "cairn_session";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The caller, if any; taken by handlers.
+#[derive(Clone)]
+pub struct Caller(pub Option<Authenticated>);
+
+impl Caller {
+    /// The signed-in user, or 401.
+    pub fn require(&self) -> Result<&Authenticated, ApiError> {
+        self.0.as_ref().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "sign in or send an API token as `Authorization: Bearer cairn_...`",
+            )
+        })
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .unwrap_or(Caller(None)))
+    }
+}
+
+/// The value of a cookie in the request.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
+}
+
+/// Whether cookies must be `Secure`: the request came over HTTPS (directly
+/// or through a proxy that says so).
+pub fn is_https(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+}
+
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Resolves the caller and enforces CSRF for cookie-authenticated writes.
+pub async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let now = chrono::Utc::now();
+    let headers = request.headers();
+    let caller = if let Some(token) = bearer(headers) {
+        match state.accounts.authenticate_token(token, now).await {
+            Ok(Some(who)) => Some(who),
+            Ok(None) => {
+                return ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "the API token is unknown, revoked, or its user is disabled",
+                )
+                .into_response();
+            }
+            Err(error) => return crate::error::from_engine(error).into_response(),
+        }
+    } else if let Some(value) = cookie(headers, SESSION_COOKIE) {
+        match state.accounts.authenticate_session(&value, now).await {
+            Ok(who) => who,
+            Err(error) => return crate::error::from_engine(error).into_response(),
+        }
+    } else {
+        None
+    };
+    if let Some(Authenticated {
+        session: Some(session),
+        ..
+    }) = &caller
+        && !is_safe(request.method())
+    {
+        let sent = request
+            .headers()
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let valid = sent
+            .is_some_and(|token| constant_time_eq(token.as_bytes(), session.csrf_token.as_bytes()));
+        if !valid {
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "csrf_failed",
+                "missing or wrong CSRF token: send the token from sign-in as X-CSRF-Token",
+            )
+            .into_response();
+        }
+    }
+    request.extensions_mut().insert(Caller(caller));
+    next.run(request).await
+}
+
+/// Compares secrets without leaking where they differ through timing.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The client's address, from the connection (loopback when unknown, as in
+/// in-process tests).
+pub struct ClientAddress(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip())
+                .unwrap_or(IpAddr::from([127, 0, 0, 1])),
+        ))
+    }
+}
