@@ -27,3 +27,15 @@ where
             .ok_or_else(|| serde::de::Error::custom(format!("unreadable time `{s}`"))),
     }
 }
+
+/// An optional string that some payloads send as a number.
+pub(crate) fn scalar_string<'de, D>(d: D) -> Result<Option<String>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(other) => Some(other.to_string()),
+    })
+}

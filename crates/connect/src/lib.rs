@@ -11,6 +11,7 @@ pub mod error;
 pub mod gitlab;
 pub mod http;
 pub mod jira;
+pub mod webhook;
 
 pub use base_url::validate_base_url;
 pub use cairn_core::secret::Secret;

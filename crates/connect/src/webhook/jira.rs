@@ -1,0 +1,226 @@
+//! Jira webhook payloads (v2 representation): `jira:issue_created`,
+//! `jira:issue_updated` (with its changelog), `jira:issue_deleted`,
+//! `comment_*` and `worklog_*`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::WebhookError;
+use crate::jira::{JiraIssue, JiraUser};
+
+/// One changed field of an issue update.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangelogItem {
+    /// Field name, e.g. `status`, `timespent`, `Story Points`.
+    #[serde(default)]
+    pub field: String,
+    /// `jira` or `custom`.
+    #[serde(default)]
+    pub fieldtype: Option<String>,
+    /// Field id (newer payloads), e.g. `status` or `customfield_10016`.
+    #[serde(default)]
+    pub field_id: Option<String>,
+    /// Raw value before (an id for statuses).
+    #[serde(default, deserialize_with = "crate::de::scalar_string")]
+    pub from: Option<String>,
+    /// Display value before.
+    #[serde(default, deserialize_with = "crate::de::scalar_string")]
+    pub from_string: Option<String>,
+    /// Raw value after.
+    #[serde(default, deserialize_with = "crate::de::scalar_string")]
+    pub to: Option<String>,
+    /// Display value after.
+    #[serde(
+        default,
+        rename = "toString",
+        deserialize_with = "crate::de::scalar_string"
+    )]
+    pub to_string: Option<String>,
+}
+
+/// The changes of an issue update.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Changelog {
+    /// Id.
+    #[serde(default, deserialize_with = "crate::de::scalar_string")]
+    pub id: Option<String>,
+    /// Changed fields.
+    #[serde(default, deserialize_with = "crate::de::null_default")]
+    pub items: Vec<ChangelogItem>,
+}
+
+/// A comment (body is wiki markup in webhooks; ADF JSON in some Cloud APIs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JiraComment {
+    /// Id.
+    #[serde(default, deserialize_with = "crate::de::scalar_string")]
+    pub id: Option<String>,
+    /// Body.
+    #[serde(default)]
+    pub body: Value,
+    /// Author.
+    #[serde(default)]
+    pub author: Option<JiraUser>,
+    /// Last editor.
+    #[serde(default)]
+    pub update_author: Option<JiraUser>,
+    /// Creation time.
+    #[serde(default, deserialize_with = "crate::de::flex_time")]
+    pub created: Option<DateTime<Utc>>,
+    /// Last edit.
+    #[serde(default, deserialize_with = "crate::de::flex_time")]
+    pub updated: Option<DateTime<Utc>>,
+}
+
+impl JiraComment {
+    /// The body as text when it is a plain string.
+    pub fn body_text(&self) -> Option<&str> {
+        self.body.as_str()
+    }
+}
+
+/// A worklog (time logged on an issue).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JiraWorklog {
+    /// Id.
+    #[serde(default, deserialize_with = "crate::de::scalar_string")]
+    pub id: Option<String>,
+    /// Issue id (worklog events carry no key).
+    #[serde(default, deserialize_with = "crate::de::scalar_string")]
+    pub issue_id: Option<String>,
+    /// Who logged.
+    #[serde(default)]
+    pub author: Option<JiraUser>,
+    /// Seconds logged.
+    #[serde(default)]
+    pub time_spent_seconds: Option<i64>,
+    /// e.g. `1w 2d`.
+    #[serde(default)]
+    pub time_spent: Option<String>,
+    /// When the work started.
+    #[serde(default, deserialize_with = "crate::de::flex_time")]
+    pub started: Option<DateTime<Utc>>,
+    /// Comment.
+    #[serde(default)]
+    pub comment: Value,
+    /// Creation time.
+    #[serde(default, deserialize_with = "crate::de::flex_time")]
+    pub created: Option<DateTime<Utc>>,
+    /// Last edit.
+    #[serde(default, deserialize_with = "crate::de::flex_time")]
+    pub updated: Option<DateTime<Utc>>,
+}
+
+/// What a Jira webhook is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JiraEventKind {
+    /// `jira:issue_created`.
+    IssueCreated,
+    /// `jira:issue_updated`.
+    IssueUpdated,
+    /// `jira:issue_deleted`.
+    IssueDeleted,
+    /// `comment_created`.
+    CommentCreated,
+    /// `comment_updated`.
+    CommentUpdated,
+    /// `comment_deleted`.
+    CommentDeleted,
+    /// `worklog_created`.
+    WorklogCreated,
+    /// `worklog_updated` (also `jira:worklog_updated`).
+    WorklogUpdated,
+    /// `worklog_deleted`.
+    WorklogDeleted,
+    /// Anything else (attachments, projects, unknown).
+    Other,
+}
+
+/// A Jira webhook delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JiraWebhook {
+    /// Epoch milliseconds.
+    #[serde(default)]
+    pub timestamp: Option<i64>,
+    /// e.g. `jira:issue_updated`.
+    pub webhook_event: String,
+    /// e.g. `issue_generic`, `issue_work_logged`.
+    #[serde(default, rename = "issue_event_type_name")]
+    pub issue_event_type_name: Option<String>,
+    /// Who acted.
+    #[serde(default)]
+    pub user: Option<JiraUser>,
+    /// The issue (partial for comment events; absent for worklog events).
+    #[serde(default)]
+    pub issue: Option<JiraIssue>,
+    /// Changed fields of an update.
+    #[serde(default)]
+    pub changelog: Option<Changelog>,
+    /// The comment of a comment event.
+    #[serde(default)]
+    pub comment: Option<JiraComment>,
+    /// The worklog of a worklog event.
+    #[serde(default)]
+    pub worklog: Option<JiraWorklog>,
+}
+
+impl JiraWebhook {
+    /// The event kind.
+    pub fn kind(&self) -> JiraEventKind {
+        let event = self
+            .webhook_event
+            .strip_prefix("jira:")
+            .unwrap_or(&self.webhook_event);
+        match event {
+            "issue_created" => JiraEventKind::IssueCreated,
+            "issue_updated" => JiraEventKind::IssueUpdated,
+            "issue_deleted" => JiraEventKind::IssueDeleted,
+            "comment_created" => JiraEventKind::CommentCreated,
+            "comment_updated" => JiraEventKind::CommentUpdated,
+            "comment_deleted" => JiraEventKind::CommentDeleted,
+            "worklog_created" => JiraEventKind::WorklogCreated,
+            "worklog_updated" => JiraEventKind::WorklogUpdated,
+            "worklog_deleted" => JiraEventKind::WorklogDeleted,
+            _ => JiraEventKind::Other,
+        }
+    }
+
+    /// The issue key, when the payload names one.
+    pub fn issue_key(&self) -> Option<&str> {
+        self.issue
+            .as_ref()
+            .map(|i| i.key.as_str())
+            .filter(|k| !k.is_empty())
+    }
+
+    /// The changelog item of a field (by id or name, case-insensitive).
+    pub fn change(&self, field: &str) -> Option<&ChangelogItem> {
+        self.changelog.as_ref()?.items.iter().find(|i| {
+            i.field.eq_ignore_ascii_case(field)
+                || i.field_id
+                    .as_deref()
+                    .is_some_and(|f| f.eq_ignore_ascii_case(field))
+        })
+    }
+}
+
+/// Parses a Jira webhook body.
+pub fn parse_jira_webhook(body: &[u8]) -> Result<JiraWebhook, WebhookError> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| WebhookError::NotJson(e.to_string()))?;
+    let event = value
+        .get("webhookEvent")
+        .and_then(Value::as_str)
+        .ok_or(WebhookError::Missing("webhookEvent"))?
+        .to_string();
+    serde_json::from_value(value).map_err(|e| WebhookError::Shape {
+        kind: event,
+        detail: e.to_string(),
+    })
+}
