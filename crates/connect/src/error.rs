@@ -398,6 +398,10 @@ impl ConnectError {
             ),
             DiagnosisCode::InvalidInput => (self.to_string(), "Fix the request's arguments.".to_string()),
         };
+        let summary = match (code, self.server_messages()) {
+            (DiagnosisCode::BadRequest | DiagnosisCode::InvalidInput, _) | (_, []) => summary,
+            (_, messages) => format!("{summary} The server said: {}", messages.join("; ")),
+        };
         Diagnosis {
             code,
             summary: scrubbed(summary),

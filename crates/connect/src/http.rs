@@ -511,7 +511,6 @@ fn classify(e: &reqwest::Error, url: &Url) -> TransportKind {
         "corrupt message",
         "invalidcontenttype",
         "unknownissuer",
-        "peer",
     ];
     if tls_words.iter().any(|w| chain.contains(w)) {
         return TransportKind::Tls;
@@ -648,6 +647,10 @@ pub(crate) fn error_messages(body: &[u8]) -> Vec<String> {
         if let Some(m) = v.get(key) {
             push_value(&mut out, None, m);
         }
+    }
+    // GitLab 403 insufficient_scope names the scopes that would do.
+    if let Some(scope) = v.get("scope").and_then(serde_json::Value::as_str) {
+        out.push(format!("required scope: {scope}"));
     }
     out
 }

@@ -52,6 +52,7 @@ async fn user_error(base: &str, http: HttpConfig) -> ConnectError {
         .await
         .expect_err("must fail");
     assert_no_token(&e);
+    eprintln!("DIAG {e}");
     e
 }
 
@@ -132,7 +133,7 @@ async fn auth_and_path_statuses_are_diagnosed_with_server_messages() {
             get(|| async {
                 json_response(
                     StatusCode::FORBIDDEN,
-                    r#"{"error":"insufficient_scope","error_description":"The request requires higher privileges than provided by the access token."}"#,
+                    r#"{"error":"insufficient_scope","error_description":"The request requires higher privileges than provided by the access token.","scope":"api read_api"}"#,
                 )
             }),
         )
@@ -147,6 +148,10 @@ async fn auth_and_path_statuses_are_diagnosed_with_server_messages() {
     let e = user_error(&format!("{base}/b"), fast_http()).await;
     assert_eq!(e.code(), DiagnosisCode::Forbidden);
     assert_eq!(e.server_messages()[0], "insufficient_scope");
+    assert_eq!(
+        e.server_messages().last().map(String::as_str),
+        Some("required scope: api read_api")
+    );
     assert!(e.diagnosis().hint.contains("scope"));
 
     // The user typed /api/v4 twice: one is tolerated, two are not.

@@ -48,7 +48,7 @@ impl GitLabAuth {
 }
 
 /// Everything needed to talk to one GitLab.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct GitLabSettings {
     /// The GitLab address, e.g. `https://gitlab.com` or
     /// `https://example.com/gitlab`; a trailing `/api/v4` is tolerated.
@@ -57,6 +57,17 @@ pub struct GitLabSettings {
     pub auth: GitLabAuth,
     /// HTTP tunables (timeouts, rate, retries).
     pub http: HttpConfig,
+}
+
+impl std::fmt::Debug for GitLabSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A base URL typed with credentials in it must not reach a log.
+        f.debug_struct("GitLabSettings")
+            .field("base_url", &crate::error::redact_userinfo(&self.base_url))
+            .field("auth", &self.auth)
+            .field("http", &self.http)
+            .finish()
+    }
 }
 
 impl GitLabSettings {

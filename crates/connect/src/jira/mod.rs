@@ -83,7 +83,7 @@ impl JiraDeployment {
 }
 
 /// Everything needed to talk to one Jira site.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct JiraSettings {
     /// Site URL with any context path, e.g. `https://example.atlassian.net`
     /// or `https://jira.example.com/jira`.
@@ -94,6 +94,18 @@ pub struct JiraSettings {
     pub deployment: Option<JiraDeployment>,
     /// HTTP tunables.
     pub http: HttpConfig,
+}
+
+impl std::fmt::Debug for JiraSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A base URL typed with credentials in it must not reach a log.
+        f.debug_struct("JiraSettings")
+            .field("base_url", &crate::error::redact_userinfo(&self.base_url))
+            .field("auth", &self.auth)
+            .field("deployment", &self.deployment)
+            .field("http", &self.http)
+            .finish()
+    }
 }
 
 impl JiraSettings {
