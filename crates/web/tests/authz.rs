@@ -1,0 +1,266 @@
+//! The whole authorization matrix: every endpoint for anonymous, another
+//! member, the owner and an admin.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::Harness;
+use serde_json::{Value, json};
+
+const ANON: usize = 0;
+
+struct Row {
+    method: &'static str,
+    path: String,
+    body: Option<Value>,
+    /// Expected status for anonymous, another member, the owner, an admin.
+    expect: [u16; 4],
+}
+
+fn row(
+    method: &'static str,
+    path: impl Into<String>,
+    body: Option<Value>,
+    expect: [u16; 4],
+) -> Row {
+    Row {
+        method,
+        path: path.into(),
+        body,
+        expect,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_for_every_kind_of_caller() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let private = h
+        .gitlab_connection(&h.owner, "owner's private", false)
+        .await;
+    let shared = h.gitlab_connection(&h.owner, "owner's shared", true).await;
+    let other_id = h.other.id;
+    let tokens = [
+        None,
+        Some(h.other.token.clone()),
+        Some(h.owner.token.clone()),
+        Some(h.admin.token.clone()),
+    ];
+
+    let rows = vec![
+        row("GET", "/api/v1/me", None, [401, 200, 200, 200]),
+        row("GET", "/api/v1/me/tokens", None, [401, 200, 200, 200]),
+        row(
+            "POST",
+            "/api/v1/me/tokens",
+            Some(json!({"name": "laptop"})),
+            [401, 201, 201, 201],
+        ),
+        row(
+            "DELETE",
+            "/api/v1/me/tokens/999",
+            None,
+            [401, 404, 404, 404],
+        ),
+        row("GET", "/api/v1/users", None, [401, 403, 403, 200]),
+        row(
+            "PATCH",
+            format!("/api/v1/users/{other_id}"),
+            Some(json!({"name": "Renamed"})),
+            [401, 403, 403, 200],
+        ),
+        row("GET", "/api/v1/integrations", None, [401, 200, 200, 200]),
+        row(
+            "PATCH",
+            "/api/v1/integrations/slack",
+            Some(json!({"enabled": true})),
+            [401, 403, 403, 200],
+        ),
+        row("GET", "/api/v1/audit", None, [401, 403, 403, 200]),
+        row("GET", "/api/v1/connections", None, [401, 200, 200, 200]),
+        row(
+            "GET",
+            format!("/api/v1/connections/{private}"),
+            None,
+            [401, 404, 200, 200],
+        ),
+        row(
+            "GET",
+            format!("/api/v1/connections/{shared}"),
+            None,
+            [401, 200, 200, 200],
+        ),
+        row(
+            "PATCH",
+            format!("/api/v1/connections/{private}"),
+            Some(json!({"shared": false})),
+            [401, 404, 200, 200],
+        ),
+        row(
+            "PATCH",
+            format!("/api/v1/connections/{shared}"),
+            Some(json!({"shared": true})),
+            [401, 403, 200, 200],
+        ),
+        row(
+            "POST",
+            format!("/api/v1/connections/{private}/test"),
+            None,
+            [401, 404, 200, 200],
+        ),
+        row(
+            "POST",
+            format!("/api/v1/connections/{shared}/test"),
+            None,
+            [401, 200, 200, 200],
+        ),
+        row(
+            "GET",
+            "/api/v1/connections/424242",
+            None,
+            [401, 404, 404, 404],
+        ),
+    ];
+    for row in &rows {
+        for (who, token) in tokens.iter().enumerate() {
+            let reply = h
+                .call(row.method, &row.path, token.as_deref(), row.body.clone())
+                .await;
+            assert_eq!(
+                reply.status.as_u16(),
+                row.expect[who],
+                "{} {} as caller #{who}: {}",
+                row.method,
+                row.path,
+                reply.text
+            );
+            assert!(
+                reply.body["error"].is_object() || reply.status.is_success(),
+                "{}",
+                reply.text
+            );
+            if reply.status == StatusCode::NOT_FOUND {
+                assert!(
+                    !reply.text.contains("owner's"),
+                    "a 404 reveals nothing: {}",
+                    reply.text
+                );
+            }
+        }
+    }
+
+    // Creating and deleting change state: fresh subjects for each caller.
+    for (who, token) in tokens.iter().enumerate() {
+        let reply = h
+            .call(
+                "POST",
+                "/api/v1/users",
+                token.as_deref(),
+                Some(json!({"email": format!("new{who}@example.com"), "name": "New", "role": "member", "password": common::PASSWORD})),
+            )
+            .await;
+        assert_eq!(
+            reply.status.as_u16(),
+            [401, 403, 403, 201][who],
+            "create user as #{who}: {}",
+            reply.text
+        );
+
+        let reply = h
+            .call(
+                "POST",
+                "/api/v1/connections",
+                token.as_deref(),
+                Some(json!({"kind": "gitlab", "name": format!("mine {who}"), "auth_kind": "private_token", "secret": "glpat-x"})),
+            )
+            .await;
+        assert_eq!(
+            reply.status.as_u16(),
+            [401, 201, 201, 201][who],
+            "create connection as #{who}: {}",
+            reply.text
+        );
+
+        for (shared, expect) in [(false, [401, 404, 204, 204]), (true, [401, 403, 204, 204])] {
+            let id = h
+                .gitlab_connection(&h.owner, &format!("doomed {who} {shared}"), shared)
+                .await;
+            let reply = h
+                .call(
+                    "DELETE",
+                    &format!("/api/v1/connections/{id}"),
+                    token.as_deref(),
+                    None,
+                )
+                .await;
+            assert_eq!(
+                reply.status.as_u16(),
+                expect[who],
+                "delete shared={shared} as #{who}: {}",
+                reply.text
+            );
+        }
+    }
+
+    // Lists show only what the caller may see.
+    let names = |reply: common::Reply| -> Vec<String> {
+        reply
+            .body
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|c| c["name"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let seen_by_other = names(
+        h.call("GET", "/api/v1/connections", Some(&h.other.token), None)
+            .await,
+    );
+    assert!(seen_by_other.contains(&"owner's shared".to_owned()));
+    assert!(!seen_by_other.contains(&"owner's private".to_owned()));
+    let seen_by_admin = names(
+        h.call("GET", "/api/v1/connections", Some(&h.admin.token), None)
+            .await,
+    );
+    assert!(seen_by_admin.contains(&"owner's private".to_owned()));
+    let _ = ANON;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_use_shared_connections_but_never_see_secrets() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let shared = h.gitlab_connection(&h.owner, "team gitlab", true).await;
+    for token in [&h.other.token, &h.owner.token, &h.admin.token] {
+        let reply = h
+            .call(
+                "GET",
+                &format!("/api/v1/connections/{shared}"),
+                Some(token),
+                None,
+            )
+            .await;
+        assert!(
+            !reply.text.contains(cairn_sim::DEFAULT_GITLAB_TOKEN),
+            "{}",
+            reply.text
+        );
+        assert!(reply.body.get("secret").is_none());
+    }
+    let reply = h
+        .call(
+            "POST",
+            &format!("/api/v1/connections/{shared}/test"),
+            Some(&h.other.token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body["ok"], true, "{}", reply.text);
+    assert!(
+        reply.body["account_name"]
+            .as_str()
+            .is_some_and(|n| n.contains("root")),
+        "{}",
+        reply.text
+    );
+    assert!(reply.body["server_version"].is_string());
+}

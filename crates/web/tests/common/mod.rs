@@ -1,0 +1,158 @@
+//! A Cairn app on a real store with three users (an admin and two members),
+//! each with an API token, and the simulator to connect to.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use cairn_core::authz::Role;
+use cairn_store::testing::TestDb;
+use cairn_web::{AppState, WebConfig, metrics_handle, router};
+use chrono::Utc;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub token: String,
+}
+
+pub struct Harness {
+    pub db: TestDb,
+    pub app: axum::Router,
+    pub state: AppState,
+    pub sim: cairn_sim::SimHandle,
+    pub admin: User,
+    pub owner: User,
+    pub other: User,
+    _keys: tempfile::TempDir,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Harness {
+    pub async fn new(backend: cairn_store::Backend) -> Harness {
+        let db = TestDb::new(backend).await;
+        let store = db.store().await;
+        let keys = tempfile::tempdir().expect("tempdir");
+        let keyring = cairn_engine::keyring::Keyring::load(None, &keys.path().join("master.key"))
+            .expect("keyring");
+        let state = AppState::new(store, Arc::new(keyring), metrics_handle());
+        let app = router(state.clone(), &WebConfig::default());
+        let sim = cairn_sim::start(cairn_sim::SimConfig::default())
+            .await
+            .expect("simulator");
+        let mut users = Vec::new();
+        for (email, role) in [
+            ("admin@example.com", Role::Admin),
+            ("owner@example.com", Role::Member),
+            ("other@example.com", Role::Member),
+        ] {
+            let user = state
+                .accounts
+                .create_user(None, email, "Someone", role, PASSWORD, Utc::now())
+                .await
+                .expect("user");
+            let who = cairn_engine::accounts::Authenticated {
+                user: user.clone(),
+                session: None,
+            };
+            let (_, token) = state
+                .accounts
+                .create_api_token(&who, "tests", Utc::now())
+                .await
+                .expect("token");
+            users.push(User {
+                id: user.id,
+                email: email.to_owned(),
+                token: token.expose().to_owned(),
+            });
+        }
+        let other = users.pop().expect("other");
+        let owner = users.pop().expect("owner");
+        let admin = users.pop().expect("admin");
+        Harness {
+            db,
+            app,
+            state,
+            sim,
+            admin,
+            owner,
+            other,
+            _keys: keys,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => request
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        }
+        .expect("request");
+        self.send(request).await
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.app.clone().oneshot(request).await.expect("response");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    /// A GitLab connection to the simulator owned by `owner`.
+    pub async fn gitlab_connection(&self, owner: &User, name: &str, shared: bool) -> i64 {
+        let reply = self
+            .call(
+                "POST",
+                "/api/v1/connections",
+                Some(&owner.token),
+                Some(json!({
+                    "kind": "gitlab",
+                    "name": name,
+                    "base_url": self.sim.gitlab_url(),
+                    "auth_kind": "private_token",
+                    "secret": cairn_sim::DEFAULT_GITLAB_TOKEN,
+                    "shared": shared,
+                })),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        reply.body["id"].as_i64().expect("id")
+    }
+}
