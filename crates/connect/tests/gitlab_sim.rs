@@ -419,3 +419,59 @@ async fn simulator_faults_are_retried_or_diagnosed() {
     assert_eq!(e.code(), DiagnosisCode::UnexpectedResponse);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn issues_are_created_closed_and_relabelled() {
+    let sim = sim().await;
+    let gl = client(&sim);
+    let e = gl
+        .create_issue(&checkout(), &IssueChanges::default())
+        .await
+        .expect_err("no title");
+    assert_eq!(e.code(), DiagnosisCode::InvalidInput);
+    let created = gl
+        .create_issue(
+            &checkout(),
+            &IssueChanges {
+                title: Some("Synced from Jira OPS-5".into()),
+                description: Some("Created by Cairn".into()),
+                labels: Some(vec!["feature".into()]),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("create");
+    assert_eq!(created.iid, 8);
+    assert_eq!(created.labels, ["feature"]);
+    let closed = gl
+        .update_issue(
+            &checkout(),
+            created.iid,
+            &IssueChanges {
+                state_event: Some(StateEvent::Close),
+                add_labels: vec!["ux".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("close");
+    assert!(closed.is_closed());
+    let mut labels = closed.labels.clone();
+    labels.sort();
+    assert_eq!(labels, ["feature", "ux"]);
+    let reopened = gl
+        .update_issue(
+            &checkout(),
+            created.iid,
+            &IssueChanges {
+                state_event: Some(StateEvent::Reopen),
+                remove_labels: vec!["feature".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("reopen");
+    assert_eq!(reopened.state, "opened");
+    assert_eq!(reopened.labels, ["ux"]);
+    sim.shutdown().await;
+}

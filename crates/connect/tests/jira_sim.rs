@@ -318,3 +318,72 @@ async fn a_context_path_is_kept_and_a_missing_one_is_diagnosed() {
     assert_eq!(e.code(), DiagnosisCode::NotFound);
     assert!(e.diagnosis().hint.contains("context path"));
 }
+
+async fn write_flow(jira: &JiraClient, key: &str) {
+    let before = jira.issue(key, FIELDS).await.expect("issue");
+    assert!(!before.is_done());
+    let spent_before = before.fields.timespent.unwrap_or(0);
+
+    let comment = jira
+        .add_comment(key, "Synced from Cairn\n\nSecond paragraph")
+        .await
+        .expect("comment");
+    assert!(comment.id.is_some());
+
+    let worklog = jira
+        .add_worklog(
+            key,
+            &NewWorklog {
+                seconds: 5400,
+                started: chrono::Utc::now() - chrono::Duration::hours(2),
+                comment: Some("pairing".into()),
+                adjust_estimate: Some("leave".into()),
+            },
+        )
+        .await
+        .expect("worklog");
+    assert_eq!(worklog.time_spent_seconds, Some(5400));
+    let e = jira
+        .add_worklog(
+            key,
+            &NewWorklog {
+                seconds: 0,
+                started: chrono::Utc::now(),
+                comment: None,
+                adjust_estimate: None,
+            },
+        )
+        .await
+        .expect_err("zero");
+    assert_eq!(e.code(), DiagnosisCode::InvalidInput);
+
+    let transitions = jira.transitions(key).await.expect("transitions");
+    let done = transitions
+        .iter()
+        .find(|t| t.to.as_ref().is_some_and(|s| s.is_done()))
+        .expect("a transition to a done status");
+    jira.transition_issue(key, &done.id)
+        .await
+        .expect("transition");
+    let after = jira.issue(key, FIELDS).await.expect("issue");
+    assert!(after.is_done());
+    assert_eq!(after.fields.timespent, Some(spent_before + 5400));
+    let e = jira
+        .transition_issue(key, "no-such-transition")
+        .await
+        .expect_err("bad transition");
+    assert_eq!(e.code(), DiagnosisCode::BadRequest);
+}
+
+#[tokio::test]
+async fn comments_worklogs_and_transitions_on_both_flavours() {
+    let cloud = sim(JiraFlavour::Cloud).await;
+    let jira = JiraClient::new(&cloud_settings(&cloud)).expect("client");
+    write_flow(&jira, "OPS-5").await;
+    cloud.shutdown().await;
+
+    let dc = sim(JiraFlavour::Datacenter).await;
+    let jira = JiraClient::new(&dc_settings(&dc)).expect("client");
+    write_flow(&jira, "OPS-5").await;
+    dc.shutdown().await;
+}

@@ -284,6 +284,78 @@ impl NewProjectHook {
     }
 }
 
+/// `state_event` of an issue edit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StateEvent {
+    /// Close the issue.
+    Close,
+    /// Reopen the issue.
+    Reopen,
+}
+
+/// Fields of an issue create or edit; `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssueChanges {
+    /// Title (required to create).
+    pub title: Option<String>,
+    /// Description (Markdown).
+    pub description: Option<String>,
+    /// Close or reopen.
+    pub state_event: Option<StateEvent>,
+    /// Replace all labels.
+    pub labels: Option<Vec<String>>,
+    /// Add these labels.
+    #[serde(default)]
+    pub add_labels: Vec<String>,
+    /// Remove these labels.
+    #[serde(default)]
+    pub remove_labels: Vec<String>,
+    /// Replace the assignees (empty unassigns).
+    pub assignee_ids: Option<Vec<u64>>,
+    /// Set the milestone (`Some(0)` removes it).
+    pub milestone_id: Option<u64>,
+    /// Due date (`YYYY-MM-DD`).
+    pub due_date: Option<chrono::NaiveDate>,
+}
+
+impl IssueChanges {
+    fn body(&self) -> serde_json::Value {
+        let mut body = serde_json::Map::new();
+        let mut put = |k: &str, v: serde_json::Value| {
+            body.insert(k.to_string(), v);
+        };
+        if let Some(t) = &self.title {
+            put("title", json!(t));
+        }
+        if let Some(d) = &self.description {
+            put("description", json!(d));
+        }
+        if let Some(e) = self.state_event {
+            put("state_event", json!(e));
+        }
+        if let Some(l) = &self.labels {
+            put("labels", json!(l.join(",")));
+        }
+        if !self.add_labels.is_empty() {
+            put("add_labels", json!(self.add_labels.join(",")));
+        }
+        if !self.remove_labels.is_empty() {
+            put("remove_labels", json!(self.remove_labels.join(",")));
+        }
+        if let Some(a) = &self.assignee_ids {
+            put("assignee_ids", json!(a));
+        }
+        if let Some(m) = self.milestone_id {
+            put("milestone_id", json!(m));
+        }
+        if let Some(d) = self.due_date {
+            put("due_date", json!(d.format("%Y-%m-%d").to_string()));
+        }
+        serde_json::Value::Object(body)
+    }
+}
+
 /// A GitLab project reference: numeric id or `group/project` path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -464,6 +536,37 @@ impl GitLabClient {
         let iid = iid.to_string();
         self.http
             .json(Req::get(self.project_url(project, &["issues", &iid])))
+            .await
+    }
+
+    /// `POST /projects/:id/issues`: creates an issue.
+    pub async fn create_issue(
+        &self,
+        project: &ProjectRef,
+        issue: &IssueChanges,
+    ) -> Result<Issue, ConnectError> {
+        if issue.title.as_deref().is_none_or(|t| t.trim().is_empty()) {
+            return Err(ConnectError::InvalidInput(
+                "a new issue needs a title".into(),
+            ));
+        }
+        let url = self.project_url(project, &["issues"]);
+        self.http
+            .json(Req::with_body(Method::POST, url, issue.body()))
+            .await
+    }
+
+    /// `PUT /projects/:id/issues/:iid`: edits an issue (close, reopen, labels, ...).
+    pub async fn update_issue(
+        &self,
+        project: &ProjectRef,
+        iid: u64,
+        changes: &IssueChanges,
+    ) -> Result<Issue, ConnectError> {
+        let iid = iid.to_string();
+        let url = self.project_url(project, &["issues", &iid]);
+        self.http
+            .json(Req::with_body(Method::PUT, url, changes.body()))
             .await
     }
 

@@ -309,6 +309,72 @@ impl JiraClient {
         Ok(resp.total.unwrap_or(resp.issues.len() as u64))
     }
 
+    /// `GET .../issue/{key}/transitions`: where the issue's workflow can go.
+    pub async fn transitions(&self, key: &str) -> Result<Vec<JiraTransition>, ConnectError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            #[serde(default)]
+            transitions: Vec<JiraTransition>,
+        }
+        let url = self.api(&["issue", key, "transitions"]).await?;
+        let answer: Answer = self.http.json(Req::get(url)).await?;
+        Ok(answer.transitions)
+    }
+
+    /// `POST .../issue/{key}/transitions`: moves the issue (status changes
+    /// only go through transitions).
+    pub async fn transition_issue(
+        &self,
+        key: &str,
+        transition_id: &str,
+    ) -> Result<(), ConnectError> {
+        let url = self.api(&["issue", key, "transitions"]).await?;
+        let body = json!({ "transition": { "id": transition_id } });
+        self.http
+            .execute(Req::with_body(Method::POST, url, body))
+            .await
+            .map(|_| ())
+    }
+
+    /// `POST .../issue/{key}/comment`: plain text, sent as ADF on Cloud and
+    /// as a string on Data Center.
+    pub async fn add_comment(&self, key: &str, text: &str) -> Result<JiraComment, ConnectError> {
+        let cloud = self.deployment().await?.is_cloud();
+        let url = self.api(&["issue", key, "comment"]).await?;
+        let body = json!({ "body": rich_text(cloud, text) });
+        self.http
+            .json(Req::with_body(Method::POST, url, body))
+            .await
+    }
+
+    /// `POST .../issue/{key}/worklog`: logs time on an issue.
+    pub async fn add_worklog(
+        &self,
+        key: &str,
+        worklog: &NewWorklog,
+    ) -> Result<JiraWorklog, ConnectError> {
+        if worklog.seconds <= 0 {
+            return Err(ConnectError::InvalidInput(
+                "a worklog needs a positive duration".into(),
+            ));
+        }
+        let cloud = self.deployment().await?.is_cloud();
+        let mut url = self.api(&["issue", key, "worklog"]).await?;
+        if let Some(adjust) = &worklog.adjust_estimate {
+            url.query_pairs_mut().append_pair("adjustEstimate", adjust);
+        }
+        let mut body = json!({
+            "timeSpentSeconds": worklog.seconds,
+            "started": worklog.started.format("%Y-%m-%dT%H:%M:%S%.3f%z").to_string(),
+        });
+        if let (Some(comment), Some(obj)) = (&worklog.comment, body.as_object_mut()) {
+            obj.insert("comment".into(), rich_text(cloud, comment));
+        }
+        self.http
+            .json(Req::with_body(Method::POST, url, body))
+            .await
+    }
+
     /// Registers a webhook: Cloud `POST /rest/api/3/webhook`, Data Center
     /// `POST /rest/webhooks/1.0/webhook`.
     pub async fn register_webhook(
@@ -379,6 +445,37 @@ impl JiraClient {
             .ok_or_else(|| resp.unexpected("a webhook without `self`", v.to_string()))?;
         Ok(RegisteredWebhook { id: id.to_string() })
     }
+}
+
+/// Time to log on a Jira issue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewWorklog {
+    /// Seconds worked.
+    pub seconds: i64,
+    /// When the work started.
+    pub started: chrono::DateTime<chrono::Utc>,
+    /// Optional comment (plain text).
+    pub comment: Option<String>,
+    /// `auto` (default), `new`, `leave` or `manual`.
+    pub adjust_estimate: Option<String>,
+}
+
+/// Plain text as Jira wants it: Atlassian Document Format on Cloud v3, a string on v2.
+fn rich_text(cloud: bool, text: &str) -> Value {
+    if !cloud {
+        return json!(text);
+    }
+    let paragraphs: Vec<Value> = text
+        .split("\n\n")
+        .map(|p| {
+            if p.is_empty() {
+                json!({ "type": "paragraph", "content": [] })
+            } else {
+                json!({ "type": "paragraph", "content": [{ "type": "text", "text": p }] })
+            }
+        })
+        .collect();
+    json!({ "type": "doc", "version": 1, "content": paragraphs })
 }
 
 /// Which search endpoint a search uses.

@@ -383,6 +383,83 @@ pub(crate) struct ClassicSearchResponse {
     pub issues: Vec<JiraIssue>,
 }
 
+/// A comment (body is wiki markup in webhooks; ADF JSON in some Cloud APIs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JiraComment {
+    /// Id.
+    #[serde(default, deserialize_with = "crate::de::scalar_string")]
+    pub id: Option<String>,
+    /// Body.
+    #[serde(default)]
+    pub body: Value,
+    /// Author.
+    #[serde(default)]
+    pub author: Option<JiraUser>,
+    /// Last editor.
+    #[serde(default)]
+    pub update_author: Option<JiraUser>,
+    /// Creation time.
+    #[serde(default, deserialize_with = "crate::de::flex_time")]
+    pub created: Option<DateTime<Utc>>,
+    /// Last edit.
+    #[serde(default, deserialize_with = "crate::de::flex_time")]
+    pub updated: Option<DateTime<Utc>>,
+}
+
+impl JiraComment {
+    /// The body as text when it is a plain string.
+    pub fn body_text(&self) -> Option<&str> {
+        self.body.as_str()
+    }
+}
+
+/// A worklog (time logged on an issue).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JiraWorklog {
+    /// Id.
+    #[serde(default, deserialize_with = "crate::de::scalar_string")]
+    pub id: Option<String>,
+    /// Issue id (worklog events carry no key).
+    #[serde(default, deserialize_with = "crate::de::scalar_string")]
+    pub issue_id: Option<String>,
+    /// Who logged.
+    #[serde(default)]
+    pub author: Option<JiraUser>,
+    /// Seconds logged.
+    #[serde(default)]
+    pub time_spent_seconds: Option<i64>,
+    /// e.g. `1w 2d`.
+    #[serde(default)]
+    pub time_spent: Option<String>,
+    /// When the work started.
+    #[serde(default, deserialize_with = "crate::de::flex_time")]
+    pub started: Option<DateTime<Utc>>,
+    /// Comment.
+    #[serde(default)]
+    pub comment: Value,
+    /// Creation time.
+    #[serde(default, deserialize_with = "crate::de::flex_time")]
+    pub created: Option<DateTime<Utc>>,
+    /// Last edit.
+    #[serde(default, deserialize_with = "crate::de::flex_time")]
+    pub updated: Option<DateTime<Utc>>,
+}
+
+/// A workflow transition available on an issue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JiraTransition {
+    /// Id to send to `POST .../transitions`.
+    pub id: String,
+    /// Name, e.g. `Done`.
+    #[serde(default)]
+    pub name: String,
+    /// The status it leads to.
+    #[serde(default)]
+    pub to: Option<JiraStatus>,
+}
+
 /// A registered webhook's id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegisteredWebhook {

@@ -2,11 +2,11 @@
 //! `jira:issue_updated` (with its changelog), `jira:issue_deleted`,
 //! `comment_*` and `worklog_*`.
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::WebhookError;
+pub use crate::jira::{JiraComment, JiraWorklog};
 use crate::jira::{JiraIssue, JiraUser};
 
 /// One changed field of an issue update.
@@ -49,70 +49,6 @@ pub struct Changelog {
     /// Changed fields.
     #[serde(default, deserialize_with = "crate::de::null_default")]
     pub items: Vec<ChangelogItem>,
-}
-
-/// A comment (body is wiki markup in webhooks; ADF JSON in some Cloud APIs).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct JiraComment {
-    /// Id.
-    #[serde(default, deserialize_with = "crate::de::scalar_string")]
-    pub id: Option<String>,
-    /// Body.
-    #[serde(default)]
-    pub body: Value,
-    /// Author.
-    #[serde(default)]
-    pub author: Option<JiraUser>,
-    /// Last editor.
-    #[serde(default)]
-    pub update_author: Option<JiraUser>,
-    /// Creation time.
-    #[serde(default, deserialize_with = "crate::de::flex_time")]
-    pub created: Option<DateTime<Utc>>,
-    /// Last edit.
-    #[serde(default, deserialize_with = "crate::de::flex_time")]
-    pub updated: Option<DateTime<Utc>>,
-}
-
-impl JiraComment {
-    /// The body as text when it is a plain string.
-    pub fn body_text(&self) -> Option<&str> {
-        self.body.as_str()
-    }
-}
-
-/// A worklog (time logged on an issue).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct JiraWorklog {
-    /// Id.
-    #[serde(default, deserialize_with = "crate::de::scalar_string")]
-    pub id: Option<String>,
-    /// Issue id (worklog events carry no key).
-    #[serde(default, deserialize_with = "crate::de::scalar_string")]
-    pub issue_id: Option<String>,
-    /// Who logged.
-    #[serde(default)]
-    pub author: Option<JiraUser>,
-    /// Seconds logged.
-    #[serde(default)]
-    pub time_spent_seconds: Option<i64>,
-    /// e.g. `1w 2d`.
-    #[serde(default)]
-    pub time_spent: Option<String>,
-    /// When the work started.
-    #[serde(default, deserialize_with = "crate::de::flex_time")]
-    pub started: Option<DateTime<Utc>>,
-    /// Comment.
-    #[serde(default)]
-    pub comment: Value,
-    /// Creation time.
-    #[serde(default, deserialize_with = "crate::de::flex_time")]
-    pub created: Option<DateTime<Utc>>,
-    /// Last edit.
-    #[serde(default, deserialize_with = "crate::de::flex_time")]
-    pub updated: Option<DateTime<Utc>>,
 }
 
 /// What a Jira webhook is about.
