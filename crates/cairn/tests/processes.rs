@@ -329,3 +329,153 @@ async fn cairn_sim_serves_gitlab_and_jira() {
     assert_eq!(info["deploymentType"], "Cloud");
     child.kill().await.expect("stop sim");
 }
+
+fn cairn_with_stdin(args: &[&str], stdin: &str, dir: &Path) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(binary())
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run cairn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    let output = child.wait_with_output().expect("wait");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_admin_from_the_cli_and_key_rotation_across_restarts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    cairn(&["migrate"], &[], dir.path());
+    let password = "first admin's password";
+    let (code, out, err) = cairn_with_stdin(
+        &[
+            "admin",
+            "create-user",
+            "--email",
+            "boss@example.com",
+            "--admin",
+        ],
+        &format!("{password}\n"),
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("created admin boss@example.com"), "{out}");
+    let (code, _, err) = cairn_with_stdin(
+        &["admin", "create-user", "--email", "BOSS@example.com"],
+        "another password!!\n",
+        dir.path(),
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("email is already taken"), "{err}");
+
+    let sim = cairn_sim::start(cairn_sim::SimConfig::default())
+        .await
+        .expect("simulator");
+    let data = dir.path().join("cairn-data");
+    let args = ["--data-dir", data.to_str().expect("path")];
+    let client = reqwest::Client::new();
+    let server = ServeProcess::start(binary(), &args, "info", &[])
+        .await
+        .expect("server");
+    let base = format!("http://{}", server.address);
+    let login = client
+        .post(format!("{base}/api/v1/session"))
+        .json(&json!({"email": "boss@example.com", "password": password}))
+        .send()
+        .await
+        .expect("login");
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
+    let login: serde_json::Value = login.json().await.expect("json");
+    assert_eq!(login["user"]["role"], "admin", "{login}");
+    let created: serde_json::Value = client
+        .post(format!("{base}/api/v1/me/tokens"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", login["csrf_token"].as_str().expect("csrf"))
+        .json(&json!({"name": "test"}))
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    let token = created["value"].as_str().expect("token").to_owned();
+    let connection: serde_json::Value = client
+        .post(format!("{base}/api/v1/connections"))
+        .bearer_auth(&token)
+        .json(&json!({"kind": "gitlab", "name": "sim", "base_url": sim.gitlab_url(), "auth_kind": "private_token", "secret": cairn_sim::DEFAULT_GITLAB_TOKEN}))
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    let id = connection["id"].as_i64().expect("id");
+    let test = |base: String| {
+        let client = client.clone();
+        let token = token.clone();
+        async move {
+            let outcome: serde_json::Value = client
+                .post(format!("{base}/api/v1/connections/{id}/test"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("test")
+                .json()
+                .await
+                .expect("json");
+            outcome
+        }
+    };
+    assert_eq!(test(base.clone()).await["ok"], true);
+
+    // Rotation while the server runs: it keeps working, then after a restart.
+    let (code, out, err) = cairn_with_stdin(&["admin", "rotate-key"], "", dir.path());
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("1 re-encrypted") && out.contains("retired keys: k"),
+        "{out}"
+    );
+    assert_eq!(
+        test(base.clone()).await["ok"],
+        true,
+        "the running server read the new key"
+    );
+    server.terminate().await.expect("stop");
+    let server = ServeProcess::start(binary(), &args, "info", &[])
+        .await
+        .expect("restart");
+    assert_eq!(
+        test(format!("http://{}", server.address)).await["ok"],
+        true,
+        "after a restart"
+    );
+    server.terminate().await.expect("stop");
+    sim.shutdown().await;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data.join("master.key"))
+            .expect("key file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
