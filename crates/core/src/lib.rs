@@ -2,6 +2,7 @@
 //! number Cairn shows can be recomputed and explained from stored data.
 
 pub mod authz;
+pub mod goals;
 pub mod integrations;
 pub mod jobs;
 pub mod secret;

@@ -1,0 +1,59 @@
+//! A small macro for enums with stable string names, so the API, the
+//! database and the UI all spell a value the same way.
+
+/// Declares a fieldless enum whose every variant has one stable name, with
+/// `ALL`, `as_str`, `parse`, `Display`, `FromStr` and serde using that name.
+macro_rules! stable_names {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident => $text:literal ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+            serde::Serialize, serde::Deserialize,
+        )]
+        pub enum $name {
+            $( $(#[$vmeta])* #[serde(rename = $text)] $variant ),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order (for pickers and round-trip tests).
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stable name used in the API, the database and the UI.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $( $name::$variant => $text ),+
+                }
+            }
+
+            /// The value with this stable name, if any.
+            pub fn parse(name: &str) -> Option<$name> {
+                match name {
+                    $( $text => Some($name::$variant), )+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::goals::error::GoalError;
+
+            fn from_str(name: &str) -> Result<Self, Self::Err> {
+                $name::parse(name).ok_or_else(|| $crate::goals::error::GoalError::UnknownName {
+                    what: stringify!($name),
+                    name: name.to_owned(),
+                })
+            }
+        }
+    };
+}
