@@ -139,6 +139,17 @@ async fn cloud_test_connection_fields_and_search() {
         Some("new")
     );
 
+    // Without explicit fields the metric fields are asked for.
+    let default_fields = jira
+        .search("key = OPS-2", &[])
+        .collect_all()
+        .await
+        .expect("default fields");
+    assert_eq!(default_fields.len(), 1);
+    assert_eq!(default_fields[0].fields.timespent, Some(6 * 3600));
+    assert!(default_fields[0].fields.status.is_some());
+    assert!(default_fields[0].fields.updated.is_some());
+
     let one = jira.issue(&rehearse.key, FIELDS).await.expect("issue");
     assert_eq!(one.key, rehearse.key);
     assert_eq!(

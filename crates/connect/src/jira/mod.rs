@@ -147,6 +147,27 @@ pub async fn test_jira(settings: &JiraSettings) -> Result<JiraIdentity, ConnectE
     })
 }
 
+/// The fields Cairn's Jira metrics read (without site-specific custom fields).
+pub const METRIC_FIELDS: &[&str] = &[
+    "summary",
+    "status",
+    "issuetype",
+    "parent",
+    "project",
+    "labels",
+    "assignee",
+    "created",
+    "updated",
+    "timespent",
+    "timeoriginalestimate",
+    "timeestimate",
+    "aggregatetimespent",
+    "aggregatetimeoriginalestimate",
+    "aggregatetimeestimate",
+    "progress",
+    "aggregateprogress",
+];
+
 /// Events a Jira webhook can send that Cairn uses.
 pub const DEFAULT_WEBHOOK_EVENTS: &[&str] = &[
     "jira:issue_created",
@@ -274,8 +295,14 @@ impl JiraClient {
     }
 
     /// A JQL search, read page by page. `fields` are the fields to return
-    /// (Cloud returns only `id` unless asked).
+    /// (Cloud returns only `id` unless asked); empty means [`METRIC_FIELDS`].
+    /// Add the story points or custom field ids a metric needs.
     pub fn search(&self, jql: &str, fields: &[&str]) -> JiraSearch {
+        let fields = if fields.is_empty() {
+            METRIC_FIELDS
+        } else {
+            fields
+        };
         JiraSearch {
             client: self.clone(),
             jql: jql.to_string(),
@@ -292,13 +319,15 @@ impl JiraClient {
     pub async fn approximate_count(&self, jql: &str) -> Result<u64, ConnectError> {
         if self.deployment().await?.is_cloud() {
             let url = self.url(&["rest", "api", "3", "search", "approximate-count"]);
-            let v: Value = self
+            let resp = self
                 .http
-                .json(Req::with_body(Method::POST, url, json!({ "jql": jql })).idempotent())
+                .execute(Req::with_body(Method::POST, url, json!({ "jql": jql })).idempotent())
                 .await?;
-            return v.get("count").and_then(Value::as_u64).ok_or_else(|| {
-                ConnectError::InvalidInput("the count answer has no `count`".into())
-            });
+            let v: Value = resp.json()?;
+            return v
+                .get("count")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| resp.unexpected("a count without `count`", v.to_string()));
         }
         let url = self.url(&["rest", "api", "2", "search"]);
         let body = json!({ "jql": jql, "maxResults": 0, "fields": ["id"] });
