@@ -53,3 +53,75 @@ pub use measure::{
 pub use rollup::{DEFAULT_WEIGHT, Rollup, RollupChild, RollupNote, RollupPart, roll_up};
 pub use schedule::{Schedule, ScheduleSpec};
 pub use status::{AT_RISK_GAP_POINTS, Assessment, Status, assess, status_for};
+
+#[cfg(test)]
+mod tests {
+    //! The whole path the engine takes: items -> progress -> status -> roll-up.
+    use super::item::fixtures::*;
+    use super::schedule::fixtures::*;
+    use super::*;
+
+    #[test]
+    fn items_to_objective_status() {
+        let schedule = hundred_days();
+        let now = midnight(2025, 2, 20); // expected 50 %
+
+        // KR 1, GitLab percent complete: two issues, two tasks each, one done.
+        let gitlab_items = [
+            with_tasks(open("g/p#1"), 2, 1),
+            with_tasks(open("g/p#2"), 2, 0),
+        ];
+        let kr1 = evaluate(
+            &Measure::PercentComplete,
+            &LinkRule::Gitlab { state: None },
+            &gitlab_items,
+        )
+        .unwrap();
+        assert_eq!(kr1.progress.percent, 25.0);
+        assert_eq!(
+            assess(&kr1.progress, &schedule, now, None).status,
+            Status::Behind
+        );
+
+        // KR 2, Jira KPI: fix 20 bugs, completed only; 9 of 12 filed are done.
+        let mut bugs: Vec<_> = (0..12).map(|i| open(&format!("BUG-{i}"))).collect();
+        for bug in bugs.iter_mut().take(9) {
+            bug.done = true;
+        }
+        let kr2 = evaluate(
+            &Measure::Kpi(Kpi::new("bugs", 0.0, 20.0).unwrap()),
+            &LinkRule::Jira {
+                metric: JiraMetric::Count,
+                scope: Some(KpiScope::CompletedOnly),
+            },
+            &bugs,
+        )
+        .unwrap();
+        assert_eq!((kr2.progress.value, kr2.progress.percent), (9.0, 45.0));
+        assert_eq!(
+            assess(&kr2.progress, &schedule, now, None).status,
+            Status::Behind
+        );
+
+        // KR 3, manual check-in at 80 %.
+        let kr3 = CheckIn {
+            value: 80.0,
+            status_override: None,
+            note: String::new(),
+            recorded_at: at(),
+        }
+        .progress(&Measure::PercentComplete)
+        .unwrap();
+
+        let objective = roll_up(&[
+            RollupChild::from_progress(1, &kr1.progress),
+            RollupChild::from_progress(2, &kr2.progress),
+            RollupChild::from_progress(3, &kr3),
+        ])
+        .unwrap();
+        assert_eq!(objective.progress.percent, 50.0);
+        let assessment = assess(&objective.progress, &schedule, now, None);
+        assert_eq!(assessment.status, Status::OnTrack);
+        assert_eq!(objective.progress.display_percent(), 50);
+    }
+}

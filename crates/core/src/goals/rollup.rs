@@ -34,6 +34,12 @@ impl<Id> RollupChild<Id> {
             contributes: true,
         }
     }
+
+    /// A contributing child with the default weight at `progress`'s clamped
+    /// percent.
+    pub fn from_progress(id: Id, progress: &Progress) -> RollupChild<Id> {
+        RollupChild::new(id, progress.percent)
+    }
 }
 
 /// One child's part in a roll-up.
@@ -219,6 +225,33 @@ mod tests {
             roll_up(&[child(1, f64::INFINITY, 1.0)]),
             Err(GoalError::NotFinite { field: "percent" })
         );
+    }
+
+    #[test]
+    fn from_progress_uses_clamped_percent() {
+        let p = crate::goals::Kpi::new("x", 0.0, 10.0)
+            .unwrap()
+            .progress(15.0)
+            .unwrap();
+        let c = RollupChild::from_progress("kr", &p);
+        assert_eq!((c.percent, c.weight, c.contributes), (100.0, 1.0, true));
+    }
+
+    #[test]
+    fn nested_roll_ups_compose() {
+        // Objective A has key results at 20 and 40 (-> 30); objective B
+        // aligns A and a key result at 90, A weighted twice.
+        let a = roll_up(&[RollupChild::new("kr1", 20.0), RollupChild::new("kr2", 40.0)]).unwrap();
+        let b = roll_up(&[
+            RollupChild {
+                weight: 2.0,
+                ..RollupChild::from_progress("a", &a.progress)
+            },
+            RollupChild::new("kr3", 90.0),
+        ])
+        .unwrap();
+        assert_eq!(a.progress.percent, 30.0);
+        assert_eq!(b.progress.percent, 50.0);
     }
 
     #[test]
