@@ -680,6 +680,22 @@ mod tests {
     }
 
     #[test]
+    fn fractional_story_points() {
+        let mut a = done("SP-1");
+        a.story_points = Some(0.5);
+        let mut b = open("SP-2");
+        b.story_points = Some(1.5);
+        let mut c = done("SP-3");
+        c.story_points = Some(f64::NAN);
+        let items = [a, b, c];
+        let e = percent_complete(&items, &JiraMetric::StoryPoints).unwrap();
+        assert_eq!((e.numerator, e.denominator, e.value), (0.5, 2.0, 25.0));
+        assert_eq!(e.contributions[2].note, Some(ContributionNote::NoValue));
+        let e = kpi_value(&items, &JiraMetric::StoryPoints, KpiScope::CompletedOnly);
+        assert_eq!(e.value, 0.5);
+    }
+
+    #[test]
     fn all_done_is_exactly_100() {
         let mut items = dataset();
         for item in &mut items {
