@@ -301,6 +301,12 @@ async fn milestones_members_and_labels() {
         .await
         .expect("members");
     assert!(members.iter().any(|m| m.username == "amartin"));
+    let found = gl.users("okafor").collect_all().await.expect("users");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].username, "bokafor");
+    let stats = gl.time_stats(&checkout(), 1).await.expect("time stats");
+    assert_eq!(stats.total_time_spent, 10 * 3600);
+    assert_eq!(stats.time_estimate, 3 * 8 * 3600);
     let labels = gl.labels(&checkout()).collect_all().await.expect("labels");
     let mut names: Vec<&str> = labels.iter().map(|l| l.name.as_str()).collect();
     names.sort();
@@ -410,6 +416,19 @@ async fn simulator_faults_are_retried_or_diagnosed() {
         ..FaultSpec::new(Service::Gitlab, FaultKind::ServerError)
     });
     gl.version().await.expect("after a 502");
+
+    sim.inject(&FaultSpec {
+        count: Some(1),
+        ..FaultSpec::new(Service::Gitlab, FaultKind::Hang)
+    });
+    let mut impatient = settings(&sim.gitlab_url(), cairn_sim::DEFAULT_GITLAB_TOKEN);
+    impatient.http.request_timeout = std::time::Duration::from_millis(300);
+    let e = GitLabClient::new(&impatient)
+        .expect("client")
+        .current_user()
+        .await
+        .expect_err("hang");
+    assert_eq!(e.code(), DiagnosisCode::Timeout);
 
     sim.inject(&FaultSpec {
         count: Some(1),

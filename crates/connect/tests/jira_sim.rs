@@ -68,6 +68,11 @@ async fn cloud_test_connection_fields_and_search() {
     assert!(id.account.account_id.is_some());
 
     let jira = JiraClient::new(&cloud_settings(&sim)).expect("client");
+    let projects = jira.projects().await.expect("projects");
+    let mut keys: Vec<&str> = projects.iter().filter_map(|p| p.key.as_deref()).collect();
+    keys.sort();
+    assert_eq!(keys, ["GROW", "OPS"]);
+
     let fields = jira.fields().await.expect("fields");
     let sp = story_points_field(&fields).expect("story points field");
     assert_eq!(sp.id, "customfield_10016");

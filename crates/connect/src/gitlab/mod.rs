@@ -441,6 +441,29 @@ impl GitLabClient {
         self.http.json(Req::get(self.url(&["version"]))).await
     }
 
+    /// `GET /users?search=` (name, username or email), for mapping people between systems.
+    pub fn users(&self, search: &str) -> Pages<GitLabUser> {
+        let mut url = self.url(&["users"]);
+        url.query_pairs_mut()
+            .append_pair("per_page", "100")
+            .append_pair("search", search);
+        Pages::new(self.http.clone(), url)
+    }
+
+    /// `GET /projects/:id/issues/:iid/time_stats`.
+    pub async fn time_stats(
+        &self,
+        project: &ProjectRef,
+        iid: u64,
+    ) -> Result<TimeStats, ConnectError> {
+        let iid = iid.to_string();
+        self.http
+            .json(Req::get(
+                self.project_url(project, &["issues", &iid, "time_stats"]),
+            ))
+            .await
+    }
+
     /// `GET /projects` with filters, page by page.
     pub fn projects(&self, filter: &ProjectFilter) -> Pages<Project> {
         let mut url = self.url(&["projects"]);

@@ -284,6 +284,12 @@ impl JiraClient {
         self.http.json(Req::get(url)).await
     }
 
+    /// `GET /rest/api/{3|2}/project`: the projects this account can browse.
+    pub async fn projects(&self) -> Result<Vec<JiraProjectRef>, ConnectError> {
+        let url = self.api(&["project"]).await?;
+        self.http.json(Req::get(url)).await
+    }
+
     /// `GET /rest/api/{3|2}/issue/{key}` with the given fields (all when empty).
     pub async fn issue(&self, key: &str, fields: &[&str]) -> Result<JiraIssue, ConnectError> {
         let mut url = self.api(&["issue", key]).await?;
