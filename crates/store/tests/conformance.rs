@@ -705,7 +705,7 @@ async fn users_are_unique_by_email_and_disabling_ends_sessions(backend: Backend)
     tx.commit().await.expect("commit");
     assert!(
         store
-            .touch_session("s1", t0())
+            .touch_session("s1", t0(), t0() - Duration::hours(1))
             .await
             .expect("touch")
             .is_some()
@@ -730,7 +730,7 @@ async fn users_are_unique_by_email_and_disabling_ends_sessions(backend: Backend)
     assert_eq!(user.disabled_at, Some(t0()));
     assert!(
         store
-            .touch_session("s1", t0())
+            .touch_session("s1", t0(), t0() - Duration::hours(1))
             .await
             .expect("touch")
             .is_none(),
@@ -769,31 +769,45 @@ async fn sessions_expire(backend: Backend) {
     tx.commit().await.expect("commit");
     let later = t0() + Duration::minutes(30);
     let seen = store
-        .touch_session("s1", later)
+        .touch_session("s1", later, later - Duration::hours(1))
         .await
         .expect("touch")
         .expect("live");
     assert_eq!((seen.user_id, seen.last_seen_at), (id, later));
     assert!(
         store
-            .touch_session("s1", t0() + Duration::hours(2))
+            .touch_session("s1", t0() + Duration::hours(2), t0())
             .await
             .expect("touch")
             .is_none()
     );
     assert!(
         store
-            .touch_session("nope", t0())
+            .touch_session("nope", t0(), t0() - Duration::hours(1))
             .await
             .expect("touch")
             .is_none()
+    );
+    let mut tx = store.begin().await.expect("begin");
+    tx.create_session(&session("s2", id, t0() + Duration::hours(1)))
+        .await
+        .expect("session");
+    tx.commit().await.expect("commit");
+    let idle = t0() + Duration::minutes(20);
+    assert!(
+        store
+            .touch_session("s2", idle, idle - Duration::minutes(10))
+            .await
+            .expect("touch")
+            .is_none(),
+        "unused for 20 minutes with a 10-minute idle limit"
     );
     assert_eq!(
         store
             .delete_expired_sessions(t0() + Duration::hours(2))
             .await
             .expect("purge"),
-        1
+        2
     );
 }
 

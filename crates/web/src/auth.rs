@@ -77,6 +77,13 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
 fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
@@ -116,18 +123,36 @@ pub async fn authenticate(
     }) = &caller
         && !is_safe(request.method())
     {
-        let sent = request
+        let mut sent = request
             .headers()
             .get(CSRF_HEADER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        if sent.is_none() && is_form(request.headers()) {
+            // A form post: the token is a field of the body, which is read
+            // here (bounded) and handed on unchanged.
+            let (parts, body) = request.into_parts();
+            let Ok(bytes) = axum::body::to_bytes(body, state.body_limit).await else {
+                return ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "the form is too large",
+                )
+                .into_response();
+            };
+            sent = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+                .ok()
+                .and_then(|fields| fields.into_iter().find(|(k, _)| k == "csrf_token"))
+                .map(|(_, v)| v);
+            request = Request::from_parts(parts, axum::body::Body::from(bytes));
+        }
         let valid = sent
             .is_some_and(|token| constant_time_eq(token.as_bytes(), session.csrf_token.as_bytes()));
         if !valid {
             return ApiError::new(
                 StatusCode::FORBIDDEN,
                 "csrf_failed",
-                "missing or wrong CSRF token: send the token from sign-in as X-CSRF-Token",
+                "missing or wrong CSRF token: send the token from sign-in as X-CSRF-Token (or the csrf_token form field)",
             )
             .into_response();
         }

@@ -7,6 +7,7 @@ mod error;
 mod health;
 mod json;
 mod metrics;
+mod ui;
 
 use std::sync::Arc;
 
@@ -30,6 +31,8 @@ pub struct AppState {
     pub accounts: Arc<cairn_engine::accounts::Accounts>,
     pub connections: Arc<cairn_engine::connections::Connections>,
     pub catalog: Arc<cairn_engine::catalog::Catalog>,
+    /// Largest request body, also for forms read by the CSRF check.
+    pub body_limit: usize,
 }
 
 impl AppState {
@@ -48,6 +51,7 @@ impl AppState {
             catalog: Arc::new(cairn_engine::catalog::Catalog::new(store.clone())),
             store,
             metrics,
+            body_limit: WebConfig::default().body_limit,
         }
     }
 }
@@ -117,7 +121,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// The whole application.
-pub fn router(state: AppState, config: &WebConfig) -> Router {
+pub fn router(mut state: AppState, config: &WebConfig) -> Router {
+    state.body_limit = config.body_limit;
     let (routes, _) = api_router().split_for_parts();
     let spec = serde_json::to_value(openapi()).unwrap_or_default();
     routes
@@ -126,6 +131,13 @@ pub fn router(state: AppState, config: &WebConfig) -> Router {
             axum::routing::get(move || async move { axum::Json(spec.clone()) }),
         )
         .route("/metrics", axum::routing::get(metrics::render))
+        .route("/", axum::routing::get(ui::home))
+        .route(
+            "/login",
+            axum::routing::get(ui::login_form).post(ui::login_submit),
+        )
+        .route("/logout", axum::routing::post(ui::logout))
+        .route("/static/cairn.css", axum::routing::get(ui::stylesheet))
         .route_layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -136,6 +148,31 @@ pub fn router(state: AppState, config: &WebConfig) -> Router {
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(RequestBodyLimitLayer::new(config.body_limit))
         .layer(axum::middleware::from_fn(error::json_errors))
+        .layer(axum::middleware::from_fn(security_headers))
         .layer(CatchPanicLayer::custom(error::panicked))
         .with_state(state)
+}
+
+/// Headers every response carries: no inline scripts, no framing, no
+/// content sniffing, no referrer leaking paths to other sites.
+async fn security_headers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::HeaderValue;
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        "content-security-policy",
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+        ),
+    );
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    headers.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+    response
 }

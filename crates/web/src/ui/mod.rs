@@ -1,0 +1,205 @@
+//! Server-rendered pages. Askama escapes every value it prints, so a name
+//! or title from a user or a remote service is always shown as text.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::Utc;
+use serde::Deserialize;
+
+use crate::auth::{Caller, ClientAddress, SESSION_COOKIE, constant_time_eq, cookie, is_https};
+use crate::{ApiError, AppState};
+
+/// The double-submit cookie that protects the sign-in form, which has no
+/// session to carry a CSRF token yet.
+const LOGIN_CSRF_COOKIE: &str = "cairn_login_csrf";
+
+pub(crate) const STYLESHEET: &str = include_str!("../../static/cairn.css");
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    csrf_token: &'a str,
+    email: &'a str,
+    error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage<'a> {
+    name: &'a str,
+    role: &'a str,
+    csrf_token: &'a str,
+}
+
+fn render(template: &impl Template) -> Result<Html<String>, ApiError> {
+    template.render().map(Html).map_err(ApiError::internal)
+}
+
+fn set_cookie(
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: i64,
+    secure: bool,
+    same_site: cookie::SameSite,
+) -> Result<HeaderValue, ApiError> {
+    let cookie = cookie::Cookie::build((name.to_owned(), value.to_owned()))
+        .path(path.to_owned())
+        .http_only(true)
+        .same_site(same_site)
+        .secure(secure)
+        .max_age(cookie::time::Duration::seconds(max_age))
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).map_err(ApiError::internal)
+}
+
+fn login_page(
+    headers: &HeaderMap,
+    status: StatusCode,
+    email: &str,
+    error: Option<&str>,
+) -> Result<Response, ApiError> {
+    let token = cairn_engine::accounts::random_token();
+    let page = render(&LoginPage {
+        csrf_token: &token,
+        email,
+        error,
+    })?;
+    let cookie = set_cookie(
+        LOGIN_CSRF_COOKIE,
+        &token,
+        "/login",
+        3600,
+        is_https(headers),
+        cookie::SameSite::Strict,
+    )?;
+    Ok((status, [(header::SET_COOKIE, cookie)], page).into_response())
+}
+
+pub(crate) async fn login_form(caller: Caller, headers: HeaderMap) -> Result<Response, ApiError> {
+    if caller.0.is_some() {
+        return Ok(Redirect::to("/").into_response());
+    }
+    login_page(&headers, StatusCode::OK, "", None)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LoginForm {
+    email: String,
+    password: String,
+    csrf_token: String,
+}
+
+pub(crate) async fn login_submit(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, ApiError> {
+    let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !constant_time_eq(expected.as_bytes(), form.csrf_token.as_bytes()) {
+        return login_page(
+            &headers,
+            StatusCode::FORBIDDEN,
+            &form.email,
+            Some("The form expired. Please sign in again."),
+        );
+    }
+    let now = Utc::now();
+    match state
+        .accounts
+        .login(&form.email, &form.password, address, now)
+        .await
+    {
+        Ok(session) => {
+            let max_age = (session.expires_at - now).num_seconds();
+            let cookie = set_cookie(
+                SESSION_COOKIE,
+                session.cookie_value.expose(),
+                "/",
+                max_age,
+                is_https(&headers),
+                cookie::SameSite::Lax,
+            )?;
+            Ok((
+                StatusCode::SEE_OTHER,
+                [
+                    (header::SET_COOKIE, cookie),
+                    (header::LOCATION, HeaderValue::from_static("/")),
+                ],
+            )
+                .into_response())
+        }
+        Err(cairn_engine::EngineError::RateLimited { retry_after_secs }) => login_page(
+            &headers,
+            StatusCode::TOO_MANY_REQUESTS,
+            &form.email,
+            Some(&format!(
+                "Too many failed attempts. Try again in {retry_after_secs} seconds."
+            )),
+        ),
+        Err(cairn_engine::EngineError::Unauthenticated(_)) => login_page(
+            &headers,
+            StatusCode::UNAUTHORIZED,
+            &form.email,
+            Some("Wrong email or password."),
+        ),
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub(crate) async fn home(caller: Caller) -> Result<Response, ApiError> {
+    let Some(who) = &caller.0 else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let csrf = who
+        .session
+        .as_ref()
+        .map(|s| s.csrf_token.as_str())
+        .unwrap_or_default();
+    Ok(render(&HomePage {
+        name: &who.user.name,
+        role: who.user.role.as_str(),
+        csrf_token: csrf,
+    })?
+    .into_response())
+}
+
+/// Signs out (the CSRF field is checked by the authentication layer).
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if let Some(value) = cookie(&headers, SESSION_COOKIE) {
+        state.accounts.logout(&value).await?;
+    }
+    let clear = set_cookie(
+        SESSION_COOKIE,
+        "",
+        "/",
+        0,
+        is_https(&headers),
+        cookie::SameSite::Lax,
+    )?;
+    Ok((
+        StatusCode::SEE_OTHER,
+        [
+            (header::SET_COOKIE, clear),
+            (header::LOCATION, HeaderValue::from_static("/login")),
+        ],
+    )
+        .into_response())
+}
+
+pub(crate) async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLESHEET,
+    )
+}
