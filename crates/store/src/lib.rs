@@ -17,6 +17,7 @@ macro_rules! job_columns {
 
 mod accounts;
 mod error;
+pub mod goals;
 mod postgres;
 mod sqlite;
 mod types;
@@ -121,7 +122,7 @@ impl SchemaStatus {
 /// Everything Cairn keeps. Implemented once per backend; the conformance
 /// suite in `tests/` runs the same assertions against both.
 #[async_trait]
-pub trait Store: AccountStore + Send + Sync + 'static {
+pub trait Store: AccountStore + goals::GoalStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Applies pending migrations. Refuses, without touching the database, a
@@ -219,7 +220,7 @@ pub trait Store: AccountStore + Send + Sync + 'static {
 
 /// A transaction: domain changes and the jobs they cause, committed together.
 #[async_trait]
-pub trait StoreTx: AccountTx + Send {
+pub trait StoreTx: AccountTx + goals::GoalTx + Send {
     async fn enqueue(&mut self, job: &NewJob, now: DateTime<Utc>) -> Result<Option<i64>>;
     async fn append_audit(&mut self, entry: &NewAuditEntry, now: DateTime<Utc>) -> Result<i64>;
     async fn commit(self: Box<Self>) -> Result<()>;

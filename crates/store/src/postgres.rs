@@ -412,3 +412,13 @@ fn opt_from_db(t: Option<DateTime<Utc>>) -> Result<Option<DateTime<Utc>>> {
 }
 
 crate::accounts::impl_accounts!(PgStore, PgTx);
+
+fn json_to_db(value: &serde_json::Value) -> Json<&serde_json::Value> {
+    Json(value)
+}
+
+fn json_from_db(value: Json<serde_json::Value>) -> Result<serde_json::Value> {
+    Ok(value.0)
+}
+
+crate::goals::impl_goals!(PgStore, PgTx);

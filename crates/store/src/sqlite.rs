@@ -433,3 +433,13 @@ fn opt_from_db(ms: Option<i64>) -> Result<Option<DateTime<Utc>>> {
 }
 
 crate::accounts::impl_accounts!(SqliteStore, SqliteTx);
+
+fn json_to_db(value: &serde_json::Value) -> String {
+    value.to_string()
+}
+
+fn json_from_db(text: String) -> Result<serde_json::Value> {
+    serde_json::from_str(&text).map_err(|e| StoreError::InvalidData(format!("JSON column: {e}")))
+}
+
+crate::goals::impl_goals!(SqliteStore, SqliteTx);

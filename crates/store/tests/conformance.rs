@@ -4,13 +4,15 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use cairn_core::goals::{ItemSnapshot, Measure, ProgressSource, Status};
+use cairn_store::goals::{LinkFields, OkrFields, OkrKind, OkrProgress, RefreshRecord};
 use cairn_store::testing::TestDb;
 use cairn_store::{
     Backend, ConnectionUpdate, HealthCheck, IntegrationKind, JobState, NewAuditEntry,
     NewConnection, NewJob, NewUser, OpenOptions, Role, SealedSecret, Session, Store, StoreError,
     UserUpdate,
 };
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde_json::json;
 
 macro_rules! conformance {
@@ -45,6 +47,8 @@ conformance!(
     api_tokens_record_use_and_revoke,
     disabled_integration_pauses_its_jobs,
     connections_round_trip_with_health_and_reseal,
+    okrs_and_check_ins_round_trip,
+    links_items_and_progress_history,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -1061,4 +1065,302 @@ async fn connections_round_trip_with_health_and_reseal(backend: Backend) {
     assert!(tx.delete_connection(id).await.expect("delete"));
     tx.commit().await.expect("commit");
     assert!(store.get_connection(id).await.expect("get").is_none());
+}
+
+fn okr_fields(owner: i64, period: i64, parent: Option<i64>, kind: OkrKind) -> OkrFields {
+    OkrFields {
+        kind,
+        title: "Ship the new onboarding".into(),
+        description: "".into(),
+        owner_id: owner,
+        period_id: period,
+        parent_id: parent,
+        starts_on: NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
+        due_on: NaiveDate::from_ymd_opt(2026, 3, 31).expect("date"),
+        measure: Measure::PercentComplete,
+        weight: 1.0,
+        contributes: true,
+        progress_source: ProgressSource::CheckIn,
+    }
+}
+
+async fn period_and_owner(store: &Arc<dyn Store>) -> (i64, i64) {
+    let owner = create_user(store, "okr@example.com", Role::Member).await;
+    let mut tx = store.begin().await.expect("begin");
+    let q1 = tx
+        .create_period(
+            "Q1 2026",
+            NaiveDate::from_ymd_opt(2026, 1, 1).expect("d"),
+            NaiveDate::from_ymd_opt(2026, 3, 31).expect("d"),
+            t0(),
+        )
+        .await
+        .expect("period");
+    tx.commit().await.expect("commit");
+    (owner, q1)
+}
+
+async fn okrs_and_check_ins_round_trip(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let (owner, q1) = period_and_owner(&store).await;
+    let mut tx = store.begin().await.expect("begin");
+    match tx
+        .create_period("Q1 2026", NaiveDate::MIN, NaiveDate::MAX, t0())
+        .await
+    {
+        Err(StoreError::Conflict { field }) => assert_eq!(field, "name"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    drop(tx);
+    let periods = store.list_periods().await.expect("periods");
+    assert_eq!((periods.len(), periods[0].name.as_str()), (1, "Q1 2026"));
+
+    let mut tx = store.begin().await.expect("begin");
+    let objective = tx
+        .create_okr(&okr_fields(owner, q1, None, OkrKind::Objective), t0())
+        .await
+        .expect("objective");
+    let mut kr = okr_fields(owner, q1, Some(objective), OkrKind::KeyResult);
+    kr.measure = Measure::Kpi(cairn_core::goals::Kpi::new("bugs", 0.0, 20.0).expect("kpi"));
+    kr.weight = 2.5;
+    let key_result = tx.create_okr(&kr, t0()).await.expect("key result");
+    tx.commit().await.expect("commit");
+    let stored = store.get_okr(key_result).await.expect("get").expect("okr");
+    assert_eq!(stored.fields, kr);
+    assert_eq!(stored.progress, None);
+    assert_eq!(
+        store.child_okrs(objective).await.expect("children").len(),
+        1
+    );
+    assert_eq!(store.list_okrs(Some(q1)).await.expect("list").len(), 2);
+    assert_eq!(
+        store.list_okrs(Some(q1 + 100)).await.expect("list").len(),
+        0
+    );
+
+    let mut tx = store.begin().await.expect("begin");
+    let first = tx
+        .create_check_in(key_result, owner, 4.0, None, "first", t0())
+        .await
+        .expect("check-in");
+    let second = tx
+        .create_check_in(
+            key_result,
+            owner,
+            9.0,
+            Some(Status::AtRisk),
+            "blocked",
+            t0() + Duration::hours(1),
+        )
+        .await
+        .expect("check-in");
+    assert!(
+        tx.update_check_in(first, 5.0, None, "fixed", t0() + Duration::hours(2))
+            .await
+            .expect("update")
+    );
+    tx.commit().await.expect("commit");
+    let check_ins = store.list_check_ins(key_result).await.expect("list");
+    assert_eq!(
+        check_ins.iter().map(|c| c.value).collect::<Vec<_>>(),
+        vec![5.0, 9.0]
+    );
+    assert_eq!(check_ins[1].status_override, Some(Status::AtRisk));
+    let mut tx = store.begin().await.expect("begin");
+    assert!(tx.delete_check_in(second).await.expect("delete"));
+    kr.title = "Fix 20 bugs".into();
+    assert!(tx.update_okr(key_result, &kr, t0()).await.expect("update"));
+    assert!(tx.delete_okr(objective).await.expect("delete"));
+    tx.commit().await.expect("commit");
+    assert!(store.get_check_in(second).await.expect("get").is_none());
+    let detached = store.get_okr(key_result).await.expect("get").expect("okr");
+    assert_eq!(
+        (detached.fields.parent_id, detached.fields.title.as_str()),
+        (None, "Fix 20 bugs")
+    );
+}
+
+async fn links_items_and_progress_history(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let (owner, q1) = period_and_owner(&store).await;
+    let mut tx = store.begin().await.expect("begin");
+    let connection = tx
+        .create_connection(
+            &NewConnection {
+                kind: IntegrationKind::Gitlab,
+                name: "gl".into(),
+                base_url: "https://gitlab.example.com".into(),
+                auth_kind: "private_token".into(),
+                username: None,
+                secret: sealed("k", b"x"),
+                owner_id: owner,
+                shared: false,
+            },
+            t0(),
+        )
+        .await
+        .expect("connection");
+    let kr = tx
+        .create_okr(&okr_fields(owner, q1, None, OkrKind::KeyResult), t0())
+        .await
+        .expect("okr");
+    let fields = LinkFields {
+        connection_id: connection,
+        rule: json!({"tracker": "gitlab"}),
+        query: json!({"project": "g/p", "milestone": "M1"}),
+        refresh_interval_secs: Some(300),
+    };
+    let link = tx.put_link(kr, &fields, t0()).await.expect("link");
+    let again = tx
+        .put_link(
+            kr,
+            &LinkFields {
+                refresh_interval_secs: None,
+                ..fields.clone()
+            },
+            t0(),
+        )
+        .await
+        .expect("relink");
+    assert_eq!(link, again, "one link per key result, replaced in place");
+    let items: Vec<ItemSnapshot> = (1..=3)
+        .map(|n| {
+            let mut item = ItemSnapshot::new(
+                format!("g/p#{n}"),
+                format!("Issue {n}"),
+                format!("https://x/{n}"),
+                t0(),
+            );
+            item.state = "opened".into();
+            item.tasks_total = 2;
+            item.tasks_done = n - 1;
+            item.custom_fields
+                .insert("customfield_1".into(), f64::from(n));
+            item
+        })
+        .collect();
+    let ids = tx
+        .upsert_items(connection, &items, t0())
+        .await
+        .expect("items");
+    tx.replace_link_items(link, &ids).await.expect("membership");
+    tx.commit().await.expect("commit");
+    assert_eq!(store.link_items(link).await.expect("items"), items);
+    let due = store.due_links(t0(), 10).await.expect("due");
+    assert_eq!(
+        due.iter().map(|l| l.id).collect::<Vec<_>>(),
+        vec![link],
+        "a new link is due at once"
+    );
+    assert_eq!(due[0].refresh_interval_secs, None);
+
+    // An item changes and another leaves the selection.
+    let mut tx = store.begin().await.expect("begin");
+    let mut closed = items[0].clone();
+    closed.done = true;
+    closed.state = "closed".into();
+    let same = tx
+        .upsert_items(connection, &[closed.clone()], t0())
+        .await
+        .expect("upsert");
+    assert_eq!(same, vec![ids[0]], "same row for the same key");
+    tx.change_link_items(link, &[], &[ids[2]])
+        .await
+        .expect("change");
+    assert_eq!(
+        tx.remove_link_items_by_key(link, &["g/p#2".into(), "g/p#404".into()])
+            .await
+            .expect("remove"),
+        1
+    );
+    let next = t0() + Duration::minutes(60);
+    tx.record_refresh(
+        link,
+        &RefreshRecord::Failed {
+            code: "server_error".into(),
+            message: "500".into(),
+            next_refresh_at: next,
+        },
+        t0(),
+    )
+    .await
+    .expect("failed");
+    tx.commit().await.expect("commit");
+    assert_eq!(store.link_items(link).await.expect("items"), vec![closed]);
+    let failed = store.get_link(link).await.expect("get").expect("link");
+    assert_eq!(
+        (
+            failed.failures,
+            failed.last_error_code.as_deref(),
+            failed.last_success_at
+        ),
+        (1, Some("server_error"), None)
+    );
+    assert!(store.due_links(t0(), 10).await.expect("due").is_empty());
+
+    let mut tx = store.begin().await.expect("begin");
+    tx.record_refresh(
+        link,
+        &RefreshRecord::Succeeded {
+            full: true,
+            next_refresh_at: next,
+        },
+        t0(),
+    )
+    .await
+    .expect("ok");
+    let progress = OkrProgress {
+        value: 50.0,
+        percent: 50.0,
+        expected_percent: 40.0,
+        status: Status::OnTrack,
+        computed_at: t0(),
+    };
+    tx.record_progress(kr, &progress, "data_link", "")
+        .await
+        .expect("progress");
+    let later = OkrProgress {
+        computed_at: t0() + Duration::hours(1),
+        percent: 75.0,
+        value: 75.0,
+        ..progress.clone()
+    };
+    tx.record_progress(kr, &later, "data_link", "issue closed")
+        .await
+        .expect("progress");
+    tx.commit().await.expect("commit");
+    let ok = store.get_link(link).await.expect("get").expect("link");
+    assert_eq!(
+        (
+            ok.failures,
+            ok.last_error_code,
+            ok.last_success_at,
+            ok.last_full_at
+        ),
+        (0, None, Some(t0()), Some(t0()))
+    );
+    assert_eq!(
+        store.get_okr(kr).await.expect("get").expect("okr").progress,
+        Some(later.clone())
+    );
+    let history = store.progress_points(kr, 10).await.expect("history");
+    assert_eq!(
+        history.iter().map(|p| p.percent).collect::<Vec<_>>(),
+        vec![75.0, 50.0],
+        "newest first"
+    );
+    assert_eq!(history[0].note, "issue closed");
+    assert_eq!(
+        store
+            .links_for_connection(connection)
+            .await
+            .expect("links")
+            .len(),
+        1
+    );
+
+    let mut tx = store.begin().await.expect("begin");
+    assert!(tx.delete_link_of_okr(kr).await.expect("unlink"));
+    tx.commit().await.expect("commit");
+    assert!(store.link_for_okr(kr).await.expect("get").is_none());
 }

@@ -1,0 +1,826 @@
+//! Periods, OKRs, check-ins, data links, item snapshots and progress
+//! history. Written once as a macro, like the accounts, and expanded in each
+//! backend's module, where `to_db`/`from_db` convert times and
+//! `json_to_db`/`json_from_db` convert JSON columns.
+
+use async_trait::async_trait;
+use cairn_core::goals::{ItemSnapshot, Measure, ProgressSource, Status};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::Result;
+
+/// Whether an OKR is an objective or a key result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OkrKind {
+    Objective,
+    KeyResult,
+}
+
+impl OkrKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OkrKind::Objective => "objective",
+            OkrKind::KeyResult => "key_result",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OkrKind> {
+        match s {
+            "objective" => Some(OkrKind::Objective),
+            "key_result" => Some(OkrKind::KeyResult),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Period {
+    pub id: i64,
+    pub name: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The fields of an OKR a person sets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OkrFields {
+    pub kind: OkrKind,
+    pub title: String,
+    pub description: String,
+    pub owner_id: i64,
+    pub period_id: i64,
+    pub parent_id: Option<i64>,
+    pub starts_on: NaiveDate,
+    pub due_on: NaiveDate,
+    pub measure: Measure,
+    pub weight: f64,
+    pub contributes: bool,
+    pub progress_source: ProgressSource,
+}
+
+/// The last computed progress of an OKR.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OkrProgress {
+    pub value: f64,
+    pub percent: f64,
+    pub expected_percent: f64,
+    pub status: Status,
+    pub computed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Okr {
+    pub id: i64,
+    pub fields: OkrFields,
+    pub progress: Option<OkrProgress>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckInRecord {
+    pub id: i64,
+    pub okr_id: i64,
+    pub author_id: i64,
+    pub value: f64,
+    pub status_override: Option<Status>,
+    pub note: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A key result's link to a tracker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataLink {
+    pub id: i64,
+    pub okr_id: i64,
+    pub connection_id: i64,
+    /// core's `LinkRule` as JSON.
+    pub rule: serde_json::Value,
+    /// The tracker's selection (GitLab filter or Jira JQL) as JSON.
+    pub query: serde_json::Value,
+    /// Overrides the global refresh interval.
+    pub refresh_interval_secs: Option<i64>,
+    pub next_refresh_at: DateTime<Utc>,
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_full_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub last_error_code: Option<String>,
+    /// Failed refreshes since the last success.
+    pub failures: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a link is set to; the rest is refresh bookkeeping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkFields {
+    pub connection_id: i64,
+    pub rule: serde_json::Value,
+    pub query: serde_json::Value,
+    pub refresh_interval_secs: Option<i64>,
+}
+
+/// The outcome of one refresh of a link.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RefreshRecord {
+    Succeeded {
+        full: bool,
+        next_refresh_at: DateTime<Utc>,
+    },
+    Failed {
+        code: String,
+        message: String,
+        next_refresh_at: DateTime<Utc>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProgressPoint {
+    pub id: i64,
+    pub okr_id: i64,
+    pub at: DateTime<Utc>,
+    pub value: f64,
+    pub percent: f64,
+    pub expected_percent: f64,
+    pub status: Status,
+    /// `check_in`, `roll_up`, `data_link`, or `edit`.
+    pub source: String,
+    pub note: String,
+}
+
+/// Reading goals.
+#[async_trait]
+pub trait GoalStore: Send + Sync {
+    async fn list_periods(&self) -> Result<Vec<Period>>;
+    async fn get_period(&self, id: i64) -> Result<Option<Period>>;
+    async fn get_okr(&self, id: i64) -> Result<Option<Okr>>;
+    /// All OKRs, or those of one period, ordered by id.
+    async fn list_okrs(&self, period_id: Option<i64>) -> Result<Vec<Okr>>;
+    async fn child_okrs(&self, parent_id: i64) -> Result<Vec<Okr>>;
+    async fn list_check_ins(&self, okr_id: i64) -> Result<Vec<CheckInRecord>>;
+    async fn get_check_in(&self, id: i64) -> Result<Option<CheckInRecord>>;
+    async fn get_link(&self, id: i64) -> Result<Option<DataLink>>;
+    async fn link_for_okr(&self, okr_id: i64) -> Result<Option<DataLink>>;
+    /// Links whose next refresh is due, oldest due first.
+    async fn due_links(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<DataLink>>;
+    async fn links_for_connection(&self, connection_id: i64) -> Result<Vec<DataLink>>;
+    /// The snapshots of the items that make up a link's number, by key.
+    async fn link_items(&self, link_id: i64) -> Result<Vec<ItemSnapshot>>;
+    /// Newest first.
+    async fn progress_points(&self, okr_id: i64, limit: u32) -> Result<Vec<ProgressPoint>>;
+}
+
+/// Goal changes, made inside a [`crate::StoreTx`].
+#[async_trait]
+pub trait GoalTx: Send {
+    async fn create_period(
+        &mut self,
+        name: &str,
+        starts_on: NaiveDate,
+        ends_on: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<i64>;
+    async fn create_okr(&mut self, fields: &OkrFields, now: DateTime<Utc>) -> Result<i64>;
+    async fn update_okr(&mut self, id: i64, fields: &OkrFields, now: DateTime<Utc>)
+    -> Result<bool>;
+    /// Deletes an OKR; its children are detached (become top-level).
+    async fn delete_okr(&mut self, id: i64) -> Result<bool>;
+    async fn create_check_in(
+        &mut self,
+        okr_id: i64,
+        author_id: i64,
+        value: f64,
+        status_override: Option<Status>,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64>;
+    async fn update_check_in(
+        &mut self,
+        id: i64,
+        value: f64,
+        status_override: Option<Status>,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    async fn delete_check_in(&mut self, id: i64) -> Result<bool>;
+    /// Creates or replaces an OKR's link; a changed link is due at once.
+    async fn put_link(
+        &mut self,
+        okr_id: i64,
+        fields: &LinkFields,
+        now: DateTime<Utc>,
+    ) -> Result<i64>;
+    async fn delete_link_of_okr(&mut self, okr_id: i64) -> Result<bool>;
+    async fn record_refresh(
+        &mut self,
+        link_id: i64,
+        record: &RefreshRecord,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Inserts or updates snapshots; returns their ids in the same order.
+    async fn upsert_items(
+        &mut self,
+        connection_id: i64,
+        items: &[ItemSnapshot],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<i64>>;
+    /// Adds and removes items of a link's selection.
+    async fn change_link_items(&mut self, link_id: i64, add: &[i64], remove: &[i64]) -> Result<()>;
+    /// Makes `items` exactly the link's selection.
+    async fn replace_link_items(&mut self, link_id: i64, items: &[i64]) -> Result<()>;
+    /// Removes the snapshots of these keys from a link's selection.
+    async fn remove_link_items_by_key(&mut self, link_id: i64, keys: &[String]) -> Result<u64>;
+    /// Stores the computed progress and appends it to the history.
+    async fn record_progress(
+        &mut self,
+        okr_id: i64,
+        progress: &OkrProgress,
+        source: &str,
+        note: &str,
+    ) -> Result<()>;
+}
+
+pub(crate) fn date_to_db(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+pub(crate) fn date_from_db(s: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|e| crate::StoreError::InvalidData(format!("date `{s}`: {e}")))
+}
+
+pub(crate) fn invalid(what: &str, value: &str) -> crate::StoreError {
+    crate::StoreError::InvalidData(format!("{what} `{value}`"))
+}
+
+macro_rules! impl_goals {
+    ($store:ty, $tx:ty) => {
+        const OKR_COLUMNS: &str = "id, kind, title, description, owner_id, period_id, parent_id, \
+            starts_on, due_on, measure, weight, contributes, progress_source, value, percent, \
+            expected_percent, status, computed_at, created_at, updated_at";
+        const LINK_COLUMNS: &str = "id, okr_id, connection_id, rule, query, refresh_interval_secs, \
+            next_refresh_at, last_attempt_at, last_success_at, last_full_at, last_error, \
+            last_error_code, failures, created_at, updated_at";
+        const CHECK_IN_COLUMNS: &str =
+            "id, okr_id, author_id, value, status_override, note, created_at, updated_at";
+        const ITEM_COLUMNS: &str = "i.key, i.title, i.url, i.state, i.done, i.tasks_total, i.tasks_done, \
+            i.time_spent_seconds, i.original_estimate_seconds, i.remaining_estimate_seconds, \
+            i.story_points, i.custom_fields, i.remote_updated_at";
+
+        fn okr_from_row(row: &DbRow) -> Result<crate::goals::Okr> {
+            use crate::goals::{date_from_db, invalid};
+            let kind: String = row.try_get("kind")?;
+            let source: String = row.try_get("progress_source")?;
+            let measure = json_from_db(row.try_get("measure")?)?;
+            let status: Option<String> = row.try_get("status")?;
+            let progress = match (
+                row.try_get::<Option<f64>, _>("value")?,
+                row.try_get::<Option<f64>, _>("percent")?,
+                row.try_get::<Option<f64>, _>("expected_percent")?,
+                status,
+                opt_from_db(row.try_get("computed_at")?)?,
+            ) {
+                (Some(value), Some(percent), Some(expected_percent), Some(status), Some(computed_at)) => {
+                    Some(crate::goals::OkrProgress {
+                        value,
+                        percent,
+                        expected_percent,
+                        status: cairn_core::goals::Status::parse(&status)
+                            .ok_or_else(|| invalid("status", &status))?,
+                        computed_at,
+                    })
+                }
+                _ => None,
+            };
+            Ok(crate::goals::Okr {
+                id: row.try_get("id")?,
+                fields: crate::goals::OkrFields {
+                    kind: crate::goals::OkrKind::parse(&kind).ok_or_else(|| invalid("okr kind", &kind))?,
+                    title: row.try_get("title")?,
+                    description: row.try_get("description")?,
+                    owner_id: row.try_get("owner_id")?,
+                    period_id: row.try_get("period_id")?,
+                    parent_id: row.try_get("parent_id")?,
+                    starts_on: date_from_db(&row.try_get::<String, _>("starts_on")?)?,
+                    due_on: date_from_db(&row.try_get::<String, _>("due_on")?)?,
+                    measure: serde_json::from_value(measure)
+                        .map_err(|e| StoreError::InvalidData(format!("okr measure: {e}")))?,
+                    weight: row.try_get("weight")?,
+                    contributes: row.try_get("contributes")?,
+                    progress_source: cairn_core::goals::ProgressSource::parse(&source)
+                        .ok_or_else(|| invalid("progress source", &source))?,
+                },
+                progress,
+                created_at: from_db(row.try_get("created_at")?)?,
+                updated_at: from_db(row.try_get("updated_at")?)?,
+            })
+        }
+
+        fn link_from_row(row: &DbRow) -> Result<crate::goals::DataLink> {
+            Ok(crate::goals::DataLink {
+                id: row.try_get("id")?,
+                okr_id: row.try_get("okr_id")?,
+                connection_id: row.try_get("connection_id")?,
+                rule: json_from_db(row.try_get("rule")?)?,
+                query: json_from_db(row.try_get("query")?)?,
+                refresh_interval_secs: row.try_get("refresh_interval_secs")?,
+                next_refresh_at: from_db(row.try_get("next_refresh_at")?)?,
+                last_attempt_at: opt_from_db(row.try_get("last_attempt_at")?)?,
+                last_success_at: opt_from_db(row.try_get("last_success_at")?)?,
+                last_full_at: opt_from_db(row.try_get("last_full_at")?)?,
+                last_error: row.try_get("last_error")?,
+                last_error_code: row.try_get("last_error_code")?,
+                failures: i64::from(row.try_get::<i32, _>("failures")?),
+                created_at: from_db(row.try_get("created_at")?)?,
+                updated_at: from_db(row.try_get("updated_at")?)?,
+            })
+        }
+
+        fn check_in_from_row(row: &DbRow) -> Result<crate::goals::CheckInRecord> {
+            let status: Option<String> = row.try_get("status_override")?;
+            Ok(crate::goals::CheckInRecord {
+                id: row.try_get("id")?,
+                okr_id: row.try_get("okr_id")?,
+                author_id: row.try_get("author_id")?,
+                value: row.try_get("value")?,
+                status_override: status
+                    .map(|s| cairn_core::goals::Status::parse(&s).ok_or_else(|| crate::goals::invalid("status", &s)))
+                    .transpose()?,
+                note: row.try_get("note")?,
+                created_at: from_db(row.try_get("created_at")?)?,
+                updated_at: from_db(row.try_get("updated_at")?)?,
+            })
+        }
+
+        fn item_from_row(row: &DbRow) -> Result<cairn_core::goals::ItemSnapshot> {
+            let custom = json_from_db(row.try_get("custom_fields")?)?;
+            Ok(cairn_core::goals::ItemSnapshot {
+                key: row.try_get("key")?,
+                title: row.try_get("title")?,
+                url: row.try_get("url")?,
+                state: row.try_get("state")?,
+                done: row.try_get("done")?,
+                tasks_total: row.try_get::<i32, _>("tasks_total")?.max(0) as u32,
+                tasks_done: row.try_get::<i32, _>("tasks_done")?.max(0) as u32,
+                time_spent_seconds: row.try_get("time_spent_seconds")?,
+                original_estimate_seconds: row.try_get("original_estimate_seconds")?,
+                remaining_estimate_seconds: row.try_get("remaining_estimate_seconds")?,
+                story_points: row.try_get("story_points")?,
+                custom_fields: serde_json::from_value(custom)
+                    .map_err(|e| StoreError::InvalidData(format!("item custom fields: {e}")))?,
+                updated_at: from_db(row.try_get("remote_updated_at")?)?,
+            })
+        }
+
+        fn period_from_row(row: &DbRow) -> Result<crate::goals::Period> {
+            Ok(crate::goals::Period {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                starts_on: crate::goals::date_from_db(&row.try_get::<String, _>("starts_on")?)?,
+                ends_on: crate::goals::date_from_db(&row.try_get::<String, _>("ends_on")?)?,
+                created_at: from_db(row.try_get("created_at")?)?,
+            })
+        }
+
+        fn measure_json(measure: &cairn_core::goals::Measure) -> Result<serde_json::Value> {
+            serde_json::to_value(measure).map_err(|e| StoreError::InvalidData(format!("okr measure: {e}")))
+        }
+
+        #[async_trait::async_trait]
+        impl crate::goals::GoalStore for $store {
+            async fn list_periods(&self) -> Result<Vec<crate::goals::Period>> {
+                let rows = sqlx::query("SELECT id, name, starts_on, ends_on, created_at FROM periods ORDER BY starts_on, id")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(period_from_row).collect()
+            }
+
+            async fn get_period(&self, id: i64) -> Result<Option<crate::goals::Period>> {
+                let row = sqlx::query("SELECT id, name, starts_on, ends_on, created_at FROM periods WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(period_from_row).transpose()
+            }
+
+            async fn get_okr(&self, id: i64) -> Result<Option<crate::goals::Okr>> {
+                let sql = format!("SELECT {OKR_COLUMNS} FROM okrs WHERE id = $1");
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await?;
+                row.as_ref().map(okr_from_row).transpose()
+            }
+
+            async fn list_okrs(&self, period_id: Option<i64>) -> Result<Vec<crate::goals::Okr>> {
+                let sql = format!(
+                    "SELECT {OKR_COLUMNS} FROM okrs WHERE ($1 IS NULL OR period_id = $1) ORDER BY id"
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(period_id).fetch_all(&self.pool).await?;
+                rows.iter().map(okr_from_row).collect()
+            }
+
+            async fn child_okrs(&self, parent_id: i64) -> Result<Vec<crate::goals::Okr>> {
+                let sql = format!("SELECT {OKR_COLUMNS} FROM okrs WHERE parent_id = $1 ORDER BY id");
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(parent_id).fetch_all(&self.pool).await?;
+                rows.iter().map(okr_from_row).collect()
+            }
+
+            async fn list_check_ins(&self, okr_id: i64) -> Result<Vec<crate::goals::CheckInRecord>> {
+                let sql = format!("SELECT {CHECK_IN_COLUMNS} FROM check_ins WHERE okr_id = $1 ORDER BY created_at, id");
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(okr_id).fetch_all(&self.pool).await?;
+                rows.iter().map(check_in_from_row).collect()
+            }
+
+            async fn get_check_in(&self, id: i64) -> Result<Option<crate::goals::CheckInRecord>> {
+                let sql = format!("SELECT {CHECK_IN_COLUMNS} FROM check_ins WHERE id = $1");
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await?;
+                row.as_ref().map(check_in_from_row).transpose()
+            }
+
+            async fn get_link(&self, id: i64) -> Result<Option<crate::goals::DataLink>> {
+                let sql = format!("SELECT {LINK_COLUMNS} FROM data_links WHERE id = $1");
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await?;
+                row.as_ref().map(link_from_row).transpose()
+            }
+
+            async fn link_for_okr(&self, okr_id: i64) -> Result<Option<crate::goals::DataLink>> {
+                let sql = format!("SELECT {LINK_COLUMNS} FROM data_links WHERE okr_id = $1");
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(okr_id).fetch_optional(&self.pool).await?;
+                row.as_ref().map(link_from_row).transpose()
+            }
+
+            async fn due_links(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<crate::goals::DataLink>> {
+                let sql = format!(
+                    "SELECT {LINK_COLUMNS} FROM data_links WHERE next_refresh_at <= $1 ORDER BY next_refresh_at, id LIMIT $2"
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(to_db(now))
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(link_from_row).collect()
+            }
+
+            async fn links_for_connection(&self, connection_id: i64) -> Result<Vec<crate::goals::DataLink>> {
+                let sql = format!("SELECT {LINK_COLUMNS} FROM data_links WHERE connection_id = $1 ORDER BY id");
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(connection_id).fetch_all(&self.pool).await?;
+                rows.iter().map(link_from_row).collect()
+            }
+
+            async fn link_items(&self, link_id: i64) -> Result<Vec<cairn_core::goals::ItemSnapshot>> {
+                let sql = format!(
+                    "SELECT {ITEM_COLUMNS} FROM items i JOIN link_items l ON l.item_id = i.id \
+                     WHERE l.link_id = $1 ORDER BY i.key"
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(link_id).fetch_all(&self.pool).await?;
+                rows.iter().map(item_from_row).collect()
+            }
+
+            async fn progress_points(&self, okr_id: i64, limit: u32) -> Result<Vec<crate::goals::ProgressPoint>> {
+                let rows = sqlx::query(
+                    "SELECT id, okr_id, at, value, percent, expected_percent, status, source, note \
+                     FROM progress_points WHERE okr_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
+                )
+                .bind(okr_id)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        let status: String = row.try_get("status")?;
+                        Ok(crate::goals::ProgressPoint {
+                            id: row.try_get("id")?,
+                            okr_id: row.try_get("okr_id")?,
+                            at: from_db(row.try_get("at")?)?,
+                            value: row.try_get("value")?,
+                            percent: row.try_get("percent")?,
+                            expected_percent: row.try_get("expected_percent")?,
+                            status: cairn_core::goals::Status::parse(&status)
+                                .ok_or_else(|| crate::goals::invalid("status", &status))?,
+                            source: row.try_get("source")?,
+                            note: row.try_get("note")?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl crate::goals::GoalTx for $tx {
+            async fn create_period(&mut self, name: &str, starts_on: chrono::NaiveDate, ends_on: chrono::NaiveDate, now: DateTime<Utc>) -> Result<i64> {
+                let id = sqlx::query_scalar(
+                    "INSERT INTO periods (name, starts_on, ends_on, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(name)
+                .bind(crate::goals::date_to_db(starts_on))
+                .bind(crate::goals::date_to_db(ends_on))
+                .bind(to_db(now))
+                .fetch_one(&mut *self.tx)
+                .await
+                .map_err(crate::error::conflict_on("name"))?;
+                Ok(id)
+            }
+
+            async fn create_okr(&mut self, f: &crate::goals::OkrFields, now: DateTime<Utc>) -> Result<i64> {
+                let id = sqlx::query_scalar(
+                    "INSERT INTO okrs (kind, title, description, owner_id, period_id, parent_id, starts_on, due_on, \
+                     measure, weight, contributes, progress_source, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
+                )
+                .bind(f.kind.as_str())
+                .bind(&f.title)
+                .bind(&f.description)
+                .bind(f.owner_id)
+                .bind(f.period_id)
+                .bind(f.parent_id)
+                .bind(crate::goals::date_to_db(f.starts_on))
+                .bind(crate::goals::date_to_db(f.due_on))
+                .bind(json_to_db(&measure_json(&f.measure)?))
+                .bind(f.weight)
+                .bind(f.contributes)
+                .bind(f.progress_source.as_str())
+                .bind(to_db(now))
+                .fetch_one(&mut *self.tx)
+                .await?;
+                Ok(id)
+            }
+
+            async fn update_okr(&mut self, id: i64, f: &crate::goals::OkrFields, now: DateTime<Utc>) -> Result<bool> {
+                let result = sqlx::query(
+                    "UPDATE okrs SET kind = $1, title = $2, description = $3, owner_id = $4, period_id = $5, \
+                     parent_id = $6, starts_on = $7, due_on = $8, measure = $9, weight = $10, contributes = $11, \
+                     progress_source = $12, updated_at = $13 WHERE id = $14",
+                )
+                .bind(f.kind.as_str())
+                .bind(&f.title)
+                .bind(&f.description)
+                .bind(f.owner_id)
+                .bind(f.period_id)
+                .bind(f.parent_id)
+                .bind(crate::goals::date_to_db(f.starts_on))
+                .bind(crate::goals::date_to_db(f.due_on))
+                .bind(json_to_db(&measure_json(&f.measure)?))
+                .bind(f.weight)
+                .bind(f.contributes)
+                .bind(f.progress_source.as_str())
+                .bind(to_db(now))
+                .bind(id)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(result.rows_affected() == 1)
+            }
+
+            async fn delete_okr(&mut self, id: i64) -> Result<bool> {
+                sqlx::query("UPDATE okrs SET parent_id = NULL WHERE parent_id = $1")
+                    .bind(id)
+                    .execute(&mut *self.tx)
+                    .await?;
+                let result = sqlx::query("DELETE FROM okrs WHERE id = $1").bind(id).execute(&mut *self.tx).await?;
+                Ok(result.rows_affected() == 1)
+            }
+
+            async fn create_check_in(
+                &mut self,
+                okr_id: i64,
+                author_id: i64,
+                value: f64,
+                status_override: Option<cairn_core::goals::Status>,
+                note: &str,
+                now: DateTime<Utc>,
+            ) -> Result<i64> {
+                let id = sqlx::query_scalar(
+                    "INSERT INTO check_ins (okr_id, author_id, value, status_override, note, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+                )
+                .bind(okr_id)
+                .bind(author_id)
+                .bind(value)
+                .bind(status_override.map(|s| s.as_str()))
+                .bind(note)
+                .bind(to_db(now))
+                .fetch_one(&mut *self.tx)
+                .await?;
+                Ok(id)
+            }
+
+            async fn update_check_in(
+                &mut self,
+                id: i64,
+                value: f64,
+                status_override: Option<cairn_core::goals::Status>,
+                note: &str,
+                now: DateTime<Utc>,
+            ) -> Result<bool> {
+                let result = sqlx::query(
+                    "UPDATE check_ins SET value = $1, status_override = $2, note = $3, updated_at = $4 WHERE id = $5",
+                )
+                .bind(value)
+                .bind(status_override.map(|s| s.as_str()))
+                .bind(note)
+                .bind(to_db(now))
+                .bind(id)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(result.rows_affected() == 1)
+            }
+
+            async fn delete_check_in(&mut self, id: i64) -> Result<bool> {
+                let result = sqlx::query("DELETE FROM check_ins WHERE id = $1").bind(id).execute(&mut *self.tx).await?;
+                Ok(result.rows_affected() == 1)
+            }
+
+            async fn put_link(&mut self, okr_id: i64, f: &crate::goals::LinkFields, now: DateTime<Utc>) -> Result<i64> {
+                let id = sqlx::query_scalar(
+                    "INSERT INTO data_links (okr_id, connection_id, rule, query, refresh_interval_secs, \
+                     next_refresh_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $6) \
+                     ON CONFLICT (okr_id) DO UPDATE SET connection_id = excluded.connection_id, \
+                     rule = excluded.rule, query = excluded.query, \
+                     refresh_interval_secs = excluded.refresh_interval_secs, \
+                     next_refresh_at = excluded.next_refresh_at, updated_at = excluded.updated_at, \
+                     last_full_at = NULL, failures = 0 \
+                     RETURNING id",
+                )
+                .bind(okr_id)
+                .bind(f.connection_id)
+                .bind(json_to_db(&f.rule))
+                .bind(json_to_db(&f.query))
+                .bind(f.refresh_interval_secs)
+                .bind(to_db(now))
+                .fetch_one(&mut *self.tx)
+                .await?;
+                Ok(id)
+            }
+
+            async fn delete_link_of_okr(&mut self, okr_id: i64) -> Result<bool> {
+                let result = sqlx::query("DELETE FROM data_links WHERE okr_id = $1")
+                    .bind(okr_id)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(result.rows_affected() == 1)
+            }
+
+            async fn record_refresh(&mut self, link_id: i64, record: &crate::goals::RefreshRecord, now: DateTime<Utc>) -> Result<()> {
+                match record {
+                    crate::goals::RefreshRecord::Succeeded { full, next_refresh_at } => {
+                        sqlx::query(
+                            "UPDATE data_links SET last_attempt_at = $1, last_success_at = $1, \
+                             last_full_at = CASE WHEN $2 THEN $1 ELSE last_full_at END, \
+                             next_refresh_at = $3, failures = 0, last_error = NULL, last_error_code = NULL \
+                             WHERE id = $4",
+                        )
+                        .bind(to_db(now))
+                        .bind(*full)
+                        .bind(to_db(*next_refresh_at))
+                        .bind(link_id)
+                        .execute(&mut *self.tx)
+                        .await?;
+                    }
+                    crate::goals::RefreshRecord::Failed { code, message, next_refresh_at } => {
+                        sqlx::query(
+                            "UPDATE data_links SET last_attempt_at = $1, last_error_code = $2, last_error = $3, \
+                             next_refresh_at = $4, failures = failures + 1 WHERE id = $5",
+                        )
+                        .bind(to_db(now))
+                        .bind(code)
+                        .bind(message)
+                        .bind(to_db(*next_refresh_at))
+                        .bind(link_id)
+                        .execute(&mut *self.tx)
+                        .await?;
+                    }
+                }
+                Ok(())
+            }
+
+            async fn upsert_items(
+                &mut self,
+                connection_id: i64,
+                items: &[cairn_core::goals::ItemSnapshot],
+                now: DateTime<Utc>,
+            ) -> Result<Vec<i64>> {
+                let mut ids = Vec::with_capacity(items.len());
+                for item in items {
+                    let custom = serde_json::to_value(&item.custom_fields)
+                        .map_err(|e| StoreError::InvalidData(format!("item custom fields: {e}")))?;
+                    let id: i64 = sqlx::query_scalar(
+                        "INSERT INTO items (connection_id, key, title, url, state, done, tasks_total, tasks_done, \
+                         time_spent_seconds, original_estimate_seconds, remaining_estimate_seconds, story_points, \
+                         custom_fields, remote_updated_at, fetched_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+                         ON CONFLICT (connection_id, key) DO UPDATE SET title = excluded.title, url = excluded.url, \
+                         state = excluded.state, done = excluded.done, tasks_total = excluded.tasks_total, \
+                         tasks_done = excluded.tasks_done, time_spent_seconds = excluded.time_spent_seconds, \
+                         original_estimate_seconds = excluded.original_estimate_seconds, \
+                         remaining_estimate_seconds = excluded.remaining_estimate_seconds, \
+                         story_points = excluded.story_points, custom_fields = excluded.custom_fields, \
+                         remote_updated_at = excluded.remote_updated_at, fetched_at = excluded.fetched_at \
+                         RETURNING id",
+                    )
+                    .bind(connection_id)
+                    .bind(&item.key)
+                    .bind(&item.title)
+                    .bind(&item.url)
+                    .bind(&item.state)
+                    .bind(item.done)
+                    .bind(i32::try_from(item.tasks_total).unwrap_or(i32::MAX))
+                    .bind(i32::try_from(item.tasks_done).unwrap_or(i32::MAX))
+                    .bind(item.time_spent_seconds)
+                    .bind(item.original_estimate_seconds)
+                    .bind(item.remaining_estimate_seconds)
+                    .bind(item.story_points)
+                    .bind(json_to_db(&custom))
+                    .bind(to_db(item.updated_at))
+                    .bind(to_db(now))
+                    .fetch_one(&mut *self.tx)
+                    .await?;
+                    ids.push(id);
+                }
+                Ok(ids)
+            }
+
+            async fn change_link_items(&mut self, link_id: i64, add: &[i64], remove: &[i64]) -> Result<()> {
+                for item in add {
+                    sqlx::query("INSERT INTO link_items (link_id, item_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                        .bind(link_id)
+                        .bind(item)
+                        .execute(&mut *self.tx)
+                        .await?;
+                }
+                for item in remove {
+                    sqlx::query("DELETE FROM link_items WHERE link_id = $1 AND item_id = $2")
+                        .bind(link_id)
+                        .bind(item)
+                        .execute(&mut *self.tx)
+                        .await?;
+                }
+                Ok(())
+            }
+
+            async fn replace_link_items(&mut self, link_id: i64, items: &[i64]) -> Result<()> {
+                sqlx::query("DELETE FROM link_items WHERE link_id = $1")
+                    .bind(link_id)
+                    .execute(&mut *self.tx)
+                    .await?;
+                self.change_link_items(link_id, items, &[]).await
+            }
+
+            async fn remove_link_items_by_key(&mut self, link_id: i64, keys: &[String]) -> Result<u64> {
+                let mut removed = 0;
+                for key in keys {
+                    removed += sqlx::query(
+                        "DELETE FROM link_items WHERE link_id = $1 AND item_id IN \
+                         (SELECT i.id FROM items i JOIN data_links d ON d.connection_id = i.connection_id \
+                          WHERE d.id = $1 AND i.key = $2)",
+                    )
+                    .bind(link_id)
+                    .bind(key)
+                    .execute(&mut *self.tx)
+                    .await?
+                    .rows_affected();
+                }
+                Ok(removed)
+            }
+
+            async fn record_progress(
+                &mut self,
+                okr_id: i64,
+                p: &crate::goals::OkrProgress,
+                source: &str,
+                note: &str,
+            ) -> Result<()> {
+                sqlx::query(
+                    "UPDATE okrs SET value = $1, percent = $2, expected_percent = $3, status = $4, computed_at = $5 \
+                     WHERE id = $6",
+                )
+                .bind(p.value)
+                .bind(p.percent)
+                .bind(p.expected_percent)
+                .bind(p.status.as_str())
+                .bind(to_db(p.computed_at))
+                .bind(okr_id)
+                .execute(&mut *self.tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO progress_points (okr_id, at, value, percent, expected_percent, status, source, note) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(okr_id)
+                .bind(to_db(p.computed_at))
+                .bind(p.value)
+                .bind(p.percent)
+                .bind(p.expected_percent)
+                .bind(p.status.as_str())
+                .bind(source)
+                .bind(note)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_goals;
