@@ -73,6 +73,21 @@ pub enum Action {
     Connection(ConnectionOp, ConnectionFacts),
     /// Read and manage one's own profile and API tokens.
     OwnAccount,
+    /// Create periods (quarters); organisation-wide, so admins only.
+    ManagePeriods,
+    /// See periods, OKRs, their progress and history; OKRs are open to the
+    /// whole organisation.
+    ViewGoals,
+    /// Create an OKR owned by the actor.
+    CreateOkr,
+    /// Edit, delete, link or check in on an OKR with this owner.
+    ChangeOkr {
+        owner_id: i64,
+    },
+    /// Edit or delete a check-in by this author.
+    ChangeCheckIn {
+        author_id: i64,
+    },
 }
 
 /// The answer, with the status a web layer gives it.
@@ -96,8 +111,17 @@ pub fn decide(actor: Option<Actor>, action: Action) -> Decision {
         return Decision::Allow;
     }
     match action {
-        Action::ViewCatalog | Action::CreateConnection | Action::OwnAccount => Decision::Allow,
-        Action::ManageCatalog | Action::ManageUsers | Action::ViewAudit => Decision::Forbidden,
+        Action::ViewCatalog
+        | Action::CreateConnection
+        | Action::OwnAccount
+        | Action::ViewGoals
+        | Action::CreateOkr => Decision::Allow,
+        Action::ManageCatalog | Action::ManageUsers | Action::ViewAudit | Action::ManagePeriods => {
+            Decision::Forbidden
+        }
+        Action::ChangeOkr { owner_id } if owner_id == actor.user_id => Decision::Allow,
+        Action::ChangeCheckIn { author_id } if author_id == actor.user_id => Decision::Allow,
+        Action::ChangeOkr { .. } | Action::ChangeCheckIn { .. } => Decision::Forbidden,
         Action::Connection(op, facts) => {
             let owner = facts.owner_id == actor.user_id;
             match (owner, facts.shared, op) {
@@ -177,6 +201,27 @@ mod tests {
         ] {
             assert_eq!(decide(Some(OTHER), action), Decision::Allow);
         }
+    }
+
+    #[test]
+    fn okrs_belong_to_their_owner_and_check_ins_to_their_author() {
+        let owned = Action::ChangeOkr {
+            owner_id: OWNER.user_id,
+        };
+        let authored = Action::ChangeCheckIn {
+            author_id: OWNER.user_id,
+        };
+        for action in [owned, authored] {
+            assert_eq!(decide(Some(OWNER), action), Decision::Allow);
+            assert_eq!(decide(Some(OTHER), action), Decision::Forbidden);
+            assert_eq!(decide(Some(ADMIN), action), Decision::Allow);
+        }
+        assert_eq!(decide(Some(OTHER), Action::ViewGoals), Decision::Allow);
+        assert_eq!(
+            decide(Some(OTHER), Action::ManagePeriods),
+            Decision::Forbidden
+        );
+        assert_eq!(decide(None, Action::ViewGoals), Decision::Unauthenticated);
     }
 
     #[test]

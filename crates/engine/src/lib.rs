@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod catalog;
 pub mod connections;
 pub mod error;
+pub mod goals;
 pub mod jobs;
 pub mod keyring;
 

@@ -1,0 +1,651 @@
+//! Goals: periods, OKRs, check-ins, data links and the progress engine.
+//!
+//! Every number comes from [`Goals::recompute`]: it reads the OKR's inputs
+//! from the store (latest check-in, children, or the link's item snapshots),
+//! applies `core`'s pure rules, and writes a progress point when the value,
+//! percent or status changed. A webhook, a scheduled refresh and a manual
+//! refresh all end here.
+
+pub mod gitlab_link;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cairn_core::authz::Action;
+use cairn_core::goals::{
+    CheckIn, GoalError, LinkRule, Measure, ProgressSource, RollupChild, Schedule, Status, assess,
+    evaluate, roll_up,
+};
+use cairn_store::goals::{CheckInRecord, Okr, OkrFields, OkrKind, OkrProgress, Period};
+use cairn_store::{NewAuditEntry, Store};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::accounts::{Authenticated, validate_name};
+use crate::error::{EngineError, authorize, conflicts};
+use crate::keyring::Keyring;
+
+pub use gitlab_link::{GitLabQuery, LinkInput};
+
+/// Refresh tunables.
+#[derive(Debug, Clone)]
+pub struct GoalSettings {
+    /// How often a link is refreshed unless it says otherwise.
+    pub default_refresh: Duration,
+    /// The shortest refresh interval a link may ask for.
+    pub min_refresh: Duration,
+    /// How often a link is read in full, to notice issues that left its
+    /// selection, were deleted, moved or became invisible.
+    pub full_every: Duration,
+    /// Incremental refreshes look back this much before the last success,
+    /// so a change made while the last one ran is not missed.
+    pub overlap: Duration,
+    /// HTTP settings of the clients (rate limit per connection, retries).
+    pub http: cairn_connect::HttpConfig,
+}
+
+impl Default for GoalSettings {
+    fn default() -> Self {
+        GoalSettings {
+            default_refresh: Duration::from_secs(3600),
+            min_refresh: Duration::from_secs(60),
+            full_every: Duration::from_secs(24 * 3600),
+            overlap: Duration::from_secs(120),
+            http: cairn_connect::HttpConfig::default(),
+        }
+    }
+}
+
+pub(crate) fn goal_error(error: GoalError) -> EngineError {
+    EngineError::invalid(error.field(), error.to_string())
+}
+
+/// What someone asks to create or change.
+#[derive(Debug, Clone)]
+pub struct OkrInput {
+    pub kind: OkrKind,
+    pub title: String,
+    pub description: String,
+    /// Default: the caller.
+    pub owner_id: Option<i64>,
+    pub period_id: i64,
+    pub parent_id: Option<i64>,
+    /// Default: the period's start.
+    pub starts_on: Option<NaiveDate>,
+    /// Default: the period's end.
+    pub due_on: Option<NaiveDate>,
+    pub measure: Measure,
+    pub weight: Option<f64>,
+    pub contributes: Option<bool>,
+    pub progress_source: ProgressSource,
+}
+
+/// Which items make up a number, and how.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub enum Explain {
+    CheckIn {
+        check_in: Option<CheckInRecord>,
+    },
+    RollUp {
+        children: Vec<cairn_core::goals::RollupPart<i64>>,
+        total_weight: f64,
+    },
+    DataLink {
+        explanation: cairn_core::goals::Explanation,
+    },
+    Nothing,
+}
+
+/// The goals use cases.
+pub struct Goals {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) keyring: Arc<Keyring>,
+    pub(crate) settings: GoalSettings,
+    pub(crate) clients: gitlab_link::ClientCache,
+}
+
+fn audit(
+    by: &Authenticated,
+    action: &str,
+    subject: String,
+    detail: serde_json::Value,
+) -> NewAuditEntry {
+    NewAuditEntry {
+        actor: by.user.email.clone(),
+        action: action.to_owned(),
+        subject,
+        detail,
+    }
+}
+
+impl Goals {
+    pub fn new(store: Arc<dyn Store>, keyring: Arc<Keyring>, settings: GoalSettings) -> Self {
+        Goals {
+            store,
+            keyring,
+            settings,
+            clients: gitlab_link::ClientCache::default(),
+        }
+    }
+
+    pub async fn create_period(
+        &self,
+        by: &Authenticated,
+        name: &str,
+        starts_on: NaiveDate,
+        ends_on: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<Period, EngineError> {
+        authorize(Some(by.actor()), Action::ManagePeriods)?;
+        let name = validate_name("name", name)?;
+        if ends_on < starts_on {
+            return Err(EngineError::invalid(
+                "ends_on",
+                "must not be before starts_on",
+            ));
+        }
+        let mut tx = self.store.begin().await?;
+        let id = tx
+            .create_period(&name, starts_on, ends_on, now)
+            .await
+            .map_err(conflicts)?;
+        tx.append_audit(
+            &audit(
+                by,
+                "period.created",
+                format!("period:{id}"),
+                json!({"name": name}),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.store
+            .get_period(id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("no period {id}")))
+    }
+
+    pub async fn list_periods(&self, by: &Authenticated) -> Result<Vec<Period>, EngineError> {
+        authorize(Some(by.actor()), Action::ViewGoals)?;
+        Ok(self.store.list_periods().await?)
+    }
+
+    pub async fn list_okrs(
+        &self,
+        by: &Authenticated,
+        period_id: Option<i64>,
+    ) -> Result<Vec<Okr>, EngineError> {
+        authorize(Some(by.actor()), Action::ViewGoals)?;
+        Ok(self.store.list_okrs(period_id).await?)
+    }
+
+    pub async fn get_okr(&self, by: &Authenticated, id: i64) -> Result<Okr, EngineError> {
+        authorize(Some(by.actor()), Action::ViewGoals)?;
+        self.load(id).await
+    }
+
+    pub(crate) async fn load(&self, id: i64) -> Result<Okr, EngineError> {
+        self.store
+            .get_okr(id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("no OKR {id}")))
+    }
+
+    /// Checks an OKR's fields, filling defaults from the period.
+    async fn fields(
+        &self,
+        by: &Authenticated,
+        input: OkrInput,
+        id: Option<i64>,
+    ) -> Result<OkrFields, EngineError> {
+        let title = validate_name("title", &input.title)?;
+        if input.description.chars().count() > 10_000 {
+            return Err(EngineError::invalid(
+                "description",
+                "must be at most 10000 characters",
+            ));
+        }
+        let period = self
+            .store
+            .get_period(input.period_id)
+            .await?
+            .ok_or_else(|| {
+                EngineError::invalid(
+                    "period_id",
+                    format!("there is no period {}", input.period_id),
+                )
+            })?;
+        let starts_on = input.starts_on.unwrap_or(period.starts_on);
+        let due_on = input.due_on.unwrap_or(period.ends_on);
+        Schedule::new(starts_on, due_on).map_err(goal_error)?;
+        let weight = input.weight.unwrap_or(cairn_core::goals::DEFAULT_WEIGHT);
+        if !weight.is_finite() || weight < 0.0 {
+            return Err(EngineError::invalid("weight", "must be zero or more"));
+        }
+        // A Measure is valid by construction (serde goes through KpiSpec).
+        if input.progress_source == ProgressSource::DataLink && input.kind != OkrKind::KeyResult {
+            return Err(EngineError::invalid(
+                "progress_source",
+                "only key results read their progress from a data link",
+            ));
+        }
+        let owner_id = input.owner_id.unwrap_or(by.user.id);
+        if self.store.get_user(owner_id).await?.is_none() {
+            return Err(EngineError::invalid(
+                "owner_id",
+                format!("there is no user {owner_id}"),
+            ));
+        }
+        if let Some(parent_id) = input.parent_id {
+            if self.store.get_okr(parent_id).await?.is_none() {
+                return Err(EngineError::invalid(
+                    "parent_id",
+                    format!("there is no OKR {parent_id}"),
+                ));
+            }
+            if let Some(id) = id {
+                // Walk up from the new parent: meeting this OKR means a cycle.
+                let mut cursor = Some(parent_id);
+                let mut steps = 0;
+                while let Some(current) = cursor {
+                    if current == id {
+                        return Err(EngineError::invalid(
+                            "parent_id",
+                            "that parent would make a cycle",
+                        ));
+                    }
+                    steps += 1;
+                    if steps > 10_000 {
+                        return Err(EngineError::invalid(
+                            "parent_id",
+                            "the alignment chain is too deep",
+                        ));
+                    }
+                    cursor = self
+                        .store
+                        .get_okr(current)
+                        .await?
+                        .and_then(|o| o.fields.parent_id);
+                }
+            }
+        }
+        Ok(OkrFields {
+            kind: input.kind,
+            title,
+            description: input.description,
+            owner_id,
+            period_id: period.id,
+            parent_id: input.parent_id,
+            starts_on,
+            due_on,
+            measure: input.measure,
+            weight,
+            contributes: input.contributes.unwrap_or(true),
+            progress_source: input.progress_source,
+        })
+    }
+
+    pub async fn create_okr(
+        &self,
+        by: &Authenticated,
+        input: OkrInput,
+        now: DateTime<Utc>,
+    ) -> Result<Okr, EngineError> {
+        authorize(Some(by.actor()), Action::CreateOkr)?;
+        let fields = self.fields(by, input, None).await?;
+        let mut tx = self.store.begin().await?;
+        let id = tx.create_okr(&fields, now).await?;
+        tx.append_audit(
+            &audit(
+                by,
+                "okr.created",
+                format!("okr:{id}"),
+                json!({"title": fields.title, "kind": fields.kind.as_str()}),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.recompute(id, now, "edit", "created").await?;
+        self.load(id).await
+    }
+
+    pub async fn update_okr(
+        &self,
+        by: &Authenticated,
+        id: i64,
+        input: OkrInput,
+        now: DateTime<Utc>,
+    ) -> Result<Okr, EngineError> {
+        let current = self.load(id).await?;
+        authorize(
+            Some(by.actor()),
+            Action::ChangeOkr {
+                owner_id: current.fields.owner_id,
+            },
+        )?;
+        let fields = self.fields(by, input, Some(id)).await?;
+        let mut tx = self.store.begin().await?;
+        tx.update_okr(id, &fields, now).await?;
+        if fields.progress_source != ProgressSource::DataLink {
+            tx.delete_link_of_okr(id).await?;
+        }
+        tx.append_audit(
+            &audit(
+                by,
+                "okr.updated",
+                format!("okr:{id}"),
+                json!({"title": fields.title}),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.recompute(id, now, "edit", "edited").await?;
+        if current.fields.parent_id != fields.parent_id
+            && let Some(old_parent) = current.fields.parent_id
+        {
+            self.recompute(old_parent, now, "roll_up", "a child moved away")
+                .await?;
+        }
+        self.load(id).await
+    }
+
+    pub async fn delete_okr(
+        &self,
+        by: &Authenticated,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        let current = self.load(id).await?;
+        authorize(
+            Some(by.actor()),
+            Action::ChangeOkr {
+                owner_id: current.fields.owner_id,
+            },
+        )?;
+        let mut tx = self.store.begin().await?;
+        tx.delete_okr(id).await?;
+        tx.append_audit(
+            &audit(
+                by,
+                "okr.deleted",
+                format!("okr:{id}"),
+                json!({"title": current.fields.title}),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        if let Some(parent) = current.fields.parent_id {
+            self.recompute(parent, now, "roll_up", "a child was deleted")
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn check_in(
+        &self,
+        by: &Authenticated,
+        okr_id: i64,
+        value: f64,
+        status_override: Option<Status>,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CheckInRecord, EngineError> {
+        let okr = self.load(okr_id).await?;
+        authorize(
+            Some(by.actor()),
+            Action::ChangeOkr {
+                owner_id: okr.fields.owner_id,
+            },
+        )?;
+        validate_check_in(&okr, value, note)?;
+        let mut tx = self.store.begin().await?;
+        let id = tx
+            .create_check_in(okr_id, by.user.id, value, status_override, note, now)
+            .await?;
+        tx.commit().await?;
+        self.recompute(okr_id, now, "check_in", note).await?;
+        self.store
+            .get_check_in(id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("no check-in {id}")))
+    }
+
+    pub async fn update_check_in(
+        &self,
+        by: &Authenticated,
+        id: i64,
+        value: f64,
+        status_override: Option<Status>,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CheckInRecord, EngineError> {
+        let current = self.load_check_in(id).await?;
+        authorize(
+            Some(by.actor()),
+            Action::ChangeCheckIn {
+                author_id: current.author_id,
+            },
+        )?;
+        let okr = self.load(current.okr_id).await?;
+        validate_check_in(&okr, value, note)?;
+        let mut tx = self.store.begin().await?;
+        tx.update_check_in(id, value, status_override, note, now)
+            .await?;
+        tx.commit().await?;
+        self.recompute(current.okr_id, now, "check_in", "check-in edited")
+            .await?;
+        self.load_check_in(id).await
+    }
+
+    pub async fn delete_check_in(
+        &self,
+        by: &Authenticated,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        let current = self.load_check_in(id).await?;
+        authorize(
+            Some(by.actor()),
+            Action::ChangeCheckIn {
+                author_id: current.author_id,
+            },
+        )?;
+        let mut tx = self.store.begin().await?;
+        tx.delete_check_in(id).await?;
+        tx.commit().await?;
+        self.recompute(current.okr_id, now, "check_in", "check-in deleted")
+            .await?;
+        Ok(())
+    }
+
+    pub async fn list_check_ins(
+        &self,
+        by: &Authenticated,
+        okr_id: i64,
+    ) -> Result<Vec<CheckInRecord>, EngineError> {
+        authorize(Some(by.actor()), Action::ViewGoals)?;
+        self.load(okr_id).await?;
+        Ok(self.store.list_check_ins(okr_id).await?)
+    }
+
+    async fn load_check_in(&self, id: i64) -> Result<CheckInRecord, EngineError> {
+        self.store
+            .get_check_in(id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("no check-in {id}")))
+    }
+
+    pub async fn history(
+        &self,
+        by: &Authenticated,
+        okr_id: i64,
+        limit: u32,
+    ) -> Result<Vec<cairn_store::goals::ProgressPoint>, EngineError> {
+        authorize(Some(by.actor()), Action::ViewGoals)?;
+        self.load(okr_id).await?;
+        Ok(self
+            .store
+            .progress_points(okr_id, limit.clamp(1, 10_000))
+            .await?)
+    }
+
+    /// The inputs behind an OKR's number, each with its contribution.
+    pub async fn explain(&self, by: &Authenticated, okr_id: i64) -> Result<Explain, EngineError> {
+        authorize(Some(by.actor()), Action::ViewGoals)?;
+        let okr = self.load(okr_id).await?;
+        Ok(match self.inputs(&okr).await? {
+            Inputs::CheckIn(check_in) => Explain::CheckIn { check_in },
+            Inputs::RollUp(rollup) => Explain::RollUp {
+                total_weight: rollup.total_weight,
+                children: rollup.parts,
+            },
+            Inputs::DataLink(evaluation) => Explain::DataLink {
+                explanation: evaluation.explanation,
+            },
+            Inputs::Nothing => Explain::Nothing,
+        })
+    }
+
+    async fn inputs(&self, okr: &Okr) -> Result<Inputs, EngineError> {
+        Ok(match okr.fields.progress_source {
+            ProgressSource::CheckIn => {
+                let check_ins = self.store.list_check_ins(okr.id).await?;
+                Inputs::CheckIn(check_ins.into_iter().max_by_key(|c| (c.created_at, c.id)))
+            }
+            ProgressSource::RollUp => {
+                let children: Vec<RollupChild<i64>> = self
+                    .store
+                    .child_okrs(okr.id)
+                    .await?
+                    .into_iter()
+                    .filter_map(|child| {
+                        let progress = child.progress?;
+                        Some(RollupChild {
+                            id: child.id,
+                            percent: progress.percent,
+                            weight: child.fields.weight,
+                            contributes: child.fields.contributes,
+                        })
+                    })
+                    .collect();
+                Inputs::RollUp(roll_up(&children).map_err(goal_error)?)
+            }
+            ProgressSource::DataLink => match self.store.link_for_okr(okr.id).await? {
+                None => Inputs::Nothing,
+                Some(link) => {
+                    let rule: LinkRule = serde_json::from_value(link.rule.clone())
+                        .map_err(|e| EngineError::invalid("rule", e.to_string()))?;
+                    let items = self.store.link_items(link.id).await?;
+                    Inputs::DataLink(
+                        evaluate(&okr.fields.measure, &rule, &items).map_err(goal_error)?,
+                    )
+                }
+            },
+        })
+    }
+
+    /// Recomputes an OKR from the store and, when its value, percent or
+    /// status changed, records a progress point; then its parents'.
+    pub async fn recompute(
+        &self,
+        okr_id: i64,
+        now: DateTime<Utc>,
+        source: &str,
+        note: &str,
+    ) -> Result<(), EngineError> {
+        let mut next = Some((okr_id, source.to_owned(), note.to_owned()));
+        let mut guard = 0;
+        while let Some((id, source, note)) = next.take() {
+            guard += 1;
+            if guard > 1_000 {
+                break;
+            }
+            let Some(okr) = self.store.get_okr(id).await? else {
+                break;
+            };
+            let (progress, status_override) = match self.inputs(&okr).await? {
+                Inputs::CheckIn(Some(record)) => {
+                    let check_in = CheckIn {
+                        value: record.value,
+                        status_override: record.status_override,
+                        note: record.note.clone(),
+                        recorded_at: record.created_at,
+                    };
+                    (
+                        Some(check_in.progress(&okr.fields.measure).map_err(goal_error)?),
+                        record.status_override,
+                    )
+                }
+                Inputs::RollUp(rollup) => (Some(rollup.progress), None),
+                Inputs::DataLink(evaluation) => (Some(evaluation.progress), None),
+                Inputs::CheckIn(None) | Inputs::Nothing => (None, None),
+            };
+            let Some(progress) = progress else {
+                break;
+            };
+            let schedule =
+                Schedule::new(okr.fields.starts_on, okr.fields.due_on).map_err(goal_error)?;
+            let assessment = assess(&progress, &schedule, now.naive_utc(), status_override);
+            let new = OkrProgress {
+                value: progress.value,
+                percent: progress.percent,
+                expected_percent: assessment.expected_percent,
+                status: assessment.status,
+                computed_at: now,
+            };
+            let changed = okr.progress.as_ref().is_none_or(|old| {
+                old.value != new.value || old.percent != new.percent || old.status != new.status
+            });
+            if changed {
+                let mut tx = self.store.begin().await?;
+                tx.record_progress(id, &new, &source, &note).await?;
+                tx.commit().await?;
+                tracing::debug!(
+                    okr = id,
+                    percent = new.percent,
+                    status = new.status.as_str(),
+                    "progress changed"
+                );
+            }
+            if let Some(parent) = okr.fields.parent_id
+                && changed
+            {
+                next = Some((parent, "roll_up".to_owned(), format!("child {id} changed")));
+            }
+        }
+        Ok(())
+    }
+}
+
+enum Inputs {
+    CheckIn(Option<CheckInRecord>),
+    RollUp(cairn_core::goals::Rollup<i64>),
+    DataLink(cairn_core::goals::Evaluation),
+    Nothing,
+}
+
+fn validate_check_in(okr: &Okr, value: f64, note: &str) -> Result<(), EngineError> {
+    if okr.fields.progress_source != ProgressSource::CheckIn {
+        return Err(EngineError::Conflict {
+            field: Some("progress_source".to_owned()),
+            message: format!(
+                "this OKR's progress comes from {}, not check-ins",
+                okr.fields.progress_source.as_str()
+            ),
+        });
+    }
+    if note.chars().count() > 10_000 {
+        return Err(EngineError::invalid(
+            "note",
+            "must be at most 10000 characters",
+        ));
+    }
+    okr.fields.measure.progress(value).map_err(goal_error)?;
+    Ok(())
+}
