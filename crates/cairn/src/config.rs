@@ -33,6 +33,8 @@ pub struct Settings {
     pub job_concurrency: usize,
     pub shutdown_grace_secs: u64,
     pub db_connect_timeout_secs: u64,
+    pub refresh_interval_secs: u64,
+    pub full_refresh_interval_secs: u64,
 }
 
 impl Default for Settings {
@@ -47,6 +49,8 @@ impl Default for Settings {
             job_concurrency: 16,
             shutdown_grace_secs: 10,
             db_connect_timeout_secs: 10,
+            refresh_interval_secs: 3600,
+            full_refresh_interval_secs: 86_400,
         }
     }
 }
@@ -62,6 +66,8 @@ pub const KEYS: &[&str] = &[
     "job_concurrency",
     "shutdown_grace_secs",
     "db_connect_timeout_secs",
+    "refresh_interval_secs",
+    "full_refresh_interval_secs",
 ];
 
 /// `CAIRN_*` variables that are read elsewhere and are not settings keys.
@@ -116,6 +122,14 @@ pub struct SettingsArgs {
     #[arg(long, value_name = "SECS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub db_connect_timeout_secs: Option<u64>,
+    /// Seconds between refreshes of a data link that sets none, at least 60 [env: CAIRN_REFRESH_INTERVAL_SECS] [toml: refresh_interval_secs] [default: 3600]
+    #[arg(long, value_name = "SECS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_interval_secs: Option<u64>,
+    /// Seconds between full reads of a data link (to notice deleted or moved items) [env: CAIRN_FULL_REFRESH_INTERVAL_SECS] [toml: full_refresh_interval_secs] [default: 86400]
+    #[arg(long, value_name = "SECS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub full_refresh_interval_secs: Option<u64>,
 }
 
 /// A setting that cannot be used; the process exits with code 2.
@@ -269,6 +283,18 @@ fn validate(settings: &Settings) -> Result<(), ConfigError> {
         return Err(ConfigError(format!(
             "invalid value for `body_limit`: {} bytes is below the minimum of 1024",
             settings.body_limit
+        )));
+    }
+    if settings.refresh_interval_secs < 60 {
+        return Err(ConfigError(format!(
+            "invalid value for `refresh_interval_secs`: {} is below the minimum of 60",
+            settings.refresh_interval_secs
+        )));
+    }
+    if settings.full_refresh_interval_secs < settings.refresh_interval_secs {
+        return Err(ConfigError(format!(
+            "invalid value for `full_refresh_interval_secs`: {} is below refresh_interval_secs ({})",
+            settings.full_refresh_interval_secs, settings.refresh_interval_secs
         )));
     }
     if settings.job_concurrency == 0 || settings.job_concurrency > 1024 {

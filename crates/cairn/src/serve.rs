@@ -124,20 +124,32 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         shutdown_grace: Duration::from_secs(settings.shutdown_grace_secs),
         ..WorkerConfig::default()
     };
+    let keyring = Arc::new(load_keyring(&settings)?);
+    let state = AppState::new(store.clone(), keyring.clone(), cairn_web::metrics_handle())
+        .with_goal_settings(keyring, goal_settings(&settings));
+    bootstrap_admin(&state).await?;
+
     let worker_id = Worker::new_id();
     tracing::info!(worker = %worker_id, "job worker started");
+    let mut registry = Registry::with_builtins();
+    registry.register(
+        cairn_engine::goals::gitlab_link::REFRESH_KIND,
+        cairn_engine::goals::gitlab_link::RefreshHandler(state.goals.clone()),
+    );
+    let signal = JobSignal::default();
     let worker = Worker::new(
         store.clone(),
-        Registry::with_builtins(),
+        registry,
         worker_config,
         worker_id,
-        JobSignal::default(),
+        signal.clone(),
     );
     let worker_task = tokio::spawn(worker.run(shutdown.clone()));
-
-    let keyring = Arc::new(load_keyring(&settings)?);
-    let state = AppState::new(store.clone(), keyring, cairn_web::metrics_handle());
-    bootstrap_admin(&state).await?;
+    tokio::spawn(schedule_refreshes(
+        state.goals.clone(),
+        signal,
+        shutdown.clone(),
+    ));
     let app = cairn_web::router(
         state,
         &WebConfig {
@@ -160,6 +172,38 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     served.context("HTTP server failed")?;
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// The refresh settings from the configuration.
+pub fn goal_settings(settings: &Settings) -> cairn_engine::goals::GoalSettings {
+    cairn_engine::goals::GoalSettings {
+        default_refresh: Duration::from_secs(settings.refresh_interval_secs),
+        full_every: Duration::from_secs(settings.full_refresh_interval_secs),
+        ..cairn_engine::goals::GoalSettings::default()
+    }
+}
+
+/// Every few seconds, enqueues a refresh job for each link that is due;
+/// the job queue spreads them over the workers of every instance.
+async fn schedule_refreshes(
+    goals: Arc<cairn_engine::goals::Goals>,
+    signal: JobSignal,
+    shutdown: CancellationToken,
+) {
+    loop {
+        match goals.enqueue_due_refreshes(chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::debug!(links = n, "refreshes enqueued");
+                signal.notify();
+            }
+            Err(error) => tracing::warn!(error = %error, "scheduling refreshes failed"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+        }
+    }
 }
 
 pub(crate) async fn wait_for_signal(shutdown: CancellationToken) {

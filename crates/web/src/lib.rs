@@ -31,6 +31,7 @@ pub struct AppState {
     pub accounts: Arc<cairn_engine::accounts::Accounts>,
     pub connections: Arc<cairn_engine::connections::Connections>,
     pub catalog: Arc<cairn_engine::catalog::Catalog>,
+    pub goals: Arc<cairn_engine::goals::Goals>,
     /// Largest request body, also for forms read by the CSRF check.
     pub body_limit: usize,
 }
@@ -46,13 +47,34 @@ impl AppState {
             accounts: Arc::new(cairn_engine::accounts::Accounts::new(store.clone())),
             connections: Arc::new(cairn_engine::connections::Connections::new(
                 store.clone(),
-                keyring,
+                keyring.clone(),
             )),
             catalog: Arc::new(cairn_engine::catalog::Catalog::new(store.clone())),
+            goals: Arc::new(cairn_engine::goals::Goals::new(
+                store.clone(),
+                keyring.clone(),
+                cairn_engine::goals::GoalSettings::default(),
+            )),
             store,
             metrics,
             body_limit: WebConfig::default().body_limit,
         }
+    }
+}
+
+impl AppState {
+    /// Replaces the goals use cases with ones using `settings`.
+    pub fn with_goal_settings(
+        mut self,
+        keyring: Arc<cairn_engine::keyring::Keyring>,
+        settings: cairn_engine::goals::GoalSettings,
+    ) -> Self {
+        self.goals = Arc::new(cairn_engine::goals::Goals::new(
+            self.store.clone(),
+            keyring,
+            settings,
+        ));
+        self
     }
 }
 
@@ -111,6 +133,25 @@ fn api_router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(api::connections::test_connection))
         .routes(routes!(api::connections::audit))
+        .routes(routes!(api::goals::list_periods, api::goals::create_period))
+        .routes(routes!(api::goals::list_okrs, api::goals::create_okr))
+        .routes(routes!(
+            api::goals::get_okr,
+            api::goals::update_okr,
+            api::goals::delete_okr
+        ))
+        .routes(routes!(
+            api::goals::list_check_ins,
+            api::goals::create_check_in
+        ))
+        .routes(routes!(
+            api::goals::update_check_in,
+            api::goals::delete_check_in
+        ))
+        .routes(routes!(api::goals::put_link))
+        .routes(routes!(api::goals::refresh))
+        .routes(routes!(api::goals::explain))
+        .routes(routes!(api::goals::history))
 }
 
 /// The OpenAPI document, generated from the handlers' annotations.

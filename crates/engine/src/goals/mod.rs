@@ -220,6 +220,12 @@ impl Goals {
             })?;
         let starts_on = input.starts_on.unwrap_or(period.starts_on);
         let due_on = input.due_on.unwrap_or(period.ends_on);
+        if due_on < starts_on {
+            return Err(EngineError::invalid(
+                "due_on",
+                format!("{due_on} is before the start date {starts_on}"),
+            ));
+        }
         Schedule::new(starts_on, due_on).map_err(goal_error)?;
         let weight = input.weight.unwrap_or(cairn_core::goals::DEFAULT_WEIGHT);
         if !weight.is_finite() || weight < 0.0 {

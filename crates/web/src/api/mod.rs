@@ -2,3 +2,4 @@
 
 pub(crate) mod accounts;
 pub(crate) mod connections;
+pub(crate) mod goals;

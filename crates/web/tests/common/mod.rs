@@ -48,7 +48,21 @@ impl Harness {
         let keys = tempfile::tempdir().expect("tempdir");
         let keyring = cairn_engine::keyring::Keyring::load(None, &keys.path().join("master.key"))
             .expect("keyring");
-        let state = AppState::new(store, Arc::new(keyring), metrics_handle());
+        let keyring = Arc::new(keyring);
+        let quick = cairn_connect::HttpConfig {
+            max_attempts: 2,
+            backoff_base: std::time::Duration::from_millis(10),
+            backoff_max: std::time::Duration::from_millis(50),
+            max_retry_wait: std::time::Duration::from_secs(2),
+            request_timeout: std::time::Duration::from_secs(5),
+            ..cairn_connect::HttpConfig::default()
+        };
+        let settings = cairn_engine::goals::GoalSettings {
+            http: quick,
+            ..Default::default()
+        };
+        let state = AppState::new(store, keyring.clone(), metrics_handle())
+            .with_goal_settings(keyring, settings);
         let app = router(state.clone(), &WebConfig::default());
         let sim = cairn_sim::start(cairn_sim::SimConfig::default())
             .await
@@ -154,5 +168,42 @@ impl Harness {
             .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
         reply.body["id"].as_i64().expect("id")
+    }
+}
+
+impl Harness {
+    /// Calls the simulated GitLab's API as its administrator.
+    pub async fn gitlab(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let client = reqwest::Client::new();
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = client
+            .request(method, format!("{}/api/v4{path}", self.sim.gitlab_url()))
+            .header("PRIVATE-TOKEN", cairn_sim::DEFAULT_GITLAB_TOKEN);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("GitLab answers");
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        response.json().await.expect("JSON")
+    }
+
+    /// Makes something happen in the simulator.
+    pub async fn control(&self, path: &str, body: Value) -> Value {
+        let response = reqwest::Client::new()
+            .post(format!("{}/_sim/{path}", self.sim.gitlab_url()))
+            .json(&body)
+            .send()
+            .await
+            .expect("simulator answers");
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        response.json().await.expect("JSON")
     }
 }

@@ -1,0 +1,473 @@
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use cairn_core::goals::{IssueState, Measure, ProgressSource, Status};
+use cairn_engine::goals::gitlab_link::RefreshOutcome;
+use cairn_engine::goals::{Explain, GitLabQuery, LinkInput, OkrInput};
+use cairn_store::goals::{
+    CheckInRecord, DataLink, Okr, OkrKind, OkrProgress, Period, ProgressPoint,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::json::ApiJson;
+use crate::{ApiError, AppState, ErrorBody};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewPeriod {
+    name: String,
+    starts_on: NaiveDate,
+    ends_on: NaiveDate,
+}
+
+/// Periods (quarters), oldest first.
+#[utoipa::path(get, path = "/api/v1/periods", tag = "goals", responses(
+    (status = 200, description = "Periods", body = Vec<Object>)))]
+pub(crate) async fn list_periods(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<Period>>, ApiError> {
+    Ok(Json(state.goals.list_periods(caller.require()?).await?))
+}
+
+/// Creates a period (admins only).
+#[utoipa::path(post, path = "/api/v1/periods", tag = "goals", request_body = NewPeriod, responses(
+    (status = 201, description = "Created", body = Object),
+    (status = 409, description = "Name taken", body = ErrorBody),
+    (status = 422, description = "Invalid field", body = ErrorBody)))]
+pub(crate) async fn create_period(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewPeriod>,
+) -> Result<(StatusCode, Json<Period>), ApiError> {
+    let period = state
+        .goals
+        .create_period(
+            caller.require()?,
+            &body.name,
+            body.starts_on,
+            body.ends_on,
+            Utc::now(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(period)))
+}
+
+/// An OKR as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct OkrView {
+    id: i64,
+    #[schema(value_type = String, example = "key_result")]
+    kind: OkrKind,
+    title: String,
+    description: String,
+    owner_id: i64,
+    period_id: i64,
+    parent_id: Option<i64>,
+    starts_on: NaiveDate,
+    due_on: NaiveDate,
+    #[schema(value_type = Object)]
+    measure: Measure,
+    weight: f64,
+    contributes: bool,
+    #[schema(value_type = String, example = "data_link")]
+    progress_source: ProgressSource,
+    /// The last computed progress; absent until there is something to measure.
+    #[schema(value_type = Option<Object>)]
+    progress: Option<OkrProgress>,
+    /// The data link, for key results that read a tracker.
+    link: Option<LinkView>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct LinkView {
+    connection_id: i64,
+    #[schema(value_type = Object)]
+    query: serde_json::Value,
+    #[schema(value_type = Object)]
+    rule: serde_json::Value,
+    refresh_interval_secs: Option<i64>,
+    next_refresh_at: DateTime<Utc>,
+    last_success_at: Option<DateTime<Utc>>,
+    last_full_at: Option<DateTime<Utc>>,
+    /// True when the last refresh failed: the number shown is from the last success.
+    stale: bool,
+    last_error: Option<String>,
+    last_error_code: Option<String>,
+    failures: i64,
+}
+
+impl From<DataLink> for LinkView {
+    fn from(l: DataLink) -> Self {
+        LinkView {
+            connection_id: l.connection_id,
+            query: l.query,
+            rule: l.rule,
+            refresh_interval_secs: l.refresh_interval_secs,
+            next_refresh_at: l.next_refresh_at,
+            last_success_at: l.last_success_at,
+            last_full_at: l.last_full_at,
+            stale: l.failures > 0,
+            last_error: l.last_error,
+            last_error_code: l.last_error_code,
+            failures: l.failures,
+        }
+    }
+}
+
+async fn view(state: &AppState, okr: Okr) -> Result<OkrView, ApiError> {
+    let link = state.store.link_for_okr(okr.id).await?.map(LinkView::from);
+    let f = okr.fields;
+    Ok(OkrView {
+        id: okr.id,
+        kind: f.kind,
+        title: f.title,
+        description: f.description,
+        owner_id: f.owner_id,
+        period_id: f.period_id,
+        parent_id: f.parent_id,
+        starts_on: f.starts_on,
+        due_on: f.due_on,
+        measure: f.measure,
+        weight: f.weight,
+        contributes: f.contributes,
+        progress_source: f.progress_source,
+        progress: okr.progress,
+        link,
+        created_at: okr.created_at,
+        updated_at: okr.updated_at,
+    })
+}
+
+#[derive(Deserialize, IntoParams)]
+pub(crate) struct OkrListQuery {
+    period_id: Option<i64>,
+}
+
+/// OKRs, optionally of one period.
+#[utoipa::path(get, path = "/api/v1/okrs", tag = "goals", params(OkrListQuery), responses(
+    (status = 200, description = "OKRs with their progress", body = Vec<OkrView>)))]
+pub(crate) async fn list_okrs(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<OkrListQuery>,
+) -> Result<Json<Vec<OkrView>>, ApiError> {
+    let okrs = state
+        .goals
+        .list_okrs(caller.require()?, query.period_id)
+        .await?;
+    let mut views = Vec::with_capacity(okrs.len());
+    for okr in okrs {
+        views.push(view(&state, okr).await?);
+    }
+    Ok(Json(views))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OkrRequest {
+    #[schema(value_type = String, example = "key_result")]
+    kind: OkrKind,
+    title: String,
+    #[serde(default)]
+    description: String,
+    /// Default: the caller.
+    owner_id: Option<i64>,
+    period_id: i64,
+    /// The objective or key result this one aligns to.
+    parent_id: Option<i64>,
+    /// Default: the period's start.
+    starts_on: Option<NaiveDate>,
+    /// Default: the period's end.
+    due_on: Option<NaiveDate>,
+    /// `{"mode":"percent_complete"}` or `{"mode":"kpi","unit":"issues","start_value":0,"target_value":30}`.
+    #[schema(value_type = Object)]
+    measure: Measure,
+    /// Default 1.
+    weight: Option<f64>,
+    /// Default true.
+    contributes: Option<bool>,
+    /// `check_in`, `roll_up` or `data_link`.
+    #[schema(value_type = String, example = "check_in")]
+    progress_source: ProgressSource,
+}
+
+impl From<OkrRequest> for OkrInput {
+    fn from(r: OkrRequest) -> Self {
+        OkrInput {
+            kind: r.kind,
+            title: r.title,
+            description: r.description,
+            owner_id: r.owner_id,
+            period_id: r.period_id,
+            parent_id: r.parent_id,
+            starts_on: r.starts_on,
+            due_on: r.due_on,
+            measure: r.measure,
+            weight: r.weight,
+            contributes: r.contributes,
+            progress_source: r.progress_source,
+        }
+    }
+}
+
+/// Creates an objective or key result.
+#[utoipa::path(post, path = "/api/v1/okrs", tag = "goals", request_body = OkrRequest, responses(
+    (status = 201, description = "Created", body = OkrView),
+    (status = 422, description = "Invalid field", body = ErrorBody)))]
+pub(crate) async fn create_okr(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<OkrRequest>,
+) -> Result<(StatusCode, Json<OkrView>), ApiError> {
+    let okr = state
+        .goals
+        .create_okr(caller.require()?, body.into(), Utc::now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(view(&state, okr).await?)))
+}
+
+/// One OKR with its progress and link.
+#[utoipa::path(get, path = "/api/v1/okrs/{id}", tag = "goals", params(("id" = i64, Path)), responses(
+    (status = 200, description = "The OKR", body = OkrView),
+    (status = 404, description = "No such OKR", body = ErrorBody)))]
+pub(crate) async fn get_okr(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<OkrView>, ApiError> {
+    let okr = state.goals.get_okr(caller.require()?, id).await?;
+    Ok(Json(view(&state, okr).await?))
+}
+
+/// Replaces an OKR's settings (its owner or an admin); recalculates at once.
+#[utoipa::path(put, path = "/api/v1/okrs/{id}", tag = "goals", params(("id" = i64, Path)), request_body = OkrRequest, responses(
+    (status = 200, description = "Updated", body = OkrView),
+    (status = 403, description = "Not the owner", body = ErrorBody),
+    (status = 422, description = "Invalid field (a parent that would make a cycle, ...)", body = ErrorBody)))]
+pub(crate) async fn update_okr(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<OkrRequest>,
+) -> Result<Json<OkrView>, ApiError> {
+    let okr = state
+        .goals
+        .update_okr(caller.require()?, id, body.into(), Utc::now())
+        .await?;
+    Ok(Json(view(&state, okr).await?))
+}
+
+/// Deletes an OKR; its children become top-level.
+#[utoipa::path(delete, path = "/api/v1/okrs/{id}", tag = "goals", params(("id" = i64, Path)), responses(
+    (status = 204, description = "Deleted"),
+    (status = 403, description = "Not the owner", body = ErrorBody)))]
+pub(crate) async fn delete_okr(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .goals
+        .delete_okr(caller.require()?, id, Utc::now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CheckInRequest {
+    /// A percent for percent-complete OKRs, the KPI's value for KPIs.
+    value: f64,
+    #[schema(value_type = Option<String>, example = "at_risk")]
+    status_override: Option<Status>,
+    #[serde(default)]
+    note: String,
+}
+
+/// Check-ins of an OKR, oldest first.
+#[utoipa::path(get, path = "/api/v1/okrs/{id}/check-ins", tag = "goals", params(("id" = i64, Path)), responses(
+    (status = 200, description = "Check-ins", body = Vec<Object>)))]
+pub(crate) async fn list_check_ins(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<CheckInRecord>>, ApiError> {
+    Ok(Json(
+        state.goals.list_check_ins(caller.require()?, id).await?,
+    ))
+}
+
+/// Checks in a value (the OKR's owner or an admin).
+#[utoipa::path(post, path = "/api/v1/okrs/{id}/check-ins", tag = "goals", params(("id" = i64, Path)), request_body = CheckInRequest, responses(
+    (status = 201, description = "Recorded", body = Object),
+    (status = 409, description = "The OKR is not measured by check-ins", body = ErrorBody),
+    (status = 422, description = "Invalid value", body = ErrorBody)))]
+pub(crate) async fn create_check_in(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<CheckInRequest>,
+) -> Result<(StatusCode, Json<CheckInRecord>), ApiError> {
+    let record = state
+        .goals
+        .check_in(
+            caller.require()?,
+            id,
+            body.value,
+            body.status_override,
+            &body.note,
+            Utc::now(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(record)))
+}
+
+/// Edits a check-in (its author or an admin).
+#[utoipa::path(put, path = "/api/v1/check-ins/{id}", tag = "goals", params(("id" = i64, Path)), request_body = CheckInRequest, responses(
+    (status = 200, description = "Updated", body = Object),
+    (status = 403, description = "Not the author", body = ErrorBody)))]
+pub(crate) async fn update_check_in(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<CheckInRequest>,
+) -> Result<Json<CheckInRecord>, ApiError> {
+    let record = state
+        .goals
+        .update_check_in(
+            caller.require()?,
+            id,
+            body.value,
+            body.status_override,
+            &body.note,
+            Utc::now(),
+        )
+        .await?;
+    Ok(Json(record))
+}
+
+/// Deletes a check-in (its author or an admin).
+#[utoipa::path(delete, path = "/api/v1/check-ins/{id}", tag = "goals", params(("id" = i64, Path)), responses(
+    (status = 204, description = "Deleted"),
+    (status = 403, description = "Not the author", body = ErrorBody)))]
+pub(crate) async fn delete_check_in(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .goals
+        .delete_check_in(caller.require()?, id, Utc::now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GitLabLinkRequest {
+    connection_id: i64,
+    /// Project path (`group/project`) or id.
+    project: String,
+    milestone: Option<String>,
+    /// Assignee user name.
+    assignee: Option<String>,
+    /// An issue must carry all of them.
+    #[serde(default)]
+    labels: Vec<String>,
+    /// Specific issues by `#iid`.
+    #[serde(default)]
+    iids: Vec<u64>,
+    /// KPI only: `open`, `closed` or `all`.
+    #[schema(value_type = Option<String>, example = "closed")]
+    state: Option<IssueState>,
+    /// At least 60.
+    refresh_interval_secs: Option<i64>,
+}
+
+/// Links a key result to GitLab issues; reads them and recalculates at once.
+#[utoipa::path(put, path = "/api/v1/okrs/{id}/link", tag = "goals", params(("id" = i64, Path)), request_body = GitLabLinkRequest, responses(
+    (status = 200, description = "Linked and recalculated", body = OkrView),
+    (status = 422, description = "Invalid field (unknown project or milestone, a connection you may not use, ...)", body = ErrorBody)))]
+pub(crate) async fn put_link(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<GitLabLinkRequest>,
+) -> Result<Json<OkrView>, ApiError> {
+    let by = caller.require()?;
+    let input = LinkInput {
+        connection_id: body.connection_id,
+        query: GitLabQuery {
+            project: body.project,
+            milestone: body.milestone.filter(|m| !m.trim().is_empty()),
+            assignee: body.assignee.filter(|a| !a.trim().is_empty()),
+            labels: body.labels,
+            iids: body.iids,
+        },
+        state: body.state,
+        refresh_interval_secs: body.refresh_interval_secs,
+    };
+    state
+        .goals
+        .set_gitlab_link(by, id, input, Utc::now())
+        .await?;
+    let okr = state.goals.get_okr(by, id).await?;
+    Ok(Json(view(&state, okr).await?))
+}
+
+/// Refreshes a key result's link now (incremental).
+#[utoipa::path(post, path = "/api/v1/okrs/{id}/refresh", tag = "goals", params(("id" = i64, Path)), responses(
+    (status = 200, description = "What the refresh did; a failure leaves progress unchanged", body = Object),
+    (status = 409, description = "No data link", body = ErrorBody)))]
+pub(crate) async fn refresh(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<RefreshOutcome>, ApiError> {
+    Ok(Json(
+        state
+            .goals
+            .refresh_okr(caller.require()?, id, Utc::now())
+            .await?,
+    ))
+}
+
+/// The items, children or check-in behind an OKR's number, each with its contribution.
+#[utoipa::path(get, path = "/api/v1/okrs/{id}/explain", tag = "goals", params(("id" = i64, Path)), responses(
+    (status = 200, description = "The explanation", body = Object)))]
+pub(crate) async fn explain(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Explain>, ApiError> {
+    Ok(Json(state.goals.explain(caller.require()?, id).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub(crate) struct HistoryQuery {
+    /// Newest first; default 500.
+    limit: Option<u32>,
+}
+
+/// Every change of an OKR's progress, newest first.
+#[utoipa::path(get, path = "/api/v1/okrs/{id}/history", tag = "goals", params(("id" = i64, Path), HistoryQuery), responses(
+    (status = 200, description = "Progress points", body = Vec<Object>)))]
+pub(crate) async fn history(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Query(query): Query<HistoryQuery>,
+) -> Result<Json<Vec<ProgressPoint>>, ApiError> {
+    Ok(Json(
+        state
+            .goals
+            .history(caller.require()?, id, query.limit.unwrap_or(500))
+            .await?,
+    ))
+}

@@ -1,0 +1,696 @@
+//! Issue 5's acceptance tests: key results linked to GitLab issues in the
+//! simulator, through the API.
+
+mod common;
+
+use axum::http::StatusCode;
+use chrono::{TimeZone, Utc};
+use common::Harness;
+use serde_json::{Value, json};
+
+const PROJECT: &str = "northwind/checkout";
+
+struct Setup {
+    h: Harness,
+    period: i64,
+    connection: i64,
+    milestone: String,
+}
+
+/// A period, a shared GitLab connection owned by `owner`, and a fresh
+/// milestone of our own so that the selection holds only this test's issues.
+async fn setup(name: &str) -> Setup {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/periods",
+            Some(&h.admin.token),
+            Some(json!({"name": "Q1 2026", "starts_on": "2026-01-01", "ends_on": "2026-03-31"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let period = reply.body["id"].as_i64().expect("period");
+    let connection = h.gitlab_connection(&h.owner, "gitlab", true).await;
+    let milestone = format!("Test {name}");
+    h.gitlab(
+        "POST",
+        "/projects/northwind%2Fcheckout/milestones",
+        Some(json!({"title": milestone})),
+    )
+    .await;
+    Setup {
+        h,
+        period,
+        connection,
+        milestone,
+    }
+}
+
+impl Setup {
+    async fn issue(&self, title: &str, tasks: &[&str], extra: Value) -> u64 {
+        let mut body = json!({"project": PROJECT, "title": title, "milestone": self.milestone, "tasks": tasks});
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        self.h.control("gitlab/issues", body).await["iid"]
+            .as_u64()
+            .expect("iid")
+    }
+
+    async fn key_result(&self, measure: Value) -> i64 {
+        let reply = self
+            .h
+            .call(
+                "POST",
+                "/api/v1/okrs",
+                Some(&self.h.owner.token),
+                Some(json!({"kind": "key_result", "title": "Ship checkout", "period_id": self.period, "measure": measure, "progress_source": "data_link"})),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        reply.body["id"].as_i64().expect("okr")
+    }
+
+    async fn link(&self, okr: i64, extra: Value) -> Value {
+        let mut body = json!({"connection_id": self.connection, "project": PROJECT, "milestone": self.milestone});
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        let reply = self
+            .h
+            .call(
+                "PUT",
+                &format!("/api/v1/okrs/{okr}/link"),
+                Some(&self.h.owner.token),
+                Some(body),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        reply.body
+    }
+
+    async fn refresh(&self, okr: i64) -> Value {
+        let reply = self
+            .h
+            .call(
+                "POST",
+                &format!("/api/v1/okrs/{okr}/refresh"),
+                Some(&self.h.owner.token),
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        reply.body
+    }
+
+    async fn okr(&self, okr: i64) -> Value {
+        self.h
+            .call(
+                "GET",
+                &format!("/api/v1/okrs/{okr}"),
+                Some(&self.h.other.token),
+                None,
+            )
+            .await
+            .body
+    }
+
+    async fn percent(&self, okr: i64) -> f64 {
+        self.okr(okr).await["progress"]["percent"]
+            .as_f64()
+            .expect("percent")
+    }
+
+    async fn explained_keys(&self, okr: i64) -> Vec<String> {
+        let reply = self
+            .h
+            .call(
+                "GET",
+                &format!("/api/v1/okrs/{okr}/explain"),
+                Some(&self.h.other.token),
+                None,
+            )
+            .await;
+        reply.body["explanation"]["contributions"]
+            .as_array()
+            .expect("contributions")
+            .iter()
+            .map(|c| c["key"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_issues_with_two_tasks_each_closing_one_task_gives_25_then_50_percent() {
+    let s = setup("tasks").await;
+    let a = s
+        .issue("Card form", &["validate", "submit"], json!({}))
+        .await;
+    let b = s
+        .issue("Receipt email", &["template", "send"], json!({}))
+        .await;
+    let kr = s.key_result(json!({"mode": "percent_complete"})).await;
+    let linked = s.link(kr, json!({})).await;
+    assert_eq!(linked["progress"]["percent"], 0.0, "{linked}");
+    s.h.control(
+        "gitlab/tasks/complete",
+        json!({"project": PROJECT, "iid": a, "task": 1}),
+    )
+    .await;
+    s.refresh(kr).await;
+    assert_eq!(s.percent(kr).await, 25.0);
+    s.h.control(
+        "gitlab/tasks/complete",
+        json!({"project": PROJECT, "iid": b, "task": 2}),
+    )
+    .await;
+    let outcome = s.refresh(kr).await;
+    assert_eq!(outcome["error"], Value::Null);
+    assert_eq!(s.percent(kr).await, 50.0);
+
+    let explain =
+        s.h.call(
+            "GET",
+            &format!("/api/v1/okrs/{kr}/explain"),
+            Some(&s.h.other.token),
+            None,
+        )
+        .await
+        .body;
+    let contributions = explain["explanation"]["contributions"]
+        .as_array()
+        .expect("contributions");
+    assert_eq!(contributions.len(), 2);
+    for c in contributions {
+        assert_eq!(
+            (c["amount"].as_f64(), c["done_amount"].as_f64()),
+            (Some(2.0), Some(1.0)),
+            "{c}"
+        );
+    }
+    let history =
+        s.h.call(
+            "GET",
+            &format!("/api/v1/okrs/{kr}/history"),
+            Some(&s.h.other.token),
+            None,
+        )
+        .await
+        .body;
+    let percents: Vec<f64> = history
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|p| p["percent"].as_f64())
+        .collect();
+    assert_eq!(
+        percents,
+        vec![50.0, 25.0, 0.0],
+        "every change is a point, newest first"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_issue_with_open_tasks_counts_complete() {
+    let s = setup("closed").await;
+    let a = s
+        .issue("Migrate payments", &["one", "two", "three"], json!({}))
+        .await;
+    s.issue("No tasks here", &[], json!({})).await;
+    let kr = s.key_result(json!({"mode": "percent_complete"})).await;
+    s.link(kr, json!({})).await;
+    s.h.control("gitlab/issues/close", json!({"project": PROJECT, "iid": a}))
+        .await;
+    s.refresh(kr).await;
+    assert_eq!(
+        s.percent(kr).await,
+        75.0,
+        "3 of 3 units for the closed issue, 0 of 1 for the other"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kpi_resolve_30_issues() {
+    let s = setup("kpi").await;
+    let mut iids = Vec::new();
+    for n in 0..32 {
+        iids.push(s.issue(&format!("Bug {n}"), &[], json!({})).await);
+    }
+    let kr = s
+        .key_result(json!({"mode": "kpi", "unit": "issues", "start_value": 0, "target_value": 30}))
+        .await;
+    s.link(kr, json!({"state": "closed"})).await;
+    for iid in &iids[..12] {
+        s.h.control(
+            "gitlab/issues/close",
+            json!({"project": PROJECT, "iid": iid}),
+        )
+        .await;
+    }
+    s.refresh(kr).await;
+    let okr = s.okr(kr).await;
+    assert_eq!(
+        (
+            okr["progress"]["value"].as_f64(),
+            okr["progress"]["percent"].as_f64()
+        ),
+        (Some(12.0), Some(40.0)),
+        "{okr}"
+    );
+    for iid in &iids[12..30] {
+        s.h.control(
+            "gitlab/issues/close",
+            json!({"project": PROJECT, "iid": iid}),
+        )
+        .await;
+    }
+    s.refresh(kr).await;
+    let okr = s.okr(kr).await;
+    assert_eq!(okr["progress"]["value"].as_f64(), Some(30.0));
+    assert_eq!(okr["progress"]["status"], "done", "{okr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn milestone_assignee_and_label_filters() {
+    let s = setup("filters").await;
+    s.issue(
+        "match",
+        &[],
+        json!({"assignees": ["amartin"], "labels": ["backend", "urgent"]}),
+    )
+    .await;
+    s.issue(
+        "match too",
+        &[],
+        json!({"assignees": ["amartin", "bokafor"], "labels": ["backend", "urgent", "extra"]}),
+    )
+    .await;
+    s.issue(
+        "one label short",
+        &[],
+        json!({"assignees": ["amartin"], "labels": ["backend"]}),
+    )
+    .await;
+    s.issue(
+        "someone else",
+        &[],
+        json!({"assignees": ["bokafor"], "labels": ["backend", "urgent"]}),
+    )
+    .await;
+    s.h.control("gitlab/issues", json!({"project": PROJECT, "title": "no milestone", "assignees": ["amartin"], "labels": ["backend", "urgent"]})).await;
+    let kr = s.key_result(json!({"mode": "percent_complete"})).await;
+    s.link(
+        kr,
+        json!({"assignee": "amartin", "labels": ["backend", "urgent"]}),
+    )
+    .await;
+    let keys = s.explained_keys(kr).await;
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    let titles: Vec<String> =
+        s.h.call(
+            "GET",
+            &format!("/api/v1/okrs/{kr}/explain"),
+            Some(&s.h.owner.token),
+            None,
+        )
+        .await
+        .body["explanation"]["contributions"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|c| c["key"].to_string())
+            .collect();
+    assert_eq!(titles.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_issue_removed_from_the_milestone_leaves_the_selection_at_the_next_refresh() {
+    let s = setup("moved").await;
+    let a = s.issue("stays", &[], json!({})).await;
+    let b = s.issue("moves away", &[], json!({})).await;
+    s.h.control("gitlab/issues/close", json!({"project": PROJECT, "iid": a}))
+        .await;
+    let kr = s.key_result(json!({"mode": "percent_complete"})).await;
+    s.link(kr, json!({})).await;
+    assert_eq!(s.percent(kr).await, 50.0);
+    s.h.gitlab(
+        "PUT",
+        &format!("/projects/northwind%2Fcheckout/issues/{b}"),
+        Some(json!({"milestone_id": 0})),
+    )
+    .await;
+    let outcome = s.refresh(kr).await;
+    assert_eq!(outcome["full"], false, "an incremental refresh notices it");
+    assert_eq!(s.explained_keys(kr).await, vec![format!("{PROJECT}#{a}")]);
+    assert_eq!(s.percent(kr).await, 100.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_against_500s_and_429s_changes_nothing_and_recovers() {
+    let s = setup("faults").await;
+    let a = s.issue("one", &[], json!({})).await;
+    s.issue("two", &[], json!({})).await;
+    let kr = s.key_result(json!({"mode": "percent_complete"})).await;
+    s.link(kr, json!({})).await;
+    assert_eq!(s.percent(kr).await, 0.0);
+    s.h.control("gitlab/issues/close", json!({"project": PROJECT, "iid": a}))
+        .await;
+    for fault in [
+        json!({"service": "gitlab", "kind": "server_error", "status": 500, "count": 5}),
+        json!({"service": "gitlab", "kind": "rate_limit", "count": 5, "retry_after": 1}),
+    ] {
+        s.h.control("faults", fault.clone()).await;
+        let outcome = s.refresh(kr).await;
+        assert!(outcome["error"]["code"].is_string(), "{fault}: {outcome}");
+        let okr = s.okr(kr).await;
+        assert_eq!(
+            okr["progress"]["percent"], 0.0,
+            "a failed refresh changes nothing"
+        );
+        assert_eq!(okr["link"]["stale"], true);
+        assert!(
+            okr["link"]["last_error"]
+                .as_str()
+                .is_some_and(|e| !e.is_empty())
+        );
+        s.h.sim.clear_faults();
+    }
+    let history_before =
+        s.h.call(
+            "GET",
+            &format!("/api/v1/okrs/{kr}/history"),
+            Some(&s.h.owner.token),
+            None,
+        )
+        .await
+        .body;
+    assert_eq!(
+        history_before.as_array().map(Vec::len),
+        Some(1),
+        "no point was written by failures"
+    );
+    let outcome = s.refresh(kr).await;
+    assert_eq!(outcome["error"], Value::Null, "{outcome}");
+    let okr = s.okr(kr).await;
+    assert_eq!(okr["progress"]["percent"], 50.0);
+    assert_eq!(
+        (
+            okr["link"]["stale"].as_bool(),
+            okr["link"]["failures"].as_i64()
+        ),
+        (Some(false), Some(0))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_marks_the_connection_unhealthy() {
+    let s = setup("revoked").await;
+    s.issue("one", &[], json!({})).await;
+    let kr = s.key_result(json!({"mode": "percent_complete"})).await;
+    s.link(kr, json!({})).await;
+    s.h.control("faults", json!({"service": "gitlab", "kind": "revoke_token", "token": cairn_sim::DEFAULT_GITLAB_TOKEN})).await;
+    let outcome = s.refresh(kr).await;
+    assert_eq!(outcome["error"]["code"], "unauthorized", "{outcome}");
+    let connection =
+        s.h.call(
+            "GET",
+            &format!("/api/v1/connections/{}", s.connection),
+            Some(&s.h.owner.token),
+            None,
+        )
+        .await
+        .body;
+    assert_eq!(connection["health"]["status"], "failing", "{connection}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_colours_on_a_fixed_clock() {
+    let s = setup("clock").await;
+    let reply = s
+        .h
+        .call(
+            "POST",
+            "/api/v1/okrs",
+            Some(&s.h.owner.token),
+            Some(json!({"kind": "key_result", "title": "Half way", "period_id": s.period, "starts_on": "2026-01-01", "due_on": "2026-01-10", "measure": {"mode": "percent_complete"}, "progress_source": "check_in"})),
+        )
+        .await;
+    let kr = reply.body["id"].as_i64().expect("okr");
+    let reply =
+        s.h.call(
+            "POST",
+            &format!("/api/v1/okrs/{kr}/check-ins"),
+            Some(&s.h.owner.token),
+            Some(json!({"value": 50, "note": "half"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    // Ten days, 10 points of expected progress a day (measured at noon:
+    // day d expects (d - 0.5) x 10 %); actual 50 %.
+    for (day, expected_status) in [
+        (1, "on_track"),
+        (5, "on_track"),
+        (6, "behind"),
+        (8, "behind"),
+        (9, "at_risk"),
+    ] {
+        let at = Utc
+            .with_ymd_and_hms(2026, 1, day, 0, 0, 0)
+            .single()
+            .expect("time")
+            + chrono::Duration::hours(12);
+        s.h.state
+            .goals
+            .recompute(kr, at, "check_in", "clock")
+            .await
+            .expect("recompute");
+        let okr = s.okr(kr).await;
+        assert_eq!(
+            okr["progress"]["status"], expected_status,
+            "day {day}: {okr}"
+        );
+    }
+    let before = Utc
+        .with_ymd_and_hms(2025, 12, 30, 12, 0, 0)
+        .single()
+        .expect("time");
+    s.h.state
+        .goals
+        .recompute(kr, before, "check_in", "clock")
+        .await
+        .expect("recompute");
+    assert_eq!(s.okr(kr).await["progress"]["status"], "not_started");
+    s.h.call(
+        "POST",
+        &format!("/api/v1/okrs/{kr}/check-ins"),
+        Some(&s.h.owner.token),
+        Some(json!({"value": 100})),
+    )
+    .await;
+    assert_eq!(s.okr(kr).await["progress"]["status"], "done");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objectives_roll_up_and_check_ins_belong_to_their_author() {
+    let s = setup("rollup").await;
+    let create = |body: Value| async {
+        s.h.call("POST", "/api/v1/okrs", Some(&s.h.owner.token), Some(body))
+            .await
+    };
+    let objective = create(json!({"kind": "objective", "title": "Faster checkout", "period_id": s.period, "measure": {"mode": "percent_complete"}, "progress_source": "roll_up"})).await.body["id"].as_i64().expect("id");
+    let mut krs = Vec::new();
+    for (title, weight) in [("a", 1.0), ("b", 3.0)] {
+        let reply = create(json!({"kind": "key_result", "title": title, "period_id": s.period, "parent_id": objective, "weight": weight, "measure": {"mode": "percent_complete"}, "progress_source": "check_in"})).await;
+        krs.push(reply.body["id"].as_i64().expect("id"));
+    }
+    let first =
+        s.h.call(
+            "POST",
+            &format!("/api/v1/okrs/{}/check-ins", krs[0]),
+            Some(&s.h.owner.token),
+            Some(json!({"value": 100})),
+        )
+        .await;
+    s.h.call(
+        "POST",
+        &format!("/api/v1/okrs/{}/check-ins", krs[1]),
+        Some(&s.h.owner.token),
+        Some(json!({"value": 20})),
+    )
+    .await;
+    assert_eq!(s.percent(objective).await, 40.0, "(100 x 1 + 20 x 3) / 4");
+    let check_in = first.body["id"].as_i64().expect("id");
+    let stranger =
+        s.h.call(
+            "PUT",
+            &format!("/api/v1/check-ins/{check_in}"),
+            Some(&s.h.other.token),
+            Some(json!({"value": 0})),
+        )
+        .await;
+    assert_eq!(stranger.status, StatusCode::FORBIDDEN);
+    let edited =
+        s.h.call(
+            "PUT",
+            &format!("/api/v1/check-ins/{check_in}"),
+            Some(&s.h.owner.token),
+            Some(json!({"value": 60, "note": "re-estimated"})),
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::OK, "{}", edited.text);
+    assert_eq!(s.percent(objective).await, 30.0, "(60 + 60) / 4");
+    let deleted =
+        s.h.call(
+            "DELETE",
+            &format!("/api/v1/check-ins/{check_in}"),
+            Some(&s.h.owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    let check_ins =
+        s.h.call(
+            "GET",
+            &format!("/api/v1/okrs/{}/check-ins", krs[0]),
+            Some(&s.h.owner.token),
+            None,
+        )
+        .await
+        .body;
+    assert_eq!(check_ins.as_array().map(Vec::len), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_names_the_field_and_saves_nothing() {
+    let s = setup("bad").await;
+    let base = json!({"kind": "key_result", "title": "t", "period_id": s.period, "measure": {"mode": "percent_complete"}, "progress_source": "check_in"});
+    let with = |key: &str, value: Value| {
+        let mut body = base.clone();
+        body[key] = value;
+        body
+    };
+    let objective =
+        s.h.call(
+            "POST",
+            "/api/v1/okrs",
+            Some(&s.h.owner.token),
+            Some(with("kind", json!("objective"))),
+        )
+        .await
+        .body["id"]
+            .as_i64()
+            .expect("id");
+    let child =
+        s.h.call(
+            "POST",
+            "/api/v1/okrs",
+            Some(&s.h.owner.token),
+            Some(with("parent_id", json!(objective))),
+        )
+        .await
+        .body["id"]
+            .as_i64()
+            .expect("id");
+    assert_eq!(okr_count(&s).await, Some(2));
+    for (body, field) in [
+        (
+            with(
+                "measure",
+                json!({"mode": "kpi", "unit": "bugs", "start_value": 5, "target_value": 5}),
+            ),
+            "measure",
+        ),
+        (with("due_on", json!("2025-12-01")), "due_on"),
+        (with("weight", json!(-1)), "weight"),
+        (with("period_id", json!(999)), "period_id"),
+        (with("parent_id", json!(999)), "parent_id"),
+        (with("title", json!("")), "title"),
+        (with("progress_source", json!("magic")), "progress_source"),
+    ] {
+        let reply =
+            s.h.call(
+                "POST",
+                "/api/v1/okrs",
+                Some(&s.h.owner.token),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            reply.text
+        );
+        assert_eq!(
+            reply.body["error"]["field"], field,
+            "{body}: {}",
+            reply.text
+        );
+    }
+    assert_eq!(okr_count(&s).await, Some(2), "nothing saved");
+    // A parent that would make a cycle: the objective under its own child.
+    let cycle = s.h.call("PUT", &format!("/api/v1/okrs/{objective}"), Some(&s.h.owner.token), Some(json!({"kind": "objective", "title": "o", "period_id": s.period, "parent_id": child, "measure": {"mode": "percent_complete"}, "progress_source": "roll_up"}))).await;
+    assert_eq!(
+        (cycle.status.as_u16(), cycle.body["error"]["field"].as_str()),
+        (422, Some("parent_id")),
+        "{}",
+        cycle.text
+    );
+
+    let kr = s.key_result(json!({"mode": "percent_complete"})).await;
+    let private =
+        s.h.gitlab_connection(&s.h.other, "someone else's", false)
+            .await;
+    for (body, field) in [
+        (
+            json!({"connection_id": private, "project": PROJECT}),
+            "connection_id",
+        ),
+        (
+            json!({"connection_id": s.connection, "project": "northwind/nope"}),
+            "project",
+        ),
+        (
+            json!({"connection_id": s.connection, "project": PROJECT, "milestone": "No such milestone"}),
+            "milestone",
+        ),
+        (
+            json!({"connection_id": s.connection, "project": PROJECT, "state": "closed"}),
+            "state",
+        ),
+        (
+            json!({"connection_id": s.connection, "project": PROJECT, "refresh_interval_secs": 5}),
+            "refresh_interval_secs",
+        ),
+    ] {
+        let reply =
+            s.h.call(
+                "PUT",
+                &format!("/api/v1/okrs/{kr}/link"),
+                Some(&s.h.owner.token),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            reply.text
+        );
+        assert_eq!(
+            reply.body["error"]["field"], field,
+            "{body}: {}",
+            reply.text
+        );
+    }
+    assert_eq!(s.okr(kr).await["link"], Value::Null, "no link saved");
+}
+
+async fn okr_count(s: &Setup) -> Option<usize> {
+    s.h.call("GET", "/api/v1/okrs", Some(&s.h.owner.token), None)
+        .await
+        .body
+        .as_array()
+        .map(Vec::len)
+}
