@@ -125,10 +125,11 @@ async fn jobs(count: u32, processes: u32, database_url: Option<String>) -> anyho
     store.migrate().await?;
     let done_before = store.job_counts().await?.get(JobState::Done);
 
+    let data_dir = dir.path().display().to_string();
     let mut workers = Vec::new();
     for _ in 0..processes.max(1) {
         workers
-            .push(ServeProcess::start(&binary()?, &["--database-url", &url], "warn", &[]).await?);
+            .push(ServeProcess::start(&binary()?, &["--database-url", &url, "--data-dir", data_dir.as_str()], "warn", &[]).await?);
     }
     let started = Instant::now();
     let mut enqueued = 0;

@@ -37,7 +37,9 @@ fn runs(lines: &[String]) -> HashMap<i64, u32> {
 async fn two_servers_on_postgres_run_every_job_exactly_once() {
     let db = TestDb::postgres().await;
     let store = db.store().await;
-    let args = ["--database-url", db.url.as_str()];
+    let data = tempfile::tempdir().expect("tempdir");
+    let data_dir = data.path().to_str().expect("path");
+    let args = ["--database-url", db.url.as_str(), "--data-dir", data_dir];
     let log = "warn,cairn::jobs=debug";
     let first = ServeProcess::start(binary(), &args, log, &[])
         .await
