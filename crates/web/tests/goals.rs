@@ -694,3 +694,101 @@ async fn okr_count(s: &Setup) -> Option<usize> {
         .as_array()
         .map(Vec::len)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn due_links_are_refreshed_on_schedule_through_the_job_queue() {
+    use cairn_engine::goals::gitlab_link::{REFRESH_KIND, RefreshHandler};
+    use cairn_engine::jobs::{JobSignal, Registry, Worker, WorkerConfig};
+
+    let s = setup("schedule").await;
+    let a = s.issue("one", &[], json!({})).await;
+    s.issue("two", &[], json!({})).await;
+    let kr = s.key_result(json!({"mode": "percent_complete"})).await;
+    let linked = s.link(kr, json!({"refresh_interval_secs": 60})).await;
+    let next = linked["link"]["next_refresh_at"]
+        .as_str()
+        .expect("next refresh")
+        .to_owned();
+    let next: chrono::DateTime<Utc> = next.parse().expect("time");
+    let since = linked["link"]["last_success_at"]
+        .as_str()
+        .expect("last success")
+        .parse::<chrono::DateTime<Utc>>()
+        .expect("time");
+    assert_eq!((next - since).num_seconds(), 60, "the link's own interval");
+
+    // Nothing is due yet, and the link is due one interval after its last
+    // refresh: pretend that one ran 61 seconds ago.
+    assert_eq!(
+        s.h.state
+            .goals
+            .enqueue_due_refreshes(Utc::now())
+            .await
+            .expect("schedule"),
+        0
+    );
+    assert!(
+        s.h.state
+            .goals
+            .enqueue_due_refreshes(next - chrono::Duration::seconds(1))
+            .await
+            .expect("schedule")
+            == 0
+    );
+    let link_id =
+        s.h.state
+            .store
+            .link_for_okr(kr)
+            .await
+            .expect("link")
+            .expect("link")
+            .id;
+    let earlier = Utc::now() - chrono::Duration::seconds(61);
+    s.h.state
+        .goals
+        .refresh_link(link_id, false, earlier)
+        .await
+        .expect("refresh");
+    s.h.control("gitlab/issues/close", json!({"project": PROJECT, "iid": a}))
+        .await;
+    assert_eq!(s.percent(kr).await, 0.0);
+    let now = Utc::now();
+    assert_eq!(
+        s.h.state
+            .goals
+            .enqueue_due_refreshes(now)
+            .await
+            .expect("schedule"),
+        1
+    );
+    assert_eq!(
+        s.h.state
+            .goals
+            .enqueue_due_refreshes(now)
+            .await
+            .expect("schedule"),
+        0,
+        "deduplicated while queued"
+    );
+    let mut registry = Registry::default();
+    registry.register(REFRESH_KIND, RefreshHandler(s.h.state.goals.clone()));
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let worker = Worker::new(
+        s.h.state.store.clone(),
+        registry,
+        WorkerConfig::default(),
+        "w".into(),
+        JobSignal::default(),
+    );
+    let task = tokio::spawn(worker.run(shutdown.clone()));
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while s.percent(kr).await != 50.0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the scheduled refresh did not run"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    shutdown.cancel();
+    task.await.expect("worker").expect("worker ran");
+}
