@@ -26,6 +26,10 @@ pub enum EngineError {
     /// Too many attempts (429).
     #[error("too many attempts; try again in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// A remote system (GitLab, Jira) failed or refused; the diagnosis says
+    /// what to check (502). Never holds a secret: diagnoses are scrubbed.
+    #[error("{}: {} {}", .0.code, .0.summary, .0.hint)]
+    Upstream(cairn_connect::Diagnosis),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

@@ -185,6 +185,14 @@ pub fn from_engine(error: cairn_engine::EngineError) -> ApiError {
             "rate_limited",
             format!("too many failed attempts; try again in {retry_after_secs} s"),
         ),
+        E::Upstream(diagnosis) => ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "upstream_failed",
+            format!(
+                "{} {} (diagnosis: {})",
+                diagnosis.summary, diagnosis.hint, diagnosis.code
+            ),
+        ),
         E::Store(error) => ApiError::internal(error),
         E::Keyring(error) => ApiError::internal(error),
     }

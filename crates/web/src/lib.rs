@@ -152,6 +152,11 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api::goals::refresh))
         .routes(routes!(api::goals::explain))
         .routes(routes!(api::goals::history))
+        .routes(routes!(api::browse::projects))
+        .routes(routes!(api::browse::milestones))
+        .routes(routes!(api::browse::members))
+        .routes(routes!(api::browse::labels))
+        .routes(routes!(api::browse::issues))
 }
 
 /// The OpenAPI document, generated from the handlers' annotations.

@@ -608,15 +608,39 @@ impl GitLabClient {
 
     /// `GET /projects/:id/members/all` (inherited members included).
     pub fn members(&self, project: &ProjectRef) -> Pages<GitLabUser> {
+        self.members_matching(project, None)
+    }
+
+    /// `GET /projects/:id/members/all?query=`: members whose name or user
+    /// name contains `query`, for people pickers.
+    pub fn members_matching(&self, project: &ProjectRef, query: Option<&str>) -> Pages<GitLabUser> {
         let mut url = self.project_url(project, &["members", "all"]);
-        url.query_pairs_mut().append_pair("per_page", "100");
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("per_page", "100");
+            if let Some(s) = query {
+                q.append_pair("query", s);
+            }
+        }
         Pages::new(self.http.clone(), url)
     }
 
     /// `GET /projects/:id/labels`.
     pub fn labels(&self, project: &ProjectRef) -> Pages<Label> {
+        self.labels_matching(project, None)
+    }
+
+    /// `GET /projects/:id/labels?search=`: labels whose name contains
+    /// `search` (older GitLabs ignore the parameter and list them all).
+    pub fn labels_matching(&self, project: &ProjectRef, search: Option<&str>) -> Pages<Label> {
         let mut url = self.project_url(project, &["labels"]);
-        url.query_pairs_mut().append_pair("per_page", "100");
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("per_page", "100");
+            if let Some(s) = search {
+                q.append_pair("search", s);
+            }
+        }
         Pages::new(self.http.clone(), url)
     }
 

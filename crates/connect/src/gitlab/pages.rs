@@ -31,6 +31,34 @@ impl<T: DeserializeOwned> Pages<T> {
         }
     }
 
+    /// Starts at `page` (1-based) with `per_page` items a page, for callers
+    /// that show one page at a time (pickers) instead of reading them all.
+    /// Offset pagination only; a keyset list ignores `page`.
+    pub fn starting_at(mut self, page: u32, per_page: u32) -> Pages<T> {
+        if let Some(url) = &mut self.next {
+            let kept: Vec<(String, String)> = url
+                .query_pairs()
+                .filter(|(k, _)| k != "page" && k != "per_page")
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            url.query_pairs_mut()
+                .clear()
+                .extend_pairs(kept)
+                .append_pair("per_page", &per_page.to_string())
+                .append_pair("page", &page.to_string());
+        }
+        self
+    }
+
+    /// The number of the page [`Pages::next_page`] reads next, when another
+    /// remains and it is an offset page (keyset pages have no number).
+    pub fn next_page_number(&self) -> Option<u32> {
+        let url = self.next.as_ref()?;
+        url.query_pairs()
+            .find(|(k, _)| k == "page")
+            .and_then(|(_, v)| v.parse().ok())
+    }
+
     /// The next page's items, or `None` after the last page.
     pub async fn next_page(&mut self) -> Result<Option<Vec<T>>, ConnectError> {
         let Some(url) = self.next.take() else {

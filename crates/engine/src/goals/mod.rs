@@ -6,6 +6,7 @@
 //! percent or status changed. A webhook, a scheduled refresh and a manual
 //! refresh all end here.
 
+pub mod browse;
 pub mod gitlab_link;
 
 use std::sync::Arc;

@@ -1,5 +1,6 @@
 //! `/api/v1`: one module per resource.
 
 pub(crate) mod accounts;
+pub(crate) mod browse;
 pub(crate) mod connections;
 pub(crate) mod goals;
