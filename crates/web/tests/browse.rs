@@ -384,5 +384,15 @@ async fn the_openapi_document_lists_the_browse_endpoints() {
         "/api/v1/connections/{id}/gitlab/projects/{project}/issues",
     ] {
         assert!(doc["paths"][path]["get"].is_object(), "{path}");
+        let schema =
+            doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+                ["$ref"]
+                .as_str()
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                .unwrap_or_default();
+        let properties = &doc["components"]["schemas"][schema]["properties"];
+        for key in ["items", "page", "per_page", "next_page"] {
+            assert!(properties[key].is_object(), "{path}: {schema} lacks {key}");
+        }
     }
 }

@@ -157,6 +157,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn starting_at_replaces_page_and_page_size() -> Result<(), ConnectError> {
+        let http = HttpClient::new(
+            crate::error::Service::GitLab,
+            crate::http::HttpConfig::default(),
+            None,
+        )?;
+        let first = Url::parse("https://gl.example.com/api/v4/projects?per_page=100&search=a%2Fb")
+            .map_err(|e| ConnectError::InvalidInput(e.to_string()))?;
+        let pages: Pages<serde_json::Value> = Pages::new(http, first).starting_at(3, 7);
+        assert_eq!(pages.next_page_number(), Some(3));
+        let query = pages.next.as_ref().and_then(|u| u.query()).unwrap_or("");
+        assert_eq!(query, "search=a%2Fb&per_page=7&page=3");
+        Ok(())
+    }
+
+    #[test]
     fn link_header_entries_are_found_by_rel() {
         let h = r#"<https://gl.example.com/api/v4/projects/1/issues?id_after=42&per_page=2&pagination=keyset>; rel="next", <https://gl.example.com/api/v4/projects/1/issues?page=1>; rel="first""#;
         assert_eq!(
