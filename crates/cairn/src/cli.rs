@@ -42,6 +42,9 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Try Cairn: the simulator with a sample organisation and a server
+    /// seeded with OKRs linked to it; prints the URL and a login.
+    Demo(crate::demo::DemoArgs),
     /// Run the GitLab and Jira simulator (for trying Cairn without either).
     Sim {
         #[command(flatten)]
@@ -97,6 +100,11 @@ pub fn main() -> ExitCode {
                     }
                     Err(error) => Err(error),
                 }
+            }
+            Command::Demo(args) => {
+                let settings = args.settings()?;
+                crate::telemetry::init(settings.log_format, &settings.log_level);
+                crate::demo::run(args, settings).await
             }
             Command::Sim { args, log_format } => {
                 crate::telemetry::init(log_format, "info");

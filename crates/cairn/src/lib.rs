@@ -6,6 +6,7 @@ pub mod admin;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod process;
 pub mod serve;
 pub mod sim;

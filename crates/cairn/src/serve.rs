@@ -108,6 +108,26 @@ async fn bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
 /// Runs until SIGTERM or Ctrl-C: stops accepting, finishes in-flight
 /// requests and jobs (within the grace period) and releases job leases.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    run_with(settings, |_| async { Ok(()) }).await
+}
+
+/// What [`run_with`]'s setup sees: the database is migrated and the port
+/// bound, but no request is served and no job runs yet.
+pub struct Ready {
+    pub state: AppState,
+    /// The address actually listened on (port 0 resolved).
+    pub address: std::net::SocketAddr,
+    /// Cancelled when the server begins to shut down.
+    pub shutdown: CancellationToken,
+}
+
+/// [`run`] with a setup step before serving, so `cairn demo` runs the very
+/// same server after seeding it. A failed setup stops the server unstarted.
+pub async fn run_with<F, Fut>(settings: Settings, setup: F) -> anyhow::Result<()>
+where
+    F: FnOnce(Ready) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
     let store = open_store(&settings, true).await?;
     let bind = settings.bind_addr();
     let listener = tokio::net::TcpListener::bind(bind)
@@ -128,6 +148,16 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let state = AppState::new(store.clone(), keyring.clone(), cairn_web::metrics_handle())
         .with_goal_settings(keyring, goal_settings(&settings));
     bootstrap_admin(&state).await?;
+    let ready = Ready {
+        state: state.clone(),
+        address,
+        shutdown: shutdown.clone(),
+    };
+    if let Err(error) = setup(ready).await {
+        shutdown.cancel();
+        store.close().await;
+        return Err(error);
+    }
 
     let worker_id = Worker::new_id();
     tracing::info!(worker = %worker_id, "job worker started");

@@ -1,0 +1,762 @@
+//! `cairn demo`: the GitLab and Jira simulator with its sample organisation,
+//! and the same server as `cairn serve` seeded with a period, objectives and
+//! key results linked to simulated GitLab milestones. While it runs, the
+//! simulator completes tasks and closes issues now and then, so a person
+//! watching sees progress move at the next scheduled refresh.
+//!
+//! The data directory is emptied at every start: the simulator keeps its
+//! data in memory and starts afresh (on new ports) each run, so a database
+//! from an earlier run would hold links to a GitLab that no longer exists
+//! and numbers that no longer match it. To protect real data, a directory
+//! that is neither empty nor marked as a demo directory is refused.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use cairn_core::authz::Role;
+use cairn_core::goals::{IssueState, Kpi, Measure, ProgressSource};
+use cairn_core::secret::Secret;
+use cairn_engine::accounts::Authenticated;
+use cairn_engine::connections::ConnectionInput;
+use cairn_engine::goals::{GitLabQuery, LinkInput, OkrInput};
+use cairn_sim::{SimConfig, SimHandle, World};
+use cairn_store::goals::OkrKind;
+use cairn_web::AppState;
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{ConfigError, LogFormat, Settings};
+
+/// The demo admin's email address (the password is generated each run).
+pub const DEMO_EMAIL: &str = "admin@demo.cairn.example";
+
+/// The file that marks a data directory as the demo's, so it may be emptied.
+const MARKER: &str = ".cairn-demo";
+
+/// Files of an earlier run that a fresh start removes.
+const STATE_FILES: &[&str] = &["cairn.db", "cairn.db-wal", "cairn.db-shm", "master.key"];
+
+/// Seconds between scheduled refreshes of the demo's links: the minimum,
+/// so the simulator's changes show within a minute.
+const REFRESH_SECS: i64 = 60;
+
+/// Options of `cairn demo`. It reads no `cairn.toml` and no `CAIRN_*`
+/// settings, so a production configuration in the working directory can
+/// never point the demo (which empties its data directory) at real data.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    /// Address Cairn listens on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Directory for the demo's SQLite database and key file; emptied at every start.
+    #[arg(long, value_name = "DIR", default_value = "./cairn-demo-data")]
+    pub data_dir: PathBuf,
+    /// Address of the simulated GitLab (port 0: a free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub gitlab_addr: SocketAddr,
+    /// Address of the simulated Jira (port 0: a free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub jira_addr: SocketAddr,
+    /// Average seconds between two changes the simulator makes to its issues (0: none).
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub tick_secs: u64,
+    /// Log line format.
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+    /// Log filter, e.g. `info` or `info,cairn::demo=debug`.
+    #[arg(long, value_name = "FILTER", default_value = "info")]
+    pub log_level: String,
+}
+
+impl DemoArgs {
+    /// The server settings of the demo: `serve`'s defaults with the demo's
+    /// bind address and data directory and the shortest refresh interval.
+    pub fn settings(&self) -> Result<Settings, ConfigError> {
+        tracing_subscriber::EnvFilter::try_new(&self.log_level).map_err(|e| {
+            ConfigError(format!(
+                "invalid value for `log_level`: `{}` is not a log filter ({e})",
+                self.log_level
+            ))
+        })?;
+        Ok(Settings {
+            bind: self.bind.to_string(),
+            data_dir: self.data_dir.clone(),
+            database_url: String::new(),
+            log_format: self.log_format,
+            log_level: self.log_level.clone(),
+            refresh_interval_secs: REFRESH_SECS.unsigned_abs(),
+            full_refresh_interval_secs: 3600,
+            ..Settings::default()
+        })
+    }
+}
+
+/// Which simulated issues a demo key result reads; the simulator's changes
+/// are drawn from these too, so every change moves some number.
+struct Selection {
+    project: &'static str,
+    milestone: Option<&'static str>,
+    labels: &'static [&'static str],
+}
+
+const CHECKOUT_Q1: Selection = Selection {
+    project: "northwind/checkout",
+    milestone: Some("Q1 2026"),
+    labels: &[],
+};
+const CHECKOUT_PAYMENTS: Selection = Selection {
+    project: "northwind/checkout",
+    milestone: None,
+    labels: &["payments"],
+};
+const MOBILE_RELEASE: Selection = Selection {
+    project: "northwind/mobile-app",
+    milestone: Some("Release 4.2"),
+    labels: &[],
+};
+const SELECTIONS: &[&Selection] = &[&CHECKOUT_Q1, &CHECKOUT_PAYMENTS, &MOBILE_RELEASE];
+
+impl Selection {
+    fn query(&self) -> GitLabQuery {
+        GitLabQuery {
+            project: self.project.to_owned(),
+            milestone: self.milestone.map(str::to_owned),
+            assignee: None,
+            labels: self.labels.iter().map(|l| (*l).to_owned()).collect(),
+            iids: Vec::new(),
+        }
+    }
+}
+
+/// Runs the simulator and the seeded server until SIGTERM or Ctrl-C.
+pub async fn run(args: DemoArgs, settings: Settings) -> anyhow::Result<()> {
+    prepare_data_dir(&args.data_dir)?;
+    let sim = cairn_sim::start(SimConfig {
+        gitlab_addr: args.gitlab_addr,
+        jira_addr: args.jira_addr,
+        ..SimConfig::default()
+    })
+    .await
+    .context("cannot start the simulator")?;
+    let sim = Arc::new(sim);
+    let stop = CancellationToken::new();
+    let (seeded_tx, seeded_rx) = tokio::sync::oneshot::channel::<CancellationToken>();
+    let ticker = tokio::spawn(change_now_and_then(
+        sim.clone(),
+        Duration::from_secs(args.tick_secs),
+        seeded_rx,
+        stop.clone(),
+    ));
+
+    let gitlab_url = sim.gitlab_url();
+    let jira_url = sim.jira_url();
+    let result = crate::serve::run_with(settings, |ready| async move {
+        let now = Utc::now();
+        let password = demo_password();
+        let seeded = seed(&ready.state, &gitlab_url, &password, now).await?;
+        let url = browser_url(ready.address);
+        println!();
+        println!("Cairn demo is running at {url}");
+        println!("  sign in as  {DEMO_EMAIL}");
+        println!("  password    {}", password.expose());
+        println!(
+            "  seeded      period {}, {} objectives, {} key results ({} linked to the simulated GitLab)",
+            seeded.period, seeded.objectives, seeded.key_results, seeded.links
+        );
+        println!(
+            "  simulator   GitLab {gitlab_url} (token {}), Jira {jira_url}",
+            cairn_sim::DEFAULT_GITLAB_TOKEN
+        );
+        println!("  Ctrl-C stops the demo; its data is reset at the next start.");
+        println!();
+        tracing::info!(url = %url, email = DEMO_EMAIL, "demo ready");
+        let _ = seeded_tx.send(ready.shutdown);
+        Ok(())
+    })
+    .await;
+    stop.cancel();
+    if ticker.await.is_err() {
+        tracing::warn!("the simulator's change loop crashed");
+    }
+    match Arc::try_unwrap(sim) {
+        Ok(sim) => sim.shutdown().await,
+        Err(_) => tracing::warn!("simulator still in use; not waiting for it"),
+    }
+    result
+}
+
+/// Empties (or creates) the data directory, refusing one that may hold
+/// something other than an earlier demo.
+fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
+    if dir.exists() {
+        let mut entries = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot read the data directory {}", dir.display()))?;
+        let empty = entries.next().is_none();
+        if !empty && !dir.join(MARKER).exists() {
+            anyhow::bail!(
+                "{} is not empty and is not a demo data directory (it has no {MARKER} file); \
+                 the demo empties its data directory at every start, so choose another --data-dir",
+                dir.display()
+            );
+        }
+        for name in STATE_FILES {
+            let path = dir.join(name);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot remove {}", path.display()));
+                }
+            }
+        }
+    } else {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    }
+    std::fs::write(
+        dir.join(MARKER),
+        "Data of `cairn demo`: emptied at every start of the demo.\n",
+    )
+    .with_context(|| format!("cannot mark {} as the demo's", dir.display()))?;
+    Ok(())
+}
+
+/// A fresh password for this run, registered so no log line shows it.
+fn demo_password() -> Secret {
+    let token = cairn_engine::accounts::random_token();
+    // 20 URL-safe characters: about 120 bits, still easy to paste.
+    Secret::new(format!(
+        "demo-{}",
+        token.chars().take(20).collect::<String>()
+    ))
+}
+
+/// The address to open in a browser: a wildcard bind is reachable locally.
+fn browser_url(address: SocketAddr) -> String {
+    let ip = if address.ip().is_unspecified() {
+        match address {
+            SocketAddr::V4(_) => std::net::IpAddr::from([127, 0, 0, 1]),
+            SocketAddr::V6(_) => std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+        }
+    } else {
+        address.ip()
+    };
+    format!("http://{}", SocketAddr::new(ip, address.port()))
+}
+
+/// What [`seed`] created, for the banner.
+struct Seeded {
+    period: String,
+    objectives: usize,
+    key_results: usize,
+    links: usize,
+}
+
+/// The calendar quarter that contains `day`, as (name, first day, last day).
+fn quarter_of(day: NaiveDate) -> Option<(String, NaiveDate, NaiveDate)> {
+    let first_month = day.month0() / 3 * 3 + 1;
+    let start = NaiveDate::from_ymd_opt(day.year(), first_month, 1)?;
+    let next = if first_month == 10 {
+        NaiveDate::from_ymd_opt(day.year() + 1, 1, 1)?
+    } else {
+        NaiveDate::from_ymd_opt(day.year(), first_month + 3, 1)?
+    };
+    let end = next.pred_opt()?;
+    Some((
+        format!("Q{} {}", first_month / 3 + 1, day.year()),
+        start,
+        end,
+    ))
+}
+
+/// One key result to create under an objective.
+struct KeyResult {
+    title: &'static str,
+    description: &'static str,
+    measure: Measure,
+    source: Source,
+}
+
+enum Source {
+    Link(&'static Selection, Option<IssueState>),
+    /// Check-ins: (days ago, value, note).
+    CheckIns(&'static [(i64, f64, &'static str)]),
+}
+
+/// Creates the admin, a shared connection to the simulated GitLab, the
+/// current quarter as a period, and two objectives whose key results read
+/// the simulator or take check-ins.
+async fn seed(
+    state: &AppState,
+    gitlab_url: &str,
+    password: &Secret,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Seeded> {
+    let admin = state
+        .accounts
+        .create_user(
+            None,
+            DEMO_EMAIL,
+            "Demo Admin",
+            Role::Admin,
+            password.expose(),
+            now,
+        )
+        .await
+        .context("cannot create the demo admin")?;
+    let by = Authenticated {
+        user: admin,
+        session: None,
+    };
+    let connection = state
+        .connections
+        .create(
+            &by,
+            ConnectionInput {
+                kind: "gitlab".to_owned(),
+                name: "Northwind GitLab (simulated)".to_owned(),
+                base_url: Some(gitlab_url.to_owned()),
+                auth_kind: "private_token".to_owned(),
+                username: None,
+                secret: Secret::new(cairn_sim::DEFAULT_GITLAB_TOKEN),
+                shared: true,
+            },
+            now,
+        )
+        .await
+        .context("cannot create the connection to the simulated GitLab")?;
+    let (name, starts_on, ends_on) =
+        quarter_of(now.date_naive()).context("today has no calendar quarter")?;
+    let period = state
+        .goals
+        .create_period(&by, &name, starts_on, ends_on, now)
+        .await
+        .context("cannot create the demo period")?;
+
+    let kpi = |unit: &str, start: f64, target: f64| -> anyhow::Result<Measure> {
+        Ok(Measure::Kpi(
+            Kpi::new(unit, start, target).map_err(|e| anyhow::anyhow!("{e}"))?,
+        ))
+    };
+    let objectives = vec![
+        (
+            "Make checkout effortless",
+            "Fewer abandoned carts: finish the checkout work planned for Q1 and keep customers happy.",
+            vec![
+                KeyResult {
+                    title: "Finish the Q1 2026 checkout milestone",
+                    description: "Every issue of milestone Q1 2026 in northwind/checkout; an issue with tasks counts as its tasks.",
+                    measure: Measure::PercentComplete,
+                    source: Source::Link(&CHECKOUT_Q1, None),
+                },
+                KeyResult {
+                    title: "Complete all payments work",
+                    description: "Issues labelled `payments` in northwind/checkout.",
+                    measure: Measure::PercentComplete,
+                    source: Source::Link(&CHECKOUT_PAYMENTS, None),
+                },
+                KeyResult {
+                    title: "Raise checkout NPS from 30 to 45",
+                    description: "From the monthly customer survey, checked in by hand.",
+                    measure: kpi("points", 30.0, 45.0)?,
+                    source: Source::CheckIns(&[
+                        (
+                            21,
+                            34.0,
+                            "First survey after the new address form prototype.",
+                        ),
+                        (7, 38.0, "Apple Pay beta users rate checkout higher."),
+                    ]),
+                },
+            ],
+        ),
+        (
+            "Ship mobile release 4.2",
+            "Offline order history and a stable app on low-storage phones.",
+            vec![
+                KeyResult {
+                    title: "Close all 3 issues of Release 4.2",
+                    description: "Closed issues of milestone Release 4.2 in northwind/mobile-app.",
+                    measure: kpi("issues", 0.0, 3.0)?,
+                    source: Source::Link(&MOBILE_RELEASE, Some(IssueState::Closed)),
+                },
+                KeyResult {
+                    title: "Crash-free sessions from 98 % to 99.5 %",
+                    description: "From the crash reporter's weekly numbers.",
+                    measure: kpi("%", 98.0, 99.5)?,
+                    source: Source::CheckIns(&[(10, 98.6, "Low-storage crash fixed in beta.")]),
+                },
+            ],
+        ),
+    ];
+
+    let mut seeded = Seeded {
+        period: period.name.clone(),
+        objectives: 0,
+        key_results: 0,
+        links: 0,
+    };
+    for (title, description, key_results) in objectives {
+        let objective = state
+            .goals
+            .create_okr(
+                &by,
+                okr_input(
+                    OkrKind::Objective,
+                    title,
+                    description,
+                    period.id,
+                    None,
+                    Measure::PercentComplete,
+                    ProgressSource::RollUp,
+                ),
+                now,
+            )
+            .await
+            .with_context(|| format!("cannot create the objective `{title}`"))?;
+        seeded.objectives += 1;
+        for kr in key_results {
+            let progress_source = match kr.source {
+                Source::Link(..) => ProgressSource::DataLink,
+                Source::CheckIns(_) => ProgressSource::CheckIn,
+            };
+            let okr = state
+                .goals
+                .create_okr(
+                    &by,
+                    okr_input(
+                        OkrKind::KeyResult,
+                        kr.title,
+                        kr.description,
+                        period.id,
+                        Some(objective.id),
+                        kr.measure,
+                        progress_source,
+                    ),
+                    now,
+                )
+                .await
+                .with_context(|| format!("cannot create the key result `{}`", kr.title))?;
+            seeded.key_results += 1;
+            match kr.source {
+                Source::Link(selection, issue_state) => {
+                    state
+                        .goals
+                        .set_gitlab_link(
+                            &by,
+                            okr.id,
+                            LinkInput {
+                                connection_id: connection.id,
+                                query: selection.query(),
+                                state: issue_state,
+                                refresh_interval_secs: Some(REFRESH_SECS),
+                            },
+                            now,
+                        )
+                        .await
+                        .with_context(|| format!("cannot link `{}` to GitLab", kr.title))?;
+                    seeded.links += 1;
+                }
+                Source::CheckIns(check_ins) => {
+                    for (days_ago, value, note) in check_ins {
+                        let at = now - chrono::Duration::days(*days_ago);
+                        state
+                            .goals
+                            .check_in(&by, okr.id, *value, None, note, at)
+                            .await
+                            .with_context(|| format!("cannot check in on `{}`", kr.title))?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(seeded)
+}
+
+fn okr_input(
+    kind: OkrKind,
+    title: &str,
+    description: &str,
+    period_id: i64,
+    parent_id: Option<i64>,
+    measure: Measure,
+    progress_source: ProgressSource,
+) -> OkrInput {
+    OkrInput {
+        kind,
+        title: title.to_owned(),
+        description: description.to_owned(),
+        owner_id: None,
+        period_id,
+        parent_id,
+        starts_on: None,
+        due_on: None,
+        measure,
+        weight: None,
+        contributes: None,
+        progress_source,
+    }
+}
+
+/// One change the simulator makes, through its control API (the path its
+/// own tests use, which bumps `updated_at` and sends webhooks like GitLab).
+#[derive(Debug, Clone, PartialEq)]
+enum Change {
+    CompleteTask {
+        project: String,
+        iid: u64,
+    },
+    Close {
+        project: String,
+        iid: u64,
+    },
+    /// New work in a milestone: scope grows, so its percentage drops.
+    File {
+        project: String,
+        milestone: String,
+    },
+}
+
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Change::CompleteTask { project, iid } => {
+                write!(f, "completed a task of {project}#{iid}")
+            }
+            Change::Close { project, iid } => write!(f, "closed {project}#{iid}"),
+            Change::File { project, milestone } => {
+                write!(f, "filed a new issue in {project}, milestone {milestone}")
+            }
+        }
+    }
+}
+
+/// Open issues in the demo's selections, each once, as the next change to
+/// make to it: its first open task, else closing it.
+fn candidates(world: &World) -> Vec<Change> {
+    let mut out = Vec::new();
+    for selection in SELECTIONS {
+        let Some(project) = world
+            .gitlab
+            .projects
+            .iter()
+            .find(|p| p.path_with_namespace == selection.project)
+        else {
+            continue;
+        };
+        let milestone_id = match selection.milestone {
+            Some(title) => match project.milestones.iter().find(|m| m.title == title) {
+                Some(m) => Some(m.id),
+                None => continue,
+            },
+            None => None,
+        };
+        for issue in &project.issues {
+            let selected = issue.state == "opened"
+                && milestone_id.is_none_or(|id| issue.milestone_id == Some(id))
+                && selection
+                    .labels
+                    .iter()
+                    .all(|l| issue.labels.iter().any(|il| il == l));
+            if !selected {
+                continue;
+            }
+            let (total, done) = issue.tasks;
+            let change = if done < total {
+                Change::CompleteTask {
+                    project: selection.project.to_owned(),
+                    iid: issue.iid,
+                }
+            } else {
+                Change::Close {
+                    project: selection.project.to_owned(),
+                    iid: issue.iid,
+                }
+            };
+            if !out.contains(&change) {
+                out.push(change);
+            }
+        }
+    }
+    out
+}
+
+/// A small pseudo-random sequence (xorshift); the demo needs variety, not
+/// unpredictability.
+struct Dice(u64);
+
+impl Dice {
+    fn new() -> Dice {
+        let seed = cairn_engine::accounts::random_token()
+            .bytes()
+            .fold(0x9e37_79b9_7f4a_7c15_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            });
+        Dice(seed | 1)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number in `0..n` (`n` > 0).
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// Picks the next change: some open work in a selection, or, once all is
+/// done, a new issue with tasks in the checkout milestone.
+fn pick(world: &World, dice: &mut Dice) -> Change {
+    let mut options = candidates(world);
+    if options.is_empty() {
+        return Change::File {
+            project: CHECKOUT_Q1.project.to_owned(),
+            milestone: CHECKOUT_Q1.milestone.unwrap_or("Q1 2026").to_owned(),
+        };
+    }
+    let index = usize::try_from(dice.below(options.len() as u64)).unwrap_or(0);
+    options.swap_remove(index.min(options.len() - 1))
+}
+
+/// After seeding, every `every` on average (between 2/3 and 4/3 of it),
+/// makes one change in the simulator, until `stop` or the server's
+/// shutdown. `every` of zero makes none.
+async fn change_now_and_then(
+    sim: Arc<SimHandle>,
+    every: Duration,
+    seeded: tokio::sync::oneshot::Receiver<CancellationToken>,
+    stop: CancellationToken,
+) {
+    let shutdown = tokio::select! {
+        _ = stop.cancelled() => return,
+        seeded = seeded => match seeded {
+            Ok(shutdown) => shutdown,
+            Err(_) => return,
+        },
+    };
+    if every.is_zero() {
+        return;
+    }
+    let client = reqwest::Client::new();
+    let control = format!("{}/_sim/gitlab", sim.gitlab_url());
+    let mut dice = Dice::new();
+    let mut filed = 0u32;
+    let base = u64::try_from(every.as_millis()).unwrap_or(u64::MAX / 2);
+    loop {
+        let wait = base * 2 / 3 + dice.below(base * 2 / 3 + 1);
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
+        }
+        let change = sim.with_world(|world| pick(world, &mut dice));
+        let (path, body) = match &change {
+            Change::CompleteTask { project, iid } => (
+                "tasks/complete",
+                serde_json::json!({"project": project, "iid": iid}),
+            ),
+            Change::Close { project, iid } => (
+                "issues/close",
+                serde_json::json!({"project": project, "iid": iid}),
+            ),
+            Change::File { project, milestone } => {
+                filed += 1;
+                (
+                    "issues",
+                    serde_json::json!({
+                        "project": project,
+                        "milestone": milestone,
+                        "title": format!("Follow-up from checkout review #{filed}"),
+                        "labels": ["feature"],
+                        "tasks": ["Agree on scope", "Implement"],
+                    }),
+                )
+            }
+        };
+        match client
+            .post(format!("{control}/{path}"))
+            .json(&body)
+            .send()
+            .await
+        {
+            Ok(response) if response.status().is_success() => {
+                tracing::info!(change = %change, "the simulator changed an issue");
+            }
+            Ok(response) => {
+                tracing::warn!(change = %change, status = %response.status(), "the simulator refused a change");
+            }
+            Err(error) => {
+                tracing::warn!(change = %change, error = %error, "cannot reach the simulator");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_period_is_the_quarter_of_today() {
+        assert_eq!(
+            quarter_of(day(2026, 11, 22)),
+            Some(("Q4 2026".to_owned(), day(2026, 10, 1), day(2026, 12, 31)))
+        );
+        assert_eq!(
+            quarter_of(day(2026, 1, 1)),
+            Some(("Q1 2026".to_owned(), day(2026, 1, 1), day(2026, 3, 31)))
+        );
+        assert_eq!(
+            quarter_of(day(2024, 6, 30)),
+            Some(("Q2 2024".to_owned(), day(2024, 4, 1), day(2024, 6, 30)))
+        );
+    }
+
+    #[test]
+    fn changes_only_touch_open_issues_of_the_selections() {
+        let world = cairn_sim::DataSource::Sample.load().expect("sample");
+        let changes = candidates(&world);
+        assert!(!changes.is_empty());
+        for change in &changes {
+            let (project, iid) = match change {
+                Change::CompleteTask { project, iid } | Change::Close { project, iid } => {
+                    (project, *iid)
+                }
+                Change::File { .. } => panic!("nothing to file while work is open"),
+            };
+            assert!(project == "northwind/checkout" || project == "northwind/mobile-app");
+            let open = world.gitlab.projects.iter().any(|p| {
+                &p.path_with_namespace == project
+                    && p.issues.iter().any(|i| i.iid == iid && i.state == "opened")
+            });
+            assert!(open, "{change:?}");
+        }
+    }
+
+    #[test]
+    fn a_data_dir_with_other_files_is_refused_and_a_demo_one_is_emptied() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("notes.txt"), "mine").expect("write");
+        let err = prepare_data_dir(dir.path()).expect_err("not a demo directory");
+        assert!(err.to_string().contains("--data-dir"), "{err}");
+        assert!(dir.path().join("notes.txt").exists());
+
+        let demo = dir.path().join("demo");
+        prepare_data_dir(&demo).expect("created");
+        std::fs::write(demo.join("cairn.db"), "old").expect("write");
+        prepare_data_dir(&demo).expect("reused");
+        assert!(!demo.join("cairn.db").exists());
+        assert!(demo.join(MARKER).exists());
+    }
+}

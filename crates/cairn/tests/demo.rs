@@ -1,0 +1,267 @@
+//! `cairn demo` as a real process: it seeds a period, objectives and key
+//! results linked to the simulator, prints a login that works, moves
+//! progress through the simulator, and stops cleanly on SIGTERM.
+
+use std::path::Path;
+use std::time::Duration;
+
+use cairn::process::ServeProcess;
+use serde_json::{Value, json};
+
+fn binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_cairn"))
+}
+
+/// The value after `label` on the first stdout line that has it.
+fn printed(lines: &[String], label: &str) -> String {
+    lines
+        .iter()
+        .find_map(|l| l.trim().strip_prefix(label).map(|v| v.trim().to_owned()))
+        .unwrap_or_else(|| panic!("no `{label}` line in {lines:?}"))
+}
+
+/// An API client signed in with the session cookie, as the UI is.
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    cookie: String,
+    csrf: String,
+}
+
+impl Api {
+    async fn sign_in(base: &str, email: &str, password: &str) -> Api {
+        let http = reqwest::Client::new();
+        let response = http
+            .post(format!("{base}/api/v1/session"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("sign-in answers");
+        assert_eq!(response.status(), 200, "the printed login works");
+        let cookie = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("cairn_session="))
+            .and_then(|v| v.split(';').next())
+            .expect("session cookie")
+            .to_owned();
+        let body: Value = response.json().await.expect("JSON");
+        assert_eq!(body["user"]["role"], "admin", "{body}");
+        let csrf = body["csrf_token"].as_str().expect("csrf token").to_owned();
+        Api {
+            http,
+            base: base.to_owned(),
+            cookie,
+            csrf,
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str) -> Value {
+        let response = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .header("x-csrf-token", &self.csrf)
+            .send()
+            .await
+            .expect("Cairn answers");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        assert!(status.is_success(), "{method} {path}: {status} {text}");
+        serde_json::from_str(&text).expect("JSON")
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        self.call(reqwest::Method::GET, path).await
+    }
+
+    async fn post(&self, path: &str) -> Value {
+        self.call(reqwest::Method::POST, path).await
+    }
+}
+
+fn percent(okr: &Value) -> f64 {
+    okr["progress"]["percent"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no progress: {okr}"))
+}
+
+fn by_title<'a>(okrs: &'a [Value], title: &str) -> &'a Value {
+    okrs.iter()
+        .find(|o| o["title"] == title)
+        .unwrap_or_else(|| panic!("no OKR `{title}`"))
+}
+
+fn assert_close(actual: f64, expected: f64, what: &str) {
+    assert!(
+        (actual - expected).abs() < 0.01,
+        "{what}: {actual} is not {expected}"
+    );
+}
+
+/// Every objective's progress is the equal-weight average of its key results'.
+fn assert_rolled_up(okrs: &[Value]) {
+    for objective in okrs.iter().filter(|o| o["kind"] == "objective") {
+        let children: Vec<f64> = okrs
+            .iter()
+            .filter(|o| o["parent_id"] == objective["id"])
+            .map(percent)
+            .collect();
+        assert!(!children.is_empty(), "{objective}");
+        let mean = children.iter().sum::<f64>() / children.len() as f64;
+        assert_close(percent(objective), mean, "objective roll-up");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_seeds_okrs_linked_to_the_simulator_prints_a_login_and_moves_progress() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let data_dir = data.path().join("demo");
+    let data_dir = data_dir.to_str().expect("utf-8 path");
+    let mut demo = ServeProcess::start_command(
+        binary(),
+        "demo",
+        &["--data-dir", data_dir, "--tick-secs", "1"],
+        "warn,cairn::demo=info",
+        &[],
+    )
+    .await
+    .expect("cairn demo starts");
+    let out = demo
+        .wait_for_stdout(Duration::from_secs(60), |lines| {
+            lines.iter().any(|l| l.contains("password"))
+        })
+        .await
+        .expect("the login is printed");
+    let url = printed(&out, "Cairn demo is running at");
+    assert_eq!(url, format!("http://{}", demo.address));
+    let email = printed(&out, "sign in as");
+    let password = printed(&out, "password");
+    let api = Api::sign_in(&url, &email, &password).await;
+
+    // A period covering today.
+    let periods = api.get("/api/v1/periods").await;
+    let periods = periods.as_array().expect("periods");
+    assert_eq!(periods.len(), 1, "{periods:?}");
+    let today = chrono::Utc::now().date_naive().to_string();
+    let (starts, ends) = (
+        periods[0]["starts_on"].as_str().unwrap_or_default(),
+        periods[0]["ends_on"].as_str().unwrap_or_default(),
+    );
+    assert!(
+        starts <= today.as_str() && today.as_str() <= ends,
+        "{periods:?}"
+    );
+
+    // Two objectives, five key results, three linked to the simulator with
+    // the shortest refresh interval; every number as the sample data says.
+    let okrs = api.get("/api/v1/okrs").await;
+    let okrs = okrs.as_array().expect("okrs").clone();
+    assert_eq!(okrs.iter().filter(|o| o["kind"] == "objective").count(), 2);
+    assert_eq!(okrs.iter().filter(|o| o["kind"] == "key_result").count(), 5);
+    let linked: Vec<&Value> = okrs.iter().filter(|o| o["link"].is_object()).collect();
+    assert_eq!(linked.len(), 3);
+    for okr in &linked {
+        assert_eq!(okr["link"]["refresh_interval_secs"], 60, "{okr}");
+        assert_eq!(okr["link"]["stale"], false, "{okr}");
+    }
+    // Milestone Q1 2026: 4 + 1 + 2 + 1 + 1 units, 2 + 1 + 1 + 1 + 0 done.
+    let milestone = by_title(&okrs, "Finish the Q1 2026 checkout milestone");
+    assert_close(percent(milestone), 500.0 / 9.0, "milestone percent");
+    // Label payments: 4 + 1 + 1 units, 2 + 1 + 0 done.
+    assert_close(
+        percent(by_title(&okrs, "Complete all payments work")),
+        50.0,
+        "payments percent",
+    );
+    // KPI: closed issues of Release 4.2, start 0, target 3; one is closed.
+    let release = by_title(&okrs, "Close all 3 issues of Release 4.2");
+    assert_eq!(release["progress"]["value"], 1.0, "{release}");
+    assert_eq!(release["measure"]["mode"], "kpi", "{release}");
+    // Check-ins: NPS 38 on the way from 30 to 45.
+    let nps = by_title(&okrs, "Raise checkout NPS from 30 to 45");
+    assert_close(percent(nps), 8.0 / 15.0 * 100.0, "NPS percent");
+    let check_ins = api
+        .get(&format!("/api/v1/okrs/{}/check-ins", nps["id"]))
+        .await;
+    assert_eq!(check_ins.as_array().map(Vec::len), Some(2), "{check_ins}");
+    assert_rolled_up(&okrs);
+
+    // The items behind the numbers are the simulator's issues.
+    let explain = api
+        .get(&format!("/api/v1/okrs/{}/explain", milestone["id"]))
+        .await;
+    let mut keys: Vec<&str> = explain["explanation"]["contributions"]
+        .as_array()
+        .expect("contributions")
+        .iter()
+        .filter_map(|c| c["key"].as_str())
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "northwind/checkout#1",
+            "northwind/checkout#2",
+            "northwind/checkout#3",
+            "northwind/checkout#5",
+            "northwind/checkout#7"
+        ],
+        "{explain}"
+    );
+    let explain = api
+        .get(&format!("/api/v1/okrs/{}/explain", release["id"]))
+        .await;
+    assert_eq!(
+        explain["explanation"]["contributions"]
+            .as_array()
+            .map(Vec::len),
+        Some(3),
+        "{explain}"
+    );
+
+    // The simulator changes an issue every second or so; a refresh shows it.
+    let before: f64 = linked.iter().map(|o| percent(o)).sum();
+    let changed = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            if demo
+                .lines()
+                .iter()
+                .any(|l| l.contains("the simulator changed an issue"))
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert!(changed.is_ok(), "no change in 30 s: {:?}", demo.lines());
+    for okr in &linked {
+        let outcome = api
+            .post(&format!("/api/v1/okrs/{}/refresh", okr["id"]))
+            .await;
+        assert_eq!(outcome["error"], Value::Null, "{outcome}");
+    }
+    let okrs = api.get("/api/v1/okrs").await;
+    let okrs = okrs.as_array().expect("okrs").clone();
+    let after: f64 = okrs
+        .iter()
+        .filter(|o| o["link"].is_object())
+        .map(percent)
+        .sum();
+    assert!(after > before, "progress moved: {before} -> {after}");
+    assert_rolled_up(&okrs);
+
+    let (status, log) = demo.terminate().await.expect("stops");
+    assert!(status.success(), "exit status {status}: {log:?}");
+    assert!(
+        log.iter().any(|l| l.contains("shut down cleanly")),
+        "{log:?}"
+    );
+    assert!(
+        !log.iter().any(|l| l.contains(&password)),
+        "the password never reaches the log"
+    );
+}
