@@ -104,6 +104,9 @@ pub fn main() -> ExitCode {
             Command::Demo(args) => {
                 let settings = args.settings()?;
                 crate::telemetry::init(settings.log_format, &settings.log_level);
+                // A data directory that is not the demo's is a usage error.
+                crate::demo::prepare_data_dir(&args.data_dir)
+                    .map_err(|e| ConfigError(format!("data_dir: {e:#}")))?;
                 crate::demo::run(args, settings).await
             }
             Command::Sim { args, log_format } => {

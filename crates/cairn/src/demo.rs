@@ -131,9 +131,9 @@ impl Selection {
     }
 }
 
-/// Runs the simulator and the seeded server until SIGTERM or Ctrl-C.
+/// Runs the simulator and the seeded server until SIGTERM or Ctrl-C; the
+/// data directory must have been prepared by [`prepare_data_dir`].
 pub async fn run(args: DemoArgs, settings: Settings) -> anyhow::Result<()> {
-    prepare_data_dir(&args.data_dir)?;
     let sim = cairn_sim::start(SimConfig {
         gitlab_addr: args.gitlab_addr,
         jira_addr: args.jira_addr,
@@ -190,7 +190,7 @@ pub async fn run(args: DemoArgs, settings: Settings) -> anyhow::Result<()> {
 
 /// Empties (or creates) the data directory, refusing one that may hold
 /// something other than an earlier demo.
-fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
+pub fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
     if dir.exists() {
         let mut entries = std::fs::read_dir(dir)
             .with_context(|| format!("cannot read the data directory {}", dir.display()))?;

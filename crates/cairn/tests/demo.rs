@@ -265,3 +265,24 @@ async fn demo_seeds_okrs_linked_to_the_simulator_prints_a_login_and_moves_progre
         "the password never reaches the log"
     );
 }
+
+#[test]
+fn demo_refuses_a_data_directory_that_is_not_its_own() {
+    let data = tempfile::tempdir().expect("tempdir");
+    std::fs::write(data.path().join("cairn.db"), "real data").expect("write");
+    let output = std::process::Command::new(binary())
+        .args(["demo", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--data-dir"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(data.path().join("cairn.db"))
+            .ok()
+            .as_deref(),
+        Some("real data"),
+        "nothing is deleted"
+    );
+}
