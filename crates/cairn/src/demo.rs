@@ -282,7 +282,10 @@ struct KeyResult {
 
 enum Source {
     Link(&'static Selection, Option<IssueState>),
-    /// Check-ins: (days ago, value, note).
+    /// Check-ins: (days ago, value, note). The last is today's, and each
+    /// objective lists its check-in key results last, so every stored
+    /// status and expected value is today's (a recompute records only
+    /// changes, so one made "days ago" would otherwise stay).
     CheckIns(&'static [(i64, f64, &'static str)]),
 }
 
@@ -368,7 +371,7 @@ async fn seed(
                             34.0,
                             "First survey after the new address form prototype.",
                         ),
-                        (7, 38.0, "Apple Pay beta users rate checkout higher."),
+                        (0, 40.0, "Apple Pay beta users rate checkout higher."),
                     ]),
                 },
             ],
@@ -387,7 +390,14 @@ async fn seed(
                     title: "Crash-free sessions from 98 % to 99.5 %",
                     description: "From the crash reporter's weekly numbers.",
                     measure: kpi("%", 98.0, 99.5)?,
-                    source: Source::CheckIns(&[(10, 98.6, "Low-storage crash fixed in beta.")]),
+                    source: Source::CheckIns(&[
+                        (14, 98.1, "Weekly numbers after 4.1.2."),
+                        (
+                            0,
+                            98.3,
+                            "Low-storage crash fixed in beta; not yet released.",
+                        ),
+                    ]),
                 },
             ],
         ),
