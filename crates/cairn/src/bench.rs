@@ -37,6 +37,22 @@ pub enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// The goals engine against the simulator: first import, an unchanged
+    /// refresh, recomputing over many items, and many links on schedule.
+    Goals {
+        /// Issues in the imported project.
+        #[arg(long, default_value_t = 10_000)]
+        import_issues: u64,
+        /// Items behind the recomputed key result.
+        #[arg(long, default_value_t = 100_000)]
+        recompute_items: u32,
+        /// Links refreshed on schedule.
+        #[arg(long, default_value_t = 1_000)]
+        links: u32,
+        /// Connections those links are spread over (each has its own rate limit).
+        #[arg(long, default_value_t = 10)]
+        connections: u32,
+    },
 }
 
 fn binary() -> anyhow::Result<PathBuf> {
@@ -51,6 +67,12 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             processes,
             database_url,
         } => jobs(count, processes, database_url).await,
+        BenchCommand::Goals {
+            import_issues,
+            recompute_items,
+            links,
+            connections,
+        } => crate::bench_goals::run(import_issues, recompute_items, links, connections).await,
     }
 }
 
@@ -128,8 +150,15 @@ async fn jobs(count: u32, processes: u32, database_url: Option<String>) -> anyho
     let data_dir = dir.path().display().to_string();
     let mut workers = Vec::new();
     for _ in 0..processes.max(1) {
-        workers
-            .push(ServeProcess::start(&binary()?, &["--database-url", &url, "--data-dir", data_dir.as_str()], "warn", &[]).await?);
+        workers.push(
+            ServeProcess::start(
+                &binary()?,
+                &["--database-url", &url, "--data-dir", data_dir.as_str()],
+                "warn",
+                &[],
+            )
+            .await?,
+        );
     }
     let started = Instant::now();
     let mut enqueued = 0;

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod bench;
+mod bench_goals;
 pub mod cli;
 pub mod config;
 pub mod demo;

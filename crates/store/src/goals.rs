@@ -254,6 +254,89 @@ pub(crate) fn date_from_db(s: &str) -> Result<NaiveDate> {
         .map_err(|e| crate::StoreError::InvalidData(format!("date `{s}`: {e}")))
 }
 
+/// One item as the backends aggregate it: `[key, title, url, state, done,
+/// tasks_total, tasks_done, time_spent, original_estimate, remaining_estimate,
+/// story_points, custom_fields, remote_updated_at]`.
+type ItemTuple = (
+    String,
+    String,
+    String,
+    String,
+    serde_json::Value,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<f64>,
+    serde_json::Value,
+    serde_json::Value,
+);
+
+/// Reads the items of a link from the JSON array the store aggregated, in
+/// the order they joined the store. Booleans may come as 0/1 (SQLite) and times as Unix
+/// milliseconds (SQLite) or RFC 3339 text (PostgreSQL).
+pub(crate) fn items_from_json(text: &str) -> Result<Vec<ItemSnapshot>> {
+    let tuples: Vec<ItemTuple> = serde_json::from_str(text)
+        .map_err(|e| crate::StoreError::InvalidData(format!("link items: {e}")))?;
+    let mut items = Vec::with_capacity(tuples.len());
+    for (
+        key,
+        title,
+        url,
+        state,
+        done,
+        total,
+        completed,
+        spent,
+        original,
+        remaining,
+        points,
+        custom,
+        updated,
+    ) in tuples
+    {
+        let done = done
+            .as_bool()
+            .unwrap_or_else(|| done.as_i64().is_some_and(|n| n != 0));
+        // SQLite hands custom fields over as the stored text, PostgreSQL as
+        // an object; "{}" (the common case) needs no parsing at all.
+        let custom: std::collections::BTreeMap<String, f64> = match custom {
+            serde_json::Value::String(text) if text == "{}" => Default::default(),
+            serde_json::Value::String(text) => serde_json::from_str(&text)
+                .map_err(|e| crate::StoreError::InvalidData(format!("item custom fields: {e}")))?,
+            other => serde_json::from_value(other)
+                .map_err(|e| crate::StoreError::InvalidData(format!("item custom fields: {e}")))?,
+        };
+        let updated_at = match &updated {
+            serde_json::Value::Number(n) => n
+                .as_i64()
+                .and_then(DateTime::from_timestamp_millis)
+                .ok_or_else(|| invalid("item time", &updated.to_string()))?,
+            serde_json::Value::String(s) => DateTime::parse_from_rfc3339(s)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| invalid("item time", s))?,
+            other => return Err(invalid("item time", &other.to_string())),
+        };
+        items.push(ItemSnapshot {
+            key,
+            title,
+            url,
+            state,
+            done,
+            tasks_total: u32::try_from(total.max(0)).unwrap_or(u32::MAX),
+            tasks_done: u32::try_from(completed.max(0)).unwrap_or(u32::MAX),
+            time_spent_seconds: spent,
+            original_estimate_seconds: original,
+            remaining_estimate_seconds: remaining,
+            story_points: points,
+            custom_fields: custom,
+            updated_at,
+        });
+    }
+    Ok(items)
+}
+
 pub(crate) fn invalid(what: &str, value: &str) -> crate::StoreError {
     crate::StoreError::InvalidData(format!("{what} `{value}`"))
 }
@@ -268,9 +351,6 @@ macro_rules! impl_goals {
             last_error_code, failures, created_at, updated_at";
         const CHECK_IN_COLUMNS: &str =
             "id, okr_id, author_id, value, status_override, note, created_at, updated_at";
-        const ITEM_COLUMNS: &str = "i.key, i.title, i.url, i.state, i.done, i.tasks_total, i.tasks_done, \
-            i.time_spent_seconds, i.original_estimate_seconds, i.remaining_estimate_seconds, \
-            i.story_points, i.custom_fields, i.remote_updated_at";
 
         fn okr_from_row(row: &DbRow) -> Result<crate::goals::Okr> {
             use crate::goals::{date_from_db, invalid};
@@ -354,26 +434,6 @@ macro_rules! impl_goals {
                 note: row.try_get("note")?,
                 created_at: from_db(row.try_get("created_at")?)?,
                 updated_at: from_db(row.try_get("updated_at")?)?,
-            })
-        }
-
-        fn item_from_row(row: &DbRow) -> Result<cairn_core::goals::ItemSnapshot> {
-            let custom = json_from_db(row.try_get("custom_fields")?)?;
-            Ok(cairn_core::goals::ItemSnapshot {
-                key: row.try_get("key")?,
-                title: row.try_get("title")?,
-                url: row.try_get("url")?,
-                state: row.try_get("state")?,
-                done: row.try_get("done")?,
-                tasks_total: row.try_get::<i32, _>("tasks_total")?.max(0) as u32,
-                tasks_done: row.try_get::<i32, _>("tasks_done")?.max(0) as u32,
-                time_spent_seconds: row.try_get("time_spent_seconds")?,
-                original_estimate_seconds: row.try_get("original_estimate_seconds")?,
-                remaining_estimate_seconds: row.try_get("remaining_estimate_seconds")?,
-                story_points: row.try_get("story_points")?,
-                custom_fields: serde_json::from_value(custom)
-                    .map_err(|e| StoreError::InvalidData(format!("item custom fields: {e}")))?,
-                updated_at: from_db(row.try_get("remote_updated_at")?)?,
             })
         }
 
@@ -471,12 +531,14 @@ macro_rules! impl_goals {
             }
 
             async fn link_items(&self, link_id: i64) -> Result<Vec<cairn_core::goals::ItemSnapshot>> {
-                let sql = format!(
-                    "SELECT {ITEM_COLUMNS} FROM items i JOIN link_items l ON l.item_id = i.id \
-                     WHERE l.link_id = $1 ORDER BY i.key"
-                );
-                let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(link_id).fetch_all(&self.pool).await?;
-                rows.iter().map(item_from_row).collect()
+                // One JSON document instead of one row per item: a link can
+                // hold 100,000 items and decoding rows one by one costs far
+                // more than the rules applied to them.
+                let text: Option<String> = sqlx::query_scalar(LINK_ITEMS_AS_JSON)
+                    .bind(link_id)
+                    .fetch_one(&self.pool)
+                    .await?;
+                crate::goals::items_from_json(text.as_deref().unwrap_or("[]"))
             }
 
             async fn progress_points(&self, okr_id: i64, limit: u32) -> Result<Vec<crate::goals::ProgressPoint>> {

@@ -442,4 +442,10 @@ fn json_from_db(text: String) -> Result<serde_json::Value> {
     serde_json::from_str(&text).map_err(|e| StoreError::InvalidData(format!("JSON column: {e}")))
 }
 
+/// A link's items as one JSON array (see `goals::items_from_json`).
+const LINK_ITEMS_AS_JSON: &str = "SELECT json_group_array(json_array(i.key, i.title, i.url, i.state, i.done, \
+    i.tasks_total, i.tasks_done, i.time_spent_seconds, i.original_estimate_seconds, \
+    i.remaining_estimate_seconds, i.story_points, i.custom_fields, i.remote_updated_at)) \
+    FROM (SELECT item_id FROM link_items WHERE link_id = $1 ORDER BY item_id) l JOIN items i ON i.id = l.item_id";
+
 crate::goals::impl_goals!(SqliteStore, SqliteTx);

@@ -53,7 +53,13 @@ impl Default for GoalSettings {
             min_refresh: Duration::from_secs(60),
             full_every: Duration::from_secs(24 * 3600),
             overlap: Duration::from_secs(120),
-            http: cairn_connect::HttpConfig::default(),
+            http: cairn_connect::HttpConfig {
+                // 10 requests/s sustained per connection, with room for a
+                // first import of 100 pages at once (GitLab.com itself
+                // allows 2,000 requests a minute per user).
+                burst: 100,
+                ..cairn_connect::HttpConfig::default()
+            },
         }
     }
 }
