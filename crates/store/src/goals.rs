@@ -222,6 +222,9 @@ pub trait GoalTx: Send {
         record: &RefreshRecord,
         now: DateTime<Utc>,
     ) -> Result<()>;
+    /// Moves a link's next refresh to `until`: done when its refresh is
+    /// enqueued, so the scheduler does not enqueue it again meanwhile.
+    async fn defer_link(&mut self, link_id: i64, until: DateTime<Utc>) -> Result<()>;
     /// Inserts or updates snapshots; returns their ids in the same order.
     async fn upsert_items(
         &mut self,
@@ -754,6 +757,15 @@ macro_rules! impl_goals {
                         .await?;
                     }
                 }
+                Ok(())
+            }
+
+            async fn defer_link(&mut self, link_id: i64, until: DateTime<Utc>) -> Result<()> {
+                sqlx::query("UPDATE data_links SET next_refresh_at = $1 WHERE id = $2")
+                    .bind(to_db(until))
+                    .bind(link_id)
+                    .execute(&mut *self.tx)
+                    .await?;
                 Ok(())
             }
 

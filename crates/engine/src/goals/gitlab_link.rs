@@ -456,19 +456,30 @@ impl Goals {
         })
     }
 
-    /// Enqueues a refresh of every due link; returns how many.
+    /// Enqueues a refresh of every due link; returns how many. Each link's
+    /// next refresh moves out by ten minutes in the same transaction, so it
+    /// is not enqueued twice while its job waits or runs; the refresh itself
+    /// then sets the real next time.
     pub async fn enqueue_due_refreshes(&self, now: DateTime<Utc>) -> Result<usize, EngineError> {
         let due = self.store.due_links(now, 1000).await?;
-        let jobs: Vec<cairn_store::NewJob> = due
-            .iter()
-            .map(|link| {
-                cairn_store::NewJob::new(REFRESH_KIND, json!({"link_id": link.id}), now)
-                    .with_dedupe_key(format!("refresh:link:{}", link.id))
-                    .for_integration(IntegrationKind::Gitlab)
-                    .with_max_attempts(3)
-            })
-            .collect();
-        Ok(self.store.enqueue_many(&jobs, now).await?)
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.store.begin().await?;
+        let mut enqueued = 0;
+        for link in &due {
+            let job = cairn_store::NewJob::new(REFRESH_KIND, json!({"link_id": link.id}), now)
+                .with_dedupe_key(format!("refresh:link:{}", link.id))
+                .for_integration(IntegrationKind::Gitlab)
+                .with_max_attempts(3);
+            if tx.enqueue(&job, now).await?.is_some() {
+                enqueued += 1;
+            }
+            tx.defer_link(link.id, now + chrono::Duration::minutes(10))
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(enqueued)
     }
 
     /// A manual refresh of an OKR's link, by someone who may change it or
