@@ -169,8 +169,11 @@ pub trait GoalStore: Send + Sync {
     /// Links whose next refresh is due, oldest due first.
     async fn due_links(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<DataLink>>;
     async fn links_for_connection(&self, connection_id: i64) -> Result<Vec<DataLink>>;
-    /// The snapshots of the items that make up a link's number, by key.
+    /// The snapshots of the items that make up a link's number.
     async fn link_items(&self, link_id: i64) -> Result<Vec<ItemSnapshot>>;
+    /// The same items with only what the rules read (no title, URL or
+    /// state text): recomputing a 100,000-item key result reads less.
+    async fn link_item_numbers(&self, link_id: i64) -> Result<Vec<ItemSnapshot>>;
     /// Newest first.
     async fn progress_points(&self, okr_id: i64, limit: u32) -> Result<Vec<ProgressPoint>>;
 }
@@ -538,6 +541,14 @@ macro_rules! impl_goals {
                 // hold 100,000 items and decoding rows one by one costs far
                 // more than the rules applied to them.
                 let text: Option<String> = sqlx::query_scalar(LINK_ITEMS_AS_JSON)
+                    .bind(link_id)
+                    .fetch_one(&self.pool)
+                    .await?;
+                crate::goals::items_from_json(text.as_deref().unwrap_or("[]"))
+            }
+
+            async fn link_item_numbers(&self, link_id: i64) -> Result<Vec<cairn_core::goals::ItemSnapshot>> {
+                let text: Option<String> = sqlx::query_scalar(LINK_ITEM_NUMBERS_AS_JSON)
                     .bind(link_id)
                     .fetch_one(&self.pool)
                     .await?;

@@ -1246,6 +1246,17 @@ async fn links_items_and_progress_history(backend: Backend) {
     tx.replace_link_items(link, &ids).await.expect("membership");
     tx.commit().await.expect("commit");
     assert_eq!(store.link_items(link).await.expect("items"), items);
+    let numbers = store.link_item_numbers(link).await.expect("numbers");
+    let lean: Vec<ItemSnapshot> = items
+        .iter()
+        .map(|i| ItemSnapshot {
+            title: String::new(),
+            url: String::new(),
+            state: String::new(),
+            ..i.clone()
+        })
+        .collect();
+    assert_eq!(numbers, lean, "the same numbers without the texts");
     let due = store.due_links(t0(), 10).await.expect("due");
     assert_eq!(
         due.iter().map(|l| l.id).collect::<Vec<_>>(),

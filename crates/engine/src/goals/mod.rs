@@ -526,6 +526,12 @@ impl Goals {
     }
 
     async fn inputs(&self, okr: &Okr) -> Result<Inputs, EngineError> {
+        self.inputs_with(okr, true).await
+    }
+
+    /// With `detail` false, a link's items come without title, URL and
+    /// state text, which the rules never read.
+    async fn inputs_with(&self, okr: &Okr, detail: bool) -> Result<Inputs, EngineError> {
         Ok(match okr.fields.progress_source {
             ProgressSource::CheckIn => {
                 let check_ins = self.store.list_check_ins(okr.id).await?;
@@ -554,7 +560,11 @@ impl Goals {
                 Some(link) => {
                     let rule: LinkRule = serde_json::from_value(link.rule.clone())
                         .map_err(|e| EngineError::invalid("rule", e.to_string()))?;
-                    let items = self.store.link_items(link.id).await?;
+                    let items = if detail {
+                        self.store.link_items(link.id).await?
+                    } else {
+                        self.store.link_item_numbers(link.id).await?
+                    };
                     Inputs::DataLink(
                         evaluate(&okr.fields.measure, &rule, &items).map_err(goal_error)?,
                     )
@@ -582,7 +592,7 @@ impl Goals {
             let Some(okr) = self.store.get_okr(id).await? else {
                 break;
             };
-            let (progress, status_override) = match self.inputs(&okr).await? {
+            let (progress, status_override) = match self.inputs_with(&okr, false).await? {
                 Inputs::CheckIn(Some(record)) => {
                     let check_in = CheckIn {
                         value: record.value,
