@@ -343,6 +343,27 @@ pub(crate) fn items_from_json(text: &str) -> Result<Vec<ItemSnapshot>> {
     Ok(items)
 }
 
+/// The `numbers` column of an item: the tuple [`items_from_json`] reads,
+/// without title, URL and state text.
+pub(crate) fn numbers_json(item: &ItemSnapshot) -> String {
+    serde_json::json!([
+        item.key,
+        "",
+        "",
+        "",
+        item.done,
+        item.tasks_total,
+        item.tasks_done,
+        item.time_spent_seconds,
+        item.original_estimate_seconds,
+        item.remaining_estimate_seconds,
+        item.story_points,
+        item.custom_fields,
+        item.updated_at.timestamp_millis(),
+    ])
+    .to_string()
+}
+
 pub(crate) fn invalid(what: &str, value: &str) -> crate::StoreError {
     crate::StoreError::InvalidData(format!("{what} `{value}`"))
 }
@@ -790,18 +811,20 @@ macro_rules! impl_goals {
                 for item in items {
                     let custom = serde_json::to_value(&item.custom_fields)
                         .map_err(|e| StoreError::InvalidData(format!("item custom fields: {e}")))?;
+                    let numbers = crate::goals::numbers_json(item);
                     let id: i64 = sqlx::query_scalar(
                         "INSERT INTO items (connection_id, key, title, url, state, done, tasks_total, tasks_done, \
                          time_spent_seconds, original_estimate_seconds, remaining_estimate_seconds, story_points, \
-                         custom_fields, remote_updated_at, fetched_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+                         custom_fields, remote_updated_at, fetched_at, numbers) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
                          ON CONFLICT (connection_id, key) DO UPDATE SET title = excluded.title, url = excluded.url, \
                          state = excluded.state, done = excluded.done, tasks_total = excluded.tasks_total, \
                          tasks_done = excluded.tasks_done, time_spent_seconds = excluded.time_spent_seconds, \
                          original_estimate_seconds = excluded.original_estimate_seconds, \
                          remaining_estimate_seconds = excluded.remaining_estimate_seconds, \
                          story_points = excluded.story_points, custom_fields = excluded.custom_fields, \
-                         remote_updated_at = excluded.remote_updated_at, fetched_at = excluded.fetched_at \
+                         remote_updated_at = excluded.remote_updated_at, fetched_at = excluded.fetched_at, \
+                         numbers = excluded.numbers \
                          RETURNING id",
                     )
                     .bind(connection_id)
@@ -819,6 +842,7 @@ macro_rules! impl_goals {
                     .bind(json_to_db(&custom))
                     .bind(to_db(item.updated_at))
                     .bind(to_db(now))
+                    .bind(numbers)
                     .fetch_one(&mut *self.tx)
                     .await?;
                     ids.push(id);

@@ -427,10 +427,9 @@ const LINK_ITEMS_AS_JSON: &str = "SELECT COALESCE(json_agg(json_build_array(i.ke
     i.remaining_estimate_seconds, i.story_points, i.custom_fields, i.remote_updated_at)), '[]')::text \
     FROM (SELECT item_id FROM link_items WHERE link_id = $1 ORDER BY item_id) l JOIN items i ON i.id = l.item_id";
 
-/// A link's items as one JSON array with empty title, URL and state.
-const LINK_ITEM_NUMBERS_AS_JSON: &str = "SELECT COALESCE(json_agg(json_build_array(i.key, '', '', '', i.done, \
-    i.tasks_total, i.tasks_done, i.time_spent_seconds, i.original_estimate_seconds, \
-    i.remaining_estimate_seconds, i.story_points, i.custom_fields, i.remote_updated_at)), '[]')::text \
-    FROM (SELECT item_id FROM link_items WHERE link_id = $1 ORDER BY item_id) l JOIN items i ON i.id = l.item_id";
+/// A link's items' numbers as one JSON array, concatenated from the stored
+/// per-item tuples.
+const LINK_ITEM_NUMBERS_AS_JSON: &str = "SELECT '[' || COALESCE(string_agg(i.numbers, ',' ORDER BY l.item_id), '') || ']' \
+    FROM link_items l JOIN items i ON i.id = l.item_id WHERE l.link_id = $1";
 
 crate::goals::impl_goals!(PgStore, PgTx);

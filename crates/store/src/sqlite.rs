@@ -448,10 +448,9 @@ const LINK_ITEMS_AS_JSON: &str = "SELECT json_group_array(json_array(i.key, i.ti
     i.remaining_estimate_seconds, i.story_points, i.custom_fields, i.remote_updated_at)) \
     FROM (SELECT item_id FROM link_items WHERE link_id = $1 ORDER BY item_id) l JOIN items i ON i.id = l.item_id";
 
-/// A link's items as one JSON array with empty title, URL and state.
-const LINK_ITEM_NUMBERS_AS_JSON: &str = "SELECT json_group_array(json_array(i.key, '', '', '', i.done, \
-    i.tasks_total, i.tasks_done, i.time_spent_seconds, i.original_estimate_seconds, \
-    i.remaining_estimate_seconds, i.story_points, i.custom_fields, i.remote_updated_at)) \
+/// A link's items' numbers as one JSON array, concatenated from the stored
+/// per-item tuples.
+const LINK_ITEM_NUMBERS_AS_JSON: &str = "SELECT '[' || COALESCE(group_concat(i.numbers, ','), '') || ']' \
     FROM (SELECT item_id FROM link_items WHERE link_id = $1 ORDER BY item_id) l JOIN items i ON i.id = l.item_id";
 
 crate::goals::impl_goals!(SqliteStore, SqliteTx);
