@@ -220,7 +220,17 @@ async fn schedule_refreshes(
     signal: JobSignal,
     shutdown: CancellationToken,
 ) {
+    let mut ticks: u64 = 0;
     loop {
+        if ticks % 120 == 0 {
+            // Every ten minutes: statuses follow the clock.
+            match goals.reassess_all(chrono::Utc::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(okrs = n, "statuses changed with time"),
+                Err(error) => tracing::warn!(error = %error, "reassessing statuses failed"),
+            }
+        }
+        ticks += 1;
         match goals.enqueue_due_refreshes(chrono::Utc::now()).await {
             Ok(0) => {}
             Ok(n) => {

@@ -471,6 +471,30 @@ async fn status_colours_on_a_fixed_clock() {
             "day {day}: {okr}"
         );
     }
+    // Without a new check-in, time alone moves the status.
+    let later = Utc
+        .with_ymd_and_hms(2026, 1, 5, 12, 0, 0)
+        .single()
+        .expect("time");
+    s.h.state
+        .goals
+        .recompute(kr, later, "check_in", "clock")
+        .await
+        .expect("recompute");
+    assert_eq!(s.okr(kr).await["progress"]["status"], "on_track");
+    let much_later = Utc
+        .with_ymd_and_hms(2026, 1, 9, 12, 0, 0)
+        .single()
+        .expect("time");
+    assert_eq!(
+        s.h.state
+            .goals
+            .reassess_all(much_later)
+            .await
+            .expect("reassess"),
+        1
+    );
+    assert_eq!(s.okr(kr).await["progress"]["status"], "at_risk");
     let before = Utc
         .with_ymd_and_hms(2025, 12, 30, 12, 0, 0)
         .single()

@@ -573,6 +573,31 @@ impl Goals {
         })
     }
 
+    /// Recomputes every OKR that has progress, so statuses follow the clock
+    /// (expected progress rises every day even when nothing is checked in).
+    /// Returns how many changed.
+    pub async fn reassess_all(&self, now: DateTime<Utc>) -> Result<usize, EngineError> {
+        let mut changed = 0;
+        for okr in self.store.list_okrs(None).await? {
+            let Some(before) = okr.progress.clone() else {
+                continue;
+            };
+            self.recompute(okr.id, now, "schedule", "status reassessed")
+                .await?;
+            if self
+                .store
+                .get_okr(okr.id)
+                .await?
+                .and_then(|o| o.progress)
+                .map(|p| p.status)
+                != Some(before.status)
+            {
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
+
     /// Recomputes an OKR from the store and, when its value, percent or
     /// status changed, records a progress point; then its parents'.
     pub async fn recompute(
