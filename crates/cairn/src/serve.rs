@@ -222,7 +222,7 @@ async fn schedule_refreshes(
 ) {
     let mut ticks: u64 = 0;
     loop {
-        if ticks % 120 == 0 {
+        if ticks.is_multiple_of(120) {
             // Every ten minutes: statuses follow the clock.
             match goals.reassess_all(chrono::Utc::now()).await {
                 Ok(0) => {}
