@@ -305,7 +305,8 @@ impl Goals {
         chrono::Duration::seconds(secs.max(1))
     }
 
-    /// Reads a link's issues from GitLab and recomputes its key result.
+    /// Reads a link's items from its tracker (GitLab or Jira, by the
+    /// link's rule) and recomputes its key result.
     /// Incremental unless `full` or a full read is due. A failure changes
     /// no progress: the link is marked with the error and retried with
     /// backoff; a 401 marks the connection unhealthy.
@@ -333,9 +334,14 @@ impl Goals {
             .ok_or_else(|| {
                 EngineError::NotFound(format!("no connection {}", link.connection_id))
             })?;
-        let query: GitLabQuery = serde_json::from_value(link.query.clone())
-            .map_err(|e| EngineError::invalid("query", e.to_string()))?;
-        let result = self.fetch(&connection, &query, &link, full, now).await;
+        let result = match super::jira_link::link_tracker(&link) {
+            IntegrationKind::Jira => self.fetch_jira(&connection, &link, full, now).await,
+            _ => {
+                let query: GitLabQuery = serde_json::from_value(link.query.clone())
+                    .map_err(|e| EngineError::invalid("query", e.to_string()))?;
+                self.fetch(&connection, &query, &link, full, now).await
+            }
+        };
         let interval = self.interval(&link);
         match result {
             Ok(fetched) => {
@@ -470,7 +476,7 @@ impl Goals {
         for link in &due {
             let job = cairn_store::NewJob::new(REFRESH_KIND, json!({"link_id": link.id}), now)
                 .with_dedupe_key(format!("refresh:link:{}", link.id))
-                .for_integration(IntegrationKind::Gitlab)
+                .for_integration(super::jira_link::link_tracker(link))
                 .with_max_attempts(3);
             if tx.enqueue(&job, now).await?.is_some() {
                 enqueued += 1;
@@ -513,11 +519,11 @@ impl Goals {
 /// The job kind that refreshes one link.
 pub const REFRESH_KIND: &str = "refresh_link";
 
-struct Fetched {
-    items: Vec<ItemSnapshot>,
+pub(crate) struct Fetched {
+    pub(crate) items: Vec<ItemSnapshot>,
     /// Per item: whether it belongs to the selection.
-    members: Vec<bool>,
-    api_calls: u64,
+    pub(crate) members: Vec<bool>,
+    pub(crate) api_calls: u64,
 }
 
 /// What a refresh did.

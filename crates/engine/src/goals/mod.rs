@@ -8,6 +8,7 @@
 
 pub mod browse;
 pub mod gitlab_link;
+pub mod jira_link;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +29,7 @@ use crate::error::{EngineError, authorize, conflicts};
 use crate::keyring::Keyring;
 
 pub use gitlab_link::{GitLabQuery, LinkInput};
+pub use jira_link::{JiraLinkInput, JiraQuery};
 
 /// Refresh tunables.
 #[derive(Debug, Clone)]
@@ -111,6 +113,7 @@ pub struct Goals {
     pub(crate) keyring: Arc<Keyring>,
     pub(crate) settings: GoalSettings,
     pub(crate) clients: gitlab_link::ClientCache,
+    pub(crate) jira_clients: jira_link::JiraClientCache,
 }
 
 fn audit(
@@ -134,6 +137,7 @@ impl Goals {
             keyring,
             settings,
             clients: gitlab_link::ClientCache::default(),
+            jira_clients: jira_link::JiraClientCache::default(),
         }
     }
 
