@@ -20,7 +20,11 @@ struct Setup {
 /// A period, a shared GitLab connection owned by `owner`, and a fresh
 /// milestone of our own so that the selection holds only this test's issues.
 async fn setup(name: &str) -> Setup {
-    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    setup_on(name, cairn_store::Backend::Sqlite).await
+}
+
+async fn setup_on(name: &str, backend: cairn_store::Backend) -> Setup {
+    let h = Harness::new(backend).await;
     let reply = h
         .call(
             "POST",
@@ -143,7 +147,16 @@ impl Setup {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_issues_with_two_tasks_each_closing_one_task_gives_25_then_50_percent() {
-    let s = setup("tasks").await;
+    tasks_25_then_50(cairn_store::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_on_postgresql() {
+    tasks_25_then_50(cairn_store::Backend::Postgres).await;
+}
+
+async fn tasks_25_then_50(backend: cairn_store::Backend) {
+    let s = setup_on("tasks", backend).await;
     let a = s
         .issue("Card form", &["validate", "submit"], json!({}))
         .await;
