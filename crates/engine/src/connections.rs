@@ -433,6 +433,16 @@ impl Connections {
         now: DateTime<Utc>,
     ) -> Result<(), EngineError> {
         let current = self.load(by, id, ConnectionOp::Delete).await?;
+        let links = self.store.links_for_connection(id).await?;
+        if !links.is_empty() {
+            return Err(EngineError::Conflict {
+                field: None,
+                message: format!(
+                    "{} key result(s) read their progress through this connection; unlink them first",
+                    links.len()
+                ),
+            });
+        }
         let mut tx = self.store.begin().await?;
         tx.delete_connection(id).await?;
         tx.append_audit(

@@ -829,3 +829,30 @@ async fn due_links_are_refreshed_on_schedule_through_the_job_queue() {
     shutdown.cancel();
     task.await.expect("worker").expect("worker ran");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_in_use_by_a_link_is_not_deleted() {
+    let s = setup("in use").await;
+    s.issue("one", &[], json!({})).await;
+    let kr = s.key_result(json!({"mode": "percent_complete"})).await;
+    s.link(kr, json!({})).await;
+    let reply =
+        s.h.call(
+            "DELETE",
+            &format!("/api/v1/connections/{}", s.connection),
+            Some(&s.h.owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.text);
+    assert!(
+        reply.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("1 key result"))
+    );
+    assert_eq!(
+        s.okr(kr).await["link"]["connection_id"].as_i64(),
+        Some(s.connection),
+        "nothing changed"
+    );
+}
