@@ -149,6 +149,8 @@ fn api_router() -> OpenApiRouter<AppState> {
             api::goals::delete_check_in
         ))
         .routes(routes!(api::goals::put_link))
+        .routes(routes!(api::jira::put_jira_link))
+        .routes(routes!(api::jira::preview))
         .routes(routes!(api::goals::refresh))
         .routes(routes!(api::goals::explain))
         .routes(routes!(api::goals::history))

@@ -128,6 +128,28 @@ pub struct JiraLinkInput {
     pub refresh_interval_secs: Option<i64>,
 }
 
+/// How many tickets a preview lists.
+pub const PREVIEW_TICKETS: u32 = 20;
+
+/// What a JQL query matches, before it is saved.
+#[derive(Debug, Clone, Serialize)]
+pub struct JqlPreview {
+    /// Matches (Data Center's exact total; Cloud's approximate count).
+    pub count: u64,
+    /// The first 20 tickets.
+    pub tickets: Vec<PreviewTicket>,
+}
+
+/// One ticket of a preview.
+#[derive(Debug, Clone, Serialize)]
+pub struct PreviewTicket {
+    pub key: String,
+    pub summary: String,
+    pub status: String,
+    pub done: bool,
+    pub url: String,
+}
+
 /// One Jira client per connection, so its rate limit holds across links.
 #[derive(Default)]
 pub(crate) struct JiraClientCache {
@@ -347,6 +369,55 @@ impl Goals {
             .get_link(link_id)
             .await?
             .ok_or_else(|| EngineError::NotFound(format!("no link {link_id}")))
+    }
+
+    /// Runs a JQL query before it is saved: Jira validates it (its error,
+    /// with the position, as a 422 naming `jql`); on success the number of
+    /// matches and the first 20 tickets.
+    pub async fn preview_jql(
+        &self,
+        by: &Authenticated,
+        connection_id: i64,
+        jql: &str,
+    ) -> Result<JqlPreview, EngineError> {
+        let connection = self.usable_jira_connection(by, connection_id).await?;
+        let jql = jql.trim();
+        if filter_part(jql).is_empty() {
+            return Err(EngineError::invalid("jql", "enter a JQL query"));
+        }
+        let client = self.jira_client(&connection)?;
+        let mut search = client
+            .search(jql, &["summary", "status", "updated"])
+            .page_size(PREVIEW_TICKETS);
+        let page = search.next_page().await.map_err(jql_error)?;
+        let page = page.unwrap_or_default();
+        let count = match page.total {
+            Some(total) => total,
+            None if (page.issues.len() as u32) < PREVIEW_TICKETS => page.issues.len() as u64,
+            None => client.approximate_count(jql).await.map_err(jql_error)?,
+        };
+        let tickets = page
+            .issues
+            .iter()
+            .take(PREVIEW_TICKETS as usize)
+            .map(|issue| PreviewTicket {
+                key: issue.key.clone(),
+                summary: issue.fields.summary.clone().unwrap_or_default(),
+                status: issue
+                    .fields
+                    .status
+                    .as_ref()
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default(),
+                done: issue.is_done(),
+                url: format!(
+                    "{}/browse/{}",
+                    connection.base_url.trim_end_matches('/'),
+                    issue.key
+                ),
+            })
+            .collect();
+        Ok(JqlPreview { count, tickets })
     }
 
     /// Reads a Jira link's tickets: the whole JQL when `full`, else the

@@ -120,7 +120,7 @@ impl From<DataLink> for LinkView {
     }
 }
 
-async fn view(state: &AppState, okr: Okr) -> Result<OkrView, ApiError> {
+pub(crate) async fn view(state: &AppState, okr: Okr) -> Result<OkrView, ApiError> {
     let link = state.store.link_for_okr(okr.id).await?.map(LinkView::from);
     let f = okr.fields;
     Ok(OkrView {

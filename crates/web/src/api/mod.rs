@@ -4,3 +4,4 @@ pub(crate) mod accounts;
 pub(crate) mod browse;
 pub(crate) mod connections;
 pub(crate) mod goals;
+pub(crate) mod jira;

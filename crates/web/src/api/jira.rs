@@ -1,0 +1,85 @@
+//! Jira data links: `PUT /api/v1/okrs/{id}/jira-link` and the JQL preview.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use cairn_core::goals::{JiraMetric, KpiScope};
+use cairn_engine::goals::JiraLinkInput;
+use cairn_engine::goals::jira_link::JqlPreview;
+use chrono::Utc;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::goals::{OkrView, view};
+use crate::auth::Caller;
+use crate::json::ApiJson;
+use crate::{ApiError, AppState, ErrorBody};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct JiraLinkRequest {
+    /// A Jira connection.
+    connection_id: i64,
+    /// The tickets to read; validated by Jira.
+    jql: String,
+    /// `count`, `time_spent`, `original_estimate`, `remaining_estimate` (KPI
+    /// only), `progress` (KPI only), `story_points` or `custom_field:<id>`.
+    #[schema(value_type = String, example = "count")]
+    metric: String,
+    /// KPI only: `completed_only` or `all`.
+    #[schema(value_type = Option<String>, example = "completed_only")]
+    scope: Option<KpiScope>,
+    /// At least 60.
+    refresh_interval_secs: Option<i64>,
+}
+
+/// Links a key result to the tickets a JQL query matches; reads them and
+/// recalculates at once. Nothing is saved when a field is refused.
+#[utoipa::path(put, path = "/api/v1/okrs/{id}/jira-link", tag = "goals", params(("id" = i64, Path)), request_body = JiraLinkRequest, responses(
+    (status = 200, description = "Linked and recalculated", body = OkrView),
+    (status = 422, description = "Invalid field: `jql` (Jira's message), `metric` (mode or unknown custom field), `connection_id` (not a Jira connection you may use), ...", body = ErrorBody)))]
+pub(crate) async fn put_jira_link(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<JiraLinkRequest>,
+) -> Result<Json<OkrView>, ApiError> {
+    let by = caller.require()?;
+    let metric: JiraMetric = body
+        .metric
+        .parse()
+        .map_err(|e: cairn_core::goals::GoalError| {
+            cairn_engine::EngineError::invalid("metric", e.to_string())
+        })?;
+    let input = JiraLinkInput {
+        connection_id: body.connection_id,
+        jql: body.jql,
+        metric,
+        scope: body.scope,
+        refresh_interval_secs: body.refresh_interval_secs,
+    };
+    state.goals.set_jira_link(by, id, input, Utc::now()).await?;
+    let okr = state.goals.get_okr(by, id).await?;
+    Ok(Json(view(&state, okr).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PreviewRequest {
+    jql: String,
+}
+
+/// Runs a JQL query through Jira before saving it: the number of matches
+/// and the first 20 tickets, or Jira's error (with its position) as a 422
+/// naming `jql`.
+#[utoipa::path(post, path = "/api/v1/connections/{id}/jira/preview", tag = "goals", params(("id" = i64, Path)), request_body = PreviewRequest, responses(
+    (status = 200, description = "Matches and the first 20 tickets", body = Object),
+    (status = 422, description = "Jira refused the JQL, or not a Jira connection you may use", body = ErrorBody)))]
+pub(crate) async fn preview(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<PreviewRequest>,
+) -> Result<Json<JqlPreview>, ApiError> {
+    let by = caller.require()?;
+    Ok(Json(state.goals.preview_jql(by, id, &body.jql).await?))
+}
