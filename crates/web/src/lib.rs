@@ -171,8 +171,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The whole application.
 pub fn router(mut state: AppState, config: &WebConfig) -> Router {
     state.body_limit = config.body_limit;
-    let (routes, _) = api_router().split_for_parts();
-    let spec = serde_json::to_value(openapi()).unwrap_or_default();
+    let (routes, mut api) = api_router().split_for_parts();
+    api.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    let spec = serde_json::to_value(api).unwrap_or_default();
     routes
         .route(
             "/api/openapi.json",
