@@ -161,16 +161,10 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api::browse::issues))
 }
 
-/// The OpenAPI document, generated from the handlers' annotations.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, mut api) = api_router().split_for_parts();
-    api.info.version = env!("CARGO_PKG_VERSION").to_owned();
-    api
-}
-
 /// The whole application.
 pub fn router(mut state: AppState, config: &WebConfig) -> Router {
     state.body_limit = config.body_limit;
+    // The OpenAPI document comes from the handlers' annotations.
     let (routes, mut api) = api_router().split_for_parts();
     api.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let spec = serde_json::to_value(api).unwrap_or_default();
