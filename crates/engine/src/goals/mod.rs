@@ -583,18 +583,12 @@ impl Goals {
     pub async fn reassess_all(&self, now: DateTime<Utc>) -> Result<usize, EngineError> {
         let mut changed = 0;
         for okr in self.store.list_okrs(None).await? {
-            let Some(before) = okr.progress.clone() else {
+            if okr.progress.is_none() {
                 continue;
-            };
-            self.recompute(okr.id, now, "schedule", "status reassessed")
-                .await?;
+            }
             if self
-                .store
-                .get_okr(okr.id)
+                .recompute(okr.id, now, "schedule", "status reassessed")
                 .await?
-                .and_then(|o| o.progress)
-                .map(|p| p.status)
-                != Some(before.status)
             {
                 changed += 1;
             }
@@ -603,16 +597,18 @@ impl Goals {
     }
 
     /// Recomputes an OKR from the store and, when its value, percent or
-    /// status changed, records a progress point; then its parents'.
+    /// status changed, records a progress point; then its parents'. Returns
+    /// whether the status of `okr_id` itself changed.
     pub async fn recompute(
         &self,
         okr_id: i64,
         now: DateTime<Utc>,
         source: &str,
         note: &str,
-    ) -> Result<(), EngineError> {
+    ) -> Result<bool, EngineError> {
         let mut next = Some((okr_id, source.to_owned(), note.to_owned()));
         let mut guard = 0;
+        let mut status_changed = false;
         while let Some((id, source, note)) = next.take() {
             guard += 1;
             if guard > 1_000 {
@@ -654,6 +650,9 @@ impl Goals {
             let changed = okr.progress.as_ref().is_none_or(|old| {
                 old.value != new.value || old.percent != new.percent || old.status != new.status
             });
+            if id == okr_id {
+                status_changed = okr.progress.as_ref().map(|old| old.status) != Some(new.status);
+            }
             if changed {
                 let mut tx = self.store.begin().await?;
                 tx.record_progress(id, &new, &source, &note).await?;
@@ -671,7 +670,7 @@ impl Goals {
                 next = Some((parent, "roll_up".to_owned(), format!("child {id} changed")));
             }
         }
-        Ok(())
+        Ok(status_changed)
     }
 }
 
