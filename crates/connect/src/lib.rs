@@ -79,6 +79,7 @@ pub mod error;
 pub mod gitlab;
 pub mod http;
 pub mod jira;
+pub mod outbound;
 pub mod webhook;
 
 pub use base_url::validate_base_url;
@@ -87,6 +88,10 @@ pub use error::{ConnectError, Diagnosis, DiagnosisCode, Service, TransportKind};
 pub use gitlab::{GitLabAuth, GitLabClient, GitLabIdentity, GitLabSettings, test_gitlab};
 pub use http::{ApiResponse, HttpClient, HttpConfig, parse_time};
 pub use jira::{JiraAuth, JiraClient, JiraDeployment, JiraIdentity, JiraSettings, test_jira};
+pub use outbound::{
+    DeliveryFailure, DeliveryOutcome, DestinationPolicy, Outbound, OutboundConfig, OutboundError,
+    OutboundRequest,
+};
 pub use webhook::{
     GitLabWebhook, JiraWebhook, WebhookError, parse_gitlab_webhook, parse_jira_webhook,
 };

@@ -5,4 +5,5 @@ pub mod authz;
 pub mod goals;
 pub mod integrations;
 pub mod jobs;
+pub mod notify;
 pub mod secret;
