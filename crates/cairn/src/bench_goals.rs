@@ -6,12 +6,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use cairn_core::authz::Role;
-use cairn_core::goals::{ItemSnapshot, Measure, ProgressSource};
+use cairn_core::goals::{ItemSnapshot, JiraMetric, Measure, ProgressSource};
 use cairn_core::secret::Secret;
 use cairn_engine::accounts::{Accounts, Authenticated};
 use cairn_engine::connections::{ConnectionInput, Connections};
 use cairn_engine::goals::gitlab_link::{REFRESH_KIND, RefreshHandler};
-use cairn_engine::goals::{GitLabQuery, GoalSettings, Goals, LinkInput, OkrInput};
+use cairn_engine::goals::{GitLabQuery, GoalSettings, Goals, JiraLinkInput, LinkInput, OkrInput};
 use cairn_engine::jobs::{JobSignal, Registry, Worker, WorkerConfig};
 use cairn_engine::keyring::Keyring;
 use cairn_store::goals::{LinkFields, OkrKind};
@@ -94,6 +94,40 @@ impl World {
             .id)
     }
 
+    async fn jira_connection(
+        &self,
+        name: &str,
+        base_url: String,
+        cloud: bool,
+    ) -> anyhow::Result<i64> {
+        let (auth_kind, username, secret) = if cloud {
+            (
+                "basic",
+                Some(cairn_sim::DEFAULT_JIRA_EMAIL.to_owned()),
+                cairn_sim::DEFAULT_JIRA_API_TOKEN,
+            )
+        } else {
+            ("bearer", None, cairn_sim::DEFAULT_JIRA_PAT)
+        };
+        let input = ConnectionInput {
+            kind: "jira".into(),
+            name: name.into(),
+            base_url: Some(base_url),
+            auth_kind: auth_kind.into(),
+            username,
+            secret: Secret::new(secret),
+            shared: true,
+        };
+        let id = self
+            .connections
+            .create(&self.admin, input, Utc::now())
+            .await?
+            .id;
+        // Testing learns the flavour (Cloud or Data Center) from serverInfo.
+        self.connections.test(&self.admin, id, Utc::now()).await?;
+        Ok(id)
+    }
+
     async fn key_result(&self, title: &str) -> anyhow::Result<i64> {
         let input = OkrInput {
             kind: OkrKind::KeyResult,
@@ -115,6 +149,63 @@ impl World {
             .await?
             .id)
     }
+}
+
+/// A first import of `tickets` Jira tickets through one JQL link, then a
+/// refresh with nothing changed.
+async fn jira_import(w: &World, tickets: u64, cloud: bool) -> anyhow::Result<()> {
+    let spec =
+        format!("projects=0,issues=0,users=20,jira_projects=1,jira_issues={tickets},seed=42");
+    let sim = cairn_sim::start(cairn_sim::SimConfig {
+        data: cairn_sim::DataSource::Generate(spec.parse().context("generator spec")?),
+        jira_flavour: if cloud {
+            cairn_sim::JiraFlavour::Cloud
+        } else {
+            cairn_sim::JiraFlavour::Datacenter
+        },
+        ..cairn_sim::SimConfig::default()
+    })
+    .await?;
+    let flavour = if cloud { "Cloud" } else { "Data Center" };
+    let connection = w.jira_connection(flavour, sim.jira_url(), cloud).await?;
+    let kr = w.key_result(&format!("Jira import ({flavour})")).await?;
+    sim.clear_requests();
+    let started = Instant::now();
+    let link = w
+        .goals
+        .set_jira_link(
+            &w.admin,
+            kr,
+            JiraLinkInput {
+                connection_id: connection,
+                jql: "project = OPS ORDER BY key".into(),
+                metric: JiraMetric::StoryPoints,
+                scope: None,
+                refresh_interval_secs: None,
+            },
+            Utc::now(),
+        )
+        .await?;
+    let import = started.elapsed();
+    let import_calls = sim.requests().len();
+    let items = w.store.link_items(link.id).await?.len();
+    println!(
+        "Jira {flavour} first import: {items} tickets in {:.0} ms ({import_calls} API calls: fields, JQL check, 100 per page) — target < 3000 ms",
+        ms(import)
+    );
+    sim.clear_requests();
+    let outcome = w.goals.refresh_link(link.id, false, Utc::now()).await?;
+    println!(
+        "Jira {flavour} unchanged refresh: {} API call(s) to the simulator (client counted {}), error: {} — target exactly 1",
+        sim.requests().len(),
+        outcome.api_calls,
+        outcome
+            .error
+            .map(|d| d.code.to_string())
+            .unwrap_or_else(|| "none".into())
+    );
+    sim.shutdown().await;
+    Ok(())
 }
 
 fn ms(d: Duration) -> f64 {
@@ -179,6 +270,11 @@ pub async fn run(
             .unwrap_or_else(|| "none".into())
     );
     sim.shutdown().await;
+
+    // 1b. The same for Jira, on both flavours.
+    for cloud in [true, false] {
+        jira_import(&w, import_issues, cloud).await?;
+    }
 
     // 2. Recomputing a key result over many stored items.
     let kr = w.key_result("Recompute").await?;

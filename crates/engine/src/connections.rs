@@ -107,6 +107,9 @@ pub struct ConnectionView {
     pub shared: bool,
     /// Jira: `cloud` or `datacenter`, learnt from serverInfo.
     pub flavour: Option<String>,
+    /// Jira: the story points field chosen by a person; `None` detects it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub story_points_field: Option<String>,
     pub health: Health,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -143,6 +146,7 @@ impl From<&Connection> for ConnectionView {
             owner_id: c.owner_id,
             shared: c.shared,
             flavour: c.flavour.clone(),
+            story_points_field: c.story_points_field.clone(),
             health: Health {
                 status,
                 account_name: c.account_name.clone(),
@@ -282,7 +286,7 @@ impl Connections {
     }
 
     /// The connection if `by` may do `op` to it; 404 or 403 otherwise.
-    async fn load(
+    pub(crate) async fn load(
         &self,
         by: &Authenticated,
         id: i64,
@@ -408,6 +412,7 @@ impl Connections {
                 .as_ref()
                 .map(|s| self.keyring.seal(&Secret::new(s.expose().trim()))),
             shared: changes.shared,
+            story_points_field: None,
         };
         let mut tx = self.store.begin().await?;
         tx.update_connection(id, &update, now)

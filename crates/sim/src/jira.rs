@@ -464,7 +464,17 @@ fn brief_issue(s: &Shared, ver: Ver, jira: &Jira, i: &JiraIssue) -> Value {
 const NOT_NAVIGABLE: &[&str] = &["comment", "worklog", "timetracking"];
 
 /// Every field of an issue, keyed by field id.
-fn all_fields(s: &Shared, ver: Ver, jira: &Jira, idx: usize) -> Map<String, Value> {
+/// Every field of an issue. The fields that scan the whole project for
+/// sub-tasks (aggregates, `subtasks`) are built only when `with_subtasks`:
+/// a search page asking for a few fields then costs O(page), not
+/// O(page × issues).
+fn all_fields(
+    s: &Shared,
+    ver: Ver,
+    jira: &Jira,
+    idx: usize,
+    with_subtasks: bool,
+) -> Map<String, Value> {
     let i = &jira.issues[idx];
     let mut f = Map::new();
     let project = jira.project(&i.project);
@@ -545,12 +555,6 @@ fn all_fields(s: &Shared, ver: Ver, jira: &Jira, idx: usize) -> Map<String, Valu
     f.insert("timespent".into(), json!(i.time_spent));
     f.insert("timeoriginalestimate".into(), json!(i.original_estimate));
     f.insert("timeestimate".into(), json!(i.remaining_estimate));
-    let agg_spent = jira.aggregate(idx, |x| x.time_spent);
-    let agg_orig = jira.aggregate(idx, |x| x.original_estimate);
-    let agg_rem = jira.aggregate(idx, |x| x.remaining_estimate);
-    f.insert("aggregatetimespent".into(), json!(agg_spent));
-    f.insert("aggregatetimeoriginalestimate".into(), json!(agg_orig));
-    f.insert("aggregatetimeestimate".into(), json!(agg_rem));
     let workratio = match (i.time_spent, i.original_estimate) {
         (Some(sp), Some(o)) if o > 0 => sp * 100 / o,
         (None, Some(o)) if o > 0 => 0,
@@ -561,7 +565,15 @@ fn all_fields(s: &Shared, ver: Ver, jira: &Jira, idx: usize) -> Map<String, Valu
         "progress".into(),
         progress(i.time_spent, i.remaining_estimate),
     );
-    f.insert("aggregateprogress".into(), progress(agg_spent, agg_rem));
+    if with_subtasks {
+        let agg_spent = jira.aggregate(idx, |x| x.time_spent);
+        let agg_orig = jira.aggregate(idx, |x| x.original_estimate);
+        let agg_rem = jira.aggregate(idx, |x| x.remaining_estimate);
+        f.insert("aggregatetimespent".into(), json!(agg_spent));
+        f.insert("aggregatetimeoriginalestimate".into(), json!(agg_orig));
+        f.insert("aggregatetimeestimate".into(), json!(agg_rem));
+        f.insert("aggregateprogress".into(), progress(agg_spent, agg_rem));
+    }
     f.insert("timetracking".into(), timetracking(i));
     f.insert(
         "watches".into(),
@@ -574,16 +586,18 @@ fn all_fields(s: &Shared, ver: Ver, jira: &Jira, idx: usize) -> Map<String, Valu
     if let Some(p) = i.parent.as_deref().and_then(|k| jira.issue_index(k)) {
         f.insert("parent".into(), brief_issue(s, ver, jira, &jira.issues[p]));
     }
-    let subtasks: Vec<Value> = jira
-        .issues
-        .iter()
-        .filter(|x| {
-            x.parent.as_deref() == Some(i.key.as_str())
-                && jira.issue_type(&x.issue_type).is_some_and(|t| t.subtask)
-        })
-        .map(|x| brief_issue(s, ver, jira, x))
-        .collect();
-    f.insert("subtasks".into(), Value::Array(subtasks));
+    if with_subtasks {
+        let subtasks: Vec<Value> = jira
+            .issues
+            .iter()
+            .filter(|x| {
+                x.parent.as_deref() == Some(i.key.as_str())
+                    && jira.issue_type(&x.issue_type).is_some_and(|t| t.subtask)
+            })
+            .map(|x| brief_issue(s, ver, jira, x))
+            .collect();
+        f.insert("subtasks".into(), Value::Array(subtasks));
+    }
     for cf in &jira.custom_fields {
         let v = if cf.name == "Epic Link" {
             json!(i.epic_link)
@@ -672,11 +686,23 @@ fn issue_json(s: &Shared, ver: Ver, jira: &Jira, idx: usize, sel: &FieldSel) -> 
     else {
         return json!({"id": i.id.to_string()});
     };
-    let mut fields = all_fields(s, ver, jira, idx);
-    fields.retain(|k, _| {
-        !exclude.contains(k)
-            && (*all || include.contains(k) || (*navigable && !NOT_NAVIGABLE.contains(&k.as_str())))
-    });
+    let wanted = |k: &str| {
+        !exclude.iter().any(|x| x == k)
+            && (*all
+                || include.iter().any(|x| x == k)
+                || (*navigable && !NOT_NAVIGABLE.contains(&k)))
+    };
+    let with_subtasks = [
+        "subtasks",
+        "aggregatetimespent",
+        "aggregatetimeoriginalestimate",
+        "aggregatetimeestimate",
+        "aggregateprogress",
+    ]
+    .iter()
+    .any(|k| wanted(k));
+    let mut fields = all_fields(s, ver, jira, idx, with_subtasks);
+    fields.retain(|k, _| wanted(k));
     json!({
         "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
         "id": i.id.to_string(),

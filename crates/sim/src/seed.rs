@@ -245,6 +245,9 @@ pub struct JiraProjectSpec {
     pub lead: Option<String>,
     /// Versions.
     pub versions: Vec<VersionSpec>,
+    /// The number of the project's first issue (1 by default), so a dataset
+    /// can hold keys like AE-786 without 785 issues before it.
+    pub first_number: Option<u64>,
 }
 
 /// A version in a dataset.
@@ -587,6 +590,7 @@ pub fn generate(spec: &GenSpec) -> Dataset {
             key: key.clone(),
             name: format!("Jira Project {}", p + 1),
             lead: usernames.first().cloned(),
+            first_number: None,
             versions: vec![
                 VersionSpec {
                     name: "1.0".into(),
@@ -1097,7 +1101,7 @@ fn build_jira(jira: &mut Jira, spec: &JiraSpec) -> Result<(), SimError> {
             name: p.name.clone(),
             lead,
             versions,
-            next_number: 1,
+            next_number: p.first_number.unwrap_or(1).max(1),
         });
     }
     let story_points = jira.story_points_field().map(str::to_string);

@@ -112,7 +112,7 @@ macro_rules! impl_accounts {
             "id, email, name, role, password_hash, created_at, updated_at, disabled_at";
         const CONNECTION_COLUMNS: &str = "id, kind, name, base_url, auth_kind, username, secret, \
             secret_key_id, owner_id, shared, flavour, account_name, server_version, last_ok_at, \
-            last_error, last_error_code, last_error_at, created_at, updated_at";
+            last_error, last_error_code, last_error_at, story_points_field, created_at, updated_at";
         const TOKEN_COLUMNS: &str =
             "id, user_id, name, prefix, created_at, last_used_at, revoked_at";
 
@@ -166,6 +166,7 @@ macro_rules! impl_accounts {
                 last_error: row.try_get("last_error")?,
                 last_error_code: row.try_get("last_error_code")?,
                 last_error_at: opt_from_db(row.try_get("last_error_at")?)?,
+                story_points_field: row.try_get("story_points_field")?,
                 created_at: from_db(row.try_get("created_at")?)?,
                 updated_at: from_db(row.try_get("updated_at")?)?,
             })
@@ -532,7 +533,8 @@ macro_rules! impl_accounts {
                      last_ok_at = CASE WHEN $10 THEN NULL ELSE last_ok_at END, \
                      last_error_at = CASE WHEN $10 THEN NULL ELSE last_error_at END, \
                      last_error = CASE WHEN $10 THEN NULL ELSE last_error END, \
-                     last_error_code = CASE WHEN $10 THEN NULL ELSE last_error_code END \
+                     last_error_code = CASE WHEN $10 THEN NULL ELSE last_error_code END, \
+                     story_points_field = CASE WHEN $12 THEN $13 ELSE story_points_field END \
                      WHERE id = $11",
                 )
                 .bind(to_db(now))
@@ -546,6 +548,8 @@ macro_rules! impl_accounts {
                 .bind(u.shared)
                 .bind(reset_health)
                 .bind(id)
+                .bind(u.story_points_field.is_some())
+                .bind(u.story_points_field.clone().flatten())
                 .execute(&mut *self.tx)
                 .await
                 .map_err(crate::error::conflict_on("name"))?;

@@ -368,6 +368,11 @@ pub(crate) fn invalid(what: &str, value: &str) -> crate::StoreError {
     crate::StoreError::InvalidData(format!("{what} `{value}`"))
 }
 
+/// Rows per multi-row statement: 16 columns × 500 stays far below SQLite's
+/// and PostgreSQL's limits on bound parameters, and a 10,000-item import is
+/// 20 statements instead of 10,000.
+pub(crate) const ROWS_PER_STATEMENT: usize = 500;
+
 macro_rules! impl_goals {
     ($store:ty, $tx:ty) => {
         const OKR_COLUMNS: &str = "id, kind, title, description, owner_id, period_id, parent_id, \
@@ -807,17 +812,55 @@ macro_rules! impl_goals {
                 items: &[cairn_core::goals::ItemSnapshot],
                 now: DateTime<Utc>,
             ) -> Result<Vec<i64>> {
-                let mut ids = Vec::with_capacity(items.len());
-                for item in items {
-                    let custom = serde_json::to_value(&item.custom_fields)
-                        .map_err(|e| StoreError::InvalidData(format!("item custom fields: {e}")))?;
-                    let numbers = crate::goals::numbers_json(item);
-                    let id: i64 = sqlx::query_scalar(
+                // One statement may not touch a row twice: the last snapshot
+                // of a key wins.
+                let mut last: std::collections::HashMap<&str, usize> =
+                    std::collections::HashMap::with_capacity(items.len());
+                for (n, item) in items.iter().enumerate() {
+                    last.insert(item.key.as_str(), n);
+                }
+                let unique: Vec<&cairn_core::goals::ItemSnapshot> = items
+                    .iter()
+                    .enumerate()
+                    .filter(|(n, item)| last.get(item.key.as_str()) == Some(n))
+                    .map(|(_, item)| item)
+                    .collect();
+                let mut ids: std::collections::HashMap<String, i64> =
+                    std::collections::HashMap::with_capacity(unique.len());
+                for chunk in unique.chunks(crate::goals::ROWS_PER_STATEMENT) {
+                    let customs = chunk
+                        .iter()
+                        .map(|item| {
+                            serde_json::to_value(&item.custom_fields).map_err(|e| {
+                                StoreError::InvalidData(format!("item custom fields: {e}"))
+                            })
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    let mut insert = sqlx::QueryBuilder::<Db>::new(
                         "INSERT INTO items (connection_id, key, title, url, state, done, tasks_total, tasks_done, \
                          time_spent_seconds, original_estimate_seconds, remaining_estimate_seconds, story_points, \
-                         custom_fields, remote_updated_at, fetched_at, numbers) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-                         ON CONFLICT (connection_id, key) DO UPDATE SET title = excluded.title, url = excluded.url, \
+                         custom_fields, remote_updated_at, fetched_at, numbers) ",
+                    );
+                    insert.push_values(chunk.iter().zip(&customs), |mut row, (item, custom)| {
+                        row.push_bind(connection_id)
+                            .push_bind(item.key.as_str())
+                            .push_bind(item.title.as_str())
+                            .push_bind(item.url.as_str())
+                            .push_bind(item.state.as_str())
+                            .push_bind(item.done)
+                            .push_bind(i32::try_from(item.tasks_total).unwrap_or(i32::MAX))
+                            .push_bind(i32::try_from(item.tasks_done).unwrap_or(i32::MAX))
+                            .push_bind(item.time_spent_seconds)
+                            .push_bind(item.original_estimate_seconds)
+                            .push_bind(item.remaining_estimate_seconds)
+                            .push_bind(item.story_points)
+                            .push_bind(json_to_db(custom))
+                            .push_bind(to_db(item.updated_at))
+                            .push_bind(to_db(now))
+                            .push_bind(crate::goals::numbers_json(item));
+                    });
+                    insert.push(
+                        " ON CONFLICT (connection_id, key) DO UPDATE SET title = excluded.title, url = excluded.url, \
                          state = excluded.state, done = excluded.done, tasks_total = excluded.tasks_total, \
                          tasks_done = excluded.tasks_done, time_spent_seconds = excluded.time_spent_seconds, \
                          original_estimate_seconds = excluded.original_estimate_seconds, \
@@ -825,45 +868,41 @@ macro_rules! impl_goals {
                          story_points = excluded.story_points, custom_fields = excluded.custom_fields, \
                          remote_updated_at = excluded.remote_updated_at, fetched_at = excluded.fetched_at, \
                          numbers = excluded.numbers \
-                         RETURNING id",
-                    )
-                    .bind(connection_id)
-                    .bind(&item.key)
-                    .bind(&item.title)
-                    .bind(&item.url)
-                    .bind(&item.state)
-                    .bind(item.done)
-                    .bind(i32::try_from(item.tasks_total).unwrap_or(i32::MAX))
-                    .bind(i32::try_from(item.tasks_done).unwrap_or(i32::MAX))
-                    .bind(item.time_spent_seconds)
-                    .bind(item.original_estimate_seconds)
-                    .bind(item.remaining_estimate_seconds)
-                    .bind(item.story_points)
-                    .bind(json_to_db(&custom))
-                    .bind(to_db(item.updated_at))
-                    .bind(to_db(now))
-                    .bind(numbers)
-                    .fetch_one(&mut *self.tx)
-                    .await?;
-                    ids.push(id);
+                         RETURNING id, key",
+                    );
+                    for row in insert.build().fetch_all(&mut *self.tx).await? {
+                        ids.insert(row.try_get("key")?, row.try_get("id")?);
+                    }
                 }
-                Ok(ids)
+                items
+                    .iter()
+                    .map(|item| {
+                        ids.get(&item.key).copied().ok_or_else(|| {
+                            StoreError::InvalidData(format!("item `{}` was not stored", item.key))
+                        })
+                    })
+                    .collect()
             }
 
             async fn change_link_items(&mut self, link_id: i64, add: &[i64], remove: &[i64]) -> Result<()> {
-                for item in add {
-                    sqlx::query("INSERT INTO link_items (link_id, item_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                        .bind(link_id)
-                        .bind(item)
-                        .execute(&mut *self.tx)
-                        .await?;
+                for chunk in add.chunks(crate::goals::ROWS_PER_STATEMENT) {
+                    let mut insert =
+                        sqlx::QueryBuilder::<Db>::new("INSERT INTO link_items (link_id, item_id) ");
+                    insert.push_values(chunk, |mut row, item| {
+                        row.push_bind(link_id).push_bind(*item);
+                    });
+                    insert.push(" ON CONFLICT DO NOTHING");
+                    insert.build().execute(&mut *self.tx).await?;
                 }
-                for item in remove {
-                    sqlx::query("DELETE FROM link_items WHERE link_id = $1 AND item_id = $2")
-                        .bind(link_id)
-                        .bind(item)
-                        .execute(&mut *self.tx)
-                        .await?;
+                for chunk in remove.chunks(crate::goals::ROWS_PER_STATEMENT) {
+                    let mut delete = sqlx::QueryBuilder::<Db>::new("DELETE FROM link_items WHERE link_id = ");
+                    delete.push_bind(link_id).push(" AND item_id IN (");
+                    let mut ids = delete.separated(", ");
+                    for item in chunk {
+                        ids.push_bind(*item);
+                    }
+                    delete.push(")");
+                    delete.build().execute(&mut *self.tx).await?;
                 }
                 Ok(())
             }

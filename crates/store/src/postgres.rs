@@ -397,6 +397,7 @@ impl StoreTx for PgTx {
     }
 }
 
+type Db = sqlx::Postgres;
 type DbRow = PgRow;
 
 fn to_db(t: DateTime<Utc>) -> DateTime<Utc> {

@@ -418,6 +418,7 @@ impl StoreTx for SqliteTx {
     }
 }
 
+type Db = sqlx::Sqlite;
 type DbRow = SqliteRow;
 
 fn to_db(t: DateTime<Utc>) -> i64 {

@@ -233,6 +233,8 @@ pub struct Connection {
     pub last_error: Option<String>,
     pub last_error_code: Option<String>,
     pub last_error_at: Option<DateTime<Utc>>,
+    /// Jira: the story points field chosen by a person, overriding detection.
+    pub story_points_field: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -258,6 +260,8 @@ pub struct ConnectionUpdate {
     pub username: Option<Option<String>>,
     pub secret: Option<SealedSecret>,
     pub shared: Option<bool>,
+    /// `Some(None)` returns to detection.
+    pub story_points_field: Option<Option<String>>,
 }
 
 /// The outcome of testing a connection.

@@ -151,6 +151,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api::goals::put_link))
         .routes(routes!(api::jira::put_jira_link))
         .routes(routes!(api::jira::preview))
+        .routes(routes!(api::jira::fields))
+        .routes(routes!(api::jira::put_story_points_field))
         .routes(routes!(api::goals::refresh))
         .routes(routes!(api::goals::explain))
         .routes(routes!(api::goals::history))

@@ -491,3 +491,367 @@ async fn the_same_link_on_cloud_and_data_center_gives_the_same_numbers() {
         assert!((got - want).abs() < 0.01, "{metric}: {got} != {want}");
     }
 }
+
+/// A simulator holding the hand-worked dataset: projects AE (numbered from
+/// 786) and NJDP, a numeric custom field "Revenue" and a second number
+/// field "Story Points" beside Jira Software's own story points field.
+///
+/// `"Epic Link" = AE-786 OR parent = NJDP-5` matches five tickets:
+///
+/// | key | done | points | Story Points (other field) | estimate | remaining | logged | Revenue |
+/// |---|---|---|---|---|---|---|---|
+/// | AE-787 | yes | 5 | 50 | 4h | 1h | 3h | 100 |
+/// | AE-788 | no | 3 | 30 | 8h | 5h | 2h | 50 |
+/// | AE-789 | no | 2 | - | 2h | 2h | - | - |
+/// | NJDP-6 | yes | 1 | 10 | 1h | 30m | 30m | 20 |
+/// | NJDP-7 | no | - | - | 6h | 6h | - | 30 |
+///
+/// AE-790 (done, 8 points, 10h, Revenue 1000) has no epic and NJDP-1 (done,
+/// 13 points) no parent: they must not count.
+async fn hand_worked_sim(flavour: cairn_sim::JiraFlavour) -> cairn_sim::SimHandle {
+    let worklog = |t: &str| json!([{"time_spent": t}]);
+    let dataset = json!({
+        "jira": {
+            "projects": [
+                {"key": "AE", "name": "Android Experience", "first_number": 786},
+                {"key": "NJDP", "name": "New Journey"}
+            ],
+            "custom_fields": [
+                {"id": "customfield_10100", "name": "Revenue"},
+                {"id": "customfield_10200", "name": "Story Points"}
+            ],
+            "issues": [
+                {"project": "AE", "summary": "Checkout revamp", "issue_type": "Epic"},
+                {"project": "AE", "summary": "Pay by card", "epic": "AE-786", "status": "Done", "story_points": 5.0,
+                 "original_estimate": "4h", "remaining_estimate": "1h", "worklogs": worklog("3h"),
+                 "custom": {"Revenue": 100, "customfield_10200": 50}},
+                {"project": "AE", "summary": "Pay by wallet", "epic": "AE-786", "status": "In Progress", "story_points": 3.0,
+                 "original_estimate": "8h", "remaining_estimate": "5h", "worklogs": worklog("2h"),
+                 "custom": {"Revenue": 50, "customfield_10200": 30}},
+                {"project": "AE", "summary": "Receipts", "epic": "AE-786", "story_points": 2.0,
+                 "original_estimate": "2h", "remaining_estimate": "2h"},
+                {"project": "AE", "summary": "Unrelated", "status": "Done", "story_points": 8.0,
+                 "original_estimate": "10h", "remaining_estimate": "0m", "worklogs": worklog("10h"),
+                 "custom": {"Revenue": 1000}},
+                {"project": "NJDP", "summary": "Old work", "status": "Done", "story_points": 13.0},
+                {"project": "NJDP", "summary": "Filler 2"},
+                {"project": "NJDP", "summary": "Filler 3"},
+                {"project": "NJDP", "summary": "Filler 4"},
+                {"project": "NJDP", "summary": "Journey planner", "issue_type": "Epic"},
+                {"project": "NJDP", "summary": "Planner UI", "parent": "NJDP-5", "status": "Done", "story_points": 1.0,
+                 "original_estimate": "1h", "remaining_estimate": "30m", "worklogs": worklog("30m"),
+                 "custom": {"Revenue": 20, "customfield_10200": 10}},
+                {"project": "NJDP", "summary": "Planner crash", "issue_type": "Bug", "parent": "NJDP-5",
+                 "original_estimate": "6h", "remaining_estimate": "6h", "custom": {"Revenue": 30}}
+            ]
+        }
+    });
+    let dataset: cairn_sim::Dataset = serde_json::from_value(dataset).expect("dataset");
+    cairn_sim::start(cairn_sim::SimConfig {
+        jira_flavour: flavour,
+        data: cairn_sim::DataSource::Dataset(Box::new(dataset)),
+        ..cairn_sim::SimConfig::default()
+    })
+    .await
+    .expect("simulator")
+}
+
+const EPIC_OR_PARENT: &str = "\"Epic Link\" = AE-786 OR parent = NJDP-5";
+
+fn close(got: Option<f64>, want: f64, what: &str) {
+    let got = got.unwrap_or_else(|| panic!("{what}: no number"));
+    assert!((got - want).abs() < 0.001, "{what}: {got} != {want}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_metric_matches_totals_worked_out_by_hand() {
+    let s = setup().await;
+    let sim = hand_worked_sim(cairn_sim::JiraFlavour::Cloud).await;
+    let connection = jira_connection(&s.h, "hand-worked", &sim.jira_url(), true).await;
+    let link = |metric: &str, scope: Option<&str>| {
+        let mut extra = json!({"connection_id": connection, "metric": metric});
+        if let (Some(scope), Some(obj)) = (scope, extra.as_object_mut()) {
+            obj.insert("scope".into(), json!(scope));
+        }
+        extra
+    };
+
+    // Percent complete: done / all of the five matching tickets.
+    for (metric, want) in [
+        ("count", 200.0 / 5.0),
+        ("time_spent", 100.0 * 3.5 / 5.5),
+        ("original_estimate", 100.0 * 5.0 / 21.0),
+        ("story_points", 100.0 * 6.0 / 11.0),
+        ("custom_field:customfield_10100", 100.0 * 120.0 / 200.0),
+    ] {
+        let kr = s.key_result(json!({"mode": "percent_complete"})).await;
+        let linked = s.link(kr, EPIC_OR_PARENT, link(metric, None)).await;
+        close(linked["progress"]["percent"].as_f64(), want, metric);
+    }
+
+    // KPI: the metric's value, over completed tickets only or all of them.
+    // Progress per ticket = logged / (logged + remaining): 75 %, 28.571 %,
+    // 0 %, 50 %, 0 %.
+    for (metric, all, completed) in [
+        ("count", 5.0, 2.0),
+        ("time_spent", 5.5, 3.5),
+        ("original_estimate", 21.0, 5.0),
+        ("remaining_estimate", 14.5, 1.5),
+        (
+            "progress",
+            (75.0 + 200.0 / 7.0 + 50.0) / 5.0,
+            (75.0 + 50.0) / 2.0,
+        ),
+        ("story_points", 11.0, 6.0),
+        ("custom_field:customfield_10100", 200.0, 120.0),
+    ] {
+        for (scope, want) in [("all", all), ("completed_only", completed)] {
+            let kr = s
+                .key_result(
+                    json!({"mode": "kpi", "unit": "x", "start_value": 0, "target_value": 1000}),
+                )
+                .await;
+            let linked = s.link(kr, EPIC_OR_PARENT, link(metric, Some(scope))).await;
+            close(
+                linked["progress"]["value"].as_f64(),
+                want,
+                &format!("{metric} {scope}"),
+            );
+        }
+    }
+
+    // The explanation lists exactly the five matching tickets.
+    let kr = s.key_result(json!({"mode": "percent_complete"})).await;
+    s.link(kr, EPIC_OR_PARENT, link("story_points", None)).await;
+    let explain =
+        s.h.call(
+            "GET",
+            &format!("/api/v1/okrs/{kr}/explain"),
+            Some(&s.h.owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(explain.status, StatusCode::OK, "{}", explain.text);
+    let mut keys: Vec<String> = explain.body["explanation"]["contributions"]
+        .as_array()
+        .expect("contributions")
+        .iter()
+        .map(|i| i["key"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    keys.sort();
+    assert_eq!(keys, ["AE-787", "AE-788", "AE-789", "NJDP-6", "NJDP-7"]);
+
+    // Cloud reads through the enhanced search only.
+    let paths: Vec<String> = sim.requests().into_iter().map(|r| r.path).collect();
+    assert!(paths.iter().any(|p| p == "/rest/api/3/search/jql"));
+    assert!(!paths.iter().any(|p| p == "/rest/api/2/search"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn epic_link_or_parent_on_data_center_and_the_story_points_override() {
+    let s = setup().await;
+    let sim = hand_worked_sim(cairn_sim::JiraFlavour::Datacenter).await;
+    let connection = jira_connection(&s.h, "dc", &sim.jira_url(), false).await;
+    let kr = s
+        .key_result(json!({"mode": "kpi", "unit": "points", "start_value": 0, "target_value": 100}))
+        .await;
+    let linked = s
+        .link(
+            kr,
+            EPIC_OR_PARENT,
+            json!({"connection_id": connection, "metric": "story_points", "scope": "all"}),
+        )
+        .await;
+    close(linked["progress"]["value"].as_f64(), 11.0, "detected field");
+    assert!(
+        sim.requests()
+            .iter()
+            .any(|r| r.path == "/rest/api/2/search"),
+        "Data Center searches /rest/api/2/search"
+    );
+
+    // The pickers: custom fields by name, the detected story points field.
+    let fields_path = format!("/api/v1/connections/{connection}/jira/fields");
+    let fields =
+        s.h.call("GET", &fields_path, Some(&s.h.other.token), None)
+            .await;
+    assert_eq!(fields.status, StatusCode::OK, "{}", fields.text);
+    assert_eq!(fields.body["story_points_source"], "detected");
+    assert_eq!(fields.body["story_points_field"]["id"], "customfield_10016");
+    let metrics: Vec<(String, String)> = fields.body["metrics"]
+        .as_array()
+        .expect("metrics")
+        .iter()
+        .map(|m| {
+            (
+                m["metric"].as_str().unwrap_or_default().to_owned(),
+                m["label"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert!(metrics.contains(&(
+        "custom_field:customfield_10100".to_owned(),
+        "Revenue".to_owned()
+    )));
+    assert!(
+        fields.body["metrics"]
+            .as_array()
+            .expect("metrics")
+            .iter()
+            .any(|m| m["metric"] == "progress" && m["kpi_only"] == true)
+    );
+
+    // Choosing the other "Story Points" field: bad choices first.
+    let override_path = format!("/api/v1/connections/{connection}/jira/story-points-field");
+    let refused =
+        s.h.call(
+            "PUT",
+            &override_path,
+            Some(&s.h.owner.token),
+            Some(json!({"field": "customfield_99999"})),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.body["error"]["field"], "story_points_field");
+    let refused =
+        s.h.call(
+            "PUT",
+            &override_path,
+            Some(&s.h.other.token),
+            Some(json!({"field": "customfield_10200"})),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::FORBIDDEN,
+        "a member may use a shared connection but not change it"
+    );
+    let chosen =
+        s.h.call(
+            "PUT",
+            &override_path,
+            Some(&s.h.owner.token),
+            Some(json!({"field": "customfield_10200"})),
+        )
+        .await;
+    assert_eq!(chosen.status, StatusCode::OK, "{}", chosen.text);
+    assert_eq!(chosen.body["story_points_source"], "connection");
+    assert_eq!(chosen.body["story_points_field"]["name"], "Story Points");
+    // The links read the chosen field at once: 50 + 30 + 10.
+    close(
+        s.okr(kr).await["progress"]["value"].as_f64(),
+        90.0,
+        "chosen field",
+    );
+    let view =
+        s.h.call(
+            "GET",
+            &format!("/api/v1/connections/{connection}"),
+            Some(&s.h.owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(view.body["story_points_field"], "customfield_10200");
+
+    // Back to detection.
+    let reset =
+        s.h.call(
+            "PUT",
+            &override_path,
+            Some(&s.h.owner.token),
+            Some(json!({"field": null})),
+        )
+        .await;
+    assert_eq!(reset.body["story_points_source"], "detected");
+    close(
+        s.okr(kr).await["progress"]["value"].as_f64(),
+        11.0,
+        "detected again",
+    );
+
+    // A GitLab connection has no story points field.
+    let gitlab = s.h.gitlab_connection(&s.h.owner, "gitlab", true).await;
+    let refused =
+        s.h.call(
+            "PUT",
+            &format!("/api/v1/connections/{gitlab}/jira/story-points-field"),
+            Some(&s.h.owner.token),
+            Some(json!({"field": "customfield_10200"})),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.body["error"]["field"], "story_points_field");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_jira_keeps_the_last_good_progress_and_marks_the_link_stale() {
+    let s = setup().await;
+    let (epic_key, keys) = epic(&s.sim(), "OPS", 4, 1).await;
+    let kr = s.key_result(json!({"mode": "percent_complete"})).await;
+    let linked = s
+        .link(kr, &format!("\"Epic Link\" = {epic_key}"), json!({}))
+        .await;
+    close(linked["progress"]["percent"].as_f64(), 25.0, "before");
+    control(
+        &s.sim(),
+        "jira/transition",
+        json!({"key": keys[1], "status": "Done"}),
+    )
+    .await;
+
+    // Rate limited once: the client waits as told and the refresh succeeds.
+    s.h.sim.clear_requests();
+    control(
+        &s.sim(),
+        "faults",
+        json!({"service": "jira", "kind": "rate_limit", "count": 1, "retry_after": 1}),
+    )
+    .await;
+    let outcome = s.refresh(kr).await;
+    assert!(outcome["error"].is_null(), "{outcome}");
+    let statuses: Vec<u16> = s.h.sim.requests().iter().map(|r| r.status).collect();
+    assert!(statuses.contains(&429), "{statuses:?}");
+    close(
+        s.okr(kr).await["progress"]["percent"].as_f64(),
+        50.0,
+        "after 429",
+    );
+
+    // Failing for longer than the retries: nothing changes, the link is stale.
+    control(
+        &s.sim(),
+        "jira/transition",
+        json!({"key": keys[2], "status": "Done"}),
+    )
+    .await;
+    for fault in [
+        json!({"service": "jira", "kind": "server_error", "status": 503, "count": 10}),
+        json!({"service": "jira", "kind": "rate_limit", "count": 10, "retry_after": 1}),
+        json!({"service": "jira", "kind": "malformed", "count": 10}),
+    ] {
+        control(&s.sim(), "faults", fault.clone()).await;
+        let reply =
+            s.h.call(
+                "POST",
+                &format!("/api/v1/okrs/{kr}/refresh"),
+                Some(&s.h.owner.token),
+                None,
+            )
+            .await;
+        assert!(
+            reply.body["error"]["code"].is_string(),
+            "{fault}: {}",
+            reply.text
+        );
+        let okr = s.okr(kr).await;
+        close(okr["progress"]["percent"].as_f64(), 50.0, "unchanged");
+        assert_eq!(okr["link"]["stale"], true, "{okr}");
+        assert!(okr["link"]["last_error_code"].is_string(), "{okr}");
+        s.h.sim.clear_faults();
+    }
+    let outcome = s.refresh(kr).await;
+    assert!(outcome["error"].is_null(), "{outcome}");
+    let okr = s.okr(kr).await;
+    close(okr["progress"]["percent"].as_f64(), 75.0, "recovered");
+    assert_eq!(okr["link"]["stale"], false);
+}

@@ -9,12 +9,12 @@
 //! added or refreshed; tickets that stopped matching leave at the next full
 //! read.
 //!
-//! The search asks only for the fields Cairn's Jira metrics read: the
-//! ticket's own time fields (never `aggregate*`, see
-//! [`cairn_core::goals::jira`]), the story points field and the site's
-//! numeric custom fields as known when the link was saved. Items are shared
-//! by every link of a connection, so every link reads the same set and no
-//! link erases a value another link's metric needs.
+//! The search asks only for the fields the metrics read. Items are shared
+//! by every link of a connection, so a read asks for the fields every Jira
+//! link of the connection needs (see [`Goals::connection_fields`]): no link
+//! erases a value another link's metric reads, and no field nobody measures
+//! is fetched. Time comes from the ticket's own fields, never `aggregate*`
+//! (see [`cairn_core::goals::jira`]).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -34,42 +34,52 @@ use super::{Goals, goal_error};
 use crate::accounts::Authenticated;
 use crate::error::{EngineError, authorize};
 
-/// Which tickets a Jira link reads, and the site's fields it asks for.
+/// Which tickets a Jira link reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct JiraQuery {
     /// The JQL, as typed.
     pub jql: String,
-    /// The site's story points field id, detected when the link was saved.
+    /// The site's story points field id, detected when the link was saved
+    /// (a connection's own choice, when set, wins).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub story_points_field: Option<String>,
-    /// The site's numeric custom field ids, as known when the link was saved.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub custom_fields: Vec<String>,
+}
+
+/// The fields every read asks for: what the explanation shows and whether a
+/// ticket is done.
+const BASE_FIELDS: [&str; 3] = ["summary", "status", "updated"];
+
+/// The Jira fields `metric` reads, beyond [`BASE_FIELDS`].
+pub fn metric_fields(metric: &JiraMetric, story_points_field: Option<&str>) -> Vec<String> {
+    let fields: Vec<&str> = match metric {
+        JiraMetric::Count => vec![],
+        JiraMetric::TimeSpent => vec!["timespent"],
+        JiraMetric::OriginalEstimate => vec!["timeoriginalestimate"],
+        JiraMetric::RemainingEstimate => vec!["timeestimate"],
+        JiraMetric::Progress => vec!["timespent", "timeestimate"],
+        JiraMetric::StoryPoints => story_points_field.into_iter().collect(),
+        JiraMetric::CustomField(id) => vec![id.as_str()],
+    };
+    fields.into_iter().map(str::to_owned).collect()
+}
+
+/// The fields a search asks for: the base fields and what `metrics` read.
+pub fn search_fields<'a>(
+    metrics: impl IntoIterator<Item = &'a JiraMetric>,
+    story_points_field: Option<&str>,
+) -> Vec<String> {
+    let mut fields: Vec<String> = BASE_FIELDS.iter().map(|f| (*f).to_owned()).collect();
+    for metric in metrics {
+        for f in metric_fields(metric, story_points_field) {
+            if !fields.contains(&f) {
+                fields.push(f);
+            }
+        }
+    }
+    fields
 }
 
 impl JiraQuery {
-    /// The fields a search asks for.
-    pub fn search_fields(&self) -> Vec<String> {
-        let mut fields: Vec<String> = [
-            "summary",
-            "status",
-            "updated",
-            "timespent",
-            "timeoriginalestimate",
-            "timeestimate",
-        ]
-        .iter()
-        .map(|f| (*f).to_owned())
-        .collect();
-        for f in self.story_points_field.iter().chain(&self.custom_fields) {
-            if !fields.contains(f) {
-                fields.push(f.clone());
-            }
-        }
-        fields
-    }
-
     /// The JQL of an incremental read: the filter part of the query (any
     /// `ORDER BY` dropped) and `updated >= <epoch ms>`.
     pub fn updated_since(&self, since: DateTime<Utc>) -> String {
@@ -150,6 +160,57 @@ pub struct PreviewTicket {
     pub url: String,
 }
 
+/// A Jira field offered by name.
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldChoice {
+    pub id: String,
+    pub name: String,
+}
+
+/// A metric someone can choose for a Jira link.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricChoice {
+    /// As the link's `metric` spells it.
+    pub metric: String,
+    pub label: String,
+    /// Refused with percent complete.
+    pub kpi_only: bool,
+}
+
+/// Where a connection's story points field comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoryPointsSource {
+    /// Chosen on the connection.
+    Connection,
+    /// Jira Software's story points type, or a number field so named.
+    Detected,
+    /// Neither: the story points metric is not offered.
+    None,
+}
+
+/// What a Jira link on this connection can measure, for pickers.
+#[derive(Debug, Clone, Serialize)]
+pub struct JiraFieldChoices {
+    pub story_points_field: Option<FieldChoice>,
+    pub story_points_source: StoryPointsSource,
+    /// Every numeric custom field (schema type `number`), by name.
+    pub numeric_fields: Vec<FieldChoice>,
+    pub metrics: Vec<MetricChoice>,
+}
+
+fn metric_label(metric: &JiraMetric) -> &'static str {
+    match metric {
+        JiraMetric::Count => "Count of tickets",
+        JiraMetric::TimeSpent => "Time spent",
+        JiraMetric::OriginalEstimate => "Original estimate",
+        JiraMetric::RemainingEstimate => "Remaining estimate",
+        JiraMetric::Progress => "Progress (time logged / total time)",
+        JiraMetric::StoryPoints => "Story points",
+        JiraMetric::CustomField(_) => "Custom field",
+    }
+}
+
 /// One Jira client per connection, so its rate limit holds across links.
 #[derive(Default)]
 pub(crate) struct JiraClientCache {
@@ -157,7 +218,11 @@ pub(crate) struct JiraClientCache {
 }
 
 /// A Jira ticket as a tracker-neutral snapshot: its own fields only.
-pub fn snapshot(base_url: &str, query: &JiraQuery, issue: &JiraIssue) -> ItemSnapshot {
+pub fn snapshot(
+    base_url: &str,
+    story_points_field: Option<&str>,
+    issue: &JiraIssue,
+) -> ItemSnapshot {
     let f = &issue.fields;
     let url = format!("{}/browse/{}", base_url.trim_end_matches('/'), issue.key);
     let mut item = ItemSnapshot::new(
@@ -175,10 +240,7 @@ pub fn snapshot(base_url: &str, query: &JiraQuery, issue: &JiraIssue) -> ItemSna
     item.time_spent_seconds = f.timespent;
     item.original_estimate_seconds = f.timeoriginalestimate;
     item.remaining_estimate_seconds = f.timeestimate;
-    item.story_points = query
-        .story_points_field
-        .as_deref()
-        .and_then(|id| f.custom_numbers.get(id));
+    item.story_points = story_points_field.and_then(|id| f.custom_numbers.get(id));
     item.custom_fields = f.custom_numbers.0.clone();
     item
 }
@@ -311,18 +373,18 @@ impl Goals {
             .await
             .map_err(|e| connect_error("connection_id", e))?;
         let story_points = story_points_field(&fields).map(|f| f.id.clone());
-        let custom: Vec<String> = numeric_custom_fields(&fields)
-            .into_iter()
-            .map(|f| f.id.clone())
-            .collect();
         match &input.metric {
-            JiraMetric::StoryPoints if story_points.is_none() => {
+            JiraMetric::StoryPoints
+                if story_points.is_none() && connection.story_points_field.is_none() =>
+            {
                 return Err(EngineError::invalid(
                     "metric",
-                    "this Jira has no story points field",
+                    "this Jira has no story points field; choose one on the connection",
                 ));
             }
-            JiraMetric::CustomField(id) if !custom.contains(id) => {
+            JiraMetric::CustomField(id)
+                if !numeric_custom_fields(&fields).iter().any(|f| &f.id == id) =>
+            {
                 return Err(EngineError::invalid(
                     "metric",
                     format!("`{id}` is not a numeric custom field of this Jira"),
@@ -333,7 +395,6 @@ impl Goals {
         let query = JiraQuery {
             jql,
             story_points_field: story_points,
-            custom_fields: custom,
         };
         // Jira itself validates the JQL.
         client
@@ -369,6 +430,136 @@ impl Goals {
             .get_link(link_id)
             .await?
             .ok_or_else(|| EngineError::NotFound(format!("no link {link_id}")))
+    }
+
+    /// The metrics and fields a Jira link on this connection can use, read
+    /// from the site's `/field` list.
+    pub async fn jira_fields(
+        &self,
+        by: &Authenticated,
+        connection_id: i64,
+    ) -> Result<JiraFieldChoices, EngineError> {
+        let connection = self.usable_jira_connection(by, connection_id).await?;
+        let fields = self
+            .jira_client(&connection)?
+            .fields()
+            .await
+            .map_err(|e| EngineError::Upstream(e.diagnosis()))?;
+        let choice = |f: &cairn_connect::jira::JiraField| FieldChoice {
+            id: f.id.clone(),
+            name: f.name.clone(),
+        };
+        let numeric_fields: Vec<FieldChoice> = numeric_custom_fields(&fields)
+            .into_iter()
+            .map(choice)
+            .collect();
+        let (story_points_field, story_points_source) = match &connection.story_points_field {
+            Some(id) => (
+                Some(FieldChoice {
+                    id: id.clone(),
+                    name: fields
+                        .iter()
+                        .find(|f| &f.id == id)
+                        .map(|f| f.name.clone())
+                        .unwrap_or_else(|| id.clone()),
+                }),
+                StoryPointsSource::Connection,
+            ),
+            None => match story_points_field(&fields) {
+                Some(f) => (Some(choice(f)), StoryPointsSource::Detected),
+                None => (None, StoryPointsSource::None),
+            },
+        };
+        let mut metrics: Vec<MetricChoice> = JiraMetric::BUILT_IN
+            .iter()
+            .filter(|m| **m != JiraMetric::StoryPoints || story_points_field.is_some())
+            .map(|m| MetricChoice {
+                metric: m.to_string(),
+                label: metric_label(m).to_owned(),
+                kpi_only: !m.allowed_with(cairn_core::goals::MeasureMode::PercentComplete),
+            })
+            .collect();
+        metrics.extend(numeric_fields.iter().map(|f| MetricChoice {
+            metric: JiraMetric::CustomField(f.id.clone()).to_string(),
+            label: f.name.clone(),
+            kpi_only: false,
+        }));
+        Ok(JiraFieldChoices {
+            story_points_field,
+            story_points_source,
+            numeric_fields,
+            metrics,
+        })
+    }
+
+    /// Chooses a Jira connection's story points field (`None` returns to
+    /// detection). The field must be one of the site's numeric custom
+    /// fields; links read it from their next refresh on.
+    pub async fn set_story_points_field(
+        &self,
+        by: &Authenticated,
+        connection_id: i64,
+        field: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<JiraFieldChoices, EngineError> {
+        let connections =
+            crate::connections::Connections::new(self.store.clone(), self.keyring.clone());
+        let connection = connections
+            .load(by, connection_id, cairn_core::authz::ConnectionOp::Edit)
+            .await?;
+        if connection.kind != IntegrationKind::Jira {
+            return Err(EngineError::invalid(
+                "story_points_field",
+                "only a Jira connection has a story points field",
+            ));
+        }
+        let field = field.map(|f| f.trim().to_owned()).filter(|f| !f.is_empty());
+        if let Some(id) = &field {
+            let fields = self
+                .jira_client(&connection)?
+                .fields()
+                .await
+                .map_err(|e| connect_error("story_points_field", e))?;
+            if !numeric_custom_fields(&fields).iter().any(|f| &f.id == id) {
+                return Err(EngineError::invalid(
+                    "story_points_field",
+                    format!("`{id}` is not a numeric custom field of this Jira"),
+                ));
+            }
+        }
+        let mut tx = self.store.begin().await?;
+        tx.update_connection(
+            connection_id,
+            &cairn_store::ConnectionUpdate {
+                story_points_field: Some(field.clone()),
+                ..Default::default()
+            },
+            now,
+        )
+        .await?;
+        tx.append_audit(
+            &cairn_store::NewAuditEntry {
+                actor: by.user.email.clone(),
+                action: "connection.story_points_field".to_owned(),
+                subject: format!("connection:{connection_id}"),
+                detail: json!({"story_points_field": field}),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        // Items keep the points they were read with: read the links that
+        // measure story points in full, now.
+        for link in self.store.links_for_connection(connection_id).await? {
+            if let Ok(LinkRule::Jira {
+                metric: JiraMetric::StoryPoints,
+                ..
+            }) = serde_json::from_value::<LinkRule>(link.rule.clone())
+            {
+                self.refresh_link(link.id, true, now).await?;
+            }
+        }
+        self.jira_fields(by, connection_id).await
     }
 
     /// Runs a JQL query before it is saved: Jira validates it (its error,
@@ -420,6 +611,26 @@ impl Goals {
         Ok(JqlPreview { count, tickets })
     }
 
+    /// The fields a read through this connection asks for: what the metrics
+    /// of all its Jira links read, since their items are shared.
+    async fn connection_fields(
+        &self,
+        connection_id: i64,
+        story_points_field: Option<&str>,
+    ) -> Result<Vec<String>, EngineError> {
+        let links = self.store.links_for_connection(connection_id).await?;
+        let metrics: Vec<JiraMetric> = links
+            .iter()
+            .filter_map(
+                |l| match serde_json::from_value::<LinkRule>(l.rule.clone()) {
+                    Ok(LinkRule::Jira { metric, .. }) => Some(metric),
+                    _ => None,
+                },
+            )
+            .collect();
+        Ok(search_fields(&metrics, story_points_field))
+    }
+
     /// Reads a Jira link's tickets: the whole JQL when `full`, else the
     /// tickets updated since the last success (minus the overlap).
     pub(crate) async fn fetch_jira(
@@ -442,13 +653,20 @@ impl Goals {
                 - chrono::Duration::from_std(self.settings.overlap).unwrap_or_default();
             query.updated_since(since)
         };
-        let fields = query.search_fields();
+        let story_points = connection
+            .story_points_field
+            .as_deref()
+            .or(query.story_points_field.as_deref());
+        let fields = self
+            .connection_fields(connection.id, story_points)
+            .await
+            .map_err(|e| ConnectError::InvalidInput(e.to_string()))?;
         let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
         let mut pages = client.search(&jql, &fields);
         let mut items = Vec::new();
         while let Some(page) = pages.next_page().await? {
             for issue in page.issues {
-                items.push(snapshot(&connection.base_url, &query, &issue));
+                items.push(snapshot(&connection.base_url, story_points, &issue));
             }
         }
         let members = vec![true; items.len()];
@@ -482,19 +700,43 @@ mod tests {
         let q = JiraQuery {
             jql: "project = AE ORDER BY rank".into(),
             story_points_field: Some("customfield_10016".into()),
-            custom_fields: vec!["customfield_10016".into(), "customfield_1".into()],
         };
         let since = DateTime::from_timestamp_millis(1_700_000_000_123).expect("time");
         assert_eq!(
             q.updated_since(since),
             "(project = AE) AND updated >= 1700000000123"
         );
-        let fields = q.search_fields();
+    }
+
+    #[test]
+    fn a_search_asks_only_for_the_fields_the_metrics_read() {
+        let sp = Some("customfield_10016");
         assert_eq!(
-            fields.iter().filter(|f| *f == "customfield_10016").count(),
-            1
+            search_fields(&[JiraMetric::Count], sp),
+            ["summary", "status", "updated"]
         );
-        assert!(fields.contains(&"customfield_1".to_owned()));
+        let fields = search_fields(
+            &[
+                JiraMetric::Progress,
+                JiraMetric::TimeSpent,
+                JiraMetric::StoryPoints,
+                JiraMetric::CustomField("customfield_1".into()),
+            ],
+            sp,
+        );
+        assert_eq!(
+            fields,
+            [
+                "summary",
+                "status",
+                "updated",
+                "timespent",
+                "timeestimate",
+                "customfield_10016",
+                "customfield_1"
+            ]
+        );
         assert!(!fields.iter().any(|f| f.starts_with("aggregate")));
+        assert_eq!(search_fields(&[JiraMetric::StoryPoints], None).len(), 3);
     }
 }

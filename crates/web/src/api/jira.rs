@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use cairn_core::goals::{JiraMetric, KpiScope};
 use cairn_engine::goals::JiraLinkInput;
-use cairn_engine::goals::jira_link::JqlPreview;
+use cairn_engine::goals::jira_link::{JiraFieldChoices, JqlPreview};
 use chrono::Utc;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -82,4 +82,47 @@ pub(crate) async fn preview(
 ) -> Result<Json<JqlPreview>, ApiError> {
     let by = caller.require()?;
     Ok(Json(state.goals.preview_jql(by, id, &body.jql).await?))
+}
+
+/// What a Jira link on this connection can measure: the metrics (custom
+/// fields by name) and the story points field with where it comes from.
+#[utoipa::path(get, path = "/api/v1/connections/{id}/jira/fields", tag = "goals", params(("id" = i64, Path)), responses(
+    (status = 200, description = "Metrics, numeric custom fields and the story points field", body = Object),
+    (status = 422, description = "Not a Jira connection you may use", body = ErrorBody),
+    (status = 502, description = "Jira did not answer as expected", body = ErrorBody)))]
+pub(crate) async fn fields(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<JiraFieldChoices>, ApiError> {
+    let by = caller.require()?;
+    Ok(Json(state.goals.jira_fields(by, id).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StoryPointsRequest {
+    /// A numeric custom field id, or null to detect it again.
+    field: Option<String>,
+}
+
+/// Chooses the connection's story points field, overriding detection (for
+/// sites with several story points fields or a renamed one).
+#[utoipa::path(put, path = "/api/v1/connections/{id}/jira/story-points-field", tag = "goals", params(("id" = i64, Path)), request_body = StoryPointsRequest, responses(
+    (status = 200, description = "The connection's choices after the change", body = Object),
+    (status = 403, description = "Only the owner or an admin may change the connection", body = ErrorBody),
+    (status = 422, description = "`story_points_field`: not a numeric custom field, or not a Jira connection", body = ErrorBody)))]
+pub(crate) async fn put_story_points_field(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<StoryPointsRequest>,
+) -> Result<Json<JiraFieldChoices>, ApiError> {
+    let by = caller.require()?;
+    Ok(Json(
+        state
+            .goals
+            .set_story_points_field(by, id, body.field, Utc::now())
+            .await?,
+    ))
 }
