@@ -186,17 +186,42 @@ async fn jira_import(w: &World, tickets: u64, cloud: bool) -> anyhow::Result<()>
             Utc::now(),
         )
         .await?;
+    report_import(
+        w,
+        &sim,
+        link.id,
+        started,
+        &format!("Jira {flavour}"),
+        "tickets",
+        "fields, JQL check, 100 per page",
+    )
+    .await?;
+    sim.shutdown().await;
+    Ok(())
+}
+
+/// Prints a first import's time and calls, then refreshes the link with
+/// nothing changed and prints how many calls that cost.
+async fn report_import(
+    w: &World,
+    sim: &cairn_sim::SimHandle,
+    link: i64,
+    started: Instant,
+    what: &str,
+    unit: &str,
+    calls: &str,
+) -> anyhow::Result<()> {
     let import = started.elapsed();
     let import_calls = sim.requests().len();
-    let items = w.store.link_items(link.id).await?.len();
+    let items = w.store.link_items(link).await?.len();
     println!(
-        "Jira {flavour} first import: {items} tickets in {:.0} ms ({import_calls} API calls: fields, JQL check, 100 per page) — target < 3000 ms",
+        "{what} first import: {items} {unit} in {:.0} ms ({import_calls} API calls: {calls}) — target < 3000 ms",
         ms(import)
     );
     sim.clear_requests();
-    let outcome = w.goals.refresh_link(link.id, false, Utc::now()).await?;
+    let outcome = w.goals.refresh_link(link, false, Utc::now()).await?;
     println!(
-        "Jira {flavour} unchanged refresh: {} API call(s) to the simulator (client counted {}), error: {} — target exactly 1",
+        "{what} unchanged refresh: {} API call(s) to the simulator (client counted {}), error: {} — target exactly 1",
         sim.requests().len(),
         outcome.api_calls,
         outcome
@@ -204,7 +229,6 @@ async fn jira_import(w: &World, tickets: u64, cloud: bool) -> anyhow::Result<()>
             .map(|d| d.code.to_string())
             .unwrap_or_else(|| "none".into())
     );
-    sim.shutdown().await;
     Ok(())
 }
 
@@ -251,24 +275,16 @@ pub async fn run(
             Utc::now(),
         )
         .await?;
-    let import = started.elapsed();
-    let import_calls = sim.requests().len();
-    let items = w.store.link_items(link.id).await?.len();
-    println!(
-        "first import: {items} issues in {:.0} ms ({import_calls} API calls, 100 per page) — target < 3000 ms",
-        ms(import)
-    );
-    sim.clear_requests();
-    let outcome = w.goals.refresh_link(link.id, false, Utc::now()).await?;
-    println!(
-        "unchanged refresh: {} API call(s) to the simulator (client counted {}), error: {} — target exactly 1",
-        sim.requests().len(),
-        outcome.api_calls,
-        outcome
-            .error
-            .map(|d| d.code.to_string())
-            .unwrap_or_else(|| "none".into())
-    );
+    report_import(
+        &w,
+        &sim,
+        link.id,
+        started,
+        "GitLab",
+        "issues",
+        "project, 100 per page",
+    )
+    .await?;
     sim.shutdown().await;
 
     // 1b. The same for Jira, on both flavours.
