@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod connections;
 pub mod error;
 pub mod goals;
+pub mod hooks;
 pub mod jobs;
 pub mod keyring;
 

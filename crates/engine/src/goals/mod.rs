@@ -6,6 +6,7 @@
 //! percent or status changed. A webhook, a scheduled refresh and a manual
 //! refresh all end here.
 
+mod apply;
 pub mod browse;
 pub mod gitlab_link;
 pub mod jira_link;
@@ -28,6 +29,7 @@ use crate::accounts::{Authenticated, validate_name};
 use crate::error::{EngineError, authorize, conflicts};
 use crate::keyring::Keyring;
 
+pub use apply::ItemChanges;
 pub use gitlab_link::{GitLabQuery, LinkInput};
 pub use jira_link::{JiraLinkInput, JiraQuery};
 
