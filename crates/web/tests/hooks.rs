@@ -620,6 +620,44 @@ async fn a_bad_token_or_signature_is_401_and_stores_nothing() {
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
     assert_eq!(stored(&h, gitlab).await, 1);
 
+    // A signed-in browser session is not what lets a webhook in, and no
+    // CSRF token is asked for: the hook secret is the credential.
+    let login = h
+        .send(
+            Request::post("/api/v1/session")
+                .header("content-type", "application/json")
+                .body(Body::from(
+                    json!({"email": h.owner.email, "password": common::PASSWORD}).to_string(),
+                ))
+                .expect("request"),
+        )
+        .await;
+    assert!(login.status.is_success(), "{}", login.text);
+    let cookie = login.headers["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
+    let reply = post(&h, &path, &[("cookie", &cookie)], body.clone()).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text);
+    assert_eq!(reply.body["error"]["code"], "unauthorized");
+    let reply = post(
+        &h,
+        &path,
+        &[("cookie", &cookie), ("x-gitlab-token", &token)],
+        body.clone(),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "no CSRF check: {}",
+        reply.text
+    );
+    assert_eq!(stored(&h, gitlab).await, 2);
+
     // A rotated secret replaces the old one at once.
     let rotated = hook_secret(&h, gitlab).await;
     assert_ne!(rotated, token);
@@ -1256,4 +1294,40 @@ async fn jira_moves_a_ticket_to_done_and_the_key_result_moves_without_a_refresh(
     );
     let status = hook_status(&h, jira).await;
     assert_eq!(status["failures_today"], 0, "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_lists_the_hook_endpoints() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let doc = h.call("GET", "/api/openapi.json", None, None).await.body;
+    for (path, method) in [
+        ("/hooks/gitlab/{connection_id}", "post"),
+        ("/hooks/jira/{connection_id}", "post"),
+        ("/api/v1/connections/{id}/hooks", "get"),
+        ("/api/v1/connections/{id}/hooks/secret", "post"),
+    ] {
+        let operation = &doc["paths"][path][method];
+        assert!(operation.is_object(), "{path} {method}");
+        assert!(operation["responses"]["200"].is_object(), "{path}");
+    }
+    for status in ["202", "400", "401", "404", "413"] {
+        assert!(
+            doc["paths"]["/hooks/gitlab/{connection_id}"]["post"]["responses"][status].is_object(),
+            "{status}"
+        );
+    }
+    let secret = doc["paths"]["/api/v1/connections/{id}/hooks/secret"]["post"]["responses"]["200"]
+        ["content"]["application/json"]["schema"]["$ref"]
+        .as_str()
+        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+        .unwrap_or_default()
+        .to_owned();
+    // The secret's fields, and those of the setup it flattens in.
+    let schema = format!(
+        "{}{}",
+        doc["components"]["schemas"][&secret], doc["components"]["schemas"]["HookSetupView"]
+    );
+    for key in ["secret", "url_path", "events"] {
+        assert!(schema.contains(&format!("\"{key}\"")), "{secret}: {schema}");
+    }
 }
