@@ -723,14 +723,6 @@ impl Hooks {
                 continue;
             }
             let item = gitlab_link::snapshot(&query.project, &issue);
-            if let (Some(stored), Some(sent)) = (
-                self.store.item_updated_at(connection.id, &item.key).await?,
-                issue.updated_at,
-            ) && stored > sent
-            {
-                stale += 1;
-                continue;
-            }
             let note = format!(
                 "webhook: {} {}",
                 item.key,
@@ -741,11 +733,17 @@ impl Hooks {
                 items: vec![item],
                 exact: false,
                 left: Vec::new(),
+                only_newer: true,
             };
-            self.goals
+            let outcome = self
+                .goals
                 .apply_item_changes(link, &changes, None, &note, now)
                 .await?;
-            applied += 1;
+            if outcome.stale > 0 {
+                stale += 1;
+            } else {
+                applied += 1;
+            }
         }
         Ok(if applied == 0 && stale > 0 {
             (
@@ -891,6 +889,7 @@ impl Hooks {
                 items,
                 exact: false,
                 left,
+                only_newer: false,
             };
             self.goals
                 .apply_item_changes(link, &changes, None, &note, now)

@@ -235,6 +235,15 @@ pub trait GoalTx: Send {
         items: &[ItemSnapshot],
         now: DateTime<Utc>,
     ) -> Result<Vec<i64>>;
+    /// As [`GoalTx::upsert_items`], but a stored snapshot the tracker
+    /// changed later than the given one is kept: its id is `None`. For
+    /// changes that may arrive late or out of order (webhooks).
+    async fn upsert_items_if_newer(
+        &mut self,
+        connection_id: i64,
+        items: &[ItemSnapshot],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Option<i64>>>;
     /// Adds and removes items of a link's selection.
     async fn change_link_items(&mut self, link_id: i64, add: &[i64], remove: &[i64]) -> Result<()>;
     /// Makes `items` exactly the link's selection.
@@ -807,47 +816,19 @@ macro_rules! impl_goals {
                 items: &[cairn_core::goals::ItemSnapshot],
                 now: DateTime<Utc>,
             ) -> Result<Vec<i64>> {
-                let mut ids = Vec::with_capacity(items.len());
-                for item in items {
-                    let custom = serde_json::to_value(&item.custom_fields)
-                        .map_err(|e| StoreError::InvalidData(format!("item custom fields: {e}")))?;
-                    let numbers = crate::goals::numbers_json(item);
-                    let id: i64 = sqlx::query_scalar(
-                        "INSERT INTO items (connection_id, key, title, url, state, done, tasks_total, tasks_done, \
-                         time_spent_seconds, original_estimate_seconds, remaining_estimate_seconds, story_points, \
-                         custom_fields, remote_updated_at, fetched_at, numbers) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-                         ON CONFLICT (connection_id, key) DO UPDATE SET title = excluded.title, url = excluded.url, \
-                         state = excluded.state, done = excluded.done, tasks_total = excluded.tasks_total, \
-                         tasks_done = excluded.tasks_done, time_spent_seconds = excluded.time_spent_seconds, \
-                         original_estimate_seconds = excluded.original_estimate_seconds, \
-                         remaining_estimate_seconds = excluded.remaining_estimate_seconds, \
-                         story_points = excluded.story_points, custom_fields = excluded.custom_fields, \
-                         remote_updated_at = excluded.remote_updated_at, fetched_at = excluded.fetched_at, \
-                         numbers = excluded.numbers \
-                         RETURNING id",
-                    )
-                    .bind(connection_id)
-                    .bind(&item.key)
-                    .bind(&item.title)
-                    .bind(&item.url)
-                    .bind(&item.state)
-                    .bind(item.done)
-                    .bind(i32::try_from(item.tasks_total).unwrap_or(i32::MAX))
-                    .bind(i32::try_from(item.tasks_done).unwrap_or(i32::MAX))
-                    .bind(item.time_spent_seconds)
-                    .bind(item.original_estimate_seconds)
-                    .bind(item.remaining_estimate_seconds)
-                    .bind(item.story_points)
-                    .bind(json_to_db(&custom))
-                    .bind(to_db(item.updated_at))
-                    .bind(to_db(now))
-                    .bind(numbers)
-                    .fetch_one(&mut *self.tx)
-                    .await?;
-                    ids.push(id);
-                }
-                Ok(ids)
+                let ids = self.write_items(connection_id, items, now, false).await?;
+                ids.into_iter()
+                    .map(|id| id.ok_or_else(|| StoreError::InvalidData("an upserted item has no id".into())))
+                    .collect()
+            }
+
+            async fn upsert_items_if_newer(
+                &mut self,
+                connection_id: i64,
+                items: &[cairn_core::goals::ItemSnapshot],
+                now: DateTime<Utc>,
+            ) -> Result<Vec<Option<i64>>> {
+                self.write_items(connection_id, items, now, true).await
             }
 
             async fn change_link_items(&mut self, link_id: i64, add: &[i64], remove: &[i64]) -> Result<()> {
@@ -927,6 +908,63 @@ macro_rules! impl_goals {
                 .execute(&mut *self.tx)
                 .await?;
                 Ok(())
+            }
+        }
+
+        impl $tx {
+            /// Writes item snapshots; with `only_newer`, a stored snapshot
+            /// the tracker changed later is kept (and its id is `None`).
+            async fn write_items(
+                &mut self,
+                connection_id: i64,
+                items: &[cairn_core::goals::ItemSnapshot],
+                now: DateTime<Utc>,
+                only_newer: bool,
+            ) -> Result<Vec<Option<i64>>> {
+                const UPSERT: &str = "INSERT INTO items (connection_id, key, title, url, state, done, tasks_total, \
+                     tasks_done, time_spent_seconds, original_estimate_seconds, remaining_estimate_seconds, \
+                     story_points, custom_fields, remote_updated_at, fetched_at, numbers) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+                     ON CONFLICT (connection_id, key) DO UPDATE SET title = excluded.title, url = excluded.url, \
+                     state = excluded.state, done = excluded.done, tasks_total = excluded.tasks_total, \
+                     tasks_done = excluded.tasks_done, time_spent_seconds = excluded.time_spent_seconds, \
+                     original_estimate_seconds = excluded.original_estimate_seconds, \
+                     remaining_estimate_seconds = excluded.remaining_estimate_seconds, \
+                     story_points = excluded.story_points, custom_fields = excluded.custom_fields, \
+                     remote_updated_at = excluded.remote_updated_at, fetched_at = excluded.fetched_at, \
+                     numbers = excluded.numbers";
+                let sql = if only_newer {
+                    format!("{UPSERT} WHERE items.remote_updated_at <= excluded.remote_updated_at RETURNING id")
+                } else {
+                    format!("{UPSERT} RETURNING id")
+                };
+                let mut ids = Vec::with_capacity(items.len());
+                for item in items {
+                    let custom = serde_json::to_value(&item.custom_fields)
+                        .map_err(|e| StoreError::InvalidData(format!("item custom fields: {e}")))?;
+                    let numbers = crate::goals::numbers_json(item);
+                    let id: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
+                        .bind(connection_id)
+                        .bind(&item.key)
+                        .bind(&item.title)
+                        .bind(&item.url)
+                        .bind(&item.state)
+                        .bind(item.done)
+                        .bind(i32::try_from(item.tasks_total).unwrap_or(i32::MAX))
+                        .bind(i32::try_from(item.tasks_done).unwrap_or(i32::MAX))
+                        .bind(item.time_spent_seconds)
+                        .bind(item.original_estimate_seconds)
+                        .bind(item.remaining_estimate_seconds)
+                        .bind(item.story_points)
+                        .bind(json_to_db(&custom))
+                        .bind(to_db(item.updated_at))
+                        .bind(to_db(now))
+                        .bind(numbers)
+                        .fetch_optional(&mut *self.tx)
+                        .await?;
+                    ids.push(id);
+                }
+                Ok(ids)
             }
         }
     };

@@ -139,9 +139,6 @@ pub trait HookStore: Send + Sync {
     ) -> Result<Vec<Delivery>>;
     /// The last delivery, and the deliveries and failures since `since`.
     async fn hook_stats(&self, connection_id: i64, since: DateTime<Utc>) -> Result<HookStats>;
-    /// When the tracker last changed an item, as stored.
-    async fn item_updated_at(&self, connection_id: i64, key: &str)
-    -> Result<Option<DateTime<Utc>>>;
     /// Deletes deliveries received before `before` that are no longer
     /// pending; returns how many.
     async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64>;
@@ -338,19 +335,6 @@ macro_rules! impl_hooks {
                     deliveries: row.try_get::<i64, _>("deliveries")?.max(0) as u64,
                     failures: row.try_get::<i64, _>("failures")?.max(0) as u64,
                 })
-            }
-
-            async fn item_updated_at(
-                &self,
-                connection_id: i64,
-                key: &str,
-            ) -> Result<Option<DateTime<Utc>>> {
-                let row = sqlx::query("SELECT remote_updated_at FROM items WHERE connection_id = $1 AND key = $2")
-                    .bind(connection_id)
-                    .bind(key)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.map(|row| from_db(row.try_get("remote_updated_at")?)).transpose()
             }
 
             async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64> {

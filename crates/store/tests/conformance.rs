@@ -1733,19 +1733,52 @@ async fn pending_deliveries_finish_once_and_count_in_stats(backend: Backend) {
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].delivery_id.as_deref(), Some("old"));
 
-    // The stored time of an item, for ordering deliveries against polls.
-    assert_eq!(store.item_updated_at(a, "g/p#1").await.expect("item"), None);
+    // Late deliveries never overwrite a newer snapshot.
     let mut item = ItemSnapshot::new("g/p#1", "One", "https://x/1", t0());
     item.done = true;
     let mut tx = store.begin().await.expect("begin");
-    tx.upsert_items(a, &[item], t0()).await.expect("upsert");
+    let first = tx
+        .upsert_items_if_newer(a, std::slice::from_ref(&item), t0())
+        .await
+        .expect("upsert");
+    assert!(first[0].is_some(), "a new item is written");
+    let older = ItemSnapshot {
+        done: false,
+        updated_at: t0() - Duration::minutes(1),
+        ..item.clone()
+    };
+    let newer = ItemSnapshot {
+        title: "One, renamed".into(),
+        updated_at: t0() + Duration::minutes(1),
+        ..item.clone()
+    };
+    let ids = tx
+        .upsert_items_if_newer(a, &[older, item.clone(), newer.clone()], t0())
+        .await
+        .expect("upsert");
+    assert_eq!(
+        ids,
+        vec![None, first[0], first[0]],
+        "older kept out; equal and newer written"
+    );
     tx.commit().await.expect("commit");
+    let mut tx = store.begin().await.expect("begin");
+    let again = ItemSnapshot {
+        title: "Stale".into(),
+        ..item.clone()
+    };
     assert_eq!(
-        store.item_updated_at(a, "g/p#1").await.expect("item"),
-        Some(t0())
+        tx.upsert_items_if_newer(a, &[again], t0())
+            .await
+            .expect("upsert"),
+        vec![None]
     );
+    // A poll writes whatever it read.
     assert_eq!(
-        store.item_updated_at(jira, "g/p#1").await.expect("item"),
-        None
+        tx.upsert_items(a, std::slice::from_ref(&item), t0())
+            .await
+            .expect("upsert"),
+        vec![first[0].expect("id")]
     );
+    tx.commit().await.expect("commit");
 }

@@ -24,13 +24,25 @@ pub struct ItemChanges {
     /// Keys that left the selection without a snapshot (deleted, no longer
     /// matching a search, no longer visible).
     pub left: Vec<String>,
+    /// The snapshots may be older than stored ones (a late or reordered
+    /// webhook): a stored snapshot the tracker changed later is kept, and
+    /// such an item's membership is left as it is.
+    pub only_newer: bool,
+}
+
+/// What applying changes did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Items skipped because a newer snapshot was stored.
+    pub stale: usize,
+    /// Whether the key result's status changed.
+    pub status_changed: bool,
 }
 
 impl Goals {
     /// Applies item changes to a link in one transaction (with the outcome
     /// of the refresh that read them, for a poll) and recomputes its key
     /// result; `note` goes on the progress point if the number moved.
-    /// Returns whether the key result's status changed.
     pub async fn apply_item_changes(
         &self,
         link: &DataLink,
@@ -38,28 +50,36 @@ impl Goals {
         refresh: Option<&RefreshRecord>,
         note: &str,
         now: DateTime<Utc>,
-    ) -> Result<bool, EngineError> {
+    ) -> Result<Applied, EngineError> {
         let mut tx = self.store.begin().await?;
-        let ids = tx
-            .upsert_items(link.connection_id, &changes.items, now)
-            .await?;
-        if changes.exact {
-            let members: Vec<i64> = ids
-                .iter()
-                .zip(changes.members.iter().chain(std::iter::repeat(&true)))
-                .filter(|(_, member)| **member)
-                .map(|(id, _)| *id)
-                .collect();
-            tx.replace_link_items(link.id, &members).await?;
+        let ids: Vec<Option<i64>> = if changes.only_newer {
+            tx.upsert_items_if_newer(link.connection_id, &changes.items, now)
+                .await?
         } else {
-            let (mut add, mut remove) = (Vec::new(), Vec::new());
-            for (id, member) in ids.iter().zip(&changes.members) {
-                if *member {
-                    add.push(*id)
-                } else {
-                    remove.push(*id)
-                }
+            tx.upsert_items(link.connection_id, &changes.items, now)
+                .await?
+                .into_iter()
+                .map(Some)
+                .collect()
+        };
+        let stale = ids.iter().filter(|id| id.is_none()).count();
+        let (mut add, mut remove) = (Vec::new(), Vec::new());
+        for (n, id) in ids.iter().enumerate() {
+            // A full read's items are its selection, unless said otherwise.
+            let member = changes
+                .members
+                .get(n)
+                .copied()
+                .or(changes.exact.then_some(true));
+            match (id, member) {
+                (Some(id), Some(true)) => add.push(*id),
+                (Some(id), Some(false)) => remove.push(*id),
+                _ => {}
             }
+        }
+        if changes.exact {
+            tx.replace_link_items(link.id, &add).await?;
+        } else {
             tx.change_link_items(link.id, &add, &remove).await?;
         }
         if !changes.left.is_empty() {
@@ -69,6 +89,16 @@ impl Goals {
             tx.record_refresh(link.id, record, now).await?;
         }
         tx.commit().await?;
-        self.recompute(link.okr_id, now, "data_link", note).await
+        let nothing_changed =
+            stale == changes.items.len() && changes.left.is_empty() && !changes.exact;
+        let status_changed = if nothing_changed && refresh.is_none() {
+            false
+        } else {
+            self.recompute(link.okr_id, now, "data_link", note).await?
+        };
+        Ok(Applied {
+            stale,
+            status_changed,
+        })
     }
 }

@@ -356,6 +356,7 @@ impl Goals {
                     members: fetched.members,
                     exact: full,
                     left: Vec::new(),
+                    only_newer: false,
                 };
                 let record = RefreshRecord::Succeeded {
                     full,

@@ -29,7 +29,7 @@ use crate::accounts::{Authenticated, validate_name};
 use crate::error::{EngineError, authorize, conflicts};
 use crate::keyring::Keyring;
 
-pub use apply::ItemChanges;
+pub use apply::{Applied, ItemChanges};
 pub use gitlab_link::{GitLabQuery, LinkInput};
 pub use jira_link::{JiraLinkInput, JiraQuery};
 
