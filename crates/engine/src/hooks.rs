@@ -1013,8 +1013,14 @@ fn classify_gitlab(body: &[u8], header: Option<&str>) -> Result<Classified, Hook
         .map(|h| h.trim().chars().take(100).collect::<String>())
         .filter(|h| !h.is_empty())
         .or_else(|| match &parsed {
+            // No header: name it as GitLab would have.
+            Ok(GitLabWebhook::Issue(_)) => Some("Issue Hook".to_owned()),
+            Ok(GitLabWebhook::Note(_)) => Some("Note Hook".to_owned()),
+            Ok(GitLabWebhook::MergeRequest(_)) => Some("Merge Request Hook".to_owned()),
+            Ok(GitLabWebhook::Push(_)) => Some("Push Hook".to_owned()),
+            Ok(GitLabWebhook::TagPush(_)) => Some("Tag Push Hook".to_owned()),
             Ok(GitLabWebhook::Other { object_kind }) => Some(object_kind.clone()),
-            _ => None,
+            Err(_) => None,
         })
         .unwrap_or_else(|| "unknown".to_owned());
     let verdict = match parsed {
