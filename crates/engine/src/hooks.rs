@@ -57,6 +57,7 @@ use crate::goals::jira_link::{self, JiraQuery};
 use crate::goals::{Goals, ItemChanges};
 use crate::jobs::{JobError, JobHandler, JobSignal, Registry};
 use crate::keyring::Keyring;
+use crate::locks::KeyedLocks;
 
 /// The job kind that applies one GitLab delivery.
 pub const GITLAB_HOOK_KIND: &str = "hook_gitlab";
@@ -212,6 +213,9 @@ pub struct Hooks {
     signal: JobSignal,
     /// (connection, milestone id) -> (when read, title).
     milestones: Mutex<HashMap<(i64, u64), (Instant, String)>>,
+    /// Changes to one link are applied one at a time in this process, each
+    /// timed when it starts, so its history reads in the order it happened.
+    applying: KeyedLocks,
 }
 
 fn setup(connection_id: i64, tracker: IntegrationKind) -> HookSetup {
@@ -334,6 +338,7 @@ impl Hooks {
             settings,
             signal: JobSignal::default(),
             milestones: Mutex::new(HashMap::new()),
+            applying: KeyedLocks::default(),
         }
     }
 
@@ -735,10 +740,12 @@ impl Hooks {
                 left: Vec::new(),
                 only_newer: true,
             };
-            let outcome = self
-                .goals
-                .apply_item_changes(link, &changes, None, &note, now)
-                .await?;
+            let outcome = {
+                let _applying = self.applying.lock(link.id).await;
+                self.goals
+                    .apply_item_changes(link, &changes, None, &note, Utc::now())
+                    .await?
+            };
             if outcome.stale > 0 {
                 stale += 1;
             } else {
@@ -891,8 +898,9 @@ impl Hooks {
                 left,
                 only_newer: false,
             };
+            let _applying = self.applying.lock(link.id).await;
             self.goals
-                .apply_item_changes(link, &changes, None, &note, now)
+                .apply_item_changes(link, &changes, None, &note, Utc::now())
                 .await?;
         }
         self.finish(&ids, DeliveryState::Applied, None, now).await?;

@@ -10,5 +10,6 @@ pub mod goals;
 pub mod hooks;
 pub mod jobs;
 pub mod keyring;
+mod locks;
 
 pub use error::{EngineError, authorize};

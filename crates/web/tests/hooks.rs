@@ -587,6 +587,36 @@ async fn a_redelivery_is_stored_and_applied_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_applied_at_once_end_at_the_right_number() {
+    let s = gitlab_setup(cairn_store::Backend::Sqlite, 8).await;
+    let h = &s.h;
+    let token = hook_secret(h, s.connection).await;
+    let path = format!("/hooks/gitlab/{}", s.connection);
+    let points_before = history(h, s.kr).await.len();
+    let now = Utc::now().to_rfc3339();
+    for iid in &s.iids {
+        let body = issue_hook(h, *iid, "closed", &now).await;
+        let reply = post(h, &path, &[("x-gitlab-token", &token)], body).await;
+        assert_eq!(reply.body["status"], "accepted", "{}", reply.text);
+    }
+    // Sixteen job slots take the eight deliveries at once.
+    let running = Running::worker(h).await;
+    eventually("every delivery applied", || {
+        no_pending(h, s.connection, IntegrationKind::Gitlab)
+    })
+    .await;
+    running.stop().await;
+    assert_eq!(percent(h, s.kr).await, 100.0);
+    let points = history(h, s.kr).await;
+    let new = &points[..points.len() - points_before];
+    assert!(!new.is_empty() && new.len() <= 8, "{new:?}");
+    assert_eq!(new[0]["percent"], 100.0, "the last word is the latest");
+    for pair in new.windows(2) {
+        assert_ne!(pair[0]["percent"], pair[1]["percent"], "{new:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_token_or_signature_is_401_and_stores_nothing() {
     let h = Harness::new(cairn_store::Backend::Sqlite).await;
     let gitlab = h.gitlab_connection(&h.owner, "gitlab", true).await;
