@@ -30,6 +30,7 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub log_level: String,
     pub body_limit: usize,
+    pub hook_body_limit: usize,
     pub job_concurrency: usize,
     pub shutdown_grace_secs: u64,
     pub db_connect_timeout_secs: u64,
@@ -46,6 +47,7 @@ impl Default for Settings {
             log_format: LogFormat::Pretty,
             log_level: "info".to_owned(),
             body_limit: 1024 * 1024,
+            hook_body_limit: 4 * 1024 * 1024,
             job_concurrency: 16,
             shutdown_grace_secs: 10,
             db_connect_timeout_secs: 10,
@@ -63,6 +65,7 @@ pub const KEYS: &[&str] = &[
     "log_format",
     "log_level",
     "body_limit",
+    "hook_body_limit",
     "job_concurrency",
     "shutdown_grace_secs",
     "db_connect_timeout_secs",
@@ -110,6 +113,10 @@ pub struct SettingsArgs {
     #[arg(long, value_name = "BYTES")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body_limit: Option<usize>,
+    /// Largest webhook body in bytes, on /hooks/* [env: CAIRN_HOOK_BODY_LIMIT] [toml: hook_body_limit] [default: 4194304]
+    #[arg(long, value_name = "BYTES")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hook_body_limit: Option<usize>,
     /// Background jobs run at once by this process [env: CAIRN_JOB_CONCURRENCY] [toml: job_concurrency] [default: 16]
     #[arg(long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -283,6 +290,12 @@ fn validate(settings: &Settings) -> Result<(), ConfigError> {
         return Err(ConfigError(format!(
             "invalid value for `body_limit`: {} bytes is below the minimum of 1024",
             settings.body_limit
+        )));
+    }
+    if settings.hook_body_limit < 1024 {
+        return Err(ConfigError(format!(
+            "invalid value for `hook_body_limit`: {} bytes is below the minimum of 1024",
+            settings.hook_body_limit
         )));
     }
     if settings.refresh_interval_secs < 60 {

@@ -166,7 +166,9 @@ where
         cairn_engine::goals::gitlab_link::REFRESH_KIND,
         cairn_engine::goals::gitlab_link::RefreshHandler(state.goals.clone()),
     );
-    let signal = JobSignal::default();
+    state.hooks.register(&mut registry);
+    // Webhooks wake the worker as soon as their job is stored.
+    let signal: JobSignal = state.hooks.signal();
     let worker = Worker::new(
         store.clone(),
         registry,
@@ -177,6 +179,7 @@ where
     let worker_task = tokio::spawn(worker.run(shutdown.clone()));
     tokio::spawn(schedule_refreshes(
         state.goals.clone(),
+        state.hooks.clone(),
         signal,
         shutdown.clone(),
     ));
@@ -184,6 +187,7 @@ where
         state,
         &WebConfig {
             body_limit: settings.body_limit,
+            hook_body_limit: settings.hook_body_limit,
         },
     );
     let server =
@@ -217,6 +221,7 @@ pub fn goal_settings(settings: &Settings) -> cairn_engine::goals::GoalSettings {
 /// the job queue spreads them over the workers of every instance.
 async fn schedule_refreshes(
     goals: Arc<cairn_engine::goals::Goals>,
+    hooks: Arc<cairn_engine::hooks::Hooks>,
     signal: JobSignal,
     shutdown: CancellationToken,
 ) {
@@ -228,6 +233,12 @@ async fn schedule_refreshes(
                 Ok(0) => {}
                 Ok(n) => tracing::info!(okrs = n, "statuses changed with time"),
                 Err(error) => tracing::warn!(error = %error, "reassessing statuses failed"),
+            }
+            // ... and old webhook deliveries leave the inbox.
+            match hooks.prune(chrono::Utc::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(deliveries = n, "pruned old webhook deliveries"),
+                Err(error) => tracing::warn!(error = %error, "pruning webhook deliveries failed"),
             }
         }
         ticks += 1;

@@ -527,15 +527,16 @@ impl Connections {
         Ok(outcome)
     }
 
-    /// Re-seals every secret not under the current key; returns how many.
-    /// Safe while servers run: each secret is swapped only if unchanged.
+    /// Re-seals every secret not under the current key (connection secrets
+    /// and hook secrets); returns how many. Safe while servers run: each
+    /// secret is swapped only if unchanged.
     pub async fn reseal_all(&self) -> Result<u64, EngineError> {
         let current = self.keyring.current_key_id();
         let mut resealed = 0;
         loop {
             let batch = self.store.connections_not_under_key(&current, 100).await?;
             if batch.is_empty() {
-                return Ok(resealed);
+                return Ok(resealed + self.reseal_hook_secrets(&current).await?);
             }
             let mut progressed = false;
             for connection in batch {
@@ -559,6 +560,28 @@ impl Connections {
 }
 
 impl Connections {
+    async fn reseal_hook_secrets(&self, current: &str) -> Result<u64, EngineError> {
+        let mut resealed = 0;
+        loop {
+            let batch = self.store.hook_secrets_not_under_key(current, 100).await?;
+            if batch.is_empty() {
+                return Ok(resealed);
+            }
+            for hook in batch {
+                let secret = self.keyring.open(&hook.secret)?;
+                let sealed = self.keyring.seal(&secret);
+                if self
+                    .store
+                    .reseal_hook_secret(hook.connection_id, &hook.secret, &sealed)
+                    .await?
+                {
+                    resealed += 1;
+                }
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
     async fn test_jira(&self, connection: &Connection, secret: Secret) -> TestOutcome {
         let auth = match (connection.auth_kind.as_str(), &connection.username) {
             ("basic", Some(email)) => JiraAuth::CloudBasic {

@@ -7,7 +7,9 @@ pub mod catalog;
 pub mod connections;
 pub mod error;
 pub mod goals;
+pub mod hooks;
 pub mod jobs;
 pub mod keyring;
+mod locks;
 
 pub use error::{EngineError, authorize};

@@ -79,6 +79,55 @@ async fn round_trip_and_rotation(backend: Backend) {
         "opened to call GitLab"
     );
 
+    // A hook secret is sealed the same way, and shown only once.
+    let goals = Arc::new(cairn_engine::goals::Goals::new(
+        store.clone(),
+        server_keyring.clone(),
+        Default::default(),
+    ));
+    let hooks = cairn_engine::hooks::Hooks::new(
+        store.clone(),
+        server_keyring.clone(),
+        goals,
+        Default::default(),
+    );
+    let issued = hooks
+        .rotate_secret(&by, created.id, Utc::now())
+        .await
+        .expect("hook secret");
+    let hook_token = issued.secret.expose().to_owned();
+    let sealed = store
+        .hook_secret(created.id)
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(sealed.secret.key_id, first_key);
+    assert!(
+        !sealed
+            .secret
+            .bytes
+            .windows(hook_token.len())
+            .any(|w| w == hook_token.as_bytes())
+    );
+    let deliver = |token: String| {
+        let hooks = &hooks;
+        async move {
+            hooks
+                .ingest(
+                    cairn_core::integrations::IntegrationKind::Gitlab,
+                    created.id,
+                    cairn_engine::hooks::HookHeaders {
+                        token: Some(&token),
+                        ..Default::default()
+                    },
+                    br#"{"object_kind":"push","ref":"refs/heads/main"}"#,
+                    Utc::now(),
+                )
+                .await
+        }
+    };
+    assert!(deliver(hook_token.clone()).await.is_ok());
+
     // Rotation by another process (the admin CLI) while this one serves.
     let admin_keyring = Arc::new(Keyring::load(None, &key_file).expect("admin keyring"));
     let new_key = admin_keyring.add_new_current_key().expect("new key");
@@ -86,7 +135,7 @@ async fn round_trip_and_rotation(backend: Backend) {
         .reseal_all()
         .await
         .expect("reseal");
-    assert_eq!(resealed, 1);
+    assert_eq!(resealed, 2, "the connection's secret and its hook secret");
     assert_eq!(
         admin_keyring.retire_old_keys().expect("retire"),
         vec![first_key.clone()]
@@ -103,6 +152,21 @@ async fn round_trip_and_rotation(backend: Backend) {
         .await
         .expect("test after rotation");
     assert!(outcome.ok, "{outcome:?}");
+    assert_eq!(
+        store
+            .hook_secret(created.id)
+            .await
+            .expect("get")
+            .expect("stored")
+            .secret
+            .key_id,
+        new_key
+    );
+    assert!(
+        deliver(hook_token).await.is_ok(),
+        "the hook secret still verifies"
+    );
+    assert!(deliver("wrong".into()).await.is_err());
     assert!(
         !std::fs::read_to_string(&key_file)
             .expect("key file")

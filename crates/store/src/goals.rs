@@ -235,6 +235,15 @@ pub trait GoalTx: Send {
         items: &[ItemSnapshot],
         now: DateTime<Utc>,
     ) -> Result<Vec<i64>>;
+    /// As [`GoalTx::upsert_items`], but a stored snapshot the tracker
+    /// changed later than the given one is kept: its id is `None`. For
+    /// changes that may arrive late or out of order (webhooks).
+    async fn upsert_items_if_newer(
+        &mut self,
+        connection_id: i64,
+        items: &[ItemSnapshot],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Option<i64>>>;
     /// Adds and removes items of a link's selection.
     async fn change_link_items(&mut self, link_id: i64, add: &[i64], remove: &[i64]) -> Result<()>;
     /// Makes `items` exactly the link's selection.
@@ -812,76 +821,19 @@ macro_rules! impl_goals {
                 items: &[cairn_core::goals::ItemSnapshot],
                 now: DateTime<Utc>,
             ) -> Result<Vec<i64>> {
-                // One statement may not touch a row twice: the last snapshot
-                // of a key wins.
-                let mut last: std::collections::HashMap<&str, usize> =
-                    std::collections::HashMap::with_capacity(items.len());
-                for (n, item) in items.iter().enumerate() {
-                    last.insert(item.key.as_str(), n);
-                }
-                let unique: Vec<&cairn_core::goals::ItemSnapshot> = items
-                    .iter()
-                    .enumerate()
-                    .filter(|(n, item)| last.get(item.key.as_str()) == Some(n))
-                    .map(|(_, item)| item)
-                    .collect();
-                let mut ids: std::collections::HashMap<String, i64> =
-                    std::collections::HashMap::with_capacity(unique.len());
-                for chunk in unique.chunks(crate::goals::ROWS_PER_STATEMENT) {
-                    let customs = chunk
-                        .iter()
-                        .map(|item| {
-                            serde_json::to_value(&item.custom_fields).map_err(|e| {
-                                StoreError::InvalidData(format!("item custom fields: {e}"))
-                            })
-                        })
-                        .collect::<Result<Vec<_>>>()?;
-                    let mut insert = sqlx::QueryBuilder::<Db>::new(
-                        "INSERT INTO items (connection_id, key, title, url, state, done, tasks_total, tasks_done, \
-                         time_spent_seconds, original_estimate_seconds, remaining_estimate_seconds, story_points, \
-                         custom_fields, remote_updated_at, fetched_at, numbers) ",
-                    );
-                    insert.push_values(chunk.iter().zip(&customs), |mut row, (item, custom)| {
-                        row.push_bind(connection_id)
-                            .push_bind(item.key.as_str())
-                            .push_bind(item.title.as_str())
-                            .push_bind(item.url.as_str())
-                            .push_bind(item.state.as_str())
-                            .push_bind(item.done)
-                            .push_bind(i32::try_from(item.tasks_total).unwrap_or(i32::MAX))
-                            .push_bind(i32::try_from(item.tasks_done).unwrap_or(i32::MAX))
-                            .push_bind(item.time_spent_seconds)
-                            .push_bind(item.original_estimate_seconds)
-                            .push_bind(item.remaining_estimate_seconds)
-                            .push_bind(item.story_points)
-                            .push_bind(json_to_db(custom))
-                            .push_bind(to_db(item.updated_at))
-                            .push_bind(to_db(now))
-                            .push_bind(crate::goals::numbers_json(item));
-                    });
-                    insert.push(
-                        " ON CONFLICT (connection_id, key) DO UPDATE SET title = excluded.title, url = excluded.url, \
-                         state = excluded.state, done = excluded.done, tasks_total = excluded.tasks_total, \
-                         tasks_done = excluded.tasks_done, time_spent_seconds = excluded.time_spent_seconds, \
-                         original_estimate_seconds = excluded.original_estimate_seconds, \
-                         remaining_estimate_seconds = excluded.remaining_estimate_seconds, \
-                         story_points = excluded.story_points, custom_fields = excluded.custom_fields, \
-                         remote_updated_at = excluded.remote_updated_at, fetched_at = excluded.fetched_at, \
-                         numbers = excluded.numbers \
-                         RETURNING id, key",
-                    );
-                    for row in insert.build().fetch_all(&mut *self.tx).await? {
-                        ids.insert(row.try_get("key")?, row.try_get("id")?);
-                    }
-                }
-                items
-                    .iter()
-                    .map(|item| {
-                        ids.get(&item.key).copied().ok_or_else(|| {
-                            StoreError::InvalidData(format!("item `{}` was not stored", item.key))
-                        })
-                    })
+                let ids = self.write_items(connection_id, items, now, false).await?;
+                ids.into_iter()
+                    .map(|id| id.ok_or_else(|| StoreError::InvalidData("an upserted item has no id".into())))
                     .collect()
+            }
+
+            async fn upsert_items_if_newer(
+                &mut self,
+                connection_id: i64,
+                items: &[cairn_core::goals::ItemSnapshot],
+                now: DateTime<Utc>,
+            ) -> Result<Vec<Option<i64>>> {
+                self.write_items(connection_id, items, now, true).await
             }
 
             async fn change_link_items(&mut self, link_id: i64, add: &[i64], remove: &[i64]) -> Result<()> {
@@ -966,6 +918,94 @@ macro_rules! impl_goals {
                 .execute(&mut *self.tx)
                 .await?;
                 Ok(())
+            }
+        }
+
+        impl $tx {
+            /// Writes item snapshots; with `only_newer`, a stored snapshot
+            /// the tracker changed later is kept (and its id is `None`).
+            async fn write_items(
+                &mut self,
+                connection_id: i64,
+                items: &[cairn_core::goals::ItemSnapshot],
+                now: DateTime<Utc>,
+                only_newer: bool,
+            ) -> Result<Vec<Option<i64>>> {
+                // One statement may not touch a row twice: the n-th snapshot of
+                // a key goes in the n-th round, so repeated keys are written in
+                // order, as if one by one.
+                let mut seen: std::collections::HashMap<&str, usize> =
+                    std::collections::HashMap::with_capacity(items.len());
+                let mut rounds: Vec<Vec<(usize, &cairn_core::goals::ItemSnapshot)>> = Vec::new();
+                for (position, item) in items.iter().enumerate() {
+                    let round = seen.entry(item.key.as_str()).or_insert(0);
+                    if rounds.len() <= *round {
+                        rounds.push(Vec::new());
+                    }
+                    rounds[*round].push((position, item));
+                    *round += 1;
+                }
+                let mut written = vec![None; items.len()];
+                for round in &rounds {
+                    let mut ids: std::collections::HashMap<String, i64> =
+                        std::collections::HashMap::with_capacity(round.len());
+                    let unique: Vec<&cairn_core::goals::ItemSnapshot> = round.iter().map(|(_, item)| *item).collect();
+                    for chunk in unique.chunks(crate::goals::ROWS_PER_STATEMENT) {
+                        let customs = chunk
+                            .iter()
+                            .map(|item| {
+                                serde_json::to_value(&item.custom_fields).map_err(|e| {
+                                    StoreError::InvalidData(format!("item custom fields: {e}"))
+                                })
+                            })
+                            .collect::<Result<Vec<_>>>()?;
+                        let mut insert = sqlx::QueryBuilder::<Db>::new(
+                            "INSERT INTO items (connection_id, key, title, url, state, done, tasks_total, tasks_done, \
+                             time_spent_seconds, original_estimate_seconds, remaining_estimate_seconds, story_points, \
+                             custom_fields, remote_updated_at, fetched_at, numbers) ",
+                        );
+                        insert.push_values(chunk.iter().zip(&customs), |mut row, (item, custom)| {
+                            row.push_bind(connection_id)
+                                .push_bind(item.key.as_str())
+                                .push_bind(item.title.as_str())
+                                .push_bind(item.url.as_str())
+                                .push_bind(item.state.as_str())
+                                .push_bind(item.done)
+                                .push_bind(i32::try_from(item.tasks_total).unwrap_or(i32::MAX))
+                                .push_bind(i32::try_from(item.tasks_done).unwrap_or(i32::MAX))
+                                .push_bind(item.time_spent_seconds)
+                                .push_bind(item.original_estimate_seconds)
+                                .push_bind(item.remaining_estimate_seconds)
+                                .push_bind(item.story_points)
+                                .push_bind(json_to_db(custom))
+                                .push_bind(to_db(item.updated_at))
+                                .push_bind(to_db(now))
+                                .push_bind(crate::goals::numbers_json(item));
+                        });
+                        insert.push(
+                            " ON CONFLICT (connection_id, key) DO UPDATE SET title = excluded.title, url = excluded.url, \
+                             state = excluded.state, done = excluded.done, tasks_total = excluded.tasks_total, \
+                             tasks_done = excluded.tasks_done, time_spent_seconds = excluded.time_spent_seconds, \
+                             original_estimate_seconds = excluded.original_estimate_seconds, \
+                             remaining_estimate_seconds = excluded.remaining_estimate_seconds, \
+                             story_points = excluded.story_points, custom_fields = excluded.custom_fields, \
+                             remote_updated_at = excluded.remote_updated_at, fetched_at = excluded.fetched_at, \
+                             numbers = excluded.numbers",
+                        );
+                        if only_newer {
+                            // A late or reordered delivery never overwrites a newer snapshot.
+                            insert.push(" WHERE items.remote_updated_at <= excluded.remote_updated_at");
+                        }
+                        insert.push(" RETURNING id, key");
+                        for row in insert.build().fetch_all(&mut *self.tx).await? {
+                            ids.insert(row.try_get("key")?, row.try_get("id")?);
+                        }
+                    }
+                    for (position, item) in round {
+                        written[*position] = ids.get(&item.key).copied();
+                    }
+                }
+                Ok(written)
             }
         }
     };

@@ -18,6 +18,7 @@ macro_rules! job_columns {
 mod accounts;
 mod error;
 pub mod goals;
+pub mod hooks;
 mod postgres;
 mod sqlite;
 mod types;
@@ -34,6 +35,7 @@ use chrono::{DateTime, Utc};
 pub use accounts::{AccountStore, AccountTx};
 pub use cairn_core::jobs::JobState;
 pub use error::StoreError;
+pub use hooks::{HookStore, HookTx};
 pub use types::*;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -122,7 +124,7 @@ impl SchemaStatus {
 /// Everything Cairn keeps. Implemented once per backend; the conformance
 /// suite in `tests/` runs the same assertions against both.
 #[async_trait]
-pub trait Store: AccountStore + goals::GoalStore + Send + Sync + 'static {
+pub trait Store: AccountStore + goals::GoalStore + HookStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Applies pending migrations. Refuses, without touching the database, a
@@ -220,7 +222,7 @@ pub trait Store: AccountStore + goals::GoalStore + Send + Sync + 'static {
 
 /// A transaction: domain changes and the jobs they cause, committed together.
 #[async_trait]
-pub trait StoreTx: AccountTx + goals::GoalTx + Send {
+pub trait StoreTx: AccountTx + goals::GoalTx + HookTx + Send {
     async fn enqueue(&mut self, job: &NewJob, now: DateTime<Utc>) -> Result<Option<i64>>;
     async fn append_audit(&mut self, entry: &NewAuditEntry, now: DateTime<Utc>) -> Result<i64>;
     async fn commit(self: Box<Self>) -> Result<()>;

@@ -434,3 +434,5 @@ const LINK_ITEM_NUMBERS_AS_JSON: &str = "SELECT '[' || COALESCE(string_agg(i.num
     FROM link_items l JOIN items i ON i.id = l.item_id WHERE l.link_id = $1";
 
 crate::goals::impl_goals!(PgStore, PgTx);
+
+crate::hooks::impl_hooks!(PgStore, PgTx);

@@ -455,3 +455,5 @@ const LINK_ITEM_NUMBERS_AS_JSON: &str = "SELECT '[' || COALESCE(group_concat(i.n
     FROM (SELECT item_id FROM link_items WHERE link_id = $1 ORDER BY item_id) l JOIN items i ON i.id = l.item_id";
 
 crate::goals::impl_goals!(SqliteStore, SqliteTx);
+
+crate::hooks::impl_hooks!(SqliteStore, SqliteTx);

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use cairn_core::goals::{ItemSnapshot, Measure, ProgressSource, Status};
 use cairn_store::goals::{LinkFields, OkrFields, OkrKind, OkrProgress, RefreshRecord};
+use cairn_store::hooks::{DeliveryState, NewDelivery};
 use cairn_store::testing::TestDb;
 use cairn_store::{
     Backend, ConnectionUpdate, HealthCheck, IntegrationKind, JobState, NewAuditEntry,
@@ -49,6 +50,9 @@ conformance!(
     connections_round_trip_with_health_and_reseal,
     okrs_and_check_ins_round_trip,
     links_items_and_progress_history,
+    hook_secrets_are_sealed_per_connection_and_resealed,
+    deliveries_are_deduplicated_and_stored_with_their_job,
+    pending_deliveries_finish_once_and_count_in_stats,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -1374,4 +1378,407 @@ async fn links_items_and_progress_history(backend: Backend) {
     assert!(tx.delete_link_of_okr(kr).await.expect("unlink"));
     tx.commit().await.expect("commit");
     assert!(store.link_for_okr(kr).await.expect("get").is_none());
+}
+
+async fn connection_of(store: &Arc<dyn Store>, kind: IntegrationKind, name: &str) -> i64 {
+    let owner = match store
+        .get_user_by_email("hooks@example.com")
+        .await
+        .expect("user")
+    {
+        Some(user) => user.id,
+        None => create_user(store, "hooks@example.com", Role::Member).await,
+    };
+    let mut tx = store.begin().await.expect("begin");
+    let id = tx
+        .create_connection(
+            &NewConnection {
+                kind,
+                name: name.into(),
+                base_url: "https://tracker.example.com".into(),
+                auth_kind: "private_token".into(),
+                username: None,
+                secret: sealed("k1", b"token"),
+                owner_id: owner,
+                shared: false,
+            },
+            t0(),
+        )
+        .await
+        .expect("connection");
+    tx.commit().await.expect("commit");
+    id
+}
+
+fn delivery(connection_id: i64, delivery_id: Option<&str>, state: DeliveryState) -> NewDelivery {
+    NewDelivery {
+        connection_id,
+        tracker: IntegrationKind::Gitlab,
+        event: "Issue Hook".into(),
+        delivery_id: delivery_id.map(str::to_owned),
+        body: r#"{"object_kind":"issue","ünïcode":"✓"}"#.into(),
+        state,
+        error: None,
+    }
+}
+
+async fn hook_secrets_are_sealed_per_connection_and_resealed(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let gitlab = connection_of(&store, IntegrationKind::Gitlab, "gl").await;
+    let jira = connection_of(&store, IntegrationKind::Jira, "jira").await;
+
+    let target = store
+        .hook_target(gitlab)
+        .await
+        .expect("target")
+        .expect("exists");
+    assert_eq!(target.kind, IntegrationKind::Gitlab);
+    assert!(target.enabled);
+    assert_eq!(target.secret, None, "no hook secret until one is generated");
+    assert!(store.hook_target(424242).await.expect("target").is_none());
+    assert!(store.hook_secret(gitlab).await.expect("secret").is_none());
+
+    let mut tx = store.begin().await.expect("begin");
+    tx.put_hook_secret(gitlab, &sealed("k1", b"\x00first"), t0())
+        .await
+        .expect("put");
+    tx.put_hook_secret(jira, &sealed("k2", b"jira"), t0())
+        .await
+        .expect("put");
+    tx.commit().await.expect("commit");
+    let later = t0() + Duration::minutes(5);
+    let mut tx = store.begin().await.expect("begin");
+    tx.put_hook_secret(gitlab, &sealed("k1", b"\x00second"), later)
+        .await
+        .expect("rotate");
+    tx.commit().await.expect("commit");
+    let secret = store
+        .hook_secret(gitlab)
+        .await
+        .expect("secret")
+        .expect("set");
+    assert_eq!(secret.secret, sealed("k1", b"\x00second"));
+    assert_eq!(secret.created_at, t0());
+    assert_eq!(secret.updated_at, later);
+    let target = store
+        .hook_target(gitlab)
+        .await
+        .expect("target")
+        .expect("exists");
+    assert_eq!(target.secret, Some(sealed("k1", b"\x00second")));
+
+    // A disabled integration shows in the target.
+    let mut tx = store.begin().await.expect("begin");
+    tx.set_integration_enabled(IntegrationKind::Jira, false, t0())
+        .await
+        .expect("disable");
+    tx.commit().await.expect("commit");
+    let target = store
+        .hook_target(jira)
+        .await
+        .expect("target")
+        .expect("exists");
+    assert_eq!(target.kind, IntegrationKind::Jira);
+    assert!(!target.enabled);
+
+    // Key rotation: secrets under other keys are listed and swapped only
+    // if unchanged meanwhile.
+    let old = store
+        .hook_secrets_not_under_key("k2", 10)
+        .await
+        .expect("list");
+    assert_eq!(old.len(), 1);
+    assert_eq!(old[0].connection_id, gitlab);
+    assert!(
+        !store
+            .reseal_hook_secret(gitlab, &sealed("k1", b"stale"), &sealed("k2", b"new"))
+            .await
+            .expect("reseal")
+    );
+    assert!(
+        store
+            .reseal_hook_secret(gitlab, &old[0].secret, &sealed("k2", b"new"))
+            .await
+            .expect("reseal")
+    );
+    assert!(
+        store
+            .hook_secrets_not_under_key("k2", 10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+
+    // Deleting the connection deletes its hook secret.
+    let mut tx = store.begin().await.expect("begin");
+    assert!(tx.delete_connection(gitlab).await.expect("delete"));
+    tx.commit().await.expect("commit");
+    assert!(store.hook_secret(gitlab).await.expect("secret").is_none());
+}
+
+async fn deliveries_are_deduplicated_and_stored_with_their_job(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let a = connection_of(&store, IntegrationKind::Gitlab, "a").await;
+    let b = connection_of(&store, IntegrationKind::Gitlab, "b").await;
+
+    let mut tx = store.begin().await.expect("begin");
+    let first = tx
+        .insert_delivery(&delivery(a, Some("uuid-1"), DeliveryState::Pending), t0())
+        .await
+        .expect("insert")
+        .expect("new");
+    let job = tx
+        .enqueue(&NewJob::new("hook", json!({"delivery": first}), t0()), t0())
+        .await
+        .expect("enqueue");
+    assert!(job.is_some());
+    tx.commit().await.expect("commit");
+
+    // The same delivery id again: not stored, for that connection only.
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(
+        tx.insert_delivery(&delivery(a, Some("uuid-1"), DeliveryState::Pending), t0())
+            .await
+            .expect("insert"),
+        None
+    );
+    assert!(
+        tx.insert_delivery(&delivery(b, Some("uuid-1"), DeliveryState::Pending), t0())
+            .await
+            .expect("insert")
+            .is_some(),
+        "delivery ids are unique per connection"
+    );
+    // Without an id nothing is deduplicated.
+    for _ in 0..2 {
+        assert!(
+            tx.insert_delivery(&delivery(a, None, DeliveryState::Ignored), t0())
+                .await
+                .expect("insert")
+                .is_some()
+        );
+    }
+    tx.commit().await.expect("commit");
+
+    let stored = store
+        .get_delivery(first)
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(stored.connection_id, a);
+    assert_eq!(stored.tracker, IntegrationKind::Gitlab);
+    assert_eq!(stored.event, "Issue Hook");
+    assert_eq!(stored.delivery_id.as_deref(), Some("uuid-1"));
+    assert_eq!(stored.body, r#"{"object_kind":"issue","ünïcode":"✓"}"#);
+    assert_eq!(stored.state, DeliveryState::Pending);
+    assert_eq!(stored.received_at, t0());
+    assert_eq!(stored.applied_at, None);
+
+    // A rolled-back delivery leaves neither the delivery nor its job.
+    let jobs_before = store
+        .job_counts()
+        .await
+        .expect("counts")
+        .get(JobState::Queued);
+    let mut tx = store.begin().await.expect("begin");
+    let gone = tx
+        .insert_delivery(&delivery(a, Some("uuid-2"), DeliveryState::Pending), t0())
+        .await
+        .expect("insert")
+        .expect("new");
+    tx.enqueue(&NewJob::new("hook", json!({"delivery": gone}), t0()), t0())
+        .await
+        .expect("enqueue");
+    drop(tx);
+    assert!(store.get_delivery(gone).await.expect("get").is_none());
+    assert_eq!(
+        store
+            .job_counts()
+            .await
+            .expect("counts")
+            .get(JobState::Queued),
+        jobs_before
+    );
+    // ... and its id may come again.
+    let mut tx = store.begin().await.expect("begin");
+    assert!(
+        tx.insert_delivery(&delivery(a, Some("uuid-2"), DeliveryState::Pending), t0())
+            .await
+            .expect("insert")
+            .is_some()
+    );
+    tx.commit().await.expect("commit");
+}
+
+async fn pending_deliveries_finish_once_and_count_in_stats(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let a = connection_of(&store, IntegrationKind::Gitlab, "a").await;
+    let jira = connection_of(&store, IntegrationKind::Jira, "j").await;
+    let yesterday = t0() - Duration::days(1);
+    let mut ids = Vec::new();
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_delivery(&delivery(a, Some("old"), DeliveryState::Pending), yesterday)
+        .await
+        .expect("insert");
+    for n in 0..3 {
+        ids.push(
+            tx.insert_delivery(
+                &delivery(a, Some(&format!("d{n}")), DeliveryState::Pending),
+                t0() + Duration::seconds(n),
+            )
+            .await
+            .expect("insert")
+            .expect("new"),
+        );
+    }
+    tx.insert_delivery(&delivery(a, None, DeliveryState::Unreadable), t0())
+        .await
+        .expect("insert");
+    tx.insert_delivery(
+        &NewDelivery {
+            tracker: IntegrationKind::Jira,
+            event: "jira:issue_updated".into(),
+            ..delivery(jira, Some("j1"), DeliveryState::Pending)
+        },
+        t0(),
+    )
+    .await
+    .expect("insert");
+    tx.commit().await.expect("commit");
+
+    let pending = store
+        .pending_deliveries(a, IntegrationKind::Gitlab, 10)
+        .await
+        .expect("pending");
+    assert_eq!(pending.len(), 4, "oldest first, this connection's only");
+    assert_eq!(pending[0].delivery_id.as_deref(), Some("old"));
+    assert_eq!(pending[1..].iter().map(|d| d.id).collect::<Vec<_>>(), ids);
+    assert!(
+        store
+            .pending_deliveries(a, IntegrationKind::Jira, 10)
+            .await
+            .expect("pending")
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .pending_deliveries(jira, IntegrationKind::Jira, 10)
+            .await
+            .expect("pending")
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .pending_deliveries(a, IntegrationKind::Gitlab, 2)
+            .await
+            .expect("pending")
+            .len(),
+        2
+    );
+
+    let done_at = t0() + Duration::minutes(1);
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(
+        tx.finish_deliveries(&ids[..2], DeliveryState::Applied, None, done_at)
+            .await
+            .expect("finish"),
+        2
+    );
+    assert_eq!(
+        tx.finish_deliveries(
+            &ids[1..],
+            DeliveryState::Failed,
+            Some("GitLab was down"),
+            done_at
+        )
+        .await
+        .expect("finish"),
+        1,
+        "only pending deliveries change"
+    );
+    tx.commit().await.expect("commit");
+    let applied = store
+        .get_delivery(ids[0])
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(applied.state, DeliveryState::Applied);
+    assert_eq!(applied.applied_at, Some(done_at));
+    let failed = store
+        .get_delivery(ids[2])
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(failed.state, DeliveryState::Failed);
+    assert_eq!(failed.error.as_deref(), Some("GitLab was down"));
+
+    let stats = store.hook_stats(a, t0()).await.expect("stats");
+    assert_eq!(stats.last_delivery_at, Some(t0() + Duration::seconds(2)));
+    assert_eq!(stats.deliveries, 4, "yesterday's is not today's");
+    assert_eq!(stats.failures, 2, "the failed and the unreadable one");
+    let none = store.hook_stats(424242, t0()).await.expect("stats");
+    assert_eq!(none, Default::default());
+
+    // Pruning keeps pending deliveries whatever their age.
+    let pruned = store
+        .prune_deliveries(t0() + Duration::hours(1))
+        .await
+        .expect("prune");
+    assert_eq!(pruned, 4);
+    let left = store
+        .pending_deliveries(a, IntegrationKind::Gitlab, 10)
+        .await
+        .expect("pending");
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].delivery_id.as_deref(), Some("old"));
+
+    // Late deliveries never overwrite a newer snapshot.
+    let mut item = ItemSnapshot::new("g/p#1", "One", "https://x/1", t0());
+    item.done = true;
+    let mut tx = store.begin().await.expect("begin");
+    let first = tx
+        .upsert_items_if_newer(a, std::slice::from_ref(&item), t0())
+        .await
+        .expect("upsert");
+    assert!(first[0].is_some(), "a new item is written");
+    let older = ItemSnapshot {
+        done: false,
+        updated_at: t0() - Duration::minutes(1),
+        ..item.clone()
+    };
+    let newer = ItemSnapshot {
+        title: "One, renamed".into(),
+        updated_at: t0() + Duration::minutes(1),
+        ..item.clone()
+    };
+    let ids = tx
+        .upsert_items_if_newer(a, &[older, item.clone(), newer.clone()], t0())
+        .await
+        .expect("upsert");
+    assert_eq!(
+        ids,
+        vec![None, first[0], first[0]],
+        "older kept out; equal and newer written"
+    );
+    tx.commit().await.expect("commit");
+    let mut tx = store.begin().await.expect("begin");
+    let again = ItemSnapshot {
+        title: "Stale".into(),
+        ..item.clone()
+    };
+    assert_eq!(
+        tx.upsert_items_if_newer(a, &[again], t0())
+            .await
+            .expect("upsert"),
+        vec![None]
+    );
+    // A poll writes whatever it read.
+    assert_eq!(
+        tx.upsert_items(a, std::slice::from_ref(&item), t0())
+            .await
+            .expect("upsert"),
+        vec![first[0].expect("id")]
+    );
+    tx.commit().await.expect("commit");
 }

@@ -5,6 +5,7 @@ mod api;
 pub mod auth;
 mod error;
 mod health;
+mod hooks;
 mod json;
 mod metrics;
 mod ui;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub connections: Arc<cairn_engine::connections::Connections>,
     pub catalog: Arc<cairn_engine::catalog::Catalog>,
     pub goals: Arc<cairn_engine::goals::Goals>,
+    /// Webhooks in: receiving, the apply jobs, setup and health.
+    pub hooks: Arc<cairn_engine::hooks::Hooks>,
     /// Largest request body, also for forms read by the CSRF check.
     pub body_limit: usize,
 }
@@ -43,6 +46,11 @@ impl AppState {
         keyring: Arc<cairn_engine::keyring::Keyring>,
         metrics: metrics_exporter_prometheus::PrometheusHandle,
     ) -> Self {
+        let goals = Arc::new(cairn_engine::goals::Goals::new(
+            store.clone(),
+            keyring.clone(),
+            cairn_engine::goals::GoalSettings::default(),
+        ));
         AppState {
             accounts: Arc::new(cairn_engine::accounts::Accounts::new(store.clone())),
             connections: Arc::new(cairn_engine::connections::Connections::new(
@@ -50,11 +58,13 @@ impl AppState {
                 keyring.clone(),
             )),
             catalog: Arc::new(cairn_engine::catalog::Catalog::new(store.clone())),
-            goals: Arc::new(cairn_engine::goals::Goals::new(
+            hooks: Arc::new(cairn_engine::hooks::Hooks::new(
                 store.clone(),
-                keyring.clone(),
-                cairn_engine::goals::GoalSettings::default(),
+                keyring,
+                goals.clone(),
+                cairn_engine::hooks::HookSettings::default(),
             )),
+            goals,
             store,
             metrics,
             body_limit: WebConfig::default().body_limit,
@@ -63,16 +73,37 @@ impl AppState {
 }
 
 impl AppState {
-    /// Replaces the goals use cases with ones using `settings`.
+    /// Replaces the goals use cases with ones using `settings` (and the
+    /// webhook use cases, which apply changes through them).
     pub fn with_goal_settings(
-        mut self,
+        self,
         keyring: Arc<cairn_engine::keyring::Keyring>,
         settings: cairn_engine::goals::GoalSettings,
     ) -> Self {
-        self.goals = Arc::new(cairn_engine::goals::Goals::new(
-            self.store.clone(),
+        self.with_settings(
             keyring,
             settings,
+            cairn_engine::hooks::HookSettings::default(),
+        )
+    }
+
+    /// Replaces the goals and webhook use cases with ones using these settings.
+    pub fn with_settings(
+        mut self,
+        keyring: Arc<cairn_engine::keyring::Keyring>,
+        goal_settings: cairn_engine::goals::GoalSettings,
+        hook_settings: cairn_engine::hooks::HookSettings,
+    ) -> Self {
+        self.goals = Arc::new(cairn_engine::goals::Goals::new(
+            self.store.clone(),
+            keyring.clone(),
+            goal_settings,
+        ));
+        self.hooks = Arc::new(cairn_engine::hooks::Hooks::new(
+            self.store.clone(),
+            keyring,
+            self.goals.clone(),
+            hook_settings,
         ));
         self
     }
@@ -83,12 +114,15 @@ impl AppState {
 pub struct WebConfig {
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// Largest webhook body accepted on `/hooks/*`, in bytes.
+    pub hook_body_limit: usize,
 }
 
 impl Default for WebConfig {
     fn default() -> Self {
         WebConfig {
             body_limit: 1024 * 1024,
+            hook_body_limit: 4 * 1024 * 1024,
         }
     }
 }
@@ -132,6 +166,8 @@ fn api_router() -> OpenApiRouter<AppState> {
             api::connections::delete_connection
         ))
         .routes(routes!(api::connections::test_connection))
+        .routes(routes!(api::hooks::hook_status))
+        .routes(routes!(api::hooks::rotate_hook_secret))
         .routes(routes!(api::connections::audit))
         .routes(routes!(api::goals::list_periods, api::goals::create_period))
         .routes(routes!(api::goals::list_okrs, api::goals::create_okr))
@@ -163,13 +199,26 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api::browse::issues))
 }
 
+/// `/hooks/*`: no session, no CSRF check, a body limit of their own.
+fn hooks_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(hooks::gitlab))
+        .routes(routes!(hooks::jira))
+}
+
 /// The whole application.
 pub fn router(mut state: AppState, config: &WebConfig) -> Router {
     state.body_limit = config.body_limit;
     // The OpenAPI document comes from the handlers' annotations.
     let (routes, mut api) = api_router().split_for_parts();
+    let (hook_routes, hook_api) = hooks_router().split_for_parts();
+    api.merge(hook_api);
     api.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let spec = serde_json::to_value(api).unwrap_or_default();
+    let hook_routes = hook_routes
+        .route_layer(axum::middleware::from_fn(metrics::track))
+        .layer(DefaultBodyLimit::max(config.hook_body_limit))
+        .layer(RequestBodyLimitLayer::new(config.hook_body_limit));
     routes
         .route(
             "/api/openapi.json",
@@ -192,6 +241,7 @@ pub fn router(mut state: AppState, config: &WebConfig) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(RequestBodyLimitLayer::new(config.body_limit))
+        .merge(hook_routes)
         .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(CatchPanicLayer::custom(error::panicked))

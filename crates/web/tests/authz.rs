@@ -119,6 +119,56 @@ async fn every_endpoint_for_every_kind_of_caller() {
             None,
             [401, 404, 404, 404],
         ),
+        row(
+            "GET",
+            format!("/api/v1/connections/{private}/hooks"),
+            None,
+            [401, 404, 200, 200],
+        ),
+        row(
+            "GET",
+            format!("/api/v1/connections/{shared}/hooks"),
+            None,
+            [401, 200, 200, 200],
+        ),
+        row(
+            "GET",
+            "/api/v1/connections/424242/hooks",
+            None,
+            [401, 404, 404, 404],
+        ),
+        row(
+            "POST",
+            format!("/api/v1/connections/{private}/hooks/secret"),
+            None,
+            [401, 404, 200, 200],
+        ),
+        row(
+            "POST",
+            format!("/api/v1/connections/{shared}/hooks/secret"),
+            None,
+            [401, 403, 200, 200],
+        ),
+        row(
+            "POST",
+            "/api/v1/connections/424242/hooks/secret",
+            None,
+            [401, 404, 404, 404],
+        ),
+        // Webhooks ignore API tokens and sessions: only the hook secret
+        // (X-Gitlab-Token) lets a delivery in.
+        row(
+            "POST",
+            format!("/hooks/gitlab/{shared}"),
+            Some(json!({"object_kind": "issue"})),
+            [401, 401, 401, 401],
+        ),
+        row(
+            "POST",
+            "/hooks/gitlab/424242",
+            Some(json!({"object_kind": "issue"})),
+            [404, 404, 404, 404],
+        ),
     ];
     for row in &rows {
         for (who, token) in tokens.iter().enumerate() {

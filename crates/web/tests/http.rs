@@ -21,7 +21,13 @@ async fn app(db: &TestDb, migrate: bool) -> axum::Router {
     } else {
         db.open().await
     };
-    router(state(store), &WebConfig { body_limit: 1024 })
+    router(
+        state(store),
+        &WebConfig {
+            body_limit: 1024,
+            hook_body_limit: 2048,
+        },
+    )
 }
 
 async fn call(app: &axum::Router, request: Request<Body>) -> (StatusCode, String, Vec<u8>) {

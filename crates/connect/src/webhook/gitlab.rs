@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::WebhookError;
+use crate::gitlab::{GitLabUser, Issue, Milestone, TaskCompletionStatus, TimeStats};
 
 /// A user as webhooks embed it (old payloads have no `id`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,6 +141,10 @@ pub struct IssueAttributes {
     /// Work item status (newer GitLabs).
     #[serde(default)]
     pub status: Option<WorkItemStatus>,
+    /// Checklist progress. GitLab itself does not send it (the REST API
+    /// does); when absent it is counted from the description.
+    #[serde(default)]
+    pub task_completion_status: Option<TaskCompletionStatus>,
 }
 
 impl IssueAttributes {
@@ -171,6 +176,9 @@ pub struct IssueHook {
     /// Assignees.
     #[serde(default, deserialize_with = "crate::de::null_default")]
     pub assignees: Vec<HookUser>,
+    /// The single assignee of old payloads (before `assignees`).
+    #[serde(default)]
+    pub assignee: Option<HookUser>,
     /// Changed fields.
     #[serde(default, deserialize_with = "crate::de::null_default")]
     pub changes: BTreeMap<String, Change>,
@@ -184,6 +192,174 @@ impl IssueHook {
             .and_then(|p| p.id)
             .or(self.object_attributes.project_id)
     }
+
+    /// The project's `group/project` path (absent for group work items).
+    pub fn project_path(&self) -> Option<&str> {
+        self.project
+            .as_ref()
+            .and_then(|p| p.path_with_namespace.as_deref())
+            .filter(|p| !p.is_empty())
+    }
+
+    /// The issue as GitLab's REST API shows it, from what the hook carries,
+    /// so that one snapshot function and one membership rule serve polls
+    /// and hooks alike. The hook names the milestone by id only: pass its
+    /// title when known (without it the issue has no milestone). Checklist
+    /// progress, which GitLab does not send, is counted from the
+    /// description. `None` for group-level work items (no project).
+    pub fn to_issue(&self, milestone_title: Option<&str>) -> Option<Issue> {
+        let a = &self.object_attributes;
+        let project_id = self.project_id()?;
+        let labels = if a.labels.is_empty() {
+            &self.labels
+        } else {
+            &a.labels
+        };
+        let mut assignees: Vec<&HookUser> = self.assignees.iter().collect();
+        if assignees.is_empty()
+            && let Some(one) = &self.assignee
+        {
+            assignees.push(one);
+        }
+        let time_stats =
+            (a.time_estimate.is_some() || a.total_time_spent.is_some()).then(|| TimeStats {
+                time_estimate: a.time_estimate.unwrap_or(0),
+                total_time_spent: a.total_time_spent.unwrap_or(0),
+                ..TimeStats::default()
+            });
+        Some(Issue {
+            id: a.id,
+            iid: a.iid,
+            project_id,
+            title: a.title.clone(),
+            description: a.description.clone(),
+            // Old payloads say `reopened`; the REST API says `opened`.
+            state: match a.state.as_str() {
+                "closed" => "closed".to_owned(),
+                _ => "opened".to_owned(),
+            },
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+            closed_at: a.closed_at,
+            labels: labels.iter().map(|l| l.title.clone()).collect(),
+            milestone: a
+                .milestone_id
+                .zip(milestone_title)
+                .map(|(id, title)| Milestone {
+                    id,
+                    iid: None,
+                    project_id: None,
+                    group_id: None,
+                    title: title.to_owned(),
+                    description: None,
+                    state: None,
+                    start_date: None,
+                    due_date: None,
+                    web_url: None,
+                    expired: None,
+                }),
+            assignees: assignees
+                .into_iter()
+                .map(|u| GitLabUser {
+                    id: u.id.unwrap_or(0),
+                    username: u.username.clone().unwrap_or_default(),
+                    name: u.name.clone().unwrap_or_default(),
+                    state: None,
+                    avatar_url: None,
+                    web_url: None,
+                    email: None,
+                    access_level: None,
+                })
+                .collect(),
+            author: None,
+            web_url: a.url.clone(),
+            task_completion_status: a
+                .task_completion_status
+                .or_else(|| a.description.as_deref().map(task_list_status)),
+            time_stats,
+            weight: a.weight,
+            issue_type: Some(
+                a.kind
+                    .as_deref()
+                    .unwrap_or("Issue")
+                    .to_ascii_lowercase()
+                    .replace(' ', "_"),
+            ),
+            kind: None,
+            confidential: a.confidential,
+            due_date: None,
+            user_notes_count: None,
+        })
+    }
+}
+
+/// Counts a description's checklist the way GitLab does: list items
+/// (`-`, `+`, `*`, `1.`, `1)`, also inside block quotes) starting with `[ ]`
+/// or `[x]` followed by text; `[~]` (not applicable) does not count.
+/// Fenced code blocks are skipped.
+pub fn task_list_status(markdown: &str) -> TaskCompletionStatus {
+    let mut status = TaskCompletionStatus::default();
+    let mut fence: Option<&str> = None;
+    for line in markdown.lines() {
+        let trimmed = line.trim_start();
+        if let Some(open) = fence {
+            if trimmed.starts_with(open) {
+                fence = None;
+            }
+            continue;
+        }
+        if trimmed.starts_with("```") {
+            fence = Some("```");
+            continue;
+        }
+        if trimmed.starts_with("~~~") {
+            fence = Some("~~~");
+            continue;
+        }
+        let mut rest = trimmed;
+        while let Some(r) = rest.strip_prefix('>') {
+            rest = r.trim_start();
+        }
+        let mut listed = false;
+        loop {
+            let r = rest.trim_start();
+            let after_marker = if let Some(r) = r.strip_prefix(['-', '+', '*']) {
+                Some(r)
+            } else {
+                let digits = r.bytes().take_while(u8::is_ascii_digit).count();
+                (digits > 0)
+                    .then(|| r[digits..].strip_prefix(['.', ')']))
+                    .flatten()
+            };
+            match after_marker {
+                Some(r) if r.starts_with(char::is_whitespace) => {
+                    rest = r;
+                    listed = true;
+                }
+                _ => break,
+            }
+        }
+        if !listed {
+            continue;
+        }
+        let mut chars = rest.trim_start().chars();
+        let (Some('['), Some(mark), Some(']')) = (chars.next(), chars.next(), chars.next()) else {
+            continue;
+        };
+        let text = chars.as_str();
+        if !text.starts_with(char::is_whitespace) || text.trim().is_empty() {
+            continue;
+        }
+        match mark {
+            'x' | 'X' => {
+                status.count += 1;
+                status.completed_count += 1;
+            }
+            c if c.is_whitespace() => status.count += 1,
+            _ => {}
+        }
+    }
+    status
 }
 
 /// `object_attributes` of a comment event.
@@ -465,4 +641,52 @@ pub fn parse_gitlab_webhook(body: &[u8]) -> Result<GitLabWebhook, WebhookError> 
         }
         _ => GitLabWebhook::Other { object_kind: kind },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checklists_count_like_gitlab() {
+        let md = "Intro\n- [ ] one\n- [x] two\n* [X] three\n1. [ ] four\n2) [x] five\n\
+                  > - [ ] quoted\n- [~] not applicable\n- [ ]\n-[ ] no space\n[ ] not a list\n\
+                  ```\n- [x] in code\n```\n  - [ ] nested";
+        let status = task_list_status(md);
+        assert_eq!(status.count, 7);
+        assert_eq!(status.completed_count, 3);
+        assert_eq!(task_list_status(""), TaskCompletionStatus::default());
+    }
+
+    #[test]
+    fn a_hook_reads_as_the_rest_api_issue() {
+        let body = serde_json::json!({
+            "object_kind": "issue",
+            "project": {"id": 7, "path_with_namespace": "g/p"},
+            "object_attributes": {"id": 70, "iid": 3, "title": "T", "state": "reopened",
+                "milestone_id": 5, "labels": [{"title": "bug"}], "url": "https://x/g/p/-/issues/3",
+                "description": "- [x] a\n- [ ] b", "time_estimate": 60, "type": "Key Result"},
+            "assignee": {"name": "Ada", "username": "ada"},
+        });
+        let GitLabWebhook::Issue(hook) =
+            parse_gitlab_webhook(body.to_string().as_bytes()).expect("parses")
+        else {
+            panic!("an issue hook");
+        };
+        let issue = hook.to_issue(Some("M1")).expect("has a project");
+        assert_eq!(issue.project_id, 7);
+        assert_eq!(issue.state, "opened");
+        assert_eq!(issue.labels, vec!["bug".to_owned()]);
+        assert_eq!(
+            issue.milestone.as_ref().map(|m| (m.id, m.title.as_str())),
+            Some((5, "M1"))
+        );
+        assert_eq!(issue.assignees[0].username, "ada");
+        assert_eq!(issue.web_url.as_deref(), Some("https://x/g/p/-/issues/3"));
+        let tasks = issue.task_completion_status.expect("counted");
+        assert_eq!((tasks.count, tasks.completed_count), (2, 1));
+        assert_eq!(issue.time_stats.map(|t| t.time_estimate), Some(60));
+        assert_eq!(issue.issue_type.as_deref(), Some("key_result"));
+        assert!(hook.to_issue(None).expect("issue").milestone.is_none());
+    }
 }

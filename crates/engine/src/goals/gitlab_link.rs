@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Goals, goal_error};
+use super::{Goals, ItemChanges, goal_error};
 use crate::accounts::Authenticated;
 use crate::error::{EngineError, authorize};
 
@@ -345,41 +345,28 @@ impl Goals {
         let interval = self.interval(&link);
         match result {
             Ok(fetched) => {
-                let mut tx = self.store.begin().await?;
-                let ids = tx.upsert_items(connection.id, &fetched.items, now).await?;
-                let changed = fetched.items.len();
-                if full {
-                    tx.replace_link_items(link.id, &ids).await?;
-                } else {
-                    let (mut add, mut remove) = (Vec::new(), Vec::new());
-                    for (id, member) in ids.iter().zip(&fetched.members) {
-                        if *member {
-                            add.push(*id)
-                        } else {
-                            remove.push(*id)
-                        }
-                    }
-                    tx.change_link_items(link.id, &add, &remove).await?;
-                }
-                tx.record_refresh(
-                    link.id,
-                    &RefreshRecord::Succeeded {
-                        full,
-                        next_refresh_at: now + interval,
-                    },
-                    now,
-                )
-                .await?;
-                tx.commit().await?;
+                let items_read = fetched.items.len();
                 let note = if full {
                     "full refresh".to_owned()
                 } else {
-                    format!("{changed} issue(s) changed")
+                    format!("{items_read} issue(s) changed")
                 };
-                self.recompute(link.okr_id, now, "data_link", &note).await?;
+                let changes = ItemChanges {
+                    items: fetched.items,
+                    members: fetched.members,
+                    exact: full,
+                    left: Vec::new(),
+                    only_newer: false,
+                };
+                let record = RefreshRecord::Succeeded {
+                    full,
+                    next_refresh_at: now + interval,
+                };
+                self.apply_item_changes(&link, &changes, Some(&record), &note, now)
+                    .await?;
                 Ok(RefreshOutcome {
                     full,
-                    items_read: changed,
+                    items_read,
                     api_calls: fetched.api_calls,
                     error: None,
                 })
@@ -474,11 +461,7 @@ impl Goals {
         let mut tx = self.store.begin().await?;
         let mut enqueued = 0;
         for link in &due {
-            let job = cairn_store::NewJob::new(REFRESH_KIND, json!({"link_id": link.id}), now)
-                .with_dedupe_key(format!("refresh:link:{}", link.id))
-                .for_integration(super::jira_link::link_tracker(link))
-                .with_max_attempts(3);
-            if tx.enqueue(&job, now).await?.is_some() {
+            if tx.enqueue(&refresh_job(link, now), now).await?.is_some() {
                 enqueued += 1;
             }
             tx.defer_link(link.id, now + chrono::Duration::minutes(10))
@@ -486,6 +469,19 @@ impl Goals {
         }
         tx.commit().await?;
         Ok(enqueued)
+    }
+
+    /// Enqueues a refresh of one link, due now (a no-op while one waits).
+    pub async fn enqueue_refresh(
+        &self,
+        link: &DataLink,
+        now: DateTime<Utc>,
+    ) -> Result<bool, EngineError> {
+        Ok(self
+            .store
+            .enqueue(refresh_job(link, now), now)
+            .await?
+            .is_some())
     }
 
     /// A manual refresh of an OKR's link, by someone who may change it or
@@ -518,6 +514,14 @@ impl Goals {
 
 /// The job kind that refreshes one link.
 pub const REFRESH_KIND: &str = "refresh_link";
+
+/// The job that refreshes a link; one waits per link at most.
+fn refresh_job(link: &DataLink, now: DateTime<Utc>) -> cairn_store::NewJob {
+    cairn_store::NewJob::new(REFRESH_KIND, json!({"link_id": link.id}), now)
+        .with_dedupe_key(format!("refresh:link:{}", link.id))
+        .for_integration(super::jira_link::link_tracker(link))
+        .with_max_attempts(3)
+}
 
 pub(crate) struct Fetched {
     pub(crate) items: Vec<ItemSnapshot>,

@@ -642,10 +642,6 @@ impl Goals {
     ) -> Result<Fetched, ConnectError> {
         let query: JiraQuery = serde_json::from_value(link.query.clone())
             .map_err(|e| ConnectError::InvalidInput(format!("query: {e}")))?;
-        let client = self
-            .jira_client(connection)
-            .map_err(|e| ConnectError::InvalidInput(e.to_string()))?;
-        let calls_before = client.api_calls();
         let jql = if full {
             query.jql.clone()
         } else {
@@ -653,6 +649,27 @@ impl Goals {
                 - chrono::Duration::from_std(self.settings.overlap).unwrap_or_default();
             query.updated_since(since)
         };
+        let (items, api_calls) = self.search_jira(connection, &query, &jql).await?;
+        let members = vec![true; items.len()];
+        Ok(Fetched {
+            items,
+            members,
+            api_calls,
+        })
+    }
+
+    /// Runs a JQL search asking for the fields a link's metrics read, and
+    /// turns the tickets into snapshots; with the API calls it took.
+    pub(crate) async fn search_jira(
+        &self,
+        connection: &Connection,
+        query: &JiraQuery,
+        jql: &str,
+    ) -> Result<(Vec<ItemSnapshot>, u64), ConnectError> {
+        let client = self
+            .jira_client(connection)
+            .map_err(|e| ConnectError::InvalidInput(e.to_string()))?;
+        let calls_before = client.api_calls();
         let story_points = connection
             .story_points_field
             .as_deref()
@@ -662,19 +679,14 @@ impl Goals {
             .await
             .map_err(|e| ConnectError::InvalidInput(e.to_string()))?;
         let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
-        let mut pages = client.search(&jql, &fields);
+        let mut pages = client.search(jql, &fields);
         let mut items = Vec::new();
         while let Some(page) = pages.next_page().await? {
             for issue in page.issues {
                 items.push(snapshot(&connection.base_url, story_points, &issue));
             }
         }
-        let members = vec![true; items.len()];
-        Ok(Fetched {
-            items,
-            members,
-            api_calls: client.api_calls() - calls_before,
-        })
+        Ok((items, client.api_calls() - calls_before))
     }
 }
 

@@ -6,6 +6,7 @@
 //! percent or status changed. A webhook, a scheduled refresh and a manual
 //! refresh all end here.
 
+mod apply;
 pub mod browse;
 pub mod gitlab_link;
 pub mod jira_link;
@@ -28,6 +29,7 @@ use crate::accounts::{Authenticated, validate_name};
 use crate::error::{EngineError, authorize, conflicts};
 use crate::keyring::Keyring;
 
+pub use apply::{Applied, ItemChanges};
 pub use gitlab_link::{GitLabQuery, LinkInput};
 pub use jira_link::{JiraLinkInput, JiraQuery};
 
@@ -114,6 +116,10 @@ pub struct Goals {
     pub(crate) settings: GoalSettings,
     pub(crate) clients: gitlab_link::ClientCache,
     pub(crate) jira_clients: jira_link::JiraClientCache,
+    /// One recompute of an OKR at a time in this process, so two changes
+    /// applied at once (two webhooks, a hook and a poll) neither record the
+    /// same progress twice nor let the older reading be written last.
+    recomputing: crate::locks::KeyedLocks,
 }
 
 fn audit(
@@ -138,6 +144,7 @@ impl Goals {
             settings,
             clients: gitlab_link::ClientCache::default(),
             jira_clients: jira_link::JiraClientCache::default(),
+            recomputing: crate::locks::KeyedLocks::default(),
         }
     }
 
@@ -614,6 +621,9 @@ impl Goals {
             if guard > 1_000 {
                 break;
             }
+            // Read and written under the OKR's lock; released before its
+            // parent is taken, so locks never nest.
+            let _recomputing = self.recomputing.lock(id).await;
             let Some(okr) = self.store.get_okr(id).await? else {
                 break;
             };

@@ -4,4 +4,5 @@ pub(crate) mod accounts;
 pub(crate) mod browse;
 pub(crate) mod connections;
 pub(crate) mod goals;
+pub(crate) mod hooks;
 pub(crate) mod jira;

@@ -1,0 +1,119 @@
+//! A connection's webhook setup: the secret (generated, shown once) and the
+//! hook's health. Registering the hook in GitLab or Jira for the user comes
+//! later; these answers carry what that needs.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use cairn_engine::hooks::{HookSetup, HookStatus};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::{ApiError, AppState, ErrorBody};
+
+/// Where and how a tracker sends a connection's webhooks.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct HookSetupView {
+    connection_id: i64,
+    /// `gitlab` or `jira`.
+    tracker: String,
+    /// The path on this Cairn to send deliveries to, e.g. `/hooks/gitlab/3`.
+    url_path: String,
+    /// What to subscribe: GitLab project hook triggers (`issues_events`,
+    /// ...) or Jira events (`jira:issue_updated`, ...).
+    events: Vec<String>,
+    /// How the sender presents the secret.
+    secret_usage: String,
+}
+
+impl From<HookSetup> for HookSetupView {
+    fn from(s: HookSetup) -> Self {
+        HookSetupView {
+            connection_id: s.connection_id,
+            tracker: s.tracker.as_str().to_owned(),
+            url_path: s.url_path,
+            events: s.events.iter().map(|e| (*e).to_owned()).collect(),
+            secret_usage: s.secret_usage.to_owned(),
+        }
+    }
+}
+
+/// A new hook secret with its setup; the only time the secret is shown.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct HookSecretView {
+    #[serde(flatten)]
+    setup: HookSetupView,
+    /// The secret: GitLab's secret token, or Jira's webhook secret.
+    secret: String,
+}
+
+/// A connection's hook setup and health (never the secret).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct HookStatusView {
+    #[serde(flatten)]
+    setup: HookSetupView,
+    /// Whether a secret was generated (GitLab hooks are refused until then).
+    secret_set: bool,
+    secret_set_at: Option<DateTime<Utc>>,
+    last_delivery_at: Option<DateTime<Utc>>,
+    /// Deliveries stored since midnight UTC.
+    deliveries_today: u64,
+    /// Of those, the ones that failed to apply or could not be read.
+    failures_today: u64,
+}
+
+impl From<HookStatus> for HookStatusView {
+    fn from(s: HookStatus) -> Self {
+        HookStatusView {
+            setup: s.setup.into(),
+            secret_set: s.secret_set,
+            secret_set_at: s.secret_set_at,
+            last_delivery_at: s.last_delivery_at,
+            deliveries_today: s.deliveries_today,
+            failures_today: s.failures_today,
+        }
+    }
+}
+
+/// Generates the connection's hook secret, or replaces it (the old one
+/// stops working at once). Its owner or an admin only. The answer is the
+/// only place the secret is ever shown, with the URL path and the events to
+/// subscribe.
+#[utoipa::path(post, path = "/api/v1/connections/{id}/hooks/secret", tag = "hooks", params(("id" = i64, Path)), responses(
+    (status = 200, description = "The new secret (shown once) and how to set up the hook", body = HookSecretView),
+    (status = 403, description = "Shared with the caller, who does not own it", body = ErrorBody),
+    (status = 404, description = "No such connection visible to the caller", body = ErrorBody)))]
+pub(crate) async fn rotate_hook_secret(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<HookSecretView>, ApiError> {
+    let issued = state
+        .hooks
+        .rotate_secret(caller.require()?, id, Utc::now())
+        .await?;
+    Ok(Json(HookSecretView {
+        setup: issued.setup.into(),
+        secret: issued.secret.expose().to_owned(),
+    }))
+}
+
+/// The connection's hook: URL path, events, whether a secret is set, the
+/// last delivery and today's deliveries and failures.
+#[utoipa::path(get, path = "/api/v1/connections/{id}/hooks", tag = "hooks", params(("id" = i64, Path)), responses(
+    (status = 200, description = "Setup and health; never the secret", body = HookStatusView),
+    (status = 404, description = "No such connection visible to the caller", body = ErrorBody)))]
+pub(crate) async fn hook_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<HookStatusView>, ApiError> {
+    Ok(Json(
+        state
+            .hooks
+            .status(caller.require()?, id, Utc::now())
+            .await?
+            .into(),
+    ))
+}

@@ -1,0 +1,1363 @@
+//! Issue 7, webhooks in: every real capture through the HTTP endpoints,
+//! deduplication, refusals (401, 404, 413, 400), a disabled integration,
+//! unreadable payloads, and the simulator's own webhooks moving a key
+//! result without a refresh, to the same numbers a poll gives.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use cairn_engine::goals::gitlab_link::{REFRESH_KIND, RefreshHandler};
+use cairn_engine::hooks::{GITLAB_HOOK_KIND, JIRA_HOOK_KIND};
+use cairn_engine::jobs::{Registry, Worker, WorkerConfig};
+use cairn_store::IntegrationKind;
+use chrono::{Duration as Days, Utc};
+use common::{Harness, Reply};
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use tokio_util::sync::CancellationToken;
+
+const PROJECT: &str = "northwind/checkout";
+
+fn fixtures(kind: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = format!(
+        "{}/../../../shared/fixtures/{kind}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{dir}: {e}"))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            (name, std::fs::read(&p).expect("fixture"))
+        })
+        .collect();
+    files.sort();
+    assert!(files.len() > 10, "{dir} has the captures");
+    files
+}
+
+/// The `X-Gitlab-Event` a capture was sent with (its file-name prefix).
+fn gitlab_event(file: &str) -> &'static str {
+    if file.starts_with("confidential_issue_hook") {
+        "Confidential Issue Hook"
+    } else if file.starts_with("issue_hook") {
+        "Issue Hook"
+    } else if file.starts_with("merge_request") {
+        "Merge Request Hook"
+    } else if file.starts_with("note_hook") {
+        "Note Hook"
+    } else if file.starts_with("tag_push_hook") {
+        "Tag Push Hook"
+    } else if file.starts_with("push_hook") {
+        "Push Hook"
+    } else {
+        panic!("no event for {file}")
+    }
+}
+
+fn signature(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+async fn post(h: &Harness, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Reply {
+    let mut request = Request::builder().method("POST").uri(path);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    h.send(
+        request
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .expect("request"),
+    )
+    .await
+}
+
+/// Generates a connection's hook secret through the API.
+async fn hook_secret(h: &Harness, connection: i64) -> String {
+    let reply = h
+        .call(
+            "POST",
+            &format!("/api/v1/connections/{connection}/hooks/secret"),
+            Some(&h.owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    reply.body["secret"].as_str().expect("secret").to_owned()
+}
+
+async fn hook_status(h: &Harness, connection: i64) -> Value {
+    let reply = h
+        .call(
+            "GET",
+            &format!("/api/v1/connections/{connection}/hooks"),
+            Some(&h.owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    reply.body
+}
+
+async fn jira_connection(h: &Harness, name: &str) -> i64 {
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/connections",
+            Some(&h.owner.token),
+            Some(json!({"kind": "jira", "name": name, "base_url": h.sim.jira_url(), "auth_kind": "basic",
+                "username": cairn_sim::DEFAULT_JIRA_EMAIL, "secret": cairn_sim::DEFAULT_JIRA_API_TOKEN, "shared": true})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    reply.body["id"].as_i64().expect("id")
+}
+
+/// Deliveries stored for a connection, ever.
+async fn stored(h: &Harness, connection: i64) -> u64 {
+    h.state
+        .store
+        .hook_stats(connection, chrono::DateTime::UNIX_EPOCH)
+        .await
+        .expect("stats")
+        .deliveries
+}
+
+async fn jobs_of(h: &Harness, kind: &str) -> usize {
+    h.state
+        .store
+        .list_jobs(None, 10_000)
+        .await
+        .expect("jobs")
+        .iter()
+        .filter(|j| j.kind == kind)
+        .count()
+}
+
+/// A Prometheus counter's value, 0 when absent.
+async fn counter(h: &Harness, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let text = h.call("GET", "/metrics", None, None).await.text;
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")))
+        .filter(|l| {
+            labels
+                .iter()
+                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Runs the job worker (refreshes and hook jobs) until dropped.
+struct Running {
+    shutdown: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Where the app listens, when it was asked to.
+    address: Option<SocketAddr>,
+}
+
+impl Running {
+    async fn worker(h: &Harness) -> Running {
+        Running::start(h, false).await
+    }
+
+    async fn server_and_worker(h: &Harness) -> Running {
+        Running::start(h, true).await
+    }
+
+    async fn start(h: &Harness, serve: bool) -> Running {
+        let shutdown = CancellationToken::new();
+        let mut tasks = Vec::new();
+        let mut address = None;
+        if serve {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("listen");
+            address = Some(listener.local_addr().expect("address"));
+            let app = h.app.clone();
+            let stop = shutdown.clone();
+            tasks.push(tokio::spawn(async move {
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(stop.cancelled_owned())
+                    .await;
+            }));
+        }
+        let mut registry = Registry::with_builtins();
+        registry.register(REFRESH_KIND, RefreshHandler(h.state.goals.clone()));
+        h.state.hooks.register(&mut registry);
+        let worker = Worker::new(
+            h.state.store.clone(),
+            registry,
+            WorkerConfig {
+                poll_interval: Duration::from_millis(50),
+                ..WorkerConfig::default()
+            },
+            "hooks-test".into(),
+            h.state.hooks.signal(),
+        );
+        let stop = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            worker.run(stop).await.expect("worker ran");
+        }));
+        Running {
+            shutdown,
+            tasks,
+            address,
+        }
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        for task in self.tasks {
+            task.await.expect("task");
+        }
+    }
+}
+
+/// Waits (polling, with a deadline) until `check` holds.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+async fn no_pending(h: &Harness, connection: i64, tracker: IntegrationKind) -> bool {
+    h.state
+        .store
+        .pending_deliveries(connection, tracker, 1)
+        .await
+        .expect("pending")
+        .is_empty()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_real_capture_gets_a_2xx_and_is_stored_and_applied_without_harm() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let gitlab = h.gitlab_connection(&h.owner, "gitlab", true).await;
+    let token = hook_secret(&h, gitlab).await;
+    let jira = jira_connection(&h, "jira").await;
+    let jira_secret = hook_secret(&h, jira).await;
+
+    let captures = fixtures("gitlab-webhooks");
+    for (n, (file, body)) in captures.iter().enumerate() {
+        let id = format!("capture-{n}");
+        let reply = post(
+            &h,
+            &format!("/hooks/gitlab/{gitlab}"),
+            &[
+                ("x-gitlab-token", &token),
+                ("x-gitlab-event", gitlab_event(file)),
+                ("idempotency-key", &id),
+            ],
+            body.clone(),
+        )
+        .await;
+        assert!(reply.status.is_success(), "{file}: {}", reply.text);
+        let status = reply.body["status"].as_str().unwrap_or_default();
+        let expected = if file.starts_with("issue_hook__epic")
+            || file.starts_with("issue_hook__objective")
+            || file.starts_with("issue_hook__key_result")
+        {
+            "ignored" // not what data links read
+        } else if file.contains("issue_hook") {
+            "accepted"
+        } else {
+            "ignored" // comments, merge requests, pushes: parsed, not read yet
+        };
+        assert_eq!(status, expected, "{file}: {}", reply.text);
+    }
+    let jira_captures = fixtures("jira-webhooks");
+    for (n, (file, body)) in jira_captures.iter().enumerate() {
+        let id = format!("jira-capture-{n}");
+        let signed = signature(&jira_secret, body);
+        let reply = post(
+            &h,
+            &format!("/hooks/jira/{jira}"),
+            &[
+                ("x-hub-signature", &signed),
+                ("x-atlassian-webhook-identifier", &id),
+            ],
+            body.clone(),
+        )
+        .await;
+        assert!(reply.status.is_success(), "{file}: {}", reply.text);
+        let status = reply.body["status"].as_str().unwrap_or_default();
+        let expected = match file.as_str() {
+            "example_anomalous_payload.json" => "unreadable",
+            f if f.starts_with("created")
+                || f.starts_with("deleted")
+                || f.starts_with("issue_")
+                || f.starts_with("change_status")
+                || f.starts_with("commented") =>
+            {
+                "accepted"
+            }
+            _ => "ignored",
+        };
+        assert_eq!(status, expected, "{file}: {}", reply.text);
+    }
+    assert_eq!(stored(&h, gitlab).await, captures.len() as u64);
+    assert_eq!(stored(&h, jira).await, jira_captures.len() as u64);
+    let status = hook_status(&h, gitlab).await;
+    assert_eq!(status["deliveries_today"], captures.len());
+    assert_eq!(status["failures_today"], 0);
+    assert!(status["last_delivery_at"].is_string(), "{status}");
+    let status = hook_status(&h, jira).await;
+    assert_eq!(status["failures_today"], 1, "the anomalous payload");
+
+    // Their jobs apply them: no link reads these projects, so each ends
+    // ignored, and nothing fails.
+    let running = Running::worker(&h).await;
+    eventually("every GitLab capture applied", || {
+        no_pending(&h, gitlab, IntegrationKind::Gitlab)
+    })
+    .await;
+    eventually("every Jira capture applied", || {
+        no_pending(&h, jira, IntegrationKind::Jira)
+    })
+    .await;
+    running.stop().await;
+    assert_eq!(hook_status(&h, gitlab).await["failures_today"], 0);
+    assert_eq!(hook_status(&h, jira).await["failures_today"], 1);
+    let dead = h
+        .state
+        .store
+        .list_jobs(Some(cairn_store::JobState::Dead), 100)
+        .await
+        .expect("jobs");
+    assert!(dead.is_empty(), "{dead:?}");
+}
+
+/// A period around today, so that statuses mean something.
+async fn period(h: &Harness) -> i64 {
+    let today = Utc::now().date_naive();
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/periods",
+            Some(&h.admin.token),
+            Some(
+                json!({"name": "Now", "starts_on": (today - Days::days(10)).to_string(),
+                "ends_on": (today + Days::days(90)).to_string()}),
+            ),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    reply.body["id"].as_i64().expect("period")
+}
+
+async fn key_result(h: &Harness, period: i64) -> i64 {
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/okrs",
+            Some(&h.owner.token),
+            Some(
+                json!({"kind": "key_result", "title": "Ship it", "period_id": period,
+                "measure": {"mode": "percent_complete"}, "progress_source": "data_link"}),
+            ),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    reply.body["id"].as_i64().expect("okr")
+}
+
+async fn okr(h: &Harness, id: i64) -> Value {
+    h.call(
+        "GET",
+        &format!("/api/v1/okrs/{id}"),
+        Some(&h.owner.token),
+        None,
+    )
+    .await
+    .body
+}
+
+async fn percent(h: &Harness, id: i64) -> f64 {
+    okr(h, id).await["progress"]["percent"]
+        .as_f64()
+        .unwrap_or(-1.0)
+}
+
+async fn history(h: &Harness, id: i64) -> Vec<Value> {
+    h.call(
+        "GET",
+        &format!("/api/v1/okrs/{id}/history"),
+        Some(&h.owner.token),
+        None,
+    )
+    .await
+    .body
+    .as_array()
+    .cloned()
+    .unwrap_or_default()
+}
+
+async fn explain(h: &Harness, id: i64) -> Value {
+    let reply = h
+        .call(
+            "GET",
+            &format!("/api/v1/okrs/{id}/explain"),
+            Some(&h.owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    reply.body
+}
+
+/// A key result linked to this test's own milestone of the simulator's
+/// `northwind/checkout`, with `issues` open issues in it.
+struct GitLabSetup {
+    h: Harness,
+    connection: i64,
+    kr: i64,
+    iids: Vec<u64>,
+}
+
+async fn gitlab_setup(backend: cairn_store::Backend, issues: usize) -> GitLabSetup {
+    let h = Harness::new(backend).await;
+    let period = period(&h).await;
+    let connection = h.gitlab_connection(&h.owner, "gitlab", true).await;
+    let milestone = "Hooks";
+    h.gitlab(
+        "POST",
+        "/projects/northwind%2Fcheckout/milestones",
+        Some(json!({"title": milestone})),
+    )
+    .await;
+    let mut iids = Vec::new();
+    for n in 0..issues {
+        let issue = h
+            .control(
+                "gitlab/issues",
+                json!({"project": PROJECT, "title": format!("Hooked {n}"), "milestone": milestone}),
+            )
+            .await;
+        iids.push(issue["iid"].as_u64().expect("iid"));
+    }
+    let kr = key_result(&h, period).await;
+    let reply = h
+        .call(
+            "PUT",
+            &format!("/api/v1/okrs/{kr}/link"),
+            Some(&h.owner.token),
+            Some(json!({"connection_id": connection, "project": PROJECT, "milestone": milestone})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    GitLabSetup {
+        h,
+        connection,
+        kr,
+        iids,
+    }
+}
+
+/// An `Issue Hook` for a simulator issue as it is now, in GitLab's shape.
+async fn issue_hook(h: &Harness, iid: u64, state: &str, updated_at: &str) -> Vec<u8> {
+    let issue = h
+        .gitlab(
+            "GET",
+            &format!("/projects/northwind%2Fcheckout/issues/{iid}"),
+            None,
+        )
+        .await;
+    json!({
+        "object_kind": "issue",
+        "event_type": "issue",
+        "user": {"id": 1, "name": "Root", "username": "root"},
+        "project": {"id": issue["project_id"], "name": "checkout", "path_with_namespace": PROJECT},
+        "object_attributes": {
+            "id": issue["id"], "iid": iid, "project_id": issue["project_id"],
+            "title": issue["title"], "description": issue["description"], "state": state,
+            "action": if state == "closed" { "close" } else { "reopen" },
+            "milestone_id": issue["milestone"]["id"], "labels": [],
+            "url": issue["web_url"], "updated_at": updated_at, "type": "Issue",
+            "time_estimate": 0, "total_time_spent": 0,
+        },
+        "labels": [],
+        "assignees": [],
+        "changes": {"state_id": {"previous": 1, "current": 2}},
+    })
+    .to_string()
+    .into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivery_is_stored_and_applied_once() {
+    let s = gitlab_setup(cairn_store::Backend::Sqlite, 2).await;
+    let h = &s.h;
+    let token = hook_secret(h, s.connection).await;
+    let path = format!("/hooks/gitlab/{}", s.connection);
+    let points_before = history(h, s.kr).await.len();
+    let now = Utc::now().to_rfc3339();
+    let body = issue_hook(h, s.iids[0], "closed", &now).await;
+    let headers = [
+        ("x-gitlab-token", token.as_str()),
+        ("x-gitlab-event", "Issue Hook"),
+        ("idempotency-key", "delivery-1"),
+        ("x-gitlab-event-uuid", "event-1"),
+    ];
+    let first = post(h, &path, &headers, body.clone()).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    assert_eq!(first.body["status"], "accepted");
+    let again = post(h, &path, &headers, body.clone()).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    assert_eq!(again.body["status"], "duplicate");
+    // Without an Idempotency-Key, the event UUID identifies the delivery.
+    let by_uuid = [
+        ("x-gitlab-token", token.as_str()),
+        ("x-gitlab-event", "Issue Hook"),
+        ("x-gitlab-event-uuid", "event-2"),
+    ];
+    assert_eq!(
+        post(h, &path, &by_uuid, body.clone()).await.body["status"],
+        "accepted"
+    );
+    assert_eq!(
+        post(h, &path, &by_uuid, body.clone()).await.body["status"],
+        "duplicate"
+    );
+    assert_eq!(stored(h, s.connection).await, 2);
+    assert_eq!(jobs_of(h, GITLAB_HOOK_KIND).await, 2);
+
+    let running = Running::worker(h).await;
+    eventually("the delivery applied", || {
+        no_pending(h, s.connection, IntegrationKind::Gitlab)
+    })
+    .await;
+    assert_eq!(percent(h, s.kr).await, 50.0);
+    let points = history(h, s.kr).await;
+    assert_eq!(points.len(), points_before + 1, "one change, one point");
+    assert_eq!(
+        points[0]["note"],
+        format!("webhook: {PROJECT}#{} closed", s.iids[0])
+    );
+
+    // A late delivery older than what is stored changes nothing.
+    let stale = issue_hook(h, s.iids[0], "opened", "2020-01-01T00:00:00Z").await;
+    let reply = post(
+        h,
+        &path,
+        &[("x-gitlab-token", &token), ("x-gitlab-event", "Issue Hook")],
+        stale,
+    )
+    .await;
+    assert_eq!(reply.body["status"], "accepted", "{}", reply.text);
+    eventually("the stale delivery handled", || {
+        no_pending(h, s.connection, IntegrationKind::Gitlab)
+    })
+    .await;
+    running.stop().await;
+    assert_eq!(percent(h, s.kr).await, 50.0);
+    assert_eq!(history(h, s.kr).await.len(), points_before + 1);
+    let delivery = reply.body["delivery"].as_i64().expect("delivery");
+    let delivery = h
+        .state
+        .store
+        .get_delivery(delivery)
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(
+        delivery.state,
+        cairn_store::hooks::DeliveryState::Ignored,
+        "{delivery:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_applied_at_once_end_at_the_right_number() {
+    let s = gitlab_setup(cairn_store::Backend::Sqlite, 8).await;
+    let h = &s.h;
+    let token = hook_secret(h, s.connection).await;
+    let path = format!("/hooks/gitlab/{}", s.connection);
+    let points_before = history(h, s.kr).await.len();
+    let now = Utc::now().to_rfc3339();
+    for iid in &s.iids {
+        let body = issue_hook(h, *iid, "closed", &now).await;
+        let reply = post(h, &path, &[("x-gitlab-token", &token)], body).await;
+        assert_eq!(reply.body["status"], "accepted", "{}", reply.text);
+    }
+    // Sixteen job slots take the eight deliveries at once.
+    let running = Running::worker(h).await;
+    eventually("every delivery applied", || {
+        no_pending(h, s.connection, IntegrationKind::Gitlab)
+    })
+    .await;
+    running.stop().await;
+    assert_eq!(percent(h, s.kr).await, 100.0);
+    let points = history(h, s.kr).await;
+    let new = &points[..points.len() - points_before];
+    assert!(!new.is_empty() && new.len() <= 8, "{new:?}");
+    assert_eq!(new[0]["percent"], 100.0, "the last word is the latest");
+    for pair in new.windows(2) {
+        assert_ne!(pair[0]["percent"], pair[1]["percent"], "{new:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_token_or_signature_is_401_and_stores_nothing() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let gitlab = h.gitlab_connection(&h.owner, "gitlab", true).await;
+    let jira = jira_connection(&h, "jira").await;
+    let body = fixtures("gitlab-webhooks")
+        .into_iter()
+        .find(|(f, _)| f == "issue_hook__issue_closed.json")
+        .map(|(_, b)| b)
+        .expect("capture");
+    let path = format!("/hooks/gitlab/{gitlab}");
+
+    // No secret generated yet: nothing can be verified.
+    let reply = post(&h, &path, &[("x-gitlab-token", "guess")], body.clone()).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text);
+    assert_eq!(reply.body["error"]["code"], "unauthorized");
+    let token = hook_secret(&h, gitlab).await;
+    for headers in [
+        vec![],
+        vec![("x-gitlab-token", "wrong")],
+        vec![("x-gitlab-token", &token[..token.len() - 1])],
+        vec![("x-gitlab-token", "")],
+    ] {
+        let reply = post(&h, &path, &headers, body.clone()).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text);
+        assert!(reply.body["error"].is_object(), "{}", reply.text);
+        assert!(!reply.text.contains(&token), "the secret never leaves");
+    }
+    assert_eq!(stored(&h, gitlab).await, 0);
+    assert_eq!(jobs_of(&h, GITLAB_HOOK_KIND).await, 0);
+    let ok = post(&h, &path, &[("x-gitlab-token", &token)], body.clone()).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    assert_eq!(stored(&h, gitlab).await, 1);
+
+    // A signed-in browser session is not what lets a webhook in, and no
+    // CSRF token is asked for: the hook secret is the credential.
+    let login = h
+        .send(
+            Request::post("/api/v1/session")
+                .header("content-type", "application/json")
+                .body(Body::from(
+                    json!({"email": h.owner.email, "password": common::PASSWORD}).to_string(),
+                ))
+                .expect("request"),
+        )
+        .await;
+    assert!(login.status.is_success(), "{}", login.text);
+    let cookie = login.headers["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
+    let reply = post(&h, &path, &[("cookie", &cookie)], body.clone()).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text);
+    assert_eq!(reply.body["error"]["code"], "unauthorized");
+    let reply = post(
+        &h,
+        &path,
+        &[("cookie", &cookie), ("x-gitlab-token", &token)],
+        body.clone(),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "no CSRF check: {}",
+        reply.text
+    );
+    assert_eq!(stored(&h, gitlab).await, 2);
+
+    // A rotated secret replaces the old one at once.
+    let rotated = hook_secret(&h, gitlab).await;
+    assert_ne!(rotated, token);
+    let reply = post(&h, &path, &[("x-gitlab-token", &token)], body.clone()).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+
+    // Jira: unsigned deliveries are accepted until a secret is set (Jira
+    // Data Center cannot sign); then the signature must match.
+    let jira_body = fixtures("jira-webhooks")
+        .into_iter()
+        .find(|(f, _)| f == "issue_updated__status.json")
+        .map(|(_, b)| b)
+        .expect("capture");
+    let jira_path = format!("/hooks/jira/{jira}");
+    let reply = post(&h, &jira_path, &[], jira_body.clone()).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let secret = hook_secret(&h, jira).await;
+    let before = stored(&h, jira).await;
+    let wrong = signature("not the secret", &jira_body);
+    let tampered = signature(&secret, b"another body");
+    for headers in [
+        vec![],
+        vec![("x-hub-signature", wrong.as_str())],
+        vec![("x-hub-signature", tampered.as_str())],
+        vec![("x-hub-signature", "sha256=zz")],
+    ] {
+        let reply = post(&h, &jira_path, &headers, jira_body.clone()).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text);
+        assert_eq!(reply.body["error"]["code"], "unauthorized");
+    }
+    assert_eq!(stored(&h, jira).await, before);
+    let signed = signature(&secret, &jira_body);
+    let reply = post(&h, &jira_path, &[("x-hub-signature", &signed)], jira_body).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(stored(&h, jira).await, before + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_413_400_404_or_a_stored_2xx_never_a_panic() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let gitlab = h.gitlab_connection(&h.owner, "gitlab", true).await;
+    let jira = jira_connection(&h, "jira").await;
+    let token = hook_secret(&h, gitlab).await;
+    let path = format!("/hooks/gitlab/{gitlab}");
+    let auth = [("x-gitlab-token", token.as_str())];
+
+    // Over the webhook limit (4 MiB by default): 413, as JSON.
+    let huge = format!(
+        "{{\"object_kind\":\"pipeline\",\"pad\":\"{}\"}}",
+        "x".repeat(4 * 1024 * 1024)
+    );
+    let reply = post(&h, &path, &auth, huge.into_bytes()).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        reply.text
+    );
+    assert_eq!(reply.body["error"]["code"], "payload_too_large");
+    // ... but the API's own limit (1 MiB) does not apply to webhooks.
+    let big = format!(
+        "{{\"object_kind\":\"pipeline\",\"pad\":\"{}\"}}",
+        "x".repeat(2 * 1024 * 1024)
+    );
+    let reply = post(
+        &h,
+        &path,
+        &[
+            ("x-gitlab-token", &token),
+            ("x-gitlab-event", "Pipeline Hook"),
+        ],
+        big.into_bytes(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.body["status"], "ignored");
+
+    // Not JSON: 400, nothing stored, and the next delivery is fine.
+    let before = stored(&h, gitlab).await;
+    let malformed_before = counter(
+        &h,
+        "cairn_hooks_received_total",
+        &[("tracker", "gitlab"), ("outcome", "malformed")],
+    )
+    .await;
+    for body in ["{\"object_kind\": ", "", "not json", "{\"a\":1}}"] {
+        let reply = post(&h, &path, &auth, body.as_bytes().to_vec()).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{body}: {}",
+            reply.text
+        );
+        assert_eq!(reply.body["error"]["code"], "malformed_json");
+    }
+    assert_eq!(stored(&h, gitlab).await, before);
+    assert_eq!(
+        counter(
+            &h,
+            "cairn_hooks_received_total",
+            &[("tracker", "gitlab"), ("outcome", "malformed")],
+        )
+        .await
+            - malformed_before,
+        4.0
+    );
+    let reply = post(
+        &h,
+        &format!("/hooks/jira/{jira}"),
+        &[],
+        b"{\"webhookEvent\":".to_vec(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+
+    // Unknown connections, or the other tracker's: 404, nothing stored.
+    for (path, headers) in [
+        ("/hooks/gitlab/424242".to_owned(), auth.to_vec()),
+        ("/hooks/gitlab/not-a-number".to_owned(), auth.to_vec()),
+        (format!("/hooks/gitlab/{jira}"), auth.to_vec()),
+        (format!("/hooks/jira/{gitlab}"), vec![]),
+        ("/hooks/jira/424242".to_owned(), vec![]),
+    ] {
+        let reply = post(&h, &path, &headers, b"{\"object_kind\":\"issue\"}".to_vec()).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::NOT_FOUND,
+            "{path}: {}",
+            reply.text
+        );
+        assert_eq!(reply.body["error"]["code"], "not_found");
+    }
+    assert_eq!(stored(&h, gitlab).await, before);
+
+    // Valid JSON with missing or unexpected fields, or an event Cairn does
+    // not read: stored, counted, 2xx, never a 4xx.
+    let unreadable_before = counter(
+        &h,
+        "cairn_hooks_received_total",
+        &[("tracker", "gitlab"), ("outcome", "unreadable")],
+    )
+    .await;
+    let cases: Vec<(&str, Value, &str)> = vec![
+        ("Issue Hook", json!({}), "unreadable"),
+        ("Issue Hook", json!([1, 2, 3]), "unreadable"),
+        ("Issue Hook", json!(null), "unreadable"),
+        (
+            "Issue Hook",
+            json!({"object_kind": "issue", "object_attributes": {"id": 1, "title": 7}}),
+            "unreadable",
+        ),
+        (
+            "Issue Hook",
+            json!({"object_kind": "issue", "object_attributes": {"id": "x", "iid": 1}}),
+            "unreadable",
+        ),
+        (
+            "Pipeline Hook",
+            json!({"object_kind": "pipeline", "object_attributes": {"id": 1}}),
+            "ignored",
+        ),
+        (
+            "Some Future Hook",
+            json!({"object_kind": "future_thing", "extra": [1, {"a": null}]}),
+            "ignored",
+        ),
+        (
+            "Issue Hook",
+            json!({"object_kind": "issue", "project": null,
+                   "object_attributes": {"id": 1, "iid": 1, "type": "Epic", "unknown": {"deep": true}}}),
+            "ignored",
+        ),
+    ];
+    for (n, (event, body, expected)) in cases.iter().enumerate() {
+        let id = format!("odd-{n}");
+        let reply = post(
+            &h,
+            &path,
+            &[
+                ("x-gitlab-token", &token),
+                ("x-gitlab-event", event),
+                ("idempotency-key", &id),
+            ],
+            body.to_string().into_bytes(),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{body}: {}", reply.text);
+        assert_eq!(reply.body["status"], *expected, "{body}: {}", reply.text);
+    }
+    assert!(
+        counter(
+            &h,
+            "cairn_hooks_received_total",
+            &[("tracker", "gitlab"), ("outcome", "unreadable")],
+        )
+        .await
+            - unreadable_before
+            >= 5.0
+    );
+    for body in [
+        json!({}),
+        json!({"webhookEvent": "jira:issue_updated"}),
+        json!({"webhookEvent": "jira:issue_updated", "issue": {"key": "x\" OR key = \"Y-1"}}),
+        json!({"webhookEvent": 12}),
+        json!({"webhookEvent": "board_created", "board": {}}),
+    ] {
+        let reply = post(
+            &h,
+            &format!("/hooks/jira/{jira}"),
+            &[],
+            body.to_string().into_bytes(),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{body}: {}", reply.text);
+        assert!(
+            matches!(
+                reply.body["status"].as_str(),
+                Some("unreadable" | "ignored")
+            ),
+            "{body}: {}",
+            reply.text
+        );
+    }
+    // Nothing stored above needs a job.
+    assert_eq!(jobs_of(&h, GITLAB_HOOK_KIND).await, 0);
+    assert_eq!(jobs_of(&h, JIRA_HOOK_KIND).await, 0);
+    // The server still answers.
+    assert_eq!(
+        h.call("GET", "/healthz", None, None).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_integration_drops_hooks_with_202_and_counts_them() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let gitlab = h.gitlab_connection(&h.owner, "gitlab", true).await;
+    let token = hook_secret(&h, gitlab).await;
+    let reply = h
+        .call(
+            "PATCH",
+            "/api/v1/integrations/gitlab",
+            Some(&h.admin.token),
+            Some(json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let labels = [("tracker", "gitlab"), ("reason", "integration_disabled")];
+    let before = counter(&h, "cairn_hooks_dropped_total", &labels).await;
+    let body = json!({"object_kind": "issue", "object_attributes": {"id": 1, "iid": 1}});
+    let reply = post(
+        &h,
+        &format!("/hooks/gitlab/{gitlab}"),
+        &[("x-gitlab-token", &token), ("x-gitlab-event", "Issue Hook")],
+        body.to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text);
+    assert_eq!(reply.body["status"], "dropped");
+    assert_eq!(stored(&h, gitlab).await, 0);
+    assert_eq!(jobs_of(&h, GITLAB_HOOK_KIND).await, 0);
+    assert_eq!(
+        counter(&h, "cairn_hooks_dropped_total", &labels).await - before,
+        1.0
+    );
+    // Unknown connections are still 404 while disabled.
+    let reply = post(
+        &h,
+        "/hooks/gitlab/424242",
+        &[("x-gitlab-token", &token)],
+        body.to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    // Enabled again, deliveries are stored again.
+    h.call(
+        "PATCH",
+        "/api/v1/integrations/gitlab",
+        Some(&h.admin.token),
+        Some(json!({"enabled": true})),
+    )
+    .await;
+    let reply = post(
+        &h,
+        &format!("/hooks/gitlab/{gitlab}"),
+        &[("x-gitlab-token", &token), ("x-gitlab-event", "Issue Hook")],
+        body.to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(stored(&h, gitlab).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hook_setup_shows_the_secret_once() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let gitlab = h.gitlab_connection(&h.owner, "gitlab", true).await;
+    let jira = jira_connection(&h, "jira").await;
+    let status = hook_status(&h, gitlab).await;
+    assert_eq!(status["url_path"], format!("/hooks/gitlab/{gitlab}"));
+    assert_eq!(status["tracker"], "gitlab");
+    assert_eq!(status["secret_set"], false);
+    assert_eq!(status["deliveries_today"], 0);
+    assert!(status["last_delivery_at"].is_null());
+    assert!(
+        status["events"]
+            .as_array()
+            .is_some_and(|e| e.contains(&json!("issues_events"))),
+        "{status}"
+    );
+    let reply = h
+        .call(
+            "POST",
+            &format!("/api/v1/connections/{gitlab}/hooks/secret"),
+            Some(&h.owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let secret = reply.body["secret"].as_str().expect("secret").to_owned();
+    assert!(secret.len() >= 32, "{secret}");
+    assert_eq!(reply.body["url_path"], format!("/hooks/gitlab/{gitlab}"));
+    assert!(reply.body["events"].is_array());
+    for token in [&h.owner.token, &h.other.token, &h.admin.token] {
+        let reply = h
+            .call(
+                "GET",
+                &format!("/api/v1/connections/{gitlab}/hooks"),
+                Some(token),
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        assert_eq!(reply.body["secret_set"], true);
+        assert!(reply.body.get("secret").is_none());
+        assert!(!reply.text.contains(&secret));
+        let connection = h
+            .call(
+                "GET",
+                &format!("/api/v1/connections/{gitlab}"),
+                Some(token),
+                None,
+            )
+            .await;
+        assert!(!connection.text.contains(&secret));
+    }
+    let audit = h
+        .call("GET", "/api/v1/audit", Some(&h.admin.token), None)
+        .await;
+    assert!(audit.text.contains("connection.hook_secret_created"));
+    assert!(!audit.text.contains(&secret));
+    let status = hook_status(&h, jira).await;
+    assert_eq!(status["url_path"], format!("/hooks/jira/{jira}"));
+    assert!(
+        status["events"]
+            .as_array()
+            .is_some_and(|e| e.contains(&json!("jira:issue_updated"))),
+        "{status}"
+    );
+}
+
+async fn hook_applied_end_to_end(backend: cairn_store::Backend) {
+    let s = gitlab_setup(backend, 2).await;
+    let h = &s.h;
+    let secret = hook_secret(h, s.connection).await;
+    let running = Running::server_and_worker(h).await;
+    let address = running.address.expect("listening");
+    h.gitlab(
+        "POST",
+        "/projects/northwind%2Fcheckout/hooks",
+        Some(
+            json!({"url": format!("http://{address}/hooks/gitlab/{}", s.connection),
+            "token": secret, "issues_events": true, "note_events": true, "push_events": true}),
+        ),
+    )
+    .await;
+    let before = okr(h, s.kr).await;
+    assert_eq!(before["progress"]["percent"], 0.0, "{before}");
+    assert_eq!(before["progress"]["status"], "behind", "{before}");
+    let points_before = history(h, s.kr).await.len();
+    let link = h
+        .state
+        .store
+        .link_for_okr(s.kr)
+        .await
+        .expect("link")
+        .expect("link");
+
+    // The simulator closes an issue and sends its webhook; nobody refreshes.
+    h.control(
+        "gitlab/issues/close",
+        json!({"project": PROJECT, "iid": s.iids[0]}),
+    )
+    .await;
+    eventually("the key result moved", || async {
+        percent(h, s.kr).await == 50.0
+    })
+    .await;
+    let after = okr(h, s.kr).await;
+    assert_eq!(after["progress"]["status"], "on_track", "{after}");
+    let points = history(h, s.kr).await;
+    assert_eq!(points.len(), points_before + 1, "{points:?}");
+    assert_eq!(points[0]["percent"], 50.0);
+    assert_eq!(
+        points[0]["note"],
+        format!("webhook: {PROJECT}#{} closed", s.iids[0])
+    );
+    let unchanged = h
+        .state
+        .store
+        .get_link(link.id)
+        .await
+        .expect("link")
+        .expect("link");
+    assert_eq!(
+        unchanged.last_success_at, link.last_success_at,
+        "no poll ran"
+    );
+    // A comment and a push are received too, and change nothing.
+    h.control(
+        "gitlab/notes",
+        json!({"project": PROJECT, "iid": s.iids[1], "body": "on it"}),
+    )
+    .await;
+    eventually("the simulator delivered every hook", || async {
+        let deliveries = h.sim.deliveries();
+        deliveries.len() >= 2 && deliveries.iter().all(|d| d.status.is_some())
+    })
+    .await;
+    assert!(
+        h.sim
+            .deliveries()
+            .iter()
+            .all(|d| d.status.is_some_and(|s| (200..300).contains(&s))),
+        "{:?}",
+        h.sim.deliveries()
+    );
+    eventually("every delivery applied", || {
+        no_pending(h, s.connection, IntegrationKind::Gitlab)
+    })
+    .await;
+    running.stop().await;
+
+    // The hook's snapshots and numbers are the poll's: a full refresh
+    // changes nothing.
+    let explained = explain(h, s.kr).await;
+    let items = h.state.store.link_items(link.id).await.expect("items");
+    let outcome = h
+        .state
+        .goals
+        .refresh_link(link.id, true, Utc::now())
+        .await
+        .expect("refresh");
+    assert!(outcome.error.is_none(), "{outcome:?}");
+    assert_eq!(explain(h, s.kr).await, explained);
+    let polled = h.state.store.link_items(link.id).await.expect("items");
+    assert_eq!(polled, items, "the same snapshots whichever way they came");
+    assert_eq!(history(h, s.kr).await.len(), points_before + 1);
+    let status = hook_status(h, s.connection).await;
+    assert!(status["deliveries_today"].as_u64() >= Some(2), "{status}");
+    assert_eq!(status["failures_today"], 0, "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gitlab_closes_an_issue_and_the_key_result_moves_without_a_refresh() {
+    hook_applied_end_to_end(cairn_store::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gitlab_closes_an_issue_and_the_key_result_moves_without_a_refresh_on_postgres() {
+    hook_applied_end_to_end(cairn_store::Backend::Postgres).await;
+}
+
+async fn jira_issue(h: &Harness, summary: &str) -> String {
+    let response = reqwest::Client::new()
+        .post(format!("{}/_sim/jira/issues", h.sim.jira_url()))
+        .json(&json!({"project": "OPS", "summary": summary, "labels": ["hooked"]}))
+        .send()
+        .await
+        .expect("simulator answers");
+    assert!(response.status().is_success());
+    let body: Value = response.json().await.expect("JSON");
+    body["key"].as_str().expect("key").to_owned()
+}
+
+async fn jira_control(h: &Harness, path: &str, body: Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/_sim/{path}", h.sim.jira_url()))
+        .json(&body)
+        .send()
+        .await
+        .expect("simulator answers");
+    assert!(response.status().is_success(), "{path}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jira_moves_a_ticket_to_done_and_the_key_result_moves_without_a_refresh() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let period = period(&h).await;
+    let jira = jira_connection(&h, "jira").await;
+    let mut keys = Vec::new();
+    for n in 0..4 {
+        keys.push(jira_issue(&h, &format!("Hooked {n}")).await);
+    }
+    let kr = key_result(&h, period).await;
+    let reply = h
+        .call(
+            "PUT",
+            &format!("/api/v1/okrs/{kr}/jira-link"),
+            Some(&h.owner.token),
+            Some(json!({"connection_id": jira, "jql": "project = OPS AND labels = hooked ORDER BY key",
+                "metric": "count"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(percent(&h, kr).await, 0.0);
+    let link = h
+        .state
+        .store
+        .link_for_okr(kr)
+        .await
+        .expect("link")
+        .expect("link");
+    let points_before = history(&h, kr).await.len();
+    let secret = hook_secret(&h, jira).await;
+    let running = Running::server_and_worker(&h).await;
+    let address = running.address.expect("listening");
+    let response = reqwest::Client::new()
+        .post(format!("{}/rest/api/3/webhook", h.sim.jira_url()))
+        .basic_auth(
+            cairn_sim::DEFAULT_JIRA_EMAIL,
+            Some(cairn_sim::DEFAULT_JIRA_API_TOKEN),
+        )
+        .json(&json!({"url": format!("http://{address}/hooks/jira/{jira}"), "secret": secret,
+            "webhooks": [{"events": ["jira:issue_created", "jira:issue_updated", "jira:issue_deleted"],
+                          "jqlFilter": "project = OPS"}]}))
+        .send()
+        .await
+        .expect("register");
+    assert!(response.status().is_success());
+
+    // Done through the simulator's workflow; its webhook reaches Cairn.
+    jira_control(
+        &h,
+        "jira/transition",
+        json!({"key": keys[0], "status": "Done"}),
+    )
+    .await;
+    eventually("the key result moved", || async {
+        percent(&h, kr).await == 25.0
+    })
+    .await;
+    let after = okr(&h, kr).await;
+    assert_eq!(after["progress"]["status"], "on_track", "{after}");
+    let points = history(&h, kr).await;
+    assert_eq!(points.len(), points_before + 1, "{points:?}");
+    assert!(
+        points[0]["note"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("webhook:")),
+        "{points:?}"
+    );
+    // A new ticket the JQL matches joins; one that stops matching leaves.
+    jira_issue(&h, "Hooked late").await;
+    eventually("the new ticket joined", || async {
+        percent(&h, kr).await == 20.0
+    })
+    .await;
+    let api = reqwest::Client::new();
+    let response = api
+        .put(format!("{}/rest/api/3/issue/{}", h.sim.jira_url(), keys[1]))
+        .basic_auth(
+            cairn_sim::DEFAULT_JIRA_EMAIL,
+            Some(cairn_sim::DEFAULT_JIRA_API_TOKEN),
+        )
+        .json(&json!({"update": {"labels": [{"remove": "hooked"}]}}))
+        .send()
+        .await
+        .expect("edit");
+    assert!(response.status().is_success(), "{}", response.status());
+    let response = api
+        .delete(format!("{}/rest/api/3/issue/{}", h.sim.jira_url(), keys[2]))
+        .basic_auth(
+            cairn_sim::DEFAULT_JIRA_EMAIL,
+            Some(cairn_sim::DEFAULT_JIRA_API_TOKEN),
+        )
+        .send()
+        .await
+        .expect("delete");
+    assert!(response.status().is_success(), "{}", response.status());
+    eventually("the unlabelled and the deleted ticket left", || async {
+        (percent(&h, kr).await - 100.0 / 3.0).abs() < 0.01
+    })
+    .await;
+    let unchanged = h
+        .state
+        .store
+        .get_link(link.id)
+        .await
+        .expect("link")
+        .expect("link");
+    assert_eq!(
+        unchanged.last_success_at, link.last_success_at,
+        "no poll ran"
+    );
+    eventually("every delivery applied", || {
+        no_pending(&h, jira, IntegrationKind::Jira)
+    })
+    .await;
+    running.stop().await;
+    assert!(
+        h.sim
+            .deliveries()
+            .iter()
+            .all(|d| d.status.is_some_and(|s| (200..300).contains(&s))),
+        "{:?}",
+        h.sim.deliveries()
+    );
+
+    let explained = explain(&h, kr).await;
+    let items = h.state.store.link_items(link.id).await.expect("items");
+    let outcome = h
+        .state
+        .goals
+        .refresh_link(link.id, true, Utc::now())
+        .await
+        .expect("refresh");
+    assert!(outcome.error.is_none(), "{outcome:?}");
+    assert_eq!(explain(&h, kr).await, explained);
+    assert_eq!(
+        h.state.store.link_items(link.id).await.expect("items"),
+        items,
+        "the same snapshots whichever way they came"
+    );
+    let status = hook_status(&h, jira).await;
+    assert_eq!(status["failures_today"], 0, "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_lists_the_hook_endpoints() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let doc = h.call("GET", "/api/openapi.json", None, None).await.body;
+    for (path, method) in [
+        ("/hooks/gitlab/{connection_id}", "post"),
+        ("/hooks/jira/{connection_id}", "post"),
+        ("/api/v1/connections/{id}/hooks", "get"),
+        ("/api/v1/connections/{id}/hooks/secret", "post"),
+    ] {
+        let operation = &doc["paths"][path][method];
+        assert!(operation.is_object(), "{path} {method}");
+        assert!(operation["responses"]["200"].is_object(), "{path}");
+    }
+    for status in ["202", "400", "401", "404", "413"] {
+        assert!(
+            doc["paths"]["/hooks/gitlab/{connection_id}"]["post"]["responses"][status].is_object(),
+            "{status}"
+        );
+    }
+    let secret = doc["paths"]["/api/v1/connections/{id}/hooks/secret"]["post"]["responses"]["200"]
+        ["content"]["application/json"]["schema"]["$ref"]
+        .as_str()
+        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+        .unwrap_or_default()
+        .to_owned();
+    // The secret's fields, and those of the setup it flattens in.
+    let schema = format!(
+        "{}{}",
+        doc["components"]["schemas"][&secret], doc["components"]["schemas"]["HookSetupView"]
+    );
+    for key in ["secret", "url_path", "events"] {
+        assert!(schema.contains(&format!("\"{key}\"")), "{secret}: {schema}");
+    }
+}
