@@ -36,6 +36,8 @@ pub struct Settings {
     pub db_connect_timeout_secs: u64,
     pub refresh_interval_secs: u64,
     pub full_refresh_interval_secs: u64,
+    /// Empty means the address a request came in on.
+    pub public_url: String,
 }
 
 impl Default for Settings {
@@ -53,6 +55,7 @@ impl Default for Settings {
             db_connect_timeout_secs: 10,
             refresh_interval_secs: 3600,
             full_refresh_interval_secs: 86_400,
+            public_url: String::new(),
         }
     }
 }
@@ -71,6 +74,7 @@ pub const KEYS: &[&str] = &[
     "db_connect_timeout_secs",
     "refresh_interval_secs",
     "full_refresh_interval_secs",
+    "public_url",
 ];
 
 /// `CAIRN_*` variables that are read elsewhere and are not settings keys.
@@ -137,6 +141,10 @@ pub struct SettingsArgs {
     #[arg(long, value_name = "SECS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub full_refresh_interval_secs: Option<u64>,
+    /// How GitLab and Jira reach Cairn, for registering webhooks [env: CAIRN_PUBLIC_URL] [toml: public_url] [default: the address a request came in on]
+    #[arg(long, value_name = "URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
 }
 
 /// A setting that cannot be used; the process exits with code 2.
@@ -309,6 +317,17 @@ fn validate(settings: &Settings) -> Result<(), ConfigError> {
             "invalid value for `full_refresh_interval_secs`: {} is below refresh_interval_secs ({})",
             settings.full_refresh_interval_secs, settings.refresh_interval_secs
         )));
+    }
+    if !settings.public_url.is_empty() {
+        match reqwest::Url::parse(&settings.public_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+            _ => {
+                return Err(ConfigError(format!(
+                    "invalid value for `public_url`: `{}` is not an http(s) URL such as https://cairn.example.com",
+                    settings.public_url
+                )));
+            }
+        }
     }
     if settings.job_concurrency == 0 || settings.job_concurrency > 1024 {
         return Err(ConfigError(format!(

@@ -188,6 +188,7 @@ where
         &WebConfig {
             body_limit: settings.body_limit,
             hook_body_limit: settings.hook_body_limit,
+            public_url: (!settings.public_url.is_empty()).then(|| settings.public_url.clone()),
         },
     );
     let server =

@@ -37,6 +37,9 @@ pub struct AppState {
     pub hooks: Arc<cairn_engine::hooks::Hooks>,
     /// Largest request body, also for forms read by the CSRF check.
     pub body_limit: usize,
+    /// How GitLab and Jira reach this Cairn; `None`: the address a request
+    /// came in on.
+    pub public_url: Option<String>,
 }
 
 impl AppState {
@@ -68,6 +71,7 @@ impl AppState {
             store,
             metrics,
             body_limit: WebConfig::default().body_limit,
+            public_url: None,
         }
     }
 }
@@ -116,6 +120,8 @@ pub struct WebConfig {
     pub body_limit: usize,
     /// Largest webhook body accepted on `/hooks/*`, in bytes.
     pub hook_body_limit: usize,
+    /// How GitLab and Jira reach this Cairn, e.g. `https://cairn.example.com`.
+    pub public_url: Option<String>,
 }
 
 impl Default for WebConfig {
@@ -123,6 +129,7 @@ impl Default for WebConfig {
         WebConfig {
             body_limit: 1024 * 1024,
             hook_body_limit: 4 * 1024 * 1024,
+            public_url: None,
         }
     }
 }
@@ -168,6 +175,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api::connections::test_connection))
         .routes(routes!(api::hooks::hook_status))
         .routes(routes!(api::hooks::rotate_hook_secret))
+        .routes(routes!(api::hooks::enable_real_time))
         .routes(routes!(api::connections::audit))
         .routes(routes!(api::goals::list_periods, api::goals::create_period))
         .routes(routes!(api::goals::list_okrs, api::goals::create_okr))
@@ -209,6 +217,7 @@ fn hooks_router() -> OpenApiRouter<AppState> {
 /// The whole application.
 pub fn router(mut state: AppState, config: &WebConfig) -> Router {
     state.body_limit = config.body_limit;
+    state.public_url = config.public_url.clone();
     // The OpenAPI document comes from the handlers' annotations.
     let (routes, mut api) = api_router().split_for_parts();
     let (hook_routes, hook_api) = hooks_router().split_for_parts();

@@ -155,6 +155,20 @@ async fn every_endpoint_for_every_kind_of_caller() {
             None,
             [401, 404, 404, 404],
         ),
+        // Without an address for GitLab to call, the answer says what to
+        // paste by hand.
+        row(
+            "POST",
+            format!("/api/v1/connections/{private}/hooks/enable"),
+            Some(json!({})),
+            [401, 404, 200, 200],
+        ),
+        row(
+            "POST",
+            format!("/api/v1/connections/{shared}/hooks/enable"),
+            Some(json!({})),
+            [401, 403, 200, 200],
+        ),
         // Webhooks ignore API tokens and sessions: only the hook secret
         // (X-Gitlab-Token) lets a delivery in.
         row(

@@ -1361,3 +1361,133 @@ async fn the_openapi_document_lists_the_hook_endpoints() {
         assert!(schema.contains(&format!("\"{key}\"")), "{secret}: {schema}");
     }
 }
+
+/// POST /api/v1/connections/{id}/hooks/enable as `token`, as if the
+/// browser reached Cairn at `host` (the address GitLab or Jira is told).
+async fn enable(h: &Harness, connection: i64, token: &str, host: Option<SocketAddr>) -> Reply {
+    let mut request = Request::builder()
+        .method("POST")
+        .uri(format!("/api/v1/connections/{connection}/hooks/enable"))
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json");
+    if let Some(host) = host {
+        request = request.header("host", host.to_string());
+    }
+    h.send(request.body(Body::from("{}")).expect("request"))
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enabling_real_time_registers_the_hook_once_and_the_simulator_then_moves_the_key_result() {
+    let s = gitlab_setup(cairn_store::Backend::Sqlite, 2).await;
+    let h = &s.h;
+    let running = Running::server_and_worker(h).await;
+    let address = running.address.expect("listening");
+
+    // Without an address Cairn can give GitLab, nothing is registered and
+    // the answer says what to do.
+    let reply = enable(h, s.connection, &h.owner.token, None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.body["registered"], json!([]));
+    assert!(
+        reply.body["by_hand"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("public_url")),
+        "{}",
+        reply.text
+    );
+    let secret = reply.body["secret"]
+        .as_str()
+        .expect("generated once")
+        .to_owned();
+
+    // A member may use the shared connection but not hook it.
+    let refused = enable(h, s.connection, &h.other.token, Some(address)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+
+    let url = format!("http://{address}/hooks/gitlab/{}", s.connection);
+    for action in ["created", "updated"] {
+        let reply = enable(h, s.connection, &h.owner.token, Some(address)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        assert_eq!(reply.body["url"], url);
+        assert_eq!(reply.body["registered"][0]["target"], PROJECT);
+        assert_eq!(
+            reply.body["registered"][0]["action"], action,
+            "{}",
+            reply.text
+        );
+        assert!(
+            reply.body.get("secret").is_none(),
+            "the secret is shown once"
+        );
+        assert!(!reply.text.contains(&secret));
+    }
+    let hooks = h
+        .gitlab("GET", "/projects/northwind%2Fcheckout/hooks", None)
+        .await;
+    let ours: Vec<&Value> = hooks
+        .as_array()
+        .expect("hooks")
+        .iter()
+        .filter(|hook| hook["url"] == url)
+        .collect();
+    assert_eq!(ours.len(), 1, "registered once: {hooks}");
+    assert_eq!(ours[0]["issues_events"], true);
+
+    // The simulator's own webhook, with the secret Cairn registered, moves
+    // the key result; nobody refreshes.
+    h.control(
+        "gitlab/issues/close",
+        json!({"project": PROJECT, "iid": s.iids[0]}),
+    )
+    .await;
+    eventually("the key result moved", || async {
+        percent(h, s.kr).await == 50.0
+    })
+    .await;
+    let status = hook_status(h, s.connection).await;
+    assert!(status["last_delivery_at"].is_string(), "{status}");
+    assert!(status["deliveries_today"].as_u64().is_some_and(|n| n >= 1));
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enabling_real_time_on_jira_registers_a_signed_webhook() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let jira = jira_connection(&h, "jira").await;
+    let running = Running::server_and_worker(&h).await;
+    let address = running.address.expect("listening");
+    let reply = enable(&h, jira, &h.owner.token, Some(address)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(
+        reply.body["registered"][0]["target"], "jira",
+        "{}",
+        reply.text
+    );
+    assert_eq!(
+        reply.body["url"],
+        format!("http://{address}/hooks/jira/{jira}")
+    );
+    // The simulator now signs its deliveries with the secret; Cairn accepts
+    // them (a wrong signature would be a 401).
+    let before = stored(&h, jira).await;
+    h.control(
+        "jira/issues",
+        json!({"project": "OPS", "summary": "Hooked"}),
+    )
+    .await;
+    eventually("a signed delivery was stored", || async {
+        stored(&h, jira).await > before
+    })
+    .await;
+    assert!(
+        h.sim
+            .deliveries()
+            .iter()
+            .filter(|d| d.url.contains("/hooks/jira/"))
+            .all(|d| d.status == Some(200)),
+        "{:?}",
+        h.sim.deliveries()
+    );
+    running.stop().await;
+}

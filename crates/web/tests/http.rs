@@ -26,6 +26,7 @@ async fn app(db: &TestDb, migrate: bool) -> axum::Router {
         &WebConfig {
             body_limit: 1024,
             hook_body_limit: 2048,
+            public_url: None,
         },
     )
 }

@@ -4,12 +4,15 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::{HeaderMap, header};
+use cairn_engine::hooks::setup::RealTime;
 use cairn_engine::hooks::{HookSetup, HookStatus};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::Caller;
+use crate::auth::{Caller, is_https};
+use crate::json::ApiJson;
 use crate::{ApiError, AppState, ErrorBody};
 
 /// Where and how a tracker sends a connection's webhooks.
@@ -115,5 +118,56 @@ pub(crate) async fn hook_status(
             .status(caller.require()?, id, Utc::now())
             .await?
             .into(),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EnableRequest {
+    /// GitLab: the projects to hook (path or id); default: every project
+    /// the connection's key results read.
+    #[serde(default)]
+    projects: Vec<String>,
+}
+
+/// How GitLab and Jira reach this Cairn: `public_url` when configured,
+/// else the address this request came in on.
+fn public_base(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    if let Some(url) = &state.public_url {
+        return Some(url.clone());
+    }
+    let host = headers
+        .get("x-forwarded-host")
+        .or_else(|| headers.get(header::HOST))
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty())?;
+    let scheme = if is_https(headers) { "https" } else { "http" };
+    Some(format!("{scheme}://{host}"))
+}
+
+/// "Enable real-time": registers Cairn's webhook with GitLab (a project
+/// hook per project) or Jira where the connection's token may; what it may
+/// not register comes back under `by_hand` with the reason, to be pasted
+/// with the URL, the events and the secret (shown here once, when this call
+/// generated it). Owner or admin.
+#[utoipa::path(post, path = "/api/v1/connections/{id}/hooks/enable", tag = "hooks", params(("id" = i64, Path)), request_body = EnableRequest, responses(
+    (status = 200, description = "What was registered and what to add by hand", body = Object),
+    (status = 403, description = "Shared with the caller, who does not own it", body = ErrorBody),
+    (status = 404, description = "No such connection visible to the caller", body = ErrorBody),
+    (status = 422, description = "`projects`: nothing to hook", body = ErrorBody)))]
+pub(crate) async fn enable_real_time(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<EnableRequest>,
+) -> Result<Json<RealTime>, ApiError> {
+    let by = caller.require()?;
+    let base = public_base(&state, &headers);
+    Ok(Json(
+        state
+            .hooks
+            .enable_real_time(by, id, base.as_deref(), request.projects, Utc::now())
+            .await?,
     ))
 }

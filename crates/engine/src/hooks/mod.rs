@@ -28,6 +28,8 @@
 //!
 //! Polling stays the backstop for anything a hook missed.
 
+pub mod setup;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -235,7 +237,15 @@ fn setup(connection_id: i64, tracker: IntegrationKind) -> HookSetup {
             connection_id,
             tracker,
             url_path: format!("/hooks/gitlab/{connection_id}"),
-            events: vec!["issues_events", "confidential_issues_events"],
+            // Issues move progress; comments, merge requests and pushes are
+            // kept for time tracking.
+            events: vec![
+                "issues_events",
+                "confidential_issues_events",
+                "note_events",
+                "merge_requests_events",
+                "push_events",
+            ],
             secret_usage: "the hook's secret token: GitLab sends it as X-Gitlab-Token",
         },
     }

@@ -1,0 +1,281 @@
+//! "Enable real-time": point a tracker's webhooks at Cairn.
+//!
+//! Cairn registers the hook itself when the connection's token may (a GitLab
+//! project hook per project its links read, or a Jira webhook); where it may
+//! not, the answer says why and carries what a person pastes by hand: the
+//! URL, the secret and the events. Enabling a GitLab connection again is
+//! harmless: a project hook with the same URL is updated, not duplicated.
+
+use std::collections::BTreeSet;
+
+use cairn_connect::ConnectError;
+use cairn_connect::gitlab::{HookEvents, NewProjectHook, ProjectRef};
+use cairn_connect::jira::NewJiraWebhook;
+use cairn_core::authz::ConnectionOp;
+use cairn_core::integrations::IntegrationKind;
+use cairn_core::secret::Secret;
+use cairn_store::{Connection, NewAuditEntry};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::json;
+
+use super::{Hooks, setup};
+use crate::accounts::Authenticated;
+use crate::error::EngineError;
+use crate::goals::gitlab_link::GitLabQuery;
+use crate::goals::jira_link::link_tracker;
+
+/// A hook Cairn registered (or found and updated).
+#[derive(Debug, Clone, Serialize)]
+pub struct Registered {
+    /// The GitLab project, or `jira`.
+    pub target: String,
+    /// The tracker's id of the hook.
+    pub hook_id: String,
+    /// `created` or `updated`.
+    pub action: &'static str,
+}
+
+/// A hook someone has to add by hand, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct ByHand {
+    pub target: String,
+    /// What the tracker answered, or what Cairn lacks.
+    pub reason: String,
+    /// The connection's diagnosis code when the tracker refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+/// The result of enabling real-time on a connection.
+#[derive(Debug, Clone, Serialize)]
+pub struct RealTime {
+    /// Where the tracker delivers; `None` when Cairn does not know its own
+    /// address (set `public_url`).
+    pub url: Option<String>,
+    pub url_path: String,
+    pub events: Vec<&'static str>,
+    pub secret_usage: &'static str,
+    /// Only when this call generated the secret: shown once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    pub registered: Vec<Registered>,
+    pub by_hand: Vec<ByHand>,
+}
+
+fn refused(target: String, error: &ConnectError) -> ByHand {
+    let d = error.diagnosis();
+    let reason = match error.status() {
+        Some(401 | 403) => format!(
+            "the connection's token may not manage webhooks here ({}); add the hook by hand",
+            d.summary
+        ),
+        _ => format!("{} {}", d.summary, d.hint),
+    };
+    ByHand {
+        target,
+        reason,
+        code: Some(d.code.to_string()),
+    }
+}
+
+impl Hooks {
+    /// Registers Cairn's webhook with the tracker where the token may, for
+    /// `projects` (GitLab; default: every project the connection's links
+    /// read). `base_url` is how the tracker reaches Cairn. Generates the
+    /// connection's hook secret when it has none (returned once).
+    pub async fn enable_real_time(
+        &self,
+        by: &Authenticated,
+        connection_id: i64,
+        base_url: Option<&str>,
+        projects: Vec<String>,
+        now: DateTime<Utc>,
+    ) -> Result<RealTime, EngineError> {
+        let connection = self
+            .visible_connection(by, connection_id, ConnectionOp::Edit)
+            .await?;
+        let (secret, generated) = match self.store.hook_secret(connection.id).await? {
+            Some(sealed) => (self.keyring.open(&sealed.secret)?, false),
+            None => (
+                self.rotate_secret(by, connection.id, now).await?.secret,
+                true,
+            ),
+        };
+        let hook = setup(connection.id, connection.kind);
+        let url = base_url.map(|b| format!("{}{}", b.trim_end_matches('/'), hook.url_path));
+        let mut outcome = RealTime {
+            url: url.clone(),
+            url_path: hook.url_path.clone(),
+            events: hook.events.clone(),
+            secret_usage: hook.secret_usage,
+            secret: generated.then(|| secret.expose().to_owned()),
+            registered: Vec::new(),
+            by_hand: Vec::new(),
+        };
+        let Some(url) = url else {
+            outcome.by_hand.push(ByHand {
+                target: connection.name.clone(),
+                reason: "Cairn does not know the address GitLab or Jira can reach it at: set `public_url`".to_owned(),
+                code: None,
+            });
+            return Ok(outcome);
+        };
+        match connection.kind {
+            IntegrationKind::Jira => {
+                self.register_jira(&connection, &url, &secret, &mut outcome)
+                    .await?
+            }
+            _ => {
+                let projects = self.projects_to_hook(&connection, projects).await?;
+                for project in projects {
+                    self.register_gitlab(&connection, &project, &url, &secret, &mut outcome)
+                        .await?;
+                }
+            }
+        }
+        let mut tx = self.store.begin().await?;
+        tx.append_audit(
+            &NewAuditEntry {
+                actor: by.user.email.clone(),
+                action: "connection.real_time_enabled".to_owned(),
+                subject: format!("connection:{}", connection.id),
+                detail: json!({
+                    "url": outcome.url,
+                    "registered": outcome.registered.iter().map(|r| &r.target).collect::<Vec<_>>(),
+                    "by_hand": outcome.by_hand.iter().map(|r| &r.target).collect::<Vec<_>>(),
+                }),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// The projects named, or every project the connection's GitLab links
+    /// read; 422 `projects` when there is none.
+    async fn projects_to_hook(
+        &self,
+        connection: &Connection,
+        named: Vec<String>,
+    ) -> Result<BTreeSet<String>, EngineError> {
+        let mut projects: BTreeSet<String> = named
+            .into_iter()
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect();
+        if projects.is_empty() {
+            for link in self.store.links_for_connection(connection.id).await? {
+                if link_tracker(&link) == IntegrationKind::Gitlab
+                    && let Ok(query) = serde_json::from_value::<GitLabQuery>(link.query)
+                {
+                    projects.insert(query.project);
+                }
+            }
+        }
+        if projects.is_empty() {
+            return Err(EngineError::invalid(
+                "projects",
+                "no key result reads a project through this connection yet; name the projects to hook",
+            ));
+        }
+        Ok(projects)
+    }
+
+    async fn register_gitlab(
+        &self,
+        connection: &Connection,
+        project: &str,
+        url: &str,
+        secret: &Secret,
+        outcome: &mut RealTime,
+    ) -> Result<(), EngineError> {
+        let client = self.goals.gitlab_client(connection)?;
+        let project_ref = match project.parse::<u64>() {
+            Ok(id) => ProjectRef::Id(id),
+            Err(_) => ProjectRef::Path(project.to_owned()),
+        };
+        let hook = NewProjectHook {
+            url: url.to_owned(),
+            token: Some(secret.clone()),
+            events: HookEvents::default(),
+            enable_ssl_verification: true,
+        };
+        let mut existing = None;
+        let mut pages = client.hooks(&project_ref);
+        loop {
+            match pages.next_page().await {
+                Ok(Some(page)) => {
+                    if let Some(found) = page.into_iter().find(|h| h.url == url) {
+                        existing = Some(found.id);
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    outcome.by_hand.push(refused(project.to_owned(), &error));
+                    return Ok(());
+                }
+            }
+        }
+        let result = match existing {
+            Some(id) => client
+                .update_hook(&project_ref, id, &hook)
+                .await
+                .map(|h| (h.id, "updated")),
+            None => client
+                .create_hook(&project_ref, &hook)
+                .await
+                .map(|h| (h.id, "created")),
+        };
+        match result {
+            Ok((id, action)) => outcome.registered.push(Registered {
+                target: project.to_owned(),
+                hook_id: id.to_string(),
+                action,
+            }),
+            Err(error) => outcome.by_hand.push(refused(project.to_owned(), &error)),
+        }
+        Ok(())
+    }
+
+    async fn register_jira(
+        &self,
+        connection: &Connection,
+        url: &str,
+        secret: &Secret,
+        outcome: &mut RealTime,
+    ) -> Result<(), EngineError> {
+        let client = self.goals.jira_client(connection)?;
+        // Cloud asks for a JQL filter on issue events: the links' queries.
+        let mut filters = Vec::new();
+        for link in self.store.links_for_connection(connection.id).await? {
+            if link_tracker(&link) == IntegrationKind::Jira
+                && let Ok(query) =
+                    serde_json::from_value::<crate::goals::jira_link::JiraQuery>(link.query)
+            {
+                filters.push(format!(
+                    "({})",
+                    crate::goals::jira_link::filter_part(&query.jql)
+                ));
+            }
+        }
+        let hook = NewJiraWebhook {
+            name: format!("Cairn: {}", connection.name),
+            url: url.to_owned(),
+            events: outcome.events.iter().map(|e| (*e).to_owned()).collect(),
+            jql_filter: (!filters.is_empty()).then(|| filters.join(" OR ")),
+            secret: Some(secret.clone()),
+        };
+        match client.register_webhook(&hook).await {
+            Ok(registered) => outcome.registered.push(Registered {
+                target: "jira".to_owned(),
+                hook_id: registered.id,
+                action: "created",
+            }),
+            Err(error) => outcome.by_hand.push(refused("jira".to_owned(), &error)),
+        }
+        Ok(())
+    }
+}
