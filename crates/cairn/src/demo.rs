@@ -156,8 +156,8 @@ pub async fn run(args: DemoArgs, settings: Settings) -> anyhow::Result<()> {
     let result = crate::serve::run_with(settings, |ready| async move {
         let now = Utc::now();
         let password = demo_password();
-        let seeded = seed(&ready.state, &gitlab_url, &password, now).await?;
         let url = browser_url(ready.address);
+        let seeded = seed(&ready.state, &gitlab_url, &url, &password, now).await?;
         println!();
         println!("Cairn demo is running at {url}");
         println!("  sign in as  {DEMO_EMAIL}");
@@ -165,6 +165,10 @@ pub async fn run(args: DemoArgs, settings: Settings) -> anyhow::Result<()> {
         println!(
             "  seeded      period {}, {} objectives, {} key results ({} linked to the simulated GitLab)",
             seeded.period, seeded.objectives, seeded.key_results, seeded.links
+        );
+        println!(
+            "  real time   the simulated GitLab's webhooks for {} project(s) reach {url}/hooks/gitlab/…",
+            seeded.hooked
         );
         println!(
             "  simulator   GitLab {gitlab_url} (token {}), Jira {jira_url}",
@@ -253,6 +257,8 @@ struct Seeded {
     objectives: usize,
     key_results: usize,
     links: usize,
+    /// GitLab projects whose webhooks now reach Cairn.
+    hooked: usize,
 }
 
 /// The calendar quarter that contains `day`, as (name, first day, last day).
@@ -295,6 +301,7 @@ enum Source {
 async fn seed(
     state: &AppState,
     gitlab_url: &str,
+    cairn_url: &str,
     password: &Secret,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Seeded> {
@@ -408,6 +415,7 @@ async fn seed(
         objectives: 0,
         key_results: 0,
         links: 0,
+        hooked: 0,
     };
     for (title, description, key_results) in objectives {
         let objective = state
@@ -483,6 +491,13 @@ async fn seed(
             }
         }
     }
+    // Real time: the simulator's webhooks move the bars between polls.
+    let real_time = state
+        .hooks
+        .enable_real_time(&by, connection.id, Some(cairn_url), Vec::new(), now)
+        .await
+        .context("cannot register the simulated GitLab's webhooks")?;
+    seeded.hooked = real_time.registered.len();
     Ok(seeded)
 }
 
