@@ -8,6 +8,7 @@
 
 pub mod browse;
 pub mod gitlab_link;
+pub mod items;
 pub mod jira_link;
 
 use std::sync::Arc;
