@@ -355,6 +355,20 @@ impl Accounts {
         Ok(self.store.list_users().await?)
     }
 
+    /// Every enabled user's id and name, for showing OKR owners and picking
+    /// one: open to whoever may see goals (no emails, no roles).
+    pub async fn people(&self, by: &Authenticated) -> Result<Vec<(i64, String)>, EngineError> {
+        authorize(Some(by.actor()), Action::ViewGoals)?;
+        Ok(self
+            .store
+            .list_users()
+            .await?
+            .into_iter()
+            .filter(|u| u.disabled_at.is_none())
+            .map(|u| (u.id, u.name))
+            .collect())
+    }
+
     /// Password sign-in. Failures are rate limited per account and address.
     pub async fn login(
         &self,

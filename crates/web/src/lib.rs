@@ -214,6 +214,50 @@ fn hooks_router() -> OpenApiRouter<AppState> {
         .routes(routes!(hooks::jira))
 }
 
+/// The pages people use (server-rendered; see `ui`).
+fn ui_router() -> Router<AppState> {
+    use axum::routing::{get, post};
+    Router::new()
+        .route("/", get(ui::tree))
+        .route("/static/cairn.css", get(ui::stylesheet))
+        .route("/static/cairn.js", get(ui::script))
+        .route("/live", get(ui::live))
+        .route("/live.json", get(ui::live_json))
+        .route("/periods/new", get(ui::new_period))
+        .route("/periods", post(ui::create_period))
+        .route("/okrs/new", get(ui::new_okr))
+        .route("/okrs", post(ui::create_okr))
+        .route("/okrs/{id}", get(ui::show_okr).post(ui::update_okr))
+        .route("/okrs/{id}/edit", get(ui::edit_okr))
+        .route("/okrs/{id}/delete", post(ui::delete_okr))
+        .route("/okrs/{id}/check-ins", post(ui::check_in))
+        .route("/okrs/{id}/refresh", post(ui::refresh))
+        .route("/okrs/{id}/link", get(ui::link_form))
+        .route("/okrs/{id}/link/gitlab", post(ui::link_gitlab))
+        .route("/okrs/{id}/link/jira", post(ui::link_jira))
+        .route(
+            "/connections",
+            get(ui::connections).post(ui::create_connection),
+        )
+        .route(
+            "/connections/{id}",
+            get(ui::show_connection).post(ui::update_connection),
+        )
+        .route("/connections/{id}/test", post(ui::test_connection))
+        .route("/connections/{id}/share", post(ui::share_connection))
+        .route("/connections/{id}/delete", post(ui::delete_connection))
+        .route("/tokens", get(ui::tokens).post(ui::create_token))
+        .route("/tokens/{id}/revoke", post(ui::revoke_token))
+        .route("/admin/integrations", get(ui::integrations))
+        .route("/admin/integrations/{kind}", post(ui::set_integration))
+        .route("/admin/users", get(ui::users).post(ui::create_user))
+        .route("/admin/users/{id}", post(ui::update_user))
+        // TODO(issue 8): real pages once notification channels and inbound
+        // webhooks land.
+        .route("/admin/notifications", get(ui::notifications_placeholder))
+        .route("/admin/hooks", get(ui::hooks_placeholder))
+}
+
 /// The whole application.
 pub fn router(mut state: AppState, config: &WebConfig) -> Router {
     state.body_limit = config.body_limit;
@@ -234,13 +278,12 @@ pub fn router(mut state: AppState, config: &WebConfig) -> Router {
             axum::routing::get(move || async move { axum::Json(spec.clone()) }),
         )
         .route("/metrics", axum::routing::get(metrics::render))
-        .route("/", axum::routing::get(ui::home))
+        .merge(ui_router())
         .route(
             "/login",
             axum::routing::get(ui::login_form).post(ui::login_submit),
         )
         .route("/logout", axum::routing::post(ui::logout))
-        .route("/static/cairn.css", axum::routing::get(ui::stylesheet))
         .route_layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

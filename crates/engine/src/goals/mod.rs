@@ -9,6 +9,7 @@
 mod apply;
 pub mod browse;
 pub mod gitlab_link;
+pub mod items;
 pub mod jira_link;
 
 use std::sync::Arc;

@@ -1,5 +1,21 @@
 //! Server-rendered pages. Askama escapes every value it prints, so a name
-//! or title from a user or a remote service is always shown as text.
+//! or title from a user or a remote service is always shown as text; no
+//! template uses `|safe`. Handlers are thin: parse the form, call the same
+//! engine use cases as the JSON API, render. A refused form is rendered
+//! again with the person's input and the engine's message next to the field
+//! it names; nothing is saved then.
+
+mod admin;
+mod chart;
+mod common;
+mod link;
+mod live;
+mod okrs;
+
+pub(crate) use admin::*;
+pub(crate) use link::*;
+pub(crate) use live::*;
+pub(crate) use okrs::*;
 
 use askama::Template;
 use axum::Form;
@@ -17,6 +33,7 @@ use crate::{ApiError, AppState};
 const LOGIN_CSRF_COOKIE: &str = "cairn_login_csrf";
 
 pub(crate) const STYLESHEET: &str = include_str!("../../static/cairn.css");
+pub(crate) const SCRIPT: &str = include_str!("../../static/cairn.js");
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -26,15 +43,7 @@ struct LoginPage<'a> {
     error: Option<&'a str>,
 }
 
-#[derive(Template)]
-#[template(path = "home.html")]
-struct HomePage<'a> {
-    name: &'a str,
-    role: &'a str,
-    csrf_token: &'a str,
-}
-
-fn render(template: &impl Template) -> Result<Html<String>, ApiError> {
+pub(crate) fn render(template: &impl Template) -> Result<Html<String>, ApiError> {
     template.render().map(Html).map_err(ApiError::internal)
 }
 
@@ -151,23 +160,6 @@ pub(crate) async fn login_submit(
     }
 }
 
-pub(crate) async fn home(caller: Caller) -> Result<Response, ApiError> {
-    let Some(who) = &caller.0 else {
-        return Ok(Redirect::to("/login").into_response());
-    };
-    let csrf = who
-        .session
-        .as_ref()
-        .map(|s| s.csrf_token.as_str())
-        .unwrap_or_default();
-    Ok(render(&HomePage {
-        name: &who.user.name,
-        role: who.user.role.as_str(),
-        csrf_token: csrf,
-    })?
-    .into_response())
-}
-
 /// Signs out (the CSRF field is checked by the authentication layer).
 pub(crate) async fn logout(
     State(state): State<AppState>,
@@ -201,5 +193,17 @@ pub(crate) async fn stylesheet() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         STYLESHEET,
+    )
+}
+
+/// The small progressive-enhancement script: live progress, pickers, the
+/// JQL preview. Pages work without it.
+pub(crate) async fn script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        SCRIPT,
     )
 }

@@ -1,0 +1,764 @@
+//! Administration: the integration catalog, connections (new, test, share,
+//! edit, delete), users, and one's own API tokens.
+//!
+//! TODO(issue 8): the notification channel and hook setup pages come with
+//! those features (being built on their own branches); `/admin/notifications`
+//! and `/admin/hooks` show placeholders until then.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use cairn_core::authz::Role;
+use cairn_core::integrations::IntegrationKind;
+use cairn_core::secret::Secret;
+use cairn_engine::accounts::{Authenticated, UserChanges};
+use cairn_engine::connections::{ConnectionChanges, ConnectionInput, ConnectionView, TestOutcome};
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::common::{
+    Choice, FormError, Nav, PageError, PageResult, is_refusal, page, refused, see_other, signed_in,
+    when,
+};
+use crate::auth::Caller;
+use crate::{ApiError, AppState};
+
+fn refusal(error: cairn_engine::EngineError, fields: &[&str]) -> Result<FormError, PageError> {
+    let error = ApiError::from(error);
+    if is_refusal(&error) {
+        Ok(FormError::from_api(&error, fields, &[]))
+    } else {
+        Err(error.into())
+    }
+}
+
+pub(crate) struct IntegrationRow {
+    pub kind: &'static str,
+    pub title: &'static str,
+    pub enabled: bool,
+    pub connections: u64,
+    pub healthy: u64,
+    pub failing: u64,
+}
+
+#[derive(Template)]
+#[template(path = "integrations.html")]
+struct IntegrationsPage {
+    nav: Nav,
+    integrations: Vec<IntegrationRow>,
+}
+
+/// `/admin/integrations`: the catalog.
+pub(crate) async fn integrations(State(state): State<AppState>, caller: Caller) -> PageResult {
+    let who = signed_in(&caller)?;
+    let integrations = state
+        .catalog
+        .list(who)
+        .await?
+        .into_iter()
+        .map(|i| IntegrationRow {
+            kind: i.kind.as_str(),
+            title: i.kind.title(),
+            enabled: i.enabled,
+            connections: i.connections,
+            healthy: i.healthy,
+            failing: i.failing,
+        })
+        .collect();
+    page(&IntegrationsPage {
+        nav: Nav::new(who, "admin"),
+        integrations,
+    })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct EnableForm {
+    enabled: String,
+}
+
+/// Enables or disables an integration (admins).
+pub(crate) async fn set_integration(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(kind): Path<String>,
+    Form(form): Form<EnableForm>,
+) -> PageResult {
+    let who = signed_in(&caller)?;
+    state
+        .catalog
+        .set_enabled(who, &kind, form.enabled == "true", Utc::now())
+        .await?;
+    see_other("/admin/integrations")
+}
+
+#[derive(Template)]
+#[template(path = "placeholder.html")]
+struct PlaceholderPage {
+    nav: Nav,
+    heading: &'static str,
+    text: &'static str,
+}
+
+/// TODO(issue 8): notification channels (Slack, Teams, webhooks out) get
+/// their page when that feature lands.
+pub(crate) async fn notifications_placeholder(caller: Caller) -> PageResult {
+    let who = signed_in(&caller)?;
+    page(&PlaceholderPage {
+        nav: Nav::new(who, "admin"),
+        heading: "Notification channels",
+        text: "TODO: managing Slack, Teams and outgoing webhook channels arrives with the notification feature.",
+    })
+}
+
+/// TODO(issue 8): hook setup (URL, secret, health) gets its page when
+/// inbound webhooks land.
+pub(crate) async fn hooks_placeholder(caller: Caller) -> PageResult {
+    let who = signed_in(&caller)?;
+    page(&PlaceholderPage {
+        nav: Nav::new(who, "admin"),
+        heading: "Hook setup",
+        text: "TODO: the GitLab and Jira webhook URLs, secrets and their health arrive with inbound webhooks.",
+    })
+}
+
+/// The connection form as typed (the secret is never sent back).
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub(crate) struct ConnectionForm {
+    kind: String,
+    name: String,
+    base_url: String,
+    auth_kind: String,
+    username: String,
+    secret: String,
+    shared: String,
+}
+
+impl ConnectionForm {
+    pub fn shared_checked(&self) -> bool {
+        !self.shared.is_empty()
+    }
+
+    fn from_view(c: &ConnectionView) -> ConnectionForm {
+        ConnectionForm {
+            kind: c.kind.as_str().to_owned(),
+            name: c.name.clone(),
+            base_url: c.base_url.clone(),
+            auth_kind: c.auth_kind.clone(),
+            username: c.username.clone().unwrap_or_default(),
+            secret: String::new(),
+            shared: if c.shared {
+                "on".to_owned()
+            } else {
+                String::new()
+            },
+        }
+    }
+}
+
+const CONNECTION_FIELDS: &[&str] = &[
+    "kind",
+    "name",
+    "base_url",
+    "auth_kind",
+    "username",
+    "secret",
+    "shared",
+];
+
+pub(crate) struct ConnectionRow {
+    pub id: i64,
+    pub name: String,
+    pub kind: &'static str,
+    pub kind_title: &'static str,
+    pub base_url: String,
+    pub shared: bool,
+    pub mine: bool,
+    pub health: &'static str,
+    pub last_error: Option<String>,
+}
+
+fn row(c: &ConnectionView, who: &Authenticated) -> ConnectionRow {
+    ConnectionRow {
+        id: c.id,
+        name: c.name.clone(),
+        kind: c.kind.as_str(),
+        kind_title: c.kind.title(),
+        base_url: c.base_url.clone(),
+        shared: c.shared,
+        mine: c.owner_id == who.user.id,
+        health: c.health.status,
+        last_error: c.health.last_error.clone(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "connections.html")]
+struct ConnectionsPage {
+    nav: Nav,
+    connections: Vec<ConnectionRow>,
+    kinds: Vec<Choice>,
+    auth_kinds: Vec<Choice>,
+    form: ConnectionForm,
+    error: FormError,
+}
+
+fn kinds(current: &str) -> Vec<Choice> {
+    [IntegrationKind::Gitlab, IntegrationKind::Jira]
+        .iter()
+        .map(|k| Choice::new(k.as_str(), k.title(), current))
+        .collect()
+}
+
+fn auth_kinds(current: &str) -> Vec<Choice> {
+    [
+        (
+            "private_token",
+            "GitLab: personal, group or project access token",
+        ),
+        ("oauth", "GitLab: OAuth token"),
+        ("basic", "Jira Cloud: email and API token"),
+        ("bearer", "Jira Data Center: personal access token"),
+    ]
+    .iter()
+    .map(|(v, l)| Choice::new(*v, *l, current))
+    .collect()
+}
+
+async fn connections_page(
+    state: &AppState,
+    who: &Authenticated,
+    form: ConnectionForm,
+    error: FormError,
+) -> Result<ConnectionsPage, PageError> {
+    let connections = state
+        .connections
+        .list(who)
+        .await?
+        .iter()
+        .map(|c| row(c, who))
+        .collect();
+    Ok(ConnectionsPage {
+        nav: Nav::new(who, "connections"),
+        connections,
+        kinds: kinds(&form.kind),
+        auth_kinds: auth_kinds(&form.auth_kind),
+        form,
+        error,
+    })
+}
+
+/// `/connections`: the list and the new-connection form.
+pub(crate) async fn connections(State(state): State<AppState>, caller: Caller) -> PageResult {
+    let who = signed_in(&caller)?;
+    let form = ConnectionForm {
+        kind: "gitlab".to_owned(),
+        auth_kind: "private_token".to_owned(),
+        ..ConnectionForm::default()
+    };
+    page(&connections_page(&state, who, form, FormError::none()).await?)
+}
+
+fn optional(text: &str) -> Option<String> {
+    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// Creates a connection owned by the caller.
+pub(crate) async fn create_connection(
+    State(state): State<AppState>,
+    caller: Caller,
+    Form(mut form): Form<ConnectionForm>,
+) -> PageResult {
+    let who = signed_in(&caller)?;
+    let input = ConnectionInput {
+        kind: form.kind.clone(),
+        name: form.name.clone(),
+        base_url: optional(&form.base_url),
+        auth_kind: form.auth_kind.clone(),
+        username: optional(&form.username),
+        secret: Secret::new(std::mem::take(&mut form.secret)),
+        shared: form.shared_checked(),
+    };
+    match state.connections.create(who, input, Utc::now()).await {
+        Ok(created) => see_other(&format!("/connections/{}", created.id)),
+        Err(e) => {
+            let error = refusal(e, CONNECTION_FIELDS)?;
+            refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &connections_page(&state, who, form, error).await?,
+            )
+        }
+    }
+}
+
+pub(crate) struct HealthView {
+    pub status: &'static str,
+    pub account: Option<String>,
+    pub version: Option<String>,
+    pub last_ok: Option<String>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+}
+
+pub(crate) struct TestView {
+    pub ok: bool,
+    pub text: String,
+}
+
+impl From<TestOutcome> for TestView {
+    fn from(t: TestOutcome) -> Self {
+        let text = match (&t.diagnosis, &t.account_name) {
+            (Some(d), _) => format!("{} {} ({})", d.summary, d.hint, d.code),
+            (None, Some(account)) => format!(
+                "Connected as {account}{}.",
+                t.server_version
+                    .as_ref()
+                    .map(|v| format!(", server version {v}"))
+                    .unwrap_or_default()
+            ),
+            (None, None) => "Connected.".to_owned(),
+        };
+        TestView { ok: t.ok, text }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "connection.html")]
+struct ConnectionPage {
+    nav: Nav,
+    id: i64,
+    kind_title: &'static str,
+    shared: bool,
+    health: HealthView,
+    auth_kinds: Vec<Choice>,
+    form: ConnectionForm,
+    error: FormError,
+    test: Option<TestView>,
+}
+
+async fn connection_page(
+    state: &AppState,
+    who: &Authenticated,
+    id: i64,
+    form: Option<ConnectionForm>,
+    error: FormError,
+    test: Option<TestView>,
+) -> Result<ConnectionPage, PageError> {
+    let c = state.connections.get(who, id).await?;
+    let form = form.unwrap_or_else(|| ConnectionForm::from_view(&c));
+    let h = &c.health;
+    Ok(ConnectionPage {
+        nav: Nav::new(who, "connections"),
+        id,
+        kind_title: c.kind.title(),
+        shared: c.shared,
+        health: HealthView {
+            status: h.status,
+            account: h.account_name.clone(),
+            version: h.server_version.clone(),
+            last_ok: h.last_ok_at.map(when),
+            last_error: h.last_error.clone(),
+            last_error_at: h.last_error_at.map(when),
+        },
+        auth_kinds: auth_kinds(&form.auth_kind),
+        form,
+        error,
+        test,
+    })
+}
+
+/// `/connections/{id}`: health, test, share, edit, delete.
+pub(crate) async fn show_connection(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let who = signed_in(&caller)?;
+    page(&connection_page(&state, who, id, None, FormError::none(), None).await?)
+}
+
+/// Saves the edit form; an empty secret keeps the stored one.
+pub(crate) async fn update_connection(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Form(mut form): Form<ConnectionForm>,
+) -> PageResult {
+    let who = signed_in(&caller)?;
+    let secret = std::mem::take(&mut form.secret);
+    let changes = ConnectionChanges {
+        name: Some(form.name.clone()),
+        base_url: optional(&form.base_url),
+        auth_kind: Some(form.auth_kind.clone()),
+        username: Some(optional(&form.username)),
+        secret: Some(secret).filter(|s| !s.is_empty()).map(Secret::new),
+        shared: Some(form.shared_checked()),
+    };
+    match state.connections.update(who, id, changes, Utc::now()).await {
+        Ok(_) => see_other(&format!("/connections/{id}")),
+        Err(e) => {
+            let error = refusal(e, CONNECTION_FIELDS)?;
+            refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &connection_page(&state, who, id, Some(form), error, None).await?,
+            )
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct ShareForm {
+    shared: String,
+}
+
+/// Shares a connection with everyone, or makes it private again.
+pub(crate) async fn share_connection(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Form(form): Form<ShareForm>,
+) -> PageResult {
+    let who = signed_in(&caller)?;
+    let changes = ConnectionChanges {
+        name: None,
+        base_url: None,
+        auth_kind: None,
+        username: None,
+        secret: None,
+        shared: Some(form.shared == "true"),
+    };
+    match state.connections.update(who, id, changes, Utc::now()).await {
+        Ok(_) => see_other(&format!("/connections/{id}")),
+        Err(e) => {
+            let error = refusal(e, &[])?;
+            refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &connection_page(&state, who, id, None, error, None).await?,
+            )
+        }
+    }
+}
+
+/// Tests the stored credentials and shows the outcome.
+pub(crate) async fn test_connection(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let who = signed_in(&caller)?;
+    let outcome = state.connections.test(who, id, Utc::now()).await?;
+    page(
+        &connection_page(
+            &state,
+            who,
+            id,
+            None,
+            FormError::none(),
+            Some(outcome.into()),
+        )
+        .await?,
+    )
+}
+
+/// Deletes a connection; one that links read through is refused with the
+/// reason shown.
+pub(crate) async fn delete_connection(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let who = signed_in(&caller)?;
+    match state.connections.delete(who, id, Utc::now()).await {
+        Ok(()) => see_other("/connections"),
+        Err(e) => {
+            let error = refusal(e, &[])?;
+            refused(
+                StatusCode::CONFLICT,
+                &connection_page(&state, who, id, None, error, None).await?,
+            )
+        }
+    }
+}
+
+pub(crate) struct UserRow {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: &'static str,
+    pub is_admin: bool,
+    pub disabled: bool,
+    pub is_me: bool,
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub(crate) struct UserForm {
+    email: String,
+    name: String,
+    role: String,
+    password: String,
+}
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct UsersPage {
+    nav: Nav,
+    users: Vec<UserRow>,
+    roles: Vec<Choice>,
+    form: UserForm,
+    error: FormError,
+}
+
+async fn users_page(
+    state: &AppState,
+    who: &Authenticated,
+    form: UserForm,
+    error: FormError,
+) -> Result<UsersPage, PageError> {
+    let users = state
+        .accounts
+        .list_users(who)
+        .await?
+        .into_iter()
+        .map(|u| UserRow {
+            id: u.id,
+            is_me: u.id == who.user.id,
+            email: u.email,
+            name: u.name,
+            role: u.role.as_str(),
+            is_admin: u.role == Role::Admin,
+            disabled: u.disabled_at.is_some(),
+        })
+        .collect();
+    Ok(UsersPage {
+        nav: Nav::new(who, "admin"),
+        users,
+        roles: [("member", "Member"), ("admin", "Admin")]
+            .iter()
+            .map(|(v, l)| Choice::new(*v, *l, &form.role))
+            .collect(),
+        form,
+        error,
+    })
+}
+
+/// `/admin/users`.
+pub(crate) async fn users(State(state): State<AppState>, caller: Caller) -> PageResult {
+    let who = signed_in(&caller)?;
+    let form = UserForm {
+        role: "member".to_owned(),
+        ..UserForm::default()
+    };
+    page(&users_page(&state, who, form, FormError::none()).await?)
+}
+
+fn role(text: &str) -> Result<Role, FormError> {
+    match text.trim() {
+        "admin" => Ok(Role::Admin),
+        "member" => Ok(Role::Member),
+        _ => Err(FormError::at("role", "choose member or admin")),
+    }
+}
+
+/// Creates a user (admins).
+pub(crate) async fn create_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Form(mut form): Form<UserForm>,
+) -> PageResult {
+    let who = signed_in(&caller)?;
+    let password = std::mem::take(&mut form.password);
+    let error = match role(&form.role) {
+        Err(error) => error,
+        Ok(role) => match state
+            .accounts
+            .create_user(
+                Some(who),
+                &form.email,
+                &form.name,
+                role,
+                &password,
+                Utc::now(),
+            )
+            .await
+        {
+            Ok(_) => return see_other("/admin/users"),
+            Err(e) => refusal(e, &["email", "name", "role", "password"])?,
+        },
+    };
+    refused(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &users_page(&state, who, form, error).await?,
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct UserChangeForm {
+    disabled: String,
+    role: String,
+}
+
+/// Disables, enables or changes the role of a user (admins).
+pub(crate) async fn update_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Form(form): Form<UserChangeForm>,
+) -> PageResult {
+    let who = signed_in(&caller)?;
+    let changes = UserChanges {
+        name: None,
+        role: match form.role.as_str() {
+            "" => None,
+            r => Some(role(r).map_err(|e| {
+                PageError::Failed(ApiError::invalid_field(
+                    "role",
+                    e.message.unwrap_or_default(),
+                ))
+            })?),
+        },
+        password: None,
+        disabled: match form.disabled.as_str() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        },
+    };
+    match state
+        .accounts
+        .update_user(who, id, changes, Utc::now())
+        .await
+    {
+        Ok(_) => see_other("/admin/users"),
+        Err(e) => {
+            let error = refusal(e, &[])?;
+            let form = UserForm {
+                role: "member".to_owned(),
+                ..UserForm::default()
+            };
+            refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &users_page(&state, who, form, error).await?,
+            )
+        }
+    }
+}
+
+pub(crate) struct TokenRow {
+    pub id: i64,
+    pub name: String,
+    pub prefix: String,
+    pub created: String,
+    pub last_used: String,
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub(crate) struct TokenForm {
+    name: String,
+}
+
+#[derive(Template)]
+#[template(path = "tokens.html")]
+struct TokensPage {
+    nav: Nav,
+    tokens: Vec<TokenRow>,
+    form: TokenForm,
+    error: FormError,
+    /// A token just created: shown this once, never again.
+    created: Option<String>,
+}
+
+async fn tokens_page(
+    state: &AppState,
+    who: &Authenticated,
+    form: TokenForm,
+    error: FormError,
+    created: Option<String>,
+) -> Result<TokensPage, PageError> {
+    let tokens = state
+        .accounts
+        .list_api_tokens(who)
+        .await?
+        .into_iter()
+        .filter(|t| t.revoked_at.is_none())
+        .map(|t| TokenRow {
+            id: t.id,
+            name: t.name,
+            prefix: t.prefix,
+            created: when(t.created_at),
+            last_used: t
+                .last_used_at
+                .map(when)
+                .unwrap_or_else(|| "never".to_owned()),
+        })
+        .collect();
+    Ok(TokensPage {
+        nav: Nav::new(who, "tokens"),
+        tokens,
+        form,
+        error,
+        created,
+    })
+}
+
+/// `/tokens`: the caller's API tokens.
+pub(crate) async fn tokens(State(state): State<AppState>, caller: Caller) -> PageResult {
+    let who = signed_in(&caller)?;
+    page(&tokens_page(&state, who, TokenForm::default(), FormError::none(), None).await?)
+}
+
+/// Creates a token and shows its value once.
+pub(crate) async fn create_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Form(form): Form<TokenForm>,
+) -> PageResult {
+    let who = signed_in(&caller)?;
+    match state
+        .accounts
+        .create_api_token(who, &form.name, Utc::now())
+        .await
+    {
+        Ok((_, value)) => {
+            let mut page_ = tokens_page(
+                &state,
+                who,
+                TokenForm::default(),
+                FormError::none(),
+                Some(value.expose().to_owned()),
+            )
+            .await?;
+            page_.created = Some(value.expose().to_owned());
+            let mut response = page(&page_)?;
+            // The value must not linger in caches.
+            response.headers_mut().insert(
+                axum::http::header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-store"),
+            );
+            Ok(response)
+        }
+        Err(e) => {
+            let error = refusal(e, &["name"])?;
+            refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &tokens_page(&state, who, form, error, None).await?,
+            )
+        }
+    }
+}
+
+/// Revokes one of the caller's tokens.
+pub(crate) async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let who = signed_in(&caller)?;
+    state.accounts.revoke_api_token(who, id, Utc::now()).await?;
+    see_other("/tokens")
+}

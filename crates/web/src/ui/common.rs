@@ -1,0 +1,326 @@
+//! What every signed-in page shares: the navigation, HTML error pages,
+//! inline form errors, progress bars and number formatting.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use cairn_core::authz::Role;
+use cairn_core::goals::{Measure, Status};
+use cairn_engine::EngineError;
+use cairn_engine::accounts::Authenticated;
+use cairn_store::goals::OkrProgress;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::render;
+use crate::ApiError;
+use crate::auth::Caller;
+
+/// The header of every signed-in page.
+pub(crate) struct Nav {
+    pub name: String,
+    pub role: &'static str,
+    pub is_admin: bool,
+    /// The session's CSRF token: every form posts it back (and scripts send
+    /// it as `X-CSRF-Token`). Empty for API-token callers, who have no forms.
+    pub csrf_token: String,
+    /// Which menu entry is current: `okrs`, `connections`, `tokens`, `admin`.
+    pub section: &'static str,
+}
+
+impl Nav {
+    pub fn new(who: &Authenticated, section: &'static str) -> Nav {
+        Nav {
+            name: who.user.name.clone(),
+            role: who.user.role.as_str(),
+            is_admin: who.user.role == Role::Admin,
+            csrf_token: who
+                .session
+                .as_ref()
+                .map(|s| s.csrf_token.clone())
+                .unwrap_or_default(),
+            section,
+        }
+    }
+
+    /// `aria-current` for the menu entry of `section`.
+    pub fn current(&self, section: &str) -> &'static str {
+        if self.section == section {
+            "page"
+        } else {
+            "false"
+        }
+    }
+}
+
+/// The signed-in caller, or the way to the sign-in page.
+pub(crate) fn signed_in(caller: &Caller) -> Result<&Authenticated, PageError> {
+    caller.0.as_ref().ok_or(PageError::SignIn)
+}
+
+/// Why a page could not be shown: not signed in (to the sign-in page), or
+/// an error shown as a page with its status.
+#[derive(Debug)]
+pub(crate) enum PageError {
+    SignIn,
+    Failed(ApiError),
+}
+
+impl From<ApiError> for PageError {
+    fn from(error: ApiError) -> Self {
+        PageError::Failed(error)
+    }
+}
+
+impl From<EngineError> for PageError {
+    fn from(error: EngineError) -> Self {
+        PageError::Failed(crate::from_engine(error))
+    }
+}
+
+impl From<cairn_store::StoreError> for PageError {
+    fn from(error: cairn_store::StoreError) -> Self {
+        PageError::Failed(ApiError::from(error))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    reason: &'a str,
+    message: &'a str,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            PageError::SignIn => Redirect::to("/login").into_response(),
+            PageError::Failed(error) if error.status == StatusCode::UNAUTHORIZED => {
+                Redirect::to("/login").into_response()
+            }
+            PageError::Failed(error) => {
+                let page = ErrorPage {
+                    status: error.status.as_u16(),
+                    reason: error.status.canonical_reason().unwrap_or("Error"),
+                    message: &error.message,
+                };
+                match render(&page) {
+                    Ok(html) => (error.status, html).into_response(),
+                    Err(e) => e.into_response(),
+                }
+            }
+        }
+    }
+}
+
+pub(crate) type PageResult = Result<Response, PageError>;
+
+/// A page, rendered.
+pub(crate) fn page(template: &impl Template) -> PageResult {
+    Ok(render(template)?.into_response())
+}
+
+/// A form rendered again after a refusal, with the refusal's status.
+pub(crate) fn refused(status: StatusCode, template: &impl Template) -> PageResult {
+    Ok((status, render(template)?).into_response())
+}
+
+/// A redirect after a successful form post.
+pub(crate) fn see_other(to: &str) -> PageResult {
+    Ok(Redirect::to(to).into_response())
+}
+
+/// A form's refusal: the message and the field it belongs next to, or none
+/// (then it is shown above the form).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct FormError {
+    pub field: Option<String>,
+    pub message: Option<String>,
+}
+
+impl FormError {
+    pub fn none() -> FormError {
+        FormError::default()
+    }
+
+    pub fn at(field: &str, message: impl Into<String>) -> FormError {
+        FormError {
+            field: Some(field.to_owned()),
+            message: Some(message.into()),
+        }
+    }
+
+    /// The engine's refusal, placed next to one of `fields` (after renaming
+    /// by `aliases`), or above the form when it names none of them.
+    pub fn from_api(error: &ApiError, fields: &[&str], aliases: &[(&str, &str)]) -> FormError {
+        let field = error.field.as_deref().map(|f| {
+            aliases
+                .iter()
+                .find(|(from, _)| *from == f)
+                .map(|(_, to)| *to)
+                .unwrap_or(f)
+        });
+        FormError {
+            field: field.filter(|f| fields.contains(f)).map(str::to_owned),
+            message: Some(error.message.clone()),
+        }
+    }
+
+    /// The message for `field`, if the refusal names it.
+    pub fn of(&self, field: &str) -> Option<&str> {
+        match (&self.field, &self.message) {
+            (Some(f), Some(m)) if f == field => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The message when it names no field shown.
+    pub fn general(&self) -> Option<&str> {
+        match (&self.field, &self.message) {
+            (None, Some(m)) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// `aria-invalid` for `field`.
+    pub fn invalid(&self, field: &str) -> &'static str {
+        if self.of(field).is_some() {
+            "true"
+        } else {
+            "false"
+        }
+    }
+}
+
+/// Whether an engine error is a refusal to show on the form (bad input, a
+/// conflict, a remote refusal) rather than a failure of the page.
+pub(crate) fn is_refusal(error: &ApiError) -> bool {
+    matches!(
+        error.status,
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT | StatusCode::BAD_GATEWAY
+    ) || (error.status == StatusCode::FORBIDDEN && error.code == "forbidden")
+}
+
+/// A choice in a `<select>`.
+#[derive(Debug, Clone)]
+pub(crate) struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+impl Choice {
+    pub fn new(value: impl Into<String>, label: impl Into<String>, current: &str) -> Choice {
+        let value = value.into();
+        Choice {
+            selected: value == current,
+            label: label.into(),
+            value,
+        }
+    }
+}
+
+/// A number for people: whole numbers without decimals, others with up to
+/// two.
+pub(crate) fn number(value: f64) -> String {
+    if (value - value.round()).abs() < 1e-9 {
+        format!("{}", value.round() as i64)
+    } else {
+        let s = format!("{value:.2}");
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    }
+}
+
+/// A percent as shown: whole, rounded down so that 99.6 % (not done) never
+/// shows as 100 %.
+pub(crate) fn whole_percent(percent: f64) -> String {
+    format!("{} %", percent.clamp(0.0, 100.0).floor() as i64)
+}
+
+pub(crate) fn status_label(status: Status) -> &'static str {
+    match status {
+        Status::NotStarted => "Not started",
+        Status::OnTrack => "On track",
+        Status::Behind => "Behind",
+        Status::AtRisk => "At risk",
+        Status::Done => "Done",
+    }
+}
+
+/// A moment for people, in UTC.
+pub(crate) fn when(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// How long ago, roughly.
+pub(crate) fn ago(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (now - at).num_seconds().max(0);
+    match secs {
+        0..60 => "just now".to_owned(),
+        60..3600 => format!("{} min ago", secs / 60),
+        3600..86_400 => format!("{} h ago", secs / 3600),
+        _ => format!("{} days ago", secs / 86_400),
+    }
+}
+
+/// A progress bar: drawn as SVG (widths are attributes, so the
+/// Content-Security-Policy needs no inline styles) and updated live by the
+/// script from the same fields, serialised.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Bar {
+    pub okr_id: i64,
+    /// Width of the filled part, 0 to 100.
+    pub width: String,
+    /// Where the expected-progress marker stands, 0 to 100.
+    pub expected: String,
+    /// `on_track`, `behind`, `at_risk`, `not_started`, `done`, or `none`
+    /// before anything is measured.
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub percent_label: String,
+    pub expected_label: String,
+    /// "17 of 20 bugs" for KPIs, the percent otherwise.
+    pub value_label: String,
+    pub computed_at: Option<String>,
+}
+
+impl Bar {
+    pub fn new(okr_id: i64, measure: &Measure, progress: Option<&OkrProgress>) -> Bar {
+        match progress {
+            None => Bar {
+                okr_id,
+                width: "0".to_owned(),
+                expected: "0".to_owned(),
+                status: "none",
+                status_label: "No data yet",
+                percent_label: "–".to_owned(),
+                expected_label: "–".to_owned(),
+                value_label: "nothing measured yet".to_owned(),
+                computed_at: None,
+            },
+            Some(p) => {
+                let value_label = match measure {
+                    Measure::PercentComplete => whole_percent(p.percent),
+                    Measure::Kpi(kpi) => format!(
+                        "{} of {} {}",
+                        number(p.value),
+                        number(kpi.target_value()),
+                        kpi.unit()
+                    ),
+                };
+                Bar {
+                    okr_id,
+                    width: number(p.percent.clamp(0.0, 100.0)),
+                    expected: number(p.expected_percent.clamp(0.0, 100.0)),
+                    status: p.status.as_str(),
+                    status_label: status_label(p.status),
+                    percent_label: whole_percent(p.percent),
+                    expected_label: whole_percent(p.expected_percent),
+                    value_label,
+                    computed_at: Some(when(p.computed_at)),
+                }
+            }
+        }
+    }
+}

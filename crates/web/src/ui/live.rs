@@ -1,0 +1,153 @@
+//! Live progress: the bars on a page move and change colour without a
+//! reload when a refresh, a scheduled poll or a webhook changes an OKR.
+//!
+//! `/live?ids=1,2` is a server-sent event stream: one `progress` event with
+//! every bar at once, then one whenever a bar changes. It reads the stored
+//! progress every second, so whatever path changed it (API, page, job,
+//! webhook) shows, and it ends after a few minutes; the browser reconnects
+//! (signing in again with the cookie, so an expired session stops it).
+//! `/live.json?ids=1,2` answers the same once, for the script's polling
+//! fallback.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use cairn_engine::accounts::Authenticated;
+use serde::Deserialize;
+
+use super::common::Bar;
+use crate::auth::Caller;
+use crate::{ApiError, AppState};
+
+/// How often the stream looks at the stored progress.
+const TICK: Duration = Duration::from_secs(1);
+/// How long one stream lasts before the browser reconnects.
+const LIFETIME: Duration = Duration::from_secs(300);
+/// At most this many bars a stream.
+const MAX_IDS: usize = 500;
+
+#[derive(Deserialize)]
+pub(crate) struct LiveQuery {
+    #[serde(default)]
+    ids: String,
+}
+
+fn ids(query: &LiveQuery) -> Result<Vec<i64>, ApiError> {
+    let mut ids = Vec::new();
+    for part in query
+        .ids
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        ids.push(
+            part.parse()
+                .map_err(|_| ApiError::invalid_field("ids", format!("`{part}` is not an id")))?,
+        );
+    }
+    if ids.len() > MAX_IDS {
+        return Err(ApiError::invalid_field(
+            "ids",
+            format!("at most {MAX_IDS} OKRs at once"),
+        ));
+    }
+    Ok(ids)
+}
+
+/// The bars of `ids` as stored now; OKRs that vanished or are not visible
+/// are left out.
+async fn bars(state: &AppState, who: &Authenticated, ids: &[i64]) -> Result<Vec<Bar>, ApiError> {
+    let mut out = Vec::with_capacity(ids.len());
+    if ids.len() <= 10 {
+        for id in ids {
+            match state.goals.get_okr(who, *id).await {
+                Ok(okr) => out.push(Bar::new(okr.id, &okr.fields.measure, okr.progress.as_ref())),
+                Err(cairn_engine::EngineError::NotFound(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    } else {
+        let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
+        for okr in state.goals.list_okrs(who, None).await? {
+            if wanted.contains(&okr.id) {
+                out.push(Bar::new(okr.id, &okr.fields.measure, okr.progress.as_ref()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The bars once, as JSON (the polling fallback).
+pub(crate) async fn live_json(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<LiveQuery>,
+) -> Result<Json<Vec<Bar>>, ApiError> {
+    let who = caller.require()?;
+    Ok(Json(bars(&state, who, &ids(&query)?).await?))
+}
+
+struct Stream {
+    state: AppState,
+    who: Authenticated,
+    ids: Vec<i64>,
+    /// What each bar last showed, to send only changes.
+    sent: HashMap<i64, String>,
+    started: tokio::time::Instant,
+    first: bool,
+}
+
+/// The event stream.
+pub(crate) async fn live(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<LiveQuery>,
+) -> Result<Response, ApiError> {
+    let who = caller.require()?.clone();
+    let ids = ids(&query)?;
+    let start = Stream {
+        state,
+        who,
+        ids,
+        sent: HashMap::new(),
+        started: tokio::time::Instant::now(),
+        first: true,
+    };
+    let events = futures_util::stream::unfold(start, |mut s| async move {
+        loop {
+            if s.started.elapsed() > LIFETIME {
+                return None;
+            }
+            if !s.first {
+                tokio::time::sleep(TICK).await;
+            }
+            s.first = false;
+            let Ok(now) = bars(&s.state, &s.who, &s.ids).await else {
+                // A failing store ends the stream; the browser retries.
+                return None;
+            };
+            let changed: Vec<Bar> = now
+                .into_iter()
+                .filter(|bar| {
+                    let text = serde_json::to_string(bar).unwrap_or_default();
+                    s.sent.insert(bar.okr_id, text.clone()) != Some(text)
+                })
+                .collect();
+            if changed.is_empty() {
+                continue;
+            }
+            let event = Event::default()
+                .event("progress")
+                .json_data(&changed)
+                .unwrap_or_else(|_| Event::default().comment("unserialisable"));
+            return Some((Ok::<_, std::convert::Infallible>(event), s));
+        }
+    });
+    Ok(Sse::new(events)
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}

@@ -1,0 +1,1012 @@
+//! The OKR tree of a period, an OKR's page (history chart, the items behind
+//! its number, check-ins, refresh), the create and edit forms, and periods.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use cairn_core::goals::{Kpi, Measure, ProgressSource, Status};
+use cairn_engine::accounts::Authenticated;
+use cairn_engine::goals::OkrInput;
+use cairn_store::goals::{DataLink, Okr, OkrKind, Period};
+use chrono::{NaiveDate, Utc};
+use serde::Deserialize;
+
+use super::chart::Chart;
+use super::common::{
+    Bar, Choice, FormError, Nav, PageError, PageResult, ago, is_refusal, number, page, refused,
+    see_other, signed_in, status_label, when,
+};
+use crate::auth::Caller;
+use crate::{ApiError, AppState};
+
+/// Which tracker a link reads, and how fresh its number is.
+pub(crate) struct LinkBadge {
+    /// `gitlab` or `jira`: the icon.
+    pub tracker: &'static str,
+    pub tracker_title: &'static str,
+    pub connection: String,
+    /// What it selects: `group/project · milestone "Q1"`, or the JQL.
+    pub summary: String,
+    pub synced: Option<String>,
+    pub synced_ago: String,
+    /// The last refresh failed: the number is from the last success.
+    pub stale: bool,
+    pub last_error: Option<String>,
+}
+
+fn badge(link: &DataLink, connections: &HashMap<i64, (String, &'static str)>) -> LinkBadge {
+    let now = Utc::now();
+    let jql = link.query.get("jql").and_then(|v| v.as_str());
+    let tracker = match connections.get(&link.connection_id) {
+        Some((_, kind)) => *kind,
+        None if jql.is_some() => "jira",
+        None => "gitlab",
+    };
+    let summary = match jql {
+        Some(jql) => jql.to_owned(),
+        None => {
+            let mut parts = Vec::new();
+            let text = |k: &str| {
+                link.query
+                    .get(k)
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+            };
+            if let Some(p) = text("project") {
+                parts.push(p);
+            }
+            if let Some(m) = text("milestone") {
+                parts.push(format!("milestone “{m}”"));
+            }
+            if let Some(a) = text("assignee") {
+                parts.push(format!("assignee {a}"));
+            }
+            if let Some(labels) = link.query.get("labels").and_then(|v| v.as_array())
+                && !labels.is_empty()
+            {
+                let names: Vec<&str> = labels.iter().filter_map(|l| l.as_str()).collect();
+                parts.push(format!("labels {}", names.join(", ")));
+            }
+            if let Some(iids) = link.query.get("iids").and_then(|v| v.as_array())
+                && !iids.is_empty()
+            {
+                let refs: Vec<String> = iids.iter().map(|i| format!("#{i}")).collect();
+                parts.push(format!("issues {}", refs.join(" ")));
+            }
+            parts.join(" · ")
+        }
+    };
+    LinkBadge {
+        tracker,
+        tracker_title: if tracker == "jira" { "Jira" } else { "GitLab" },
+        connection: connections
+            .get(&link.connection_id)
+            .map(|(name, _)| name.clone())
+            .unwrap_or_else(|| format!("connection {}", link.connection_id)),
+        summary,
+        synced: link.last_success_at.map(when),
+        synced_ago: link
+            .last_success_at
+            .map(|at| ago(at, now))
+            .unwrap_or_else(|| "never".to_owned()),
+        stale: link.failures > 0,
+        last_error: link.last_error.clone(),
+    }
+}
+
+async fn connection_names(
+    state: &AppState,
+    who: &Authenticated,
+) -> Result<HashMap<i64, (String, &'static str)>, PageError> {
+    Ok(state
+        .connections
+        .list(who)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, (c.name, c.kind.as_str())))
+        .collect())
+}
+
+async fn people(state: &AppState, who: &Authenticated) -> Result<HashMap<i64, String>, PageError> {
+    Ok(state.accounts.people(who).await?.into_iter().collect())
+}
+
+/// One line of the tree.
+pub(crate) struct Row {
+    pub id: i64,
+    pub depth: usize,
+    pub is_objective: bool,
+    pub kind_label: &'static str,
+    pub title: String,
+    pub owner: String,
+    pub bar: Bar,
+    pub link: Option<LinkBadge>,
+}
+
+#[derive(Template)]
+#[template(path = "okrs.html")]
+struct TreePage {
+    nav: Nav,
+    periods: Vec<Choice>,
+    period: Option<Period>,
+    rows: Vec<Row>,
+    live_ids: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TreeQuery {
+    period: Option<String>,
+}
+
+fn kind_label(kind: OkrKind) -> &'static str {
+    match kind {
+        OkrKind::Objective => "Objective",
+        OkrKind::KeyResult => "Key result",
+    }
+}
+
+/// Objectives with their key results (and aligned children) nested, in
+/// depth-first order; OKRs whose parent is elsewhere start at the top.
+fn tree_order(okrs: &[Okr]) -> Vec<(usize, &Okr)> {
+    let ids: std::collections::HashSet<i64> = okrs.iter().map(|o| o.id).collect();
+    let mut children: HashMap<Option<i64>, Vec<&Okr>> = HashMap::new();
+    for okr in okrs {
+        let parent = okr.fields.parent_id.filter(|p| ids.contains(p));
+        children.entry(parent).or_default().push(okr);
+    }
+    for list in children.values_mut() {
+        list.sort_by_key(|o| (o.fields.kind != OkrKind::Objective, o.id));
+    }
+    let mut out = Vec::with_capacity(okrs.len());
+    let mut stack: Vec<(usize, &Okr)> = children
+        .get(&None)
+        .map(|roots| roots.iter().rev().map(|o| (0, *o)).collect())
+        .unwrap_or_default();
+    while let Some((depth, okr)) = stack.pop() {
+        if out.len() > okrs.len() {
+            break;
+        }
+        out.push((depth, okr));
+        if let Some(kids) = children.get(&Some(okr.id)) {
+            stack.extend(kids.iter().rev().map(|k| (depth + 1, *k)));
+        }
+    }
+    out
+}
+
+/// `/`: the OKR tree of a period (the one asked for, else the one that
+/// covers today, else the latest).
+pub(crate) async fn tree(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<TreeQuery>,
+) -> PageResult {
+    let who = signed_in(&caller)?;
+    let periods = state.goals.list_periods(who).await?;
+    let today = Utc::now().date_naive();
+    let asked = query
+        .period
+        .as_deref()
+        .and_then(|p| p.trim().parse::<i64>().ok());
+    let period = asked
+        .and_then(|id| periods.iter().find(|p| p.id == id))
+        .or_else(|| {
+            periods
+                .iter()
+                .find(|p| p.starts_on <= today && today <= p.ends_on)
+        })
+        .or_else(|| periods.last())
+        .cloned();
+    let current = period
+        .as_ref()
+        .map(|p| p.id.to_string())
+        .unwrap_or_default();
+    let choices = periods
+        .iter()
+        .map(|p| Choice::new(p.id.to_string(), &p.name, &current))
+        .collect();
+    let mut rows = Vec::new();
+    if let Some(period) = &period {
+        let okrs = state.goals.list_okrs(who, Some(period.id)).await?;
+        let names = people(&state, who).await?;
+        let connections = connection_names(&state, who).await?;
+        for (depth, okr) in tree_order(&okrs) {
+            let link = if okr.fields.progress_source == ProgressSource::DataLink {
+                state
+                    .goals
+                    .data_link(who, okr.id)
+                    .await?
+                    .map(|l| badge(&l, &connections))
+            } else {
+                None
+            };
+            rows.push(Row {
+                id: okr.id,
+                depth: depth.min(4),
+                is_objective: okr.fields.kind == OkrKind::Objective,
+                kind_label: kind_label(okr.fields.kind),
+                title: okr.fields.title.clone(),
+                owner: names
+                    .get(&okr.fields.owner_id)
+                    .cloned()
+                    .unwrap_or_else(|| format!("user {}", okr.fields.owner_id)),
+                bar: Bar::new(okr.id, &okr.fields.measure, okr.progress.as_ref()),
+                link,
+            });
+        }
+    }
+    let live_ids = rows
+        .iter()
+        .map(|r| r.id.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    page(&TreePage {
+        nav: Nav::new(who, "okrs"),
+        periods: choices,
+        period,
+        rows,
+        live_ids,
+    })
+}
+
+/// A remote URL fit for a link: http(s) only, so a tracker cannot smuggle
+/// a `javascript:` URL into a page.
+fn safe_url(url: &str) -> String {
+    let lower = url.trim().to_ascii_lowercase();
+    if lower.starts_with("https://") || lower.starts_with("http://") {
+        url.trim().to_owned()
+    } else {
+        String::new()
+    }
+}
+
+/// One linked item on an OKR's page.
+pub(crate) struct ItemRow {
+    pub key: String,
+    pub title: String,
+    pub state: String,
+    pub done: bool,
+    pub url: String,
+    pub contribution: String,
+    pub counted: bool,
+    pub note: String,
+}
+
+pub(crate) struct CheckInRow {
+    pub at: String,
+    pub author: String,
+    pub value: String,
+    pub status: &'static str,
+    pub note: String,
+}
+
+/// The check-in form as typed.
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub(crate) struct CheckInForm {
+    value: String,
+    status_override: String,
+    note: String,
+}
+
+#[derive(Template)]
+#[template(path = "okr.html")]
+struct OkrPage {
+    nav: Nav,
+    id: i64,
+    title: String,
+    description: String,
+    kind_label: &'static str,
+    is_key_result: bool,
+    owner: String,
+    period_id: i64,
+    dates: String,
+    measure: String,
+    source: &'static str,
+    is_data_link: bool,
+    is_check_in: bool,
+    bar: Bar,
+    link: Option<LinkBadge>,
+    chart: Chart,
+    items: Vec<ItemRow>,
+    items_unit: String,
+    check_ins: Vec<CheckInRow>,
+    children: Vec<Row>,
+    form: CheckInForm,
+    statuses: Vec<Choice>,
+    error: FormError,
+    live_ids: String,
+}
+
+fn measure_label(measure: &Measure) -> String {
+    match measure {
+        Measure::PercentComplete => "Percent complete".to_owned(),
+        Measure::Kpi(kpi) => format!(
+            "KPI: {} → {} {}",
+            number(kpi.start_value()),
+            number(kpi.target_value()),
+            kpi.unit()
+        ),
+    }
+}
+
+fn source_label(source: ProgressSource) -> &'static str {
+    match source {
+        ProgressSource::CheckIn => "Check-ins",
+        ProgressSource::RollUp => "Roll-up of its children",
+        ProgressSource::DataLink => "Data link",
+    }
+}
+
+async fn okr_page(
+    state: &AppState,
+    who: &Authenticated,
+    id: i64,
+    form: CheckInForm,
+    error: FormError,
+) -> Result<OkrPage, PageError> {
+    let okr = state.goals.get_okr(who, id).await?;
+    let names = people(state, who).await?;
+    let owner = |id: i64| {
+        names
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| format!("user {id}"))
+    };
+    let connections = connection_names(state, who).await?;
+    let link = state
+        .goals
+        .data_link(who, id)
+        .await?
+        .map(|l| badge(&l, &connections));
+    let history = state.goals.history(who, id, 1000).await?;
+    let chart = Chart::new(&okr, &history, Utc::now());
+    let mut items_unit = String::new();
+    if let cairn_engine::goals::Explain::DataLink { explanation } =
+        state.goals.explain(who, id).await?
+    {
+        items_unit = explanation.unit;
+    }
+    let items = state
+        .goals
+        .linked_items(who, id)
+        .await?
+        .into_iter()
+        .map(|linked| {
+            let (contribution, counted, note) = match &linked.contribution {
+                Some(c) => (
+                    if c.denominator > 0.0 {
+                        format!("{} of {}", number(c.numerator), number(c.denominator))
+                    } else {
+                        number(c.numerator)
+                    },
+                    c.counted,
+                    c.note
+                        .map(|n| n.as_str().replace('_', " "))
+                        .unwrap_or_default(),
+                ),
+                None => ("–".to_owned(), false, String::new()),
+            };
+            ItemRow {
+                key: linked.item.key,
+                title: linked.item.title,
+                state: linked.item.state,
+                done: linked.item.done,
+                url: safe_url(&linked.item.url),
+                contribution,
+                counted,
+                note,
+            }
+        })
+        .collect();
+    let mut check_ins: Vec<CheckInRow> = state
+        .goals
+        .list_check_ins(who, id)
+        .await?
+        .into_iter()
+        .map(|c| CheckInRow {
+            at: when(c.created_at),
+            author: owner(c.author_id),
+            value: number(c.value),
+            status: c.status_override.map(status_label).unwrap_or(""),
+            note: c.note,
+        })
+        .collect();
+    check_ins.reverse();
+    let all = state
+        .goals
+        .list_okrs(who, Some(okr.fields.period_id))
+        .await?;
+    let children = all
+        .iter()
+        .filter(|o| o.fields.parent_id == Some(id))
+        .map(|o| Row {
+            id: o.id,
+            depth: 0,
+            is_objective: o.fields.kind == OkrKind::Objective,
+            kind_label: kind_label(o.fields.kind),
+            title: o.fields.title.clone(),
+            owner: owner(o.fields.owner_id),
+            bar: Bar::new(o.id, &o.fields.measure, o.progress.as_ref()),
+            link: None,
+        })
+        .collect::<Vec<_>>();
+    let mut live: Vec<String> = vec![id.to_string()];
+    live.extend(children.iter().map(|c| c.id.to_string()));
+    let statuses = std::iter::once(Choice::new("", "Computed", &form.status_override))
+        .chain(
+            Status::ALL
+                .iter()
+                .map(|s| Choice::new(s.as_str(), status_label(*s), &form.status_override)),
+        )
+        .collect();
+    let f = &okr.fields;
+    Ok(OkrPage {
+        nav: Nav::new(who, "okrs"),
+        id,
+        title: f.title.clone(),
+        description: f.description.clone(),
+        kind_label: kind_label(f.kind),
+        is_key_result: f.kind == OkrKind::KeyResult,
+        owner: owner(f.owner_id),
+        period_id: f.period_id,
+        dates: format!("{} to {}", f.starts_on, f.due_on),
+        measure: measure_label(&f.measure),
+        source: source_label(f.progress_source),
+        is_data_link: f.progress_source == ProgressSource::DataLink,
+        is_check_in: f.progress_source == ProgressSource::CheckIn,
+        bar: Bar::new(id, &f.measure, okr.progress.as_ref()),
+        link,
+        chart,
+        items,
+        items_unit,
+        check_ins,
+        children,
+        form,
+        statuses,
+        error,
+        live_ids: live.join(","),
+    })
+}
+
+/// `/okrs/{id}`: an OKR with its chart, items, check-ins and children.
+pub(crate) async fn show_okr(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let who = signed_in(&caller)?;
+    page(&okr_page(&state, who, id, CheckInForm::default(), FormError::none()).await?)
+}
+
+/// Records a check-in; refused ones come back with the input kept.
+pub(crate) async fn check_in(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Form(form): Form<CheckInForm>,
+) -> PageResult {
+    let who = signed_in(&caller)?;
+    let parsed = (|| {
+        let value = form
+            .value
+            .trim()
+            .parse::<f64>()
+            .map_err(|_| FormError::at("value", "must be a number"))?;
+        let status = match form.status_override.trim() {
+            "" => None,
+            s => Some(
+                Status::parse(s)
+                    .ok_or_else(|| FormError::at("status_override", "unknown status"))?,
+            ),
+        };
+        Ok::<_, FormError>((value, status))
+    })();
+    let error = match parsed {
+        Ok((value, status)) => {
+            match state
+                .goals
+                .check_in(who, id, value, status, &form.note, Utc::now())
+                .await
+            {
+                Ok(_) => return see_other(&format!("/okrs/{id}")),
+                Err(e) => {
+                    let e = ApiError::from(e);
+                    if !is_refusal(&e) {
+                        return Err(e.into());
+                    }
+                    FormError::from_api(&e, &["value", "status_override", "note"], &[])
+                }
+            }
+        }
+        Err(error) => error,
+    };
+    refused(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &okr_page(&state, who, id, form, error).await?,
+    )
+}
+
+/// Refreshes a key result's data link now, then shows it again (with
+/// JavaScript the button calls the API instead and the bar moves live).
+pub(crate) async fn refresh(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let who = signed_in(&caller)?;
+    match state.goals.refresh_okr(who, id, Utc::now()).await {
+        Ok(_) => see_other(&format!("/okrs/{id}")),
+        Err(e) => {
+            let e = ApiError::from(e);
+            if !is_refusal(&e) {
+                return Err(e.into());
+            }
+            refused(
+                e.status,
+                &okr_page(
+                    &state,
+                    who,
+                    id,
+                    CheckInForm::default(),
+                    FormError::at("refresh", e.message),
+                )
+                .await?,
+            )
+        }
+    }
+}
+
+/// Deletes an OKR; back to its period.
+pub(crate) async fn delete_okr(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let who = signed_in(&caller)?;
+    let okr = state.goals.get_okr(who, id).await?;
+    state.goals.delete_okr(who, id, Utc::now()).await?;
+    see_other(&format!("/?period={}", okr.fields.period_id))
+}
+
+/// The OKR form as typed: every field text, so a refused form comes back
+/// exactly as it was sent.
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub(crate) struct OkrForm {
+    kind: String,
+    title: String,
+    description: String,
+    period_id: String,
+    parent_id: String,
+    owner_id: String,
+    starts_on: String,
+    due_on: String,
+    measure: String,
+    unit: String,
+    start_value: String,
+    target_value: String,
+    weight: String,
+    contributes: String,
+    progress_source: String,
+}
+
+const OKR_FIELDS: &[&str] = &[
+    "kind",
+    "title",
+    "description",
+    "period_id",
+    "parent_id",
+    "owner_id",
+    "starts_on",
+    "due_on",
+    "measure",
+    "unit",
+    "start_value",
+    "target_value",
+    "weight",
+    "progress_source",
+];
+
+const OKR_ALIASES: &[(&str, &str)] = &[
+    ("due_date", "due_on"),
+    ("start_date", "starts_on"),
+    ("direction", "target_value"),
+    ("name", "kind"),
+];
+
+fn date(field: &str, text: &str) -> Result<Option<NaiveDate>, FormError> {
+    match text.trim() {
+        "" => Ok(None),
+        t => NaiveDate::parse_from_str(t, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| FormError::at(field, "must be a date (YYYY-MM-DD)")),
+    }
+}
+
+fn decimal(field: &str, text: &str) -> Result<f64, FormError> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| FormError::at(field, "must be a number"))
+}
+
+fn id_or_none(field: &str, text: &str) -> Result<Option<i64>, FormError> {
+    match text.trim() {
+        "" => Ok(None),
+        t => t
+            .parse()
+            .map(Some)
+            .map_err(|_| FormError::at(field, "choose one from the list")),
+    }
+}
+
+impl OkrForm {
+    fn input(&self) -> Result<OkrInput, FormError> {
+        let kind = OkrKind::parse(self.kind.trim())
+            .ok_or_else(|| FormError::at("kind", "choose objective or key result"))?;
+        let period_id = id_or_none("period_id", &self.period_id)?
+            .ok_or_else(|| FormError::at("period_id", "choose a period"))?;
+        let measure = match self.measure.trim() {
+            "" | "percent_complete" => Measure::PercentComplete,
+            "kpi" => {
+                let start = decimal("start_value", &self.start_value)?;
+                let target = decimal("target_value", &self.target_value)?;
+                let kpi = Kpi::new(self.unit.trim(), start, target).map_err(|e| {
+                    let field = match e.field() {
+                        "direction" => "target_value",
+                        f => f,
+                    };
+                    FormError::at(field, e.to_string())
+                })?;
+                Measure::Kpi(kpi)
+            }
+            _ => return Err(FormError::at("measure", "choose percent complete or KPI")),
+        };
+        let weight = match self.weight.trim() {
+            "" => None,
+            w => Some(decimal("weight", w)?),
+        };
+        let progress_source = ProgressSource::parse(self.progress_source.trim())
+            .ok_or_else(|| FormError::at("progress_source", "choose where progress comes from"))?;
+        Ok(OkrInput {
+            kind,
+            title: self.title.clone(),
+            description: self.description.clone(),
+            owner_id: id_or_none("owner_id", &self.owner_id)?,
+            period_id,
+            parent_id: id_or_none("parent_id", &self.parent_id)?,
+            starts_on: date("starts_on", &self.starts_on)?,
+            due_on: date("due_on", &self.due_on)?,
+            measure,
+            weight,
+            contributes: Some(!self.contributes.is_empty()),
+            progress_source,
+        })
+    }
+
+    fn from_okr(okr: &Okr) -> OkrForm {
+        let f = &okr.fields;
+        let (measure, unit, start, target) = match &f.measure {
+            Measure::PercentComplete => (
+                "percent_complete",
+                String::new(),
+                String::new(),
+                String::new(),
+            ),
+            Measure::Kpi(k) => (
+                "kpi",
+                k.unit().to_owned(),
+                number(k.start_value()),
+                number(k.target_value()),
+            ),
+        };
+        OkrForm {
+            kind: f.kind.as_str().to_owned(),
+            title: f.title.clone(),
+            description: f.description.clone(),
+            period_id: f.period_id.to_string(),
+            parent_id: f.parent_id.map(|p| p.to_string()).unwrap_or_default(),
+            owner_id: f.owner_id.to_string(),
+            starts_on: f.starts_on.to_string(),
+            due_on: f.due_on.to_string(),
+            measure: measure.to_owned(),
+            unit,
+            start_value: start,
+            target_value: target,
+            weight: number(f.weight),
+            contributes: if f.contributes {
+                "on".to_owned()
+            } else {
+                String::new()
+            },
+            progress_source: f.progress_source.as_str().to_owned(),
+        }
+    }
+
+    pub fn contributes_checked(&self) -> bool {
+        !self.contributes.is_empty()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "okr_form.html")]
+struct OkrFormPage {
+    nav: Nav,
+    heading: String,
+    action: String,
+    cancel: String,
+    form: OkrForm,
+    kinds: Vec<Choice>,
+    periods: Vec<Choice>,
+    parents: Vec<Choice>,
+    owners: Vec<Choice>,
+    sources: Vec<Choice>,
+    measures: Vec<Choice>,
+    error: FormError,
+}
+
+async fn okr_form_page(
+    state: &AppState,
+    who: &Authenticated,
+    editing: Option<i64>,
+    form: OkrForm,
+    error: FormError,
+) -> Result<OkrFormPage, PageError> {
+    let periods = state.goals.list_periods(who).await?;
+    let period_id = form.period_id.trim().parse::<i64>().ok();
+    let candidates = match period_id {
+        Some(p) => state.goals.list_okrs(who, Some(p)).await?,
+        None => Vec::new(),
+    };
+    let parents = std::iter::once(Choice::new("", "None (top level)", &form.parent_id))
+        .chain(
+            candidates
+                .iter()
+                .filter(|o| Some(o.id) != editing)
+                .map(|o| {
+                    Choice::new(
+                        o.id.to_string(),
+                        format!("{}: {}", kind_label(o.fields.kind), o.fields.title),
+                        &form.parent_id,
+                    )
+                }),
+        )
+        .collect();
+    let mut people = state.accounts.people(who).await?;
+    people.sort_by(|a, b| a.1.cmp(&b.1));
+    let owners = people
+        .iter()
+        .map(|(id, name)| Choice::new(id.to_string(), name, &form.owner_id))
+        .collect();
+    let (heading, action, cancel) = match editing {
+        Some(id) => (
+            format!("Edit “{}”", form.title),
+            format!("/okrs/{id}"),
+            format!("/okrs/{id}"),
+        ),
+        None => (
+            "New objective or key result".to_owned(),
+            "/okrs".to_owned(),
+            "/".to_owned(),
+        ),
+    };
+    Ok(OkrFormPage {
+        nav: Nav::new(who, "okrs"),
+        heading,
+        action,
+        cancel,
+        kinds: [OkrKind::Objective, OkrKind::KeyResult]
+            .iter()
+            .map(|k| Choice::new(k.as_str(), kind_label(*k), &form.kind))
+            .collect(),
+        periods: periods
+            .iter()
+            .map(|p| Choice::new(p.id.to_string(), &p.name, &form.period_id))
+            .collect(),
+        parents,
+        owners,
+        sources: ProgressSource::ALL
+            .iter()
+            .map(|s| Choice::new(s.as_str(), source_label(*s), &form.progress_source))
+            .collect(),
+        measures: [
+            ("percent_complete", "Percent complete"),
+            ("kpi", "KPI (a number from start to target)"),
+        ]
+        .iter()
+        .map(|(v, l)| Choice::new(*v, *l, &form.measure))
+        .collect(),
+        form,
+        error,
+    })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct NewOkrQuery {
+    period: Option<String>,
+    parent: Option<String>,
+    kind: Option<String>,
+}
+
+/// `/okrs/new`: the create form, for a period and optionally a parent.
+pub(crate) async fn new_okr(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<NewOkrQuery>,
+) -> PageResult {
+    let who = signed_in(&caller)?;
+    let form = OkrForm {
+        kind: query.kind.unwrap_or_else(|| "objective".to_owned()),
+        period_id: query.period.unwrap_or_default(),
+        parent_id: query.parent.unwrap_or_default(),
+        owner_id: who.user.id.to_string(),
+        measure: "percent_complete".to_owned(),
+        weight: "1".to_owned(),
+        contributes: "on".to_owned(),
+        progress_source: "check_in".to_owned(),
+        ..OkrForm::default()
+    };
+    page(&okr_form_page(&state, who, None, form, FormError::none()).await?)
+}
+
+async fn refused_okr_form(
+    state: &AppState,
+    who: &Authenticated,
+    editing: Option<i64>,
+    form: OkrForm,
+    error: FormError,
+) -> PageResult {
+    refused(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &okr_form_page(state, who, editing, form, error).await?,
+    )
+}
+
+fn okr_refusal(error: cairn_engine::EngineError) -> Result<FormError, PageError> {
+    let error = ApiError::from(error);
+    if is_refusal(&error) {
+        Ok(FormError::from_api(&error, OKR_FIELDS, OKR_ALIASES))
+    } else {
+        Err(error.into())
+    }
+}
+
+/// Creates an OKR; a key result measured by a data link goes on to
+/// "connect a data source".
+pub(crate) async fn create_okr(
+    State(state): State<AppState>,
+    caller: Caller,
+    Form(form): Form<OkrForm>,
+) -> PageResult {
+    let who = signed_in(&caller)?;
+    let input = match form.input() {
+        Ok(input) => input,
+        Err(error) => return refused_okr_form(&state, who, None, form, error).await,
+    };
+    match state.goals.create_okr(who, input, Utc::now()).await {
+        Ok(okr) if okr.fields.progress_source == ProgressSource::DataLink => {
+            see_other(&format!("/okrs/{}/link", okr.id))
+        }
+        Ok(okr) => see_other(&format!("/okrs/{}", okr.id)),
+        Err(e) => {
+            let error = okr_refusal(e)?;
+            refused_okr_form(&state, who, None, form, error).await
+        }
+    }
+}
+
+/// `/okrs/{id}/edit`.
+pub(crate) async fn edit_okr(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let who = signed_in(&caller)?;
+    let okr = state.goals.get_okr(who, id).await?;
+    page(
+        &okr_form_page(
+            &state,
+            who,
+            Some(id),
+            OkrForm::from_okr(&okr),
+            FormError::none(),
+        )
+        .await?,
+    )
+}
+
+/// Saves the edit form.
+pub(crate) async fn update_okr(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Form(form): Form<OkrForm>,
+) -> PageResult {
+    let who = signed_in(&caller)?;
+    let input = match form.input() {
+        Ok(input) => input,
+        Err(error) => return refused_okr_form(&state, who, Some(id), form, error).await,
+    };
+    match state.goals.update_okr(who, id, input, Utc::now()).await {
+        Ok(_) => see_other(&format!("/okrs/{id}")),
+        Err(e) => {
+            let error = okr_refusal(e)?;
+            refused_okr_form(&state, who, Some(id), form, error).await
+        }
+    }
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub(crate) struct PeriodForm {
+    name: String,
+    starts_on: String,
+    ends_on: String,
+}
+
+#[derive(Template)]
+#[template(path = "period_form.html")]
+struct PeriodPage {
+    nav: Nav,
+    form: PeriodForm,
+    error: FormError,
+}
+
+/// `/periods/new` (admins create periods).
+pub(crate) async fn new_period(caller: Caller) -> PageResult {
+    let who = signed_in(&caller)?;
+    page(&PeriodPage {
+        nav: Nav::new(who, "okrs"),
+        form: PeriodForm::default(),
+        error: FormError::none(),
+    })
+}
+
+pub(crate) async fn create_period(
+    State(state): State<AppState>,
+    caller: Caller,
+    Form(form): Form<PeriodForm>,
+) -> PageResult {
+    let who = signed_in(&caller)?;
+    let parsed = (|| {
+        let starts = date("starts_on", &form.starts_on)?
+            .ok_or_else(|| FormError::at("starts_on", "is required"))?;
+        let ends = date("ends_on", &form.ends_on)?
+            .ok_or_else(|| FormError::at("ends_on", "is required"))?;
+        Ok::<_, FormError>((starts, ends))
+    })();
+    let error = match parsed {
+        Err(error) => error,
+        Ok((starts, ends)) => match state
+            .goals
+            .create_period(who, &form.name, starts, ends, Utc::now())
+            .await
+        {
+            Ok(period) => return see_other(&format!("/?period={}", period.id)),
+            Err(e) => {
+                let e = ApiError::from(e);
+                if !is_refusal(&e) {
+                    return Err(e.into());
+                }
+                FormError::from_api(
+                    &e,
+                    &["name", "starts_on", "ends_on"],
+                    &[("due_date", "ends_on"), ("due_on", "ends_on")],
+                )
+            }
+        },
+    };
+    refused(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &PeriodPage {
+            nav: Nav::new(who, "okrs"),
+            form,
+            error,
+        },
+    )
+}
