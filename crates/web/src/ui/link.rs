@@ -128,16 +128,30 @@ struct Editing {
     is_kpi: bool,
 }
 
-async fn link_page(
-    state: &AppState,
-    who: &Authenticated,
-    okr_id: i64,
+/// What the two forms of the link page hold: the user's input, each form's
+/// error, and the Jira preview.
+#[derive(Default)]
+struct LinkForms {
     gitlab: GitLabForm,
     jira: JiraForm,
     gitlab_error: FormError,
     jira_error: FormError,
     preview: Option<PreviewView>,
+}
+
+async fn link_page(
+    state: &AppState,
+    who: &Authenticated,
+    okr_id: i64,
+    forms: LinkForms,
 ) -> Result<LinkPage, PageError> {
+    let LinkForms {
+        gitlab,
+        jira,
+        gitlab_error,
+        jira_error,
+        preview,
+    } = forms;
     let okr = state.goals.get_okr(who, okr_id).await?;
     let editing = Editing {
         okr_title: okr.fields.title.clone(),
@@ -277,11 +291,11 @@ pub(crate) async fn link_form(
             &state,
             who,
             id,
-            gitlab,
-            jira,
-            FormError::none(),
-            FormError::none(),
-            None,
+            LinkForms {
+                gitlab,
+                jira,
+                ..LinkForms::default()
+            },
         )
         .await?,
     )
@@ -379,10 +393,19 @@ pub(crate) async fn link_gitlab(
             Err(e) => refusal(e, GITLAB_FIELDS)?,
         },
     };
-    let jira = JiraForm::default();
     refused(
         StatusCode::UNPROCESSABLE_ENTITY,
-        &link_page(&state, who, id, form, jira, error, FormError::none(), None).await?,
+        &link_page(
+            &state,
+            who,
+            id,
+            LinkForms {
+                gitlab: form,
+                gitlab_error: error,
+                ..LinkForms::default()
+            },
+        )
+        .await?,
     )
 }
 
@@ -442,18 +465,18 @@ pub(crate) async fn link_jira(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    let gitlab = GitLabForm::default();
     refused(
         status,
         &link_page(
             &state,
             who,
             id,
-            gitlab,
-            form,
-            FormError::none(),
-            error,
-            preview,
+            LinkForms {
+                jira: form,
+                jira_error: error,
+                preview,
+                ..LinkForms::default()
+            },
         )
         .await?,
     )
