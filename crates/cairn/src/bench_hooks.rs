@@ -10,8 +10,9 @@
 //!    coordinated omission); then a closed loop of concurrent senders for the
 //!    most the server takes. The job worker applies the deliveries meanwhile,
 //!    as in production.
-//! 2. Change to API: key results each linked to one simulated issue; the
-//!    simulator's own project hook points at Cairn; issues are closed and
+//! 2. Change to API: key results each linked to one simulated issue, the
+//!    issues spread over a few projects whose hooks (in the simulator) point
+//!    at Cairn; issues are closed and
 //!    reopened at a fixed rate and the simulator delivers its webhooks.
 //!    Afterwards each key result's history is read through the HTTP API and
 //!    every change is matched to the first progress point at or after it
@@ -71,8 +72,10 @@ pub enum Part {
 
 pub async fn run(bench: HookBench) -> anyhow::Result<()> {
     println!(
-        "cairn bench hooks: release build: {}, 2 cores shared by the server, its job worker, SQLite, the simulator and the load generator",
-        !cfg!(debug_assertions)
+        "cairn bench hooks: release build: {}, {} CPU(s) shared by the server, its job worker, SQLite, the simulator and the load generator; load average {}",
+        !cfg!(debug_assertions),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load_average()
     );
     if bench.only != Some(Part::Change) {
         ingest(&bench).await?;
