@@ -53,6 +53,40 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 10)]
         connections: u32,
     },
+    /// Webhooks in on the real server: verified GitLab issue hooks per
+    /// second (open loop at a fixed rate, then a closed loop), and the time
+    /// from a change in the simulator to the progress the API serves.
+    Hooks {
+        /// Open loop: webhooks per second.
+        #[arg(long, default_value_t = 2_000)]
+        rate: u32,
+        /// Open loop: seconds.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Closed loop: concurrent senders.
+        #[arg(long, default_value_t = 32)]
+        senders: usize,
+        /// Closed loop: seconds.
+        #[arg(long, default_value_t = 5)]
+        closed_seconds: u64,
+        /// Change to API: key results, each linked to its own issue.
+        #[arg(long, default_value_t = 50)]
+        key_results: u32,
+        /// Change to API: issue changes per second, over all issues.
+        #[arg(long, default_value_t = 500)]
+        change_rate: u32,
+        /// Change to API: seconds.
+        #[arg(long, default_value_t = 10)]
+        change_seconds: u64,
+        /// Change to API: simulated projects the issues are spread over
+        /// (the simulator sends a project's webhooks in order, one at a
+        /// time, and different projects' at once).
+        #[arg(long, default_value_t = 5)]
+        projects: u32,
+        /// Only one of the two measurements.
+        #[arg(long, value_enum)]
+        only: Option<crate::bench_hooks::Part>,
+    },
 }
 
 fn binary() -> anyhow::Result<PathBuf> {
@@ -73,6 +107,30 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             links,
             connections,
         } => crate::bench_goals::run(import_issues, recompute_items, links, connections).await,
+        BenchCommand::Hooks {
+            rate,
+            seconds,
+            senders,
+            closed_seconds,
+            key_results,
+            change_rate,
+            change_seconds,
+            projects,
+            only,
+        } => {
+            crate::bench_hooks::run(crate::bench_hooks::HookBench {
+                rate,
+                seconds,
+                senders,
+                closed_seconds,
+                key_results,
+                change_rate,
+                change_seconds,
+                projects,
+                only,
+            })
+            .await
+        }
     }
 }
 

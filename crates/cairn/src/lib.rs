@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod bench;
 mod bench_goals;
+mod bench_hooks;
 pub mod cli;
 pub mod config;
 pub mod demo;

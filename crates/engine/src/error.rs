@@ -34,6 +34,18 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Keyring(#[from] KeyringError),
+    /// This process cannot do it now; try again (503).
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl From<crate::batch::BatchError> for EngineError {
+    fn from(error: crate::batch::BatchError) -> Self {
+        match error {
+            crate::batch::BatchError::Store(error) => EngineError::Store(error),
+            crate::batch::BatchError::Stopped => EngineError::Unavailable(error.to_string()),
+        }
+    }
 }
 
 impl EngineError {

@@ -3,6 +3,7 @@
 //! here knows about HTTP.
 
 pub mod accounts;
+mod batch;
 pub mod catalog;
 pub mod connections;
 pub mod error;

@@ -3034,6 +3034,7 @@ fn send(s: &Shared, p: &GlProject, wants: impl Fn(&GlHook) -> bool, event: &str,
             url: h.url.clone(),
             headers,
             body: body.clone(),
+            order_key: p.id.to_string(),
         });
     }
 }

@@ -2817,6 +2817,11 @@ fn deliver(s: &Shared, jira: &Jira, idx: usize, event: &str, payload: &Value) {
             url: h.url.clone(),
             headers,
             body: body.clone(),
+            order_key: jira
+                .issues
+                .get(idx)
+                .map(|i| i.project.clone())
+                .unwrap_or_default(),
         });
     }
 }

@@ -216,7 +216,7 @@ macro_rules! impl_accounts {
                 .bind(to_db(now))
                 .bind(id)
                 .bind(to_db(idle_since))
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.writer)
                 .await?;
                 row.map(|row| {
                     Ok(crate::Session {
@@ -232,14 +232,14 @@ macro_rules! impl_accounts {
             }
 
             async fn delete_session(&self, id: &str) -> Result<()> {
-                sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id).execute(&self.pool).await?;
+                sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id).execute(&self.writer).await?;
                 Ok(())
             }
 
             async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64> {
                 let result = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
                     .bind(to_db(now))
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                 Ok(result.rows_affected())
             }
@@ -252,7 +252,7 @@ macro_rules! impl_accounts {
                 let row = sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(to_db(now))
                     .bind(token_hash)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&self.writer)
                     .await?;
                 row.as_ref().map(token_from_row).transpose()
             }
@@ -345,7 +345,7 @@ macro_rules! impl_accounts {
                         .bind(server_version)
                         .bind(flavour)
                         .bind(id)
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await?;
                     }
                     crate::HealthCheck::Failed { code, message } => {
@@ -357,7 +357,7 @@ macro_rules! impl_accounts {
                         .bind(code)
                         .bind(message)
                         .bind(id)
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await?;
                     }
                 }
@@ -379,7 +379,7 @@ macro_rules! impl_accounts {
                 .bind(id)
                 .bind(&old.bytes)
                 .bind(&old.key_id)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(result.rows_affected() == 1)
             }

@@ -169,6 +169,8 @@ pub trait GoalStore: Send + Sync {
     /// Links whose next refresh is due, oldest due first.
     async fn due_links(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<DataLink>>;
     async fn links_for_connection(&self, connection_id: i64) -> Result<Vec<DataLink>>;
+    /// The links whose selection holds the connection's item `key`.
+    async fn links_with_item(&self, connection_id: i64, key: &str) -> Result<Vec<i64>>;
     /// The snapshots of the items that make up a link's number.
     async fn link_items(&self, link_id: i64) -> Result<Vec<ItemSnapshot>>;
     /// The same items with only what the rules read (no title, URL or
@@ -569,6 +571,18 @@ macro_rules! impl_goals {
                 let sql = format!("SELECT {LINK_COLUMNS} FROM data_links WHERE connection_id = $1 ORDER BY id");
                 let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(connection_id).fetch_all(&self.pool).await?;
                 rows.iter().map(link_from_row).collect()
+            }
+
+            async fn links_with_item(&self, connection_id: i64, key: &str) -> Result<Vec<i64>> {
+                let ids: Vec<i64> = sqlx::query_scalar(
+                    "SELECT l.link_id FROM items i JOIN link_items l ON l.item_id = i.id \
+                     WHERE i.connection_id = $1 AND i.key = $2 ORDER BY l.link_id",
+                )
+                .bind(connection_id)
+                .bind(key)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(ids)
             }
 
             async fn link_items(&self, link_id: i64) -> Result<Vec<cairn_core::goals::ItemSnapshot>> {

@@ -279,7 +279,7 @@ macro_rules! impl_hooks {
                 .bind(connection_id)
                 .bind(&old.bytes)
                 .bind(&old.key_id)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(result.rows_affected() == 1)
             }
@@ -342,7 +342,7 @@ macro_rules! impl_hooks {
                     "DELETE FROM hook_deliveries WHERE received_at < $1 AND state <> 'pending'",
                 )
                 .bind(to_db(before))
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(result.rows_affected())
             }

@@ -19,8 +19,11 @@ use crate::{
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// `writer` is the same pool as `pool`: PostgreSQL has row locks, so the
+/// shared store code's writes need no lane of their own (SQLite's does).
 pub(crate) struct PgStore {
     pool: PgPool,
+    writer: PgPool,
 }
 
 fn job_from_row(row: &PgRow) -> Result<Job> {
@@ -76,7 +79,12 @@ impl PgStore {
                 .connect_with(connect.clone())
                 .await;
             match result {
-                Ok(pool) => return Ok(PgStore { pool }),
+                Ok(pool) => {
+                    return Ok(PgStore {
+                        writer: pool.clone(),
+                        pool,
+                    });
+                }
                 Err(error) => {
                     let retryable = matches!(
                         error,

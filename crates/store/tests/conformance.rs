@@ -1302,6 +1302,23 @@ async fn links_items_and_progress_history(backend: Backend) {
     .expect("failed");
     tx.commit().await.expect("commit");
     assert_eq!(store.link_items(link).await.expect("items"), vec![closed]);
+    assert_eq!(
+        store
+            .links_with_item(connection, "g/p#1")
+            .await
+            .expect("holding"),
+        vec![link]
+    );
+    for gone in ["g/p#2", "g/p#3", "g/p#404"] {
+        assert!(
+            store
+                .links_with_item(connection, gone)
+                .await
+                .expect("holding")
+                .is_empty(),
+            "{gone} is in no selection"
+        );
+    }
     let failed = store.get_link(link).await.expect("get").expect("link");
     assert_eq!(
         (

@@ -195,6 +195,9 @@ pub fn from_engine(error: cairn_engine::EngineError) -> ApiError {
         ),
         E::Store(error) => ApiError::internal(error),
         E::Keyring(error) => ApiError::internal(error),
+        E::Unavailable(message) => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+        }
     }
 }
 

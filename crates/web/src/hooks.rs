@@ -108,7 +108,8 @@ fn hook_error(error: HookError) -> ApiError {
     (status = 400, description = "The body is not JSON", body = ErrorBody),
     (status = 401, description = "Missing or wrong X-Gitlab-Token; nothing stored", body = ErrorBody),
     (status = 404, description = "No such GitLab connection; nothing stored", body = ErrorBody),
-    (status = 413, description = "Body over the webhook limit", body = ErrorBody)))]
+    (status = 413, description = "Body over the webhook limit", body = ErrorBody),
+    (status = 503, description = "Cannot store deliveries now; send again", body = ErrorBody)))]
 pub(crate) async fn gitlab(
     State(state): State<AppState>,
     Path(connection): Path<String>,
@@ -146,7 +147,8 @@ pub(crate) async fn gitlab(
     (status = 400, description = "The body is not JSON", body = ErrorBody),
     (status = 401, description = "Missing or wrong signature; nothing stored", body = ErrorBody),
     (status = 404, description = "No such Jira connection; nothing stored", body = ErrorBody),
-    (status = 413, description = "Body over the webhook limit", body = ErrorBody)))]
+    (status = 413, description = "Body over the webhook limit", body = ErrorBody),
+    (status = 503, description = "Cannot store deliveries now; send again", body = ErrorBody)))]
 pub(crate) async fn jira(
     State(state): State<AppState>,
     Path(connection): Path<String>,

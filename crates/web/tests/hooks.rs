@@ -503,6 +503,78 @@ async fn issue_hook(h: &Harness, iid: u64, state: &str, updated_at: &str) -> Vec
     .into_bytes()
 }
 
+/// Many links on one project, each choosing its own issue: a delivery is
+/// written to and recomputes only the link whose selection holds (or now
+/// takes) its issue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_moves_only_the_link_that_selects_its_issue() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let period = period(&h).await;
+    let connection = h.gitlab_connection(&h.owner, "gitlab", true).await;
+    let mut krs = Vec::new();
+    for n in 0..3 {
+        let issue = h
+            .control(
+                "gitlab/issues",
+                json!({"project": PROJECT, "title": format!("Chosen {n}")}),
+            )
+            .await;
+        let iid = issue["iid"].as_u64().expect("iid");
+        let kr = key_result(&h, period).await;
+        let reply = h
+            .call(
+                "PUT",
+                &format!("/api/v1/okrs/{kr}/link"),
+                Some(&h.owner.token),
+                Some(json!({"connection_id": connection, "project": PROJECT, "iids": [iid]})),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        krs.push((kr, iid, history(&h, kr).await.len()));
+    }
+    let token = hook_secret(&h, connection).await;
+    let body = issue_hook(&h, krs[0].1, "closed", &Utc::now().to_rfc3339()).await;
+    let reply = post(
+        &h,
+        &format!("/hooks/gitlab/{connection}"),
+        &[
+            ("x-gitlab-token", token.as_str()),
+            ("x-gitlab-event", "Issue Hook"),
+            ("x-gitlab-event-uuid", "chosen-1"),
+        ],
+        body,
+    )
+    .await;
+    assert_eq!(reply.body["status"], "accepted", "{}", reply.text);
+    let running = Running::worker(&h).await;
+    eventually("the delivery applied", || {
+        no_pending(&h, connection, IntegrationKind::Gitlab)
+    })
+    .await;
+    running.stop().await;
+    assert_eq!(percent(&h, krs[0].0).await, 100.0);
+    assert_eq!(history(&h, krs[0].0).await.len(), krs[0].2 + 1);
+    for (kr, _, points) in &krs[1..] {
+        assert_eq!(percent(&h, *kr).await, 0.0);
+        assert_eq!(history(&h, *kr).await.len(), *points, "no new point");
+    }
+    let link = h
+        .state
+        .store
+        .link_for_okr(krs[0].0)
+        .await
+        .expect("link")
+        .expect("link");
+    assert_eq!(
+        h.state
+            .store
+            .links_with_item(connection, &format!("{PROJECT}#{}", krs[0].1))
+            .await
+            .expect("links"),
+        vec![link.id]
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redelivery_is_stored_and_applied_once() {
     let s = gitlab_setup(cairn_store::Backend::Sqlite, 2).await;

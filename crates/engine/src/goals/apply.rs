@@ -5,9 +5,11 @@
 
 use cairn_core::goals::ItemSnapshot;
 use cairn_store::goals::{DataLink, RefreshRecord};
+use cairn_store::{StoreError, StoreTx};
 use chrono::{DateTime, Utc};
 
 use super::Goals;
+use crate::batch::BatchWrite;
 use crate::error::EngineError;
 
 /// What a read of a tracker, or a delivery from it, says about a link's
@@ -39,6 +41,82 @@ pub struct Applied {
     pub status_changed: bool,
 }
 
+/// At most this many snapshots and keys go through a shared transaction
+/// (see [`crate::batch`]); a poll's large reads get their own.
+const BATCHED_CHANGES: usize = 100;
+
+/// Writes item changes to a link inside `tx`; returns how many snapshots
+/// were skipped because a newer one was stored.
+async fn write_changes(
+    tx: &mut dyn StoreTx,
+    link: &DataLink,
+    changes: &ItemChanges,
+    refresh: Option<&RefreshRecord>,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let ids: Vec<Option<i64>> = if changes.only_newer {
+        tx.upsert_items_if_newer(link.connection_id, &changes.items, now)
+            .await?
+    } else {
+        tx.upsert_items(link.connection_id, &changes.items, now)
+            .await?
+            .into_iter()
+            .map(Some)
+            .collect()
+    };
+    let stale = ids.iter().filter(|id| id.is_none()).count();
+    let (mut add, mut remove) = (Vec::new(), Vec::new());
+    for (n, id) in ids.iter().enumerate() {
+        // A full read's items are its selection, unless said otherwise.
+        let member = changes
+            .members
+            .get(n)
+            .copied()
+            .or(changes.exact.then_some(true));
+        match (id, member) {
+            (Some(id), Some(true)) => add.push(*id),
+            (Some(id), Some(false)) => remove.push(*id),
+            _ => {}
+        }
+    }
+    if changes.exact {
+        tx.replace_link_items(link.id, &add).await?;
+    } else if !add.is_empty() || !remove.is_empty() {
+        tx.change_link_items(link.id, &add, &remove).await?;
+    }
+    if !changes.left.is_empty() {
+        tx.remove_link_items_by_key(link.id, &changes.left).await?;
+    }
+    if let Some(record) = refresh {
+        tx.record_refresh(link.id, record, now).await?;
+    }
+    Ok(stale)
+}
+
+/// [`write_changes`] as one write of a batch.
+struct WriteChanges {
+    link: DataLink,
+    changes: ItemChanges,
+    refresh: Option<RefreshRecord>,
+    now: DateTime<Utc>,
+}
+
+#[async_trait::async_trait]
+impl BatchWrite for WriteChanges {
+    type Output = usize;
+
+    async fn write(&mut self, tx: &mut dyn StoreTx) -> Result<usize, StoreError> {
+        write_changes(
+            tx,
+            &self.link,
+            &self.changes,
+            self.refresh.as_ref(),
+            self.now,
+        )
+        .await
+    }
+}
+
 impl Goals {
     /// Applies item changes to a link in one transaction (with the outcome
     /// of the refresh that read them, for a poll) and recomputes its key
@@ -51,44 +129,24 @@ impl Goals {
         note: &str,
         now: DateTime<Utc>,
     ) -> Result<Applied, EngineError> {
-        let mut tx = self.store.begin().await?;
-        let ids: Vec<Option<i64>> = if changes.only_newer {
-            tx.upsert_items_if_newer(link.connection_id, &changes.items, now)
+        let small = changes.items.len() <= BATCHED_CHANGES
+            && changes.left.len() <= BATCHED_CHANGES
+            && !changes.exact;
+        let stale = if small {
+            self.batcher
+                .write(WriteChanges {
+                    link: link.clone(),
+                    changes: changes.clone(),
+                    refresh: refresh.cloned(),
+                    now,
+                })
                 .await?
         } else {
-            tx.upsert_items(link.connection_id, &changes.items, now)
-                .await?
-                .into_iter()
-                .map(Some)
-                .collect()
+            let mut tx = self.store.begin().await?;
+            let stale = write_changes(&mut *tx, link, changes, refresh, now).await?;
+            tx.commit().await?;
+            stale
         };
-        let stale = ids.iter().filter(|id| id.is_none()).count();
-        let (mut add, mut remove) = (Vec::new(), Vec::new());
-        for (n, id) in ids.iter().enumerate() {
-            // A full read's items are its selection, unless said otherwise.
-            let member = changes
-                .members
-                .get(n)
-                .copied()
-                .or(changes.exact.then_some(true));
-            match (id, member) {
-                (Some(id), Some(true)) => add.push(*id),
-                (Some(id), Some(false)) => remove.push(*id),
-                _ => {}
-            }
-        }
-        if changes.exact {
-            tx.replace_link_items(link.id, &add).await?;
-        } else {
-            tx.change_link_items(link.id, &add, &remove).await?;
-        }
-        if !changes.left.is_empty() {
-            tx.remove_link_items_by_key(link.id, &changes.left).await?;
-        }
-        if let Some(record) = refresh {
-            tx.record_refresh(link.id, record, now).await?;
-        }
-        tx.commit().await?;
         let nothing_changed =
             stale == changes.items.len() && changes.left.is_empty() && !changes.exact;
         let status_changed = if nothing_changed && refresh.is_none() {

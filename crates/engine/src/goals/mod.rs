@@ -121,6 +121,30 @@ pub struct Goals {
     /// applied at once (two webhooks, a hook and a poll) neither record the
     /// same progress twice nor let the older reading be written last.
     recomputing: crate::locks::KeyedLocks,
+    /// Small writes (progress points, webhook deliveries, a hook's item
+    /// changes) share transactions (see [`crate::batch`]).
+    pub(crate) batcher: crate::batch::Batcher,
+}
+
+/// Records an OKR's new progress (one write of a batch).
+struct RecordProgress {
+    okr_id: i64,
+    progress: OkrProgress,
+    source: String,
+    note: String,
+}
+
+#[async_trait::async_trait]
+impl crate::batch::BatchWrite for RecordProgress {
+    type Output = ();
+
+    async fn write(
+        &mut self,
+        tx: &mut dyn cairn_store::StoreTx,
+    ) -> Result<(), cairn_store::StoreError> {
+        tx.record_progress(self.okr_id, &self.progress, &self.source, &self.note)
+            .await
+    }
 }
 
 fn audit(
@@ -140,6 +164,7 @@ fn audit(
 impl Goals {
     pub fn new(store: Arc<dyn Store>, keyring: Arc<Keyring>, settings: GoalSettings) -> Self {
         Goals {
+            batcher: crate::batch::Batcher::new(store.clone()),
             store,
             keyring,
             settings,
@@ -665,9 +690,16 @@ impl Goals {
                 status_changed = okr.progress.as_ref().map(|old| old.status) != Some(new.status);
             }
             if changed {
-                let mut tx = self.store.begin().await?;
-                tx.record_progress(id, &new, &source, &note).await?;
-                tx.commit().await?;
+                // Still under the OKR's lock: committed before the next
+                // recompute of it reads.
+                self.batcher
+                    .write(RecordProgress {
+                        okr_id: id,
+                        progress: new.clone(),
+                        source: source.clone(),
+                        note: note.clone(),
+                    })
+                    .await?;
                 tracing::debug!(
                     okr = id,
                     percent = new.percent,

@@ -53,6 +53,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::accounts::Authenticated;
+use crate::batch::BatchWrite;
 use crate::error::{EngineError, authorize};
 use crate::goals::gitlab_link::{self, GitLabQuery};
 use crate::goals::jira_link::{self, JiraQuery};
@@ -220,6 +221,77 @@ pub struct Hooks {
     applying: KeyedLocks,
 }
 
+/// Stores a delivery and, if it needs one, its apply job (one write of a
+/// batch, see [`crate::batch`]): its id (`None`: a duplicate) and whether
+/// a job was enqueued.
+struct StoreDelivery {
+    delivery: NewDelivery,
+    debounce: Duration,
+    now: DateTime<Utc>,
+}
+
+#[async_trait::async_trait]
+impl BatchWrite for StoreDelivery {
+    type Output = (Option<i64>, bool);
+
+    async fn write(
+        &mut self,
+        tx: &mut dyn cairn_store::StoreTx,
+    ) -> Result<Self::Output, cairn_store::StoreError> {
+        let Some(id) = tx.insert_delivery(&self.delivery, self.now).await? else {
+            return Ok((None, false));
+        };
+        let Some(job) = apply_job(&self.delivery, id, self.debounce, self.now) else {
+            return Ok((Some(id), false));
+        };
+        Ok((Some(id), tx.enqueue(&job, self.now).await?.is_some()))
+    }
+}
+
+/// Marks deliveries applied, ignored or failed (one write of a batch).
+struct FinishDeliveries {
+    ids: Vec<i64>,
+    state: DeliveryState,
+    reason: Option<String>,
+    now: DateTime<Utc>,
+}
+
+#[async_trait::async_trait]
+impl BatchWrite for FinishDeliveries {
+    type Output = u64;
+
+    async fn write(
+        &mut self,
+        tx: &mut dyn cairn_store::StoreTx,
+    ) -> Result<u64, cairn_store::StoreError> {
+        tx.finish_deliveries(&self.ids, self.state, self.reason.as_deref(), self.now)
+            .await
+    }
+}
+
+/// The job that applies a stored delivery, if it needs one.
+fn apply_job(
+    delivery: &NewDelivery,
+    id: i64,
+    debounce: Duration,
+    now: DateTime<Utc>,
+) -> Option<NewJob> {
+    if delivery.state != DeliveryState::Pending {
+        return None;
+    }
+    let job = match delivery.tracker {
+        IntegrationKind::Jira => NewJob::new(
+            JIRA_HOOK_KIND,
+            json!({"connection_id": delivery.connection_id}),
+            now,
+        )
+        .run_after(now + chrono_duration(debounce))
+        .with_dedupe_key(format!("hooks:jira:{}", delivery.connection_id)),
+        _ => NewJob::new(GITLAB_HOOK_KIND, json!({"delivery_id": id}), now),
+    };
+    Some(job.for_integration(delivery.tracker).with_max_attempts(5))
+}
+
 fn setup(connection_id: i64, tracker: IntegrationKind) -> HookSetup {
     match tracker {
         IntegrationKind::Jira => HookSetup {
@@ -352,6 +424,31 @@ impl Hooks {
         }
     }
 
+    /// Stores a delivery with its apply job, in a transaction shared with
+    /// whatever else is being written (see [`crate::batch`]): a burst of
+    /// webhooks costs one commit per batch, not one per delivery. `None`
+    /// for a duplicate.
+    async fn store_delivery(
+        &self,
+        delivery: NewDelivery,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>, HookError> {
+        let (id, enqueued) = self
+            .goals
+            .batcher
+            .write(StoreDelivery {
+                delivery,
+                debounce: self.settings.jira_debounce,
+                now,
+            })
+            .await
+            .map_err(EngineError::from)?;
+        if enqueued {
+            self.signal.notify();
+        }
+        Ok(id)
+    }
+
     /// Wakes this process's job worker when a delivery is enqueued; give it
     /// to the worker.
     pub fn signal(&self) -> JobSignal {
@@ -465,28 +562,9 @@ impl Hooks {
             state,
             error,
         };
-        let mut tx = self.store.begin().await?;
-        let Some(id) = tx.insert_delivery(&new, now).await? else {
+        let Some(id) = self.store_delivery(new, now).await? else {
             return Ok((Ingested::Duplicate, classified.event));
         };
-        let mut enqueued = false;
-        if state == DeliveryState::Pending {
-            let job = match tracker {
-                IntegrationKind::Jira => {
-                    NewJob::new(JIRA_HOOK_KIND, json!({"connection_id": connection_id}), now)
-                        .run_after(now + chrono_duration(self.settings.jira_debounce))
-                        .with_dedupe_key(format!("hooks:jira:{connection_id}"))
-                }
-                _ => NewJob::new(GITLAB_HOOK_KIND, json!({"delivery_id": id}), now),
-            }
-            .for_integration(tracker)
-            .with_max_attempts(5);
-            enqueued = tx.enqueue(&job, now).await?.is_some();
-        }
-        tx.commit().await?;
-        if enqueued {
-            self.signal.notify();
-        }
         let ingested = match classified.verdict {
             Verdict::Apply => Ingested::Accepted { delivery: id },
             Verdict::Ignore(reason) => Ingested::Ignored {
@@ -642,9 +720,15 @@ impl Hooks {
         reason: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(), EngineError> {
-        let mut tx = self.store.begin().await?;
-        tx.finish_deliveries(ids, state, reason, now).await?;
-        tx.commit().await?;
+        self.goals
+            .batcher
+            .write(FinishDeliveries {
+                ids: ids.to_vec(),
+                state,
+                reason: reason.map(str::to_owned),
+                now,
+            })
+            .await?;
         Ok(())
     }
 
@@ -728,6 +812,8 @@ impl Hooks {
         };
         let mut applied = 0;
         let mut stale = 0;
+        // Item key -> the links whose selection holds it, read when needed.
+        let mut holding: HashMap<String, Vec<i64>> = HashMap::new();
         for (link, query) in &links {
             if query.milestone.is_some()
                 && attrs.milestone_id.is_some()
@@ -738,13 +824,29 @@ impl Hooks {
                 continue;
             }
             let item = gitlab_link::snapshot(&query.project, &issue);
+            let member = query.matches(&issue);
+            if !member {
+                // Neither selected now nor before: nothing of this link
+                // changes (many links of one project, each with its own
+                // issues, would otherwise each be written and recomputed).
+                if !holding.contains_key(&item.key) {
+                    let ids = self.store.links_with_item(connection.id, &item.key).await?;
+                    holding.insert(item.key.clone(), ids);
+                }
+                if !holding
+                    .get(&item.key)
+                    .is_some_and(|ids| ids.contains(&link.id))
+                {
+                    continue;
+                }
+            }
             let note = format!(
                 "webhook: {} {}",
                 item.key,
                 action_words(attrs.action.as_deref())
             );
             let changes = ItemChanges {
-                members: vec![query.matches(&issue)],
+                members: vec![member],
                 items: vec![item],
                 exact: false,
                 left: Vec::new(),
