@@ -1,0 +1,612 @@
+//! The pages without a browser: each answers signed-in people and sends
+//! others to the sign-in page, forms need the CSRF token, remote strings are
+//! escaped, refused forms come back with the input kept and the message next
+//! to the field, and nothing is half-saved.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::{Harness, PASSWORD, Reply};
+use serde_json::json;
+
+const PROJECT: &str = "northwind/checkout";
+
+struct Browser<'a> {
+    h: &'a Harness,
+    cookie: String,
+    csrf: String,
+}
+
+fn cookie_pair(reply: &Reply) -> String {
+    reply.headers["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned()
+}
+
+fn hidden_token(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("a csrf_token field") + marker.len();
+    html[start..].split('"').next().expect("value").to_owned()
+}
+
+impl<'a> Browser<'a> {
+    async fn sign_in(h: &'a Harness, email: &str) -> Browser<'a> {
+        let page = h.call("GET", "/login", None, None).await;
+        let login_cookie = cookie_pair(&page);
+        let token = hidden_token(&page.text);
+        let body = serde_urlencoded::to_string([
+            ("email", email),
+            ("password", PASSWORD),
+            ("csrf_token", &token),
+        ])
+        .expect("form");
+        let signed_in = h
+            .send(
+                Request::post("/login")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .header("cookie", &login_cookie)
+                    .body(Body::from(body))
+                    .expect("request"),
+            )
+            .await;
+        assert_eq!(
+            signed_in.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            signed_in.text
+        );
+        let cookie = cookie_pair(&signed_in);
+        let mut b = Browser {
+            h,
+            cookie,
+            csrf: String::new(),
+        };
+        let home = b.get("/").await;
+        assert_eq!(home.status, StatusCode::OK, "{}", home.text);
+        b.csrf = hidden_token(&home.text);
+        b
+    }
+
+    async fn get(&self, path: &str) -> Reply {
+        self.h
+            .send(
+                Request::get(path)
+                    .header("cookie", &self.cookie)
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+    }
+
+    async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let body = serde_urlencoded::to_string(fields).expect("form");
+        self.h
+            .send(
+                Request::post(path)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .header("cookie", &self.cookie)
+                    .body(Body::from(body))
+                    .expect("request"),
+            )
+            .await
+    }
+
+    /// Posts a form the way the page does: with the CSRF token.
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", &self.csrf)];
+        all.extend_from_slice(fields);
+        self.post_raw(path, &all).await
+    }
+}
+
+async fn period(h: &Harness) -> i64 {
+    let today = chrono::Utc::now().date_naive();
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/periods",
+            Some(&h.admin.token),
+            Some(json!({"name": "This quarter", "starts_on": (today - chrono::Duration::days(30)).to_string(), "ends_on": (today + chrono::Duration::days(30)).to_string()})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    reply.body["id"].as_i64().expect("id")
+}
+
+async fn okr_count(h: &Harness) -> usize {
+    h.call("GET", "/api/v1/okrs", Some(&h.admin.token), None)
+        .await
+        .body
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_answers_signed_in_people_and_sends_others_to_sign_in() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let period = period(&h).await;
+    let gitlab = h.gitlab_connection(&h.admin, "sim gitlab", true).await;
+    let okr = h
+        .call(
+            "POST",
+            "/api/v1/okrs",
+            Some(&h.admin.token),
+            Some(json!({"kind": "key_result", "title": "Ship", "period_id": period, "measure": {"mode": "percent_complete"}, "progress_source": "check_in"})),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .expect("okr");
+    let b = Browser::sign_in(&h, &h.admin.email).await;
+    let pages = [
+        "/".to_owned(),
+        format!("/?period={period}"),
+        format!("/okrs/{okr}"),
+        format!("/okrs/{okr}/edit"),
+        format!("/okrs/{okr}/link"),
+        format!("/okrs/new?period={period}"),
+        "/periods/new".to_owned(),
+        "/connections".to_owned(),
+        format!("/connections/{gitlab}"),
+        "/tokens".to_owned(),
+        "/admin/integrations".to_owned(),
+        "/admin/users".to_owned(),
+        "/admin/notifications".to_owned(),
+        "/admin/hooks".to_owned(),
+    ];
+    for path in &pages {
+        let signed_in = b.get(path).await;
+        assert_eq!(
+            signed_in.status,
+            StatusCode::OK,
+            "{path}: {}",
+            signed_in.text
+        );
+        assert!(
+            signed_in.text.contains("name=\"csrf_token\""),
+            "{path} has forms with the token"
+        );
+        assert!(
+            !signed_in.text.contains("<script>") && !signed_in.text.contains("style=\""),
+            "{path}: no inline script or style (CSP)"
+        );
+        let anonymous = h.call("GET", path, None, None).await;
+        assert_eq!(anonymous.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(anonymous.headers["location"], "/login", "{path}");
+    }
+    let missing = b.get("/okrs/999999").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.text.contains("<h1>404"), "an HTML error page");
+    // Members see OKRs but not the admin pages.
+    let member = Browser::sign_in(&h, &h.other.email).await;
+    assert_eq!(member.get("/").await.status, StatusCode::OK);
+    assert_eq!(
+        member.get("/admin/users").await.status,
+        StatusCode::FORBIDDEN
+    );
+    // The script and stylesheet come from the binary.
+    for asset in ["/static/cairn.js", "/static/cairn.css"] {
+        let reply = h.call("GET", asset, None, None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{asset}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_without_the_csrf_token_are_refused_and_change_nothing() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let period = period(&h).await;
+    let b = Browser::sign_in(&h, &h.owner.email).await;
+    let period = period.to_string();
+    let fields = [
+        ("kind", "objective"),
+        ("title", "Forged"),
+        ("period_id", period.as_str()),
+        ("measure", "percent_complete"),
+        ("progress_source", "check_in"),
+    ];
+    let forged = b.post_raw("/okrs", &fields).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text);
+    let wrong = {
+        let mut all = vec![("csrf_token", "not-the-token")];
+        all.extend_from_slice(&fields);
+        b.post_raw("/okrs", &all).await
+    };
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    assert_eq!(okr_count(&h).await, 0);
+    for path in ["/connections", "/tokens", "/periods", "/admin/users"] {
+        let reply = b.post_raw(path, &[("name", "x")]).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    let made = b.post("/okrs", &fields).await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.text);
+    assert_eq!(okr_count(&h).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_forms_come_back_with_the_input_and_the_error_next_to_the_field() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let period = period(&h).await.to_string();
+    let b = Browser::sign_in(&h, &h.owner.email).await;
+
+    // An empty title: the engine names `title`.
+    let reply = b
+        .post(
+            "/okrs",
+            &[
+                ("kind", "objective"),
+                ("title", ""),
+                ("description", "kept <b>as typed</b>"),
+                ("period_id", &period),
+                ("measure", "percent_complete"),
+                ("progress_source", "check_in"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text
+    );
+    assert!(reply.text.contains("id=\"title-error\""), "{}", reply.text);
+    assert!(reply.text.contains("kept &#60;b&#62;as typed&#60;/b&#62;"));
+    assert!(
+        reply
+            .text
+            .contains("id=\"title\" name=\"title\" value=\"\" aria-invalid=\"true\"")
+    );
+
+    // A KPI whose target equals its start: the message sits by the target.
+    let reply = b
+        .post(
+            "/okrs",
+            &[
+                ("kind", "key_result"),
+                ("title", "Fix bugs"),
+                ("period_id", &period),
+                ("measure", "kpi"),
+                ("unit", "bugs"),
+                ("start_value", "5"),
+                ("target_value", "5"),
+                ("progress_source", "check_in"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        reply.text.contains("id=\"target_value-error\""),
+        "{}",
+        reply.text
+    );
+    assert!(reply.text.contains("value=\"Fix bugs\""));
+    assert!(reply.text.contains("value=\"bugs\""));
+
+    // A due date before the start.
+    let reply = b
+        .post(
+            "/okrs",
+            &[
+                ("kind", "objective"),
+                ("title", "Backwards"),
+                ("period_id", &period),
+                ("starts_on", "2026-03-01"),
+                ("due_on", "2026-02-01"),
+                ("measure", "percent_complete"),
+                ("progress_source", "check_in"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(reply.text.contains("id=\"due_on-error\""), "{}", reply.text);
+    assert_eq!(okr_count(&h).await, 0, "nothing half-saved");
+
+    // A connection with a bad base URL keeps the name; the secret is not echoed.
+    let reply = b
+        .post(
+            "/connections",
+            &[
+                ("kind", "gitlab"),
+                ("name", "my gitlab"),
+                ("base_url", "not a url"),
+                ("auth_kind", "private_token"),
+                ("secret", "glpat-secret-value"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        reply.text.contains("id=\"base_url-error\""),
+        "{}",
+        reply.text
+    );
+    assert!(reply.text.contains("value=\"my gitlab\""));
+    assert!(!reply.text.contains("glpat-secret-value"));
+    let list = h
+        .call("GET", "/api/v1/connections", Some(&h.owner.token), None)
+        .await;
+    assert_eq!(list.body.as_array().map(Vec::len), Some(0));
+
+    // A check-in that is not a number.
+    let okr = h
+        .call(
+            "POST",
+            "/api/v1/okrs",
+            Some(&h.owner.token),
+            Some(json!({"kind": "key_result", "title": "By hand", "period_id": period.parse::<i64>().expect("id"), "measure": {"mode": "percent_complete"}, "progress_source": "check_in"})),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .expect("okr");
+    let reply = b
+        .post(
+            &format!("/okrs/{okr}/check-ins"),
+            &[("value", "lots"), ("note", "my note")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(reply.text.contains("id=\"value-error\""));
+    assert!(reply.text.contains(">my note</textarea>"));
+    let reply = b
+        .post(&format!("/okrs/{okr}/check-ins"), &[("value", "140")])
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(reply.text.contains("id=\"value-error\""), "{}", reply.text);
+    let reply = b
+        .post(&format!("/okrs/{okr}/check-ins"), &[("value", "40")])
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let page = b.get(&format!("/okrs/{okr}")).await;
+    assert!(page.text.contains("width=\"40\""), "the bar at 40 %");
+
+    // A GitLab link to a project that does not exist.
+    let gitlab = h
+        .gitlab_connection(&h.owner, "gitlab", true)
+        .await
+        .to_string();
+    let linked = h
+        .call(
+            "POST",
+            "/api/v1/okrs",
+            Some(&h.owner.token),
+            Some(json!({"kind": "key_result", "title": "Linked", "period_id": period.parse::<i64>().expect("id"), "measure": {"mode": "percent_complete"}, "progress_source": "data_link"})),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .expect("okr");
+    let reply = b
+        .post(
+            &format!("/okrs/{linked}/link/gitlab"),
+            &[
+                ("connection_id", &gitlab),
+                ("project", "northwind/nope"),
+                ("milestone", "M1"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        reply.text.contains("id=\"project-error\""),
+        "{}",
+        reply.text
+    );
+    assert!(reply.text.contains("value=\"northwind/nope\""));
+    assert!(reply.text.contains("value=\"M1\""));
+    let view = h
+        .call(
+            "GET",
+            &format!("/api/v1/okrs/{linked}"),
+            Some(&h.owner.token),
+            None,
+        )
+        .await;
+    assert!(view.body["link"].is_null(), "no link saved");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_titles_are_text_and_bars_follow_refreshes() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let period = period(&h).await;
+    let b = Browser::sign_in(&h, &h.owner.email).await;
+    let connection = h
+        .gitlab_connection(&h.owner, "gitlab", true)
+        .await
+        .to_string();
+    h.gitlab(
+        "POST",
+        "/projects/northwind%2Fcheckout/milestones",
+        Some(json!({"title": "UI pages"})),
+    )
+    .await;
+    let mut iids = Vec::new();
+    for title in ["<script>alert(1)</script>", "Second", "Third", "Fourth"] {
+        let iid = h
+            .control(
+                "gitlab/issues",
+                json!({"project": PROJECT, "title": title, "milestone": "UI pages"}),
+            )
+            .await["iid"]
+            .as_u64()
+            .expect("iid");
+        iids.push(iid);
+    }
+    let reply = b
+        .post(
+            "/okrs",
+            &[
+                ("kind", "key_result"),
+                ("title", "Ship the pages"),
+                ("period_id", &period.to_string()),
+                ("measure", "percent_complete"),
+                ("progress_source", "data_link"),
+                ("contributes", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text);
+    let link_page = reply.headers["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    assert!(link_page.ends_with("/link"));
+    let okr: i64 = link_page
+        .trim_start_matches("/okrs/")
+        .trim_end_matches("/link")
+        .parse()
+        .expect("id");
+    let reply = b
+        .post(
+            &format!("/okrs/{okr}/link/gitlab"),
+            &[
+                ("connection_id", &connection),
+                ("project", PROJECT),
+                ("milestone", "UI pages"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text);
+
+    let page = b.get(&format!("/okrs/{okr}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text
+            .contains("&#60;script&#62;alert(1)&#60;/script&#62;")
+    );
+    assert!(!page.text.contains("<script>alert(1)</script>"));
+    assert!(
+        page.text.contains("data-status=\"at_risk\""),
+        "0 % of ~50 % expected"
+    );
+    assert!(page.text.contains("class=\"icon gitlab\""));
+    let tree = b.get(&format!("/?period={period}")).await;
+    assert!(tree.text.contains("Ship the pages") && tree.text.contains("synced"));
+
+    for iid in &iids[..3] {
+        h.control(
+            "gitlab/issues/close",
+            json!({"project": PROJECT, "iid": iid}),
+        )
+        .await;
+    }
+    let reply = b.post(&format!("/okrs/{okr}/refresh"), &[]).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text);
+    let live = b.get(&format!("/live.json?ids={okr}")).await;
+    assert_eq!(live.status, StatusCode::OK, "{}", live.text);
+    assert_eq!(live.body[0]["okr_id"], okr);
+    assert_eq!(live.body[0]["width"], "75");
+    assert_eq!(live.body[0]["status"], "on_track");
+
+    // The event stream starts with every bar.
+    let response = tower::ServiceExt::oneshot(
+        h.app.clone(),
+        Request::get(format!("/live?ids={okr}"))
+            .header("cookie", &b.cookie)
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await
+    .expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut body = response.into_body().into_data_stream();
+    let first = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        futures_util::StreamExt::next(&mut body),
+    )
+    .await
+    .expect("an event at once")
+    .expect("a chunk")
+    .expect("bytes");
+    let text = String::from_utf8_lossy(&first);
+    assert!(
+        text.contains("event: progress") && text.contains("on_track"),
+        "{text}"
+    );
+    // Without a session there is no stream.
+    let anonymous = h.call("GET", &format!("/live?ids={okr}"), None, None).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jira_preview_works_without_javascript() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let period = period(&h).await;
+    let b = Browser::sign_in(&h, &h.owner.email).await;
+    let jira = h
+        .call(
+            "POST",
+            "/api/v1/connections",
+            Some(&h.owner.token),
+            Some(json!({"kind": "jira", "name": "jira", "base_url": h.sim.jira_url(), "auth_kind": "basic",
+                   "username": cairn_sim::DEFAULT_JIRA_EMAIL, "secret": cairn_sim::DEFAULT_JIRA_API_TOKEN, "shared": true})),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .expect("jira")
+        .to_string();
+    let okr = h
+        .call(
+            "POST",
+            "/api/v1/okrs",
+            Some(&h.owner.token),
+            Some(json!({"kind": "key_result", "title": "From Jira", "period_id": period, "measure": {"mode": "percent_complete"}, "progress_source": "data_link"})),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .expect("okr");
+    let page = b.get(&format!("/okrs/{okr}/link")).await;
+    assert!(
+        page.text.contains("Story points"),
+        "metrics from the connection"
+    );
+    let preview = b
+        .post(
+            &format!("/okrs/{okr}/link/jira"),
+            &[
+                ("connection_id", &jira),
+                ("jql", "project = OPS"),
+                ("metric", "count"),
+                ("action", "preview"),
+            ],
+        )
+        .await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.text);
+    assert!(preview.text.contains("tickets match"), "{}", preview.text);
+    let refused = b
+        .post(
+            &format!("/okrs/{okr}/link/jira"),
+            &[
+                ("connection_id", &jira),
+                ("jql", "project = = AE"),
+                ("metric", "count"),
+                ("action", "preview"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text.contains("id=\"jql-error\""));
+    assert!(refused.text.contains("project = = AE"), "the JQL is kept");
+    let saved = b
+        .post(
+            &format!("/okrs/{okr}/link/jira"),
+            &[
+                ("connection_id", &jira),
+                ("jql", "project = OPS"),
+                ("metric", "count"),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    let page = b.get(&format!("/okrs/{okr}")).await;
+    assert!(page.text.contains("class=\"icon jira\""));
+}
