@@ -228,8 +228,31 @@ async fn cloud_webhook_registration() {
     };
     let registered = jira.register_webhook(&hook).await.expect("register");
     assert!(registered.id.parse::<u64>().is_ok(), "{registered:?}");
+    assert_eq!(registered.action, WebhookAction::Created);
     let stored = sim.with_world(|w| w.jira.webhooks.len());
     assert_eq!(stored, 1);
+    // An API token registers an admin webhook, not an app's dynamic one.
+    assert!(
+        sim.requests()
+            .iter()
+            .any(|r| r.method == "POST" && r.path == "/rest/webhooks/1.0/webhook")
+    );
+
+    // Enabling again rewrites the same webhook: one webhook, the new filter.
+    let again = NewJiraWebhook {
+        jql_filter: Some("project = OPS OR project = GROW".into()),
+        ..hook.clone()
+    };
+    let rewritten = jira.register_webhook(&again).await.expect("update");
+    assert_eq!(rewritten.id, registered.id);
+    assert_eq!(rewritten.action, WebhookAction::Updated);
+    let hooks = sim.with_world(|w| w.jira.webhooks.clone());
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(
+        hooks[0].jql_filter.as_deref(),
+        Some("project = OPS OR project = GROW")
+    );
+    assert_eq!(hooks[0].secret.as_deref(), Some("jira-hook-secret-1"));
 
     let bad = NewJiraWebhook {
         jql_filter: Some("project = = OPS".into()),

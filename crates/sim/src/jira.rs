@@ -202,7 +202,7 @@ pub(crate) fn router(s: Arc<Shared>) -> Router {
         )
         .route(
             "/rest/webhooks/1.0/webhook/{id}",
-            delete(dc_unregister).get(dc_webhook),
+            delete(dc_unregister).get(dc_webhook).put(dc_update),
         )
         .fallback(|| async { JErr::not_found().into_response() })
         .layer(axum::middleware::from_fn_with_state(
@@ -2552,9 +2552,9 @@ async fn dc_webhook(
     ok(&dc_webhook_json(&s, h))
 }
 
-async fn dc_register(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> JResult {
-    authenticate(&s, &headers)?;
-    let b: Value = serde_json::from_slice(&body)
+/// An admin webhook as registered or rewritten by `body`.
+fn admin_webhook(id: u64, body: &Bytes) -> Result<JiraWebhook, JErr> {
+    let b: Value = serde_json::from_slice(body)
         .map_err(|_| JErr::msg(StatusCode::BAD_REQUEST, "Invalid JSON body."))?;
     let url = b.get("url").and_then(Value::as_str).unwrap_or("");
     if !valid_url(url) {
@@ -2575,12 +2575,10 @@ async fn dc_register(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Byt
         .and_then(Value::as_str)
         .filter(|f| !f.trim().is_empty())
         .map(str::to_string);
-    let mut w = s.write();
     if let Some(f) = &jql_filter {
         jql::parse(f).map_err(|e| JErr::field("filters", e.message))?;
     }
-    let id = w.jira.alloc_id();
-    let h = JiraWebhook {
+    Ok(JiraWebhook {
         id,
         name: b
             .get("name")
@@ -2592,13 +2590,38 @@ async fn dc_register(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Byt
         jql_filter,
         secret: b.get("secret").and_then(Value::as_str).map(str::to_string),
         enabled: b.get("enabled").and_then(Value::as_bool).unwrap_or(true),
-    };
+    })
+}
+
+async fn dc_register(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> JResult {
+    authenticate(&s, &headers)?;
+    let mut w = s.write();
+    let h = admin_webhook(w.jira.alloc_id(), &body)?;
     w.jira.webhooks.push(h.clone());
     Ok(json_response(
         StatusCode::CREATED,
         &dc_webhook_json(&s, &h),
         HeaderMap::new(),
     ))
+}
+
+async fn dc_update(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> JResult {
+    authenticate(&s, &headers)?;
+    let mut w = s.write();
+    let slot = w
+        .jira
+        .webhooks
+        .iter_mut()
+        .find(|h| h.id.to_string() == id)
+        .ok_or_else(JErr::not_found)?;
+    *slot = admin_webhook(slot.id, &body)?;
+    let h = slot.clone();
+    ok(&dc_webhook_json(&s, &h))
 }
 
 async fn dc_unregister(

@@ -1540,6 +1540,16 @@ async fn enabling_real_time_on_jira_registers_a_signed_webhook() {
         reply.body["url"],
         format!("http://{address}/hooks/jira/{jira}")
     );
+    assert_eq!(reply.body["registered"][0]["action"], "created");
+    // Enabling again rewrites the webhook instead of adding a second one.
+    let again = enable(&h, jira, &h.owner.token, Some(address)).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    assert_eq!(again.body["registered"][0]["action"], "updated");
+    assert_eq!(
+        again.body["registered"][0]["hook_id"],
+        reply.body["registered"][0]["hook_id"]
+    );
+    assert_eq!(h.sim.with_world(|w| w.jira.webhooks.len()), 1);
     // The simulator now signs its deliveries with the secret; Cairn accepts
     // them (a wrong signature would be a 401).
     let before = stored(&h, jira).await;

@@ -410,52 +410,16 @@ impl JiraClient {
             .await
     }
 
-    /// Registers a webhook: Cloud `POST /rest/api/3/webhook`, Data Center
-    /// `POST /rest/webhooks/1.0/webhook`.
+    /// Registers Cairn's webhook, or rewrites the one already pointing at
+    /// `hook.url`, so enabling twice never delivers twice. Admin webhooks
+    /// (`/rest/webhooks/1.0/webhook`, Cloud and Data Center) are the kind an
+    /// API token or PAT may register: they take a secret and never expire.
+    /// Cloud's `/rest/api/3/webhook` is only for Connect and OAuth apps, and
+    /// its webhooks lapse after 30 days.
     pub async fn register_webhook(
         &self,
         hook: &NewJiraWebhook,
     ) -> Result<RegisteredWebhook, ConnectError> {
-        if self.deployment().await?.is_cloud() {
-            let mut entry = json!({ "events": hook.events });
-            if let (Some(jql), Some(obj)) = (&hook.jql_filter, entry.as_object_mut()) {
-                obj.insert("jqlFilter".into(), json!(jql));
-            }
-            let mut body = json!({ "url": hook.url, "webhooks": [entry] });
-            if let (Some(secret), Some(obj)) = (&hook.secret, body.as_object_mut()) {
-                obj.insert("secret".into(), json!(secret.expose()));
-            }
-            let url = self.url(&["rest", "api", "3", "webhook"]);
-            let resp = self
-                .http
-                .execute(Req::with_body(Method::POST, url, body))
-                .await?;
-            let v: Value = resp.json()?;
-            let first = v
-                .get("webhookRegistrationResult")
-                .and_then(Value::as_array)
-                .and_then(|a| a.first())
-                .cloned()
-                .unwrap_or(Value::Null);
-            if let Some(id) = first.get("createdWebhookId") {
-                return Ok(RegisteredWebhook {
-                    id: id.to_string().trim_matches('"').to_string(),
-                });
-            }
-            let messages = crate::http::error_messages(first.to_string().as_bytes());
-            return Err(ConnectError::Status {
-                service: Service::Jira,
-                method: "POST".into(),
-                url: resp.url.to_string(),
-                status: 400,
-                messages: if messages.is_empty() {
-                    vec!["Jira registered no webhook".into()]
-                } else {
-                    messages
-                },
-                retry_after: None,
-            });
-        }
         let mut body = json!({
             "name": hook.name,
             "url": hook.url,
@@ -466,6 +430,25 @@ impl JiraClient {
         if let (Some(secret), Some(obj)) = (&hook.secret, body.as_object_mut()) {
             obj.insert("secret".into(), json!(secret.expose()));
         }
+        let existing: Vec<Value> = self
+            .http
+            .json(Req::get(self.url(&["rest", "webhooks", "1.0", "webhook"])))
+            .await?;
+        let ours = existing.iter().find_map(|w| {
+            (w.get("url").and_then(Value::as_str) == Some(hook.url.as_str()))
+                .then(|| w.get("self").and_then(Value::as_str).and_then(last_segment))
+                .flatten()
+        });
+        if let Some(id) = ours {
+            let url = self.url(&["rest", "webhooks", "1.0", "webhook", &id]);
+            self.http
+                .execute(Req::with_body(Method::PUT, url, body))
+                .await?;
+            return Ok(RegisteredWebhook {
+                id,
+                action: WebhookAction::Updated,
+            });
+        }
         let url = self.url(&["rest", "webhooks", "1.0", "webhook"]);
         let resp = self
             .http
@@ -475,11 +458,22 @@ impl JiraClient {
         let id = v
             .get("self")
             .and_then(Value::as_str)
-            .and_then(|s| s.trim_end_matches('/').rsplit('/').next())
-            .filter(|s| !s.is_empty())
+            .and_then(last_segment)
             .ok_or_else(|| resp.unexpected("a webhook without `self`", v.to_string()))?;
-        Ok(RegisteredWebhook { id: id.to_string() })
+        Ok(RegisteredWebhook {
+            id,
+            action: WebhookAction::Created,
+        })
     }
+}
+
+/// The id at the end of a webhook's `self` link.
+fn last_segment(link: &str) -> Option<String> {
+    link.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 /// Time to log on a Jira issue.

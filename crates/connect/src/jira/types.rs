@@ -460,9 +460,31 @@ pub struct JiraTransition {
     pub to: Option<JiraStatus>,
 }
 
-/// A registered webhook's id.
+/// A registered webhook's id, and what registering did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegisteredWebhook {
-    /// Cloud: `createdWebhookId`; Data Center: the last segment of `self`.
+    /// The last segment of the webhook's `self` link.
     pub id: String,
+    /// Created, or the existing registration rewritten.
+    pub action: WebhookAction,
+}
+
+/// What registering a webhook did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookAction {
+    /// A new webhook.
+    Created,
+    /// The webhook already pointing at the URL was rewritten.
+    Updated,
+}
+
+impl WebhookAction {
+    /// The word the API reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookAction::Created => "created",
+            WebhookAction::Updated => "updated",
+        }
+    }
 }

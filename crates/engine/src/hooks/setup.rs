@@ -3,8 +3,9 @@
 //! Cairn registers the hook itself when the connection's token may (a GitLab
 //! project hook per project its links read, or a Jira webhook); where it may
 //! not, the answer says why and carries what a person pastes by hand: the
-//! URL, the secret and the events. Enabling a GitLab connection again is
-//! harmless: a project hook with the same URL is updated, not duplicated.
+//! URL, the secret and the events. Enabling a connection again is harmless:
+//! a GitLab project hook or Jira webhook with the same URL is updated, not
+//! duplicated.
 
 use std::collections::BTreeSet;
 
@@ -248,7 +249,7 @@ impl Hooks {
         outcome: &mut RealTime,
     ) -> Result<(), EngineError> {
         let client = self.goals.jira_client(connection)?;
-        // Cloud asks for a JQL filter on issue events: the links' queries.
+        // Only the issues the links' queries select need to reach Cairn.
         let mut filters = Vec::new();
         for link in self.store.links_for_connection(connection.id).await? {
             if link_tracker(&link) == IntegrationKind::Jira
@@ -272,7 +273,7 @@ impl Hooks {
             Ok(registered) => outcome.registered.push(Registered {
                 target: "jira".to_owned(),
                 hook_id: registered.id,
-                action: "created",
+                action: registered.action.as_str(),
             }),
             Err(error) => outcome.by_hand.push(refused("jira".to_owned(), &error)),
         }
