@@ -244,6 +244,47 @@ async fn a_closed_issue_with_open_tasks_counts_complete() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_refresh_waits_while_its_integration_is_disabled() {
+    let s = setup("paused").await;
+    let a = s.issue("First", &[], json!({})).await;
+    s.issue("Second", &[], json!({})).await;
+    let kr = s.key_result(json!({"mode": "percent_complete"})).await;
+    s.link(kr, json!({})).await;
+    assert_eq!(s.percent(kr).await, 0.0);
+    let toggle = |enabled: bool| {
+        s.h.call(
+            "PATCH",
+            "/api/v1/integrations/gitlab",
+            Some(&s.h.admin.token),
+            Some(json!({ "enabled": enabled })),
+        )
+    };
+    assert_eq!(toggle(false).await.status, StatusCode::OK);
+    s.h.control("gitlab/issues/close", json!({"project": PROJECT, "iid": a}))
+        .await;
+    let refused =
+        s.h.call(
+            "POST",
+            &format!("/api/v1/okrs/{kr}/refresh"),
+            Some(&s.h.owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    assert!(
+        refused.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("GitLab integration is disabled")),
+        "{}",
+        refused.text
+    );
+    assert_eq!(s.percent(kr).await, 0.0, "nothing was read while paused");
+    assert_eq!(toggle(true).await.status, StatusCode::OK);
+    s.refresh(kr).await;
+    assert_eq!(s.percent(kr).await, 50.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kpi_resolve_30_issues() {
     let s = setup("kpi").await;
     let mut iids = Vec::new();

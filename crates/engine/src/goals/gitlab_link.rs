@@ -501,6 +501,18 @@ impl Goals {
                 field: None,
                 message: format!("OKR {okr_id} has no data link to refresh"),
             })?;
+        // A disabled integration pauses its links: scheduled refreshes wait
+        // in the queue, and a manual one is refused rather than run anyway.
+        let tracker = super::jira_link::link_tracker(&link);
+        if !self.store.integration_enabled(tracker).await? {
+            return Err(EngineError::Conflict {
+                field: None,
+                message: format!(
+                    "the {} integration is disabled; an admin can enable it",
+                    tracker.title()
+                ),
+            });
+        }
         self.refresh_link(link.id, false, now).await
     }
 
