@@ -48,11 +48,14 @@ impl Received {
     }
 }
 
+/// A scripted answer: status and headers.
+type Answer = (u16, Vec<(&'static str, &'static str)>);
+
 #[derive(Clone, Default)]
 struct ReceiverState {
     received: Arc<Mutex<Vec<Received>>>,
     /// Answers to give, in order, before answering 200.
-    script: Arc<Mutex<VecDeque<(u16, Vec<(&'static str, &'static str)>)>>>,
+    script: Arc<Mutex<VecDeque<Answer>>>,
 }
 
 /// A real HTTP receiver on 127.0.0.1:0 that records every request.
