@@ -887,15 +887,12 @@ impl Notifier {
         let current = tx
             .record_channel_outcome(channel.id, outcome.success, now)
             .await?;
-        let failing_too_long =
-            current
-                .as_ref()
-                .and_then(|c| c.failing_since)
-                .is_some_and(|since| {
-                    now - since
-                        >= chrono::Duration::from_std(self.settings.disable_after)
-                            .unwrap_or(chrono::Duration::MAX)
-                });
+        let limit = chrono::Duration::from_std(self.settings.disable_after)
+            .unwrap_or(chrono::Duration::MAX);
+        let failing_since = current
+            .as_ref()
+            .and_then(|c| c.failing_since)
+            .filter(|since| now - *since >= limit);
         let reason = if outcome.permanent && !outcome.success {
             Some(
                 outcome
@@ -903,10 +900,11 @@ impl Notifier {
                     .clone()
                     .unwrap_or_else(|| "the destination cannot receive notifications".to_owned()),
             )
-        } else if !outcome.success && failing_too_long {
+        } else if let (false, Some(since)) = (outcome.success, failing_since) {
             Some(format!(
-                "deliveries failed continuously for {} days",
-                self.settings.disable_after.as_secs() / 86_400
+                "every delivery failed since {} (more than {} h)",
+                since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                self.settings.disable_after.as_secs() / 3600
             ))
         } else {
             None

@@ -161,6 +161,11 @@ impl Drop for Receiver {
 /// The harness with notifications that may reach loopback (like the demo)
 /// and retry delays scaled down from seconds to milliseconds.
 async fn harness(backend: Backend) -> Harness {
+    harness_with(backend, NotifySettings::default().disable_after).await
+}
+
+/// [`harness`] with channels disabled after failing for `disable_after`.
+async fn harness_with(backend: Backend, disable_after: Duration) -> Harness {
     let mut h = Harness::new(backend).await;
     let settings = NotifySettings {
         public_url: Some("https://cairn.example.com".to_owned()),
@@ -170,6 +175,7 @@ async fn harness(backend: Backend) -> Harness {
             ..OutboundConfig::default()
         },
         delay_scale: 0.001,
+        disable_after,
         ..NotifySettings::default()
     };
     h.state = h
@@ -1003,4 +1009,152 @@ async fn the_secret_is_shown_once_and_never_returned_or_logged() {
         .call("GET", "/api/v1/audit", Some(&h.admin.token), None)
         .await;
     assert!(audit.text.contains("channel.created") && audit.text.contains("channel.deleted"));
+}
+
+async fn failing_for_days(backend: Backend) {
+    // "Days" of failures, shortened to none: the first failure is already
+    // too long.
+    let h = harness_with(backend, Duration::ZERO).await;
+    let receiver = Receiver::start().await;
+    receiver.script(500, vec![]);
+    let (slack, _) = channel(&h, "flaky", "slack", &receiver.url("/flaky")).await;
+    one_event_to(&h, slack).await;
+    let running = Running::start(&h, false).await;
+    eventually("the channel is disabled", || async {
+        let view = h
+            .call(
+                "GET",
+                &format!("/api/v1/channels/{slack}"),
+                Some(&h.admin.token),
+                None,
+            )
+            .await;
+        view.body["enabled"] == false
+    })
+    .await;
+    eventually("every job done", || idle(&h)).await;
+    running.stop().await;
+    let view = h
+        .call(
+            "GET",
+            &format!("/api/v1/channels/{slack}"),
+            Some(&h.admin.token),
+            None,
+        )
+        .await;
+    assert!(
+        view.body["disabled_reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("every delivery failed since")),
+        "{}",
+        view.text
+    );
+    // The retry already scheduled finds the channel disabled and stops.
+    let d = &deliveries(&h, slack).await[0];
+    assert_eq!(d["state"], "failed", "{d}");
+    assert_eq!(receiver.received("/flaky").len(), 1);
+    let notices = h
+        .call("GET", "/api/v1/notices", Some(&h.admin.token), None)
+        .await;
+    assert_eq!(
+        notices.body.as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        notices.text
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_failing_for_too_long_is_disabled() {
+    failing_for_days(Backend::Sqlite).await;
+}
+
+/// The kinds of the events enqueued so far, in order.
+async fn event_kinds(h: &Harness) -> Vec<String> {
+    let mut jobs = h.state.store.list_jobs(None, 1000).await.expect("jobs");
+    jobs.sort_by_key(|j| j.id);
+    jobs.iter()
+        .filter(|j| j.kind == FANOUT_KIND)
+        .map(|j| j.payload["kind"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+async fn failing_links(backend: Backend) {
+    let h = harness(backend).await;
+    let period = period(&h).await;
+    let connection = h.gitlab_connection(&h.owner, "gitlab", true).await;
+    let kr = okr(
+        &h,
+        json!({"kind": "key_result", "title": "Read through", "period_id": period,
+            "measure": {"mode": "percent_complete"}, "progress_source": "data_link"}),
+    )
+    .await;
+    let reply = h
+        .call(
+            "PUT",
+            &format!("/api/v1/okrs/{kr}/link"),
+            Some(&h.owner.token),
+            Some(json!({"connection_id": connection, "project": PROJECT})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let link = h
+        .state
+        .store
+        .link_for_okr(kr)
+        .await
+        .expect("link")
+        .expect("link");
+    assert!(event_kinds(&h).await.is_empty());
+
+    // The token stops working: every refresh now fails with 401.
+    let reply = h
+        .call(
+            "PATCH",
+            &format!("/api/v1/connections/{connection}"),
+            Some(&h.owner.token),
+            Some(json!({"secret": "revoked-token"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let outcome = h
+            .state
+            .goals
+            .refresh_link(link.id, true, Utc::now())
+            .await
+            .expect("refresh ran");
+        assert!(outcome.error.is_some(), "{outcome:?}");
+        seen.push(event_kinds(&h).await);
+    }
+    assert_eq!(
+        seen[0],
+        ["link_stale", "connection_unhealthy"],
+        "the first failure makes the progress stale and the connection unhealthy"
+    );
+    assert_eq!(seen[1], seen[0], "nothing new at the second");
+    assert_eq!(
+        seen[2],
+        ["link_stale", "connection_unhealthy", "link_failing"],
+        "failing at the third"
+    );
+    assert_eq!(seen[3], seen[2], "and nothing repeated after");
+    let jobs = h.state.store.list_jobs(None, 1000).await.expect("jobs");
+    let unhealthy = jobs
+        .iter()
+        .find(|j| j.payload["kind"] == "connection_unhealthy")
+        .expect("event");
+    assert_eq!(unhealthy.payload["okr_id"], kr);
+    assert_eq!(unhealthy.payload["connection_id"], connection);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_refreshes_make_stale_failing_and_unhealthy_events_once() {
+    failing_links(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_refreshes_make_stale_failing_and_unhealthy_events_once_on_postgres() {
+    failing_links(Backend::Postgres).await;
 }
