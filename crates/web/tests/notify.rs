@@ -176,7 +176,6 @@ async fn harness_with(backend: Backend, disable_after: Duration) -> Harness {
         },
         delay_scale: 0.001,
         disable_after,
-        ..NotifySettings::default()
     };
     h.state = h
         .state
