@@ -466,10 +466,36 @@ mod tests {
             ("CAIRN_DATABASE_URL", "mysql://x/y", "`database_url`"),
             ("CAIRN_JOB_CONCURRENCY", "0", "`job_concurrency`"),
             ("CAIRN_LOG_LEVEL", "info,[", "`log_level`"),
+            (
+                "CAIRN_OUTBOUND_ALLOW",
+                "127.0.0.0/8,intranet",
+                "`outbound_allow`",
+            ),
         ] {
             let err = args.load_from(vars(&[(var, value)])).err().expect(var);
             assert!(err.0.contains(key), "{var}: {}", err.0);
         }
+    }
+
+    #[test]
+    fn outbound_allow_is_a_list_of_addresses_and_networks() {
+        let (_dir, args) = args_with_file("outbound_allow = \"10.1.2.3, 192.168.0.0/16\"\n");
+        let s = args.load_from(vars(&[])).expect("load").settings;
+        let policy = s.outbound_policy().expect("policy");
+        assert!(policy.allows("10.1.2.3".parse().expect("ip")));
+        assert!(policy.allows("192.168.7.7".parse().expect("ip")));
+        assert!(!policy.allows("10.1.2.4".parse().expect("ip")));
+        let s = args
+            .load_from(vars(&[("CAIRN_OUTBOUND_ALLOW", "127.0.0.0/8")]))
+            .expect("load")
+            .settings;
+        assert!(
+            s.outbound_policy()
+                .expect("policy")
+                .allows("127.0.0.1".parse().expect("ip"))
+        );
+        let none = Settings::default().outbound_policy().expect("policy");
+        assert!(none.allow.is_empty(), "nothing internal by default");
     }
 
     #[test]
