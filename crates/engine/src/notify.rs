@@ -880,6 +880,12 @@ impl Notifier {
             next_at,
         )
         .await?;
+        metrics::counter!(
+            "cairn_notify_attempts_total",
+            "kind" => channel.kind.as_str(),
+            "outcome" => state.as_str()
+        )
+        .increment(1);
         if let Some(at) = next_at {
             tx.enqueue(&deliver_job(delivery.id, now).run_after(at), now)
                 .await?;

@@ -852,6 +852,78 @@ async fn internal_destinations_are_refused_with_422_naming_url() {
         .await;
     assert_eq!(reply.body["error"]["field"], "kind", "{}", reply.text);
 
+    // Bad input names its field.
+    let (ok, _) = channel(&h, "fine", "slack", "http://127.0.0.1:9/x").await;
+    for (body, field) in [
+        (json!({"name": "x", "kind": "slack"}), "url"),
+        (
+            json!({"name": "", "kind": "slack", "url": "http://127.0.0.1:9/y"}),
+            "name",
+        ),
+        (
+            json!({"name": "fine", "kind": "slack", "url": "http://127.0.0.1:9/y"}),
+            "name",
+        ),
+    ] {
+        let reply = h
+            .call("POST", "/api/v1/channels", Some(&h.admin.token), Some(body))
+            .await;
+        assert!(reply.status.is_client_error(), "{}", reply.text);
+        assert_eq!(reply.body["error"]["field"], field, "{}", reply.text);
+    }
+    for (body, field) in [
+        (json!({"channel_id": 424242}), "channel_id"),
+        (json!({"channel_id": ok, "okr_id": 424242}), "okr_id"),
+        (
+            json!({"channel_id": ok, "events": ["status-changed"]}),
+            "events",
+        ),
+    ] {
+        let reply = h
+            .call(
+                "POST",
+                "/api/v1/subscriptions",
+                Some(&h.admin.token),
+                Some(body),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            reply.text
+        );
+        assert_eq!(reply.body["error"]["field"], field, "{}", reply.text);
+    }
+    let reply = h
+        .call(
+            "PATCH",
+            &format!("/api/v1/channels/{ok}"),
+            Some(&h.admin.token),
+            Some(json!({"url": "http://169.254.169.254/"})),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text
+    );
+    assert_eq!(reply.body["error"]["field"], "url");
+    let reply = h
+        .call(
+            "POST",
+            &format!("/api/v1/channels/{ok}/rotate-secret"),
+            Some(&h.admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::CONFLICT,
+        "a Slack channel has no secret"
+    );
+
     // Without the allowlist (the default), loopback is refused too.
     let strict = Harness::new(Backend::Sqlite).await;
     let reply = strict
