@@ -111,7 +111,13 @@ pub async fn run(
             };
             let connections =
                 cairn_engine::connections::Connections::new(store.clone(), keyring.clone());
-            let resealed = connections.reseal_all().await?;
+            let notifier = cairn_engine::notify::Notifier::new(
+                store.clone(),
+                keyring.clone(),
+                cairn_engine::notify::NotifySettings::default(),
+            );
+            // Channel URLs and signing secrets too, before old keys go.
+            let resealed = connections.reseal_all().await? + notifier.reseal_all().await?;
             let retired = keyring.retire_old_keys()?;
             audit(
                 &*store,

@@ -38,6 +38,9 @@ pub struct Settings {
     pub full_refresh_interval_secs: u64,
     /// Empty means the address a request came in on.
     pub public_url: String,
+    /// Internal addresses notifications may reach anyway: comma-separated
+    /// IP addresses or CIDRs. Empty: every internal address is refused.
+    pub outbound_allow: String,
 }
 
 impl Default for Settings {
@@ -56,6 +59,7 @@ impl Default for Settings {
             refresh_interval_secs: 3600,
             full_refresh_interval_secs: 86_400,
             public_url: String::new(),
+            outbound_allow: String::new(),
         }
     }
 }
@@ -75,6 +79,7 @@ pub const KEYS: &[&str] = &[
     "refresh_interval_secs",
     "full_refresh_interval_secs",
     "public_url",
+    "outbound_allow",
 ];
 
 /// `CAIRN_*` variables that are read elsewhere and are not settings keys.
@@ -145,6 +150,10 @@ pub struct SettingsArgs {
     #[arg(long, value_name = "URL")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// Internal networks notifications may reach (loopback, link-local and private ranges are refused otherwise): comma-separated IPs or CIDRs, e.g. `127.0.0.0/8,10.1.2.3` [env: CAIRN_OUTBOUND_ALLOW] [toml: outbound_allow] [default: none]
+    #[arg(long, value_name = "CIDRS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outbound_allow: Option<String>,
 }
 
 /// A setting that cannot be used; the process exits with code 2.
@@ -329,6 +338,11 @@ fn validate(settings: &Settings) -> Result<(), ConfigError> {
             }
         }
     }
+    if let Err(error) = settings.outbound_policy() {
+        return Err(ConfigError(format!(
+            "invalid value for `outbound_allow`: {error}"
+        )));
+    }
     if settings.job_concurrency == 0 || settings.job_concurrency > 1024 {
         return Err(ConfigError(format!(
             "invalid value for `job_concurrency`: {} is outside 1..=1024",
@@ -339,6 +353,14 @@ fn validate(settings: &Settings) -> Result<(), ConfigError> {
 }
 
 impl Settings {
+    /// The SSRF guard's allowlist from `outbound_allow`.
+    pub fn outbound_policy(
+        &self,
+    ) -> Result<cairn_connect::outbound::DestinationPolicy, cairn_connect::outbound::OutboundError>
+    {
+        cairn_connect::outbound::DestinationPolicy::parse(self.outbound_allow.split(','))
+    }
+
     pub fn bind_addr(&self) -> SocketAddr {
         self.bind
             .parse()
@@ -444,10 +466,36 @@ mod tests {
             ("CAIRN_DATABASE_URL", "mysql://x/y", "`database_url`"),
             ("CAIRN_JOB_CONCURRENCY", "0", "`job_concurrency`"),
             ("CAIRN_LOG_LEVEL", "info,[", "`log_level`"),
+            (
+                "CAIRN_OUTBOUND_ALLOW",
+                "127.0.0.0/8,intranet",
+                "`outbound_allow`",
+            ),
         ] {
             let err = args.load_from(vars(&[(var, value)])).err().expect(var);
             assert!(err.0.contains(key), "{var}: {}", err.0);
         }
+    }
+
+    #[test]
+    fn outbound_allow_is_a_list_of_addresses_and_networks() {
+        let (_dir, args) = args_with_file("outbound_allow = \"10.1.2.3, 192.168.0.0/16\"\n");
+        let s = args.load_from(vars(&[])).expect("load").settings;
+        let policy = s.outbound_policy().expect("policy");
+        assert!(policy.allows("10.1.2.3".parse().expect("ip")));
+        assert!(policy.allows("192.168.7.7".parse().expect("ip")));
+        assert!(!policy.allows("10.1.2.4".parse().expect("ip")));
+        let s = args
+            .load_from(vars(&[("CAIRN_OUTBOUND_ALLOW", "127.0.0.0/8")]))
+            .expect("load")
+            .settings;
+        assert!(
+            s.outbound_policy()
+                .expect("policy")
+                .allows("127.0.0.1".parse().expect("ip"))
+        );
+        let none = Settings::default().outbound_policy().expect("policy");
+        assert!(none.allow.is_empty(), "nothing internal by default");
     }
 
     #[test]

@@ -89,6 +89,8 @@ impl DemoArgs {
             log_level: self.log_level.clone(),
             refresh_interval_secs: REFRESH_SECS.unsigned_abs(),
             full_refresh_interval_secs: 3600,
+            // Notification channels may point at a receiver on this machine.
+            outbound_allow: "127.0.0.0/8,::1".to_owned(),
             ..Settings::default()
         })
     }

@@ -146,7 +146,8 @@ where
     };
     let keyring = Arc::new(load_keyring(&settings)?);
     let state = AppState::new(store.clone(), keyring.clone(), cairn_web::metrics_handle())
-        .with_goal_settings(keyring, goal_settings(&settings));
+        .with_goal_settings(keyring.clone(), goal_settings(&settings))
+        .with_notify_settings(keyring, notify_settings(&settings)?);
     bootstrap_admin(&state).await?;
     let ready = Ready {
         state: state.clone(),
@@ -167,6 +168,7 @@ where
         cairn_engine::goals::gitlab_link::RefreshHandler(state.goals.clone()),
     );
     state.hooks.register(&mut registry);
+    state.notify.register(&mut registry);
     // Webhooks wake the worker as soon as their job is stored.
     let signal: JobSignal = state.hooks.signal();
     let worker = Worker::new(
@@ -216,6 +218,24 @@ pub fn goal_settings(settings: &Settings) -> cairn_engine::goals::GoalSettings {
         full_every: Duration::from_secs(settings.full_refresh_interval_secs),
         ..cairn_engine::goals::GoalSettings::default()
     }
+}
+
+/// The notification settings from the configuration: links in messages
+/// from `public_url`, the SSRF allowlist from `outbound_allow`.
+pub fn notify_settings(
+    settings: &Settings,
+) -> anyhow::Result<cairn_engine::notify::NotifySettings> {
+    let policy = settings
+        .outbound_policy()
+        .map_err(|e| anyhow::anyhow!("invalid value for `outbound_allow`: {e}"))?;
+    Ok(cairn_engine::notify::NotifySettings {
+        public_url: (!settings.public_url.is_empty()).then(|| settings.public_url.clone()),
+        outbound: cairn_connect::outbound::OutboundConfig {
+            policy,
+            ..cairn_connect::outbound::OutboundConfig::default()
+        },
+        ..cairn_engine::notify::NotifySettings::default()
+    })
 }
 
 /// Every few seconds, enqueues a refresh job for each link that is due;

@@ -447,13 +447,47 @@ async fn first_admin_from_the_cli_and_key_rotation_across_restarts() {
         }
     };
     assert_eq!(test(base.clone()).await["ok"], true);
+    // A signed notification channel: its URL and secret are sealed too.
+    let channel: serde_json::Value = client
+        .post(format!("{base}/api/v1/channels"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "hook", "kind": "webhook", "url": "https://hooks.invalid/cairn"}))
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    let channel_id = channel["id"].as_i64().expect("channel");
+    let test_channel = |base: String| {
+        let client = client.clone();
+        let token = token.clone();
+        async move {
+            let attempt: serde_json::Value = client
+                .post(format!("{base}/api/v1/channels/{channel_id}/test"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("test")
+                .json()
+                .await
+                .expect("json");
+            attempt["error"].as_str().unwrap_or_default().to_owned()
+        }
+    };
+    // The URL was opened (the name just does not resolve here).
+    assert!(test_channel(base.clone()).await.contains("hooks.invalid"));
 
     // Rotation while the server runs: it keeps working, then after a restart.
     let (code, out, err) = cairn_with_stdin(&["admin", "rotate-key"], "", dir.path());
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("1 re-encrypted") && out.contains("retired keys: k"),
+        out.contains("2 re-encrypted") && out.contains("retired keys: k"),
         "{out}"
+    );
+    assert!(
+        test_channel(base.clone()).await.contains("hooks.invalid"),
+        "the channel's URL opens under the new key"
     );
     assert_eq!(
         test(base.clone()).await["ok"],

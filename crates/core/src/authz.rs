@@ -88,6 +88,16 @@ pub enum Action {
     ChangeCheckIn {
         author_id: i64,
     },
+    /// Create a notification channel (Slack, Teams, signed webhook). A
+    /// channel posts to a place the whole organisation may read and holds
+    /// a credential, so admins only.
+    CreateChannel,
+    /// See, change, test, delete a channel, rotate its secret, read its
+    /// deliveries, and manage subscriptions: admins only (they manage all
+    /// channels).
+    ManageChannel,
+    /// Read and dismiss notices for admins (a channel was disabled, ...).
+    ViewNotices,
 }
 
 /// The answer, with the status a web layer gives it.
@@ -116,9 +126,13 @@ pub fn decide(actor: Option<Actor>, action: Action) -> Decision {
         | Action::OwnAccount
         | Action::ViewGoals
         | Action::CreateOkr => Decision::Allow,
-        Action::ManageCatalog | Action::ManageUsers | Action::ViewAudit | Action::ManagePeriods => {
-            Decision::Forbidden
-        }
+        Action::ManageCatalog
+        | Action::ManageUsers
+        | Action::ViewAudit
+        | Action::ManagePeriods
+        | Action::CreateChannel
+        | Action::ManageChannel
+        | Action::ViewNotices => Decision::Forbidden,
         Action::ChangeOkr { owner_id } if owner_id == actor.user_id => Decision::Allow,
         Action::ChangeCheckIn { author_id } if author_id == actor.user_id => Decision::Allow,
         Action::ChangeOkr { .. } | Action::ChangeCheckIn { .. } => Decision::Forbidden,
@@ -191,8 +205,12 @@ mod tests {
             Action::ManageCatalog,
             Action::ManageUsers,
             Action::ViewAudit,
+            Action::CreateChannel,
+            Action::ManageChannel,
+            Action::ViewNotices,
         ] {
             assert_eq!(decide(Some(OTHER), action), Decision::Forbidden);
+            assert_eq!(decide(Some(ADMIN), action), Decision::Allow);
         }
         for action in [
             Action::ViewCatalog,

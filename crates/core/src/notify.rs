@@ -408,8 +408,41 @@ pub fn next_delivery_delay(
     delivery_delay(attempt, jitter).map(|scheduled| honour_retry_after(scheduled, retry_after))
 }
 
+/// The event a key result's new status makes, if any: reaching `done` is
+/// [`EventDetail::TargetReached`]; moving between on track, behind and at
+/// risk is [`EventDetail::StatusChanged`]. The first computation (`old` is
+/// `None`), an unchanged status and moves to `not_started` are no event.
+pub fn status_event(old: Option<Status>, new: Status) -> Option<EventDetail> {
+    let old = old?;
+    if old == new {
+        return None;
+    }
+    match new {
+        Status::Done => Some(EventDetail::TargetReached),
+        Status::OnTrack | Status::Behind | Status::AtRisk => {
+            Some(EventDetail::StatusChanged { from: old, to: new })
+        }
+        Status::NotStarted => None,
+    }
+}
+
+/// The event a link's `failures`-th refresh failure in a row makes: stale
+/// at the first, failing at the third, nothing otherwise (so a link that
+/// keeps failing is not announced at every refresh).
+pub fn link_failure_event(failures: u32, last_error: &str) -> Option<EventDetail> {
+    match failures {
+        1 => Some(EventDetail::LinkStale {
+            failures,
+            last_error: last_error.to_owned(),
+        }),
+        3 => Some(EventDetail::LinkFailing),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
     use super::*;
     use chrono::TimeZone;
 
@@ -634,5 +667,37 @@ mod tests {
         }
         assert_eq!(OkrKind::KeyResult.as_str(), "key_result");
         assert_eq!(OkrKind::Objective.label(), "Objective");
+    }
+
+    #[test]
+    fn only_real_status_moves_are_events() {
+        assert_eq!(
+            status_event(None, Status::AtRisk),
+            None,
+            "first computation"
+        );
+        assert_eq!(status_event(Some(Status::Behind), Status::Behind), None);
+        assert_eq!(
+            status_event(Some(Status::Behind), Status::OnTrack),
+            Some(EventDetail::StatusChanged {
+                from: Status::Behind,
+                to: Status::OnTrack
+            })
+        );
+        assert_eq!(
+            status_event(Some(Status::OnTrack), Status::Done),
+            Some(EventDetail::TargetReached)
+        );
+        assert_eq!(
+            status_event(Some(Status::OnTrack), Status::NotStarted),
+            None
+        );
+        assert!(matches!(
+            link_failure_event(1, "x"),
+            Some(EventDetail::LinkStale { failures: 1, .. })
+        ));
+        assert_eq!(link_failure_event(2, "x"), None);
+        assert_eq!(link_failure_event(3, "x"), Some(EventDetail::LinkFailing));
+        assert_eq!(link_failure_event(4, "x"), None);
     }
 }

@@ -516,7 +516,19 @@ impl Connections {
                     .unwrap_or_default(),
             },
         };
-        self.store.record_connection_health(id, &check, now).await?;
+        match &check {
+            HealthCheck::Failed { code, message } => {
+                crate::notify::record_connection_failure(
+                    self.store.as_ref(),
+                    &connection,
+                    code,
+                    message,
+                    now,
+                )
+                .await?;
+            }
+            ok => self.store.record_connection_health(id, ok, now).await?,
+        }
         let mut tx = self.store.begin().await?;
         tx.append_audit(
             &audit(by, "connection.tested", id, json!({"ok": outcome.ok, "code": outcome.diagnosis.as_ref().map(|d| d.code.to_string())})),

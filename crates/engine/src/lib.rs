@@ -12,5 +12,6 @@ pub mod hooks;
 pub mod jobs;
 pub mod keyring;
 mod locks;
+pub mod notify;
 
 pub use error::{EngineError, authorize};

@@ -19,6 +19,7 @@ mod accounts;
 mod error;
 pub mod goals;
 pub mod hooks;
+pub mod notify;
 mod postgres;
 mod sqlite;
 mod types;
@@ -36,6 +37,7 @@ pub use accounts::{AccountStore, AccountTx};
 pub use cairn_core::jobs::JobState;
 pub use error::StoreError;
 pub use hooks::{HookStore, HookTx};
+pub use notify::{NotifyStore, NotifyTx};
 pub use types::*;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -124,7 +126,9 @@ impl SchemaStatus {
 /// Everything Cairn keeps. Implemented once per backend; the conformance
 /// suite in `tests/` runs the same assertions against both.
 #[async_trait]
-pub trait Store: AccountStore + goals::GoalStore + HookStore + Send + Sync + 'static {
+pub trait Store:
+    AccountStore + goals::GoalStore + HookStore + NotifyStore + Send + Sync + 'static
+{
     fn backend(&self) -> Backend;
 
     /// Applies pending migrations. Refuses, without touching the database, a
@@ -222,7 +226,7 @@ pub trait Store: AccountStore + goals::GoalStore + HookStore + Send + Sync + 'st
 
 /// A transaction: domain changes and the jobs they cause, committed together.
 #[async_trait]
-pub trait StoreTx: AccountTx + goals::GoalTx + HookTx + Send {
+pub trait StoreTx: AccountTx + goals::GoalTx + HookTx + NotifyTx + Send {
     async fn enqueue(&mut self, job: &NewJob, now: DateTime<Utc>) -> Result<Option<i64>>;
     async fn append_audit(&mut self, entry: &NewAuditEntry, now: DateTime<Utc>) -> Result<i64>;
     async fn commit(self: Box<Self>) -> Result<()>;

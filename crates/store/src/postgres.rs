@@ -444,3 +444,5 @@ const LINK_ITEM_NUMBERS_AS_JSON: &str = "SELECT '[' || COALESCE(string_agg(i.num
 crate::goals::impl_goals!(PgStore, PgTx);
 
 crate::hooks::impl_hooks!(PgStore, PgTx);
+
+crate::notify::impl_notify!(PgStore, PgTx);

@@ -476,3 +476,5 @@ const LINK_ITEM_NUMBERS_AS_JSON: &str = "SELECT '[' || COALESCE(group_concat(i.n
 crate::goals::impl_goals!(SqliteStore, SqliteTx);
 
 crate::hooks::impl_hooks!(SqliteStore, SqliteTx);
+
+crate::notify::impl_notify!(SqliteStore, SqliteTx);

@@ -53,6 +53,7 @@ conformance!(
     hook_secrets_are_sealed_per_connection_and_resealed,
     deliveries_are_deduplicated_and_stored_with_their_job,
     pending_deliveries_finish_once_and_count_in_stats,
+    channels_subscriptions_deliveries_and_notices_round_trip,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -1798,4 +1799,229 @@ async fn pending_deliveries_finish_once_and_count_in_stats(backend: Backend) {
         vec![first[0].expect("id")]
     );
     tx.commit().await.expect("commit");
+}
+
+async fn channels_subscriptions_deliveries_and_notices_round_trip(backend: Backend) {
+    use cairn_core::notify::EventKind;
+    use cairn_store::notify::{
+        ChannelKind, ChannelUpdate, NewChannel, NewNotifyDelivery, NewSubscription, NotifyAttempt,
+        NotifyState,
+    };
+    let (_db, store) = store(backend).await;
+    let admin = create_user(&store, "admin@example.com", Role::Admin).await;
+    let new = NewChannel {
+        name: "alerts".into(),
+        kind: ChannelKind::Webhook,
+        url: sealed("k1", b"url-ciphertext"),
+        target: "https://hooks.example.com".into(),
+        secret: Some(sealed("k1", b"secret-ciphertext")),
+        created_by: Some(admin),
+    };
+    let mut tx = store.begin().await.expect("begin");
+    let id = tx.insert_channel(&new, t0()).await.expect("channel");
+    match tx.insert_channel(&new, t0()).await {
+        Err(StoreError::Conflict { field }) => assert_eq!(field, "name"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    drop(tx);
+    let mut tx = store.begin().await.expect("begin");
+    let id2 = tx.insert_channel(&new, t0()).await.expect("after rollback");
+    let sub = tx
+        .insert_subscription(
+            &NewSubscription {
+                channel_id: id2,
+                okr_id: None,
+                include_subtree: true,
+                events: vec![EventKind::StatusChanged, EventKind::LinkFailing],
+                created_by: Some(admin),
+            },
+            t0(),
+        )
+        .await
+        .expect("subscription");
+    let delivery = tx
+        .insert_notify_delivery(
+            &NewNotifyDelivery {
+                channel_id: id2,
+                event_kind: EventKind::StatusChanged,
+                payload: json!({"okr_id": 7}),
+                webhook_id: "msg_1".into(),
+            },
+            t0(),
+        )
+        .await
+        .expect("delivery");
+    tx.commit().await.expect("commit");
+    let _ = id;
+    let channel = store.get_channel(id2).await.expect("get").expect("channel");
+    assert_eq!(channel.url, new.url);
+    assert_eq!(channel.secret, new.secret);
+    assert!(channel.enabled && channel.failing_since.is_none());
+    let subs = store.list_subscriptions(Some(id2)).await.expect("subs");
+    assert_eq!(subs.len(), 1);
+    assert_eq!(subs[0].id, sub);
+    assert_eq!(subs[0].okr_id, None);
+    assert_eq!(
+        subs[0].events,
+        [EventKind::StatusChanged, EventKind::LinkFailing]
+    );
+
+    // A failed attempt, then a success; the channel counts both.
+    let later = t0() + Duration::minutes(1);
+    let mut tx = store.begin().await.expect("begin");
+    tx.record_notify_attempt(
+        &NotifyAttempt {
+            delivery_id: delivery,
+            attempt: 1,
+            at: t0(),
+            status_code: Some(503),
+            error: Some("the endpoint answered 503".into()),
+            duration_ms: 12,
+            response_excerpt: "busy".into(),
+        },
+        NotifyState::Pending,
+        Some(later),
+    )
+    .await
+    .expect("attempt");
+    let failing = tx
+        .record_channel_outcome(id2, false, t0())
+        .await
+        .expect("outcome")
+        .expect("channel");
+    assert_eq!(failing.consecutive_failures, 1);
+    assert_eq!(failing.failing_since, Some(t0()));
+    tx.commit().await.expect("commit");
+    let pending = store
+        .get_notify_delivery(delivery)
+        .await
+        .expect("get")
+        .expect("delivery");
+    assert_eq!(pending.state, NotifyState::Pending);
+    assert_eq!(pending.attempts, 1);
+    assert_eq!(pending.next_attempt_at, Some(later));
+    assert_eq!(pending.payload, json!({"okr_id": 7}));
+    let mut tx = store.begin().await.expect("begin");
+    tx.record_notify_attempt(
+        &NotifyAttempt {
+            delivery_id: delivery,
+            attempt: 2,
+            at: later,
+            status_code: Some(200),
+            error: None,
+            duration_ms: 3,
+            response_excerpt: "ok".into(),
+        },
+        NotifyState::Delivered,
+        None,
+    )
+    .await
+    .expect("attempt");
+    let ok = tx
+        .record_channel_outcome(id2, true, later)
+        .await
+        .expect("outcome")
+        .expect("channel");
+    assert_eq!((ok.consecutive_failures, ok.failing_since), (0, None));
+    assert_eq!(ok.last_success_at, Some(later));
+    tx.commit().await.expect("commit");
+    let attempts = store.notify_attempts(delivery).await.expect("attempts");
+    assert_eq!(attempts.len(), 2);
+    assert_eq!(attempts[0].status_code, Some(503));
+    assert_eq!(attempts[1].response_excerpt, "ok");
+    let listed = store.list_notify_deliveries(id2, 10).await.expect("list");
+    assert_eq!(listed[0].state, NotifyState::Delivered);
+
+    // Disabled once, with a notice; enabling clears the reason.
+    let mut tx = store.begin().await.expect("begin");
+    assert!(
+        tx.disable_channel(id2, "410 Gone", later)
+            .await
+            .expect("disable")
+    );
+    assert!(
+        !tx.disable_channel(id2, "again", later)
+            .await
+            .expect("disable")
+    );
+    let notice = tx.insert_notice("disabled", later).await.expect("notice");
+    tx.commit().await.expect("commit");
+    let disabled = store.get_channel(id2).await.expect("get").expect("channel");
+    assert!(!disabled.enabled);
+    assert_eq!(disabled.disabled_reason.as_deref(), Some("410 Gone"));
+    let mut tx = store.begin().await.expect("begin");
+    tx.update_channel(
+        id2,
+        &ChannelUpdate {
+            enabled: Some(true),
+            ..ChannelUpdate::default()
+        },
+        later,
+    )
+    .await
+    .expect("enable");
+    assert!(
+        tx.dismiss_notice(notice, admin, later)
+            .await
+            .expect("dismiss")
+    );
+    assert!(
+        !tx.dismiss_notice(notice, admin, later)
+            .await
+            .expect("dismiss")
+    );
+    tx.commit().await.expect("commit");
+    let enabled = store.get_channel(id2).await.expect("get").expect("channel");
+    assert!(enabled.enabled && enabled.disabled_reason.is_none());
+    assert!(store.list_notices(false).await.expect("notices").is_empty());
+    assert_eq!(store.list_notices(true).await.expect("notices").len(), 1);
+
+    // Resealed only while unchanged; found by its old key until then.
+    assert_eq!(
+        store
+            .channels_not_under_key("k2", 10)
+            .await
+            .expect("old")
+            .len(),
+        1
+    );
+    let (url2, secret2) = (sealed("k2", b"url-2"), sealed("k2", b"secret-2"));
+    assert!(
+        store
+            .reseal_channel(&enabled, &url2, Some(&secret2))
+            .await
+            .expect("reseal")
+    );
+    assert!(
+        !store
+            .reseal_channel(&enabled, &url2, Some(&secret2))
+            .await
+            .expect("stale reseal")
+    );
+    assert!(
+        store
+            .channels_not_under_key("k2", 10)
+            .await
+            .expect("old")
+            .is_empty()
+    );
+
+    // Deleting a channel takes its subscriptions and deliveries.
+    let mut tx = store.begin().await.expect("begin");
+    assert!(tx.delete_channel(id2).await.expect("delete"));
+    tx.commit().await.expect("commit");
+    assert!(
+        store
+            .list_subscriptions(None)
+            .await
+            .expect("subs")
+            .is_empty()
+    );
+    assert!(
+        store
+            .get_notify_delivery(delivery)
+            .await
+            .expect("get")
+            .is_none()
+    );
 }

@@ -35,6 +35,8 @@ pub struct AppState {
     pub goals: Arc<cairn_engine::goals::Goals>,
     /// Webhooks in: receiving, the apply jobs, setup and health.
     pub hooks: Arc<cairn_engine::hooks::Hooks>,
+    /// Notifications out: channels, subscriptions, deliveries, notices.
+    pub notify: Arc<cairn_engine::notify::Notifier>,
     /// Largest request body, also for forms read by the CSRF check.
     pub body_limit: usize,
     /// How GitLab and Jira reach this Cairn; `None`: the address a request
@@ -63,9 +65,14 @@ impl AppState {
             catalog: Arc::new(cairn_engine::catalog::Catalog::new(store.clone())),
             hooks: Arc::new(cairn_engine::hooks::Hooks::new(
                 store.clone(),
-                keyring,
+                keyring.clone(),
                 goals.clone(),
                 cairn_engine::hooks::HookSettings::default(),
+            )),
+            notify: Arc::new(cairn_engine::notify::Notifier::new(
+                store.clone(),
+                keyring,
+                cairn_engine::notify::NotifySettings::default(),
             )),
             goals,
             store,
@@ -89,6 +96,20 @@ impl AppState {
             settings,
             cairn_engine::hooks::HookSettings::default(),
         )
+    }
+
+    /// Replaces the notification use cases with ones using `settings`.
+    pub fn with_notify_settings(
+        mut self,
+        keyring: Arc<cairn_engine::keyring::Keyring>,
+        settings: cairn_engine::notify::NotifySettings,
+    ) -> Self {
+        self.notify = Arc::new(cairn_engine::notify::Notifier::new(
+            self.store.clone(),
+            keyring,
+            settings,
+        ));
+        self
     }
 
     /// Replaces the goals and webhook use cases with ones using these settings.
@@ -177,6 +198,25 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api::hooks::rotate_hook_secret))
         .routes(routes!(api::hooks::enable_real_time))
         .routes(routes!(api::connections::audit))
+        .routes(routes!(
+            api::notify::list_channels,
+            api::notify::create_channel
+        ))
+        .routes(routes!(
+            api::notify::get_channel,
+            api::notify::update_channel,
+            api::notify::delete_channel
+        ))
+        .routes(routes!(api::notify::test_channel))
+        .routes(routes!(api::notify::rotate_channel_secret))
+        .routes(routes!(api::notify::channel_deliveries))
+        .routes(routes!(
+            api::notify::list_subscriptions,
+            api::notify::create_subscription
+        ))
+        .routes(routes!(api::notify::delete_subscription))
+        .routes(routes!(api::notify::list_notices))
+        .routes(routes!(api::notify::dismiss_notice))
         .routes(routes!(api::goals::list_periods, api::goals::create_period))
         .routes(routes!(api::goals::list_okrs, api::goals::create_okr))
         .routes(routes!(

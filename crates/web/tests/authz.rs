@@ -46,7 +46,74 @@ async fn every_endpoint_for_every_kind_of_caller() {
         Some(h.admin.token.clone()),
     ];
 
+    // Notification channels are the admins' (the URL does not resolve
+    // here, which is allowed: it is checked again at every delivery).
+    let created = h
+        .call(
+            "POST",
+            "/api/v1/channels",
+            Some(&h.admin.token),
+            Some(
+                json!({"name": "signed", "kind": "webhook", "url": "https://hooks.invalid/cairn"}),
+            ),
+        )
+        .await;
+    assert_eq!(created.status.as_u16(), 201, "{}", created.text);
+    let channel = created.body["id"].as_i64().expect("channel");
+
     let rows = vec![
+        row("GET", "/api/v1/channels", None, [401, 403, 403, 200]),
+        row(
+            "POST",
+            "/api/v1/channels",
+            Some(json!({"name": "chat", "kind": "slack", "url": "https://hooks.invalid/chat"})),
+            [401, 403, 403, 201],
+        ),
+        row(
+            "GET",
+            format!("/api/v1/channels/{channel}"),
+            None,
+            [401, 403, 403, 200],
+        ),
+        row(
+            "PATCH",
+            format!("/api/v1/channels/{channel}"),
+            Some(json!({"enabled": true})),
+            [401, 403, 403, 200],
+        ),
+        row(
+            "GET",
+            format!("/api/v1/channels/{channel}/deliveries"),
+            None,
+            [401, 403, 403, 200],
+        ),
+        row(
+            "POST",
+            format!("/api/v1/channels/{channel}/rotate-secret"),
+            None,
+            [401, 403, 403, 200],
+        ),
+        row("GET", "/api/v1/channels/424242", None, [401, 403, 403, 404]),
+        row("GET", "/api/v1/subscriptions", None, [401, 403, 403, 200]),
+        row(
+            "POST",
+            "/api/v1/subscriptions",
+            Some(json!({"channel_id": channel})),
+            [401, 403, 403, 201],
+        ),
+        row(
+            "DELETE",
+            "/api/v1/subscriptions/424242",
+            None,
+            [401, 403, 403, 404],
+        ),
+        row("GET", "/api/v1/notices", None, [401, 403, 403, 200]),
+        row(
+            "POST",
+            "/api/v1/notices/424242/dismiss",
+            None,
+            [401, 403, 403, 404],
+        ),
         row("GET", "/api/v1/me", None, [401, 200, 200, 200]),
         row("GET", "/api/v1/me/tokens", None, [401, 200, 200, 200]),
         row(

@@ -16,8 +16,8 @@ use cairn_connect::{ConnectError, GitLabAuth, GitLabClient, GitLabSettings};
 use cairn_core::authz::{Action, ConnectionFacts, ConnectionOp};
 use cairn_core::goals::{IssueState, ItemSnapshot, LinkRule, Measure, ProgressSource};
 use cairn_core::integrations::IntegrationKind;
+use cairn_store::Connection;
 use cairn_store::goals::{DataLink, LinkFields, RefreshRecord};
-use cairn_store::{Connection, HealthCheck};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -376,26 +376,42 @@ impl Goals {
                 let backoff =
                     chrono::Duration::seconds((30i64 << link.failures.clamp(0, 10)).min(3600));
                 let next = now + backoff.min(interval);
+                let message = format!("{} {}", diagnosis.summary, diagnosis.hint);
+                // The 1st failure in a row makes the progress stale, the 3rd
+                // makes the link failing: announced with the failure.
+                let failures = u32::try_from(link.failures.saturating_add(1)).unwrap_or(u32::MAX);
+                let event = match cairn_core::notify::link_failure_event(failures, &message) {
+                    Some(detail) => self
+                        .store
+                        .get_okr(link.okr_id)
+                        .await?
+                        .map(|okr| crate::notify::okr_event(&okr, detail, now)),
+                    None => None,
+                };
                 let mut tx = self.store.begin().await?;
                 tx.record_refresh(
                     link.id,
                     &RefreshRecord::Failed {
                         code: diagnosis.code.to_string(),
-                        message: format!("{} {}", diagnosis.summary, diagnosis.hint),
+                        message,
                         next_refresh_at: next,
                     },
                     now,
                 )
                 .await?;
+                if let Some(event) = &event {
+                    crate::notify::enqueue_event(&mut *tx, event, now).await?;
+                }
                 tx.commit().await?;
                 if error.status() == Some(401) {
-                    let check = HealthCheck::Failed {
-                        code: diagnosis.code.to_string(),
-                        message: diagnosis.summary.clone(),
-                    };
-                    self.store
-                        .record_connection_health(connection.id, &check, now)
-                        .await?;
+                    crate::notify::record_connection_failure(
+                        self.store.as_ref(),
+                        &connection,
+                        &diagnosis.code.to_string(),
+                        &diagnosis.summary,
+                        now,
+                    )
+                    .await?;
                 }
                 tracing::warn!(link = link.id, code = %diagnosis.code, "refresh failed; progress unchanged");
                 Ok(RefreshOutcome {

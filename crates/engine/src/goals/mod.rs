@@ -132,6 +132,9 @@ struct RecordProgress {
     progress: OkrProgress,
     source: String,
     note: String,
+    /// The notification the change makes (a status change, the target
+    /// reached), enqueued in the same transaction.
+    event: Option<cairn_core::notify::NotificationEvent>,
 }
 
 #[async_trait::async_trait]
@@ -143,7 +146,11 @@ impl crate::batch::BatchWrite for RecordProgress {
         tx: &mut dyn cairn_store::StoreTx,
     ) -> Result<(), cairn_store::StoreError> {
         tx.record_progress(self.okr_id, &self.progress, &self.source, &self.note)
-            .await
+            .await?;
+        if let Some(event) = &self.event {
+            crate::notify::enqueue_event(tx, event, self.progress.computed_at).await?;
+        }
+        Ok(())
     }
 }
 
@@ -690,6 +697,21 @@ impl Goals {
                 status_changed = okr.progress.as_ref().map(|old| old.status) != Some(new.status);
             }
             if changed {
+                // Key results announce status moves; the first computation
+                // is not one.
+                let event = (okr.fields.kind == OkrKind::KeyResult)
+                    .then(|| {
+                        cairn_core::notify::status_event(
+                            okr.progress.as_ref().map(|old| old.status),
+                            new.status,
+                        )
+                    })
+                    .flatten()
+                    .map(|detail| {
+                        let mut now_okr = okr.clone();
+                        now_okr.progress = Some(new.clone());
+                        crate::notify::okr_event(&now_okr, detail, now)
+                    });
                 // Still under the OKR's lock: committed before the next
                 // recompute of it reads.
                 self.batcher
@@ -698,6 +720,7 @@ impl Goals {
                         progress: new.clone(),
                         source: source.clone(),
                         note: note.clone(),
+                        event,
                     })
                     .await?;
                 tracing::debug!(

@@ -6,3 +6,4 @@ pub(crate) mod connections;
 pub(crate) mod goals;
 pub(crate) mod hooks;
 pub(crate) mod jira;
+pub(crate) mod notify;

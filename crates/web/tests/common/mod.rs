@@ -31,6 +31,7 @@ pub struct Harness {
     pub admin: User,
     pub owner: User,
     pub other: User,
+    pub keyring: Arc<cairn_engine::keyring::Keyring>,
     _keys: tempfile::TempDir,
 }
 
@@ -62,7 +63,7 @@ impl Harness {
             ..Default::default()
         };
         let state = AppState::new(store, keyring.clone(), metrics_handle())
-            .with_goal_settings(keyring, settings);
+            .with_goal_settings(keyring.clone(), settings);
         let app = router(state.clone(), &WebConfig::default());
         let sim = cairn_sim::start(cairn_sim::SimConfig::default())
             .await
@@ -104,6 +105,7 @@ impl Harness {
             admin,
             owner,
             other,
+            keyring,
             _keys: keys,
         }
     }

@@ -1,0 +1,1231 @@
+//! Issue 7, notifications out and outbound safety: a real local receiver
+//! (axum on 127.0.0.1:0) gets Slack Block Kit, a Teams Adaptive Card and a
+//! signed generic webhook whose signature is verified here by an
+//! independent Standard Webhooks implementation; the simulator closes an
+//! issue and the notification arrives; subtree subscriptions; retries with
+//! `Retry-After`; a 410 disables the channel; internal destinations are
+//! refused; the signing secret is shown once and never logged. On SQLite
+//! and PostgreSQL.
+
+mod common;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::IntoResponse;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use cairn_connect::outbound::{DestinationPolicy, OutboundConfig};
+use cairn_engine::goals::gitlab_link::{REFRESH_KIND, RefreshHandler};
+use cairn_engine::jobs::{Registry, Worker, WorkerConfig};
+use cairn_engine::notify::{FANOUT_KIND, NotifySettings};
+use cairn_store::{Backend, JobState};
+use chrono::{Duration as Days, Utc};
+use common::Harness;
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use tokio_util::sync::CancellationToken;
+
+const PROJECT: &str = "northwind/checkout";
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+struct Received {
+    path: String,
+    headers: HashMap<String, String>,
+    body: Vec<u8>,
+}
+
+impl Received {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("JSON body")
+    }
+}
+
+/// A scripted answer: status and headers.
+type Answer = (u16, Vec<(&'static str, &'static str)>);
+
+#[derive(Clone, Default)]
+struct ReceiverState {
+    received: Arc<Mutex<Vec<Received>>>,
+    /// Answers to give, in order, before answering 200.
+    script: Arc<Mutex<VecDeque<Answer>>>,
+}
+
+/// A real HTTP receiver on 127.0.0.1:0 that records every request.
+struct Receiver {
+    address: SocketAddr,
+    state: ReceiverState,
+    stop: CancellationToken,
+}
+
+async fn receive(
+    State(state): State<ReceiverState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    let headers = headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                v.to_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    state.received.lock().expect("lock").push(Received {
+        path: uri.path().to_owned(),
+        headers,
+        body: body.to_vec(),
+    });
+    let next = state.script.lock().expect("lock").pop_front();
+    match next {
+        Some((status, headers)) => {
+            let mut response = (
+                StatusCode::from_u16(status).expect("status"),
+                "scripted answer",
+            )
+                .into_response();
+            for (name, value) in headers {
+                response
+                    .headers_mut()
+                    .insert(name, axum::http::HeaderValue::from_static(value));
+            }
+            response
+        }
+        None => (StatusCode::OK, "ok").into_response(),
+    }
+}
+
+impl Receiver {
+    async fn start() -> Receiver {
+        let state = ReceiverState::default();
+        let app = axum::Router::new()
+            .fallback(receive)
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("listen");
+        let address = listener.local_addr().expect("address");
+        let stop = CancellationToken::new();
+        let stopped = stop.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(stopped.cancelled_owned())
+                .await;
+        });
+        Receiver {
+            address,
+            state,
+            stop,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    fn script(&self, status: u16, headers: Vec<(&'static str, &'static str)>) {
+        self.state
+            .script
+            .lock()
+            .expect("lock")
+            .push_back((status, headers));
+    }
+
+    fn received(&self, path: &str) -> Vec<Received> {
+        self.state
+            .received
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// The harness with notifications that may reach loopback (like the demo)
+/// and retry delays scaled down from seconds to milliseconds.
+async fn harness(backend: Backend) -> Harness {
+    harness_with(backend, NotifySettings::default().disable_after).await
+}
+
+/// [`harness`] with channels disabled after failing for `disable_after`.
+async fn harness_with(backend: Backend, disable_after: Duration) -> Harness {
+    let mut h = Harness::new(backend).await;
+    let settings = NotifySettings {
+        public_url: Some("https://cairn.example.com".to_owned()),
+        outbound: OutboundConfig {
+            policy: DestinationPolicy::parse(["127.0.0.0/8", "::1/128"]).expect("policy"),
+            timeout: Duration::from_secs(5),
+            ..OutboundConfig::default()
+        },
+        delay_scale: 0.001,
+        disable_after,
+    };
+    h.state = h
+        .state
+        .clone()
+        .with_notify_settings(h.keyring.clone(), settings);
+    h.app = cairn_web::router(h.state.clone(), &cairn_web::WebConfig::default());
+    h
+}
+
+/// The job worker (refreshes, hooks, notifications), and the app when
+/// asked, until stopped.
+struct Running {
+    shutdown: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    address: Option<SocketAddr>,
+}
+
+impl Running {
+    async fn start(h: &Harness, serve: bool) -> Running {
+        let shutdown = CancellationToken::new();
+        let mut tasks = Vec::new();
+        let mut address = None;
+        if serve {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("listen");
+            address = Some(listener.local_addr().expect("address"));
+            let app = h.app.clone();
+            let stop = shutdown.clone();
+            tasks.push(tokio::spawn(async move {
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(stop.cancelled_owned())
+                    .await;
+            }));
+        }
+        let mut registry = Registry::with_builtins();
+        registry.register(REFRESH_KIND, RefreshHandler(h.state.goals.clone()));
+        h.state.hooks.register(&mut registry);
+        h.state.notify.register(&mut registry);
+        let worker = Worker::new(
+            h.state.store.clone(),
+            registry,
+            WorkerConfig {
+                poll_interval: Duration::from_millis(20),
+                ..WorkerConfig::default()
+            },
+            "notify-test".into(),
+            h.state.hooks.signal(),
+        );
+        let stop = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            worker.run(stop).await.expect("worker ran");
+        }));
+        Running {
+            shutdown,
+            tasks,
+            address,
+        }
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        for task in self.tasks {
+            task.await.expect("task");
+        }
+    }
+}
+
+/// Waits (polling, with a deadline) until `check` holds.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Whether every job is finished (none queued or running).
+async fn idle(h: &Harness) -> bool {
+    let counts = h.state.store.job_counts().await.expect("counts");
+    counts.get(JobState::Queued) == 0 && counts.get(JobState::Running) == 0
+}
+
+async fn jobs_of(h: &Harness, kind: &str) -> usize {
+    h.state
+        .store
+        .list_jobs(None, 1000)
+        .await
+        .expect("jobs")
+        .iter()
+        .filter(|j| j.kind == kind)
+        .count()
+}
+
+/// Creates a channel as the admin: its id and, for webhooks, the secret.
+async fn channel(h: &Harness, name: &str, kind: &str, url: &str) -> (i64, Option<String>) {
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/channels",
+            Some(&h.admin.token),
+            Some(json!({"name": name, "kind": kind, "url": url})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    (
+        reply.body["id"].as_i64().expect("id"),
+        reply.body["secret"].as_str().map(str::to_owned),
+    )
+}
+
+async fn subscribe(h: &Harness, channel: i64, okr: Option<i64>, subtree: bool) -> i64 {
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/subscriptions",
+            Some(&h.admin.token),
+            Some(json!({"channel_id": channel, "okr_id": okr, "include_subtree": subtree})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    reply.body["id"].as_i64().expect("id")
+}
+
+/// A period that started ten days ago and ends in ninety.
+async fn period(h: &Harness) -> i64 {
+    let today = Utc::now().date_naive();
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/periods",
+            Some(&h.admin.token),
+            Some(
+                json!({"name": "Now", "starts_on": (today - Days::days(10)).to_string(),
+                "ends_on": (today + Days::days(90)).to_string()}),
+            ),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    reply.body["id"].as_i64().expect("period")
+}
+
+async fn okr(h: &Harness, body: Value) -> i64 {
+    let reply = h
+        .call("POST", "/api/v1/okrs", Some(&h.owner.token), Some(body))
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    reply.body["id"].as_i64().expect("okr")
+}
+
+/// A key result measured by check-ins, under `parent` if given.
+async fn checked_in_kr(h: &Harness, period: i64, title: &str, parent: Option<i64>) -> i64 {
+    okr(
+        h,
+        json!({"kind": "key_result", "title": title, "period_id": period, "parent_id": parent,
+            "measure": {"mode": "percent_complete"}, "progress_source": "check_in"}),
+    )
+    .await
+}
+
+async fn check_in(h: &Harness, kr: i64, value: f64) {
+    let reply = h
+        .call(
+            "POST",
+            &format!("/api/v1/okrs/{kr}/check-ins"),
+            Some(&h.owner.token),
+            Some(json!({"value": value, "note": "check-in"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+}
+
+async fn deliveries(h: &Harness, channel: i64) -> Vec<Value> {
+    let reply = h
+        .call(
+            "GET",
+            &format!("/api/v1/channels/{channel}/deliveries"),
+            Some(&h.admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    reply.body.as_array().cloned().unwrap_or_default()
+}
+
+/// Standard Webhooks verification written here from the specification,
+/// independent of Cairn's signer: HMAC-SHA256 keyed with the base64 part
+/// of `whsec_...` over `{id}.{timestamp}.{body}`, compared with every
+/// `v1,` signature of the header.
+fn verify_standard_webhook(secret: &str, received: &Received) -> bool {
+    let Some(key) = secret
+        .strip_prefix("whsec_")
+        .and_then(|k| BASE64.decode(k).ok())
+    else {
+        return false;
+    };
+    let (Some(id), Some(timestamp), Some(signatures)) = (
+        received.headers.get("webhook-id"),
+        received.headers.get("webhook-timestamp"),
+        received.headers.get("webhook-signature"),
+    ) else {
+        return false;
+    };
+    let Ok(sent_at) = timestamp.parse::<i64>() else {
+        return false;
+    };
+    if (Utc::now().timestamp() - sent_at).abs() > 300 {
+        return false;
+    }
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("any key length");
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(&received.body);
+    let expected = BASE64.encode(mac.finalize().into_bytes());
+    signatures
+        .split(' ')
+        .filter_map(|s| s.strip_prefix("v1,"))
+        .any(|s| s == expected)
+}
+
+async fn three_formats_arrive(backend: Backend) {
+    let h = harness(backend).await;
+    let receiver = Receiver::start().await;
+    let (slack, _) = channel(&h, "slack", "slack", &receiver.url("/slack/T1/B2/xyz")).await;
+    let (teams, _) = channel(&h, "teams", "teams", &receiver.url("/teams")).await;
+    let (hook, secret) = channel(&h, "hook", "webhook", &receiver.url("/hook")).await;
+    let secret = secret.expect("a webhook channel's secret is shown on create");
+    for id in [slack, teams, hook] {
+        subscribe(&h, id, None, true).await;
+    }
+    let period = period(&h).await;
+    let kr = checked_in_kr(&h, period, "Checkout revamp", None).await;
+
+    // The first computation is no event.
+    check_in(&h, kr, 0.0).await;
+    assert_eq!(jobs_of(&h, FANOUT_KIND).await, 0);
+    // 10 % expected, 50 % done: behind becomes on track. The fan-out job
+    // was committed with the change: it is there as soon as the answer
+    // comes, and no worker runs yet.
+    check_in(&h, kr, 50.0).await;
+    assert_eq!(
+        jobs_of(&h, FANOUT_KIND).await,
+        1,
+        "enqueued with the change"
+    );
+
+    let running = Running::start(&h, false).await;
+    eventually("three deliveries arrived", || async {
+        receiver.received("/slack/T1/B2/xyz").len() == 1
+            && receiver.received("/teams").len() == 1
+            && receiver.received("/hook").len() == 1
+    })
+    .await;
+
+    let slack_body = receiver.received("/slack/T1/B2/xyz")[0].json();
+    let text = slack_body.to_string();
+    assert!(slack_body["blocks"].is_array(), "{slack_body}");
+    assert!(text.contains("Checkout revamp is now on track"), "{text}");
+    assert!(
+        text.contains(&format!("https://cairn.example.com/okrs/{kr}")),
+        "links use public_url: {text}"
+    );
+
+    let teams_body = receiver.received("/teams")[0].json();
+    assert_eq!(teams_body["type"], "message", "{teams_body}");
+    assert_eq!(
+        teams_body["attachments"][0]["contentType"],
+        "application/vnd.microsoft.card.adaptive"
+    );
+    assert_eq!(
+        teams_body["attachments"][0]["content"]["type"],
+        "AdaptiveCard"
+    );
+
+    let signed = &receiver.received("/hook")[0];
+    assert!(
+        verify_standard_webhook(&secret, signed),
+        "the signature verifies independently: {:?}",
+        signed.headers
+    );
+    let mut tampered = signed.clone();
+    tampered.body.push(b' ');
+    assert!(!verify_standard_webhook(&secret, &tampered));
+    let payload = signed.json();
+    assert_eq!(payload["type"], "okr.status_changed", "{payload}");
+    assert_eq!(payload["data"]["from"], "behind");
+    assert_eq!(payload["data"]["to"], "on_track");
+    assert_eq!(payload["data"]["okr_id"], kr);
+
+    // Reaching the target is its own event.
+    check_in(&h, kr, 100.0).await;
+    eventually("target reached arrived", || async {
+        receiver.received("/hook").len() == 2
+    })
+    .await;
+    let reached = receiver.received("/hook")[1].clone();
+    assert!(verify_standard_webhook(&secret, &reached));
+    assert_eq!(reached.json()["type"], "okr.target_reached");
+    eventually("all jobs done", || idle(&h)).await;
+    running.stop().await;
+
+    let logged = deliveries(&h, hook).await;
+    assert_eq!(logged.len(), 2, "{logged:?}");
+    for d in &logged {
+        assert_eq!(d["state"], "delivered", "{d}");
+        assert_eq!(d["attempt_log"][0]["status_code"], 200, "{d}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_teams_and_a_signed_webhook_arrive() {
+    three_formats_arrive(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_teams_and_a_signed_webhook_arrive_on_postgres() {
+    three_formats_arrive(Backend::Postgres).await;
+}
+
+async fn simulator_moves_a_key_result_and_slack_hears(backend: Backend) {
+    let h = harness(backend).await;
+    let receiver = Receiver::start().await;
+    let (slack, _) = channel(&h, "slack", "slack", &receiver.url("/slack")).await;
+    let period = period(&h).await;
+    let connection = h.gitlab_connection(&h.owner, "gitlab", true).await;
+    let milestone = "Notify";
+    h.gitlab(
+        "POST",
+        "/projects/northwind%2Fcheckout/milestones",
+        Some(json!({"title": milestone})),
+    )
+    .await;
+    let mut iids = Vec::new();
+    for n in 0..2 {
+        let issue = h
+            .control(
+                "gitlab/issues",
+                json!({"project": PROJECT, "title": format!("Notified {n}"), "milestone": milestone}),
+            )
+            .await;
+        iids.push(issue["iid"].as_u64().expect("iid"));
+    }
+    let kr = okr(
+        &h,
+        json!({"kind": "key_result", "title": "Ship it", "period_id": period,
+            "measure": {"mode": "percent_complete"}, "progress_source": "data_link"}),
+    )
+    .await;
+    let reply = h
+        .call(
+            "PUT",
+            &format!("/api/v1/okrs/{kr}/link"),
+            Some(&h.owner.token),
+            Some(json!({"connection_id": connection, "project": PROJECT, "milestone": milestone})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    subscribe(&h, slack, Some(kr), false).await;
+    let reply = h
+        .call(
+            "POST",
+            &format!("/api/v1/connections/{connection}/hooks/secret"),
+            Some(&h.owner.token),
+            None,
+        )
+        .await;
+    let hook_secret = reply.body["secret"].as_str().expect("secret").to_owned();
+    let running = Running::start(&h, true).await;
+    let address = running.address.expect("listening");
+    h.gitlab(
+        "POST",
+        "/projects/northwind%2Fcheckout/hooks",
+        Some(
+            json!({"url": format!("http://{address}/hooks/gitlab/{connection}"),
+            "token": hook_secret, "issues_events": true}),
+        ),
+    )
+    .await;
+    let before = h
+        .call(
+            "GET",
+            &format!("/api/v1/okrs/{kr}"),
+            Some(&h.owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        before.body["progress"]["status"], "behind",
+        "{}",
+        before.text
+    );
+
+    // The simulator closes an issue and sends its webhook; Cairn applies
+    // it, the key result goes on track, and Slack hears of it.
+    h.control(
+        "gitlab/issues/close",
+        json!({"project": PROJECT, "iid": iids[0]}),
+    )
+    .await;
+    eventually("Slack heard of the status change", || async {
+        !receiver.received("/slack").is_empty()
+    })
+    .await;
+    let text = receiver.received("/slack")[0].json().to_string();
+    assert!(text.contains("Ship it is now on track"), "{text}");
+    assert!(text.contains("was behind"), "{text}");
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_closes_an_issue_and_the_notification_arrives() {
+    simulator_moves_a_key_result_and_slack_hears(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_closes_an_issue_and_the_notification_arrives_on_postgres() {
+    simulator_moves_a_key_result_and_slack_hears(Backend::Postgres).await;
+}
+
+async fn subtrees(backend: Backend) {
+    let h = harness(backend).await;
+    let receiver = Receiver::start().await;
+    let period = period(&h).await;
+    let objective = okr(
+        &h,
+        json!({"kind": "objective", "title": "Faster checkout", "period_id": period,
+            "measure": {"mode": "percent_complete"}, "progress_source": "roll_up"}),
+    )
+    .await;
+    let child = checked_in_kr(&h, period, "Child", Some(objective)).await;
+    let unrelated = checked_in_kr(&h, period, "Unrelated", None).await;
+    let (tree, _) = channel(&h, "tree", "slack", &receiver.url("/tree")).await;
+    let (only, _) = channel(&h, "only", "slack", &receiver.url("/only")).await;
+    subscribe(&h, tree, Some(objective), true).await;
+    // Two subscriptions of one channel that both match: one delivery.
+    subscribe(&h, tree, Some(child), false).await;
+    subscribe(&h, only, Some(objective), false).await;
+    for kr in [child, unrelated] {
+        check_in(&h, kr, 0.0).await;
+        check_in(&h, kr, 60.0).await;
+    }
+    let running = Running::start(&h, false).await;
+    eventually("every job done", || async {
+        idle(&h).await && !receiver.received("/tree").is_empty()
+    })
+    .await;
+    running.stop().await;
+
+    let tree_deliveries = deliveries(&h, tree).await;
+    assert_eq!(
+        tree_deliveries.len(),
+        1,
+        "the child's change once, the unrelated key result's not: {tree_deliveries:?}"
+    );
+    assert_eq!(tree_deliveries[0]["event"]["okr_id"], child);
+    assert_eq!(receiver.received("/tree").len(), 1);
+    assert!(
+        deliveries(&h, only).await.is_empty(),
+        "without its subtree an objective's subscription ignores its key results"
+    );
+    assert!(receiver.received("/only").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subtree_subscriptions_match_and_unrelated_okrs_do_not() {
+    subtrees(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subtree_subscriptions_match_and_unrelated_okrs_do_not_on_postgres() {
+    subtrees(Backend::Postgres).await;
+}
+
+/// A channel subscribed to everything and one status change of a key
+/// result.
+async fn one_event_to(h: &Harness, channel: i64) {
+    subscribe(h, channel, None, true).await;
+    let period = period(h).await;
+    let kr = checked_in_kr(h, period, "Retried", None).await;
+    check_in(h, kr, 0.0).await;
+    check_in(h, kr, 50.0).await;
+}
+
+async fn retry_after(backend: Backend) {
+    let h = harness(backend).await;
+    let receiver = Receiver::start().await;
+    receiver.script(503, vec![("retry-after", "30")]);
+    let (hook, secret) = channel(&h, "hook", "webhook", &receiver.url("/hook")).await;
+    let secret = secret.expect("secret");
+    one_event_to(&h, hook).await;
+    let running = Running::start(&h, false).await;
+    eventually("delivered on the second attempt", || async {
+        deliveries(&h, hook)
+            .await
+            .first()
+            .is_some_and(|d| d["state"] == "delivered")
+    })
+    .await;
+    running.stop().await;
+
+    let received = receiver.received("/hook");
+    assert_eq!(received.len(), 2, "{received:?}");
+    assert_eq!(
+        received[0].headers.get("webhook-id"),
+        received[1].headers.get("webhook-id"),
+        "the same webhook-id on every attempt"
+    );
+    assert!(received.iter().all(|r| verify_standard_webhook(&secret, r)));
+    let d = &deliveries(&h, hook).await[0];
+    assert_eq!(d["attempts"], 2, "{d}");
+    let log = d["attempt_log"].as_array().expect("attempts");
+    assert_eq!(log.len(), 2, "{d}");
+    assert_eq!(log[0]["attempt"], 1);
+    assert_eq!(log[0]["status_code"], 503);
+    assert_eq!(log[0]["response_excerpt"], "scripted answer");
+    assert!(log[0]["error"].as_str().is_some_and(|e| e.contains("503")));
+    assert!(log[0]["duration_ms"].as_i64().is_some());
+    assert_eq!(log[1]["attempt"], 2);
+    assert_eq!(log[1]["status_code"], 200);
+    // Retry-After (30 s) is later than the first scheduled delay (5 s
+    // ±20 %), so the second attempt waited for it (scaled like every delay
+    // here, to 30 ms).
+    let first: chrono::DateTime<Utc> = log[0]["at"].as_str().expect("at").parse().expect("time");
+    let second: chrono::DateTime<Utc> = log[1]["at"].as_str().expect("at").parse().expect("time");
+    assert!(
+        second - first >= chrono::Duration::milliseconds(30),
+        "{first} then {second}"
+    );
+    let channel_view = h
+        .call(
+            "GET",
+            &format!("/api/v1/channels/{hook}"),
+            Some(&h.admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(channel_view.body["enabled"], true);
+    assert_eq!(channel_view.body["consecutive_failures"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_503_with_retry_after_is_retried_and_both_attempts_are_logged() {
+    retry_after(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_503_with_retry_after_is_retried_and_both_attempts_are_logged_on_postgres() {
+    retry_after(Backend::Postgres).await;
+}
+
+async fn gone(backend: Backend) {
+    let h = harness(backend).await;
+    let receiver = Receiver::start().await;
+    receiver.script(410, vec![]);
+    let (slack, _) = channel(&h, "gone", "slack", &receiver.url("/gone")).await;
+    one_event_to(&h, slack).await;
+    let running = Running::start(&h, false).await;
+    eventually("the delivery failed for good", || async {
+        idle(&h).await
+            && deliveries(&h, slack)
+                .await
+                .first()
+                .is_some_and(|d| d["state"] == "failed")
+    })
+    .await;
+    running.stop().await;
+    assert_eq!(receiver.received("/gone").len(), 1, "not retried");
+
+    let view = h
+        .call(
+            "GET",
+            &format!("/api/v1/channels/{slack}"),
+            Some(&h.admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(view.body["enabled"], false, "{}", view.text);
+    assert!(
+        view.body["disabled_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("410")),
+        "{}",
+        view.text
+    );
+    let notices = h
+        .call("GET", "/api/v1/notices", Some(&h.admin.token), None)
+        .await;
+    assert_eq!(notices.status, StatusCode::OK, "{}", notices.text);
+    let list = notices.body.as_array().cloned().unwrap_or_default();
+    assert_eq!(list.len(), 1, "{}", notices.text);
+    assert!(
+        list[0]["text"].as_str().is_some_and(|t| t.contains("gone")),
+        "{}",
+        notices.text
+    );
+    let members = h
+        .call("GET", "/api/v1/notices", Some(&h.other.token), None)
+        .await;
+    assert_eq!(members.status, StatusCode::FORBIDDEN, "admins only");
+    let audit = h
+        .call("GET", "/api/v1/audit", Some(&h.admin.token), None)
+        .await;
+    assert!(
+        audit.text.contains("channel.disabled") && audit.text.contains("\"system\""),
+        "{}",
+        audit.text
+    );
+    let id = list[0]["id"].as_i64().expect("id");
+    let dismissed = h
+        .call(
+            "POST",
+            &format!("/api/v1/notices/{id}/dismiss"),
+            Some(&h.admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        dismissed.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        dismissed.text
+    );
+    let after = h
+        .call("GET", "/api/v1/notices", Some(&h.admin.token), None)
+        .await;
+    assert_eq!(after.body, json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_410_disables_the_channel_with_a_notice_and_an_audit_entry() {
+    gone(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_410_disables_the_channel_with_a_notice_and_an_audit_entry_on_postgres() {
+    gone(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn internal_destinations_are_refused_with_422_naming_url() {
+    let h = harness(Backend::Sqlite).await;
+    for url in [
+        "http://169.254.169.254/latest/meta-data",
+        "http://10.0.0.5/hook",
+        "http://[fe80::1]/hook",
+        "ftp://example.com/hook",
+    ] {
+        let reply = h
+            .call(
+                "POST",
+                "/api/v1/channels",
+                Some(&h.admin.token),
+                Some(json!({"name": "internal", "kind": "webhook", "url": url})),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{url}: {}",
+            reply.text
+        );
+        assert_eq!(reply.body["error"]["field"], "url", "{}", reply.text);
+    }
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/channels",
+            Some(&h.admin.token),
+            Some(json!({"name": "x", "kind": "email", "url": "https://example.com/"})),
+        )
+        .await;
+    assert_eq!(reply.body["error"]["field"], "kind", "{}", reply.text);
+
+    // Bad input names its field.
+    let (ok, _) = channel(&h, "fine", "slack", "http://127.0.0.1:9/x").await;
+    for (body, field) in [
+        (json!({"name": "x", "kind": "slack"}), "url"),
+        (
+            json!({"name": "", "kind": "slack", "url": "http://127.0.0.1:9/y"}),
+            "name",
+        ),
+        (
+            json!({"name": "fine", "kind": "slack", "url": "http://127.0.0.1:9/y"}),
+            "name",
+        ),
+    ] {
+        let reply = h
+            .call("POST", "/api/v1/channels", Some(&h.admin.token), Some(body))
+            .await;
+        assert!(reply.status.is_client_error(), "{}", reply.text);
+        assert_eq!(reply.body["error"]["field"], field, "{}", reply.text);
+    }
+    for (body, field) in [
+        (json!({"channel_id": 424242}), "channel_id"),
+        (json!({"channel_id": ok, "okr_id": 424242}), "okr_id"),
+        (
+            json!({"channel_id": ok, "events": ["status-changed"]}),
+            "events",
+        ),
+    ] {
+        let reply = h
+            .call(
+                "POST",
+                "/api/v1/subscriptions",
+                Some(&h.admin.token),
+                Some(body),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            reply.text
+        );
+        assert_eq!(reply.body["error"]["field"], field, "{}", reply.text);
+    }
+    let reply = h
+        .call(
+            "PATCH",
+            &format!("/api/v1/channels/{ok}"),
+            Some(&h.admin.token),
+            Some(json!({"url": "http://169.254.169.254/"})),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text
+    );
+    assert_eq!(reply.body["error"]["field"], "url");
+    let reply = h
+        .call(
+            "POST",
+            &format!("/api/v1/channels/{ok}/rotate-secret"),
+            Some(&h.admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::CONFLICT,
+        "a Slack channel has no secret"
+    );
+
+    // Without the allowlist (the default), loopback is refused too.
+    let strict = Harness::new(Backend::Sqlite).await;
+    let reply = strict
+        .call(
+            "POST",
+            "/api/v1/channels",
+            Some(&strict.admin.token),
+            Some(json!({"name": "local", "kind": "slack", "url": "http://127.0.0.1:9/x"})),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text
+    );
+    assert_eq!(reply.body["error"]["field"], "url");
+
+    // Members may not create channels; admins manage them all.
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/channels",
+            Some(&h.owner.token),
+            Some(json!({"name": "mine", "kind": "slack", "url": "http://127.0.0.1:9/x"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.text);
+}
+
+/// A writer that keeps every log line, to look for secrets in.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_secret_is_shown_once_and_never_returned_or_logged() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+
+    let h = harness(Backend::Sqlite).await;
+    let receiver = Receiver::start().await;
+    receiver.script(500, vec![]);
+    let url = receiver.url("/services/T0/B0/sekretpathtoken");
+    let (hook, secret) = channel(&h, "hook", "webhook", &url).await;
+    let secret = secret.expect("shown on create");
+    one_event_to(&h, hook).await;
+    let running = Running::start(&h, false).await;
+    eventually("delivered after a failure", || async {
+        deliveries(&h, hook)
+            .await
+            .first()
+            .is_some_and(|d| d["state"] == "delivered")
+    })
+    .await;
+    let tested = h
+        .call(
+            "POST",
+            &format!("/api/v1/channels/{hook}/test"),
+            Some(&h.admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(tested.status, StatusCode::OK, "{}", tested.text);
+    assert_eq!(tested.body["status_code"], 200, "{}", tested.text);
+    running.stop().await;
+
+    let mut answers = Vec::new();
+    for path in [
+        "/api/v1/channels".to_owned(),
+        format!("/api/v1/channels/{hook}"),
+        format!("/api/v1/channels/{hook}/deliveries"),
+        "/api/v1/subscriptions".to_owned(),
+        "/api/v1/audit".to_owned(),
+    ] {
+        let reply = h.call("GET", &path, Some(&h.admin.token), None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.text);
+        answers.push(reply.text);
+    }
+    let shown = answers.join("\n");
+    assert!(
+        shown.contains(&format!("http://{}", receiver.address)),
+        "the target is shown"
+    );
+    assert!(!shown.contains(&secret), "the secret is never returned");
+    assert!(!shown.contains("sekretpathtoken"), "nor the URL's path");
+
+    // Rotating shows a new secret once; the old one no longer verifies.
+    let rotated = h
+        .call(
+            "POST",
+            &format!("/api/v1/channels/{hook}/rotate-secret"),
+            Some(&h.admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text);
+    let new_secret = rotated.body["secret"]
+        .as_str()
+        .expect("new secret")
+        .to_owned();
+    assert_ne!(new_secret, secret);
+
+    let logged = String::from_utf8_lossy(&logs.0.lock().expect("lock")).into_owned();
+    assert!(
+        logged.contains("notification delivery failed"),
+        "the failure was logged: {logged}"
+    );
+    for leaked in [secret.as_str(), new_secret.as_str(), "sekretpathtoken"] {
+        assert!(!logged.contains(leaked), "{leaked} is in the logs");
+    }
+
+    // The OpenAPI document lists the notification endpoints.
+    let spec = h.call("GET", "/api/openapi.json", None, None).await;
+    for path in [
+        "/api/v1/channels",
+        "/api/v1/channels/{id}",
+        "/api/v1/channels/{id}/test",
+        "/api/v1/channels/{id}/rotate-secret",
+        "/api/v1/channels/{id}/deliveries",
+        "/api/v1/subscriptions",
+        "/api/v1/subscriptions/{id}",
+        "/api/v1/notices",
+        "/api/v1/notices/{id}/dismiss",
+    ] {
+        assert!(spec.body["paths"][path].is_object(), "{path} in OpenAPI");
+    }
+
+    // Deleting a channel is audited.
+    let deleted = h
+        .call(
+            "DELETE",
+            &format!("/api/v1/channels/{hook}"),
+            Some(&h.admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    let audit = h
+        .call("GET", "/api/v1/audit", Some(&h.admin.token), None)
+        .await;
+    assert!(audit.text.contains("channel.created") && audit.text.contains("channel.deleted"));
+}
+
+async fn failing_for_days(backend: Backend) {
+    // "Days" of failures, shortened to none: the first failure is already
+    // too long.
+    let h = harness_with(backend, Duration::ZERO).await;
+    let receiver = Receiver::start().await;
+    receiver.script(500, vec![]);
+    let (slack, _) = channel(&h, "flaky", "slack", &receiver.url("/flaky")).await;
+    one_event_to(&h, slack).await;
+    let running = Running::start(&h, false).await;
+    eventually("the channel is disabled", || async {
+        let view = h
+            .call(
+                "GET",
+                &format!("/api/v1/channels/{slack}"),
+                Some(&h.admin.token),
+                None,
+            )
+            .await;
+        view.body["enabled"] == false
+    })
+    .await;
+    eventually("every job done", || idle(&h)).await;
+    running.stop().await;
+    let view = h
+        .call(
+            "GET",
+            &format!("/api/v1/channels/{slack}"),
+            Some(&h.admin.token),
+            None,
+        )
+        .await;
+    assert!(
+        view.body["disabled_reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("every delivery failed since")),
+        "{}",
+        view.text
+    );
+    // The retry already scheduled finds the channel disabled and stops.
+    let d = &deliveries(&h, slack).await[0];
+    assert_eq!(d["state"], "failed", "{d}");
+    assert_eq!(receiver.received("/flaky").len(), 1);
+    let notices = h
+        .call("GET", "/api/v1/notices", Some(&h.admin.token), None)
+        .await;
+    assert_eq!(
+        notices.body.as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        notices.text
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_failing_for_too_long_is_disabled() {
+    failing_for_days(Backend::Sqlite).await;
+}
+
+/// The kinds of the events enqueued so far, in order.
+async fn event_kinds(h: &Harness) -> Vec<String> {
+    let mut jobs = h.state.store.list_jobs(None, 1000).await.expect("jobs");
+    jobs.sort_by_key(|j| j.id);
+    jobs.iter()
+        .filter(|j| j.kind == FANOUT_KIND)
+        .map(|j| j.payload["kind"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+async fn failing_links(backend: Backend) {
+    let h = harness(backend).await;
+    let period = period(&h).await;
+    let connection = h.gitlab_connection(&h.owner, "gitlab", true).await;
+    let kr = okr(
+        &h,
+        json!({"kind": "key_result", "title": "Read through", "period_id": period,
+            "measure": {"mode": "percent_complete"}, "progress_source": "data_link"}),
+    )
+    .await;
+    let reply = h
+        .call(
+            "PUT",
+            &format!("/api/v1/okrs/{kr}/link"),
+            Some(&h.owner.token),
+            Some(json!({"connection_id": connection, "project": PROJECT})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let link = h
+        .state
+        .store
+        .link_for_okr(kr)
+        .await
+        .expect("link")
+        .expect("link");
+    assert!(event_kinds(&h).await.is_empty());
+
+    // The token stops working: every refresh now fails with 401.
+    let reply = h
+        .call(
+            "PATCH",
+            &format!("/api/v1/connections/{connection}"),
+            Some(&h.owner.token),
+            Some(json!({"secret": "revoked-token"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let outcome = h
+            .state
+            .goals
+            .refresh_link(link.id, true, Utc::now())
+            .await
+            .expect("refresh ran");
+        assert!(outcome.error.is_some(), "{outcome:?}");
+        seen.push(event_kinds(&h).await);
+    }
+    assert_eq!(
+        seen[0],
+        ["link_stale", "connection_unhealthy"],
+        "the first failure makes the progress stale and the connection unhealthy"
+    );
+    assert_eq!(seen[1], seen[0], "nothing new at the second");
+    assert_eq!(
+        seen[2],
+        ["link_stale", "connection_unhealthy", "link_failing"],
+        "failing at the third"
+    );
+    assert_eq!(seen[3], seen[2], "and nothing repeated after");
+    let jobs = h.state.store.list_jobs(None, 1000).await.expect("jobs");
+    let unhealthy = jobs
+        .iter()
+        .find(|j| j.payload["kind"] == "connection_unhealthy")
+        .expect("event");
+    assert_eq!(unhealthy.payload["okr_id"], kr);
+    assert_eq!(unhealthy.payload["connection_id"], connection);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_refreshes_make_stale_failing_and_unhealthy_events_once() {
+    failing_links(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_refreshes_make_stale_failing_and_unhealthy_events_once_on_postgres() {
+    failing_links(Backend::Postgres).await;
+}
