@@ -208,9 +208,9 @@ fn screenshot_dir() -> PathBuf {
     dir
 }
 
-/// Screenshots of the page at 1440 and 375 px wide; back at 1440 after.
+/// Full-page screenshots of the page at 375 and 1440 px wide (the window
+/// stays 1440 px wide after); nothing may scroll sideways.
 async fn screenshots(c: &Client, base: &str, path: &str, name: &str) {
-    let dir = screenshot_dir();
     for (width, height) in [(375u32, 812u32), (1440, 900)] {
         c.set_window_size(width, height).await.expect("resize");
         c.goto(&format!("{base}{path}")).await.expect("page");
@@ -223,7 +223,6 @@ async fn screenshots(c: &Client, base: &str, path: &str, name: &str) {
             inner.as_u64().is_some_and(|w| w <= width as u64),
             "{name}: viewport {inner} at {width}"
         );
-        // Nothing wider than the screen (no sideways scrolling).
         let overflow: Value = c
             .execute(
                 "return document.documentElement.scrollWidth - window.innerWidth;",
@@ -235,9 +234,30 @@ async fn screenshots(c: &Client, base: &str, path: &str, name: &str) {
             overflow.as_i64().is_some_and(|o| o <= 0),
             "{name} scrolls sideways by {overflow} px at {width}"
         );
-        let png = c.screenshot().await.expect("screenshot");
-        std::fs::write(dir.join(format!("{name}-{width}.png")), png).expect("write png");
+        shot(c, &format!("{name}-{width}")).await;
     }
+}
+
+/// A full-page screenshot of the page as it is now, as `name.png`.
+async fn shot(c: &Client, name: &str) {
+    let (width, height) = c.get_window_size().await.expect("size");
+    // The whole page: the window as tall as the document, then back.
+    let heights: Value = c
+        .execute(
+            "return [document.documentElement.scrollHeight, window.outerHeight - window.innerHeight];",
+            vec![],
+        )
+        .await
+        .expect("heights");
+    let full = heights[0].as_u64().unwrap_or(height) + heights[1].as_u64().unwrap_or(0);
+    c.set_window_size(width as u32, full.clamp(height, 6000) as u32)
+        .await
+        .expect("resize");
+    let png = c.screenshot().await.expect("screenshot");
+    std::fs::write(screenshot_dir().join(format!("{name}.png")), png).expect("write png");
+    c.set_window_size(width as u32, height as u32)
+        .await
+        .expect("resize");
 }
 
 /// Asserts no `alert()` is open.
@@ -408,8 +428,7 @@ async fn the_ui_in_chromium_links_a_key_result_and_follows_the_simulator_live() 
     )
     .await;
     fill(&c, "gl-milestone", "UI pages").await;
-    let shot = c.screenshot().await.expect("screenshot");
-    std::fs::write(screenshot_dir().join("link-form-filled-1440.png"), shot).expect("png");
+    shot(&c, "link-form-gitlab-pickers-1440").await;
     click(&c, "#gitlab-form button[type=submit]").await;
     wait_path(&c, "the key result's page", |p| p == format!("/okrs/{kr}")).await;
 
@@ -458,6 +477,7 @@ async fn the_ui_in_chromium_links_a_key_result_and_follows_the_simulator_live() 
         "var r = document.querySelector('ul.registered'); return !!r && r.textContent.indexOf('created') >= 0;",
     )
     .await;
+    shot(&c, "admin-hooks-enabled-1440").await;
     screenshots(&c, &base, "/admin/hooks", "admin-hooks").await;
 
     // The key result's page, marked so a reload would show.
@@ -498,6 +518,7 @@ async fn the_ui_in_chromium_links_a_key_result_and_follows_the_simulator_live() 
         .await
         .expect("marker");
     assert_eq!(marker, json!("still here"), "the page was not reloaded");
+    shot(&c, "key-result-moved-live-1440").await;
     screenshots(&c, &base, &format!("/okrs/{kr}"), "key-result").await;
     screenshots(&c, &base, &format!("/?period={period}"), "okr-tree").await;
     no_alert(&c).await;
@@ -558,6 +579,7 @@ async fn the_ui_in_chromium_links_a_key_result_and_follows_the_simulator_live() 
             .is_some_and(|k| k.starts_with("OPS-")),
         "{preview}"
     );
+    shot(&c, "link-form-jira-preview-1440").await;
     screenshots(&c, &base, &format!("/okrs/{from_jira}/link"), "link-form").await;
     select(&c, "jira-connection_id", &jira.to_string()).await;
     fill(&c, "jql", "project = = AE").await;
