@@ -6,20 +6,16 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use cairn_engine::goals::gitlab_link::{REFRESH_KIND, RefreshHandler};
 use cairn_engine::hooks::{GITLAB_HOOK_KIND, JIRA_HOOK_KIND};
-use cairn_engine::jobs::{Registry, Worker, WorkerConfig};
 use cairn_store::IntegrationKind;
 use chrono::{Duration as Days, Utc};
 use common::{Harness, Reply, Running, eventually};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use tokio_util::sync::CancellationToken;
 
 const PROJECT: &str = "northwind/checkout";
 
