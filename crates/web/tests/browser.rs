@@ -599,6 +599,19 @@ async fn the_ui_in_chromium_links_a_key_result_and_follows_the_simulator_live() 
         .await
         .expect("text");
     assert!(!error.contains("Request failed"), "Jira's message: {error}");
+    // A good query again, saved: the key result reads Jira.
+    fill(&c, "jql", "project = OPS").await;
+    click(&c, "#jira-form button[value=save]").await;
+    wait_path(&c, "the Jira key result's page", |p| {
+        p == format!("/okrs/{from_jira}")
+    })
+    .await;
+    wait_js(
+        &c,
+        "the Jira icon and items",
+        "return !!document.querySelector('svg.icon.jira') && document.querySelectorAll('td.item-title').length > 0;",
+    )
+    .await;
 
     // The other main pages, at both widths.
     for (path, name) in [
