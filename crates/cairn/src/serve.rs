@@ -185,6 +185,14 @@ where
         signal,
         shutdown.clone(),
     ));
+    // On shutdown the open `/live` streams end, so they do not hold the
+    // graceful shutdown up until their lifetime runs out.
+    let streams = state.clone();
+    let stopping = shutdown.clone();
+    let stop_serving = async move {
+        stopping.cancelled().await;
+        streams.stop_streams();
+    };
     let app = cairn_web::router(
         state,
         &WebConfig {
@@ -193,8 +201,7 @@ where
             public_url: (!settings.public_url.is_empty()).then(|| settings.public_url.clone()),
         },
     );
-    let server =
-        axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let server = axum::serve(listener, app).with_graceful_shutdown(stop_serving);
     let served = server.await;
     shutdown.cancel();
     tracing::info!("stopped accepting requests; finishing background jobs");

@@ -137,6 +137,65 @@ async fn sigterm_stops_a_server_cleanly() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_is_not_held_up_by_an_open_live_page() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let password = "correct horse battery staple";
+    let server = ServeProcess::start(
+        binary(),
+        &["--data-dir", data.to_str().expect("path")],
+        "info",
+        &[
+            ("CAIRN_ADMIN_EMAIL", "admin@example.com"),
+            ("CAIRN_ADMIN_PASSWORD", password),
+        ],
+    )
+    .await
+    .expect("server");
+    let client = reqwest::Client::new();
+    let signed_in = client
+        .post(format!("http://{}/api/v1/session", server.address))
+        .json(&json!({"email": "admin@example.com", "password": password}))
+        .send()
+        .await
+        .expect("sign in");
+    assert!(signed_in.status().is_success(), "{}", signed_in.status());
+    let cookie = signed_in.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
+    // A page's event stream, open (it would last five minutes).
+    let mut live = client
+        .get(format!("http://{}/live?ids=", server.address))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("stream");
+    assert_eq!(live.headers()["content-type"], "text/event-stream");
+    let started = std::time::Instant::now();
+    let (status, lines) = server.terminate().await.expect("stop");
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "stopped in {:?}",
+        started.elapsed()
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("shut down cleanly")),
+        "{lines:?}"
+    );
+    // The stream ended rather than being cut mid-way.
+    let rest = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Ok(Some(_)) = live.chunk().await {}
+    })
+    .await;
+    assert!(rest.is_ok(), "the stream ended");
+}
+
 fn cairn(args: &[&str], envs: &[(&str, &str)], dir: &Path) -> (i32, String, String) {
     let output = Command::new(binary())
         .args(args)

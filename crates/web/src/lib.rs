@@ -42,6 +42,9 @@ pub struct AppState {
     /// How GitLab and Jira reach this Cairn; `None`: the address a request
     /// came in on.
     pub public_url: Option<String>,
+    /// Cancelled by [`AppState::stop_streams`]: every `/live` stream ends,
+    /// so a graceful shutdown is not held up by open pages.
+    pub streams: tokio_util::sync::CancellationToken,
 }
 
 impl AppState {
@@ -79,7 +82,16 @@ impl AppState {
             metrics,
             body_limit: WebConfig::default().body_limit,
             public_url: None,
+            streams: tokio_util::sync::CancellationToken::new(),
         }
+    }
+
+    /// Ends every open `/live` event stream (and any opened later). Call it
+    /// when the server starts shutting down: a graceful shutdown waits for
+    /// open connections, and an event stream would otherwise stay open for
+    /// minutes.
+    pub fn stop_streams(&self) {
+        self.streams.cancel();
     }
 }
 
@@ -292,10 +304,11 @@ fn ui_router() -> Router<AppState> {
         .route("/admin/integrations/{kind}", post(ui::set_integration))
         .route("/admin/users", get(ui::users).post(ui::create_user))
         .route("/admin/users/{id}", post(ui::update_user))
-        // TODO(issue 8): real pages once notification channels and inbound
-        // webhooks land.
+        // TODO(issue 8): a real page once notification channels land.
         .route("/admin/notifications", get(ui::notifications_placeholder))
-        .route("/admin/hooks", get(ui::hooks_placeholder))
+        .route("/admin/hooks", get(ui::hooks))
+        .route("/admin/hooks/{id}/enable", post(ui::enable_hook))
+        .route("/admin/hooks/{id}/secret", post(ui::rotate_hook_secret))
 }
 
 /// The whole application.

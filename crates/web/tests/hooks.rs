@@ -6,20 +6,16 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use cairn_engine::goals::gitlab_link::{REFRESH_KIND, RefreshHandler};
 use cairn_engine::hooks::{GITLAB_HOOK_KIND, JIRA_HOOK_KIND};
-use cairn_engine::jobs::{Registry, Worker, WorkerConfig};
 use cairn_store::IntegrationKind;
 use chrono::{Duration as Days, Utc};
-use common::{Harness, Reply};
+use common::{Harness, Reply, Running, eventually};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use tokio_util::sync::CancellationToken;
 
 const PROJECT: &str = "northwind/checkout";
 
@@ -159,85 +155,6 @@ async fn counter(h: &Harness, name: &str, labels: &[(&str, &str)]) -> f64 {
         })
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
-}
-
-/// Runs the job worker (refreshes and hook jobs) until dropped.
-struct Running {
-    shutdown: CancellationToken,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-    /// Where the app listens, when it was asked to.
-    address: Option<SocketAddr>,
-}
-
-impl Running {
-    async fn worker(h: &Harness) -> Running {
-        Running::start(h, false).await
-    }
-
-    async fn server_and_worker(h: &Harness) -> Running {
-        Running::start(h, true).await
-    }
-
-    async fn start(h: &Harness, serve: bool) -> Running {
-        let shutdown = CancellationToken::new();
-        let mut tasks = Vec::new();
-        let mut address = None;
-        if serve {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("listen");
-            address = Some(listener.local_addr().expect("address"));
-            let app = h.app.clone();
-            let stop = shutdown.clone();
-            tasks.push(tokio::spawn(async move {
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(stop.cancelled_owned())
-                    .await;
-            }));
-        }
-        let mut registry = Registry::with_builtins();
-        registry.register(REFRESH_KIND, RefreshHandler(h.state.goals.clone()));
-        h.state.hooks.register(&mut registry);
-        let worker = Worker::new(
-            h.state.store.clone(),
-            registry,
-            WorkerConfig {
-                poll_interval: Duration::from_millis(50),
-                ..WorkerConfig::default()
-            },
-            "hooks-test".into(),
-            h.state.hooks.signal(),
-        );
-        let stop = shutdown.clone();
-        tasks.push(tokio::spawn(async move {
-            worker.run(stop).await.expect("worker ran");
-        }));
-        Running {
-            shutdown,
-            tasks,
-            address,
-        }
-    }
-
-    async fn stop(self) {
-        self.shutdown.cancel();
-        for task in self.tasks {
-            task.await.expect("task");
-        }
-    }
-}
-
-/// Waits (polling, with a deadline) until `check` holds.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
 }
 
 async fn no_pending(h: &Harness, connection: i64, tracker: IntegrationKind) -> bool {

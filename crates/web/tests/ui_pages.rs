@@ -11,6 +11,8 @@ use common::{Harness, PASSWORD, Reply};
 use serde_json::json;
 
 const PROJECT: &str = "northwind/checkout";
+/// How the pages are addressed (GitLab and Jira are told to send hooks here).
+const HOST: &str = "cairn.test";
 
 struct Browser<'a> {
     h: &'a Harness,
@@ -76,6 +78,7 @@ impl<'a> Browser<'a> {
         self.h
             .send(
                 Request::get(path)
+                    .header("host", HOST)
                     .header("cookie", &self.cookie)
                     .body(Body::empty())
                     .expect("request"),
@@ -88,6 +91,7 @@ impl<'a> Browser<'a> {
         self.h
             .send(
                 Request::post(path)
+                    .header("host", HOST)
                     .header("content-type", "application/x-www-form-urlencoded")
                     .header("cookie", &self.cookie)
                     .body(Body::from(body))
@@ -609,4 +613,242 @@ async fn jira_preview_works_without_javascript() {
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
     let page = b.get(&format!("/okrs/{okr}")).await;
     assert!(page.text.contains("class=\"icon jira\""));
+}
+
+/// The text right inside the first element with `class` (up to the next
+/// tag), or "" when there is none.
+fn text_of(html: &str, class: &str) -> String {
+    let marker = format!("class=\"{class}\">");
+    html.find(&marker)
+        .map(|i| &html[i + marker.len()..])
+        .and_then(|rest| rest.split('<').next())
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hook_setup_shows_url_events_health_and_enables_real_time() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let gitlab = h.gitlab_connection(&h.admin, "sim gitlab", true).await;
+    let jira = h
+        .call(
+            "POST",
+            "/api/v1/connections",
+            Some(&h.admin.token),
+            Some(json!({"kind": "jira", "name": "sim jira", "base_url": h.sim.jira_url(), "auth_kind": "basic",
+                   "username": cairn_sim::DEFAULT_JIRA_EMAIL, "secret": cairn_sim::DEFAULT_JIRA_API_TOKEN, "shared": true})),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .expect("jira");
+
+    // Members do not set hooks up.
+    let member = Browser::sign_in(&h, &h.other.email).await;
+    assert_eq!(
+        member.get("/admin/hooks").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let refused = member
+        .post(&format!("/admin/hooks/{gitlab}/secret"), &[])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    let b = Browser::sign_in(&h, &h.admin.email).await;
+    let page = b.get("/admin/hooks").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let url = format!("http://{HOST}/hooks/gitlab/{gitlab}");
+    assert!(page.text.contains(&url), "{}", page.text);
+    assert!(
+        page.text
+            .contains(&format!("http://{HOST}/hooks/jira/{jira}"))
+    );
+    assert!(
+        page.text.contains("issues_events"),
+        "GitLab's events to tick"
+    );
+    assert!(page.text.contains("jira:issue_updated"), "Jira's events");
+    assert!(page.text.contains("not set"), "no secret yet");
+    assert_eq!(text_of(&page.text, "last-delivery"), "never");
+    assert!(
+        page.text
+            .contains(&format!("<label for=\"projects-{gitlab}\">"))
+    );
+
+    // Without the CSRF token nothing is enabled and no secret made.
+    let forged = b
+        .post_raw(
+            &format!("/admin/hooks/{gitlab}/enable"),
+            &[("projects", PROJECT)],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    // No key result reads a project yet and none is named: the error sits
+    // next to the field, and nothing is registered.
+    let reply = b
+        .post(
+            &format!("/admin/hooks/{gitlab}/enable"),
+            &[("projects", " ")],
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text
+    );
+    assert!(
+        reply
+            .text
+            .contains(&format!("id=\"projects-{gitlab}-error\"")),
+        "{}",
+        reply.text
+    );
+    assert!(reply.text.contains("aria-invalid=\"true\""));
+
+    // A project GitLab does not know: by hand, with the input kept, the
+    // URL, the events and the secret generated (shown this once).
+    let reply = b
+        .post(
+            &format!("/admin/hooks/{gitlab}/enable"),
+            &[("projects", "northwind/nope")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.headers["cache-control"], "no-store");
+    assert!(reply.text.contains("value=\"northwind/nope\""));
+    assert!(reply.text.contains("class=\"by-hand\""), "{}", reply.text);
+    let first_secret = text_of(&reply.text, "hook-secret");
+    assert!(first_secret.len() >= 32, "{}", reply.text);
+
+    // The real project: registered in the simulated GitLab, once.
+    let reply = b
+        .post(
+            &format!("/admin/hooks/{gitlab}/enable"),
+            &[("projects", PROJECT)],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert!(
+        reply.text.contains("class=\"registered\""),
+        "{}",
+        reply.text
+    );
+    assert!(reply.text.contains("created"), "{}", reply.text);
+    assert!(
+        !reply.text.contains(&first_secret),
+        "the secret is shown once"
+    );
+    let hooks = h
+        .gitlab("GET", "/projects/northwind%2Fcheckout/hooks", None)
+        .await;
+    assert_eq!(
+        hooks
+            .as_array()
+            .expect("hooks")
+            .iter()
+            .filter(|hook| hook["url"] == url.as_str())
+            .count(),
+        1,
+        "{hooks}"
+    );
+
+    // A delivery signed with the secret shows in the health.
+    let delivered = h
+        .send(
+            Request::post(format!("/hooks/gitlab/{gitlab}"))
+                .header("content-type", "application/json")
+                .header("x-gitlab-token", &first_secret)
+                .header("x-gitlab-event", "Issue Hook")
+                .body(Body::from("{}"))
+                .expect("request"),
+        )
+        .await;
+    assert!(delivered.status.is_success(), "{}", delivered.text);
+    let page = b.get("/admin/hooks").await;
+    assert_ne!(
+        text_of(&page.text, "last-delivery"),
+        "never",
+        "{}",
+        page.text
+    );
+    assert_eq!(text_of(&page.text, "deliveries-today"), "1");
+    assert!(!page.text.contains(&first_secret), "never shown again");
+
+    // A new secret on request: shown once, the old one no longer accepted.
+    let rotated = b.post(&format!("/admin/hooks/{gitlab}/secret"), &[]).await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text);
+    assert_eq!(rotated.headers["cache-control"], "no-store");
+    let second_secret = text_of(&rotated.text, "hook-secret");
+    assert!(second_secret.len() >= 32 && second_secret != first_secret);
+    let stale = h
+        .send(
+            Request::post(format!("/hooks/gitlab/{gitlab}"))
+                .header("content-type", "application/json")
+                .header("x-gitlab-token", &first_secret)
+                .header("x-gitlab-event", "Issue Hook")
+                .body(Body::from("{}"))
+                .expect("request"),
+        )
+        .await;
+    assert!(stale.status.is_client_error(), "{}", stale.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_the_streams_ends_open_live_pages_for_a_graceful_shutdown() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let period = period(&h).await;
+    let okr = h
+        .call(
+            "POST",
+            "/api/v1/okrs",
+            Some(&h.admin.token),
+            Some(json!({"kind": "key_result", "title": "Ship", "period_id": period, "measure": {"mode": "percent_complete"}, "progress_source": "check_in"})),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .expect("okr");
+    let b = Browser::sign_in(&h, &h.admin.email).await;
+    let open = || {
+        tower::ServiceExt::oneshot(
+            h.app.clone(),
+            Request::get(format!("/live?ids={okr}"))
+                .header("cookie", &b.cookie)
+                .body(Body::empty())
+                .expect("request"),
+        )
+    };
+    let response = open().await.expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body().into_data_stream();
+    let first = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        futures_util::StreamExt::next(&mut body),
+    )
+    .await
+    .expect("the first event at once");
+    assert!(first.is_some_and(|chunk| chunk.is_ok()));
+
+    h.state.stop_streams();
+    // The open stream ends (well before its five minutes) ...
+    let rest = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Some(chunk) = futures_util::StreamExt::next(&mut body).await {
+            chunk.expect("bytes");
+        }
+    })
+    .await;
+    assert!(rest.is_ok(), "the stream ended when told to");
+    // ... and one opened afterwards ends at once, without an event.
+    let late = open().await.expect("response");
+    let mut late = late.into_body().into_data_stream();
+    let ended = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        futures_util::StreamExt::next(&mut late),
+    )
+    .await
+    .expect("no wait");
+    assert!(ended.is_none(), "{ended:?}");
 }

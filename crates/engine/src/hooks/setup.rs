@@ -96,6 +96,14 @@ impl Hooks {
         let connection = self
             .visible_connection(by, connection_id, ConnectionOp::Edit)
             .await?;
+        let hook = setup(connection.id, connection.kind);
+        let url = base_url.map(|b| format!("{}{}", b.trim_end_matches('/'), hook.url_path));
+        // A refusal (no project to hook) comes before anything is stored,
+        // so it never generates a secret nobody saw.
+        let projects = match (&url, connection.kind) {
+            (None, _) | (_, IntegrationKind::Jira) => BTreeSet::new(),
+            _ => self.projects_to_hook(&connection, projects).await?,
+        };
         let (secret, generated) = match self.store.hook_secret(connection.id).await? {
             Some(sealed) => (self.keyring.open(&sealed.secret)?, false),
             None => (
@@ -103,8 +111,6 @@ impl Hooks {
                 true,
             ),
         };
-        let hook = setup(connection.id, connection.kind);
-        let url = base_url.map(|b| format!("{}{}", b.trim_end_matches('/'), hook.url_path));
         let mut outcome = RealTime {
             url: url.clone(),
             url_path: hook.url_path.clone(),
@@ -128,7 +134,6 @@ impl Hooks {
                     .await?
             }
             _ => {
-                let projects = self.projects_to_hook(&connection, projects).await?;
                 for project in projects {
                     self.register_gitlab(&connection, &project, &url, &secret, &mut outcome)
                         .await?;

@@ -132,7 +132,7 @@ pub(crate) struct EnableRequest {
 
 /// How GitLab and Jira reach this Cairn: `public_url` when configured,
 /// else the address this request came in on.
-fn public_base(state: &AppState, headers: &HeaderMap) -> Option<String> {
+pub(crate) fn public_base(state: &AppState, headers: &HeaderMap) -> Option<String> {
     if let Some(url) = &state.public_url {
         return Some(url.clone());
     }

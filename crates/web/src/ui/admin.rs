@@ -1,9 +1,9 @@
 //! Administration: the integration catalog, connections (new, test, share,
 //! edit, delete), users, and one's own API tokens.
 //!
-//! TODO(issue 8): the notification channel and hook setup pages come with
-//! those features (being built on their own branches); `/admin/notifications`
-//! and `/admin/hooks` show placeholders until then.
+//! TODO(issue 8): the notification channel page comes with that feature
+//! (being built on its own branch); `/admin/notifications` shows a
+//! placeholder until then. Hook setup is in `hooks`.
 
 use askama::Template;
 use axum::Form;
@@ -109,17 +109,6 @@ pub(crate) async fn notifications_placeholder(caller: Caller) -> PageResult {
         nav: Nav::new(who, "admin"),
         heading: "Notification channels",
         text: "TODO: managing Slack, Teams and outgoing webhook channels arrives with the notification feature.",
-    })
-}
-
-/// TODO(issue 8): hook setup (URL, secret, health) gets its page when
-/// inbound webhooks land.
-pub(crate) async fn hooks_placeholder(caller: Caller) -> PageResult {
-    let who = signed_in(&caller)?;
-    page(&PlaceholderPage {
-        nav: Nav::new(who, "admin"),
-        heading: "Hook setup",
-        text: "TODO: the GitLab and Jira webhook URLs, secrets and their health arrive with inbound webhooks.",
     })
 }
 

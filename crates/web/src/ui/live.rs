@@ -7,7 +7,8 @@
 //! webhook) shows, and it ends after a few minutes; the browser reconnects
 //! (signing in again with the cookie, so an expired session stops it).
 //! `/live.json?ids=1,2` answers the same once, for the script's polling
-//! fallback.
+//! fallback. [`AppState::stop_streams`] ends every stream at once, for a
+//! graceful shutdown.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -119,11 +120,14 @@ pub(crate) async fn live(
     };
     let events = futures_util::stream::unfold(start, |mut s| async move {
         loop {
-            if s.started.elapsed() > LIFETIME {
+            if s.started.elapsed() > LIFETIME || s.state.streams.is_cancelled() {
                 return None;
             }
             if !s.first {
-                tokio::time::sleep(TICK).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(TICK) => {}
+                    _ = s.state.streams.cancelled() => return None,
+                }
             }
             s.first = false;
             let Ok(now) = bars(&s.state, &s.who, &s.ids).await else {

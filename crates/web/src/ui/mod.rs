@@ -8,11 +8,13 @@
 mod admin;
 mod chart;
 mod common;
+mod hooks;
 mod link;
 mod live;
 mod okrs;
 
 pub(crate) use admin::*;
+pub(crate) use hooks::*;
 pub(crate) use link::*;
 pub(crate) use live::*;
 pub(crate) use okrs::*;

@@ -3,16 +3,21 @@
 
 #![allow(dead_code)]
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use cairn_core::authz::Role;
+use cairn_engine::goals::gitlab_link::{REFRESH_KIND, RefreshHandler};
+use cairn_engine::jobs::{Registry, Worker, WorkerConfig};
 use cairn_store::testing::TestDb;
 use cairn_web::{AppState, WebConfig, metrics_handle, router};
 use chrono::Utc;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -207,5 +212,90 @@ impl Harness {
             response.status()
         );
         response.json().await.expect("JSON")
+    }
+}
+
+/// Runs the job worker (refreshes and hook jobs) until dropped.
+pub struct Running {
+    pub shutdown: CancellationToken,
+    pub tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Where the app listens, when it was asked to.
+    pub address: Option<SocketAddr>,
+}
+
+impl Running {
+    pub async fn worker(h: &Harness) -> Running {
+        Running::start(h, false).await
+    }
+
+    pub async fn server_and_worker(h: &Harness) -> Running {
+        Running::start(h, true).await
+    }
+
+    pub async fn start(h: &Harness, serve: bool) -> Running {
+        let shutdown = CancellationToken::new();
+        let mut tasks = Vec::new();
+        let mut address = None;
+        if serve {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("listen");
+            address = Some(listener.local_addr().expect("address"));
+            let app = h.app.clone();
+            let stop = shutdown.clone();
+            let state = h.state.clone();
+            tasks.push(tokio::spawn(async move {
+                // As `cairn serve` does: open event streams end on shutdown.
+                let stopping = async move {
+                    stop.cancelled().await;
+                    state.stop_streams();
+                };
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(stopping)
+                    .await;
+            }));
+        }
+        let mut registry = Registry::with_builtins();
+        registry.register(REFRESH_KIND, RefreshHandler(h.state.goals.clone()));
+        h.state.hooks.register(&mut registry);
+        let worker = Worker::new(
+            h.state.store.clone(),
+            registry,
+            WorkerConfig {
+                poll_interval: Duration::from_millis(50),
+                ..WorkerConfig::default()
+            },
+            "hooks-test".into(),
+            h.state.hooks.signal(),
+        );
+        let stop = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            worker.run(stop).await.expect("worker ran");
+        }));
+        Running {
+            shutdown,
+            tasks,
+            address,
+        }
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        for task in self.tasks {
+            task.await.expect("task");
+        }
+    }
+}
+
+/// Waits (polling, with a deadline) until `check` holds.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }

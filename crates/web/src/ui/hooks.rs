@@ -1,0 +1,262 @@
+//! Hook setup (admins): for each GitLab or Jira connection, the webhook URL,
+//! the events to tick, the secret (generated on request and shown that
+//! once: the engine never reveals a stored one), "Enable real-time" (Cairn
+//! registers the hook itself where the token may, else the page says what
+//! to add by hand) and the hook's health.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use cairn_core::authz::Role;
+use cairn_core::integrations::IntegrationKind;
+use cairn_engine::accounts::Authenticated;
+use cairn_engine::hooks::setup::RealTime;
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::common::{
+    FormError, Nav, PageError, PageResult, is_refusal, page, refused, signed_in, when,
+};
+use crate::api::hooks::public_base;
+use crate::auth::Caller;
+use crate::{ApiError, AppState};
+
+/// One connection's card on the page.
+pub(crate) struct HookCard {
+    pub id: i64,
+    pub name: String,
+    pub kind_title: &'static str,
+    pub is_gitlab: bool,
+    /// The full URL, or the path when Cairn does not know its address.
+    pub url: String,
+    pub events: Vec<&'static str>,
+    pub secret_usage: &'static str,
+    pub secret_set_at: Option<String>,
+    pub last_delivery: Option<String>,
+    pub deliveries_today: u64,
+    pub failures_today: u64,
+    /// The "Enable real-time" form as typed.
+    pub projects: String,
+    pub error: FormError,
+    /// What the last "Enable real-time" on this card did.
+    pub outcome: Option<RealTime>,
+    /// A secret just generated: shown this once.
+    pub new_secret: Option<String>,
+}
+
+impl HookCard {
+    /// The id of the card's projects field (unique on the page).
+    pub fn projects_id(&self) -> String {
+        format!("projects-{}", self.id)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "hooks.html")]
+struct HooksPage {
+    nav: Nav,
+    cards: Vec<HookCard>,
+    /// Whether Cairn knows the address trackers reach it at.
+    address_known: bool,
+}
+
+/// What the page shows after a form on one card.
+enum Posted {
+    Nothing,
+    Enabled {
+        id: i64,
+        projects: String,
+        result: Result<RealTime, FormError>,
+    },
+    Rotated {
+        id: i64,
+        result: Result<String, FormError>,
+    },
+}
+
+fn admin(caller: &Caller) -> Result<&Authenticated, PageError> {
+    let who = signed_in(caller)?;
+    if who.user.role != Role::Admin {
+        return Err(PageError::Failed(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "hook setup is for admins",
+        )));
+    }
+    Ok(who)
+}
+
+/// A refusal to show on the card, or a failure of the page.
+fn refusal(error: cairn_engine::EngineError) -> Result<FormError, PageError> {
+    let error = ApiError::from(error);
+    if is_refusal(&error) {
+        Ok(FormError::from_api(&error, &["projects"], &[]))
+    } else {
+        Err(error.into())
+    }
+}
+
+async fn hooks_page(
+    state: &AppState,
+    who: &Authenticated,
+    headers: &HeaderMap,
+    posted: Posted,
+) -> Result<HooksPage, PageError> {
+    let base = public_base(state, headers);
+    let now = Utc::now();
+    let mut cards = Vec::new();
+    let mut posted = Some(posted);
+    for c in state.connections.list(who).await? {
+        if !c.kind.is_tracker() {
+            continue;
+        }
+        let s = state.hooks.status(who, c.id, now).await?;
+        let mut card = HookCard {
+            id: c.id,
+            name: c.name.clone(),
+            kind_title: c.kind.title(),
+            is_gitlab: s.setup.tracker == IntegrationKind::Gitlab,
+            url: match &base {
+                Some(b) => format!("{}{}", b.trim_end_matches('/'), s.setup.url_path),
+                None => s.setup.url_path.clone(),
+            },
+            events: s.setup.events.clone(),
+            secret_usage: s.setup.secret_usage,
+            secret_set_at: s.secret_set_at.map(when),
+            last_delivery: s.last_delivery_at.map(when),
+            deliveries_today: s.deliveries_today,
+            failures_today: s.failures_today,
+            projects: String::new(),
+            error: FormError::none(),
+            outcome: None,
+            new_secret: None,
+        };
+        match posted.take() {
+            Some(Posted::Enabled {
+                id,
+                projects,
+                result,
+            }) if id == c.id => {
+                card.projects = projects;
+                match result {
+                    Ok(outcome) => {
+                        card.new_secret = outcome.secret.clone();
+                        card.outcome = Some(outcome);
+                    }
+                    Err(error) => card.error = error,
+                }
+            }
+            Some(Posted::Rotated { id, result }) if id == c.id => match result {
+                Ok(secret) => card.new_secret = Some(secret),
+                Err(error) => card.error = error,
+            },
+            other => posted = other,
+        }
+        cards.push(card);
+    }
+    Ok(HooksPage {
+        nav: Nav::new(who, "admin"),
+        cards,
+        address_known: base.is_some(),
+    })
+}
+
+/// A page that may show a secret: never cached.
+fn no_store(response: PageResult) -> PageResult {
+    let mut response = response?;
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// `/admin/hooks`.
+pub(crate) async fn hooks(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> PageResult {
+    let who = admin(&caller)?;
+    page(&hooks_page(&state, who, &headers, Posted::Nothing).await?)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct EnableHookForm {
+    projects: String,
+}
+
+/// The project ids or paths typed, split on commas, spaces and new lines.
+fn projects(text: &str) -> Vec<String> {
+    text.split([',', ' ', '\n', '\r', '\t'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// "Enable real-time" on one connection; the page shows what was
+/// registered and what to add by hand.
+pub(crate) async fn enable_hook(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<EnableHookForm>,
+) -> PageResult {
+    let who = admin(&caller)?;
+    let base = public_base(&state, &headers);
+    let result = match state
+        .hooks
+        .enable_real_time(
+            who,
+            id,
+            base.as_deref(),
+            projects(&form.projects),
+            Utc::now(),
+        )
+        .await
+    {
+        Ok(outcome) => Ok(outcome),
+        Err(e) => Err(refusal(e)?),
+    };
+    let status = if result.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let posted = Posted::Enabled {
+        id,
+        projects: form.projects,
+        result,
+    };
+    no_store(refused(
+        status,
+        &hooks_page(&state, who, &headers, posted).await?,
+    ))
+}
+
+/// Generates a new hook secret for one connection and shows it once.
+pub(crate) async fn rotate_hook_secret(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let who = admin(&caller)?;
+    let result = match state.hooks.rotate_secret(who, id, Utc::now()).await {
+        Ok(issued) => Ok(issued.secret.expose().to_owned()),
+        Err(e) => Err(refusal(e)?),
+    };
+    let status = if result.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let posted = Posted::Rotated { id, result };
+    no_store(refused(
+        status,
+        &hooks_page(&state, who, &headers, posted).await?,
+    ))
+}

@@ -1,0 +1,633 @@
+//! The pages in real headless Chromium, driven over WebDriver (chromedriver
+//! started here): sign in, connect the simulated GitLab, create an objective
+//! and a key result linked to a milestone through the pickers, turn on
+//! real-time from the hook setup page, close issues in the simulator and see
+//! the bar move and change colour without a reload; the live JQL preview and
+//! Jira's own error; a `<script>` title shown as text. Screenshots of the
+//! main pages at 1440 and 375 px go to `target/screenshots/`.
+//!
+//! Never skipped: without chromedriver (`CAIRN_CHROMEDRIVER`, else
+//! `chromedriver` on the PATH) or Chromium (`CAIRN_CHROMIUM`, else
+//! `/usr/bin/chromium`) the test fails saying so.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{Harness, PASSWORD, Running};
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+const PROJECT: &str = "northwind/checkout";
+const XSS: &str = "<script>alert(1)</script>";
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// chromedriver on a free port, killed on drop, with its own profile dir.
+struct Driver {
+    child: Child,
+    url: String,
+    _profile: tempfile::TempDir,
+    profile_path: PathBuf,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+fn chromium() -> PathBuf {
+    let path = std::env::var_os("CAIRN_CHROMIUM")
+        .map(PathBuf::from)
+        .or_else(|| which("chromium"))
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    assert!(
+        path.is_file(),
+        "Chromium not found at {}: install Debian's `chromium` (.ci/run does) or set CAIRN_CHROMIUM",
+        path.display()
+    );
+    path
+}
+
+impl Driver {
+    async fn start() -> Driver {
+        let binary = std::env::var_os("CAIRN_CHROMEDRIVER")
+            .map(PathBuf::from)
+            .or_else(|| which("chromedriver"))
+            .unwrap_or_else(|| PathBuf::from("/usr/bin/chromedriver"));
+        assert!(
+            binary.is_file(),
+            "chromedriver not found at {}: install Debian's `chromium-driver` (.ci/run does) or set CAIRN_CHROMEDRIVER",
+            binary.display()
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(&binary)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let profile = tempfile::tempdir().expect("profile dir");
+        let driver = Driver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            profile_path: profile.path().to_owned(),
+            _profile: profile,
+        };
+        let status = format!("{}/status", driver.url);
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            let ready = reqwest::get(&status)
+                .await
+                .ok()
+                .filter(|r| r.status().is_success());
+            if let Some(reply) = ready {
+                let body: Value = reply.json().await.unwrap_or_default();
+                if body["value"]["ready"] == true {
+                    break;
+                }
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "chromedriver did not come up"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        driver
+    }
+
+    async fn browser(&self) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), json!("chrome"));
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": chromium(),
+                "args": [
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-dev-shm-usage",
+                    "--disable-gpu",
+                    "--hide-scrollbars",
+                    format!("--user-data-dir={}", self.profile_path.display()),
+                    "--window-size=1440,900",
+                ],
+            }),
+        );
+        ClientBuilder::rustls()
+            .expect("TLS roots")
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .expect("a Chromium session")
+    }
+}
+
+/// Runs `js` (a function body returning a value) until it returns `true`.
+async fn wait_js(c: &Client, what: &str, js: &str) {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        if c.execute(js, vec![]).await.expect("script runs") == json!(true) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what} on {}",
+            c.current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until the page's path is `path`-like (a prefix check for `*`).
+async fn wait_path(c: &Client, what: &str, test: impl Fn(&str) -> bool) -> String {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let url = c.current_url().await.expect("url");
+        let ready = c
+            .execute("return document.readyState === 'complete';", vec![])
+            .await
+            .expect("script runs");
+        if test(url.path()) && ready == json!(true) {
+            return url.path().to_owned();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}; at {url}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn fill(c: &Client, id: &str, value: &str) {
+    let field = c.find(Locator::Id(id)).await.expect(id);
+    field.clear().await.expect("clear");
+    field.send_keys(value).await.expect("type");
+}
+
+async fn select(c: &Client, id: &str, value: &str) {
+    c.find(Locator::Id(id))
+        .await
+        .expect(id)
+        .select_by_value(value)
+        .await
+        .expect("option");
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .expect(css)
+        .click()
+        .await
+        .expect("click");
+}
+
+/// `target/screenshots/` of the workspace.
+fn screenshot_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    dir
+}
+
+/// Full-page screenshots of the page at 375 and 1440 px wide (the window
+/// stays 1440 px wide after); nothing may scroll sideways.
+async fn screenshots(c: &Client, base: &str, path: &str, name: &str) {
+    for (width, height) in [(375u32, 812u32), (1440, 900)] {
+        c.set_window_size(width, height).await.expect("resize");
+        c.goto(&format!("{base}{path}")).await.expect("page");
+        wait_js(c, "the page", "return document.readyState === 'complete';").await;
+        let inner: Value = c
+            .execute("return window.innerWidth;", vec![])
+            .await
+            .expect("width");
+        assert!(
+            inner.as_u64().is_some_and(|w| w <= width as u64),
+            "{name}: viewport {inner} at {width}"
+        );
+        let overflow: Value = c
+            .execute(
+                "return document.documentElement.scrollWidth - window.innerWidth;",
+                vec![],
+            )
+            .await
+            .expect("overflow");
+        assert!(
+            overflow.as_i64().is_some_and(|o| o <= 0),
+            "{name} scrolls sideways by {overflow} px at {width}"
+        );
+        shot(c, &format!("{name}-{width}")).await;
+    }
+}
+
+/// A full-page screenshot of the page as it is now, as `name.png`.
+async fn shot(c: &Client, name: &str) {
+    let (width, height) = c.get_window_size().await.expect("size");
+    // The whole page: the window as tall as the document, then back.
+    let heights: Value = c
+        .execute(
+            "return [document.documentElement.scrollHeight, window.outerHeight - window.innerHeight];",
+            vec![],
+        )
+        .await
+        .expect("heights");
+    let full = heights[0].as_u64().unwrap_or(height) + heights[1].as_u64().unwrap_or(0);
+    c.set_window_size(width as u32, full.clamp(height, 6000) as u32)
+        .await
+        .expect("resize");
+    let png = c.screenshot().await.expect("screenshot");
+    std::fs::write(screenshot_dir().join(format!("{name}.png")), png).expect("write png");
+    c.set_window_size(width as u32, height as u32)
+        .await
+        .expect("resize");
+}
+
+/// Asserts no `alert()` is open.
+async fn no_alert(c: &Client) {
+    match c.get_alert_text().await {
+        Err(e) if e.is_no_such_alert() => {}
+        Err(e) => panic!("checking for an alert: {e}"),
+        Ok(text) => panic!("an alert fired: {text}"),
+    }
+}
+
+/// The fill width, status and label of the bar of `okr` on the page.
+async fn bar(c: &Client, okr: i64) -> Value {
+    c.execute(
+        "var n = document.querySelector('.progress[data-okr-id=\"' + arguments[0] + '\"]');
+         if (!n) { return null; }
+         return { status: n.getAttribute('data-status'),
+                  width: n.querySelector('rect.fill').getAttribute('width'),
+                  class: n.querySelector('svg.bar').getAttribute('class'),
+                  fill: getComputedStyle(n.querySelector('rect.fill')).fill,
+                  label: n.querySelector('.pct').textContent };",
+        vec![json!(okr)],
+    )
+    .await
+    .expect("bar")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ui_in_chromium_links_a_key_result_and_follows_the_simulator_live() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let running = Running::server_and_worker(&h).await;
+    let address = running.address.expect("listening");
+    let base = format!("http://{address}");
+    let today = chrono::Utc::now().date_naive();
+    let period = h
+        .call(
+            "POST",
+            "/api/v1/periods",
+            Some(&h.admin.token),
+            Some(json!({"name": "This quarter", "starts_on": (today - chrono::Duration::days(30)).to_string(), "ends_on": (today + chrono::Duration::days(30)).to_string()})),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .expect("period");
+    h.gitlab(
+        "POST",
+        "/projects/northwind%2Fcheckout/milestones",
+        Some(json!({"title": "UI pages"})),
+    )
+    .await;
+    let mut iids = Vec::new();
+    for title in [XSS, "Second", "Third", "Fourth"] {
+        let iid = h
+            .control(
+                "gitlab/issues",
+                json!({"project": PROJECT, "title": title, "milestone": "UI pages"}),
+            )
+            .await["iid"]
+            .as_u64()
+            .expect("iid");
+        iids.push(iid);
+    }
+
+    let driver = Driver::start().await;
+    let c = driver.browser().await;
+
+    // Sign in through the form.
+    screenshots(&c, &base, "/login", "sign-in").await;
+    fill(&c, "email", &h.admin.email).await;
+    fill(&c, "password", PASSWORD).await;
+    // Keyboard: Tab moves from the password to the button, which shows a
+    // visible focus ring; Enter signs in.
+    c.find(Locator::Id("password"))
+        .await
+        .expect("password")
+        .send_keys(&Key::Tab.to_string())
+        .await
+        .expect("tab");
+    let focus: Value = c
+        .execute(
+            "var a = document.activeElement; var s = getComputedStyle(a);
+             return { tag: a.tagName, outline: s.outlineStyle, width: s.outlineWidth };",
+            vec![],
+        )
+        .await
+        .expect("focus");
+    assert_eq!(focus["tag"], "BUTTON", "{focus}");
+    assert_eq!(focus["outline"], "solid", "a visible focus ring: {focus}");
+    c.active_element()
+        .await
+        .expect("button")
+        .send_keys(&Key::Enter.to_string())
+        .await
+        .expect("enter");
+    wait_path(&c, "the OKR tree after signing in", |p| p == "/").await;
+
+    // A connection to the simulated GitLab, through the admin pages.
+    c.goto(&format!("{base}/connections")).await.expect("page");
+    select(&c, "kind", "gitlab").await;
+    fill(&c, "name", "Simulated GitLab").await;
+    fill(&c, "base_url", &h.sim.gitlab_url()).await;
+    select(&c, "auth_kind", "private_token").await;
+    fill(&c, "secret", cairn_sim::DEFAULT_GITLAB_TOKEN).await;
+    click(&c, "#shared").await;
+    click(&c, "form[action='/connections'] button[type=submit]").await;
+    let path = wait_path(&c, "the new connection's page", |p| {
+        p.starts_with("/connections/")
+    })
+    .await;
+    let connection: i64 = path
+        .trim_start_matches("/connections/")
+        .parse()
+        .expect("connection id");
+    click(&c, "form[action$='/test'] button").await;
+    wait_js(
+        &c,
+        "the connection test",
+        "var o = document.getElementById('test-outcome'); return !!o && o.className === 'success';",
+    )
+    .await;
+
+    // An objective, then a key result under it linked to the milestone.
+    c.goto(&format!("{base}/okrs/new?period={period}"))
+        .await
+        .expect("page");
+    select(&c, "kind", "objective").await;
+    fill(&c, "title", "Ship the new checkout").await;
+    select(&c, "progress_source", "roll_up").await;
+    click(&c, "form[action='/okrs'] button[type=submit]").await;
+    let path = wait_path(&c, "the objective's page", |p| {
+        p.starts_with("/okrs/") && !p.ends_with("/new")
+    })
+    .await;
+    let objective: i64 = path.trim_start_matches("/okrs/").parse().expect("id");
+    c.goto(&format!("{base}/okrs/new?period={period}"))
+        .await
+        .expect("page");
+    select(&c, "kind", "key_result").await;
+    fill(&c, "title", "Close the UI milestone").await;
+    select(&c, "parent_id", &objective.to_string()).await;
+    select(&c, "progress_source", "data_link").await;
+    click(&c, "form[action='/okrs'] button[type=submit]").await;
+    let path = wait_path(&c, "the link form", |p| p.ends_with("/link")).await;
+    let kr: i64 = path
+        .trim_start_matches("/okrs/")
+        .trim_end_matches("/link")
+        .parse()
+        .expect("id");
+
+    // The pickers search as one types.
+    select(&c, "gl-connection_id", &connection.to_string()).await;
+    fill(&c, "gl-project", "checkout").await;
+    wait_js(
+        &c,
+        "the project picker",
+        &format!(
+            "return !!document.querySelector('#gl-project-list option[value=\"{PROJECT}\"]');"
+        ),
+    )
+    .await;
+    fill(&c, "gl-project", PROJECT).await;
+    fill(&c, "gl-milestone", "UI").await;
+    wait_js(
+        &c,
+        "the milestone picker",
+        "return !!document.querySelector('#gl-milestone-list option[value=\"UI pages\"]');",
+    )
+    .await;
+    fill(&c, "gl-milestone", "UI pages").await;
+    shot(&c, "link-form-gitlab-pickers-1440").await;
+    click(&c, "#gitlab-form button[type=submit]").await;
+    wait_path(&c, "the key result's page", |p| p == format!("/okrs/{kr}")).await;
+
+    // The XSS title is text, and no alert fired.
+    wait_js(
+        &c,
+        "the items behind the number",
+        "return document.querySelectorAll('td.item-title').length === 4;",
+    )
+    .await;
+    let titles: Value = c
+        .execute(
+            "return Array.prototype.map.call(document.querySelectorAll('td.item-title'), function (t) { return t.textContent; });",
+            vec![],
+        )
+        .await
+        .expect("titles");
+    assert!(
+        titles.as_array().expect("titles").contains(&json!(XSS)),
+        "{titles}"
+    );
+    let injected: Value = c
+        .execute(
+            "return Array.prototype.some.call(document.querySelectorAll('td.item-title'), function (t) { return t.querySelector('script') !== null; });",
+            vec![],
+        )
+        .await
+        .expect("no element");
+    assert_eq!(injected, json!(false), "the title made no element");
+    no_alert(&c).await;
+    let before = bar(&c, kr).await;
+    assert_eq!(before["width"], "0", "{before}");
+    assert_eq!(before["status"], "at_risk", "{before}");
+
+    // Real-time on, from the hook setup page: Cairn registers the hook.
+    c.goto(&format!("{base}/admin/hooks")).await.expect("page");
+    fill(&c, &format!("projects-{connection}"), PROJECT).await;
+    click(
+        &c,
+        &format!("form[action='/admin/hooks/{connection}/enable'] button"),
+    )
+    .await;
+    wait_js(
+        &c,
+        "the hook registered",
+        "var r = document.querySelector('ul.registered'); return !!r && r.textContent.indexOf('created') >= 0;",
+    )
+    .await;
+    shot(&c, "admin-hooks-enabled-1440").await;
+    screenshots(&c, &base, "/admin/hooks", "admin-hooks").await;
+
+    // The key result's page, marked so a reload would show.
+    c.goto(&format!("{base}/okrs/{kr}")).await.expect("page");
+    wait_js(&c, "the page", "return document.readyState === 'complete';").await;
+    c.execute(
+        "window.cairnNotReloaded = 'still here'; return true;",
+        vec![],
+    )
+    .await
+    .expect("marker");
+    let at_risk_fill = bar(&c, kr).await["fill"].clone();
+
+    // The simulator closes three of four issues and sends its webhooks.
+    for iid in &iids[..3] {
+        h.control(
+            "gitlab/issues/close",
+            json!({"project": PROJECT, "iid": iid}),
+        )
+        .await;
+    }
+    wait_js(
+        &c,
+        "the bar at 75 % and on track",
+        &format!(
+            "var n = document.querySelector('.progress[data-okr-id=\"{kr}\"]');
+             return !!n && n.getAttribute('data-status') === 'on_track'
+               && n.querySelector('rect.fill').getAttribute('width') === '75';"
+        ),
+    )
+    .await;
+    let after = bar(&c, kr).await;
+    assert_eq!(after["class"], "bar status-on_track", "{after}");
+    assert_eq!(after["label"], "75 %", "{after}");
+    assert_ne!(after["fill"], at_risk_fill, "the colour changed: {after}");
+    let marker = c
+        .execute("return window.cairnNotReloaded || null;", vec![])
+        .await
+        .expect("marker");
+    assert_eq!(marker, json!("still here"), "the page was not reloaded");
+    shot(&c, "key-result-moved-live-1440").await;
+    screenshots(&c, &base, &format!("/okrs/{kr}"), "key-result").await;
+    screenshots(&c, &base, &format!("/?period={period}"), "okr-tree").await;
+    no_alert(&c).await;
+
+    // Jira: the live JQL preview, and Jira's own error for a bad query.
+    let jira = h
+        .call(
+            "POST",
+            "/api/v1/connections",
+            Some(&h.admin.token),
+            Some(json!({"kind": "jira", "name": "Simulated Jira", "base_url": h.sim.jira_url(), "auth_kind": "basic",
+                   "username": cairn_sim::DEFAULT_JIRA_EMAIL, "secret": cairn_sim::DEFAULT_JIRA_API_TOKEN, "shared": true})),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .expect("jira");
+    let from_jira = h
+        .call(
+            "POST",
+            "/api/v1/okrs",
+            Some(&h.admin.token),
+            Some(json!({"kind": "key_result", "title": "Ops tickets done", "period_id": period, "parent_id": objective,
+                   "measure": {"mode": "percent_complete"}, "progress_source": "data_link"})),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .expect("okr");
+    c.goto(&format!("{base}/okrs/{from_jira}/link"))
+        .await
+        .expect("page");
+    select(&c, "jira-connection_id", &jira.to_string()).await;
+    fill(&c, "jql", "project = OPS").await;
+    wait_js(
+        &c,
+        "the preview",
+        "var p = document.querySelector('[data-preview]');
+         return !!p.querySelector('strong.count') && p.querySelectorAll('li .key').length > 0;",
+    )
+    .await;
+    let preview: Value = c
+        .execute(
+            "var p = document.querySelector('[data-preview]');
+             return { count: Number(p.querySelector('strong.count').textContent),
+                      first: p.querySelector('li .key').textContent };",
+            vec![],
+        )
+        .await
+        .expect("preview");
+    assert!(
+        preview["count"].as_u64().is_some_and(|n| n > 0),
+        "{preview}"
+    );
+    assert!(
+        preview["first"]
+            .as_str()
+            .is_some_and(|k| k.starts_with("OPS-")),
+        "{preview}"
+    );
+    shot(&c, "link-form-jira-preview-1440").await;
+    screenshots(&c, &base, &format!("/okrs/{from_jira}/link"), "link-form").await;
+    select(&c, "jira-connection_id", &jira.to_string()).await;
+    fill(&c, "jql", "project = = AE").await;
+    wait_js(
+        &c,
+        "Jira's error",
+        "var e = document.querySelector('[data-jql-error]');
+         return !e.hidden && e.textContent.length > 0
+           && document.getElementById('jql').getAttribute('aria-invalid') === 'true';",
+    )
+    .await;
+    let error = c
+        .find(Locator::Css("[data-jql-error]"))
+        .await
+        .expect("error")
+        .text()
+        .await
+        .expect("text");
+    assert!(!error.contains("Request failed"), "Jira's message: {error}");
+    // A good query again, saved: the key result reads Jira.
+    fill(&c, "jql", "project = OPS").await;
+    click(&c, "#jira-form button[value=save]").await;
+    wait_path(&c, "the Jira key result's page", |p| {
+        p == format!("/okrs/{from_jira}")
+    })
+    .await;
+    wait_js(
+        &c,
+        "the Jira icon and items",
+        "return !!document.querySelector('svg.icon.jira') && document.querySelectorAll('td.item-title').length > 0;",
+    )
+    .await;
+
+    // The other main pages, at both widths.
+    for (path, name) in [
+        ("/admin/integrations", "admin-integrations"),
+        ("/connections", "connections"),
+        ("/admin/users", "admin-users"),
+        ("/tokens", "tokens"),
+    ] {
+        screenshots(&c, &base, path, name).await;
+    }
+    no_alert(&c).await;
+
+    c.close().await.expect("close the browser");
+    drop(driver);
+    // The open event stream does not hold the shutdown up.
+    tokio::time::timeout(Duration::from_secs(10), running.stop())
+        .await
+        .expect("the server stops although pages were open");
+}
