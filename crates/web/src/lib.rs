@@ -304,8 +304,33 @@ fn ui_router() -> Router<AppState> {
         .route("/admin/integrations/{kind}", post(ui::set_integration))
         .route("/admin/users", get(ui::users).post(ui::create_user))
         .route("/admin/users/{id}", post(ui::update_user))
-        // TODO(issue 8): a real page once notification channels land.
-        .route("/admin/notifications", get(ui::notifications_placeholder))
+        .route(
+            "/admin/notifications",
+            get(ui::channels).post(ui::create_channel),
+        )
+        .route("/admin/notifications/{id}", get(ui::show_channel))
+        .route("/admin/notifications/{id}/test", post(ui::test_channel))
+        .route(
+            "/admin/notifications/{id}/enabled",
+            post(ui::set_channel_enabled),
+        )
+        .route(
+            "/admin/notifications/{id}/secret",
+            post(ui::rotate_channel_secret),
+        )
+        .route(
+            "/admin/notifications/{id}/delete",
+            get(ui::confirm_delete_channel).post(ui::delete_channel),
+        )
+        .route(
+            "/admin/notifications/{id}/subscriptions",
+            post(ui::subscribe_channel),
+        )
+        .route(
+            "/admin/notifications/{id}/subscriptions/{subscription}/delete",
+            post(ui::unsubscribe_channel),
+        )
+        .route("/admin/notices/{id}/dismiss", post(ui::dismiss_notice))
         .route("/admin/hooks", get(ui::hooks))
         .route("/admin/hooks/{id}/enable", post(ui::enable_hook))
         .route("/admin/hooks/{id}/secret", post(ui::rotate_hook_secret))

@@ -1,9 +1,6 @@
 //! Administration: the integration catalog, connections (new, test, share,
-//! edit, delete), users, and one's own API tokens.
-//!
-//! TODO(issue 8): the notification channel page comes with that feature
-//! (being built on its own branch); `/admin/notifications` shows a
-//! placeholder until then. Hook setup is in `hooks`.
+//! edit, delete), users, and one's own API tokens. Hook setup is in
+//! `hooks`, notification channels in `channels`.
 
 use askama::Template;
 use axum::Form;
@@ -18,20 +15,11 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::common::{
-    Choice, FormError, Nav, PageError, PageResult, is_refusal, page, refused, see_other, signed_in,
+    Choice, FormError, Nav, PageError, PageResult, page, refusal, refused, see_other, signed_in,
     when,
 };
 use crate::auth::Caller;
 use crate::{ApiError, AppState};
-
-fn refusal(error: cairn_engine::EngineError, fields: &[&str]) -> Result<FormError, PageError> {
-    let error = ApiError::from(error);
-    if is_refusal(&error) {
-        Ok(FormError::from_api(&error, fields, &[]))
-    } else {
-        Err(error.into())
-    }
-}
 
 pub(crate) struct IntegrationRow {
     pub kind: &'static str,
@@ -67,7 +55,7 @@ pub(crate) async fn integrations(State(state): State<AppState>, caller: Caller) 
         })
         .collect();
     page(&IntegrationsPage {
-        nav: Nav::new(who, "admin"),
+        nav: Nav::admin(&state, who, "/admin/integrations").await?,
         integrations,
     })
 }
@@ -91,25 +79,6 @@ pub(crate) async fn set_integration(
         .set_enabled(who, &kind, form.enabled == "true", Utc::now())
         .await?;
     see_other("/admin/integrations")
-}
-
-#[derive(Template)]
-#[template(path = "placeholder.html")]
-struct PlaceholderPage {
-    nav: Nav,
-    heading: &'static str,
-    text: &'static str,
-}
-
-/// TODO(issue 8): notification channels (Slack, Teams, webhooks out) get
-/// their page when that feature lands.
-pub(crate) async fn notifications_placeholder(caller: Caller) -> PageResult {
-    let who = signed_in(&caller)?;
-    page(&PlaceholderPage {
-        nav: Nav::new(who, "admin"),
-        heading: "Notification channels",
-        text: "TODO: managing Slack, Teams and outgoing webhook channels arrives with the notification feature.",
-    })
 }
 
 /// The connection form as typed (the secret is never sent back).
@@ -523,7 +492,7 @@ async fn users_page(
         })
         .collect();
     Ok(UsersPage {
-        nav: Nav::new(who, "admin"),
+        nav: Nav::admin(state, who, "/admin/users").await?,
         users,
         roles: [("member", "Member"), ("admin", "Admin")]
             .iter()

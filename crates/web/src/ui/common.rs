@@ -2,7 +2,7 @@
 //! inline form errors, progress bars and number formatting.
 
 use askama::Template;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use cairn_core::authz::Role;
 use cairn_core::goals::{Measure, Status};
@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::render;
-use crate::ApiError;
 use crate::auth::Caller;
+use crate::{ApiError, AppState};
 
 /// The header of every signed-in page.
 pub(crate) struct Nav {
@@ -26,6 +26,18 @@ pub(crate) struct Nav {
     pub csrf_token: String,
     /// Which menu entry is current: `okrs`, `connections`, `tokens`, `admin`.
     pub section: &'static str,
+    /// Open notices for admins (e.g. a channel was disabled), shown above
+    /// the admin pages; empty elsewhere.
+    pub notices: Vec<NoticeRow>,
+    /// Where dismissing a notice returns to.
+    pub here: String,
+}
+
+/// An open notice with its dismiss button.
+pub(crate) struct NoticeRow {
+    pub id: i64,
+    pub text: String,
+    pub at: String,
 }
 
 impl Nav {
@@ -40,7 +52,33 @@ impl Nav {
                 .map(|s| s.csrf_token.clone())
                 .unwrap_or_default(),
             section,
+            notices: Vec::new(),
+            here: String::new(),
         }
+    }
+
+    /// The header of an admin page at `here`, with the open notices.
+    pub async fn admin(
+        state: &AppState,
+        who: &Authenticated,
+        here: impl Into<String>,
+    ) -> Result<Nav, PageError> {
+        let mut nav = Nav::new(who, "admin");
+        nav.here = here.into();
+        if nav.is_admin {
+            nav.notices = state
+                .notify
+                .notices(who, false)
+                .await?
+                .into_iter()
+                .map(|n| NoticeRow {
+                    id: n.id,
+                    text: n.text,
+                    at: when(n.created_at),
+                })
+                .collect();
+        }
+        Ok(nav)
     }
 
     /// `aria-current` for the menu entry of `section`.
@@ -56,6 +94,19 @@ impl Nav {
 /// The signed-in caller, or the way to the sign-in page.
 pub(crate) fn signed_in(caller: &Caller) -> Result<&Authenticated, PageError> {
     caller.0.as_ref().ok_or(PageError::SignIn)
+}
+
+/// The signed-in admin; others get 403 for `what`.
+pub(crate) fn admin<'a>(caller: &'a Caller, what: &str) -> Result<&'a Authenticated, PageError> {
+    let who = signed_in(caller)?;
+    if who.user.role != Role::Admin {
+        return Err(PageError::Failed(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("{what} is for admins"),
+        )));
+    }
+    Ok(who)
 }
 
 /// Why a page could not be shown: not signed in (to the sign-in page), or
@@ -124,6 +175,15 @@ pub(crate) fn page(template: &impl Template) -> PageResult {
 /// A form rendered again after a refusal, with the refusal's status.
 pub(crate) fn refused(status: StatusCode, template: &impl Template) -> PageResult {
     Ok((status, render(template)?).into_response())
+}
+
+/// A page that may show a secret: never cached.
+pub(crate) fn no_store(response: PageResult) -> PageResult {
+    let mut response = response?;
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
 }
 
 /// A redirect after a successful form post.
@@ -200,6 +260,17 @@ pub(crate) fn is_refusal(error: &ApiError) -> bool {
         error.status,
         StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT | StatusCode::BAD_GATEWAY
     ) || (error.status == StatusCode::FORBIDDEN && error.code == "forbidden")
+}
+
+/// An engine error as a refusal to show on the form (next to one of
+/// `fields`), or a failure of the page.
+pub(crate) fn refusal(error: EngineError, fields: &[&str]) -> Result<FormError, PageError> {
+    let error = ApiError::from(error);
+    if is_refusal(&error) {
+        Ok(FormError::from_api(&error, fields, &[]))
+    } else {
+        Err(error.into())
+    }
 }
 
 /// A choice in a `<select>`.

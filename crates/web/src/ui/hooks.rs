@@ -7,8 +7,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use cairn_core::authz::Role;
+use axum::http::{HeaderMap, StatusCode};
 use cairn_core::integrations::IntegrationKind;
 use cairn_engine::accounts::Authenticated;
 use cairn_engine::hooks::setup::RealTime;
@@ -16,11 +15,11 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::common::{
-    FormError, Nav, PageError, PageResult, is_refusal, page, refused, signed_in, when,
+    FormError, Nav, PageError, PageResult, admin, no_store, page, refusal, refused, when,
 };
+use crate::AppState;
 use crate::api::hooks::public_base;
 use crate::auth::Caller;
-use crate::{ApiError, AppState};
 
 /// One connection's card on the page.
 pub(crate) struct HookCard {
@@ -73,28 +72,6 @@ enum Posted {
         id: i64,
         result: Result<String, FormError>,
     },
-}
-
-fn admin(caller: &Caller) -> Result<&Authenticated, PageError> {
-    let who = signed_in(caller)?;
-    if who.user.role != Role::Admin {
-        return Err(PageError::Failed(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "hook setup is for admins",
-        )));
-    }
-    Ok(who)
-}
-
-/// A refusal to show on the card, or a failure of the page.
-fn refusal(error: cairn_engine::EngineError) -> Result<FormError, PageError> {
-    let error = ApiError::from(error);
-    if is_refusal(&error) {
-        Ok(FormError::from_api(&error, &["projects"], &[]))
-    } else {
-        Err(error.into())
-    }
 }
 
 async fn hooks_page(
@@ -156,19 +133,10 @@ async fn hooks_page(
         cards.push(card);
     }
     Ok(HooksPage {
-        nav: Nav::new(who, "admin"),
+        nav: Nav::admin(state, who, "/admin/hooks").await?,
         cards,
         address_known: base.is_some(),
     })
-}
-
-/// A page that may show a secret: never cached.
-fn no_store(response: PageResult) -> PageResult {
-    let mut response = response?;
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
 }
 
 /// `/admin/hooks`.
@@ -177,7 +145,7 @@ pub(crate) async fn hooks(
     caller: Caller,
     headers: HeaderMap,
 ) -> PageResult {
-    let who = admin(&caller)?;
+    let who = admin(&caller, "hook setup")?;
     page(&hooks_page(&state, who, &headers, Posted::Nothing).await?)
 }
 
@@ -205,7 +173,7 @@ pub(crate) async fn enable_hook(
     Path(id): Path<i64>,
     Form(form): Form<EnableHookForm>,
 ) -> PageResult {
-    let who = admin(&caller)?;
+    let who = admin(&caller, "hook setup")?;
     let base = public_base(&state, &headers);
     let result = match state
         .hooks
@@ -219,7 +187,7 @@ pub(crate) async fn enable_hook(
         .await
     {
         Ok(outcome) => Ok(outcome),
-        Err(e) => Err(refusal(e)?),
+        Err(e) => Err(refusal(e, &["projects"])?),
     };
     let status = if result.is_ok() {
         StatusCode::OK
@@ -244,10 +212,10 @@ pub(crate) async fn rotate_hook_secret(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> PageResult {
-    let who = admin(&caller)?;
+    let who = admin(&caller, "hook setup")?;
     let result = match state.hooks.rotate_secret(who, id, Utc::now()).await {
         Ok(issued) => Ok(issued.secret.expose().to_owned()),
-        Err(e) => Err(refusal(e)?),
+        Err(e) => Err(refusal(e, &["projects"])?),
     };
     let status = if result.is_ok() {
         StatusCode::OK

@@ -6,6 +6,7 @@
 //! it names; nothing is saved then.
 
 mod admin;
+mod channels;
 mod chart;
 mod common;
 mod hooks;
@@ -14,6 +15,7 @@ mod live;
 mod okrs;
 
 pub(crate) use admin::*;
+pub(crate) use channels::*;
 pub(crate) use hooks::*;
 pub(crate) use link::*;
 pub(crate) use live::*;

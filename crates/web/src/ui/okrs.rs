@@ -141,7 +141,7 @@ pub(crate) struct TreeQuery {
     period: Option<String>,
 }
 
-fn kind_label(kind: OkrKind) -> &'static str {
+pub(crate) fn kind_label(kind: OkrKind) -> &'static str {
     match kind {
         OkrKind::Objective => "Objective",
         OkrKind::KeyResult => "Key result",
@@ -150,7 +150,7 @@ fn kind_label(kind: OkrKind) -> &'static str {
 
 /// Objectives with their key results (and aligned children) nested, in
 /// depth-first order; OKRs whose parent is elsewhere start at the top.
-fn tree_order(okrs: &[Okr]) -> Vec<(usize, &Okr)> {
+pub(crate) fn tree_order(okrs: &[Okr]) -> Vec<(usize, &Okr)> {
     let ids: std::collections::HashSet<i64> = okrs.iter().map(|o| o.id).collect();
     let mut children: HashMap<Option<i64>, Vec<&Okr>> = HashMap::new();
     for okr in okrs {
