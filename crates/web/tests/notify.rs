@@ -9,154 +9,25 @@
 
 mod common;
 
-use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::IntoResponse;
+use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use cairn_connect::outbound::{DestinationPolicy, OutboundConfig};
 use cairn_engine::goals::gitlab_link::{REFRESH_KIND, RefreshHandler};
 use cairn_engine::jobs::{Registry, Worker, WorkerConfig};
 use cairn_engine::notify::{FANOUT_KIND, NotifySettings};
 use cairn_store::{Backend, JobState};
 use chrono::{Duration as Days, Utc};
-use common::Harness;
+use common::{Harness, Received, Receiver};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use tokio_util::sync::CancellationToken;
 
 const PROJECT: &str = "northwind/checkout";
-
-/// One request the receiver got.
-#[derive(Debug, Clone)]
-struct Received {
-    path: String,
-    headers: HashMap<String, String>,
-    body: Vec<u8>,
-}
-
-impl Received {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).expect("JSON body")
-    }
-}
-
-/// A scripted answer: status and headers.
-type Answer = (u16, Vec<(&'static str, &'static str)>);
-
-#[derive(Clone, Default)]
-struct ReceiverState {
-    received: Arc<Mutex<Vec<Received>>>,
-    /// Answers to give, in order, before answering 200.
-    script: Arc<Mutex<VecDeque<Answer>>>,
-}
-
-/// A real HTTP receiver on 127.0.0.1:0 that records every request.
-struct Receiver {
-    address: SocketAddr,
-    state: ReceiverState,
-    stop: CancellationToken,
-}
-
-async fn receive(
-    State(state): State<ReceiverState>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> axum::response::Response {
-    let headers = headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                v.to_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
-    state.received.lock().expect("lock").push(Received {
-        path: uri.path().to_owned(),
-        headers,
-        body: body.to_vec(),
-    });
-    let next = state.script.lock().expect("lock").pop_front();
-    match next {
-        Some((status, headers)) => {
-            let mut response = (
-                StatusCode::from_u16(status).expect("status"),
-                "scripted answer",
-            )
-                .into_response();
-            for (name, value) in headers {
-                response
-                    .headers_mut()
-                    .insert(name, axum::http::HeaderValue::from_static(value));
-            }
-            response
-        }
-        None => (StatusCode::OK, "ok").into_response(),
-    }
-}
-
-impl Receiver {
-    async fn start() -> Receiver {
-        let state = ReceiverState::default();
-        let app = axum::Router::new()
-            .fallback(receive)
-            .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("listen");
-        let address = listener.local_addr().expect("address");
-        let stop = CancellationToken::new();
-        let stopped = stop.clone();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(stopped.cancelled_owned())
-                .await;
-        });
-        Receiver {
-            address,
-            state,
-            stop,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.address)
-    }
-
-    fn script(&self, status: u16, headers: Vec<(&'static str, &'static str)>) {
-        self.state
-            .script
-            .lock()
-            .expect("lock")
-            .push_back((status, headers));
-    }
-
-    fn received(&self, path: &str) -> Vec<Received> {
-        self.state
-            .received
-            .lock()
-            .expect("lock")
-            .iter()
-            .filter(|r| r.path == path)
-            .cloned()
-            .collect()
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
 
 /// The harness with notifications that may reach loopback (like the demo)
 /// and retry delays scaled down from seconds to milliseconds.
@@ -166,23 +37,9 @@ async fn harness(backend: Backend) -> Harness {
 
 /// [`harness`] with channels disabled after failing for `disable_after`.
 async fn harness_with(backend: Backend, disable_after: Duration) -> Harness {
-    let mut h = Harness::new(backend).await;
-    let settings = NotifySettings {
-        public_url: Some("https://cairn.example.com".to_owned()),
-        outbound: OutboundConfig {
-            policy: DestinationPolicy::parse(["127.0.0.0/8", "::1/128"]).expect("policy"),
-            timeout: Duration::from_secs(5),
-            ..OutboundConfig::default()
-        },
-        delay_scale: 0.001,
-        disable_after,
-    };
-    h.state = h
-        .state
-        .clone()
-        .with_notify_settings(h.keyring.clone(), settings);
-    h.app = cairn_web::router(h.state.clone(), &cairn_web::WebConfig::default());
-    h
+    Harness::new(backend)
+        .await
+        .with_loopback_notify(disable_after)
 }
 
 /// The job worker (refreshes, hooks, notifications), and the app when

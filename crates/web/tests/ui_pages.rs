@@ -7,7 +7,9 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{Harness, PASSWORD, Reply};
+use cairn_engine::notify::NotifySettings;
+use cairn_store::NotifyTx;
+use common::{Harness, PASSWORD, Receiver, Reply};
 use serde_json::json;
 
 const PROJECT: &str = "northwind/checkout";
@@ -794,6 +796,245 @@ async fn hook_setup_shows_url_events_health_and_enables_real_time() {
         )
         .await;
     assert!(stale.status.is_client_error(), "{}", stale.text);
+}
+
+async fn channel_count(h: &Harness) -> usize {
+    h.call("GET", "/api/v1/channels", Some(&h.admin.token), None)
+        .await
+        .body
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notification_channels_are_added_tested_subscribed_and_their_notices_dismissed() {
+    let h = Harness::new(cairn_store::Backend::Sqlite)
+        .await
+        .with_loopback_notify(NotifySettings::default().disable_after);
+    let receiver = Receiver::start().await;
+    let hook_path = "/private-token-path";
+    let url = receiver.url(hook_path);
+    let period = period(&h).await;
+    let objective = h
+        .call(
+            "POST",
+            "/api/v1/okrs",
+            Some(&h.admin.token),
+            Some(json!({"kind": "objective", "title": "Grow <fast>", "period_id": period, "measure": {"mode": "percent_complete"}, "progress_source": "check_in"})),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .expect("objective")
+        .to_string();
+
+    // Members neither see nor change channels.
+    let member = Browser::sign_in(&h, &h.other.email).await;
+    assert_eq!(
+        member.get("/admin/notifications").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let fields = [("name", "Ops"), ("kind", "webhook"), ("url", url.as_str())];
+    let refused = member.post("/admin/notifications", &fields).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    // Without the CSRF token nothing is saved.
+    let b = Browser::sign_in(&h, &h.admin.email).await;
+    let forged = b.post_raw("/admin/notifications", &fields).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(channel_count(&h).await, 0);
+
+    // An internal address: the form comes back as typed with the error
+    // next to the URL, and nothing is saved.
+    let metadata = "http://169.254.169.254/latest/meta-data";
+    let reply = b
+        .post(
+            "/admin/notifications",
+            &[("name", "Metadata"), ("kind", "webhook"), ("url", metadata)],
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text
+    );
+    assert!(reply.text.contains("id=\"url-error\""), "{}", reply.text);
+    assert!(reply.text.contains(&format!("value=\"{metadata}\"")));
+    assert!(reply.text.contains("value=\"Metadata\""));
+    assert!(reply.text.contains("aria-invalid=\"true\""));
+    assert_eq!(channel_count(&h).await, 0);
+
+    // A signed webhook to the local receiver: its secret is shown once.
+    let created = b
+        .post(
+            "/admin/notifications",
+            &[("name", "Ops <team>"), ("kind", "webhook"), ("url", &url)],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text);
+    assert_eq!(created.headers["cache-control"], "no-store");
+    let secret = text_of(&created.text, "channel-secret");
+    assert!(secret.starts_with("whsec_"), "{}", created.text);
+    assert!(created.text.contains("Ops &#60;team&#62;"), "escaped");
+    let id = h
+        .call("GET", "/api/v1/channels", Some(&h.admin.token), None)
+        .await
+        .body[0]["id"]
+        .as_i64()
+        .expect("channel");
+    let channel_path = format!("/admin/notifications/{id}");
+    let again = b.get(&channel_path).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    assert!(!again.text.contains(&secret), "the secret is shown once");
+    let list = b.get("/admin/notifications").await;
+    assert!(
+        list.text.contains(&receiver.address.to_string()),
+        "the host"
+    );
+    assert!(!list.text.contains(hook_path), "never the URL's path");
+    assert!(!list.text.contains(&secret));
+
+    // A test message reaches the receiver; the page shows the attempt.
+    let tested = b.post(&format!("{channel_path}/test"), &[]).await;
+    assert_eq!(tested.status, StatusCode::OK, "{}", tested.text);
+    assert!(tested.text.contains("id=\"test-outcome\""));
+    assert!(
+        tested.text.contains("The test message arrived"),
+        "{}",
+        tested.text
+    );
+    assert_eq!(receiver.received(hook_path).len(), 1);
+
+    // A subscription to an OKR that does not exist is refused next to
+    // the field, with the ticks kept; then a real one is listed.
+    let refused = b
+        .post(
+            &format!("{channel_path}/subscriptions"),
+            &[("okr_id", "999999"), ("events", "link_stale")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.text.contains("id=\"okr_id-error\""),
+        "{}",
+        refused.text
+    );
+    assert!(refused.text.contains("value=\"link_stale\" checked"));
+    assert!(!refused.text.contains("value=\"target_reached\" checked"));
+    let subscribed = b
+        .post(
+            &format!("{channel_path}/subscriptions"),
+            &[
+                ("okr_id", &objective),
+                ("include_subtree", "on"),
+                ("events", "status_changed"),
+                ("events", "target_reached"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        subscribed.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        subscribed.text
+    );
+    let page = b.get(&channel_path).await;
+    assert!(
+        page.text.contains("Grow &#60;fast&#62; and its sub-OKRs"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("Status changed, Target reached"));
+    let subscriptions = h
+        .call("GET", "/api/v1/subscriptions", Some(&h.admin.token), None)
+        .await
+        .body;
+    assert_eq!(subscriptions.as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        subscriptions[0]["events"],
+        json!(["status_changed", "target_reached"])
+    );
+
+    // A new secret on request, shown once.
+    let rotated = b.post(&format!("{channel_path}/secret"), &[]).await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text);
+    assert_eq!(rotated.headers["cache-control"], "no-store");
+    let second = text_of(&rotated.text, "channel-secret");
+    assert!(second.starts_with("whsec_") && second != secret);
+
+    // A channel disabled by a 410: its notice shows on the admin pages
+    // until dismissed.
+    let now = chrono::Utc::now();
+    let mut tx = h.state.store.begin().await.expect("tx");
+    tx.disable_channel(id, "answered 410 Gone", now)
+        .await
+        .expect("disable");
+    tx.insert_notice(
+        "The notification channel “Ops” was disabled: answered 410 Gone.",
+        now,
+    )
+    .await
+    .expect("notice");
+    tx.commit().await.expect("commit");
+    let users = b.get("/admin/users").await;
+    assert!(
+        users.text.contains("class=\"notice-text\""),
+        "{}",
+        users.text
+    );
+    assert!(users.text.contains("was disabled: answered 410 Gone"));
+    let page = b.get(&channel_path).await;
+    assert!(page.text.contains("answered 410 Gone"));
+    assert!(page.text.contains(">Enable</button>"));
+    let notice = h
+        .call("GET", "/api/v1/notices", Some(&h.admin.token), None)
+        .await
+        .body[0]["id"]
+        .as_i64()
+        .expect("notice");
+    let dismissed = b
+        .post(
+            &format!("/admin/notices/{notice}/dismiss"),
+            &[("back", "/admin/users")],
+        )
+        .await;
+    assert_eq!(
+        dismissed.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        dismissed.text
+    );
+    assert_eq!(dismissed.headers["location"], "/admin/users");
+    let users = b.get("/admin/users").await;
+    assert!(!users.text.contains("class=\"notice-text\""));
+    let elsewhere = b
+        .post(
+            &format!("/admin/notices/{notice}/dismiss"),
+            &[("back", "https://evil.example/")],
+        )
+        .await;
+    assert_eq!(elsewhere.status, StatusCode::NOT_FOUND, "dismissed already");
+
+    // Enabled again, then deleted after the confirmation page.
+    let enabled = b
+        .post(&format!("{channel_path}/enabled"), &[("enabled", "true")])
+        .await;
+    assert_eq!(enabled.status, StatusCode::SEE_OTHER);
+    assert!(
+        b.get(&channel_path)
+            .await
+            .text
+            .contains(">Disable</button>")
+    );
+    let confirm = b.get(&format!("{channel_path}/delete")).await;
+    assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.text);
+    assert!(confirm.text.contains("1 subscription(s)"));
+    assert_eq!(channel_count(&h).await, 1, "asking deletes nothing");
+    let deleted = b.post(&format!("{channel_path}/delete"), &[]).await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER);
+    assert_eq!(channel_count(&h).await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

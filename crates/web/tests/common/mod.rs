@@ -3,15 +3,20 @@
 
 #![allow(dead_code)]
 
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, Request, StatusCode, Uri};
+use axum::response::IntoResponse;
+use cairn_connect::outbound::{DestinationPolicy, OutboundConfig};
 use cairn_core::authz::Role;
 use cairn_engine::goals::gitlab_link::{REFRESH_KIND, RefreshHandler};
 use cairn_engine::jobs::{Registry, Worker, WorkerConfig};
+use cairn_engine::notify::NotifySettings;
 use cairn_store::testing::TestDb;
 use cairn_web::{AppState, WebConfig, metrics_handle, router};
 use chrono::Utc;
@@ -297,5 +302,153 @@ where
     while !check().await {
         assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
         tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("JSON body")
+    }
+}
+
+/// A scripted answer: status and headers.
+pub type Answer = (u16, Vec<(&'static str, &'static str)>);
+
+#[derive(Clone, Default)]
+pub struct ReceiverState {
+    pub received: Arc<Mutex<Vec<Received>>>,
+    /// Answers to give, in order, before answering 200.
+    pub script: Arc<Mutex<VecDeque<Answer>>>,
+}
+
+/// A real HTTP receiver on 127.0.0.1:0 that records every request.
+pub struct Receiver {
+    pub address: SocketAddr,
+    pub state: ReceiverState,
+    stop: CancellationToken,
+}
+
+async fn receive(
+    State(state): State<ReceiverState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    let headers = headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                v.to_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    state.received.lock().expect("lock").push(Received {
+        path: uri.path().to_owned(),
+        headers,
+        body: body.to_vec(),
+    });
+    let next = state.script.lock().expect("lock").pop_front();
+    match next {
+        Some((status, headers)) => {
+            let mut response = (
+                StatusCode::from_u16(status).expect("status"),
+                "scripted answer",
+            )
+                .into_response();
+            for (name, value) in headers {
+                response
+                    .headers_mut()
+                    .insert(name, axum::http::HeaderValue::from_static(value));
+            }
+            response
+        }
+        None => (StatusCode::OK, "ok").into_response(),
+    }
+}
+
+impl Receiver {
+    pub async fn start() -> Receiver {
+        let state = ReceiverState::default();
+        let app = axum::Router::new()
+            .fallback(receive)
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("listen");
+        let address = listener.local_addr().expect("address");
+        let stop = CancellationToken::new();
+        let stopped = stop.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(stopped.cancelled_owned())
+                .await;
+        });
+        Receiver {
+            address,
+            state,
+            stop,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    pub fn script(&self, status: u16, headers: Vec<(&'static str, &'static str)>) {
+        self.state
+            .script
+            .lock()
+            .expect("lock")
+            .push_back((status, headers));
+    }
+
+    pub fn received(&self, path: &str) -> Vec<Received> {
+        self.state
+            .received
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl Harness {
+    /// The harness with notifications that may reach loopback (like the
+    /// demo), retry delays scaled down from seconds to milliseconds, and
+    /// channels disabled after failing for `disable_after`.
+    pub fn with_loopback_notify(mut self, disable_after: Duration) -> Harness {
+        let settings = NotifySettings {
+            public_url: Some("https://cairn.example.com".to_owned()),
+            outbound: OutboundConfig {
+                policy: DestinationPolicy::parse(["127.0.0.0/8", "::1/128"]).expect("policy"),
+                timeout: Duration::from_secs(5),
+                ..OutboundConfig::default()
+            },
+            delay_scale: 0.001,
+            disable_after,
+        };
+        self.state = self
+            .state
+            .clone()
+            .with_notify_settings(self.keyring.clone(), settings);
+        self.app = router(self.state.clone(), &WebConfig::default());
+        self
     }
 }
