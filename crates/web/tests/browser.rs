@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{Harness, PASSWORD, Running};
+use cairn_engine::notify::NotifySettings;
+use cairn_store::NotifyTx;
+use common::{Harness, PASSWORD, Receiver, Running};
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
@@ -287,7 +289,10 @@ async fn bar(c: &Client, okr: i64) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ui_in_chromium_links_a_key_result_and_follows_the_simulator_live() {
-    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let h = Harness::new(cairn_store::Backend::Sqlite)
+        .await
+        .with_loopback_notify(NotifySettings::default().disable_after);
+    let receiver = Receiver::start().await;
     let running = Running::server_and_worker(&h).await;
     let address = running.address.expect("listening");
     let base = format!("http://{address}");
@@ -480,6 +485,53 @@ async fn the_ui_in_chromium_links_a_key_result_and_follows_the_simulator_live() 
     shot(&c, "admin-hooks-enabled-1440").await;
     screenshots(&c, &base, "/admin/hooks", "admin-hooks").await;
 
+    // A signed webhook channel to a local receiver, subscribed to every
+    // OKR, so the bar's moves below are delivered; its secret shows once.
+    c.goto(&format!("{base}/admin/notifications"))
+        .await
+        .expect("page");
+    fill(&c, "name", "Ops webhook").await;
+    select(&c, "kind", "webhook").await;
+    fill(&c, "url", &receiver.url("/cairn-events")).await;
+    click(&c, "form[action='/admin/notifications'] button").await;
+    wait_js(
+        &c,
+        "the signing secret",
+        "var s = document.querySelector('code.channel-secret'); return !!s && s.textContent.indexOf('whsec_') === 0;",
+    )
+    .await;
+    let channel = h
+        .call("GET", "/api/v1/channels", Some(&h.admin.token), None)
+        .await
+        .body[0]["id"]
+        .as_i64()
+        .expect("channel");
+    let channel_path = format!("/admin/notifications/{channel}");
+    c.goto(&format!("{base}{channel_path}"))
+        .await
+        .expect("page");
+    click(&c, "form[action$='/subscriptions'] button").await;
+    wait_js(
+        &c,
+        "the subscription listed",
+        "var s = document.querySelector('.subscription-scope'); return !!s && s.textContent === 'Every OKR';",
+    )
+    .await;
+    click(&c, "form[action$='/test'] button").await;
+    wait_js(
+        &c,
+        "the test message's outcome",
+        "var t = document.getElementById('test-outcome'); return !!t && t.textContent.indexOf('arrived') >= 0;",
+    )
+    .await;
+    assert!(
+        receiver
+            .received("/cairn-events")
+            .iter()
+            .any(|r| String::from_utf8_lossy(&r.body).contains("Test message for Ops webhook")),
+        "the test message reached the receiver"
+    );
+
     // The key result's page, marked so a reload would show.
     c.goto(&format!("{base}/okrs/{kr}")).await.expect("page");
     wait_js(&c, "the page", "return document.readyState === 'complete';").await;
@@ -613,15 +665,53 @@ async fn the_ui_in_chromium_links_a_key_result_and_follows_the_simulator_live() 
     )
     .await;
 
+    // The bar's moves reached the channel: its page lists the deliveries.
+    common::eventually("a delivery to the channel", || async {
+        h.call(
+            "GET",
+            &format!("/api/v1/channels/{channel}/deliveries"),
+            Some(&h.admin.token),
+            None,
+        )
+        .await
+        .body
+        .as_array()
+        .is_some_and(|d| d.iter().any(|d| d["state"] == "delivered"))
+    })
+    .await;
+
+    // A notice, as when a channel answers 410, shows above the admin pages.
+    let now = chrono::Utc::now();
+    let mut tx = h.state.store.begin().await.expect("tx");
+    tx.insert_notice(
+        "The notification channel \u{201c}Old Slack\u{201d} (https://hooks.slack.com) was disabled: 410 Gone. Fix its URL and enable it again.",
+        now,
+    )
+    .await
+    .expect("notice");
+    tx.commit().await.expect("commit");
+
     // The other main pages, at both widths.
     for (path, name) in [
         ("/admin/integrations", "admin-integrations"),
         ("/connections", "connections"),
         ("/admin/users", "admin-users"),
+        ("/admin/notifications", "admin-notifications"),
+        (channel_path.as_str(), "admin-notification-channel"),
         ("/tokens", "tokens"),
     ] {
         screenshots(&c, &base, path, name).await;
     }
+    c.goto(&format!("{base}{channel_path}"))
+        .await
+        .expect("page");
+    click(&c, ".notice form button").await;
+    wait_js(
+        &c,
+        "the notice dismissed",
+        "return document.readyState === 'complete' && !!document.getElementById('deliveries') && !document.querySelector('.notice');",
+    )
+    .await;
     no_alert(&c).await;
 
     c.close().await.expect("close the browser");

@@ -263,6 +263,7 @@ impl Running {
         let mut registry = Registry::with_builtins();
         registry.register(REFRESH_KIND, RefreshHandler(h.state.goals.clone()));
         h.state.hooks.register(&mut registry);
+        h.state.notify.register(&mut registry);
         let worker = Worker::new(
             h.state.store.clone(),
             registry,
