@@ -17,7 +17,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use cairn_engine::notify::NotifySettings;
-use cairn_store::NotifyTx;
 use common::{Harness, PASSWORD, Receiver, Running};
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};

@@ -8,7 +8,6 @@ mod common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use cairn_engine::notify::NotifySettings;
-use cairn_store::NotifyTx;
 use common::{Harness, PASSWORD, Receiver, Reply};
 use serde_json::json;
 
