@@ -123,8 +123,30 @@ async fn period(h: &Harness) -> i64 {
     reply.body["id"].as_i64().expect("id")
 }
 
-async fn okr_count(h: &Harness) -> usize {
-    h.call("GET", "/api/v1/okrs", Some(&h.admin.token), None)
+/// Creates an OKR measured in percent complete; its id.
+async fn new_okr(
+    h: &Harness,
+    token: &str,
+    kind: &str,
+    title: &str,
+    period: i64,
+    source: &str,
+) -> i64 {
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/okrs",
+            Some(token),
+            Some(json!({"kind": kind, "title": title, "period_id": period, "measure": {"mode": "percent_complete"}, "progress_source": source})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    reply.body["id"].as_i64().expect("okr")
+}
+
+/// How many things the admin's `GET path` lists.
+async fn count(h: &Harness, path: &str) -> usize {
+    h.call("GET", path, Some(&h.admin.token), None)
         .await
         .body
         .as_array()
@@ -137,17 +159,7 @@ async fn every_page_answers_signed_in_people_and_sends_others_to_sign_in() {
     let h = Harness::new(cairn_store::Backend::Sqlite).await;
     let period = period(&h).await;
     let gitlab = h.gitlab_connection(&h.admin, "sim gitlab", true).await;
-    let okr = h
-        .call(
-            "POST",
-            "/api/v1/okrs",
-            Some(&h.admin.token),
-            Some(json!({"kind": "key_result", "title": "Ship", "period_id": period, "measure": {"mode": "percent_complete"}, "progress_source": "check_in"})),
-        )
-        .await
-        .body["id"]
-        .as_i64()
-        .expect("okr");
+    let okr = new_okr(&h, &h.admin.token, "key_result", "Ship", period, "check_in").await;
     let b = Browser::sign_in(&h, &h.admin.email).await;
     let pages = [
         "/".to_owned(),
@@ -223,14 +235,14 @@ async fn forms_without_the_csrf_token_are_refused_and_change_nothing() {
         b.post_raw("/okrs", &all).await
     };
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
-    assert_eq!(okr_count(&h).await, 0);
+    assert_eq!(count(&h, "/api/v1/okrs").await, 0);
     for path in ["/connections", "/tokens", "/periods", "/admin/users"] {
         let reply = b.post_raw(path, &[("name", "x")]).await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{path}");
     }
     let made = b.post("/okrs", &fields).await;
     assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.text);
-    assert_eq!(okr_count(&h).await, 1);
+    assert_eq!(count(&h, "/api/v1/okrs").await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -309,7 +321,7 @@ async fn refused_forms_come_back_with_the_input_and_the_error_next_to_the_field(
         .await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(reply.text.contains("id=\"due_on-error\""), "{}", reply.text);
-    assert_eq!(okr_count(&h).await, 0, "nothing half-saved");
+    assert_eq!(count(&h, "/api/v1/okrs").await, 0, "nothing half-saved");
 
     // A connection with a bad base URL keeps the name; the secret is not echoed.
     let reply = b
@@ -338,17 +350,15 @@ async fn refused_forms_come_back_with_the_input_and_the_error_next_to_the_field(
     assert_eq!(list.body.as_array().map(Vec::len), Some(0));
 
     // A check-in that is not a number.
-    let okr = h
-        .call(
-            "POST",
-            "/api/v1/okrs",
-            Some(&h.owner.token),
-            Some(json!({"kind": "key_result", "title": "By hand", "period_id": period.parse::<i64>().expect("id"), "measure": {"mode": "percent_complete"}, "progress_source": "check_in"})),
-        )
-        .await
-        .body["id"]
-        .as_i64()
-        .expect("okr");
+    let okr = new_okr(
+        &h,
+        &h.owner.token,
+        "key_result",
+        "By hand",
+        period.parse::<i64>().expect("id"),
+        "check_in",
+    )
+    .await;
     let reply = b
         .post(
             &format!("/okrs/{okr}/check-ins"),
@@ -375,17 +385,15 @@ async fn refused_forms_come_back_with_the_input_and_the_error_next_to_the_field(
         .gitlab_connection(&h.owner, "gitlab", true)
         .await
         .to_string();
-    let linked = h
-        .call(
-            "POST",
-            "/api/v1/okrs",
-            Some(&h.owner.token),
-            Some(json!({"kind": "key_result", "title": "Linked", "period_id": period.parse::<i64>().expect("id"), "measure": {"mode": "percent_complete"}, "progress_source": "data_link"})),
-        )
-        .await
-        .body["id"]
-        .as_i64()
-        .expect("okr");
+    let linked = new_okr(
+        &h,
+        &h.owner.token,
+        "key_result",
+        "Linked",
+        period.parse::<i64>().expect("id"),
+        "data_link",
+    )
+    .await;
     let reply = b
         .post(
             &format!("/okrs/{linked}/link/gitlab"),
@@ -557,17 +565,15 @@ async fn jira_preview_works_without_javascript() {
         .as_i64()
         .expect("jira")
         .to_string();
-    let okr = h
-        .call(
-            "POST",
-            "/api/v1/okrs",
-            Some(&h.owner.token),
-            Some(json!({"kind": "key_result", "title": "From Jira", "period_id": period, "measure": {"mode": "percent_complete"}, "progress_source": "data_link"})),
-        )
-        .await
-        .body["id"]
-        .as_i64()
-        .expect("okr");
+    let okr = new_okr(
+        &h,
+        &h.owner.token,
+        "key_result",
+        "From Jira",
+        period,
+        "data_link",
+    )
+    .await;
     let page = b.get(&format!("/okrs/{okr}/link")).await;
     assert!(
         page.text.contains("Story points"),
@@ -797,15 +803,6 @@ async fn hook_setup_shows_url_events_health_and_enables_real_time() {
     assert!(stale.status.is_client_error(), "{}", stale.text);
 }
 
-async fn channel_count(h: &Harness) -> usize {
-    h.call("GET", "/api/v1/channels", Some(&h.admin.token), None)
-        .await
-        .body
-        .as_array()
-        .map(Vec::len)
-        .unwrap_or_default()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notification_channels_are_added_tested_subscribed_and_their_notices_dismissed() {
     let h = Harness::new(cairn_store::Backend::Sqlite)
@@ -815,18 +812,16 @@ async fn notification_channels_are_added_tested_subscribed_and_their_notices_dis
     let hook_path = "/private-token-path";
     let url = receiver.url(hook_path);
     let period = period(&h).await;
-    let objective = h
-        .call(
-            "POST",
-            "/api/v1/okrs",
-            Some(&h.admin.token),
-            Some(json!({"kind": "objective", "title": "Grow <fast>", "period_id": period, "measure": {"mode": "percent_complete"}, "progress_source": "check_in"})),
-        )
-        .await
-        .body["id"]
-        .as_i64()
-        .expect("objective")
-        .to_string();
+    let objective = new_okr(
+        &h,
+        &h.admin.token,
+        "objective",
+        "Grow <fast>",
+        period,
+        "check_in",
+    )
+    .await
+    .to_string();
 
     // Members neither see nor change channels.
     let member = Browser::sign_in(&h, &h.other.email).await;
@@ -842,7 +837,7 @@ async fn notification_channels_are_added_tested_subscribed_and_their_notices_dis
     let b = Browser::sign_in(&h, &h.admin.email).await;
     let forged = b.post_raw("/admin/notifications", &fields).await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
-    assert_eq!(channel_count(&h).await, 0);
+    assert_eq!(count(&h, "/api/v1/channels").await, 0);
 
     // An internal address: the form comes back as typed with the error
     // next to the URL, and nothing is saved.
@@ -863,7 +858,7 @@ async fn notification_channels_are_added_tested_subscribed_and_their_notices_dis
     assert!(reply.text.contains(&format!("value=\"{metadata}\"")));
     assert!(reply.text.contains("value=\"Metadata\""));
     assert!(reply.text.contains("aria-invalid=\"true\""));
-    assert_eq!(channel_count(&h).await, 0);
+    assert_eq!(count(&h, "/api/v1/channels").await, 0);
 
     // A signed webhook to the local receiver: its secret is shown once.
     let created = b
@@ -1030,27 +1025,21 @@ async fn notification_channels_are_added_tested_subscribed_and_their_notices_dis
     let confirm = b.get(&format!("{channel_path}/delete")).await;
     assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.text);
     assert!(confirm.text.contains("1 subscription(s)"));
-    assert_eq!(channel_count(&h).await, 1, "asking deletes nothing");
+    assert_eq!(
+        count(&h, "/api/v1/channels").await,
+        1,
+        "asking deletes nothing"
+    );
     let deleted = b.post(&format!("{channel_path}/delete"), &[]).await;
     assert_eq!(deleted.status, StatusCode::SEE_OTHER);
-    assert_eq!(channel_count(&h).await, 0);
+    assert_eq!(count(&h, "/api/v1/channels").await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stopping_the_streams_ends_open_live_pages_for_a_graceful_shutdown() {
     let h = Harness::new(cairn_store::Backend::Sqlite).await;
     let period = period(&h).await;
-    let okr = h
-        .call(
-            "POST",
-            "/api/v1/okrs",
-            Some(&h.admin.token),
-            Some(json!({"kind": "key_result", "title": "Ship", "period_id": period, "measure": {"mode": "percent_complete"}, "progress_source": "check_in"})),
-        )
-        .await
-        .body["id"]
-        .as_i64()
-        .expect("okr");
+    let okr = new_okr(&h, &h.admin.token, "key_result", "Ship", period, "check_in").await;
     let b = Browser::sign_in(&h, &h.admin.email).await;
     let open = || {
         tower::ServiceExt::oneshot(
