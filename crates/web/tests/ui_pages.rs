@@ -123,6 +123,21 @@ async fn period(h: &Harness) -> i64 {
     reply.body["id"].as_i64().expect("id")
 }
 
+/// A form refused (422) with its error next to `field`.
+fn refused_at(reply: &Reply, field: &str) {
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text
+    );
+    assert!(
+        reply.text.contains(&format!("id=\"{field}-error\"")),
+        "{}",
+        reply.text
+    );
+}
+
 /// Creates an OKR measured in percent complete; its id.
 async fn new_okr(
     h: &Harness,
@@ -265,13 +280,7 @@ async fn refused_forms_come_back_with_the_input_and_the_error_next_to_the_field(
             ],
         )
         .await;
-    assert_eq!(
-        reply.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        reply.text
-    );
-    assert!(reply.text.contains("id=\"title-error\""), "{}", reply.text);
+    refused_at(&reply, "title");
     assert!(reply.text.contains("kept &#60;b&#62;as typed&#60;/b&#62;"));
     assert!(
         reply
@@ -295,12 +304,7 @@ async fn refused_forms_come_back_with_the_input_and_the_error_next_to_the_field(
             ],
         )
         .await;
-    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        reply.text.contains("id=\"target_value-error\""),
-        "{}",
-        reply.text
-    );
+    refused_at(&reply, "target_value");
     assert!(reply.text.contains("value=\"Fix bugs\""));
     assert!(reply.text.contains("value=\"bugs\""));
 
@@ -319,8 +323,7 @@ async fn refused_forms_come_back_with_the_input_and_the_error_next_to_the_field(
             ],
         )
         .await;
-    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(reply.text.contains("id=\"due_on-error\""), "{}", reply.text);
+    refused_at(&reply, "due_on");
     assert_eq!(count(&h, "/api/v1/okrs").await, 0, "nothing half-saved");
 
     // A connection with a bad base URL keeps the name; the secret is not echoed.
@@ -336,12 +339,7 @@ async fn refused_forms_come_back_with_the_input_and_the_error_next_to_the_field(
             ],
         )
         .await;
-    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        reply.text.contains("id=\"base_url-error\""),
-        "{}",
-        reply.text
-    );
+    refused_at(&reply, "base_url");
     assert!(reply.text.contains("value=\"my gitlab\""));
     assert!(!reply.text.contains("glpat-secret-value"));
     let list = h
@@ -365,14 +363,12 @@ async fn refused_forms_come_back_with_the_input_and_the_error_next_to_the_field(
             &[("value", "lots"), ("note", "my note")],
         )
         .await;
-    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(reply.text.contains("id=\"value-error\""));
+    refused_at(&reply, "value");
     assert!(reply.text.contains(">my note</textarea>"));
     let reply = b
         .post(&format!("/okrs/{okr}/check-ins"), &[("value", "140")])
         .await;
-    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(reply.text.contains("id=\"value-error\""), "{}", reply.text);
+    refused_at(&reply, "value");
     let reply = b
         .post(&format!("/okrs/{okr}/check-ins"), &[("value", "40")])
         .await;
@@ -404,12 +400,7 @@ async fn refused_forms_come_back_with_the_input_and_the_error_next_to_the_field(
             ],
         )
         .await;
-    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        reply.text.contains("id=\"project-error\""),
-        "{}",
-        reply.text
-    );
+    refused_at(&reply, "project");
     assert!(reply.text.contains("value=\"northwind/nope\""));
     assert!(reply.text.contains("value=\"M1\""));
     let view = h
@@ -603,8 +594,7 @@ async fn jira_preview_works_without_javascript() {
             ],
         )
         .await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(refused.text.contains("id=\"jql-error\""));
+    refused_at(&refused, "jql");
     assert!(refused.text.contains("project = = AE"), "the JQL is kept");
     let saved = b
         .post(
@@ -848,13 +838,7 @@ async fn notification_channels_are_added_tested_subscribed_and_their_notices_dis
             &[("name", "Metadata"), ("kind", "webhook"), ("url", metadata)],
         )
         .await;
-    assert_eq!(
-        reply.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        reply.text
-    );
-    assert!(reply.text.contains("id=\"url-error\""), "{}", reply.text);
+    refused_at(&reply, "url");
     assert!(reply.text.contains(&format!("value=\"{metadata}\"")));
     assert!(reply.text.contains("value=\"Metadata\""));
     assert!(reply.text.contains("aria-invalid=\"true\""));
@@ -909,12 +893,7 @@ async fn notification_channels_are_added_tested_subscribed_and_their_notices_dis
             &[("okr_id", "999999"), ("events", "link_stale")],
         )
         .await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        refused.text.contains("id=\"okr_id-error\""),
-        "{}",
-        refused.text
-    );
+    refused_at(&refused, "okr_id");
     assert!(refused.text.contains("value=\"link_stale\" checked"));
     assert!(!refused.text.contains("value=\"target_reached\" checked"));
     let subscribed = b
