@@ -483,6 +483,7 @@ fn events_serialise_with_stable_names_and_round_trip() {
             connection_id: 3,
             connection_name: "Company Jira".into(),
             code: "unauthorized".into(),
+            also_affected: vec![4],
         }),
     ];
     for e in &all {
@@ -598,6 +599,7 @@ fn slack_message_carries_the_details_of_each_kind() {
         connection_id: 3,
         connection_name: "Jira <prod>".into(),
         code: "unauthorized".into(),
+        also_affected: Vec::new(),
     });
     e.okr_url = "not a url".into();
     let body = slack::slack_message(&e);

@@ -133,11 +133,15 @@ pub enum EventDetail {
     /// The data link's refreshes fail.
     LinkFailing,
     /// A connection the OKR reads through failed its health check; `code`
-    /// is the connector's diagnosis code (e.g. `unauthorized`).
+    /// is the connector's diagnosis code (e.g. `unauthorized`). One failure
+    /// is one event, however many OKRs read through the connection: the
+    /// others are `also_affected`, so a channel hears it once.
     ConnectionUnhealthy {
         connection_id: i64,
         connection_name: String,
         code: String,
+        #[serde(default)]
+        also_affected: Vec<i64>,
     },
 }
 
@@ -331,13 +335,19 @@ pub fn summary(event: &NotificationEvent) -> Summary {
         EventDetail::ConnectionUnhealthy {
             connection_name,
             code,
+            also_affected,
             ..
         } => {
             let connection = connection_name.trim();
+            let others = match also_affected.len() {
+                0 => String::new(),
+                1 => " and 1 other OKR".to_owned(),
+                n => format!(" and {n} other OKRs"),
+            };
             Summary {
                 title: format!("Connection {connection} is unhealthy"),
                 text: format!(
-                    "Connection {connection} is unhealthy ({code}); progress of {name} ({progress}) may be out of date."
+                    "Connection {connection} is unhealthy ({code}); progress of {name} ({progress}){others} may be out of date."
                 ),
                 colour: Colour::Red,
             }
@@ -501,6 +511,7 @@ mod tests {
                     connection_id: 1,
                     connection_name: "GitLab".into(),
                     code: "unauthorized".into(),
+                    also_affected: vec![7, 8],
                 },
                 EventKind::ConnectionUnhealthy,
             ),
@@ -588,10 +599,23 @@ mod tests {
             connection_id: 3,
             connection_name: "Company GitLab".into(),
             code: "unauthorized".into(),
+            also_affected: Vec::new(),
         }));
         assert_eq!(s.title, "Connection Company GitLab is unhealthy");
         assert!(s.text.contains("(unauthorized)"), "{}", s.text);
+        assert!(!s.text.contains("other"), "{}", s.text);
         assert_eq!(s.colour, Colour::Red);
+        let s = summary(&event(EventDetail::ConnectionUnhealthy {
+            connection_id: 3,
+            connection_name: "Company GitLab".into(),
+            code: "unauthorized".into(),
+            also_affected: vec![4, 5],
+        }));
+        assert!(
+            s.text.contains(" and 2 other OKRs may be out of date"),
+            "{}",
+            s.text
+        );
     }
 
     #[test]

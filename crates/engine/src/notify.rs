@@ -45,8 +45,9 @@ pub const FANOUT_KIND: &str = "notify_fanout";
 /// The job that makes one attempt of one delivery.
 pub const DELIVER_KIND: &str = "notify_deliver";
 
-/// Most connection-unhealthy events one failure makes (one per linked OKR).
-const MAX_EVENTS_PER_CONNECTION: usize = 100;
+/// Most OKRs one connection-unhealthy event names (for matching
+/// subscriptions); a connection read by more still makes one event.
+const MAX_OKRS_PER_CONNECTION_EVENT: usize = 100;
 
 /// Tunables of notifications.
 #[derive(Debug, Clone)]
@@ -112,8 +113,8 @@ pub(crate) async fn enqueue_event(
 }
 
 /// Records a connection's failed health check and, when it was healthy
-/// until now, one connection-unhealthy event per OKR linked through it, in
-/// the same transaction. Returns whether it became unhealthy.
+/// until now, one connection-unhealthy event naming the OKRs linked through
+/// it, in the same transaction. Returns whether it became unhealthy.
 pub(crate) async fn record_connection_failure(
     store: &dyn Store,
     connection: &cairn_store::Connection,
@@ -123,7 +124,7 @@ pub(crate) async fn record_connection_failure(
 ) -> Result<bool, StoreError> {
     let links = store.links_for_connection(connection.id).await?;
     let mut okrs = Vec::new();
-    for link in links.iter().take(MAX_EVENTS_PER_CONNECTION) {
+    for link in links.iter().take(MAX_OKRS_PER_CONNECTION_EVENT) {
         if let Some(okr) = store.get_okr(link.okr_id).await? {
             okrs.push(okr);
         }
@@ -132,15 +133,14 @@ pub(crate) async fn record_connection_failure(
     let became = tx
         .mark_connection_failed(connection.id, code, message, now)
         .await?;
-    if became {
-        for okr in &okrs {
-            let detail = EventDetail::ConnectionUnhealthy {
-                connection_id: connection.id,
-                connection_name: connection.name.clone(),
-                code: code.to_owned(),
-            };
-            enqueue_event(&mut *tx, &okr_event(okr, detail, now), now).await?;
-        }
+    if became && let Some((first, others)) = okrs.split_first() {
+        let detail = EventDetail::ConnectionUnhealthy {
+            connection_id: connection.id,
+            connection_name: connection.name.clone(),
+            code: code.to_owned(),
+            also_affected: others.iter().map(|o| o.id).collect(),
+        };
+        enqueue_event(&mut *tx, &okr_event(first, detail, now), now).await?;
     }
     tx.commit().await?;
     Ok(became)
@@ -675,24 +675,32 @@ impl Notifier {
 
     /// The subscriptions' channels that hear about `event`, each once.
     async fn matching_channels(&self, event: &NotificationEvent) -> Result<Vec<i64>, StoreError> {
-        // The OKR and its ancestors: a subscription on any of them with
-        // its subtree covers the event.
-        let mut ancestors = Vec::new();
-        let mut next = self
-            .store
-            .get_okr(event.okr_id)
-            .await?
-            .and_then(|o| o.fields.parent_id);
-        while let Some(id) = next {
-            if ancestors.contains(&id) || ancestors.len() > 100 {
-                break;
-            }
-            ancestors.push(id);
-            next = self
+        // The OKRs the event is about and their ancestors: a subscription
+        // on one of them, or with its subtree on an ancestor, covers it.
+        let mut about = vec![event.okr_id];
+        if let EventDetail::ConnectionUnhealthy { also_affected, .. } = &event.detail {
+            about.extend(also_affected);
+        }
+        let mut ancestors = BTreeSet::new();
+        for okr_id in &about {
+            let mut next = self
                 .store
-                .get_okr(id)
+                .get_okr(*okr_id)
                 .await?
                 .and_then(|o| o.fields.parent_id);
+            let mut depth = 0;
+            while let Some(id) = next {
+                // A cycle or a parent already walked from another OKR.
+                if !ancestors.insert(id) || depth > 100 {
+                    break;
+                }
+                depth += 1;
+                next = self
+                    .store
+                    .get_okr(id)
+                    .await?
+                    .and_then(|o| o.fields.parent_id);
+            }
         }
         let enabled: BTreeSet<i64> = self
             .store
@@ -710,7 +718,7 @@ impl Notifier {
             .filter(|s| s.events.contains(&event.kind()))
             .filter(|s| match s.okr_id {
                 None => true,
-                Some(id) => id == event.okr_id || (s.include_subtree && ancestors.contains(&id)),
+                Some(id) => about.contains(&id) || (s.include_subtree && ancestors.contains(&id)),
             })
             .map(|s| s.channel_id)
             .filter(|id| enabled.contains(id))

@@ -1077,6 +1077,101 @@ async fn failing_links(backend: Backend) {
     assert_eq!(unhealthy.payload["connection_id"], connection);
 }
 
+/// A subscription to `kinds` only.
+async fn subscribe_to(h: &Harness, channel: i64, okr: Option<i64>, subtree: bool, kinds: &[&str]) {
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/subscriptions",
+            Some(&h.admin.token),
+            Some(json!({"channel_id": channel, "okr_id": okr, "include_subtree": subtree, "events": kinds})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_failing_under_many_key_results_is_one_message_per_channel() {
+    let h = harness(Backend::Sqlite).await;
+    let receiver = Receiver::start().await;
+    let period = period(&h).await;
+    let connection = h.gitlab_connection(&h.owner, "gitlab", true).await;
+    let objective = okr(
+        &h,
+        json!({"kind": "objective", "title": "Reliable checkout", "period_id": period,
+            "measure": {"mode": "percent_complete"}, "progress_source": "roll_up"}),
+    )
+    .await;
+    let mut key_results = Vec::new();
+    for title in ["First", "Second", "Third"] {
+        let kr = okr(
+            &h,
+            json!({"kind": "key_result", "title": title, "period_id": period, "parent_id": objective,
+                "measure": {"mode": "percent_complete"}, "progress_source": "data_link"}),
+        )
+        .await;
+        let reply = h
+            .call(
+                "PUT",
+                &format!("/api/v1/okrs/{kr}/link"),
+                Some(&h.owner.token),
+                Some(json!({"connection_id": connection, "project": PROJECT})),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        key_results.push(kr);
+    }
+    let unhealthy = ["connection_unhealthy"];
+    let (everything, _) = channel(&h, "everything", "slack", &receiver.url("/all")).await;
+    subscribe_to(&h, everything, None, true, &unhealthy).await;
+    let (tree, _) = channel(&h, "tree", "slack", &receiver.url("/tree")).await;
+    subscribe_to(&h, tree, Some(objective), true, &unhealthy).await;
+    // Subscribed to the last key result only: the event is about the first
+    // one it finds, and still reaches this channel.
+    let (last, _) = channel(&h, "last", "slack", &receiver.url("/last")).await;
+    subscribe_to(&h, last, key_results.last().copied(), false, &unhealthy).await;
+
+    let reply = h
+        .call(
+            "PATCH",
+            &format!("/api/v1/connections/{connection}"),
+            Some(&h.owner.token),
+            Some(json!({"secret": "revoked-token"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    for kr in &key_results {
+        let link = h
+            .state
+            .store
+            .link_for_okr(*kr)
+            .await
+            .expect("link")
+            .expect("link");
+        let outcome = h
+            .state
+            .goals
+            .refresh_link(link.id, true, Utc::now())
+            .await
+            .expect("refresh ran");
+        assert!(outcome.error.is_some(), "{outcome:?}");
+    }
+    let running = Running::start(&h, false).await;
+    eventually("every job done", || async {
+        idle(&h).await && receiver.received("/last").len() == 1
+    })
+    .await;
+    running.stop().await;
+    for (path, id) in [("/all", everything), ("/tree", tree), ("/last", last)] {
+        let got = deliveries(&h, id).await;
+        assert_eq!(got.len(), 1, "{path}: {got:?}");
+        assert_eq!(got[0]["event"]["kind"], "connection_unhealthy", "{path}");
+        assert_eq!(receiver.received(path).len(), 1, "{path}");
+    }
+    let message = String::from_utf8_lossy(&receiver.received("/all")[0].body).into_owned();
+    assert!(message.contains("and 2 other OKRs"), "{message}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_refreshes_make_stale_failing_and_unhealthy_events_once() {
     failing_links(Backend::Sqlite).await;
