@@ -309,6 +309,7 @@ fn ui_router() -> Router<AppState> {
             get(ui::channels).post(ui::create_channel),
         )
         .route("/admin/notifications/{id}", get(ui::show_channel))
+        .route("/admin/notifications/{id}/edit", post(ui::edit_channel))
         .route("/admin/notifications/{id}/test", post(ui::test_channel))
         .route(
             "/admin/notifications/{id}/enabled",

@@ -990,6 +990,41 @@ async fn notification_channels_are_added_tested_subscribed_and_their_notices_dis
         .await;
     assert_eq!(elsewhere.status, StatusCode::NOT_FOUND, "dismissed already");
 
+    // Pointed at a new URL: an internal one is refused next to the field
+    // with the input kept and nothing changed; the receiver's new path is
+    // taken and the next test message goes there.
+    let edit_path = format!("{channel_path}/edit");
+    let refused = b
+        .post(&edit_path, &[("name", "Ops renamed"), ("url", metadata)])
+        .await;
+    refused_at(&refused, "url");
+    assert!(refused.text.contains("value=\"Ops renamed\""));
+    assert!(refused.text.contains(&format!("value=\"{metadata}\"")));
+    let unchanged = h
+        .call(
+            "GET",
+            &format!("/api/v1/channels/{id}"),
+            Some(&h.admin.token),
+            None,
+        )
+        .await
+        .body;
+    assert_eq!(unchanged["name"], "Ops <team>", "nothing half-saved");
+    let moved = receiver.url("/moved-path");
+    let edited = b
+        .post(&edit_path, &[("name", "Ops renamed"), ("url", &moved)])
+        .await;
+    assert_eq!(edited.status, StatusCode::SEE_OTHER, "{}", edited.text);
+    // Renamed with the URL left empty: the URL stays.
+    let renamed = b.post(&edit_path, &[("name", "Ops"), ("url", "")]).await;
+    assert_eq!(renamed.status, StatusCode::SEE_OTHER, "{}", renamed.text);
+    let page = b.get(&channel_path).await;
+    assert!(page.text.contains("channel “Ops”"), "{}", page.text);
+    assert!(
+        !page.text.contains("/moved-path"),
+        "the URL's path is never shown"
+    );
+
     // Enabled again, then deleted after the confirmation page.
     let enabled = b
         .post(&format!("{channel_path}/enabled"), &[("enabled", "true")])
@@ -1001,6 +1036,14 @@ async fn notification_channels_are_added_tested_subscribed_and_their_notices_dis
             .text
             .contains(">Disable</button>")
     );
+    let tested = b.post(&format!("{channel_path}/test"), &[]).await;
+    assert!(
+        tested.text.contains("The test message arrived"),
+        "{}",
+        tested.text
+    );
+    assert_eq!(receiver.received("/moved-path").len(), 1, "the new URL");
+    assert_eq!(receiver.received(hook_path).len(), 1, "not the old one");
     let confirm = b.get(&format!("{channel_path}/delete")).await;
     assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.text);
     assert!(confirm.text.contains("1 subscription(s)"));

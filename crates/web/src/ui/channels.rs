@@ -294,6 +294,9 @@ struct Shown {
     secret: Option<String>,
     test: Option<AttemptRow>,
     error: FormError,
+    /// The name-and-URL form as typed, when it was refused.
+    edit: Option<ChannelForm>,
+    edit_error: FormError,
     subscription: SubscriptionForm,
     subscription_error: FormError,
 }
@@ -317,6 +320,8 @@ struct ChannelPage {
     new_secret: Option<String>,
     test: Option<AttemptRow>,
     error: FormError,
+    edit: ChannelForm,
+    edit_error: FormError,
     subscriptions: Vec<SubscriptionRow>,
     okrs: Vec<Choice>,
     events: Vec<EventBox>,
@@ -398,12 +403,18 @@ async fn channel_page(
             attempts: d.attempt_log.iter().map(AttemptRow::from).collect(),
         })
         .collect();
+    let edit = shown.edit.unwrap_or_else(|| ChannelForm {
+        name: channel.name.clone(),
+        ..ChannelForm::default()
+    });
     Ok(ChannelPage {
         nav: Nav::admin(state, who, format!("/admin/notifications/{id}")).await?,
         channel,
         new_secret: shown.secret,
         test: shown.test,
         error: shown.error,
+        edit,
+        edit_error: shown.edit_error,
         subscriptions,
         okrs: choices,
         events,
@@ -458,6 +469,40 @@ pub(crate) async fn test_channel(
             page(&channel_page(&state, who, id, shown).await?)
         }
         Err(e) => refused_on_channel(&state, who, id, e).await,
+    }
+}
+
+/// Renames a channel or points it at a new URL (left empty: unchanged),
+/// e.g. after it was disabled for a 410.
+pub(crate) async fn edit_channel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Form(form): Form<ChannelForm>,
+) -> PageResult {
+    let who = admin(&caller, WHAT)?;
+    let changes = ChannelChanges {
+        name: Some(form.name.clone()),
+        url: (!form.url.trim().is_empty()).then(|| Secret::new(form.url.trim())),
+        ..ChannelChanges::default()
+    };
+    match state
+        .notify
+        .update_channel(who, id, changes, Utc::now())
+        .await
+    {
+        Ok(_) => see_other(&format!("/admin/notifications/{id}")),
+        Err(e) => {
+            let shown = Shown {
+                edit_error: refusal(e, CHANNEL_FIELDS)?,
+                edit: Some(form),
+                ..Shown::default()
+            };
+            refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &channel_page(&state, who, id, shown).await?,
+            )
+        }
     }
 }
 
