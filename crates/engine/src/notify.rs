@@ -96,12 +96,17 @@ pub(crate) fn okr_event(okr: &Okr, detail: EventDetail, now: DateTime<Utc>) -> N
 }
 
 /// Enqueues the fan-out job of an event inside the transaction of the
-/// change that caused it.
+/// change that caused it, when an enabled channel subscribes to its kind.
 pub(crate) async fn enqueue_event(
     tx: &mut dyn StoreTx,
     event: &NotificationEvent,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    // Nobody listens for this kind: no job (a fan-out per status change
+    // would double the job queue's work when no channel exists).
+    if !tx.anyone_subscribed(event.kind()).await? {
+        return Ok(());
+    }
     let payload = serde_json::to_value(event)
         .map_err(|e| StoreError::InvalidData(format!("notification event: {e}")))?;
     tx.enqueue(

@@ -267,6 +267,9 @@ pub trait NotifyTx: Send {
     /// enabled (or is gone).
     async fn disable_channel(&mut self, id: i64, reason: &str, now: DateTime<Utc>) -> Result<bool>;
     async fn insert_notice(&mut self, text: &str, now: DateTime<Utc>) -> Result<i64>;
+    /// Whether an enabled channel subscribes to `kind` at all: a change
+    /// nobody listens for then makes no event and no job.
+    async fn anyone_subscribed(&mut self, kind: EventKind) -> Result<bool>;
     async fn dismiss_notice(&mut self, id: i64, by: i64, now: DateTime<Utc>) -> Result<bool>;
     /// Records a failed health check of a connection; returns whether it
     /// was healthy before (never checked, or its last check succeeded).
@@ -717,6 +720,23 @@ macro_rules! impl_notify {
                     .fetch_one(&mut *self.tx)
                     .await?;
                 Ok(id)
+            }
+
+            async fn anyone_subscribed(
+                &mut self,
+                kind: cairn_core::notify::EventKind,
+            ) -> Result<bool> {
+                // Events are stored comma-separated (never empty: "all" is
+                // every kind), so a kind is in the list when `,kind,` is in
+                // `,events,`.
+                let row = sqlx::query(
+                    "SELECT 1 FROM notify_subscriptions s JOIN notify_channels c ON c.id = s.channel_id \
+                     WHERE c.enabled AND (',' || s.events || ',') LIKE $1 LIMIT 1",
+                )
+                .bind(format!("%,{},%", kind.as_str()))
+                .fetch_optional(&mut *self.tx)
+                .await?;
+                Ok(row.is_some())
             }
 
             async fn dismiss_notice(&mut self, id: i64, by: i64, now: DateTime<Utc>) -> Result<bool> {

@@ -259,6 +259,23 @@ fn verify_standard_webhook(secret: &str, received: &Received) -> bool {
 async fn three_formats_arrive(backend: Backend) {
     let h = harness(backend).await;
     let receiver = Receiver::start().await;
+    let period = period(&h).await;
+    // With no channel, a status change makes no job at all.
+    let unheard = checked_in_kr(&h, period, "Unheard", None).await;
+    check_in(&h, unheard, 0.0).await;
+    check_in(&h, unheard, 50.0).await;
+    assert_eq!(
+        h.state
+            .store
+            .get_okr(unheard)
+            .await
+            .expect("okr")
+            .and_then(|o| o.progress)
+            .map(|p| p.status),
+        Some(cairn_core::goals::Status::OnTrack),
+        "the status did change"
+    );
+    assert_eq!(jobs_of(&h, FANOUT_KIND).await, 0, "nobody listens");
     let (slack, _) = channel(&h, "slack", "slack", &receiver.url("/slack/T1/B2/xyz")).await;
     let (teams, _) = channel(&h, "teams", "teams", &receiver.url("/teams")).await;
     let (hook, secret) = channel(&h, "hook", "webhook", &receiver.url("/hook")).await;
@@ -266,7 +283,6 @@ async fn three_formats_arrive(backend: Backend) {
     for id in [slack, teams, hook] {
         subscribe(&h, id, None, true).await;
     }
-    let period = period(&h).await;
     let kr = checked_in_kr(&h, period, "Checkout revamp", None).await;
 
     // The first computation is no event.
@@ -1009,6 +1025,9 @@ async fn event_kinds(h: &Harness) -> Vec<String> {
 
 async fn failing_links(backend: Backend) {
     let h = harness(backend).await;
+    let receiver = Receiver::start().await;
+    let (listening, _) = channel(&h, "listening", "slack", &receiver.url("/all")).await;
+    subscribe(&h, listening, None, true).await;
     let period = period(&h).await;
     let connection = h.gitlab_connection(&h.owner, "gitlab", true).await;
     let kr = okr(
