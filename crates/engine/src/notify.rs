@@ -127,25 +127,31 @@ pub(crate) async fn record_connection_failure(
     message: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let links = store.links_for_connection(connection.id).await?;
-    let mut okrs = Vec::new();
-    for link in links.iter().take(MAX_OKRS_PER_CONNECTION_EVENT) {
-        if let Some(okr) = store.get_okr(link.okr_id).await? {
-            okrs.push(okr);
-        }
-    }
+    // The event is about the first OKR (read in full for the message); the
+    // others are named by id.
+    let okr_ids: Vec<i64> = store
+        .links_for_connection(connection.id)
+        .await?
+        .iter()
+        .take(MAX_OKRS_PER_CONNECTION_EVENT)
+        .map(|link| link.okr_id)
+        .collect();
+    let first = match okr_ids.first() {
+        Some(id) => store.get_okr(*id).await?,
+        None => None,
+    };
     let mut tx = store.begin().await?;
     let became = tx
         .mark_connection_failed(connection.id, code, message, now)
         .await?;
-    if became && let Some((first, others)) = okrs.split_first() {
+    if became && let Some(first) = first {
         let detail = EventDetail::ConnectionUnhealthy {
             connection_id: connection.id,
             connection_name: connection.name.clone(),
             code: code.to_owned(),
-            also_affected: others.iter().map(|o| o.id).collect(),
+            also_affected: okr_ids.iter().skip(1).copied().collect(),
         };
-        enqueue_event(&mut *tx, &okr_event(first, detail, now), now).await?;
+        enqueue_event(&mut *tx, &okr_event(&first, detail, now), now).await?;
     }
     tx.commit().await?;
     Ok(became)
