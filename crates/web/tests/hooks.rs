@@ -11,8 +11,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use cairn_engine::hooks::{GITLAB_HOOK_KIND, JIRA_HOOK_KIND};
 use cairn_store::IntegrationKind;
-use chrono::{Duration as Days, Utc};
-use common::{Harness, Reply, Running, eventually};
+use chrono::Utc;
+use common::{Harness, Reply, Running, eventually, period};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -262,24 +262,6 @@ async fn every_real_capture_gets_a_2xx_and_is_stored_and_applied_without_harm() 
         .await
         .expect("jobs");
     assert!(dead.is_empty(), "{dead:?}");
-}
-
-/// A period around today, so that statuses mean something.
-async fn period(h: &Harness) -> i64 {
-    let today = Utc::now().date_naive();
-    let reply = h
-        .call(
-            "POST",
-            "/api/v1/periods",
-            Some(&h.admin.token),
-            Some(
-                json!({"name": "Now", "starts_on": (today - Days::days(10)).to_string(),
-                "ends_on": (today + Days::days(90)).to_string()}),
-            ),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
-    reply.body["id"].as_i64().expect("period")
 }
 
 async fn key_result(h: &Harness, period: i64) -> i64 {

@@ -9,23 +9,19 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use cairn_engine::goals::gitlab_link::{REFRESH_KIND, RefreshHandler};
-use cairn_engine::jobs::{Registry, Worker, WorkerConfig};
 use cairn_engine::notify::{FANOUT_KIND, NotifySettings};
 use cairn_store::{Backend, JobState};
-use chrono::{Duration as Days, Utc};
-use common::{Harness, Received, Receiver};
+use chrono::Utc;
+use common::{Harness, Received, Receiver, Running, eventually, period};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use tokio_util::sync::CancellationToken;
 
 const PROJECT: &str = "northwind/checkout";
 
@@ -40,78 +36,6 @@ async fn harness_with(backend: Backend, disable_after: Duration) -> Harness {
     Harness::new(backend)
         .await
         .with_loopback_notify(disable_after)
-}
-
-/// The job worker (refreshes, hooks, notifications), and the app when
-/// asked, until stopped.
-struct Running {
-    shutdown: CancellationToken,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-    address: Option<SocketAddr>,
-}
-
-impl Running {
-    async fn start(h: &Harness, serve: bool) -> Running {
-        let shutdown = CancellationToken::new();
-        let mut tasks = Vec::new();
-        let mut address = None;
-        if serve {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("listen");
-            address = Some(listener.local_addr().expect("address"));
-            let app = h.app.clone();
-            let stop = shutdown.clone();
-            tasks.push(tokio::spawn(async move {
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(stop.cancelled_owned())
-                    .await;
-            }));
-        }
-        let mut registry = Registry::with_builtins();
-        registry.register(REFRESH_KIND, RefreshHandler(h.state.goals.clone()));
-        h.state.hooks.register(&mut registry);
-        h.state.notify.register(&mut registry);
-        let worker = Worker::new(
-            h.state.store.clone(),
-            registry,
-            WorkerConfig {
-                poll_interval: Duration::from_millis(20),
-                ..WorkerConfig::default()
-            },
-            "notify-test".into(),
-            h.state.hooks.signal(),
-        );
-        let stop = shutdown.clone();
-        tasks.push(tokio::spawn(async move {
-            worker.run(stop).await.expect("worker ran");
-        }));
-        Running {
-            shutdown,
-            tasks,
-            address,
-        }
-    }
-
-    async fn stop(self) {
-        self.shutdown.cancel();
-        for task in self.tasks {
-            task.await.expect("task");
-        }
-    }
-}
-
-/// Waits (polling, with a deadline) until `check` holds.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// Whether every job is finished (none queued or running).
@@ -159,24 +83,6 @@ async fn subscribe(h: &Harness, channel: i64, okr: Option<i64>, subtree: bool) -
         .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
     reply.body["id"].as_i64().expect("id")
-}
-
-/// A period that started ten days ago and ends in ninety.
-async fn period(h: &Harness) -> i64 {
-    let today = Utc::now().date_naive();
-    let reply = h
-        .call(
-            "POST",
-            "/api/v1/periods",
-            Some(&h.admin.token),
-            Some(
-                json!({"name": "Now", "starts_on": (today - Days::days(10)).to_string(),
-                "ends_on": (today + Days::days(90)).to_string()}),
-            ),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
-    reply.body["id"].as_i64().expect("period")
 }
 
 async fn okr(h: &Harness, body: Value) -> i64 {

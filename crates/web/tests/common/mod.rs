@@ -293,6 +293,24 @@ impl Running {
     }
 }
 
+/// A period around today (started ten days ago, ends in ninety), so that
+/// statuses mean something.
+pub async fn period(h: &Harness) -> i64 {
+    let today = chrono::Utc::now().date_naive();
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/periods",
+            Some(&h.admin.token),
+            Some(serde_json::json!({"name": "Now",
+                "starts_on": (today - chrono::Duration::days(10)).to_string(),
+                "ends_on": (today + chrono::Duration::days(90)).to_string()})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    reply.body["id"].as_i64().expect("period")
+}
+
 /// Waits (polling, with a deadline) until `check` holds.
 pub async fn eventually<F, Fut>(what: &str, mut check: F)
 where
