@@ -1,4 +1,4 @@
-//! Every real webhook capture in shared/fixtures parses, with its
+//! Every real webhook capture in testdata/ parses, with its
 //! meaningful fields read correctly.
 
 use std::collections::BTreeSet;
@@ -10,11 +10,11 @@ use cairn_connect::webhook::{WebhookError, parse_gitlab_webhook, parse_jira_webh
 
 const GITLAB_DIR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/gitlab-webhooks"
+    "/../../testdata/gitlab-webhooks"
 );
 const JIRA_DIR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/jira-webhooks"
+    "/../../testdata/jira-webhooks"
 );
 
 fn json_files(dir: &str) -> BTreeSet<String> {

@@ -21,7 +21,7 @@ const PROJECT: &str = "northwind/checkout";
 
 fn fixtures(kind: &str) -> Vec<(String, Vec<u8>)> {
     let dir = format!(
-        "{}/../../../shared/fixtures/{kind}",
+        "{}/../../testdata/{kind}",
         env!("CARGO_MANIFEST_DIR")
     );
     let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)

@@ -22,7 +22,7 @@ pub async fn sim(flavour: JiraFlavour) -> SimHandle {
 }
 
 pub fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
 }
 
 pub fn client() -> reqwest::Client {
