@@ -25,9 +25,6 @@
 //! whole units) and only divided at the end; rounding happens for display
 //! only, see [`display_percent`].
 
-#[macro_use]
-mod names;
-
 pub mod checkin;
 pub mod error;
 pub mod explain;

@@ -3,8 +3,42 @@
 
 /// Declares a fieldless enum whose every variant has one stable name, with
 /// `ALL`, `as_str`, `parse`, `Display`, `FromStr` and serde using that name.
+/// `FromStr` fails with the module's error type, made by
+/// [`UnknownNameError`]: `GoalError` unless `error: Type;` comes first.
+/// An error type that can say "unknown {what} `{name}`".
+pub(crate) trait UnknownNameError {
+    fn unknown_name(what: &'static str, name: String) -> Self;
+}
+
+impl UnknownNameError for crate::goals::GoalError {
+    fn unknown_name(what: &'static str, name: String) -> Self {
+        crate::goals::GoalError::UnknownName { what, name }
+    }
+}
+
+impl UnknownNameError for crate::sync::SyncError {
+    fn unknown_name(what: &'static str, name: String) -> Self {
+        crate::sync::SyncError::UnknownName { what, name }
+    }
+}
+
 macro_rules! stable_names {
     (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident => $text:literal ),+ $(,)?
+        }
+    ) => {
+        stable_names! {
+            error: $crate::goals::error::GoalError;
+            $(#[$meta])*
+            pub enum $name {
+                $( $(#[$vmeta])* $variant => $text ),+
+            }
+        }
+    };
+    (
+        error: $err:ty;
         $(#[$meta:meta])*
         pub enum $name:ident {
             $( $(#[$vmeta:meta])* $variant:ident => $text:literal ),+ $(,)?
@@ -46,12 +80,14 @@ macro_rules! stable_names {
         }
 
         impl std::str::FromStr for $name {
-            type Err = $crate::goals::error::GoalError;
+            type Err = $err;
 
             fn from_str(name: &str) -> Result<Self, Self::Err> {
-                $name::parse(name).ok_or_else(|| $crate::goals::error::GoalError::UnknownName {
-                    what: stringify!($name),
-                    name: name.to_owned(),
+                $name::parse(name).ok_or_else(|| {
+                    <$err as $crate::names::UnknownNameError>::unknown_name(
+                        stringify!($name),
+                        name.to_owned(),
+                    )
                 })
             }
         }

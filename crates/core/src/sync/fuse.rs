@@ -1,0 +1,195 @@
+//! A per-item fuse against loops. Fingerprints stop Cairn's own writes from
+//! coming back, but something outside Cairn (an automation rule, another
+//! sync tool) can still answer every write with a change back. A field
+//! written alternately to one side and then the other too often in a short
+//! window trips the fuse: the item pauses and says why, instead of
+//! flipping forever. Many quick edits on one side are not flips.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::decide::Plan;
+use super::settings::{Side, SyncField};
+
+/// How far back writes are remembered.
+pub const FUSE_WINDOW_MINUTES: i64 = 10;
+/// Direction changes of one field within the window that trip the fuse.
+pub const FLIP_LIMIT: usize = 4;
+
+/// Recent writes of one item.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fuse {
+    #[serde(default)]
+    writes: Vec<FuseWrite>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct FuseWrite {
+    field: SyncField,
+    to: Side,
+    at: DateTime<Utc>,
+}
+
+/// Why an item was paused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tripped {
+    pub field: SyncField,
+    /// Direction changes counted in the window, this write included.
+    pub flips: usize,
+}
+
+impl Tripped {
+    /// The reason shown on the item, for people.
+    pub fn message(&self) -> String {
+        format!(
+            "paused: {} was written {} times in {} minutes alternately to one side and then the other; \
+             something outside Cairn keeps changing it back (an automation rule or another sync?). \
+             Retry the item once that is fixed",
+            self.field,
+            self.flips + 1,
+            FUSE_WINDOW_MINUTES
+        )
+    }
+}
+
+impl Fuse {
+    /// Whether making `plan`'s writes at `now` would trip the fuse; the
+    /// first field that would, in field order.
+    pub fn check(&self, plan: &Plan, now: DateTime<Utc>) -> Option<Tripped> {
+        let mut trial = self.clone();
+        trial.record(plan, now);
+        for field in SyncField::ALL {
+            if plan.left.contains_key(field) || plan.right.contains_key(field) {
+                let flips = trial.flips(*field);
+                if flips >= FLIP_LIMIT {
+                    return Some(Tripped {
+                        field: *field,
+                        flips,
+                    });
+                }
+            }
+        }
+        None
+    }
+
+    /// Remembers `plan`'s writes and forgets those older than the window.
+    pub fn record(&mut self, plan: &Plan, now: DateTime<Utc>) {
+        let since = now - Duration::minutes(FUSE_WINDOW_MINUTES);
+        self.writes.retain(|w| w.at > since);
+        for side in [Side::Left, Side::Right] {
+            for field in plan.writes(side).keys() {
+                self.writes.push(FuseWrite {
+                    field: *field,
+                    to: side,
+                    at: now,
+                });
+            }
+        }
+    }
+
+    /// Forgets everything: a person retried the paused item.
+    pub fn reset(&mut self) {
+        self.writes.clear();
+    }
+
+    fn flips(&self, field: SyncField) -> usize {
+        let mut sides = self
+            .writes
+            .iter()
+            .filter(|w| w.field == field)
+            .map(|w| w.to);
+        let Some(mut last) = sides.next() else {
+            return 0;
+        };
+        let mut flips = 0;
+        for side in sides {
+            if side != last {
+                flips += 1;
+                last = side;
+            }
+        }
+        flips
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::super::values::FieldValue;
+    use super::*;
+
+    fn write(side: Side, field: SyncField) -> Plan {
+        let mut plan = Plan::default();
+        let value = FieldValue::Text("x".into());
+        match side {
+            Side::Left => plan.left.insert(field, value),
+            Side::Right => plan.right.insert(field, value),
+        };
+        plan
+    }
+
+    fn minute(m: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap() + Duration::minutes(m)
+    }
+
+    #[test]
+    fn quick_edits_on_one_side_never_trip_it() {
+        let mut fuse = Fuse::default();
+        for m in 0..20 {
+            let plan = write(Side::Right, SyncField::Title);
+            assert_eq!(fuse.check(&plan, minute(m)), None);
+            fuse.record(&plan, minute(m));
+        }
+    }
+
+    #[test]
+    fn a_field_flipping_back_and_forth_trips_it_on_the_fourth_flip() {
+        let mut fuse = Fuse::default();
+        let sides = [
+            Side::Right,
+            Side::Left,
+            Side::Right,
+            Side::Left,
+            Side::Right,
+        ];
+        for (i, side) in sides.iter().enumerate() {
+            let plan = write(*side, SyncField::Description);
+            let verdict = fuse.check(&plan, minute(i as i64));
+            if i < 4 {
+                assert_eq!(verdict, None, "write {i}");
+                fuse.record(&plan, minute(i as i64));
+            } else {
+                let tripped = verdict.expect("the fifth alternating write trips");
+                assert_eq!(tripped.field, SyncField::Description);
+                assert_eq!(tripped.flips, 4);
+                assert!(
+                    tripped
+                        .message()
+                        .contains("description was written 5 times")
+                );
+            }
+        }
+        // Other fields are unaffected.
+        assert_eq!(
+            fuse.check(&write(Side::Left, SyncField::Title), minute(5)),
+            None
+        );
+    }
+
+    #[test]
+    fn flips_older_than_the_window_are_forgotten() {
+        let mut fuse = Fuse::default();
+        let sides = [Side::Right, Side::Left, Side::Right, Side::Left];
+        for (i, side) in sides.iter().enumerate() {
+            fuse.record(&write(*side, SyncField::Title), minute(i as i64 * 4));
+        }
+        // The first writes are more than ten minutes old by now.
+        assert_eq!(
+            fuse.check(&write(Side::Right, SyncField::Title), minute(16)),
+            None
+        );
+        fuse.reset();
+        assert_eq!(fuse.flips(SyncField::Title), 0);
+    }
+}

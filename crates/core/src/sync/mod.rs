@@ -1,0 +1,34 @@
+//! Two-way sync: the pure decisions. The engine reads both sides of an item
+//! into tracker-neutral [`ItemValues`], and these functions decide what to
+//! write where, recognise Cairn's own changes coming back, settle
+//! conflicts, stop loops, map Jira statuses and plan workflow paths. No
+//! I/O, so every decision can be replayed and explained from stored data.
+//!
+//! - [`settings`]: sides, fields, directions and conflict rules.
+//! - [`values`]: the neutral values and their fingerprints.
+//! - [`decide`]: the decision for one linked item, and for creating a twin.
+//! - [`fuse`]: pausing an item whose field keeps flipping.
+//! - [`status_map`]: the seed's status mapping rules.
+//! - [`workflow`]: paths through a Jira workflow.
+//! - [`marker`]: the mark on items Cairn creates, so a retry never
+//!   creates twice.
+
+pub mod decide;
+pub mod error;
+pub mod fuse;
+pub mod marker;
+pub mod settings;
+pub mod status_map;
+pub mod values;
+pub mod workflow;
+
+pub use decide::{
+    Conflict, CreatePlan, Observed, Plan, Readback, Shadow, Verbatim, decide, plan_create,
+};
+pub use error::SyncError;
+pub use fuse::{Fuse, Tripped};
+pub use marker::{Marker, normalize_description, split_marker, with_marker};
+pub use settings::{ConflictRule, FieldDirection, FieldPolicies, FieldPolicy, Side, SyncField};
+pub use status_map::{JiraStatus, StatusCategory, StatusMapEntry, StatusMapping};
+pub use values::{FieldValue, Fingerprint, ItemState, ItemValues};
+pub use workflow::{Step, Transition, Workflow};
