@@ -22,6 +22,7 @@ pub mod hooks;
 pub mod notify;
 mod postgres;
 mod sqlite;
+pub mod sync;
 mod types;
 
 #[cfg(feature = "test-support")]
@@ -38,6 +39,7 @@ pub use cairn_core::jobs::JobState;
 pub use error::StoreError;
 pub use hooks::{HookStore, HookTx};
 pub use notify::{NotifyStore, NotifyTx};
+pub use sync::{SyncStore, SyncTx};
 pub use types::*;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -127,7 +129,7 @@ impl SchemaStatus {
 /// suite in `tests/` runs the same assertions against both.
 #[async_trait]
 pub trait Store:
-    AccountStore + goals::GoalStore + HookStore + NotifyStore + Send + Sync + 'static
+    AccountStore + goals::GoalStore + HookStore + NotifyStore + SyncStore + Send + Sync + 'static
 {
     fn backend(&self) -> Backend;
 
@@ -226,7 +228,7 @@ pub trait Store:
 
 /// A transaction: domain changes and the jobs they cause, committed together.
 #[async_trait]
-pub trait StoreTx: AccountTx + goals::GoalTx + HookTx + NotifyTx + Send {
+pub trait StoreTx: AccountTx + goals::GoalTx + HookTx + NotifyTx + SyncTx + Send {
     async fn enqueue(&mut self, job: &NewJob, now: DateTime<Utc>) -> Result<Option<i64>>;
     async fn append_audit(&mut self, entry: &NewAuditEntry, now: DateTime<Utc>) -> Result<i64>;
     async fn commit(self: Box<Self>) -> Result<()>;

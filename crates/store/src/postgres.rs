@@ -446,3 +446,5 @@ crate::goals::impl_goals!(PgStore, PgTx);
 crate::hooks::impl_hooks!(PgStore, PgTx);
 
 crate::notify::impl_notify!(PgStore, PgTx);
+
+crate::sync::impl_sync!(PgStore, PgTx);

@@ -478,3 +478,5 @@ crate::goals::impl_goals!(SqliteStore, SqliteTx);
 crate::hooks::impl_hooks!(SqliteStore, SqliteTx);
 
 crate::notify::impl_notify!(SqliteStore, SqliteTx);
+
+crate::sync::impl_sync!(SqliteStore, SqliteTx);

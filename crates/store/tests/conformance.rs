@@ -54,6 +54,10 @@ conformance!(
     deliveries_are_deduplicated_and_stored_with_their_job,
     pending_deliveries_finish_once_and_count_in_stats,
     channels_subscriptions_deliveries_and_notices_round_trip,
+    sync_pairs_round_trip_and_find_their_connections,
+    sync_items_link_once_per_side_and_keep_the_newest_hint,
+    sync_item_claims_exclude_others_until_saved_or_expired,
+    sync_operations_conflicts_and_runs_are_logged,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -2023,5 +2027,499 @@ async fn channels_subscriptions_deliveries_and_notices_round_trip(backend: Backe
             .await
             .expect("get")
             .is_none()
+    );
+}
+
+fn sync_pair(owner_id: i64, left: i64, right: i64) -> cairn_store::sync::SyncPairSettings {
+    use cairn_core::sync::{FieldPolicies, ItemState, SideScope, StatusMapEntry, StatusMapping};
+    cairn_store::sync::SyncPairSettings {
+        name: "checkout <-> AE".into(),
+        owner_id,
+        active: false,
+        left: cairn_store::sync::SyncSide {
+            connection_id: left,
+            project: "northwind/checkout".into(),
+            project_id: "7".into(),
+            scope: SideScope {
+                labels: vec!["sync".into()],
+                jql: None,
+            },
+        },
+        right: cairn_store::sync::SyncSide {
+            connection_id: right,
+            project: "AE".into(),
+            project_id: "AE".into(),
+            scope: SideScope {
+                labels: vec![],
+                jql: Some("type = Bug".into()),
+            },
+        },
+        created_after: None,
+        fields: FieldPolicies::default(),
+        status_mapping: Some(StatusMapping(vec![
+            StatusMapEntry {
+                status_id: "1".into(),
+                state: ItemState::Opened,
+                primary: true,
+            },
+            StatusMapEntry {
+                status_id: "10".into(),
+                state: ItemState::Closed,
+                primary: true,
+            },
+        ])),
+        transition_defaults: [("resolution".to_owned(), "Done".to_owned())].into(),
+        jira_issue_type: Some("10001".into()),
+        scan_interval_secs: 300,
+    }
+}
+
+async fn sync_setup(store: &Arc<dyn Store>) -> (i64, i64, i64) {
+    let left = connection_of(store, IntegrationKind::Gitlab, "gitlab").await;
+    let right = connection_of(store, IntegrationKind::Jira, "jira").await;
+    let owner = store
+        .get_user_by_email("hooks@example.com")
+        .await
+        .expect("user")
+        .expect("created with the connections")
+        .id;
+    let mut tx = store.begin().await.expect("begin");
+    let pair = tx
+        .insert_sync_pair(&sync_pair(owner, left, right), t0())
+        .await
+        .expect("pair");
+    tx.commit().await.expect("commit");
+    (pair, left, right)
+}
+
+fn remote(id: &str) -> cairn_store::sync::RemoteRef {
+    cairn_store::sync::RemoteRef {
+        id: id.into(),
+        key: format!("#{id}"),
+        url: format!("https://tracker.example.com/{id}"),
+    }
+}
+
+async fn sync_pairs_round_trip_and_find_their_connections(backend: Backend) {
+    use cairn_core::sync::{FieldDirection, FieldPolicy, SyncField, Transition, Workflow};
+    let (_db, store) = store(backend).await;
+    let (id, left, right) = sync_setup(&store).await;
+    let pair = store.get_sync_pair(id).await.expect("get").expect("pair");
+    assert_eq!(
+        pair.settings,
+        sync_pair(pair.settings.owner_id, left, right)
+    );
+    assert_eq!(pair.activated_at, None);
+    assert!(pair.workflows.is_empty());
+    assert_eq!(
+        store
+            .sync_pairs_on_connection(right)
+            .await
+            .expect("on right")
+            .len(),
+        1
+    );
+    assert_eq!(
+        store.sync_pairs_on_connection(left).await.expect("on left")[0].id,
+        id
+    );
+    assert!(
+        store.due_sync_scans(t0()).await.expect("due").is_empty(),
+        "inactive pairs are never scanned"
+    );
+
+    // Activation sets activated_at once; later saves keep it.
+    let mut settings = pair.settings.clone();
+    settings.active = true;
+    settings.created_after = Some(t0());
+    settings.fields.set(
+        SyncField::Labels,
+        FieldPolicy {
+            direction: FieldDirection::RightToLeft,
+            conflict: cairn_core::sync::ConflictRule::RightWins,
+        },
+    );
+    let mut tx = store.begin().await.expect("begin");
+    assert!(
+        tx.update_sync_pair(id, &settings, Some(t0()), t0())
+            .await
+            .expect("update")
+    );
+    assert!(
+        tx.update_sync_pair(id, &settings, Some(t0() + Duration::days(1)), t0())
+            .await
+            .expect("update")
+    );
+    let mut workflow = Workflow::default();
+    workflow.learn(
+        "1",
+        &[Transition {
+            id: "11".into(),
+            name: "Start".into(),
+            to: "3".into(),
+            required_fields: vec![],
+        }],
+    );
+    tx.save_sync_workflows(id, &[("10001".to_owned(), workflow.clone())].into())
+        .await
+        .expect("workflows");
+    tx.commit().await.expect("commit");
+    let pair = store.get_sync_pair(id).await.expect("get").expect("pair");
+    assert_eq!(pair.settings, settings);
+    assert_eq!(pair.activated_at, Some(t0()));
+    assert_eq!(pair.workflows.get("10001"), Some(&workflow));
+    assert_eq!(store.due_sync_scans(t0()).await.expect("due"), vec![id]);
+
+    let mut tx = store.begin().await.expect("begin");
+    tx.save_sync_scan(id, Some(t0()), None, t0() + Duration::minutes(5))
+        .await
+        .expect("scan");
+    tx.commit().await.expect("commit");
+    assert!(store.due_sync_scans(t0()).await.expect("due").is_empty());
+    let pair = store.get_sync_pair(id).await.expect("get").expect("pair");
+    assert_eq!(
+        (pair.left_scanned_to, pair.right_scanned_to),
+        (Some(t0()), None)
+    );
+
+    let mut tx = store.begin().await.expect("begin");
+    assert!(tx.delete_sync_pair(id).await.expect("delete"));
+    tx.commit().await.expect("commit");
+    assert!(store.list_sync_pairs().await.expect("list").is_empty());
+}
+
+async fn sync_items_link_once_per_side_and_keep_the_newest_hint(backend: Backend) {
+    use cairn_core::sync::{ItemState, ItemValues, Observed, Side, SyncItemState};
+    use cairn_store::sync::SyncHint;
+    let (_db, store) = store(backend).await;
+    let (pair, _, _) = sync_setup(&store).await;
+    let hint = |title: &str, minute: i64| SyncHint {
+        side: Side::Left,
+        observed: Observed {
+            values: ItemValues {
+                title: title.into(),
+                description: String::new(),
+                state: ItemState::Opened,
+                labels: Default::default(),
+                due_date: None,
+            },
+            updated_at: t0() + Duration::minutes(minute),
+        },
+    };
+    let mut tx = store.begin().await.expect("begin");
+    let (id, added) = tx
+        .note_sync_item(pair, Side::Left, &remote("501"), Some(&hint("v2", 2)), t0())
+        .await
+        .expect("note");
+    assert!(added);
+    let (again, added) = tx
+        .note_sync_item(pair, Side::Left, &remote("501"), Some(&hint("v1", 1)), t0())
+        .await
+        .expect("note again");
+    assert_eq!((again, added), (id, false));
+    tx.commit().await.expect("commit");
+    let item = store.get_sync_item(id).await.expect("get").expect("item");
+    assert_eq!(item.state, SyncItemState::Pending);
+    assert_eq!(item.left, Some(remote("501")));
+    assert_eq!(item.right, None);
+    assert_eq!(
+        item.hint,
+        Some(hint("v2", 2)),
+        "an older hint never replaces a newer one"
+    );
+
+    // Linking the twin: the right side is unique per pair too.
+    let mut linked = item.clone();
+    linked.right = Some(remote("AE-9"));
+    linked.state = SyncItemState::Synced;
+    linked.left_updated_at = Some(t0());
+    linked.last_synced_at = Some(t0());
+    let mut tx = store.begin().await.expect("begin");
+    let (newer, _) = tx
+        .note_sync_item(pair, Side::Left, &remote("501"), Some(&hint("v3", 3)), t0())
+        .await
+        .expect("a newer hint while the job runs");
+    assert_eq!(newer, id);
+    tx.save_sync_item(&linked, "worker-1", Some(t0() + Duration::minutes(2)), t0())
+        .await
+        .expect("save");
+    tx.commit().await.expect("commit");
+    let item = store.get_sync_item(id).await.expect("get").expect("item");
+    assert_eq!(item.right, Some(remote("AE-9")));
+    assert_eq!(
+        item.hint,
+        Some(hint("v3", 3)),
+        "the hint that arrived meanwhile stays"
+    );
+    assert_eq!(
+        store
+            .find_sync_item(pair, Side::Right, "AE-9")
+            .await
+            .expect("find")
+            .map(|i| i.id),
+        Some(id)
+    );
+    let mut tx = store.begin().await.expect("begin");
+    tx.save_sync_item(&linked, "worker-1", Some(t0() + Duration::minutes(3)), t0())
+        .await
+        .expect("save");
+    let (twin_seen, added) = tx
+        .note_sync_item(pair, Side::Right, &remote("AE-9"), None, t0())
+        .await
+        .expect("the twin's own webhook");
+    assert_eq!((twin_seen, added), (id, false));
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        store
+            .get_sync_item(id)
+            .await
+            .expect("get")
+            .expect("item")
+            .hint,
+        None
+    );
+
+    // A second item may not link the same twin.
+    let mut tx = store.begin().await.expect("begin");
+    let (other, _) = tx
+        .note_sync_item(pair, Side::Left, &remote("502"), None, t0())
+        .await
+        .expect("note");
+    let mut stealing = store.get_sync_item(id).await.expect("get").expect("item");
+    stealing.id = other;
+    stealing.left = Some(remote("502"));
+    let refused = tx.save_sync_item(&stealing, "w", None, t0()).await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict { field: "twin" })),
+        "{refused:?}"
+    );
+    drop(tx);
+
+    let counts = store.sync_item_counts(pair).await.expect("counts");
+    assert_eq!((counts.synced, counts.pending), (1, 0));
+    let listed = store
+        .list_sync_items(pair, Some(SyncItemState::Synced), 0, 10)
+        .await
+        .expect("list");
+    assert_eq!(listed.iter().map(|i| i.id).collect::<Vec<_>>(), vec![id]);
+    assert!(
+        store
+            .list_sync_items(pair, None, id, 10)
+            .await
+            .expect("after")
+            .is_empty()
+    );
+
+    // Failing items come back when due, only while the pair is active.
+    let mut failing = store.get_sync_item(id).await.expect("get").expect("item");
+    failing.state = SyncItemState::Failing;
+    failing.failures = 2;
+    failing.last_error = Some("Jira answered 503".into());
+    failing.next_attempt_at = Some(t0() + Duration::minutes(1));
+    let mut tx = store.begin().await.expect("begin");
+    tx.save_sync_item(&failing, "w", None, t0())
+        .await
+        .expect("save");
+    tx.commit().await.expect("commit");
+    let later = t0() + Duration::minutes(2);
+    assert!(
+        store
+            .due_sync_items(later, 10)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    let mut settings = store
+        .get_sync_pair(pair)
+        .await
+        .expect("get")
+        .expect("pair")
+        .settings;
+    settings.active = true;
+    let mut tx = store.begin().await.expect("begin");
+    tx.update_sync_pair(pair, &settings, Some(t0()), t0())
+        .await
+        .expect("activate");
+    tx.commit().await.expect("commit");
+    assert!(
+        store
+            .due_sync_items(t0(), 10)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    let due = store.due_sync_items(later, 10).await.expect("due");
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].last_error.as_deref(), Some("Jira answered 503"));
+}
+
+async fn sync_item_claims_exclude_others_until_saved_or_expired(backend: Backend) {
+    use cairn_core::sync::Side;
+    let (_db, store) = store(backend).await;
+    let (pair, _, _) = sync_setup(&store).await;
+    let mut tx = store.begin().await.expect("begin");
+    let (id, _) = tx
+        .note_sync_item(pair, Side::Right, &remote("10042"), None, t0())
+        .await
+        .expect("note");
+    tx.commit().await.expect("commit");
+    let until = t0() + Duration::seconds(60);
+    assert!(
+        store
+            .claim_sync_item(id, "a", t0(), until)
+            .await
+            .expect("claim")
+    );
+    assert!(
+        !store
+            .claim_sync_item(id, "b", t0(), until)
+            .await
+            .expect("claim")
+    );
+    assert!(
+        store
+            .claim_sync_item(id, "a", t0(), until)
+            .await
+            .expect("re-claim by its holder")
+    );
+    // An expired claim (its worker died) is taken over.
+    assert!(
+        store
+            .claim_sync_item(
+                id,
+                "b",
+                until + Duration::seconds(1),
+                until + Duration::seconds(61)
+            )
+            .await
+            .expect("claim")
+    );
+    // Saving releases only the saver's own claim.
+    let item = store.get_sync_item(id).await.expect("get").expect("item");
+    let mut tx = store.begin().await.expect("begin");
+    tx.save_sync_item(&item, "a", None, t0())
+        .await
+        .expect("save");
+    tx.commit().await.expect("commit");
+    assert!(
+        !store
+            .claim_sync_item(id, "c", until, until)
+            .await
+            .expect("still b's")
+    );
+    store.release_sync_item(id, "b").await.expect("release");
+    assert!(
+        store
+            .claim_sync_item(id, "c", until, until)
+            .await
+            .expect("free")
+    );
+}
+
+async fn sync_operations_conflicts_and_runs_are_logged(backend: Backend) {
+    use cairn_core::sync::{Conflict, FieldValue, OperationKind, OperationState, Side, SyncField};
+    use cairn_store::sync::{NewSyncOperation, SyncCounts};
+    let (_db, store) = store(backend).await;
+    let (pair, _, _) = sync_setup(&store).await;
+    let mut tx = store.begin().await.expect("begin");
+    let (item, _) = tx
+        .note_sync_item(pair, Side::Left, &remote("7"), None, t0())
+        .await
+        .expect("note");
+    let create = tx
+        .insert_sync_operation(
+            &NewSyncOperation {
+                pair_id: pair,
+                item_id: item,
+                side: Side::Right,
+                kind: OperationKind::Create,
+                fields: [("title".to_owned(), "Crash".to_owned())].into(),
+            },
+            t0(),
+        )
+        .await
+        .expect("intent");
+    tx.commit().await.expect("commit");
+    // Until it is finished, the intent is what a retry must look for.
+    let open = store.open_sync_operations(item).await.expect("open");
+    assert_eq!(open.len(), 1);
+    assert_eq!(
+        (open[0].id, open[0].state),
+        (create, OperationState::Intent)
+    );
+    let mut tx = store.begin().await.expect("begin");
+    tx.finish_sync_operation(create, OperationState::Done, Some("10042"), None, t0())
+        .await
+        .expect("done");
+    let long = "x".repeat(20_000);
+    tx.insert_sync_conflict(
+        pair,
+        item,
+        &Conflict {
+            field: SyncField::Description,
+            left: FieldValue::Text(long.clone()),
+            right: FieldValue::Text("jira".into()),
+            winner: Side::Right,
+            reason: "newer_wins",
+        },
+        t0(),
+    )
+    .await
+    .expect("conflict");
+    let counts = SyncCounts {
+        seen: 3,
+        created: 1,
+        updated: 1,
+        skipped: 1,
+        failed: 0,
+        api_calls: 5,
+    };
+    tx.insert_sync_run(pair, "hook", t0(), &counts, t0() + Duration::seconds(1))
+        .await
+        .expect("run");
+    tx.commit().await.expect("commit");
+    assert!(
+        store
+            .open_sync_operations(item)
+            .await
+            .expect("open")
+            .is_empty()
+    );
+    let ops = store
+        .list_sync_operations(pair, Some(item), 10)
+        .await
+        .expect("ops");
+    assert_eq!(ops[0].remote_id.as_deref(), Some("10042"));
+    assert_eq!(
+        ops[0].fields.get("title").map(String::as_str),
+        Some("Crash")
+    );
+    assert_eq!(ops[0].finished_at, Some(t0()));
+    let conflicts = store
+        .list_sync_conflicts(pair, 10)
+        .await
+        .expect("conflicts");
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].winner, Side::Right);
+    assert_eq!(conflicts[0].field, "description");
+    assert_eq!(
+        conflicts[0].left_value.chars().count(),
+        10_001,
+        "cut at 10,000 characters plus an ellipsis"
+    );
+    let runs = store.list_sync_runs(pair, 10).await.expect("runs");
+    assert_eq!(runs[0].counts, counts);
+    assert_eq!(runs[0].triggered_by, "hook");
+    // Deleting the pair deletes everything it logged.
+    let mut tx = store.begin().await.expect("begin");
+    tx.delete_sync_pair(pair).await.expect("delete");
+    tx.commit().await.expect("commit");
+    assert!(store.get_sync_item(item).await.expect("get").is_none());
+    assert!(
+        store
+            .list_sync_runs(pair, 10)
+            .await
+            .expect("runs")
+            .is_empty()
     );
 }

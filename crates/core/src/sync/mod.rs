@@ -17,6 +17,7 @@ pub mod decide;
 pub mod error;
 pub mod fuse;
 pub mod marker;
+pub mod operation;
 pub mod settings;
 pub mod status_map;
 pub mod values;
@@ -28,7 +29,11 @@ pub use decide::{
 pub use error::SyncError;
 pub use fuse::{Fuse, Tripped};
 pub use marker::{Marker, normalize_description, split_marker, with_marker};
-pub use settings::{ConflictRule, FieldDirection, FieldPolicies, FieldPolicy, Side, SyncField};
+pub use operation::{OperationKind, OperationState};
+pub use settings::{
+    ConflictRule, FieldDirection, FieldPolicies, FieldPolicy, Side, SideScope, SyncField,
+    SyncItemState,
+};
 pub use status_map::{JiraStatus, StatusCategory, StatusMapEntry, StatusMapping};
 pub use values::{FieldValue, Fingerprint, ItemState, ItemValues};
 pub use workflow::{Step, Transition, Workflow};

@@ -120,6 +120,43 @@ impl FieldPolicies {
     }
 }
 
+stable_names! {
+    error: SyncError;
+    /// Where one synced item stands.
+    pub enum SyncItemState {
+        /// Seen, not carried yet (new, changed, or its pair is inactive).
+        Pending => "pending",
+        /// Both sides agree as the pair's policy says.
+        Synced => "synced",
+        /// Its last attempt failed; it retries on its own schedule.
+        Failing => "failing",
+        /// Stopped by the fuse or by a change that needs a person; a retry
+        /// resumes it.
+        Paused => "paused",
+    }
+}
+
+/// Which items of a side's project a pair reads: on GitLab, the labels an
+/// issue must all carry; on Jira, a JQL condition joined to the project by
+/// AND. Empty: every item of the project.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SideScope {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jql: Option<String>,
+}
+
+impl SideScope {
+    /// Whether an item with `labels` is in a label scope (JQL scopes are
+    /// decided by Jira).
+    pub fn admits_labels<'a>(&self, labels: impl IntoIterator<Item = &'a str> + Clone) -> bool {
+        self.labels
+            .iter()
+            .all(|wanted| labels.clone().into_iter().any(|l| l == wanted))
+    }
+}
+
 /// Labels an item must all carry to be in a GitLab side's scope.
 pub fn check_label_scope(field: &'static str, labels: &[String]) -> Result<(), SyncError> {
     if labels
@@ -184,6 +221,17 @@ mod tests {
                 name: "sideways".into()
             })
         );
+    }
+
+    #[test]
+    fn a_label_scope_admits_items_carrying_all_its_labels() {
+        let scope = SideScope {
+            labels: vec!["sync".into(), "team-a".into()],
+            jql: None,
+        };
+        assert!(scope.admits_labels(["team-a", "bug", "sync"]));
+        assert!(!scope.admits_labels(["sync"]));
+        assert!(SideScope::default().admits_labels(std::iter::empty()));
     }
 
     #[test]
