@@ -191,6 +191,8 @@ pub struct IssueFilter {
     pub labels: Vec<String>,
     /// Only issues updated at or after this time.
     pub updated_after: Option<DateTime<Utc>>,
+    /// Only issues created at or after this time.
+    pub created_after: Option<DateTime<Utc>>,
     /// Only these iids.
     #[serde(default)]
     pub iids: Vec<u64>,
@@ -317,6 +319,9 @@ pub struct IssueChanges {
     pub milestone_id: Option<u64>,
     /// Due date (`YYYY-MM-DD`).
     pub due_date: Option<chrono::NaiveDate>,
+    /// Remove the due date (when `due_date` is `None`).
+    #[serde(default)]
+    pub remove_due_date: bool,
 }
 
 impl IssueChanges {
@@ -349,8 +354,10 @@ impl IssueChanges {
         if let Some(m) = self.milestone_id {
             put("milestone_id", json!(m));
         }
-        if let Some(d) = self.due_date {
-            put("due_date", json!(d.format("%Y-%m-%d").to_string()));
+        match self.due_date {
+            Some(d) => put("due_date", json!(d.format("%Y-%m-%d").to_string())),
+            None if self.remove_due_date => put("due_date", serde_json::Value::Null),
+            None => {}
         }
         serde_json::Value::Object(body)
     }
@@ -523,6 +530,12 @@ impl GitLabClient {
             if let Some(t) = filter.updated_after {
                 q.append_pair(
                     "updated_after",
+                    &t.to_rfc3339_opts(SecondsFormat::Millis, true),
+                );
+            }
+            if let Some(t) = filter.created_after {
+                q.append_pair(
+                    "created_after",
                     &t.to_rfc3339_opts(SecondsFormat::Millis, true),
                 );
             }

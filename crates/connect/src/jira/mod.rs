@@ -1,8 +1,10 @@
 //! The Jira REST client (Cloud v3, Data Center/Server v2): connection
 //! settings, test connection, fields, JQL search and webhook registration.
 
+mod issues;
 mod types;
 
+pub use issues::CreatedIssue;
 pub use types::*;
 
 use std::sync::Arc;
@@ -313,6 +315,7 @@ impl JiraClient {
             client: self.clone(),
             jql: jql.to_string(),
             fields: fields.iter().map(|f| f.to_string()).collect(),
+            properties: Vec::new(),
             page_size: 100,
             api: None,
             cursor: Cursor::Start,
@@ -530,6 +533,7 @@ pub struct JiraSearch {
     client: JiraClient,
     jql: String,
     fields: Vec<String>,
+    properties: Vec<String>,
     page_size: u32,
     api: Option<SearchApi>,
     cursor: Cursor,
@@ -541,6 +545,12 @@ impl JiraSearch {
     /// Sets the page size (Jira caps it; default 100).
     pub fn page_size(mut self, n: u32) -> JiraSearch {
         self.page_size = n.max(1);
+        self
+    }
+
+    /// Also returns these entity properties of each issue.
+    pub fn properties(mut self, keys: &[&str]) -> JiraSearch {
+        self.properties = keys.iter().map(|k| k.to_string()).collect();
         self
     }
 
@@ -603,8 +613,13 @@ impl JiraSearch {
             "maxResults": self.page_size,
             "fields": self.fields,
         });
-        if let (Cursor::Token(t), Some(obj)) = (&self.cursor, body.as_object_mut()) {
-            obj.insert("nextPageToken".into(), json!(t));
+        if let Some(obj) = body.as_object_mut() {
+            if let Cursor::Token(t) = &self.cursor {
+                obj.insert("nextPageToken".into(), json!(t));
+            }
+            if !self.properties.is_empty() {
+                obj.insert("properties".into(), json!(self.properties));
+            }
         }
         let resp: EnhancedSearchResponse = self
             .client
@@ -629,12 +644,17 @@ impl JiraSearch {
             _ => 0,
         };
         let url = self.client.url(&["rest", "api", "2", "search"]);
-        let body = json!({
+        let mut body = json!({
             "jql": self.jql,
             "startAt": start,
             "maxResults": self.page_size,
             "fields": self.fields,
         });
+        if !self.properties.is_empty()
+            && let Some(obj) = body.as_object_mut()
+        {
+            obj.insert("properties".into(), json!(self.properties));
+        }
         let resp: ClassicSearchResponse = self
             .client
             .http

@@ -321,6 +321,13 @@ pub struct JiraIssueFields {
     /// Last change.
     #[serde(default, deserialize_with = "crate::de::flex_time")]
     pub updated: Option<DateTime<Utc>>,
+    /// Description: ADF (an object) through API v3, wiki markup (a string)
+    /// through v2 and in webhooks; `null` when empty.
+    #[serde(default)]
+    pub description: Option<Value>,
+    /// Due date.
+    #[serde(default)]
+    pub duedate: Option<chrono::NaiveDate>,
     /// Numeric custom fields by id (story points among them).
     #[serde(flatten)]
     pub custom_numbers: CustomNumbers,
@@ -341,6 +348,12 @@ pub struct JiraIssue {
     /// Fields asked for.
     #[serde(default)]
     pub fields: JiraIssueFields,
+    /// Entity properties asked for (`properties=`), by key.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub properties: BTreeMap<String, Value>,
+    /// The transitions offered now, when asked for (`expand=transitions`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transitions: Vec<JiraTransition>,
 }
 
 impl JiraIssue {
@@ -458,6 +471,63 @@ pub struct JiraTransition {
     /// The status it leads to.
     #[serde(default)]
     pub to: Option<JiraStatus>,
+    /// The fields of its screen, by id, when asked for
+    /// (`expand=transitions.fields`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, TransitionField>,
+}
+
+impl JiraTransition {
+    /// The ids of the fields its screen requires.
+    pub fn required_fields(&self) -> Vec<String> {
+        self.fields
+            .iter()
+            .filter(|(_, f)| f.required)
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+}
+
+/// A field on a transition's screen.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransitionField {
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// The statuses of one issue type of a project
+/// (`GET /project/{key}/statuses`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssueTypeStatuses {
+    /// The issue type's id.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The issue type's name.
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub subtask: bool,
+    #[serde(default)]
+    pub statuses: Vec<JiraStatus>,
+}
+
+/// A project as `GET /project/{key}` describes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JiraProject {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The issue types one can create in it.
+    #[serde(default)]
+    pub issue_types: Vec<JiraIssueType>,
 }
 
 /// A registered webhook's id, and what registering did.
