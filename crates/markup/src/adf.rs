@@ -261,6 +261,15 @@ fn write_blocks(blocks: &[Block]) -> Vec<Value> {
     out
 }
 
+/// Content of a container ADF requires to be non-empty (quote, panel, expand, list item, cell).
+fn write_container(blocks: &[Block]) -> Vec<Value> {
+    let mut out = write_blocks(blocks);
+    if out.is_empty() {
+        out.push(node("paragraph", None, vec![]));
+    }
+    out
+}
+
 fn node(ty: &str, attrs: Option<Value>, content: Vec<Value>) -> Value {
     let mut m = Map::new();
     m.insert("type".into(), ty.into());
@@ -292,7 +301,7 @@ fn write_block(b: &Block, out: &mut Vec<Value>) {
             };
             out.push(node("codeBlock", Some(attrs), content));
         }
-        Block::Quote(c) => out.push(node("blockquote", None, write_blocks(c))),
+        Block::Quote(c) => out.push(node("blockquote", None, write_container(c))),
         Block::Rule => out.push(json!({"type": "rule"})),
         Block::Panel { kind, content } => out.push(node(
             "panel",
@@ -382,7 +391,7 @@ fn write_list(l: &List) -> Value {
                     _ => content.insert(0, Block::Paragraph(vec![prefix])),
                 }
             }
-            node("listItem", None, write_blocks(&content))
+            node("listItem", None, write_container(&content))
         })
         .collect();
     match l.start {
@@ -439,10 +448,7 @@ fn write_table(t: &Table) -> Value {
             let cells = row
                 .iter()
                 .map(|c| {
-                    let mut content = write_blocks(&c.content);
-                    if content.is_empty() {
-                        content.push(node("paragraph", None, vec![]));
-                    }
+                    let content = write_container(&c.content);
                     node(
                         if c.header { "tableHeader" } else { "tableCell" },
                         Some(json!({})),

@@ -179,20 +179,20 @@ impl Inline {
 pub enum Mark {
     /// Hyperlink.
     Link(String),
-    /// Emphasis (italic).
-    Em,
+    /// Text colour, `#rrggbb` lower-case.
+    Color(String),
     /// Strong (bold).
     Strong,
-    /// Strikethrough.
-    Strike,
     /// Underline.
     Underline,
+    /// Emphasis (italic).
+    Em,
+    /// Strikethrough.
+    Strike,
     /// Subscript.
     Sub,
     /// Superscript.
     Sup,
-    /// Text colour, `#rrggbb` lower-case.
-    Color(String),
     /// Inline code.
     Code,
 }
