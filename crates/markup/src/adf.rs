@@ -325,10 +325,9 @@ fn raw_value(r: &Raw) -> Value {
 /// A paragraph holding images is split around them: ADF only has block-level images.
 fn write_paragraph(content: &[Inline], out: &mut Vec<Value>) {
     let mut run: Vec<Inline> = Vec::new();
+    // Whitespace and breaks next to an image are dropped with the split.
     let flush = |run: &mut Vec<Inline>, out: &mut Vec<Value>, is_last: bool, had_image: bool| {
-        if had_image || !is_last {
-            trim_run(run);
-        }
+        trim_run(run, had_image, !is_last);
         if !run.is_empty() || (!had_image && is_last) {
             out.push(node("paragraph", None, write_inlines(run)));
         }
@@ -362,14 +361,40 @@ fn write_paragraph(content: &[Inline], out: &mut Vec<Value>) {
 }
 
 /// Trims whitespace at both ends of a run of inlines left between images.
-fn trim_run(run: &mut Vec<Inline>) {
-    if let Some(Inline::Text { text, .. }) = run.first_mut() {
-        *text = text.trim_start().to_owned();
+fn trim_run(run: &mut Vec<Inline>, start: bool, end: bool) {
+    loop {
+        normalize_inlines(run);
+        let mut changed = false;
+        if start {
+            match run.first_mut() {
+                Some(Inline::HardBreak) => {
+                    run.remove(0);
+                    changed = true;
+                }
+                Some(Inline::Text { text, .. }) if text.trim_start().len() != text.len() => {
+                    *text = text.trim_start().to_owned();
+                    changed = true;
+                }
+                _ => {}
+            }
+        }
+        if end {
+            match run.last_mut() {
+                Some(Inline::HardBreak) => {
+                    run.pop();
+                    changed = true;
+                }
+                Some(Inline::Text { text, .. }) if text.trim_end().len() != text.len() => {
+                    *text = text.trim_end().to_owned();
+                    changed = true;
+                }
+                _ => {}
+            }
+        }
+        if !changed {
+            return;
+        }
     }
-    if let Some(Inline::Text { text, .. }) = run.last_mut() {
-        *text = text.trim_end().to_owned();
-    }
-    normalize_inlines(run);
 }
 
 fn write_list(l: &List) -> Value {
@@ -531,6 +556,23 @@ pub(crate) fn write_inline(i: &Inline) -> Value {
 /// One ADF node read as an inline (unknown ones stay raw).
 pub(crate) fn read_inline(v: &Value) -> Inline {
     inline(v)
+}
+
+/// ADF node types that are inline.
+pub(crate) fn is_inline_type(v: &Value) -> bool {
+    const INLINE: &[&str] = &[
+        "text",
+        "hardBreak",
+        "mention",
+        "emoji",
+        "date",
+        "status",
+        "inlineCard",
+        "mediaInline",
+        "placeholder",
+        "inlineExtension",
+    ];
+    INLINE.contains(&ty(v))
 }
 
 /// One ADF node read as a block (unknown ones stay raw).

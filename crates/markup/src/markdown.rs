@@ -19,11 +19,14 @@ use crate::model::{
 /// Prefix of the link target that carries a Jira mention through Markdown:
 /// `[@Jane](#jira-mention:accountid:123)`. GitLab shows the name; it is not a GitLab mention.
 const MENTION_HREF: &str = "#jira-mention:";
-/// HTML comment carrying an ADF node Markdown cannot express: `<!--adf:{json}-->`.
+/// HTML comment carrying ADF blocks Markdown cannot express: `<!--adf:{json}-->`.
 const RAW_OPEN: &str = "<!--adf:";
-/// Text colour: `<!--color:#ff0000-->text<!--/color-->` (GitLab hides the comments).
-const COLOR_OPEN: &str = "<!--color:";
-const COLOR_CLOSE: &str = "<!--/color-->";
+/// An inline ADF node Markdown cannot express: `<span data-adf="{json}"></span>` (a span,
+/// not a comment: a comment at the start of a line would begin an HTML block).
+const RAW_SPAN_OPEN: &str = "<span data-adf=\"";
+/// Text colour: `<span data-color="#ff0000">text</span>` (GitLab shows the text).
+const COLOR_OPEN: &str = "<span data-color=\"";
+const SPAN_CLOSE: &str = "</span>";
 
 fn options() -> Options<'static> {
     let mut o = Options::default();
@@ -107,7 +110,9 @@ fn details_open(lit: &str) -> Option<String> {
 }
 
 fn html_unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
+    s.replace("&#10;", "\n")
+        .replace("&#124;", "|")
+        .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&quot;", "\"")
         .replace("&amp;", "&")
@@ -202,14 +207,38 @@ fn block<'a>(node: Node<'a>) -> Option<Block> {
         }),
         NodeValue::HtmlBlock(h) => {
             let lit = h.literal.trim_end_matches('\n');
-            match raw_comment(lit.trim()).and_then(|v| crate::adf::read_block(&v)) {
-                Some(b) => b,
-                None => Block::Paragraph(vec![Inline::text(lit)]),
+            match raw_comment(lit.trim()) {
+                Some(v) if !crate::adf::is_inline_type(&v) => crate::adf::read_block(&v)?,
+                _ => html_block_as_paragraph(lit),
             }
         }
         NodeValue::Document | NodeValue::Item(_) | NodeValue::TaskItem(_) => return None,
         _ => Block::Paragraph(inlines_of(node)),
     })
+}
+
+/// An HTML block (GitLab renders it as HTML) read as a paragraph of inline HTML, so the
+/// tags and comments we map (`<ins>`, colour comments, raw ADF, `<br>`) mean the same
+/// at the start of a line as inside one; other tags stay literal text.
+fn html_block_as_paragraph(lit: &str) -> Block {
+    let arena = Arena::new();
+    // A leading letter keeps comrak from starting an HTML block again.
+    let src = format!("x{lit}");
+    let root = comrak::parse_document(&arena, &src, &options());
+    let mut kids = root.children();
+    if let (Some(p), None) = (kids.next(), kids.next())
+        && matches!(p.data().value, NodeValue::Paragraph)
+    {
+        let mut inl = inlines_of(p);
+        if let Some(Inline::Text { text, .. }) = inl.first_mut()
+            && text.starts_with('x')
+        {
+            text.remove(0);
+            normalize_inlines(&mut inl);
+            return Block::Paragraph(inl);
+        }
+    }
+    Block::Paragraph(vec![Inline::text(lit)])
 }
 
 /// A cell holding only a raw ADF comment of block nodes (what [`write`] emits for cell
@@ -245,14 +274,17 @@ fn raw_comment(s: &str) -> Option<serde_json::Value> {
 
 struct InlineCtx {
     out: Vec<Inline>,
-    /// Marks opened by inline HTML (`<ins>`, colour comments, …), which comrak does not nest.
+    /// Marks opened by inline HTML (`<ins>`, colour spans, …), which comrak does not nest.
     html_marks: Vec<Mark>,
+    /// `</span>` tags still to come for raw ADF spans already read.
+    skip_span_close: usize,
 }
 
 fn inlines_of<'a>(node: Node<'a>) -> Vec<Inline> {
     let mut ctx = InlineCtx {
         out: Vec::new(),
         html_marks: Vec::new(),
+        skip_span_close: 0,
     };
     for c in node.children() {
         inline(c, &[], &mut ctx);
@@ -295,11 +327,11 @@ fn html_mark(tag: &str) -> Option<(Mark, bool)> {
     let t = tag.trim().to_ascii_lowercase();
     if let Some(c) = t
         .strip_prefix(COLOR_OPEN)
-        .and_then(|r| r.strip_suffix("-->"))
+        .and_then(|r| r.strip_suffix("\">"))
     {
         return Some((Mark::Color(c.trim().to_owned()), true));
     }
-    if t == COLOR_CLOSE {
+    if t == SPAN_CLOSE {
         return Some((Mark::Color(String::new()), false));
     }
     let (close, name) = match t.strip_prefix("</") {
@@ -337,6 +369,16 @@ fn inline<'a>(node: Node<'a>, marks: &[Mark], ctx: &mut InlineCtx) {
             let lower = h.trim().to_ascii_lowercase();
             if matches!(lower.as_str(), "<br>" | "<br/>" | "<br />") {
                 ctx.out.push(Inline::HardBreak);
+            } else if let Some(json) = h
+                .trim()
+                .strip_prefix(RAW_SPAN_OPEN)
+                .and_then(|r| r.strip_suffix("\">"))
+                && let Ok(v) = serde_json::from_str::<serde_json::Value>(&html_unescape(json))
+            {
+                ctx.skip_span_close += 1;
+                ctx.out.push(crate::adf::read_inline(&v));
+            } else if lower == SPAN_CLOSE && ctx.skip_span_close > 0 {
+                ctx.skip_span_close -= 1;
             } else if let Some(v) = raw_comment(h.trim()) {
                 match v {
                     serde_json::Value::Array(_) => {
@@ -386,12 +428,15 @@ fn inline<'a>(node: Node<'a>, marks: &[Mark], ctx: &mut InlineCtx) {
         }
         NodeValue::ShortCode(sc) => {
             // GitLab only reads `:name:` standing apart from letters and digits (`a:b:c` is text).
+            // Judged on the source next to it: a neighbouring text or shortcode.
             let before = node.previous_sibling().and_then(|p| match &p.data().value {
                 NodeValue::Text(t) => t.chars().last(),
+                NodeValue::ShortCode(_) => Some(':'),
                 _ => None,
             });
             let after = node.next_sibling().and_then(|n| match &n.data().value {
                 NodeValue::Text(t) => t.chars().next(),
+                NodeValue::ShortCode(_) => Some(':'),
                 _ => None,
             });
             if before.is_some_and(|c| c.is_alphanumeric() || c == ':')

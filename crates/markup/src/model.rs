@@ -216,7 +216,13 @@ impl Document {
 fn normalize_blocks(blocks: &mut [Block]) {
     for b in blocks.iter_mut() {
         match b {
-            Block::Paragraph(c) | Block::Heading { content: c, .. } => normalize_inlines(c),
+            Block::Paragraph(c) | Block::Heading { content: c, .. } => {
+                normalize_inlines(c);
+                // A break at the very end shows nothing, and neither Markdown nor wiki markup can hold it.
+                while matches!(c.last(), Some(Inline::HardBreak)) {
+                    c.pop();
+                }
+            }
             Block::List(l) => l
                 .items
                 .iter_mut()

@@ -130,20 +130,6 @@ const PANEL_COLORS: &[(crate::PanelKind, &str)] = &[
     (crate::PanelKind::Error, "#ffebe6"),
 ];
 
-/// ADF node types that are inline (a `{adf}` macro holding one sits in a paragraph).
-const ADF_INLINE_TYPES: &[&str] = &[
-    "text",
-    "hardBreak",
-    "mention",
-    "emoji",
-    "date",
-    "status",
-    "inlineCard",
-    "mediaInline",
-    "placeholder",
-    "inlineExtension",
-];
-
 /// Zero-width space the writer puts into `{code}` / `{noformat}` inside a code block's
 /// body so the block is not closed early; the parser takes it out again.
 const ZWSP: char = '\u{200b}';

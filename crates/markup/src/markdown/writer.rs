@@ -1,7 +1,7 @@
 //! The Markdown writer (see the module documentation of `markdown` for why it is ours).
 
 use super::{
-    COLOR_CLOSE, COLOR_OPEN, MENTION_HREF, RAW_OPEN, emoji_for, percent_encode_id,
+    COLOR_OPEN, MENTION_HREF, RAW_OPEN, RAW_SPAN_OPEN, SPAN_CLOSE, emoji_for, percent_encode_id,
     resolve_shortcode,
 };
 use crate::model::{
@@ -38,7 +38,7 @@ fn block(b: &Block, alt_marker: bool) -> String {
     match b {
         Block::Paragraph(p) => paragraph(p, Mode::Block),
         Block::Heading { level, content } => {
-            let text = render_inlines(content, Mode::Heading, false);
+            let text = paragraph(content, Mode::Heading);
             let hashes = "#".repeat(usize::from(*level).clamp(1, 6));
             if text.is_empty() {
                 hashes
@@ -85,6 +85,17 @@ fn raw_comment(json: &str) -> String {
         "{RAW_OPEN}{}-->",
         json.replace('|', "\\u007c").replace("--", "-\\u002d")
     )
+}
+
+fn raw_span(json: &str) -> String {
+    let attr = json
+        .replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "&#124;")
+        .replace('\n', "&#10;");
+    format!("{RAW_SPAN_OPEN}{attr}\">{SPAN_CLOSE}")
 }
 
 fn prefix_lines(s: &str, prefix: &str, empty: &str) -> String {
@@ -138,6 +149,8 @@ fn list(l: &List, alt_marker: bool) -> String {
             }
             None => (if alt_marker { "*" } else { "-" }).to_owned(),
         };
+        // Continuation lines line up with the text after the list marker (not the checkbox).
+        let indent = " ".repeat(marker.len() + 1);
         let marker = match item.checked {
             Some(true) => format!("{marker} [x]"),
             Some(false) => format!("{marker} [ ]"),
@@ -160,7 +173,6 @@ fn list(l: &List, alt_marker: bool) -> String {
             body.push_str(&s);
             prev = Some(b);
         }
-        let indent = " ".repeat(marker.chars().count().min(marker.len()) + 1);
         if body.is_empty() {
             out.push(marker);
         } else {
@@ -250,19 +262,29 @@ enum Mode {
 }
 
 fn paragraph(p: &[Inline], mode: Mode) -> String {
+    let mut p = p.to_vec();
+    normalize_inlines(&mut p);
+    while mode == Mode::Block && matches!(p.last(), Some(Inline::HardBreak)) {
+        p.pop();
+    }
+    let p = p.as_slice();
     let delim = render_inlines(p, mode, false);
     if reads_back(&delim, p, mode) {
-        delim
+        return delim;
+    }
+    let html = render_inlines(p, mode, true);
+    if reads_back(&html, p, mode) {
+        html
     } else {
-        render_inlines(p, mode, true)
+        delim
     }
 }
 
 fn reads_back(md: &str, expected: &[Inline], mode: Mode) -> bool {
-    let src = if mode == Mode::Cell {
-        format!("| {md} |\n| --- |\n")
-    } else {
-        md.to_owned()
+    let src = match mode {
+        Mode::Cell => format!("| {md} |\n| --- |\n"),
+        Mode::Heading => format!("# {md}"),
+        Mode::Block => md.to_owned(),
     };
     let doc = super::parse(&src);
     let got: &[Inline] = match (mode, doc.blocks.as_slice()) {
@@ -275,11 +297,33 @@ fn reads_back(md: &str, expected: &[Inline], mode: Mode) -> bool {
             Some([Block::Paragraph(p)]) => p,
             _ => return false,
         },
-        (_, [Block::Paragraph(p)]) => p,
+        (Mode::Heading, [Block::Heading { content, .. }]) => content,
+        (Mode::Block, [Block::Paragraph(p)]) => p,
+        (_, []) => &[],
         _ => return false,
     };
-    let mut want = expected.to_vec();
+    let mut want = Vec::new();
+    for i in expected {
+        match i {
+            // One-line contexts write newlines as `<br>`.
+            Inline::Text { text, marks } if mode != Mode::Block && text.contains('\n') => {
+                for (n, part) in text.split('\n').enumerate() {
+                    if n > 0 {
+                        want.push(Inline::HardBreak);
+                    }
+                    want.push(Inline::Text {
+                        text: part.to_owned(),
+                        marks: marks.clone(),
+                    });
+                }
+            }
+            other => want.push(other.clone()),
+        }
+    }
     normalize_inlines(&mut want);
+    while mode != Mode::Cell && matches!(want.last(), Some(Inline::HardBreak)) {
+        want.pop();
+    }
     got == want.as_slice()
 }
 
@@ -300,7 +344,7 @@ fn mark_open(m: &Mark, html: bool) -> String {
                 .chars()
                 .filter(|ch| ch.is_ascii_alphanumeric() || *ch == '#')
                 .collect();
-            format!("{COLOR_OPEN}{c}-->")
+            format!("{COLOR_OPEN}{c}\">")
         }
         (Mark::Code, _) => String::new(),
     }
@@ -318,7 +362,7 @@ fn mark_close(m: &Mark, html: bool) -> String {
         (Mark::Underline, _) => "</ins>".into(),
         (Mark::Sub, _) => "</sub>".into(),
         (Mark::Sup, _) => "</sup>".into(),
-        (Mark::Color(_), _) => COLOR_CLOSE.into(),
+        (Mark::Color(_), _) => SPAN_CLOSE.into(),
         (Mark::Code, _) => String::new(),
     }
 }
@@ -381,7 +425,7 @@ fn render_inlines(inl: &[Inline], mode: Mode, html: bool) -> String {
         in_link: false,
     };
     let mut stack: Vec<Mark> = Vec::new();
-    for node in inl {
+    for (k, node) in inl.iter().enumerate() {
         let target: Vec<Mark> = match node {
             Inline::Text { marks, .. } => marks
                 .iter()
@@ -408,15 +452,28 @@ fn render_inlines(inl: &[Inline], mode: Mode, html: bool) -> String {
                 stack.push(m.clone());
             }
         }
-        emit(node, &mut out);
+        // The character after this node in the output, where it matters (shortcodes): a
+        // following node that opens or closes a mark starts with a delimiter instead.
+        let next = inl.get(k + 1).and_then(|n| match n {
+            Inline::Text { text, marks } if marks.is_empty() && target.is_empty() => {
+                text.chars().next()
+            }
+            Inline::Emoji { .. } if target.is_empty() => Some(':'),
+            _ => None,
+        });
+        emit(node, next, &mut out);
     }
     while let Some(m) = stack.pop() {
         out.s.push_str(&mark_close(&m, html));
     }
     let mut s = out.s;
+    // A newline at the very end would be dropped.
+    if s.ends_with('\n') && mode == Mode::Block {
+        s.pop();
+        s.push_str("&#10;");
+    }
     // Trailing whitespace of a paragraph would be stripped: keep it as an entity.
-    if mode != Mode::Heading
-        && let Some(last) = s.chars().last()
+    if let Some(last) = s.chars().last()
         && (last == ' ' || last == '\t')
     {
         s.pop();
@@ -425,7 +482,7 @@ fn render_inlines(inl: &[Inline], mode: Mode, html: bool) -> String {
     s
 }
 
-fn emit(node: &Inline, out: &mut Out) {
+fn emit(node: &Inline, next: Option<char>, out: &mut Out) {
     let one_line = out.mode != Mode::Block;
     match node {
         Inline::Text { text, marks } if marks.contains(&Mark::Code) => code_span(text, out),
@@ -445,17 +502,26 @@ fn emit(node: &Inline, out: &mut Out) {
             out.s
                 .push_str(&format!("]({MENTION_HREF}{})", percent_encode_id(id)));
         }
-        Inline::Emoji { short_name, .. } => {
+        Inline::Emoji {
+            short_name, text, ..
+        } => {
             let code = short_name.trim_matches(':');
+            // GitLab reads `:name:` only apart from letters, digits and other colons.
+            let apart = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric() && c != ':');
+            let free = apart(out.s.chars().last()) && apart(next);
             match resolve_shortcode(code) {
-                Some(e) if emoji_for(code, &e) == *node => {
+                Some(e) if free && emoji_for(code, &e) == *node => {
                     out.s.push(':');
                     out.s.push_str(code);
                     out.s.push(':');
                 }
-                _ => out
-                    .s
-                    .push_str(&raw_comment(&crate::adf::write_inline(node).to_string())),
+                _ => match text {
+                    // Not readable as a shortcode here: the character itself, which GitLab shows.
+                    Some(t) if !t.starts_with(':') && !free => escape_text(t, out),
+                    _ => out
+                        .s
+                        .push_str(&raw_span(&crate::adf::write_inline(node).to_string())),
+                },
             }
         }
         Inline::Image { url, alt, href } => {
@@ -472,7 +538,7 @@ fn emit(node: &Inline, out: &mut Out) {
                 out.s.push_str(&format!("]({})", destination(h)));
             }
         }
-        Inline::Raw(Raw { adf }) => out.s.push_str(&raw_comment(adf)),
+        Inline::Raw(Raw { adf }) => out.s.push_str(&raw_span(adf)),
     }
 }
 
@@ -507,7 +573,7 @@ fn escape_text(text: &str, out: &mut Out) {
             out.s.chars().last()
         };
         let next = chars.get(i + 1).copied();
-        if out.at_line_start() && out.mode != Mode::Heading {
+        if out.at_line_start() {
             match c {
                 ' ' => {
                     out.s.push_str("&#32;");
@@ -543,6 +609,8 @@ fn escape_text(text: &str, out: &mut Out) {
         }
         match c {
             '\n' if out.mode != Mode::Block => out.s.push_str("<br>"),
+            // A blank line would end the paragraph.
+            '\n' if out.at_line_start() => out.s.push_str("&#10;"),
             ' ' | '\t' if next == Some('\n') && out.mode == Mode::Block => {
                 out.s.push_str(if c == ' ' { "&#32;" } else { "&#9;" })
             }

@@ -1,6 +1,6 @@
 //! Wiki markup → model.
 
-use super::{ADF_INLINE_TYPES, EMOTICONS, PANEL_COLORS, ZWSP};
+use super::{EMOTICONS, PANEL_COLORS, ZWSP};
 use crate::model::{
     Block, Cell, Document, Inline, List, ListItem, Mark, PanelKind, Raw, Table, normalize_inlines,
 };
@@ -43,7 +43,14 @@ fn macro_close(s: &str, name: &str) -> Option<usize> {
         let next = rest.find('{')?;
         let at = pos + next;
         let here = &s[at..];
-        if here.len() >= closer.len() && here[..closer.len()].eq_ignore_ascii_case(&closer) {
+        if s[..at].ends_with('\\') {
+            pos = at + 1;
+            continue;
+        }
+        if here
+            .get(..closer.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(&closer))
+        {
             return Some(at);
         }
         if !matches!(name, "code" | "noformat" | "adf")
@@ -203,7 +210,7 @@ fn paragraph_block(text: &str) -> Block {
     let inl = inlines(text);
     if let [Inline::Raw(r)] = inl.as_slice()
         && let Ok(v) = serde_json::from_str::<serde_json::Value>(&r.adf)
-        && !ADF_INLINE_TYPES.contains(&v.get("type").and_then(|t| t.as_str()).unwrap_or(""))
+        && !crate::adf::is_inline_type(&v)
         && let Some(b) = crate::adf::read_block(&v)
     {
         return b;
@@ -514,6 +521,12 @@ pub(crate) fn link_span(c: &[char], i: usize, end: usize) -> Option<(usize, Link
     let mut j = i + 1;
     let mut bar = None;
     while j < end {
+        if c[j] == '!'
+            && let Some(close) = image_span(c, j, end)
+        {
+            j = close + 1;
+            continue;
+        }
         match c[j] {
             '\n' | '[' => return None,
             '\\' => j += 1,

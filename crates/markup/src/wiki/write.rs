@@ -39,7 +39,8 @@ fn block(b: &Block) -> String {
                     other => vec![other.clone()],
                 })
                 .collect();
-            format!("{{quote}}{}{{quote}}", blocks(&inner))
+            let inner = blocks_nested(&inner, |b| matches!(b, Block::Quote(_)));
+            format!("{{quote}}{inner}{{quote}}")
         }
         Block::Panel { kind, content } => {
             let color = PANEL_COLORS
@@ -47,19 +48,94 @@ fn block(b: &Block) -> String {
                 .find(|(k, _)| k == kind)
                 .map(|(_, c)| *c)
                 .unwrap_or("#deebff");
-            format!("{{panel:bgColor={color}}}\n{}\n{{panel}}", blocks(content))
+            let inner = blocks_nested(content, |b| matches!(b, Block::Panel { .. }));
+            format!("{{panel:bgColor={color}}}\n{inner}\n{{panel}}")
         }
         Block::Expand { title, content } => {
             let title: String = title
                 .chars()
                 .filter(|c| !matches!(c, '}' | '\n' | '\r'))
                 .collect();
-            format!("{{expand:{title}}}\n{}\n{{expand}}", blocks(content))
+            let inner = blocks_nested(content, |b| matches!(b, Block::Expand { .. }));
+            format!("{{expand:{title}}}\n{inner}\n{{expand}}")
         }
         Block::Rule => "----".into(),
         Block::Table(t) => table(t),
         Block::Raw(r) => format!("{{adf}}{}{{adf}}", quote_json(&r.adf)),
     }
+}
+
+/// Blocks inside a macro; a block that would open the same macro again travels as ADF
+/// (wiki markup cannot nest a macro in itself).
+fn blocks_nested(bs: &[Block], same: impl Fn(&Block) -> bool + Copy) -> String {
+    let inner: Vec<Block> = bs.iter().map(|b| as_raw_where(b, same)).collect();
+    blocks(&inner)
+}
+
+/// `b` with every block inside it (or itself) that matches `same` replaced by raw ADF.
+fn as_raw_where(b: &Block, same: impl Fn(&Block) -> bool + Copy) -> Block {
+    if same(b) {
+        let v = crate::adf::write(&Document {
+            blocks: vec![b.clone()],
+        });
+        let first = v["content"]
+            .get(0)
+            .cloned()
+            .unwrap_or(serde_json::Value::Null);
+        return Block::Raw(crate::Raw {
+            adf: first.to_string(),
+        });
+    }
+    let map = |bs: &[Block]| bs.iter().map(|x| as_raw_where(x, same)).collect::<Vec<_>>();
+    match b {
+        Block::List(l) => Block::List(List {
+            start: l.start,
+            items: l
+                .items
+                .iter()
+                .map(|i| crate::ListItem {
+                    checked: i.checked,
+                    content: map(&i.content),
+                })
+                .collect(),
+        }),
+        Block::Quote(c) => Block::Quote(map(c)),
+        Block::Panel { kind, content } => Block::Panel {
+            kind: *kind,
+            content: map(content),
+        },
+        Block::Expand { title, content } => Block::Expand {
+            title: title.clone(),
+            content: map(content),
+        },
+        Block::Table(t) => Block::Table(Table {
+            alignments: t.alignments.clone(),
+            rows: t
+                .rows
+                .iter()
+                .map(|r| {
+                    r.iter()
+                        .map(|c| Cell {
+                            header: c.header,
+                            content: map(&c.content),
+                        })
+                        .collect()
+                })
+                .collect(),
+        }),
+        other => other.clone(),
+    }
+}
+
+fn raw_block(b: &Block) -> String {
+    let v = crate::adf::write(&Document {
+        blocks: vec![b.clone()],
+    });
+    let first = v["content"]
+        .get(0)
+        .cloned()
+        .unwrap_or(serde_json::Value::Null);
+    format!("{{adf}}{}{{adf}}", quote_json(&first.to_string()))
 }
 
 /// Escapes wiki-special characters inside JSON strings, so a `{adf}` macro stays one token.
@@ -118,7 +194,11 @@ fn list(l: &List, prefix: &str) -> String {
             .content
             .iter()
             .filter(|b| !matches!(b, Block::List(_)))
-            .map(block)
+            .map(|b| match b {
+                // A list item's lines cannot hold these; they travel as ADF.
+                Block::Table(_) | Block::Heading { .. } | Block::Rule => raw_block(b),
+                other => block(other),
+            })
             .filter(|s| !s.is_empty())
             .map(|s| s.replace("\n\n", "\n"))
             .collect();
@@ -227,7 +307,7 @@ fn paragraph(p: &[Inline], ctx: Ctx) -> String {
     ];
     let mut last = String::new();
     for st in styles {
-        last = render(p, ctx, st);
+        last = render(&want, ctx, st);
         let src = if ctx == Ctx::Cell {
             last.trim()
         } else {
@@ -375,9 +455,16 @@ fn emit(node: &Inline, out: &mut Out) {
             let _ = marks;
             escape(text, out)
         }
-        Inline::HardBreak => out
-            .s
-            .push_str(if out.ctx == Ctx::Block { "\n" } else { "\\\\" }),
+        Inline::HardBreak => {
+            // A newline at the start of a line would be a blank line, which ends the paragraph.
+            let blank = out.s.is_empty() || out.s.ends_with('\n');
+            let br = if out.ctx == Ctx::Block && !blank {
+                "\n"
+            } else {
+                "\\\\"
+            };
+            out.s.push_str(br)
+        }
         Inline::Mention { id, .. } => out.s.push_str(&format!("[~{id}]")),
         Inline::Emoji {
             short_name,
@@ -485,8 +572,10 @@ fn escape(text: &str, out: &mut Out) {
                 }
                 false
             }
-            '{' => full || macro_like(&c, i) || out.in_code,
-            '}' => full || out.in_code,
+            // A table row is split on `|` outside brackets and braces, so cells escape them all.
+            '{' => full || macro_like(&c, i) || out.in_code || out.ctx == Ctx::Cell,
+            '}' => full || out.in_code || out.ctx == Ctx::Cell,
+            '[' if out.ctx == Ctx::Cell => true,
             '[' => {
                 full || out.in_link
                     || next == Some('^')
@@ -495,7 +584,7 @@ fn escape(text: &str, out: &mut Out) {
                         .iter()
                         .any(|t| text[..].starts_with(t) && i == 0)
             }
-            ']' => full || out.in_link,
+            ']' => full || out.in_link || out.ctx == Ctx::Cell,
             '|' => full || out.in_link || out.ctx == Ctx::Cell,
             '!' => full || image_span(&c, i, c.len()).is_some(),
             '*' | '_' | '-' | '+' | '^' | '~' => {
