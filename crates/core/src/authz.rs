@@ -98,6 +98,15 @@ pub enum Action {
     ManageChannel,
     /// Read and dismiss notices for admins (a channel was disabled, ...).
     ViewNotices,
+    /// Create a sync pair (owned by the actor), through connections the
+    /// actor may use.
+    CreateSyncPair,
+    /// See, change, run, retry or delete a sync pair with this owner: its
+    /// owner and admins. Others are told it does not exist, since a pair's
+    /// items come from the owner's connections.
+    SyncPair {
+        owner_id: i64,
+    },
 }
 
 /// The answer, with the status a web layer gives it.
@@ -125,7 +134,8 @@ pub fn decide(actor: Option<Actor>, action: Action) -> Decision {
         | Action::CreateConnection
         | Action::OwnAccount
         | Action::ViewGoals
-        | Action::CreateOkr => Decision::Allow,
+        | Action::CreateOkr
+        | Action::CreateSyncPair => Decision::Allow,
         Action::ManageCatalog
         | Action::ManageUsers
         | Action::ViewAudit
@@ -136,6 +146,8 @@ pub fn decide(actor: Option<Actor>, action: Action) -> Decision {
         Action::ChangeOkr { owner_id } if owner_id == actor.user_id => Decision::Allow,
         Action::ChangeCheckIn { author_id } if author_id == actor.user_id => Decision::Allow,
         Action::ChangeOkr { .. } | Action::ChangeCheckIn { .. } => Decision::Forbidden,
+        Action::SyncPair { owner_id } if owner_id == actor.user_id => Decision::Allow,
+        Action::SyncPair { .. } => Decision::NotFound,
         Action::Connection(op, facts) => {
             let owner = facts.owner_id == actor.user_id;
             match (owner, facts.shared, op) {
@@ -184,6 +196,18 @@ mod tests {
         ] {
             assert_eq!(decide(None, action), Decision::Unauthenticated);
         }
+    }
+
+    #[test]
+    fn sync_pairs_belong_to_their_owner_and_admins() {
+        let pair = Action::SyncPair {
+            owner_id: OWNER.user_id,
+        };
+        assert_eq!(decide(Some(OWNER), pair), Decision::Allow);
+        assert_eq!(decide(Some(ADMIN), pair), Decision::Allow);
+        assert_eq!(decide(Some(OTHER), pair), Decision::NotFound);
+        assert_eq!(decide(None, pair), Decision::Unauthenticated);
+        assert_eq!(decide(Some(OTHER), Action::CreateSyncPair), Decision::Allow);
     }
 
     #[test]

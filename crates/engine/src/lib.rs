@@ -5,6 +5,7 @@
 pub mod accounts;
 mod batch;
 pub mod catalog;
+pub mod clients;
 pub mod connections;
 pub mod error;
 pub mod goals;
@@ -13,5 +14,6 @@ pub mod jobs;
 pub mod keyring;
 mod locks;
 pub mod notify;
+pub mod sync;
 
 pub use error::{EngineError, authorize};

@@ -90,6 +90,16 @@ pub struct RemoteRef {
 pub struct SyncHint {
     pub side: Side,
     pub observed: Observed,
+    /// Cairn's mark on the item, when it carries one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<cairn_core::sync::Marker>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<DateTime<Utc>>,
+    /// Jira only: the status and issue type ids, the workflow position.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issue_type_id: Option<String>,
 }
 
 /// An item and its twin.

@@ -2059,11 +2059,13 @@ fn sync_pair(owner_id: i64, left: i64, right: i64) -> cairn_store::sync::SyncPai
         status_mapping: Some(StatusMapping(vec![
             StatusMapEntry {
                 status_id: "1".into(),
+                name: "To Do".into(),
                 state: ItemState::Opened,
                 primary: true,
             },
             StatusMapEntry {
                 status_id: "10".into(),
+                name: "Done".into(),
                 state: ItemState::Closed,
                 primary: true,
             },
@@ -2205,6 +2207,10 @@ async fn sync_items_link_once_per_side_and_keep_the_newest_hint(backend: Backend
             },
             updated_at: t0() + Duration::minutes(minute),
         },
+        marker: None,
+        created_at: None,
+        status_id: None,
+        issue_type_id: None,
     };
     let mut tx = store.begin().await.expect("begin");
     let (id, added) = tx

@@ -78,7 +78,7 @@ impl Shadow {
 
 /// How a value written to a side reads back from it, in every form the
 /// engine may read it in. Conversions only, so deciding stays pure.
-pub trait Readback {
+pub trait Readback: Send + Sync {
     fn read_back(&self, side: Side, field: SyncField, value: &FieldValue) -> Vec<FieldValue>;
 }
 

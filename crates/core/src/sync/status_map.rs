@@ -32,6 +32,9 @@ pub struct JiraStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusMapEntry {
     pub status_id: String,
+    /// The status's name when the mapping was saved, for messages.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
     pub state: ItemState,
     #[serde(default)]
     pub primary: bool,
@@ -68,6 +71,7 @@ impl StatusMapping {
                 .iter()
                 .map(|s| StatusMapEntry {
                     status_id: s.id.clone(),
+                    name: s.name.clone(),
                     state: state_of(s),
                     primary: primaries.contains(&Some(s.id.clone())),
                 })
@@ -133,6 +137,14 @@ impl StatusMapping {
             .map(|e| e.state)
     }
 
+    /// A status's name as saved, else its id.
+    pub fn name_of<'a>(&'a self, status_id: &'a str) -> &'a str {
+        self.0
+            .iter()
+            .find(|e| e.status_id == status_id && !e.name.is_empty())
+            .map_or(status_id, |e| e.name.as_str())
+    }
+
     /// The status Cairn moves a Jira issue to for `state`.
     pub fn primary(&self, state: ItemState) -> Option<&str> {
         self.0
@@ -180,6 +192,8 @@ mod tests {
         assert_eq!(mapping.state_of("4"), Some(ItemState::Opened));
         assert_eq!(mapping.state_of("11"), Some(ItemState::Closed));
         assert_eq!(mapping.state_of("99"), None);
+        assert_eq!(mapping.name_of("4"), "In Review");
+        assert_eq!(mapping.name_of("99"), "99");
     }
 
     #[test]
@@ -235,6 +249,7 @@ mod tests {
         let mut twice = good.clone();
         twice.0.push(StatusMapEntry {
             status_id: "3".into(),
+            name: String::new(),
             state: ItemState::Closed,
             primary: false,
         });
@@ -248,6 +263,7 @@ mod tests {
         let mut stranger = good;
         stranger.0.push(StatusMapEntry {
             status_id: "404".into(),
+            name: String::new(),
             state: ItemState::Closed,
             primary: false,
         });

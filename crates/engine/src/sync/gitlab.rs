@@ -1,0 +1,205 @@
+//! A GitLab side: a project's issues, identified by `iid`, with Cairn's
+//! mark as the last line of the description of the issues it creates.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use cairn_connect::GitLabClient;
+use cairn_connect::gitlab::{Issue, IssueChanges, IssueFilter, IssueState, ProjectRef, StateEvent};
+use cairn_core::sync::{
+    FieldValue, ItemState, ItemValues, Marker, Observed, SideScope, SyncField, split_marker,
+    with_marker,
+};
+use cairn_store::sync::RemoteRef;
+use chrono::{DateTime, Duration, Utc};
+
+use super::side::{Failure, RemoteItem};
+
+/// How far before an interrupted create's intent its item may have been
+/// created (clocks of Cairn and GitLab disagree a little).
+const CLOCK_SLACK_MINUTES: i64 = 5;
+
+pub(crate) struct GitLabSide {
+    pub client: GitLabClient,
+    pub project: ProjectRef,
+    pub scope: SideScope,
+}
+
+fn failure(what: &str, error: &cairn_connect::ConnectError) -> Failure {
+    Failure::from_connect("GitLab", what, error)
+}
+
+/// An issue as a sync item.
+pub(crate) fn remote_item(issue: &Issue) -> RemoteItem {
+    let (description, marker) = split_marker(issue.description.as_deref().unwrap_or_default());
+    RemoteItem {
+        reference: RemoteRef {
+            id: issue.iid.to_string(),
+            key: format!("#{}", issue.iid),
+            url: issue.web_url.clone().unwrap_or_default(),
+        },
+        observed: Observed {
+            values: ItemValues {
+                title: issue.title.clone(),
+                description,
+                state: if issue.state == "closed" {
+                    ItemState::Closed
+                } else {
+                    ItemState::Opened
+                },
+                labels: issue.labels.iter().cloned().collect(),
+                due_date: issue.due_date,
+            },
+            updated_at: issue.updated_at.or(issue.created_at).unwrap_or_default(),
+        },
+        marker,
+        created_at: issue.created_at,
+        labels: issue.labels.clone(),
+    }
+}
+
+fn parse_iid(id: &str) -> Result<u64, Failure> {
+    id.parse()
+        .map_err(|_| Failure::Refused(format!("`{id}` is not a GitLab issue iid")))
+}
+
+impl GitLabSide {
+    pub fn api_calls(&self) -> u64 {
+        self.client.api_calls()
+    }
+
+    pub async fn read(&self, id: &str) -> Result<Option<RemoteItem>, Failure> {
+        let iid = parse_iid(id)?;
+        match self.client.issue(&self.project, iid).await {
+            Ok(issue) => Ok(Some(remote_item(&issue))),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(failure(&format!("reading issue #{iid}"), &e)),
+        }
+    }
+
+    async fn list(&self, filter: IssueFilter, what: &str) -> Result<Vec<Issue>, Failure> {
+        let mut pages = self.client.issues(&self.project, &filter);
+        let mut issues = Vec::new();
+        loop {
+            match pages.next_page().await {
+                Ok(Some(page)) => issues.extend(page),
+                Ok(None) => return Ok(issues),
+                Err(e) => return Err(failure(what, &e)),
+            }
+        }
+    }
+
+    pub async fn updated_since(
+        &self,
+        since: DateTime<Utc>,
+        created_after: DateTime<Utc>,
+    ) -> Result<Vec<RemoteItem>, Failure> {
+        let filter = IssueFilter {
+            state: Some(IssueState::All),
+            labels: self.scope.labels.clone(),
+            updated_after: Some(since),
+            created_after: Some(created_after),
+            order_by: Some("updated_at".into()),
+            sort: Some(cairn_connect::gitlab::Sort::Asc),
+            ..IssueFilter::default()
+        };
+        let issues = self.list(filter, "listing changed issues").await?;
+        Ok(issues.iter().map(remote_item).collect())
+    }
+
+    pub async fn find_marked(
+        &self,
+        marker: &Marker,
+        since: DateTime<Utc>,
+    ) -> Result<Option<RemoteItem>, Failure> {
+        let filter = IssueFilter {
+            state: Some(IssueState::All),
+            created_after: Some(since - Duration::minutes(CLOCK_SLACK_MINUTES)),
+            ..IssueFilter::default()
+        };
+        let issues = self
+            .list(filter, "looking for an issue Cairn may have created")
+            .await?;
+        Ok(issues
+            .iter()
+            .map(remote_item)
+            .find(|item| item.marker.as_ref() == Some(marker)))
+    }
+
+    pub async fn create(
+        &self,
+        values: &ItemValues,
+        marker: &Marker,
+    ) -> Result<RemoteItem, Failure> {
+        let changes = IssueChanges {
+            title: Some(values.title.clone()),
+            description: Some(with_marker(&values.description, marker)),
+            labels: Some(values.labels.iter().cloned().collect()),
+            due_date: values.due_date,
+            ..IssueChanges::default()
+        };
+        let issue = self
+            .client
+            .create_issue(&self.project, &changes)
+            .await
+            .map_err(|e| failure("creating an issue", &e))?;
+        let mut item = remote_item(&issue);
+        if values.state == ItemState::Closed {
+            let close = IssueChanges {
+                state_event: Some(StateEvent::Close),
+                ..IssueChanges::default()
+            };
+            let closed = self
+                .client
+                .update_issue(&self.project, issue.iid, &close)
+                .await
+                .map_err(|e| failure(&format!("closing issue #{}", issue.iid), &e))?;
+            item = remote_item(&closed);
+        }
+        Ok(item)
+    }
+
+    pub async fn write(
+        &self,
+        item: &RemoteItem,
+        changes: &BTreeMap<SyncField, FieldValue>,
+    ) -> Result<(), Failure> {
+        let iid = parse_iid(&item.reference.id)?;
+        let mut edit = IssueChanges::default();
+        for (field, value) in changes {
+            match (field, value) {
+                (SyncField::Title, FieldValue::Text(t)) => edit.title = Some(t.clone()),
+                (SyncField::Description, FieldValue::Text(t)) => {
+                    // The mark stays on the issues Cairn created.
+                    edit.description = Some(match &item.marker {
+                        Some(marker) => with_marker(t, marker),
+                        None => t.clone(),
+                    });
+                }
+                (SyncField::State, FieldValue::State(s)) => {
+                    edit.state_event = Some(match s {
+                        ItemState::Opened => StateEvent::Reopen,
+                        ItemState::Closed => StateEvent::Close,
+                    });
+                }
+                (SyncField::Labels, FieldValue::Labels(l)) => {
+                    let now: BTreeSet<&String> = item.observed.values.labels.iter().collect();
+                    let wanted: BTreeSet<&String> = l.iter().collect();
+                    // Adding and removing, rather than replacing, keeps a
+                    // label someone adds meanwhile.
+                    edit.add_labels = wanted.difference(&now).map(|s| (*s).clone()).collect();
+                    edit.remove_labels = now.difference(&wanted).map(|s| (*s).clone()).collect();
+                }
+                (SyncField::DueDate, FieldValue::Date(d)) => {
+                    edit.due_date = *d;
+                    edit.remove_due_date = d.is_none();
+                }
+                _ => {}
+            }
+        }
+        self.client
+            .update_issue(&self.project, iid, &edit)
+            .await
+            .map(|_| ())
+            .map_err(|e| failure(&format!("editing issue #{iid}"), &e))
+    }
+}
