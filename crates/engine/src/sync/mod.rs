@@ -216,9 +216,12 @@ impl SyncEngine {
         let until = now
             + chrono::Duration::from_std(self.settings.claim)
                 .unwrap_or(chrono::Duration::minutes(2));
+        // One claim per attempt: two jobs of one item in this process
+        // exclude each other as jobs of two instances do.
+        let owner = format!("{}-{}", self.owner, uuid_like());
         if !self
             .store
-            .claim_sync_item(item_id, &self.owner, now, until)
+            .claim_sync_item(item_id, &owner, now, until)
             .await?
         {
             // Someone else works on it; look again once they are done.
@@ -226,11 +229,16 @@ impl SyncEngine {
                 .enqueue_item_at(item_id, now + chrono::Duration::seconds(2), now)
                 .await;
         }
-        match self.carry_claimed(&pair, item).await {
+        // Read again under the claim: what another attempt did before it
+        // let go (linked a twin, say) must be seen, or it would be redone.
+        let Some(item) = self.store.get_sync_item(item_id).await? else {
+            return Ok(());
+        };
+        match self.carry_claimed(&pair, item, &owner).await {
             Ok(counts) => self.record_run(&pair, "item", now, counts).await,
             Err(error) => {
                 // Cairn's own database failed: give the item back at once.
-                let _ = self.store.release_sync_item(item_id, &self.owner).await;
+                let _ = self.store.release_sync_item(item_id, &owner).await;
                 Err(error)
             }
         }
@@ -240,6 +248,7 @@ impl SyncEngine {
         &self,
         pair: &SyncPair,
         mut item: SyncItem,
+        owner: &str,
     ) -> Result<cairn_store::sync::SyncCounts, EngineError> {
         let now = Utc::now();
         let (left, right) = match (
@@ -254,7 +263,7 @@ impl SyncEngine {
                     after: None,
                 }));
                 item::settle(&mut item, &result, now);
-                self.finish(&item, None, now).await?;
+                self.finish(&item, owner, None, now).await?;
                 return Ok(cairn_store::sync::SyncCounts {
                     seen: 1,
                     failed: 1,
@@ -305,7 +314,7 @@ impl SyncEngine {
             tx.delete_sync_item(item.id).await?;
             tx.commit().await?;
         } else {
-            self.finish(&item, used_hint_at, now).await?;
+            self.finish(&item, owner, used_hint_at, now).await?;
         }
         Ok(counts)
     }
@@ -313,12 +322,12 @@ impl SyncEngine {
     async fn finish(
         &self,
         item: &SyncItem,
+        owner: &str,
         used_hint_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<(), EngineError> {
         let mut tx = self.store.begin().await?;
-        tx.save_sync_item(item, &self.owner, used_hint_at, now)
-            .await?;
+        tx.save_sync_item(item, owner, used_hint_at, now).await?;
         tx.commit().await?;
         Ok(())
     }

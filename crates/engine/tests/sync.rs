@@ -1,0 +1,467 @@
+//! Two-way sync against the simulator, on both backends, driven by the
+//! reconciliation scan and the job worker (webhooks are tested through
+//! the web layer): GitLab to GitLab here; Jira in the web tests.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cairn_connect::gitlab::{IssueChanges, IssueFilter, IssueState, ProjectRef, StateEvent};
+use cairn_connect::{GitLabAuth, GitLabClient, GitLabSettings, Secret};
+use cairn_core::authz::Role;
+use cairn_core::sync::{Marker, OperationKind, Side, SyncItemState};
+use cairn_engine::accounts::{Accounts, Authenticated};
+use cairn_engine::connections::{ConnectionInput, Connections};
+use cairn_engine::jobs::{JobSignal, Registry, Worker, WorkerConfig};
+use cairn_engine::keyring::Keyring;
+use cairn_engine::sync::{PairInput, SideInput, SyncEngine, SyncSettings};
+use cairn_store::sync::NewSyncOperation;
+use cairn_store::testing::TestDb;
+use cairn_store::{Backend, Store};
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+
+const LEFT: &str = "northwind/checkout";
+const RIGHT: &str = "northwind/mobile-app";
+
+struct Harness {
+    _db: TestDb,
+    _keys: tempfile::TempDir,
+    store: Arc<dyn Store>,
+    _sim: cairn_sim::SimHandle,
+    sync: Arc<SyncEngine>,
+    by: Authenticated,
+    gitlab: GitLabClient,
+    connection: i64,
+    shutdown: CancellationToken,
+}
+
+impl Harness {
+    async fn new(backend: Backend) -> Harness {
+        let db = TestDb::new(backend).await;
+        let store = db.store().await;
+        let sim = cairn_sim::start(cairn_sim::SimConfig::default())
+            .await
+            .expect("simulator");
+        let keys = tempfile::tempdir().expect("tempdir");
+        let keyring =
+            Arc::new(Keyring::load(None, &keys.path().join("master.key")).expect("keyring"));
+        let user = Accounts::new(store.clone())
+            .create_user(
+                None,
+                "sync@example.com",
+                "Sync Owner",
+                Role::Member,
+                "a long enough password",
+                Utc::now(),
+            )
+            .await
+            .expect("user");
+        let by = Authenticated {
+            user,
+            session: None,
+        };
+        let connection = Connections::new(store.clone(), keyring.clone())
+            .create(
+                &by,
+                ConnectionInput {
+                    kind: "gitlab".into(),
+                    name: "sim".into(),
+                    base_url: Some(sim.gitlab_url()),
+                    auth_kind: "private_token".into(),
+                    username: None,
+                    secret: Secret::new(cairn_sim::DEFAULT_GITLAB_TOKEN),
+                    shared: false,
+                },
+                Utc::now(),
+            )
+            .await
+            .expect("connection")
+            .id;
+        let sync = Arc::new(SyncEngine::new(
+            store.clone(),
+            keyring,
+            SyncSettings::default(),
+        ));
+        let mut registry = Registry::with_builtins();
+        sync.register(&mut registry);
+        let shutdown = CancellationToken::new();
+        let worker = Worker::new(
+            store.clone(),
+            registry,
+            WorkerConfig {
+                concurrency: 4,
+                poll_interval: Duration::from_millis(20),
+                ..WorkerConfig::default()
+            },
+            Worker::new_id(),
+            JobSignal::default(),
+        );
+        tokio::spawn(worker.run(shutdown.clone()));
+        let gitlab = GitLabClient::new(&GitLabSettings::new(
+            sim.gitlab_url(),
+            GitLabAuth::PrivateToken(Secret::new(cairn_sim::DEFAULT_GITLAB_TOKEN)),
+        ))
+        .expect("client");
+        Harness {
+            _db: db,
+            _keys: keys,
+            store,
+            _sim: sim,
+            sync,
+            by,
+            gitlab,
+            connection,
+            shutdown,
+        }
+    }
+
+    fn input(&self) -> PairInput {
+        PairInput {
+            name: "checkout <-> mobile".into(),
+            left: SideInput {
+                connection_id: self.connection,
+                project: LEFT.into(),
+                labels: vec![],
+                jql: None,
+            },
+            right: SideInput {
+                connection_id: self.connection,
+                project: RIGHT.into(),
+                labels: vec![],
+                jql: None,
+            },
+            active: true,
+            created_after: None,
+            fields: Default::default(),
+            status_mapping: None,
+            transition_defaults: None,
+            jira_issue_type: None,
+            scan_interval_secs: None,
+        }
+    }
+
+    async fn issues(&self, project: &str) -> Vec<cairn_connect::gitlab::Issue> {
+        self.gitlab
+            .issues(
+                &ProjectRef::from(project),
+                &IssueFilter {
+                    state: Some(IssueState::All),
+                    ..IssueFilter::default()
+                },
+            )
+            .collect_all()
+            .await
+            .expect("issues")
+    }
+
+    async fn create(&self, project: &str, title: &str, description: &str) -> u64 {
+        self.gitlab
+            .create_issue(
+                &ProjectRef::from(project),
+                &IssueChanges {
+                    title: Some(title.into()),
+                    description: Some(description.into()),
+                    labels: Some(vec!["bug".into()]),
+                    ..IssueChanges::default()
+                },
+            )
+            .await
+            .expect("create")
+            .iid
+    }
+
+    async fn edit(&self, project: &str, iid: u64, changes: IssueChanges) {
+        self.gitlab
+            .update_issue(&ProjectRef::from(project), iid, &changes)
+            .await
+            .expect("edit");
+    }
+
+    /// Scans and waits until no sync job is left.
+    async fn settle(&self, pair: i64) {
+        self.sync.scan(pair).await.expect("scan");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let counts = self.store.job_counts().await.expect("counts");
+            let busy = |s: &str| counts.0.get(s).copied().unwrap_or(0);
+            if busy("queued") == 0 && busy("running") == 0 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "jobs did not drain: {counts:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn writes(&self, pair: i64) -> usize {
+        self.store
+            .list_sync_operations(pair, None, 500)
+            .await
+            .expect("ops")
+            .len()
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+fn titled<'a>(
+    issues: &'a [cairn_connect::gitlab::Issue],
+    title: &str,
+) -> Vec<&'a cairn_connect::gitlab::Issue> {
+    issues.iter().filter(|i| i.title == title).collect()
+}
+
+async fn gitlab_to_gitlab(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let pair = h
+        .sync
+        .create_pair(&h.by, &h.input(), Utc::now())
+        .await
+        .expect("pair")
+        .pair
+        .id;
+    let before_right = h.issues(RIGHT).await.len();
+    h.settle(pair).await;
+    assert_eq!(
+        h.issues(RIGHT).await.len(),
+        before_right,
+        "switching a pair on brings no history across"
+    );
+
+    // A new issue on the left gets exactly one twin on the right.
+    let iid = h
+        .create(
+            LEFT,
+            "Checkout fails on Safari",
+            "Steps:\n\n1. open\n2. **pay**",
+        )
+        .await;
+    h.settle(pair).await;
+    h.settle(pair).await;
+    let right = h.issues(RIGHT).await;
+    let twins = titled(&right, "Checkout fails on Safari");
+    assert_eq!(twins.len(), 1, "one twin, however often the scan sees it");
+    let twin = twins[0];
+    let (text, marker) = cairn_core::sync::split_marker(twin.description.as_deref().unwrap_or(""));
+    assert_eq!(text, "Steps:\n\n1. open\n2. **pay**");
+    assert_eq!(
+        marker,
+        Some(Marker {
+            pair_id: pair,
+            origin: Side::Left,
+            origin_id: iid.to_string()
+        })
+    );
+    assert_eq!(twin.labels, vec!["bug".to_owned()]);
+    let item = h
+        .store
+        .find_sync_item(pair, Side::Left, &iid.to_string())
+        .await
+        .expect("find")
+        .expect("linked");
+    assert_eq!(item.state, SyncItemState::Synced);
+    assert_eq!(
+        item.right.as_ref().map(|r| r.id.clone()),
+        Some(twin.iid.to_string())
+    );
+
+    // A change on the right comes back left; nothing else is written.
+    let writes = h.writes(pair).await;
+    h.edit(
+        RIGHT,
+        twin.iid,
+        IssueChanges {
+            title: Some("Checkout fails on Safari 17".into()),
+            state_event: Some(StateEvent::Close),
+            ..IssueChanges::default()
+        },
+    )
+    .await;
+    h.settle(pair).await;
+    let left = h
+        .gitlab
+        .issue(&ProjectRef::from(LEFT), iid)
+        .await
+        .expect("left");
+    assert_eq!(left.title, "Checkout fails on Safari 17");
+    assert_eq!(left.state, "closed");
+    assert_eq!(
+        h.writes(pair).await,
+        writes + 1,
+        "one update of the left side"
+    );
+
+    // Its echo (the left issue's own change) is not carried back, and a
+    // scan with nothing new writes nothing.
+    h.settle(pair).await;
+    h.settle(pair).await;
+    assert_eq!(h.writes(pair).await, writes + 1, "no echo");
+    let twin_now = h
+        .gitlab
+        .issue(&ProjectRef::from(RIGHT), twin.iid)
+        .await
+        .expect("twin");
+    assert_eq!(twin_now.title, "Checkout fails on Safari 17");
+
+    // Both sides change the title: the newer wins, and the conflict is kept.
+    h.edit(
+        LEFT,
+        iid,
+        IssueChanges {
+            title: Some("from the left".into()),
+            ..IssueChanges::default()
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    h.edit(
+        RIGHT,
+        twin.iid,
+        IssueChanges {
+            title: Some("from the right, later".into()),
+            ..IssueChanges::default()
+        },
+    )
+    .await;
+    h.settle(pair).await;
+    let left = h
+        .gitlab
+        .issue(&ProjectRef::from(LEFT), iid)
+        .await
+        .expect("left");
+    assert_eq!(left.title, "from the right, later");
+    let conflicts = h
+        .sync
+        .list_conflicts(&h.by, pair, 10)
+        .await
+        .expect("conflicts");
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].field, "title");
+    assert_eq!(conflicts[0].left_value, "from the left");
+    assert_eq!(conflicts[0].right_value, "from the right, later");
+    assert_eq!(conflicts[0].winner, Side::Right);
+}
+
+/// A create interrupted after GitLab made the issue and before Cairn
+/// recorded it: the retry finds the issue by its mark and links it.
+async fn an_interrupted_create_is_finished_not_repeated(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let mut input = h.input();
+    input.active = false;
+    let pair = h
+        .sync
+        .create_pair(&h.by, &input, Utc::now())
+        .await
+        .expect("pair")
+        .pair
+        .id;
+    let iid = h.create(LEFT, "Half-made twin", "body").await;
+    // What a crash leaves: the item noted, the intent recorded, the twin
+    // made on the right with Cairn's mark, no link.
+    let mut tx = h.store.begin().await.expect("begin");
+    let (item, _) = tx
+        .note_sync_item(
+            pair,
+            Side::Left,
+            &cairn_store::sync::RemoteRef {
+                id: iid.to_string(),
+                key: format!("#{iid}"),
+                url: String::new(),
+            },
+            None,
+            Utc::now(),
+        )
+        .await
+        .expect("note");
+    tx.insert_sync_operation(
+        &NewSyncOperation {
+            pair_id: pair,
+            item_id: item,
+            side: Side::Right,
+            kind: OperationKind::Create,
+            fields: Default::default(),
+        },
+        Utc::now(),
+    )
+    .await
+    .expect("intent");
+    tx.commit().await.expect("commit");
+    let marker = Marker {
+        pair_id: pair,
+        origin: Side::Left,
+        origin_id: iid.to_string(),
+    };
+    h.create(
+        RIGHT,
+        "Half-made twin",
+        &cairn_core::sync::with_marker("body", &marker),
+    )
+    .await;
+    // Activate with a date before the issue, so the scan sees it.
+    let mut input = h.input();
+    input.created_after = Some(Utc::now() - chrono::Duration::hours(1));
+    h.sync
+        .update_pair(&h.by, pair, &input, Utc::now())
+        .await
+        .expect("activate");
+    h.settle(pair).await;
+    h.settle(pair).await;
+    let right = h.issues(RIGHT).await;
+    let ops = h
+        .store
+        .list_sync_operations(pair, None, 10)
+        .await
+        .expect("ops");
+    assert_eq!(
+        titled(&right, "Half-made twin").len(),
+        1,
+        "no second twin: {ops:#?}"
+    );
+    let linked = h
+        .store
+        .get_sync_item(item)
+        .await
+        .expect("get")
+        .expect("item");
+    assert_eq!(
+        linked.state,
+        SyncItemState::Synced,
+        "{:?}",
+        linked.last_error
+    );
+    assert!(linked.right.is_some());
+    let ops = h
+        .store
+        .list_sync_operations(pair, Some(item), 10)
+        .await
+        .expect("ops");
+    assert!(
+        ops.iter()
+            .any(|o| o.error.as_deref() == Some("found after an interruption")),
+        "{ops:?}"
+    );
+}
+
+macro_rules! both_backends {
+    ($($name:ident),*) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(cairn_store::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(cairn_store::Backend::Postgres).await })*
+        }
+    };
+}
+
+both_backends!(
+    gitlab_to_gitlab,
+    an_interrupted_create_is_finished_not_repeated
+);
