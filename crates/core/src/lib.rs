@@ -4,6 +4,7 @@
 #[macro_use]
 mod names;
 
+pub mod activity;
 pub mod authz;
 pub mod goals;
 pub mod integrations;
@@ -11,3 +12,4 @@ pub mod jobs;
 pub mod notify;
 pub mod secret;
 pub mod sync;
+pub mod worklogs;

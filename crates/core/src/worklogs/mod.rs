@@ -1,0 +1,3 @@
+//! Worklogs: the pure rules.
+pub mod error;
+pub use error::WorklogError;
