@@ -597,10 +597,7 @@ fn mark_closing(text: &str, tokens: &mut [Token]) {
             }
         }
         // One or more references, separated by `,`, spaces or ` and `.
-        loop {
-            let Ok(index) = tokens.binary_search_by_key(&at, |t| t.start) else {
-                break;
-            };
+        while let Ok(index) = tokens.binary_search_by_key(&at, |t| t.start) {
             let token = &mut tokens[index];
             if !matches!(token.kind, TokenKind::Found(_)) {
                 break;
