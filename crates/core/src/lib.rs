@@ -6,6 +6,7 @@ mod names;
 
 pub mod activity;
 pub mod authz;
+mod digest;
 pub mod goals;
 pub mod integrations;
 pub mod jobs;

@@ -19,7 +19,6 @@
 use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::model::{Activity, ActivityDetail, IssueAction, MergeRequestAction};
 
@@ -33,15 +32,6 @@ impl ActivityFingerprint {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-fn digest(canonical: &str) -> ActivityFingerprint {
-    let digest = Sha256::digest(canonical.as_bytes());
-    let mut hex = String::with_capacity(32);
-    for byte in &digest[..16] {
-        hex.push_str(&format!("{byte:02x}"));
-    }
-    ActivityFingerprint(hex)
 }
 
 fn person_key(activity: &Activity) -> String {
@@ -103,7 +93,7 @@ impl Activity {
                 ),
             },
         };
-        digest(&canonical)
+        ActivityFingerprint(crate::digest::hex128(&canonical))
     }
 }
 

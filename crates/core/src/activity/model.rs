@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::error::ActivityError;
-use super::references::{GitLabIssueRef, Reference, ReferenceScan, Target, TextSource};
+use super::references::{GitLabIssueRef, JiraKey, Reference, ReferenceScan, Target, TextSource};
 
 stable_names! {
     error: ActivityError;
@@ -252,7 +252,7 @@ impl Activity {
     /// closing phrase in a commit pushed to `default_branch`, or in the
     /// title or description of a merge request merged into it. Anything
     /// on another branch closes nothing (GitLab's own rule for issues).
-    pub fn closes_jira_issues(&self, default_branch: &str) -> Vec<crate::activity::JiraKey> {
+    pub fn closes_jira_issues(&self, default_branch: &str) -> Vec<JiraKey> {
         let lands = match &self.detail {
             ActivityDetail::Commit(c) => c.branch.as_deref() == Some(default_branch),
             ActivityDetail::MergeRequest(mr) => {
@@ -275,10 +275,7 @@ impl Activity {
                             | TextSource::MergeRequestDescription
                     )
             })
-            .filter_map(|f| match &f.reference {
-                Reference::Jira { key } => Some(key.clone()),
-                Reference::GitLabIssue(_) => None,
-            })
+            .filter_map(|f| f.reference.jira_key().cloned())
             .collect()
     }
 

@@ -142,6 +142,16 @@ pub enum Reference {
     GitLabIssue(GitLabIssueRef),
 }
 
+impl Reference {
+    /// The Jira key, when it is one.
+    pub fn jira_key(&self) -> Option<&JiraKey> {
+        match self {
+            Reference::Jira { key } => Some(key),
+            Reference::GitLabIssue(_) => None,
+        }
+    }
+}
+
 /// The work item time is logged against: a Jira issue, or a GitLab issue
 /// by its project's full path (the engine resolves the path to an id).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -300,10 +310,7 @@ impl ReferenceScan {
 
     /// The Jira keys found, in order.
     pub fn jira_keys(&self) -> impl Iterator<Item = &JiraKey> {
-        self.found.iter().filter_map(|f| match &f.reference {
-            Reference::Jira { key } => Some(key),
-            Reference::GitLabIssue(_) => None,
-        })
+        self.found.iter().filter_map(|f| f.reference.jira_key())
     }
 
     /// The Jira keys a closing phrase names, in order.
@@ -311,10 +318,7 @@ impl ReferenceScan {
         self.found
             .iter()
             .filter(|f| f.closing)
-            .filter_map(|f| match &f.reference {
-                Reference::Jira { key } => Some(key),
-                Reference::GitLabIssue(_) => None,
-            })
+            .filter_map(|f| f.reference.jira_key())
     }
 
     /// The GitLab issues referred to, in order.
@@ -420,24 +424,29 @@ fn classify_key(project: &str, number: &str) -> Option<Result<(), DropReason>> {
     Some(Ok(()))
 }
 
+/// Positions of ASCII letters that start a word (an ASCII letter is
+/// always at a character boundary).
+fn word_starts(text: &str) -> impl Iterator<Item = usize> + '_ {
+    text.bytes()
+        .enumerate()
+        .filter(move |(i, b)| b.is_ascii_alphabetic() && !prev_char(text, *i).is_some_and(is_word))
+        .map(|(i, _)| i)
+}
+
+/// The end of the run of bytes from `from` that satisfy `keep`.
+fn run_end(bytes: &[u8], from: usize, keep: impl Fn(u8) -> bool) -> usize {
+    bytes[from..]
+        .iter()
+        .position(|b| !keep(*b))
+        .map_or(bytes.len(), |n| from + n)
+}
+
 fn scan_keys(text: &str, tokens: &mut Vec<Token>) {
     let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        // An ASCII letter is always at a character boundary.
-        if !bytes[i].is_ascii_alphabetic() || prev_char(text, i).is_some_and(is_word) {
-            i += 1;
-            continue;
-        }
-        let mut j = i;
-        while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_') {
-            j += 1;
-        }
+    for i in word_starts(text) {
+        let j = run_end(bytes, i, |b| b.is_ascii_alphanumeric() || b == b'_');
         if j < bytes.len() && bytes[j] == b'-' {
-            let mut k = j + 1;
-            while k < bytes.len() && bytes[k].is_ascii_digit() {
-                k += 1;
-            }
+            let k = run_end(bytes, j + 1, |b| b.is_ascii_digit());
             if k > j + 1 && !next_char(text, k).is_some_and(is_word) {
                 let outcome = classify_key(&text[i..j], &text[j + 1..k]);
                 let kind = match outcome {
@@ -458,11 +467,8 @@ fn scan_keys(text: &str, tokens: &mut Vec<Token>) {
                         closing: false,
                     });
                 }
-                i = k;
-                continue;
             }
         }
-        i = j.max(i + 1);
     }
 }
 
@@ -478,10 +484,7 @@ fn is_path_byte(b: u8) -> bool {
 fn scan_gitlab_refs(text: &str, tokens: &mut Vec<Token>) {
     let bytes = text.as_bytes();
     for (hash, _) in text.match_indices('#') {
-        let mut end = hash + 1;
-        while end < bytes.len() && bytes[end].is_ascii_digit() {
-            end += 1;
-        }
+        let end = run_end(bytes, hash + 1, |b| b.is_ascii_digit());
         let digits = &text[hash + 1..end];
         if digits.is_empty()
             || digits.starts_with('0')
@@ -551,11 +554,8 @@ fn is_closing_verb(word: &str) -> bool {
         .any(|verb| verb.starts_with(first.to_ascii_lowercase()) && verb.get(1..) == Some(rest))
 }
 
-fn skip_spaces(bytes: &[u8], mut at: usize) -> usize {
-    while at < bytes.len() && bytes[at] == b' ' {
-        at += 1;
-    }
-    at
+fn skip_spaces(bytes: &[u8], at: usize) -> usize {
+    run_end(bytes, at, |b| b == b' ')
 }
 
 fn mark_closing(text: &str, tokens: &mut [Token]) {
@@ -563,18 +563,9 @@ fn mark_closing(text: &str, tokens: &mut [Token]) {
         return;
     }
     let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if !bytes[i].is_ascii_alphabetic() || prev_char(text, i).is_some_and(is_word) {
-            i += 1;
-            continue;
-        }
-        let mut j = i;
-        while j < bytes.len() && bytes[j].is_ascii_alphabetic() {
-            j += 1;
-        }
+    for i in word_starts(text) {
+        let j = run_end(bytes, i, |b| b.is_ascii_alphabetic());
         if next_char(text, j).is_some_and(is_word) || !is_closing_verb(&text[i..j]) {
-            i = j;
             continue;
         }
         let mut at = j;
@@ -583,7 +574,6 @@ fn mark_closing(text: &str, tokens: &mut [Token]) {
         }
         let after_verb = skip_spaces(bytes, at);
         if after_verb == at {
-            i = j;
             continue;
         }
         at = after_verb;
@@ -613,7 +603,6 @@ fn mark_closing(text: &str, tokens: &mut [Token]) {
                 at = skip_spaces(bytes, at + 3);
             }
         }
-        i = j.max(i + 1);
     }
 }
 
