@@ -95,9 +95,9 @@ pub struct Suggestion {
 
 impl Suggestion {
     /// A key that stays the same while later activity joins the session
-    /// (day, target, first activity of the session's part), so a dismissed
-    /// or accepted suggestion is recognised when suggestions are
-    /// recomputed.
+    /// (day, target, its first activity), so a dismissed or accepted
+    /// suggestion is recognised when suggestions are recomputed. An
+    /// earlier activity arriving late (the backstop) gives a new key.
     pub fn key(&self) -> String {
         let target = self
             .target
@@ -268,7 +268,8 @@ fn split_part(
     }
     let length = (part.end - part.start).num_seconds().max(0);
     let in_part = activities.len() as i64;
-    let step = i64::from(settings.rounding_minutes) * 60;
+    // Settings are validated before use; a zero step must still not divide by zero.
+    let step = i64::from(settings.rounding_minutes.max(1)) * 60;
     let mut before = 0i64;
     for (target, ids, attributed) in groups {
         let on_target = ids.len() as i64;

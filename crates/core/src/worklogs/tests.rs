@@ -135,6 +135,12 @@ fn a_lone_activity_is_its_lead_in_and_never_less_than_one_step() {
          share 0 min, rounded to 15 min"
     );
     assert!(suggest(&WorklogSettings::default(), z, &[]).is_empty());
+    // Unvalidated settings do not panic: a zero step counts as 1 minute.
+    let zero_step = WorklogSettings {
+        rounding_minutes: 0,
+        ..WorklogSettings::default()
+    };
+    assert_eq!(suggest(&zero_step, z, &one)[0].minutes, 30);
 }
 
 #[test]
