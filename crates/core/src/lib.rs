@@ -4,10 +4,13 @@
 #[macro_use]
 mod names;
 
+pub mod activity;
 pub mod authz;
+mod digest;
 pub mod goals;
 pub mod integrations;
 pub mod jobs;
 pub mod notify;
 pub mod secret;
 pub mod sync;
+pub mod worklogs;

@@ -22,6 +22,18 @@ impl UnknownNameError for crate::sync::SyncError {
     }
 }
 
+impl UnknownNameError for crate::activity::ActivityError {
+    fn unknown_name(what: &'static str, name: String) -> Self {
+        crate::activity::ActivityError::UnknownName { what, name }
+    }
+}
+
+impl UnknownNameError for crate::worklogs::WorklogError {
+    fn unknown_name(what: &'static str, name: String) -> Self {
+        crate::worklogs::WorklogError::UnknownName { what, name }
+    }
+}
+
 macro_rules! stable_names {
     (
         $(#[$meta:meta])*

@@ -10,7 +10,6 @@ use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::error::SyncError;
 use super::settings::SyncField;
@@ -51,12 +50,7 @@ impl FieldValue {
             }
             FieldValue::Date(d) => format!("d:{}", d.map(|d| d.to_string()).unwrap_or_default()),
         };
-        let digest = Sha256::digest(canonical.as_bytes());
-        let mut hex = String::with_capacity(32);
-        for byte in &digest[..16] {
-            hex.push_str(&format!("{byte:02x}"));
-        }
-        Fingerprint(hex)
+        Fingerprint(crate::digest::hex128(&canonical))
     }
 
     /// A short rendering for logs, conflicts and previews.
