@@ -11,10 +11,12 @@ use serde::{Deserialize, Serialize};
 use super::decide::Plan;
 use super::settings::{Side, SyncField};
 
-/// How far back writes are remembered.
-pub const FUSE_WINDOW_MINUTES: i64 = 10;
+/// How far back writes are remembered. A loop between two machines
+/// flips a field every few seconds; people editing one field on both
+/// sides take far longer than this for the same number of turns.
+pub const FUSE_WINDOW_MINUTES: i64 = 2;
 /// Direction changes of one field within the window that trip the fuse.
-pub const FLIP_LIMIT: usize = 4;
+pub const FLIP_LIMIT: usize = 6;
 
 /// Recent writes of one item.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,35 +146,33 @@ mod tests {
     }
 
     #[test]
-    fn a_field_flipping_back_and_forth_trips_it_on_the_fourth_flip() {
+    fn a_field_flipping_back_and_forth_trips_it_at_the_flip_limit() {
         let mut fuse = Fuse::default();
-        let sides = [
-            Side::Right,
-            Side::Left,
-            Side::Right,
-            Side::Left,
-            Side::Right,
-        ];
-        for (i, side) in sides.iter().enumerate() {
-            let plan = write(*side, SyncField::Description);
-            let verdict = fuse.check(&plan, minute(i as i64));
-            if i < 4 {
+        // A loop between two machines: a write every ten seconds.
+        let at = |i: usize| minute(0) + Duration::seconds(i as i64 * 10);
+        for i in 0..=FLIP_LIMIT {
+            let side = if i % 2 == 0 { Side::Right } else { Side::Left };
+            let plan = write(side, SyncField::Description);
+            let verdict = fuse.check(&plan, at(i));
+            if i < FLIP_LIMIT {
                 assert_eq!(verdict, None, "write {i}");
-                fuse.record(&plan, minute(i as i64));
+                fuse.record(&plan, at(i));
             } else {
-                let tripped = verdict.expect("the fifth alternating write trips");
+                let tripped = verdict.expect("the seventh alternating write trips");
                 assert_eq!(tripped.field, SyncField::Description);
-                assert_eq!(tripped.flips, 4);
+                assert_eq!(tripped.flips, FLIP_LIMIT);
                 assert!(
                     tripped
                         .message()
-                        .contains("description was written 5 times")
+                        .contains("description was written 7 times"),
+                    "{}",
+                    tripped.message()
                 );
             }
         }
         // Other fields are unaffected.
         assert_eq!(
-            fuse.check(&write(Side::Left, SyncField::Title), minute(5)),
+            fuse.check(&write(Side::Left, SyncField::Title), at(7)),
             None
         );
     }
@@ -180,13 +180,13 @@ mod tests {
     #[test]
     fn flips_older_than_the_window_are_forgotten() {
         let mut fuse = Fuse::default();
-        let sides = [Side::Right, Side::Left, Side::Right, Side::Left];
-        for (i, side) in sides.iter().enumerate() {
-            fuse.record(&write(*side, SyncField::Title), minute(i as i64 * 4));
+        for i in 0..FLIP_LIMIT {
+            let side = if i % 2 == 0 { Side::Right } else { Side::Left };
+            fuse.record(&write(side, SyncField::Title), minute(i as i64));
         }
-        // The first writes are more than ten minutes old by now.
+        // The first writes are more than two minutes old by now.
         assert_eq!(
-            fuse.check(&write(Side::Right, SyncField::Title), minute(16)),
+            fuse.check(&write(Side::Right, SyncField::Title), minute(7)),
             None
         );
         fuse.reset();

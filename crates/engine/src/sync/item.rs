@@ -440,15 +440,21 @@ impl std::fmt::Display for CarryError {
     }
 }
 
-/// When a failing item is tried again: 30 s, doubling, at most an hour,
-/// or when the tracker asked.
+/// When a failing item is tried again: the base (30 s by default),
+/// doubling, at most the cap (an hour), or when the tracker asked.
 pub(crate) fn next_attempt(
     now: DateTime<Utc>,
     failures: i64,
     asked: Option<std::time::Duration>,
+    settings: &super::SyncSettings,
 ) -> DateTime<Utc> {
-    let exponent = u32::try_from(failures.clamp(1, 8) - 1).unwrap_or(0);
-    let backoff = Duration::seconds(30 * 2_i64.pow(exponent)).min(Duration::hours(1));
+    let exponent = u32::try_from(failures.clamp(1, 20) - 1).unwrap_or(0);
+    let base = Duration::from_std(settings.retry_base).unwrap_or(Duration::seconds(30));
+    let cap = Duration::from_std(settings.retry_cap).unwrap_or(Duration::hours(1));
+    let backoff = base
+        .checked_mul(2_i32.saturating_pow(exponent))
+        .unwrap_or(cap)
+        .min(cap);
     let asked = asked
         .and_then(|d| Duration::from_std(d).ok())
         .unwrap_or_default();
@@ -460,6 +466,7 @@ pub(crate) fn settle(
     item: &mut SyncItem,
     result: &Result<Outcome, CarryError>,
     now: DateTime<Utc>,
+    settings: &super::SyncSettings,
 ) {
     match result {
         Ok(Outcome::Skipped) if item.left.is_none() || item.right.is_none() => {}
@@ -483,13 +490,13 @@ pub(crate) fn settle(
                 Failure::Retry { after, .. } => *after,
                 _ => None,
             };
-            item.next_attempt_at = Some(next_attempt(now, item.failures, asked));
+            item.next_attempt_at = Some(next_attempt(now, item.failures, asked, settings));
         }
         Err(CarryError::Store(error)) => {
             item.failures += 1;
             item.state = SyncItemState::Failing;
             item.last_error = Some(format!("Cairn's database failed: {error}"));
-            item.next_attempt_at = Some(next_attempt(now, item.failures, None));
+            item.next_attempt_at = Some(next_attempt(now, item.failures, None, settings));
         }
     }
 }
@@ -503,7 +510,9 @@ mod tests {
     #[test]
     fn retries_back_off_from_30_seconds_to_an_hour_or_as_asked() {
         let now = Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap();
-        let secs = |failures, asked| (next_attempt(now, failures, asked) - now).num_seconds();
+        let settings = crate::sync::SyncSettings::default();
+        let secs =
+            |failures, asked| (next_attempt(now, failures, asked, &settings) - now).num_seconds();
         assert_eq!(secs(1, None), 30);
         assert_eq!(secs(2, None), 60);
         assert_eq!(secs(5, None), 480);

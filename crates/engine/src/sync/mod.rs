@@ -63,6 +63,10 @@ pub struct SyncSettings {
     pub default_scan_interval_secs: i64,
     /// The shortest scan interval a pair may set.
     pub min_scan_interval_secs: i64,
+    /// A failing item's first retry; each further one waits twice as long,
+    /// up to `retry_cap`.
+    pub retry_base: Duration,
+    pub retry_cap: Duration,
 }
 
 impl Default for SyncSettings {
@@ -73,6 +77,8 @@ impl Default for SyncSettings {
             scan_overlap: Duration::from_secs(120),
             default_scan_interval_secs: 300,
             min_scan_interval_secs: 60,
+            retry_base: Duration::from_secs(30),
+            retry_cap: Duration::from_secs(3600),
         }
     }
 }
@@ -262,7 +268,7 @@ impl SyncEngine {
                     message: e.to_string(),
                     after: None,
                 }));
-                item::settle(&mut item, &result, now);
+                item::settle(&mut item, &result, now, &self.settings);
                 self.finish(&item, owner, None, now).await?;
                 return Ok(cairn_store::sync::SyncCounts {
                     seen: 1,
@@ -281,7 +287,7 @@ impl SyncEngine {
             now,
         };
         let result = carry.run(&mut item).await;
-        item::settle(&mut item, &result, now);
+        item::settle(&mut item, &result, now, &self.settings);
         let mut counts = match &result {
             Ok(outcome) => outcome.counts(),
             Err(_) => cairn_store::sync::SyncCounts {

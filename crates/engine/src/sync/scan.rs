@@ -61,7 +61,14 @@ impl SyncEngine {
             self.note_scanned(&pair, side, &client, &items, started)
                 .await?;
         }
-        let interval = chrono::Duration::seconds(pair.settings.scan_interval_secs.max(1));
+        // A side that failed is looked at again soon, not a whole interval
+        // later.
+        let interval = if counts.failed > 0 {
+            chrono::Duration::from_std(self.settings.retry_base)
+                .unwrap_or(chrono::Duration::seconds(30))
+        } else {
+            chrono::Duration::seconds(pair.settings.scan_interval_secs.max(1))
+        };
         let mut tx = self.store.begin().await?;
         tx.save_sync_scan(pair.id, scanned_to[0], scanned_to[1], Utc::now() + interval)
             .await?;
