@@ -169,6 +169,7 @@ where
     );
     state.hooks.register(&mut registry);
     state.notify.register(&mut registry);
+    state.sync.register(&mut registry);
     // Webhooks wake the worker as soon as their job is stored.
     let signal: JobSignal = state.hooks.signal();
     let worker = Worker::new(
@@ -182,6 +183,7 @@ where
     tokio::spawn(schedule_refreshes(
         state.goals.clone(),
         state.hooks.clone(),
+        state.sync.clone(),
         signal,
         shutdown.clone(),
     ));
@@ -250,6 +252,7 @@ pub fn notify_settings(
 async fn schedule_refreshes(
     goals: Arc<cairn_engine::goals::Goals>,
     hooks: Arc<cairn_engine::hooks::Hooks>,
+    sync: Arc<cairn_engine::sync::SyncEngine>,
     signal: JobSignal,
     shutdown: CancellationToken,
 ) {
@@ -277,6 +280,15 @@ async fn schedule_refreshes(
                 signal.notify();
             }
             Err(error) => tracing::warn!(error = %error, "scheduling refreshes failed"),
+        }
+        // Sync scans and failing items' retries that are due.
+        match sync.enqueue_due(chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::debug!(jobs = n, "sync work enqueued");
+                signal.notify();
+            }
+            Err(error) => tracing::warn!(error = %error, "scheduling sync work failed"),
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,

@@ -37,6 +37,8 @@ pub struct AppState {
     pub hooks: Arc<cairn_engine::hooks::Hooks>,
     /// Notifications out: channels, subscriptions, deliveries, notices.
     pub notify: Arc<cairn_engine::notify::Notifier>,
+    /// Two-way sync: pairs, their items, runs and conflicts.
+    pub sync: Arc<cairn_engine::sync::SyncEngine>,
     /// Largest request body, also for forms read by the CSRF check.
     pub body_limit: usize,
     /// How GitLab and Jira reach this Cairn; `None`: the address a request
@@ -59,6 +61,11 @@ impl AppState {
             keyring.clone(),
             cairn_engine::goals::GoalSettings::default(),
         ));
+        let sync = Arc::new(cairn_engine::sync::SyncEngine::new(
+            store.clone(),
+            keyring.clone(),
+            cairn_engine::sync::SyncSettings::default(),
+        ));
         AppState {
             accounts: Arc::new(cairn_engine::accounts::Accounts::new(store.clone())),
             connections: Arc::new(cairn_engine::connections::Connections::new(
@@ -66,12 +73,16 @@ impl AppState {
                 keyring.clone(),
             )),
             catalog: Arc::new(cairn_engine::catalog::Catalog::new(store.clone())),
-            hooks: Arc::new(cairn_engine::hooks::Hooks::new(
-                store.clone(),
-                keyring.clone(),
-                goals.clone(),
-                cairn_engine::hooks::HookSettings::default(),
-            )),
+            hooks: Arc::new(
+                cairn_engine::hooks::Hooks::new(
+                    store.clone(),
+                    keyring.clone(),
+                    goals.clone(),
+                    cairn_engine::hooks::HookSettings::default(),
+                )
+                .with_sync(sync.clone()),
+            ),
+            sync,
             notify: Arc::new(cairn_engine::notify::Notifier::new(
                 store.clone(),
                 keyring,
@@ -136,12 +147,39 @@ impl AppState {
             keyring.clone(),
             goal_settings,
         ));
-        self.hooks = Arc::new(cairn_engine::hooks::Hooks::new(
+        self.hooks = Arc::new(
+            cairn_engine::hooks::Hooks::new(
+                self.store.clone(),
+                keyring,
+                self.goals.clone(),
+                hook_settings,
+            )
+            .with_sync(self.sync.clone()),
+        );
+        self
+    }
+
+    /// Replaces the sync use cases with ones using `settings` (and the
+    /// webhook use cases, which hand issue events to them).
+    pub fn with_sync_settings(
+        mut self,
+        keyring: Arc<cairn_engine::keyring::Keyring>,
+        settings: cairn_engine::sync::SyncSettings,
+    ) -> Self {
+        self.sync = Arc::new(cairn_engine::sync::SyncEngine::new(
             self.store.clone(),
             keyring,
-            self.goals.clone(),
-            hook_settings,
+            settings,
         ));
+        self.hooks = Arc::new(
+            cairn_engine::hooks::Hooks::new(
+                self.store.clone(),
+                self.hooks.keyring(),
+                self.goals.clone(),
+                self.hooks.settings().clone(),
+            )
+            .with_sync(self.sync.clone()),
+        );
         self
     }
 }

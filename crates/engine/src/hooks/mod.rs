@@ -219,6 +219,8 @@ pub struct Hooks {
     /// Changes to one link are applied one at a time in this process, each
     /// timed when it starts, so its history reads in the order it happened.
     applying: KeyedLocks,
+    /// Two-way sync hears about the same issue events.
+    sync: Option<Arc<crate::sync::SyncEngine>>,
 }
 
 /// Stores a delivery and, if it needs one, its apply job (one write of a
@@ -421,7 +423,30 @@ impl Hooks {
             signal: JobSignal::default(),
             milestones: Mutex::new(HashMap::new()),
             applying: KeyedLocks::default(),
+            sync: None,
         }
+    }
+
+    /// The keyring the hooks open secrets with.
+    pub fn keyring(&self) -> Arc<Keyring> {
+        self.keyring.clone()
+    }
+
+    pub fn settings(&self) -> &HookSettings {
+        &self.settings
+    }
+
+    /// Issue events also reach two-way sync.
+    pub fn with_sync(mut self, sync: Arc<crate::sync::SyncEngine>) -> Self {
+        self.sync = Some(sync);
+        self
+    }
+
+    /// Whether a connection's deliveries were verified when received: a
+    /// connection with a hook secret accepts none that is not. Only a
+    /// verified delivery's content is used as what the item now is.
+    async fn verified(&self, connection_id: i64) -> Result<bool, ApplyError> {
+        Ok(self.store.hook_secret(connection_id).await?.is_some())
     }
 
     /// Stores a delivery with its apply job, in a transaction shared with
@@ -773,6 +798,13 @@ impl Hooks {
         };
         let path = hook.project_path();
         let project_id = hook.project_id();
+        let mut synced = 0;
+        if let (Some(sync), Some(issue)) = (&self.sync, hook.to_issue(None)) {
+            let verified = self.verified(connection.id).await?;
+            synced = sync
+                .note_gitlab_issue(connection.id, &issue, verified, now)
+                .await?;
+        }
         let mut links = Vec::new();
         for link in self.store.links_for_connection(connection.id).await? {
             if jira_link::link_tracker(&link) != IntegrationKind::Gitlab {
@@ -785,11 +817,14 @@ impl Hooks {
                 links.push((link, query));
             }
         }
+        if links.is_empty() && synced > 0 {
+            return Ok((DeliveryState::Applied, None));
+        }
         if links.is_empty() {
             return Ok((
                 DeliveryState::Ignored,
                 Some(format!(
-                    "no data link reads project {}",
+                    "no data link or sync pair reads project {}",
                     path.unwrap_or("(none)")
                 )),
             ));
@@ -938,10 +973,25 @@ impl Hooks {
         };
         // Key -> deleted, the latest delivery deciding.
         let mut keys: BTreeMap<String, bool> = BTreeMap::new();
+        let verified = match &self.sync {
+            Some(_) => self.verified(connection.id).await?,
+            None => false,
+        };
+        let mut synced = 0;
         for delivery in &deliveries {
             let Ok(hook) = parse_jira_webhook(delivery.body.as_bytes()) else {
                 continue;
             };
+            if let (Some(sync), Some(issue)) = (&self.sync, &hook.issue)
+                && matches!(
+                    hook.kind(),
+                    JiraEventKind::IssueCreated | JiraEventKind::IssueUpdated
+                )
+            {
+                synced += sync
+                    .note_jira_issue(connection.id, issue, verified, now)
+                    .await?;
+            }
             let Some(key) = hook.issue_key().map(str::to_ascii_uppercase) else {
                 continue;
             };
@@ -966,13 +1016,15 @@ impl Hooks {
             .filter(|l| jira_link::link_tracker(l) == IntegrationKind::Jira)
             .collect();
         if links.is_empty() || keys.is_empty() {
-            self.finish(
-                &ids,
-                DeliveryState::Ignored,
-                Some("no data link reads this connection"),
-                now,
-            )
-            .await?;
+            let (state, reason) = if synced > 0 {
+                (DeliveryState::Applied, None)
+            } else {
+                (
+                    DeliveryState::Ignored,
+                    Some("no data link or sync pair reads this connection"),
+                )
+            };
+            self.finish(&ids, state, reason, now).await?;
             return Ok(ids.len());
         }
         let deleted: BTreeSet<&String> = keys.iter().filter(|(_, d)| **d).map(|(k, _)| k).collect();

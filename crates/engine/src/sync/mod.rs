@@ -368,6 +368,7 @@ impl SyncEngine {
         &self,
         connection_id: i64,
         issue: &Issue,
+        verified: bool,
         now: DateTime<Utc>,
     ) -> Result<usize, EngineError> {
         let read = gitlab::remote_item(issue);
@@ -387,7 +388,10 @@ impl SyncEngine {
                     status_id: None,
                     issue_type_id: None,
                 };
-                if self.note(&pair, side, "gitlab", &read, hint, now).await? {
+                if self
+                    .note(&pair, side, "gitlab", &read, verified.then_some(hint), now)
+                    .await?
+                {
                     noted += 1;
                 }
             }
@@ -401,6 +405,7 @@ impl SyncEngine {
         &self,
         connection_id: i64,
         issue: &JiraIssue,
+        verified: bool,
         now: DateTime<Utc>,
     ) -> Result<usize, EngineError> {
         let project = issue
@@ -429,7 +434,10 @@ impl SyncEngine {
                 };
                 let client = SideClient::Jira(jira);
                 let hint = client.hint_of(side, &read);
-                if self.note(&pair, side, "jira", &read, hint, now).await? {
+                if self
+                    .note(&pair, side, "jira", &read, verified.then_some(hint), now)
+                    .await?
+                {
                     noted += 1;
                 }
             }
@@ -437,17 +445,21 @@ impl SyncEngine {
         Ok(noted)
     }
 
-    /// Notes one item of one pair; true when a job was enqueued.
+    /// Notes one item of one pair; true when a job was enqueued. Without a
+    /// hint (an unverified delivery) the event is only a reason to look:
+    /// the job reads both sides.
     pub(crate) async fn note(
         &self,
         pair: &SyncPair,
         side: Side,
         tracker: &'static str,
         read: &RemoteItem,
-        hint: SyncHint,
+        hint: Option<SyncHint>,
         now: DateTime<Utc>,
     ) -> Result<bool, EngineError> {
-        if let Some(existing) = self
+        if hint.is_none() {
+            // Nothing delivered can be trusted: no shortcut, no hint.
+        } else if let Some(existing) = self
             .store
             .find_sync_item(pair.id, side, &read.reference.id)
             .await?
@@ -475,7 +487,7 @@ impl SyncEngine {
         }
         let mut tx = self.store.begin().await?;
         let (id, _) = tx
-            .note_sync_item(pair.id, side, &read.reference, Some(&hint), now)
+            .note_sync_item(pair.id, side, &read.reference, hint.as_ref(), now)
             .await?;
         if pair.settings.active {
             tx.enqueue(

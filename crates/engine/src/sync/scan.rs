@@ -94,7 +94,8 @@ impl SyncEngine {
         };
         for read in items {
             let hint = client.hint_of(side, read);
-            self.note(pair, side, tracker, read, hint, now).await?;
+            self.note(pair, side, tracker, read, Some(hint), now)
+                .await?;
         }
         Ok(())
     }
