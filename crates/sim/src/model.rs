@@ -58,8 +58,25 @@ pub struct GlGroup {
     pub id: u64,
     /// Display name.
     pub name: String,
-    /// URL path.
+    /// Full URL path (`parent/child` for a subgroup).
     pub path: String,
+    /// Description.
+    #[serde(default)]
+    pub description: String,
+    /// Creation time.
+    #[serde(default = "epoch")]
+    pub created_at: DateTime<Utc>,
+}
+
+fn epoch() -> DateTime<Utc> {
+    DateTime::<Utc>::UNIX_EPOCH
+}
+
+impl GlGroup {
+    /// The last segment of the path.
+    pub fn short_path(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or(&self.path)
+    }
 }
 
 /// A GitLab project.
@@ -83,6 +100,9 @@ pub struct GlProject {
     pub created_at: DateTime<Utc>,
     /// Last activity.
     pub last_activity_at: DateTime<Utc>,
+    /// Last change of the project or its content (incremental extractors page by it).
+    #[serde(default = "epoch")]
+    pub updated_at: DateTime<Utc>,
     /// Members: user id and access level (10..50).
     pub members: Vec<(u64, u32)>,
     /// Labels.
@@ -97,6 +117,15 @@ pub struct GlProject {
     pub hooks: Vec<GlHook>,
     /// Commits pushed so far (sha, message), newest last.
     pub commits: Vec<(String, String)>,
+}
+
+impl GlProject {
+    /// Records activity: GitLab moves `last_activity_at`, and the simulator
+    /// moves `updated_at` with it so incremental extractors see the change.
+    pub fn touch(&mut self, now: DateTime<Utc>) {
+        self.last_activity_at = now;
+        self.updated_at = now;
+    }
 }
 
 /// A project label.
@@ -253,6 +282,18 @@ pub struct GlMergeRequest {
     pub created_at: DateTime<Utc>,
     /// Last update.
     pub updated_at: DateTime<Utc>,
+    /// Head commit of the source branch.
+    #[serde(default)]
+    pub sha: String,
+    /// When merged, and by whom.
+    #[serde(default)]
+    pub merged: Option<(DateTime<Utc>, u64)>,
+    /// When closed, and by whom.
+    #[serde(default)]
+    pub closed: Option<(DateTime<Utc>, u64)>,
+    /// Users who approved it.
+    #[serde(default)]
+    pub approved_by: Vec<u64>,
 }
 
 /// A project webhook.
@@ -361,6 +402,67 @@ impl GitLab {
     /// The group of a project.
     pub fn group(&self, id: u64) -> Option<&GlGroup> {
         self.groups.iter().find(|g| g.id == id)
+    }
+
+    /// The parent of a subgroup.
+    pub fn parent_group(&self, g: &GlGroup) -> Option<&GlGroup> {
+        let (parent, _) = g.path.rsplit_once('/')?;
+        self.groups.iter().find(|x| x.path == parent)
+    }
+
+    /// Index of a group by numeric id or full path.
+    pub fn group_index(&self, id_or_path: &str) -> Option<usize> {
+        if let Ok(id) = id_or_path.parse::<u64>() {
+            return self.groups.iter().position(|g| g.id == id);
+        }
+        self.groups
+            .iter()
+            .position(|g| g.path.eq_ignore_ascii_case(id_or_path))
+    }
+
+    /// Whether `g` is `ancestor` or one of its subgroups.
+    pub fn group_within(&self, g: &GlGroup, ancestor: &GlGroup) -> bool {
+        g.id == ancestor.id || g.path.starts_with(&format!("{}/", ancestor.path))
+    }
+
+    /// Projects of a group (and of its subgroups with `subgroups`).
+    pub fn group_projects<'a>(
+        &'a self,
+        g: &'a GlGroup,
+        subgroups: bool,
+    ) -> impl Iterator<Item = &'a GlProject> + 'a {
+        self.projects.iter().filter(move |p| {
+            self.group(p.group_id)
+                .is_some_and(|pg| pg.id == g.id || (subgroups && self.group_within(pg, g)))
+        })
+    }
+
+    /// A group is as visible as its most visible project (the simulator has no group settings).
+    pub fn group_visibility(&self, g: &GlGroup) -> &'static str {
+        let mut best = "private";
+        for p in self.group_projects(g, true) {
+            match p.visibility.as_str() {
+                "public" => return "public",
+                "internal" => best = "internal",
+                _ => {}
+            }
+        }
+        best
+    }
+
+    /// The highest access level a user has in a group's projects, if any.
+    pub fn group_access(&self, user_id: u64, g: &GlGroup) -> Option<u32> {
+        self.group_projects(g, true)
+            .filter_map(|p| p.members.iter().find(|(u, _)| *u == user_id).map(|m| m.1))
+            .max()
+    }
+
+    /// Whether a user may see a group: an admin, a member of one of its
+    /// projects, or anyone when it holds a public project.
+    pub fn can_see_group(&self, user_id: u64, g: &GlGroup) -> bool {
+        self.user(user_id).is_some_and(|u| u.admin)
+            || self.group_visibility(g) != "private"
+            || self.group_access(user_id, g).is_some()
     }
 }
 

@@ -752,6 +752,8 @@ fn build_gitlab(gl: &mut GitLab, spec: &GitLabSpec) -> Result<(), SimError> {
                 g.name.clone()
             },
             path: g.path.clone(),
+            description: String::new(),
+            created_at: base - Duration::days(60),
         });
     }
     for p in &spec.projects {
@@ -767,6 +769,8 @@ fn build_gitlab(gl: &mut GitLab, spec: &GitLabSpec) -> Result<(), SimError> {
                     id,
                     name: group_path.to_string(),
                     path: group_path.to_string(),
+                    description: String::new(),
+                    created_at: base - Duration::days(60),
                 });
                 id
             }
@@ -786,6 +790,7 @@ fn build_gitlab(gl: &mut GitLab, spec: &GitLabSpec) -> Result<(), SimError> {
             visibility: p.visibility.clone().unwrap_or_else(|| "private".into()),
             created_at: base - Duration::days(30),
             last_activity_at: base,
+            updated_at: base,
             members: Vec::new(),
             labels: Vec::new(),
             milestones: Vec::new(),
@@ -943,6 +948,10 @@ fn build_gitlab(gl: &mut GitLab, spec: &GitLabSpec) -> Result<(), SimError> {
                 author_id: author,
                 created_at: base,
                 updated_at: base,
+                sha: Rng::new(i as u64 ^ 0x6d72).sha(),
+                merged: None,
+                closed: None,
+                approved_by: Vec::new(),
             });
         }
         let mut rng = Rng::new(pid);

@@ -40,7 +40,7 @@ pub(crate) fn do_push(
         .last()
         .map(|c| c.0.clone())
         .unwrap_or_else(|| before.clone());
-    p.last_activity_at = now;
+    p.touch(now);
     let pid = p.id;
     gl.events.push(GlEvent {
         id: eid,

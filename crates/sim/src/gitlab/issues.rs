@@ -562,7 +562,7 @@ pub(crate) fn do_create_issue(
     issue.refresh_tasks();
     ensure_labels(gl, pidx, &issue.labels);
     let p = &mut gl.projects[pidx];
-    p.last_activity_at = now;
+    p.touch(now);
     p.issues.push(issue);
     let ipos = p.issues.len() - 1;
     let mut changes = serde_json::Map::new();
@@ -686,7 +686,7 @@ pub(crate) fn do_update_issue(
         "updated_by_id".into(),
         json!({"previous": null, "current": user}),
     );
-    p.last_activity_at = now;
+    p.touch(now);
     match action {
         IssueAction::Close => record_issue_event(gl, pidx, ipos, user, "closed"),
         IssueAction::Reopen => record_issue_event(gl, pidx, ipos, user, "reopened"),

@@ -12,6 +12,24 @@ use chrono::Utc;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
+pub(crate) async fn get_mr(
+    State(s): State<Arc<Shared>>,
+    Path((id, iid)): Path<(String, String)>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> GlResult {
+    let c = ctx(&s, &headers, q, &[])?;
+    let w = s.read();
+    let gl = &w.gitlab;
+    let p = &gl.projects[visible_project(gl, c.user, &id)?];
+    let m = p
+        .merge_requests
+        .iter()
+        .find(|m| m.iid.to_string() == iid)
+        .ok_or_else(|| GlErr::not_found("Merge Request"))?;
+    ok(&mr_json(s.gitlab_base(), gl, p, m))
+}
+
 pub(crate) async fn list_mrs(
     State(s): State<Arc<Shared>>,
     Path(id): Path<String>,
@@ -30,24 +48,7 @@ pub(crate) async fn list_mrs(
         .iter()
         .rev()
         .filter(|m| state.is_none_or(|st| m.state == st))
-        .map(|m| {
-            json!({
-                "id": m.id, "iid": m.iid, "project_id": p.id, "title": m.title,
-                "description": m.description, "state": m.state,
-                "created_at": gl_time(&m.created_at), "updated_at": gl_time(&m.updated_at),
-                "merged_at": null, "closed_at": null,
-                "target_branch": m.target_branch, "source_branch": m.source_branch,
-                "author": user_view(base, user_or_ghost(gl, m.author_id)),
-                "assignees": [], "assignee": null, "reviewers": [],
-                "source_project_id": p.id, "target_project_id": p.id,
-                "labels": [], "draft": false, "work_in_progress": false,
-                "milestone": null, "merge_status": "can_be_merged",
-                "detailed_merge_status": "mergeable",
-                "web_url": format!("{base}/{}/-/merge_requests/{}", p.path_with_namespace, m.iid),
-                "references": {"short": format!("!{}", m.iid), "relative": format!("!{}", m.iid), "full": format!("{}!{}", p.path_with_namespace, m.iid)},
-                "time_stats": {"time_estimate": 0, "total_time_spent": 0, "human_time_estimate": null, "human_total_time_spent": null},
-            })
-        })
+        .map(|m| mr_json(base, gl, p, m))
         .collect();
     paged_json(
         &out,
@@ -93,15 +94,28 @@ pub(crate) fn do_merge_request(
                 author_id: user,
                 created_at: now,
                 updated_at: now,
+                sha: crate::util::Rng::new(new_id).sha(),
+                merged: None,
+                closed: None,
+                approved_by: Vec::new(),
             });
             p.merge_requests.len() - 1
         }
     };
     let mr = &mut p.merge_requests[pos];
     match action {
-        "merge" => mr.state = "merged".into(),
-        "close" => mr.state = "closed".into(),
-        "reopen" => mr.state = "opened".into(),
+        "merge" => {
+            mr.state = "merged".into();
+            mr.merged = Some((now, user));
+        }
+        "close" => {
+            mr.state = "closed".into();
+            mr.closed = Some((now, user));
+        }
+        "reopen" => {
+            mr.state = "opened".into();
+            mr.closed = None;
+        }
         _ => {}
     }
     mr.updated_at = now;

@@ -8,6 +8,7 @@
 mod base;
 mod commits;
 mod events;
+mod groups;
 mod hooks;
 mod issues;
 mod labels;
@@ -31,11 +32,12 @@ pub(crate) use time_tracking::do_time;
 
 use self::base::*;
 use self::events::{project_events, user_events};
+use self::groups::{get_group, group_projects, group_subgroups, list_groups};
 use self::hooks::{create_hook, delete_hook, get_hook, list_hooks, update_hook};
 use self::issues::{create_issue, get_issue, list_issues, update_issue};
 use self::labels::list_labels;
 use self::members::list_members;
-use self::merge_requests::list_mrs;
+use self::merge_requests::{get_mr, list_mrs};
 use self::milestones::{create_milestone, get_milestone, list_milestones, update_milestone};
 use self::notes::{create_note, get_note, list_notes, update_note};
 use self::projects::{get_project, list_projects};
@@ -58,6 +60,10 @@ pub(crate) fn router(s: Arc<Shared>) -> Router {
         .route("/api/v4/users", get(list_users))
         .route("/api/v4/users/{id}", get(get_user))
         .route("/api/v4/users/{id}/events", get(user_events))
+        .route("/api/v4/groups", get(list_groups))
+        .route("/api/v4/groups/{id}", get(get_group))
+        .route("/api/v4/groups/{id}/subgroups", get(group_subgroups))
+        .route("/api/v4/groups/{id}/projects", get(group_projects))
         .route("/api/v4/projects", get(list_projects))
         .route("/api/v4/projects/{id}", get(get_project))
         .route(
@@ -96,6 +102,7 @@ pub(crate) fn router(s: Arc<Shared>) -> Router {
         .route("/api/v4/projects/{id}/members", get(list_members))
         .route("/api/v4/projects/{id}/members/all", get(list_members))
         .route("/api/v4/projects/{id}/merge_requests", get(list_mrs))
+        .route("/api/v4/projects/{id}/merge_requests/{iid}", get(get_mr))
         .route("/api/v4/projects/{id}/events", get(project_events))
         .route(
             "/api/v4/projects/{id}/hooks",

@@ -101,6 +101,7 @@ pub(crate) fn do_add_note(
         internal,
     });
     let (iid, iid_id, title) = (i.iid, i.id, i.title.clone());
+    p.touch(now);
     gl.events.push(GlEvent {
         id: eid,
         project_id: pid,

@@ -272,17 +272,13 @@ pub(crate) fn note_json(base: &str, gl: &GitLab, _p: &GlProject, i: &GlIssue, n:
     })
 }
 
-pub(crate) fn project_json(base: &str, gl: &GitLab, p: &GlProject, user: u64) -> Value {
+/// The fields of GitLab's `BasicProjectDetails`: what `simple=true` lists return.
+pub(crate) fn project_basic_json(base: &str, gl: &GitLab, p: &GlProject) -> Value {
     let group = gl.group(p.group_id);
     let web = format!("{base}/{}", p.path_with_namespace);
     let host = base
         .trim_start_matches("http://")
         .trim_start_matches("https://");
-    let access = p
-        .members
-        .iter()
-        .find(|(u, _)| *u == user)
-        .map(|(_, l)| json!({"access_level": l, "notification_level": 3}));
     json!({
         "id": p.id,
         "description": p.description,
@@ -302,31 +298,104 @@ pub(crate) fn project_json(base: &str, gl: &GitLab, p: &GlProject, user: u64) ->
         "avatar_url": null,
         "star_count": 0,
         "last_activity_at": gl_time(&p.last_activity_at),
-        "namespace": {
-            "id": p.group_id,
-            "name": group.map(|g| g.name.as_str()).unwrap_or(""),
-            "path": group.map(|g| g.path.as_str()).unwrap_or(""),
-            "kind": "group",
-            "full_path": group.map(|g| g.path.as_str()).unwrap_or(""),
-            "parent_id": null,
-            "avatar_url": null,
-            "web_url": format!("{base}/groups/{}", group.map(|g| g.path.as_str()).unwrap_or("")),
-        },
+        "namespace": group.map(|g| namespace_json(base, gl, g)),
+    })
+}
+
+/// A project as `GET /projects/:id` and non-simple lists return it.
+pub(crate) fn project_json(base: &str, gl: &GitLab, p: &GlProject, user: u64) -> Value {
+    let access = p
+        .members
+        .iter()
+        .find(|(u, _)| *u == user)
+        .map(|(_, l)| json!({"access_level": l, "notification_level": 3}));
+    let mut v = project_basic_json(base, gl, p);
+    let extra = json!({
+        "updated_at": gl_time(&p.updated_at),
         "visibility": p.visibility,
         "archived": false,
+        "empty_repo": p.commits.is_empty(),
         "issues_enabled": true,
         "merge_requests_enabled": true,
+        "wiki_enabled": false,
+        "jobs_enabled": false,
+        "snippets_enabled": false,
+        "issues_access_level": "enabled",
+        "merge_requests_access_level": "enabled",
+        "repository_access_level": "enabled",
         "open_issues_count": p.issues.iter().filter(|i| i.state == "opened").count(),
         "creator_id": p.members.first().map(|m| m.0),
         "_links": {
             "self": format!("{base}/api/v4/projects/{}", p.id),
             "issues": format!("{base}/api/v4/projects/{}/issues", p.id),
             "merge_requests": format!("{base}/api/v4/projects/{}/merge_requests", p.id),
+            "repo_branches": format!("{base}/api/v4/projects/{}/repository/branches", p.id),
             "labels": format!("{base}/api/v4/projects/{}/labels", p.id),
             "events": format!("{base}/api/v4/projects/{}/events", p.id),
             "members": format!("{base}/api/v4/projects/{}/members", p.id),
         },
         "permissions": { "project_access": access, "group_access": null },
+    });
+    if let (Some(o), Value::Object(e)) = (v.as_object_mut(), extra) {
+        o.extend(e);
+    }
+    v
+}
+
+/// The `namespace` object of a project: a group.
+pub(crate) fn namespace_json(base: &str, gl: &GitLab, g: &GlGroup) -> Value {
+    json!({
+        "id": g.id,
+        "name": g.name,
+        "path": g.short_path(),
+        "kind": "group",
+        "full_path": g.path,
+        "parent_id": gl.parent_group(g).map(|p| p.id),
+        "avatar_url": null,
+        "web_url": format!("{base}/groups/{}", g.path),
+    })
+}
+
+/// A group as `/groups` lists it (GitLab's `Group` entity).
+pub(crate) fn group_json(base: &str, gl: &GitLab, g: &GlGroup) -> Value {
+    let mut full_name = Vec::new();
+    let mut cur = Some(g);
+    while let Some(x) = cur {
+        full_name.push(x.name.as_str());
+        cur = gl.parent_group(x);
+    }
+    full_name.reverse();
+    json!({
+        "id": g.id,
+        "web_url": format!("{base}/groups/{}", g.path),
+        "name": g.name,
+        "path": g.short_path(),
+        "description": g.description,
+        "visibility": gl.group_visibility(g),
+        "share_with_group_lock": false,
+        "require_two_factor_authentication": false,
+        "two_factor_grace_period": 48,
+        "project_creation_level": "developer",
+        "auto_devops_enabled": null,
+        "subgroup_creation_level": "maintainer",
+        "emails_disabled": false,
+        "emails_enabled": true,
+        "mentions_disabled": null,
+        "lfs_enabled": true,
+        "default_branch": null,
+        "default_branch_protection": 2,
+        "avatar_url": null,
+        "request_access_enabled": true,
+        "full_name": full_name.join(" / "),
+        "full_path": g.path,
+        "created_at": gl_time(&g.created_at),
+        "parent_id": gl.parent_group(g).map(|p| p.id),
+        "organization_id": 1,
+        "shared_runners_setting": "enabled",
+        "ldap_cn": null,
+        "ldap_access": null,
+        "wiki_access_level": "enabled",
+        "marked_for_deletion_on": null,
     })
 }
 
@@ -348,6 +417,21 @@ pub(crate) fn hook_json(p: &GlProject, h: &GlHook) -> Value {
         "enable_ssl_verification": h.enable_ssl_verification,
         "alert_status": "executable",
         "created_at": gl_time(&h.created_at),
+        "name": null,
+        "description": null,
+        "push_events_branch_filter": null,
+        "branch_filter_strategy": "wildcard",
+        "repository_update_events": false,
+        "deployment_events": false,
+        "feature_flag_events": false,
+        "releases_events": false,
+        "emoji_events": false,
+        "resource_access_token_events": false,
+        "vulnerability_events": false,
+        "disabled_until": null,
+        "url_variables": [],
+        "custom_webhook_template": null,
+        "custom_headers": [],
     })
 }
 
@@ -395,4 +479,46 @@ pub(crate) fn full_user(base: &str, u: &GlUser) -> Value {
     v["bot"] = json!(false);
     v["created_at"] = json!(gl_time(&crate::seed::base_time()));
     v
+}
+
+/// A merge request as the merge request API returns it.
+pub(crate) fn mr_json(base: &str, gl: &GitLab, p: &GlProject, m: &GlMergeRequest) -> Value {
+    let user =
+        |id: u64| serde_json::to_value(user_view(base, user_or_ghost(gl, id))).unwrap_or_default();
+    json!({
+        "id": m.id, "iid": m.iid, "project_id": p.id, "title": m.title,
+        "description": m.description, "state": m.state,
+        "created_at": gl_time(&m.created_at), "updated_at": gl_time(&m.updated_at),
+        "merged_by": m.merged.map(|(_, u)| user(u)),
+        "merge_user": m.merged.map(|(_, u)| user(u)),
+        "merged_at": m.merged.map(|(t, _)| gl_time(&t)),
+        "closed_by": m.closed.map(|(_, u)| user(u)),
+        "closed_at": m.closed.map(|(t, _)| gl_time(&t)),
+        "target_branch": m.target_branch, "source_branch": m.source_branch,
+        "upvotes": 0, "downvotes": 0,
+        "author": user(m.author_id),
+        "assignees": [], "assignee": null, "reviewers": [],
+        "source_project_id": p.id, "target_project_id": p.id,
+        "labels": [], "draft": false, "work_in_progress": false,
+        "milestone": null, "merge_when_pipeline_succeeds": false,
+        "merge_status": "can_be_merged", "detailed_merge_status": "mergeable",
+        "sha": m.sha,
+        "merge_commit_sha": m.merged.map(|_| m.sha.clone()),
+        "squash_commit_sha": null,
+        "user_notes_count": 0,
+        "discussion_locked": null,
+        "should_remove_source_branch": null,
+        "force_remove_source_branch": false,
+        "allow_collaboration": false,
+        "allow_maintainer_to_push": false,
+        "approvals_before_merge": null,
+        "squash": false,
+        "squash_on_merge": false,
+        "has_conflicts": false,
+        "blocking_discussions_resolved": true,
+        "task_completion_status": {"count": 0, "completed_count": 0},
+        "web_url": format!("{base}/{}/-/merge_requests/{}", p.path_with_namespace, m.iid),
+        "references": {"short": format!("!{}", m.iid), "relative": format!("!{}", m.iid), "full": format!("{}!{}", p.path_with_namespace, m.iid)},
+        "time_stats": {"time_estimate": 0, "total_time_spent": 0, "human_time_estimate": null, "human_total_time_spent": null},
+    })
 }

@@ -11,6 +11,8 @@ use axum::http::HeaderMap;
 use axum::routing::post;
 use cairn_sim::{DataSource, JiraFlavour, SimConfig, SimHandle};
 
+pub mod schemas;
+
 pub async fn sim(flavour: JiraFlavour) -> SimHandle {
     cairn_sim::start(SimConfig {
         jira_flavour: flavour,
