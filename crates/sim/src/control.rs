@@ -146,7 +146,10 @@ pub(crate) fn router(s: Arc<Shared>) -> Router {
         .route("/_sim/gitlab/issues/reopen", post(gl_reopen))
         .route("/_sim/gitlab/tasks/complete", post(gl_complete_task))
         .route("/_sim/gitlab/time", post(gl_time))
+        .route("/_sim/gitlab/issues/edit", post(gl_edit_issue))
         .route("/_sim/gitlab/notes", post(gl_note))
+        .route("/_sim/gitlab/notes/edit", post(gl_edit_note))
+        .route("/_sim/gitlab/notes/delete", post(gl_delete_note))
         .route("/_sim/gitlab/push", post(gl_push))
         .route("/_sim/gitlab/merge_requests", post(gl_mr))
         .route("/_sim/jira/issues", post(jira_add_issue))
@@ -331,6 +334,84 @@ async fn gl_add_issue(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
     ))
 }
 
+/// Usernames to GitLab user ids, naming the field of an unknown one.
+fn gl_user_ids(s: &Shared, f: &Fields, k: &str) -> Result<Vec<u64>, CtlErr> {
+    let w = s.read();
+    f.strings(k)?
+        .iter()
+        .map(|name| {
+            w.gitlab
+                .user_by_name(name)
+                .map(|u| u.id)
+                .ok_or_else(|| field_err(k, format!("no user `{name}`")))
+        })
+        .collect()
+}
+
+/// Edits an issue as a person (`as`), through the same path as the API, so
+/// the Issue Hook carries that person as `user`.
+async fn gl_edit_issue(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
+    let f = Fields(body_obj(&body)?);
+    let (pidx, ipos, user) = gl_target(&s, &f, true)?;
+    let ipos = ipos.ok_or_else(|| field_err("iid", "is required"))?;
+    let state_event = match f.str_opt("state_event")?.as_deref() {
+        None => None,
+        Some(e @ ("close" | "reopen")) => Some(e.to_string()),
+        Some(_) => return Err(field_err("state_event", "must be close or reopen")),
+    };
+    let due_date = match f.0.get("due_date") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(_) => {
+            let d = f.str("due_date")?;
+            Some(Some(
+                chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                    .map_err(|_| field_err("due_date", "must be YYYY-MM-DD"))?,
+            ))
+        }
+    };
+    let milestone_id = match f.0.get("milestone") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(_) => {
+            let t = f.str("milestone")?;
+            let w = s.read();
+            Some(Some(
+                w.gitlab.projects[pidx]
+                    .milestones
+                    .iter()
+                    .find(|m| m.title == t)
+                    .map(|m| m.id)
+                    .ok_or_else(|| field_err("milestone", format!("no milestone `{t}`")))?,
+            ))
+        }
+    };
+    let edit = IssueEdit {
+        title: f.str_opt("title")?,
+        description: f.str_opt("description")?,
+        state_event,
+        labels: f
+            .0
+            .contains_key("labels")
+            .then(|| f.strings("labels"))
+            .transpose()?,
+        add_labels: f.strings("add_labels")?,
+        remove_labels: f.strings("remove_labels")?,
+        assignee_ids: f
+            .0
+            .contains_key("assignees")
+            .then(|| gl_user_ids(&s, &f, "assignees"))
+            .transpose()?,
+        milestone_id,
+        due_date,
+        ..Default::default()
+    };
+    gitlab::do_update_issue(&s, pidx, ipos, user, edit).map_err(gl_err)?;
+    let w = s.read();
+    let i = &w.gitlab.projects[pidx].issues[ipos];
+    done(json!({"iid": i.iid, "state": i.state, "title": i.title, "labels": i.labels}))
+}
+
 async fn gl_complete_task(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
     let f = Fields(body_obj(&body)?);
     let (pidx, ipos, user) = gl_target(&s, &f, true)?;
@@ -429,6 +510,38 @@ async fn gl_note(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
         &json!({"id": id}),
         HeaderMap::new(),
     ))
+}
+
+/// Edits a comment as its author (`as`); GitLab sends a Note Hook with `action: update`.
+async fn gl_edit_note(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
+    let f = Fields(body_obj(&body)?);
+    let (pidx, ipos, user) = gl_target(&s, &f, true)?;
+    let ipos = ipos.ok_or_else(|| field_err("iid", "is required"))?;
+    let note = f.u64("note_id")?.to_string();
+    let text = f.str("body")?;
+    let id = gitlab::do_update_note(&s, pidx, ipos, &note, user, text)
+        .map_err(|e| note_err(e, "note_id"))?;
+    done(json!({"id": id}))
+}
+
+/// Deletes a comment as a person (`as`); GitLab sends no webhook for it.
+async fn gl_delete_note(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
+    let f = Fields(body_obj(&body)?);
+    let (pidx, ipos, user) = gl_target(&s, &f, true)?;
+    let ipos = ipos.ok_or_else(|| field_err("iid", "is required"))?;
+    let note = f.u64("note_id")?.to_string();
+    gitlab::do_delete_note(&s, pidx, ipos, &note, user).map_err(|e| note_err(e, "note_id"))?;
+    done(json!({"deleted": note}))
+}
+
+/// A GitLab refusal as a control error naming `field`.
+fn note_err(e: gitlab::GlErr, field: &str) -> CtlErr {
+    let msg =
+        e.1.get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("refused")
+            .to_string();
+    CtlErr(e.0, format!("{field}: {msg}"), Some(field.to_string()))
 }
 
 async fn gl_push(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {

@@ -4,7 +4,7 @@
 use super::base::*;
 use super::events::record_issue_event;
 use super::labels::ensure_labels;
-use super::payloads::{IssueAction, emit_issue_hook};
+use super::payloads::{IssueAction, emit_issue_hook, hook_labels};
 use super::views::*;
 use crate::Shared;
 use crate::model::*;
@@ -565,12 +565,39 @@ pub(crate) fn do_create_issue(
     p.touch(now);
     p.issues.push(issue);
     let ipos = p.issues.len() - 1;
+    // GitLab lists every attribute set at creation as a change from null.
     let mut changes = serde_json::Map::new();
-    changes.insert("id".into(), json!({"previous": null, "current": id}));
-    changes.insert(
-        "title".into(),
-        json!({"previous": null, "current": p.issues[ipos].title}),
-    );
+    {
+        let i = &p.issues[ipos];
+        let mut set = |k: &str, v: Value| {
+            changes.insert(k.into(), json!({"previous": null, "current": v}));
+        };
+        set("author_id", json!(i.author_id));
+        set("created_at", json!(gl_time(&i.created_at)));
+        set("description", json!(i.description));
+        set("id", json!(id));
+        set("iid", json!(i.iid));
+        set("project_id", json!(p.id));
+        set("title", json!(i.title));
+        set("updated_at", json!(gl_time(&i.updated_at)));
+        if let Some(d) = i.due_date {
+            set("due_date", json!(d.to_string()));
+        }
+        if let Some(m) = i.milestone_id {
+            set("milestone_id", json!(m));
+        }
+    }
+    if !p.issues[ipos].labels.is_empty() {
+        let labels = hook_labels(p, &p.issues[ipos].labels);
+        changes.insert("labels".into(), json!({"previous": [], "current": labels}));
+    }
+    if !p.issues[ipos].assignee_ids.is_empty() {
+        let current = assignee_change(gl, &gl.projects[pidx].issues[ipos].assignee_ids);
+        changes.insert(
+            "assignees".into(),
+            json!({"previous": [], "current": current}),
+        );
+    }
     record_issue_event(gl, pidx, ipos, user, "opened");
     emit_issue_hook(s, gl, pidx, ipos, user, IssueAction::Open, changes);
     Ok(iid)
@@ -591,6 +618,16 @@ pub(crate) fn do_update_issue(
         ensure_labels(gl, pidx, l);
     }
     ensure_labels(gl, pidx, &edit.add_labels);
+    let assignees_change = match (
+        &edit.assignee_ids,
+        gl.projects.get(pidx).and_then(|p| p.issues.get(ipos)),
+    ) {
+        (Some(new), Some(i)) if *new != i.assignee_ids => Some(json!({
+            "previous": assignee_change(gl, &i.assignee_ids),
+            "current": assignee_change(gl, new),
+        })),
+        _ => None,
+    };
     let p = gl
         .projects
         .get_mut(pidx)
@@ -627,7 +664,6 @@ pub(crate) fn do_update_issue(
         i.labels = labels;
     }
     if let Some(a) = edit.assignee_ids {
-        change("assignees", json!(i.assignee_ids), json!(a));
         i.assignee_ids = a;
     }
     if let Some(m) = edit.milestone_id {
@@ -672,6 +708,18 @@ pub(crate) fn do_update_issue(
             action = IssueAction::Reopen;
         }
         _ => {}
+    }
+    // Labels and assignees appear in `changes` as GitLab shows them: label
+    // objects and user objects, not names and ids.
+    if let Some(Value::Object(l)) = changes.get_mut("labels") {
+        let prev: Vec<String> = serde_json::from_value(l["previous"].take()).unwrap_or_default();
+        let cur = i.labels.clone();
+        l.insert("previous".into(), hook_labels(p, &prev));
+        l.insert("current".into(), hook_labels(p, &cur));
+    }
+    let i = &mut p.issues[ipos];
+    if let Some(a) = assignees_change {
+        changes.insert("assignees".into(), a);
     }
     if changes.is_empty() {
         return Ok(());
@@ -745,4 +793,16 @@ pub(crate) async fn update_issue(
     let w = s.read();
     let p = &w.gitlab.projects[pidx];
     ok(&issue_view(s.gitlab_base(), &w.gitlab, p, &p.issues[ipos]))
+}
+
+/// Users as an issue hook's `changes.assignees` lists them.
+pub(crate) fn assignee_change(gl: &GitLab, ids: &[u64]) -> Value {
+    json!(
+        ids.iter()
+            .map(|id| {
+                let u = user_or_ghost(gl, *id);
+                json!({"id": u.id, "name": u.name, "username": u.username, "avatar_url": avatar(u.id)})
+            })
+            .collect::<Vec<_>>()
+    )
 }

@@ -27,7 +27,7 @@ pub(crate) use base::GlErr;
 pub(crate) use commits::do_push;
 pub(crate) use issues::{IssueEdit, do_create_issue, do_update_issue};
 pub(crate) use merge_requests::do_merge_request;
-pub(crate) use notes::do_add_note;
+pub(crate) use notes::{do_add_note, do_delete_note, do_update_note};
 pub(crate) use time_tracking::do_time;
 
 use self::base::*;
@@ -39,7 +39,7 @@ use self::labels::list_labels;
 use self::members::list_members;
 use self::merge_requests::{get_mr, list_mrs};
 use self::milestones::{create_milestone, get_milestone, list_milestones, update_milestone};
-use self::notes::{create_note, get_note, list_notes, update_note};
+use self::notes::{create_note, delete_note, get_note, list_notes, update_note};
 use self::projects::{get_project, list_projects};
 use self::time_tracking::{time_action, time_stats};
 use self::users::{current_user, get_user, list_users};
@@ -80,7 +80,7 @@ pub(crate) fn router(s: Arc<Shared>) -> Router {
         )
         .route(
             "/api/v4/projects/{id}/issues/{iid}/notes/{note_id}",
-            get(get_note).put(update_note),
+            get(get_note).put(update_note).delete(delete_note),
         )
         .route(
             "/api/v4/projects/{id}/issues/{iid}/time_stats",

@@ -116,7 +116,7 @@ pub(crate) fn do_add_note(
         note_body: Some(body),
     });
     let _ = iid_id;
-    emit_note_hook(s, gl, pidx, ipos, nid, user);
+    emit_note_hook(s, gl, pidx, ipos, nid, user, "create");
     Ok(nid)
 }
 
@@ -156,6 +156,76 @@ pub(crate) async fn create_note(
     created(&note_json(s.gitlab_base(), gl, p, i, n))
 }
 
+/// Edits a note's body (its author only) and sends the Note Hook with
+/// `action: update`, as GitLab does for edited comments.
+pub(crate) fn do_update_note(
+    s: &Shared,
+    pidx: usize,
+    ipos: usize,
+    note_id: &str,
+    user: u64,
+    text: String,
+) -> Result<u64, GlErr> {
+    let mut w = s.write();
+    let gl = &mut w.gitlab;
+    let p = gl
+        .projects
+        .get_mut(pidx)
+        .ok_or_else(|| GlErr::not_found("Project"))?;
+    let i = p
+        .issues
+        .get_mut(ipos)
+        .ok_or_else(|| GlErr::not_found("Issue"))?;
+    let n = i
+        .notes
+        .iter_mut()
+        .find(|n| n.id.to_string() == note_id && !n.system)
+        .ok_or_else(|| GlErr::not_found("Note"))?;
+    if n.author_id != user {
+        return Err(GlErr::forbidden());
+    }
+    let now = Utc::now();
+    n.body = text;
+    n.updated_at = now;
+    let nid = n.id;
+    i.updated_at = now;
+    p.touch(now);
+    emit_note_hook(s, gl, pidx, ipos, nid, user, "update");
+    Ok(nid)
+}
+
+/// Deletes a note (its author, a maintainer or an admin). GitLab sends no
+/// webhook for a deleted comment; only a scan notices.
+pub(crate) fn do_delete_note(
+    s: &Shared,
+    pidx: usize,
+    ipos: usize,
+    note_id: &str,
+    user: u64,
+) -> Result<(), GlErr> {
+    let mut w = s.write();
+    let gl = &mut w.gitlab;
+    let allowed_other = gl
+        .projects
+        .get(pidx)
+        .is_some_and(|p| maintainer(gl, user, p));
+    let i = gl
+        .projects
+        .get_mut(pidx)
+        .and_then(|p| p.issues.get_mut(ipos))
+        .ok_or_else(|| GlErr::not_found("Issue"))?;
+    let pos = i
+        .notes
+        .iter()
+        .position(|n| n.id.to_string() == note_id && !n.system)
+        .ok_or_else(|| GlErr::not_found("Note"))?;
+    if i.notes[pos].author_id != user && !allowed_other {
+        return Err(GlErr::forbidden());
+    }
+    i.notes.remove(pos);
+    Ok(())
+}
+
 pub(crate) async fn update_note(
     State(s): State<Arc<Shared>>,
     Path((id, iid, note_id)): Path<(String, String, String)>,
@@ -168,25 +238,14 @@ pub(crate) async fn update_note(
         Some(b) if !b.trim().is_empty() => b.to_string(),
         _ => return Err(GlErr::bad("body is missing")),
     };
-    let mut w = s.write();
-    let gl = &mut w.gitlab;
-    let pidx = visible_project(gl, c.user, &id)?;
-    let ipos = issue_pos(&gl.projects[pidx], &iid)?;
-    let nid = {
-        let i = &mut gl.projects[pidx].issues[ipos];
-        let n = i
-            .notes
-            .iter_mut()
-            .find(|n| n.id.to_string() == note_id)
-            .ok_or_else(|| GlErr::not_found("Note"))?;
-        if n.author_id != c.user {
-            return Err(GlErr::forbidden());
-        }
-        n.body = text;
-        n.updated_at = Utc::now();
-        n.id
+    let (pidx, ipos) = {
+        let w = s.read();
+        let pidx = visible_project(&w.gitlab, c.user, &id)?;
+        (pidx, issue_pos(&w.gitlab.projects[pidx], &iid)?)
     };
-    emit_note_hook(&s, gl, pidx, ipos, nid, c.user);
+    let nid = do_update_note(&s, pidx, ipos, &note_id, c.user, text)?;
+    let w = s.read();
+    let gl = &w.gitlab;
     let p = &gl.projects[pidx];
     let i = &p.issues[ipos];
     let n = i
@@ -195,4 +254,20 @@ pub(crate) async fn update_note(
         .find(|n| n.id == nid)
         .ok_or_else(|| GlErr::not_found("Note"))?;
     ok(&note_json(s.gitlab_base(), gl, p, i, n))
+}
+
+pub(crate) async fn delete_note(
+    State(s): State<Arc<Shared>>,
+    Path((id, iid, note_id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<axum::http::StatusCode, GlErr> {
+    let c = ctx(&s, &headers, q, &[])?;
+    let (pidx, ipos) = {
+        let w = s.read();
+        let pidx = visible_project(&w.gitlab, c.user, &id)?;
+        (pidx, issue_pos(&w.gitlab.projects[pidx], &iid)?)
+    };
+    do_delete_note(&s, pidx, ipos, &note_id, c.user)?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -211,6 +211,7 @@ pub(crate) fn emit_note_hook(
     ipos: usize,
     nid: u64,
     user: u64,
+    action: &str,
 ) {
     let Some(p) = gl.projects.get(pidx) else {
         return;
@@ -260,10 +261,10 @@ pub(crate) fn emit_note_hook(
             "system": n.system,
             "type": null,
             "updated_at": gl_time(&n.updated_at),
-            "updated_by_id": null,
+            "updated_by_id": (action == "update").then_some(user),
             "description": n.body,
             "url": format!("{base}/{}/-/{web_kind}/{}#note_{}", p.path_with_namespace, i.iid, n.id),
-            "action": "create",
+            "action": action,
         },
         "repository": hook_repository(base, p),
         "issue": issue,
