@@ -156,6 +156,11 @@ pub(crate) fn router(s: Arc<Shared>) -> Router {
         .route("/_sim/jira/transition", post(jira_transition))
         .route("/_sim/jira/worklog", post(jira_worklog))
         .route("/_sim/jira/comment", post(jira_comment))
+        .route("/_sim/jira/issues/edit", post(jira_edit_issue))
+        .route("/_sim/jira/comment/edit", post(jira_edit_comment))
+        .route("/_sim/jira/comment/delete", post(jira_delete_comment))
+        .route("/_sim/jira/versions", post(jira_add_version))
+        .route("/_sim/jira/versions/edit", post(jira_edit_version))
         .with_state(s)
 }
 
@@ -627,6 +632,10 @@ async fn jira_add_issue(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult 
         original_estimate: None,
         status: f.str_opt("status")?,
         custom: Default::default(),
+        description_adf: None,
+        due_date: None,
+        fix_versions: f.strings("fix_versions")?,
+        properties: Vec::new(),
     };
     if let Some(e) = f.str_opt("original_estimate")? {
         create.original_estimate = Some(
@@ -656,7 +665,7 @@ async fn jira_transition(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult
             .map(|st| st.id.clone())
             .ok_or_else(|| field_err("status", format!("no status `{status}`")))?
     };
-    jira::do_set_status(&s, idx, &sid, &actor);
+    jira::do_set_status(&s, idx, &sid, &actor, None);
     let w = s.read();
     let i = &w.jira.issues[idx];
     done(json!({"key": i.key, "status": w.jira.status(&i.status).map(|st| st.name.clone())}))
@@ -692,10 +701,117 @@ async fn jira_comment(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
     let actor = jira_actor(&s, &f)?;
     let idx = jira_issue(&s, &f)?;
     let text = f.str("body")?;
-    let id = jira::do_add_comment(&s, idx, &actor, text);
+    let id = jira::do_add_comment(&s, idx, &actor, text, None);
     Ok(json_response(
         StatusCode::CREATED,
         &json!({"id": id.to_string()}),
         HeaderMap::new(),
     ))
+}
+
+/// A Jira refusal as a control error: its first field error, or its message.
+fn jira_err(e: jira::JErr) -> CtlErr {
+    match e.2.iter().next() {
+        Some((k, v)) => CtlErr(
+            e.0,
+            format!("{k}: {}", v.as_str().unwrap_or("refused")),
+            Some(k.clone()),
+        ),
+        None => CtlErr(e.0, e.1.join(" "), None),
+    }
+}
+
+/// Edits an issue as a person (`as`): `fields` and `update` as Jira's edit
+/// API takes them (strings are wiki text, objects ADF), so the webhook's
+/// `user` and changelog are those of that person.
+async fn jira_edit_issue(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
+    let f = Fields(body_obj(&body)?);
+    let actor = jira_actor(&s, &f)?;
+    let idx = jira_issue(&s, &f)?;
+    let mut edit = serde_json::Map::new();
+    for k in ["fields", "update"] {
+        match f.0.get(k) {
+            None => {}
+            Some(v @ Value::Object(_)) => {
+                edit.insert(k.into(), v.clone());
+            }
+            Some(_) => return Err(field_err(k, "must be an object")),
+        }
+    }
+    let changed = jira::do_edit_issue(&s, idx, &actor, &Value::Object(edit)).map_err(jira_err)?;
+    let w = s.read();
+    done(json!({"key": w.jira.issues[idx].key, "changed": changed}))
+}
+
+/// Edits a comment as a person (`as`); sends `comment_updated`.
+async fn jira_edit_comment(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
+    let f = Fields(body_obj(&body)?);
+    let actor = jira_actor(&s, &f)?;
+    let idx = jira_issue(&s, &f)?;
+    let id = f.u64("id")?.to_string();
+    let text = f.str("body")?;
+    jira::do_update_comment(&s, idx, &id, &actor, text, None).map_err(jira_err)?;
+    done(json!({"id": id}))
+}
+
+/// Deletes a comment as a person (`as`); sends `comment_deleted`.
+async fn jira_delete_comment(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
+    let f = Fields(body_obj(&body)?);
+    let actor = jira_actor(&s, &f)?;
+    let idx = jira_issue(&s, &f)?;
+    let id = f.u64("id")?.to_string();
+    jira::do_delete_comment(&s, idx, &id, &actor).map_err(jira_err)?;
+    done(json!({"deleted": id}))
+}
+
+fn version_edit(f: &Fields) -> Result<jira::VersionEdit, CtlErr> {
+    let date = |k: &str| -> Result<Option<Option<chrono::NaiveDate>>, CtlErr> {
+        match f.0.get(k) {
+            None => Ok(None),
+            Some(Value::Null) => Ok(Some(None)),
+            Some(_) => chrono::NaiveDate::parse_from_str(&f.str(k)?, "%Y-%m-%d")
+                .map(|d| Some(Some(d)))
+                .map_err(|_| field_err(k, "must be YYYY-MM-DD")),
+        }
+    };
+    let flag = |k: &str| -> Result<Option<bool>, CtlErr> {
+        match f.0.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(field_err(k, "must be true or false")),
+        }
+    };
+    Ok(jira::VersionEdit {
+        name: f.str_opt("name")?,
+        description: f
+            .0
+            .contains_key("description")
+            .then(|| f.str_opt("description"))
+            .transpose()?,
+        released: flag("released")?,
+        archived: flag("archived")?,
+        release_date: date("release_date")?,
+        start_date: date("start_date")?,
+    })
+}
+
+/// Creates a version in `project`; sends `jira:version_created`.
+async fn jira_add_version(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
+    let f = Fields(body_obj(&body)?);
+    let project = f.str("project")?;
+    let _ = f.str("name")?;
+    let (_, id) = jira::do_create_version(&s, &project, version_edit(&f)?).map_err(jira_err)?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        &json!({"id": id.to_string()}),
+        HeaderMap::new(),
+    ))
+}
+
+/// Changes version `id`; sends `jira:version_updated`.
+async fn jira_edit_version(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
+    let f = Fields(body_obj(&body)?);
+    let id = f.u64("id")?.to_string();
+    jira::do_update_version(&s, &id, version_edit(&f)?).map_err(jira_err)?;
+    done(json!({"id": id}))
 }

@@ -509,6 +509,13 @@ pub struct JiraUser {
     pub pat: String,
     /// Active flag.
     pub active: bool,
+    /// Cloud privacy: whether others see the email (the user themself always does).
+    #[serde(default = "yes")]
+    pub email_visible: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A Jira project.
@@ -526,7 +533,41 @@ pub struct JiraProject {
     pub versions: Vec<JiraVersion>,
     /// Next issue number.
     pub next_number: u64,
+    /// The project's workflow: which transitions lead where.
+    #[serde(default)]
+    pub workflow: Vec<JiraTransitionDef>,
 }
+
+/// One transition of a workflow.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JiraTransitionDef {
+    /// Id sent to `POST .../transitions`.
+    pub id: String,
+    /// Name shown to people.
+    pub name: String,
+    /// Statuses it starts from; empty means from any status (a global transition).
+    pub from: Vec<String>,
+    /// Status it leads to.
+    pub to: String,
+    /// Its screen requires the Resolution field.
+    pub requires_resolution: bool,
+}
+
+/// Resolutions every simulated Jira has: (id, name, description).
+pub const JIRA_RESOLUTIONS: &[(&str, &str, &str)] = &[
+    ("10000", "Done", "Work has been completed on this issue."),
+    ("10001", "Won't Do", "This issue won't be actioned."),
+    (
+        "10002",
+        "Duplicate",
+        "The problem is a duplicate of an existing issue.",
+    ),
+    (
+        "10003",
+        "Cannot Reproduce",
+        "This issue could not be reproduced.",
+    ),
+];
 
 /// A project version (release).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -543,6 +584,9 @@ pub struct JiraVersion {
     pub archived: bool,
     /// Release date.
     pub release_date: Option<NaiveDate>,
+    /// Start date.
+    #[serde(default)]
+    pub start_date: Option<NaiveDate>,
 }
 
 /// A workflow status.
@@ -603,8 +647,12 @@ pub struct JiraIssue {
     pub project: String,
     /// Summary.
     pub summary: String,
-    /// Plain text description.
+    /// Description as written through API v2 (wiki markup), or the plain
+    /// text of an ADF description.
     pub description: Option<String>,
+    /// Description as written through API v3 (ADF), if it was.
+    #[serde(default)]
+    pub description_adf: Option<serde_json::Value>,
     /// Issue type id.
     pub issue_type: String,
     /// Status id.
@@ -645,6 +693,27 @@ pub struct JiraIssue {
     pub comments: Vec<JiraComment>,
     /// Worklogs.
     pub worklogs: Vec<JiraWorklog>,
+    /// Entity properties by key.
+    #[serde(default)]
+    pub properties: BTreeMap<String, serde_json::Value>,
+    /// Remote links.
+    #[serde(default)]
+    pub remote_links: Vec<JiraRemoteLink>,
+}
+
+/// A remote link of an issue (`/issue/{key}/remotelink`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JiraRemoteLink {
+    /// Id.
+    pub id: u64,
+    /// Caller-chosen unique id; a second POST with it updates the link.
+    pub global_id: Option<String>,
+    /// `application` object as written.
+    pub application: serde_json::Value,
+    /// Relationship text.
+    pub relationship: Option<String>,
+    /// `object` (url, title, summary, icon, status) as written.
+    pub object: serde_json::Value,
 }
 
 /// A comment.
@@ -654,8 +723,11 @@ pub struct JiraComment {
     pub id: u64,
     /// Author account id.
     pub author: String,
-    /// Plain text body.
+    /// Body as written through API v2 (wiki), or the plain text of an ADF body.
     pub body: String,
+    /// Body as written through API v3 (ADF), if it was.
+    #[serde(default)]
+    pub body_adf: Option<serde_json::Value>,
     /// Creation time.
     pub created: DateTime<Utc>,
     /// Update time.

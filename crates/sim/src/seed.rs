@@ -231,6 +231,8 @@ pub struct JiraUserSpec {
     pub api_token: Option<String>,
     /// Data Center PAT.
     pub pat: Option<String>,
+    /// Cloud privacy setting: others do not see the email.
+    pub email_hidden: bool,
 }
 
 /// A Jira project in a dataset.
@@ -986,6 +988,34 @@ fn build_gitlab(gl: &mut GitLab, spec: &GitLabSpec) -> Result<(), SimError> {
     Ok(())
 }
 
+/// The workflow every simulated Jira project gets: a graph, not "any status
+/// from any". In Review is reachable only through In Progress (two steps
+/// from To Do), and the transition out of In Review to Done has a screen
+/// that requires the Resolution field; the quick "Done" transitions from To
+/// Do and In Progress set the resolution themselves, as Jira's simplified
+/// workflows do.
+pub fn default_workflow() -> Vec<JiraTransitionDef> {
+    let t = |id: &str, name: &str, from: &[&str], to: &str, requires_resolution: bool| {
+        JiraTransitionDef {
+            id: id.into(),
+            name: name.into(),
+            from: from.iter().map(|x| x.to_string()).collect(),
+            to: to.into(),
+            requires_resolution,
+        }
+    };
+    vec![
+        t("11", "Start progress", &["10000"], "3", false),
+        t("21", "Done", &["10000"], "10001", false),
+        t("31", "Stop progress", &["3"], "10000", false),
+        t("41", "Request review", &["3"], "10002", false),
+        t("51", "Done", &["3"], "10001", false),
+        t("61", "Back to progress", &["10002"], "3", false),
+        t("71", "Resolve", &["10002"], "10001", true),
+        t("81", "Reopen", &["10001"], "10000", false),
+    ]
+}
+
 /// Default workflow and metadata every simulated Jira has.
 fn jira_defaults(jira: &mut Jira) {
     let st = |id: &str, name: &str, cat: &str| JiraStatus {
@@ -1045,6 +1075,7 @@ fn build_jira(jira: &mut Jira, spec: &JiraSpec) -> Result<(), SimError> {
         api_token: DEFAULT_JIRA_API_TOKEN.into(),
         pat: DEFAULT_JIRA_PAT.into(),
         active: true,
+        email_visible: true,
     });
     for (i, u) in spec.users.iter().enumerate() {
         if u.name.is_empty() {
@@ -1068,6 +1099,7 @@ fn build_jira(jira: &mut Jira, spec: &JiraSpec) -> Result<(), SimError> {
             api_token: u.api_token.clone().unwrap_or_default(),
             pat: u.pat.clone().unwrap_or_default(),
             active: true,
+            email_visible: !u.email_hidden,
         });
     }
     for cf in &spec.custom_fields {
@@ -1102,6 +1134,7 @@ fn build_jira(jira: &mut Jira, spec: &JiraSpec) -> Result<(), SimError> {
                 released: v.released,
                 archived: false,
                 release_date: v.release_date,
+                start_date: None,
             });
         }
         jira.projects.push(JiraProject {
@@ -1111,6 +1144,7 @@ fn build_jira(jira: &mut Jira, spec: &JiraSpec) -> Result<(), SimError> {
             lead,
             versions,
             next_number: p.first_number.unwrap_or(1).max(1),
+            workflow: default_workflow(),
         });
     }
     let story_points = jira.story_points_field().map(str::to_string);
@@ -1232,6 +1266,7 @@ fn build_jira(jira: &mut Jira, spec: &JiraSpec) -> Result<(), SimError> {
                 id: jira.alloc_id(),
                 author,
                 body: c.body.clone(),
+                body_adf: None,
                 created: created + Duration::hours(1),
                 updated: created + Duration::hours(1),
             });
@@ -1244,6 +1279,7 @@ fn build_jira(jira: &mut Jira, spec: &JiraSpec) -> Result<(), SimError> {
             project: jira.projects[pidx].key.clone(),
             summary: is.summary.clone(),
             description: is.description.clone(),
+            description_adf: None,
             issue_type: itype.id.clone(),
             status: status.id.clone(),
             priority,
@@ -1268,6 +1304,8 @@ fn build_jira(jira: &mut Jira, spec: &JiraSpec) -> Result<(), SimError> {
             custom,
             comments,
             worklogs,
+            properties: BTreeMap::new(),
+            remote_links: Vec::new(),
         };
         jira.key_index
             .insert(key.to_ascii_uppercase(), jira.issues.len());

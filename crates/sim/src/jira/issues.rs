@@ -55,6 +55,11 @@ pub(crate) async fn get_issue(
     {
         v["names"] = names_map(&w.jira);
     }
+    add_properties(
+        &mut v,
+        &w.jira.issues[idx],
+        c.params.list("properties").as_deref(),
+    );
     ok(&v)
 }
 
@@ -65,6 +70,12 @@ pub(crate) struct NewIssue {
     pub summary: String,
     pub issue_type: String,
     pub description: Option<String>,
+    pub description_adf: Option<Value>,
+    pub due_date: Option<NaiveDate>,
+    /// Fix versions by id or name.
+    pub fix_versions: Vec<String>,
+    /// Entity properties set at creation.
+    pub properties: Vec<(String, Value)>,
     pub labels: Vec<String>,
     pub parent: Option<String>,
     pub epic: Option<String>,
@@ -145,6 +156,20 @@ pub(crate) fn do_create_issue(
             .cloned()
             .ok_or_else(|| ("status".to_string(), "No statuses defined.".to_string()))?,
     };
+    let mut fix_versions = Vec::new();
+    for want in &n.fix_versions {
+        let v = jira.projects[pidx]
+            .versions
+            .iter()
+            .find(|v| v.id.to_string() == *want || v.name == *want)
+            .ok_or_else(|| {
+                (
+                    "fixVersions".to_string(),
+                    format!("Version '{want}' is not valid."),
+                )
+            })?;
+        fix_versions.push(v.id);
+    }
     let mut custom = n.custom.clone();
     if let (Some(sp), Some(f)) = (n.story_points, jira.story_points_field()) {
         custom.insert(f.to_string(), json!(sp));
@@ -162,6 +187,7 @@ pub(crate) fn do_create_issue(
         project: project_key,
         summary: n.summary,
         description: n.description,
+        description_adf: n.description_adf,
         issue_type: itype.id.clone(),
         status: status.id.clone(),
         priority: "3".into(),
@@ -169,7 +195,7 @@ pub(crate) fn do_create_issue(
         assignee,
         reporter: actor.to_string(),
         labels: n.labels,
-        fix_versions: vec![],
+        fix_versions,
         parent: n
             .parent
             .map(|x| x.to_ascii_uppercase())
@@ -178,13 +204,15 @@ pub(crate) fn do_create_issue(
         created: now,
         updated: now,
         resolved: done.then_some(now),
-        due_date: None,
+        due_date: n.due_date,
         time_spent: None,
         original_estimate: n.original_estimate,
         remaining_estimate: n.original_estimate,
         custom,
         comments: vec![],
         worklogs: vec![],
+        properties: n.properties.into_iter().collect(),
+        remote_links: vec![],
     });
     let idx = jira.issues.len() - 1;
     jira.key_index.insert(key.to_ascii_uppercase(), idx);
@@ -229,13 +257,38 @@ pub(crate) async fn create_issue(
             .unwrap_or("")
             .to_string(),
         issue_type: obj_str(fields.get("issuetype"), &["name", "id"]).unwrap_or_default(),
-        description: fields.get("description").and_then(text_of),
         parent: obj_str(fields.get("parent"), &["key", "id"]),
         assignee: obj_str(fields.get("assignee"), &["accountId", "name", "id"]),
         ..Default::default()
     };
     if n.issue_type.is_empty() {
         return Err(JErr::field("issuetype", "Specify an issue type"));
+    }
+    (n.description, n.description_adf) = fields.get("description").map(rich_in).unwrap_or_default();
+    n.due_date = match fields.get("duedate") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(parse_due(v)?),
+    };
+    if let Some(v) = fields.get("fixVersions") {
+        n.fix_versions = v
+            .as_array()
+            .ok_or_else(|| JErr::field("fixVersions", "Fix versions must be an array."))?
+            .iter()
+            .filter_map(|x| obj_str(Some(x), &["id", "name"]))
+            .collect();
+    }
+    if let Some(props) = c.body.as_ref().and_then(|b| b.get("properties")) {
+        for p in props.as_array().into_iter().flatten() {
+            let key = p
+                .get("key")
+                .and_then(Value::as_str)
+                .filter(|k| !k.is_empty())
+                .ok_or_else(|| JErr::field("properties", "A property needs a key."))?;
+            n.properties.push((
+                key.to_string(),
+                p.get("value").cloned().unwrap_or(Value::Null),
+            ));
+        }
     }
     let (sp_field, known) = {
         let w = s.read();
@@ -324,25 +377,56 @@ pub(crate) fn change_item(
     })
 }
 
-pub(crate) async fn edit_issue(
-    State(s): State<Arc<Shared>>,
-    Path((ver, key)): Path<(String, String)>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-    body: Bytes,
-) -> JResult {
-    let c = ctx(&s, &ver, &headers, q, &body)?;
-    let body = c.body.clone().unwrap_or_else(|| json!({}));
+/// A due date as Jira takes it (`YYYY-MM-DD`).
+fn parse_due(v: &Value) -> Result<NaiveDate, JErr> {
+    let d = v.as_str().unwrap_or("");
+    NaiveDate::parse_from_str(d, "%Y-%m-%d")
+        .map_err(|_| JErr::field("duedate", format!("Error parsing date string: {d}")))
+}
+
+/// Display name of an account, for changelog strings.
+fn display(jira: &Jira, account: Option<&str>) -> Option<String> {
+    account
+        .and_then(|a| jira.user(a))
+        .map(|u| u.display_name.clone())
+}
+
+/// Applies an edit body (`fields` sets, `update` operations) as `actor` and
+/// sends `jira:issue_updated` with one changelog item per changed field.
+/// Nothing changed: nothing is sent. Returns whether anything changed.
+pub(crate) fn do_edit_issue(
+    s: &Shared,
+    idx: usize,
+    actor: &str,
+    body: &Value,
+) -> Result<bool, JErr> {
     let mut w = s.write();
     let jira = &mut w.jira;
-    let idx = find_issue(jira, &key)?;
     let known: Vec<(String, String)> = jira
         .custom_fields
         .iter()
         .map(|f| (f.id.clone(), f.name.clone()))
         .collect();
     let mut items = Vec::new();
-    let mut issue = jira.issues[idx].clone();
+    let mut issue = jira
+        .issues
+        .get(idx)
+        .cloned()
+        .ok_or_else(JErr::issue_not_found)?;
+    let versions: Vec<(u64, String)> = jira
+        .project(&issue.project)
+        .map(|p| p.versions.iter().map(|v| (v.id, v.name.clone())).collect())
+        .unwrap_or_default();
+    let version_id = |want: &Value| -> Result<u64, JErr> {
+        let w = obj_str(Some(want), &["id", "name"]).unwrap_or_default();
+        versions
+            .iter()
+            .find(|(id, name)| id.to_string() == w || *name == w)
+            .map(|v| v.0)
+            .ok_or_else(|| JErr::field("fixVersions", format!("Version '{w}' is not valid.")))
+    };
+    let mut new_fix = issue.fix_versions.clone();
+    let mut new_labels = issue.labels.clone();
     if let Some(fields) = body.get("fields").and_then(Value::as_object) {
         for (k, v) in fields {
             match k.as_str() {
@@ -354,28 +438,33 @@ pub(crate) async fn edit_issue(
                             "You must specify a summary of the issue.",
                         ));
                     }
-                    items.push(change_item(
-                        "summary",
-                        None,
-                        Some(issue.summary.clone()),
-                        None,
-                        Some(new.clone()),
-                    ));
-                    issue.summary = new;
+                    if new != issue.summary {
+                        items.push(change_item(
+                            "summary",
+                            None,
+                            Some(issue.summary.clone()),
+                            None,
+                            Some(new.clone()),
+                        ));
+                        issue.summary = new;
+                    }
                 }
                 "description" => {
-                    let new = text_of(v);
-                    items.push(change_item(
-                        "description",
-                        None,
-                        issue.description.clone(),
-                        None,
-                        new.clone(),
-                    ));
-                    issue.description = new;
+                    let (text, adf) = rich_in(v);
+                    if text != issue.description || adf != issue.description_adf {
+                        items.push(change_item(
+                            "description",
+                            None,
+                            issue.description.clone(),
+                            None,
+                            text.clone(),
+                        ));
+                        issue.description = text;
+                        issue.description_adf = adf;
+                    }
                 }
                 "labels" => {
-                    let new: Vec<String> = v
+                    new_labels = v
                         .as_array()
                         .map(|a| {
                             a.iter()
@@ -385,14 +474,16 @@ pub(crate) async fn edit_issue(
                         .ok_or_else(|| {
                             JErr::field("labels", "Labels must be an array of strings.")
                         })?;
-                    items.push(change_item(
-                        "labels",
-                        None,
-                        Some(issue.labels.join(" ")),
-                        None,
-                        Some(new.join(" ")),
-                    ));
-                    issue.labels = new;
+                }
+                "fixVersions" => {
+                    new_fix = v
+                        .as_array()
+                        .ok_or_else(|| {
+                            JErr::field("fixVersions", "Fix versions must be an array.")
+                        })?
+                        .iter()
+                        .map(&version_id)
+                        .collect::<Result<_, _>>()?;
                 }
                 "assignee" => {
                     let new = match obj_str(Some(v), &["accountId", "name", "id"]) {
@@ -403,24 +494,33 @@ pub(crate) async fn edit_issue(
                             })?)
                         }
                     };
-                    items.push(change_item(
-                        "assignee",
-                        issue.assignee.clone(),
-                        None,
-                        new.clone(),
-                        None,
-                    ));
-                    issue.assignee = new;
+                    if new != issue.assignee {
+                        items.push(change_item(
+                            "assignee",
+                            issue.assignee.clone(),
+                            display(jira, issue.assignee.as_deref()),
+                            new.clone(),
+                            display(jira, new.as_deref()),
+                        ));
+                        issue.assignee = new;
+                    }
                 }
                 "duedate" => {
-                    issue.due_date = match v.as_str() {
-                        None => None,
-                        Some(d) => {
-                            Some(NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-                                JErr::field("duedate", "Error parsing date string: {d}")
-                            })?)
-                        }
+                    let new = match v {
+                        Value::Null => None,
+                        other => Some(parse_due(other)?),
                     };
+                    if new != issue.due_date {
+                        let show = |d: Option<NaiveDate>| d.map(|d| d.to_string());
+                        items.push(change_item(
+                            "duedate",
+                            show(issue.due_date),
+                            show(issue.due_date).map(|d| format!("{d} 00:00:00.0")),
+                            show(new),
+                            show(new).map(|d| format!("{d} 00:00:00.0")),
+                        ));
+                        issue.due_date = new;
+                    }
                 }
                 "timetracking" => {
                     if let Some(o) = v.get("originalEstimate").and_then(Value::as_str) {
@@ -500,47 +600,113 @@ pub(crate) async fn edit_issue(
             }
         }
     }
-    if let Some(update) = body.get("update").and_then(Value::as_object)
-        && let Some(ops) = update.get("labels").and_then(Value::as_array)
-    {
-        let before = issue.labels.join(" ");
-        for op in ops {
+    if let Some(update) = body.get("update").and_then(Value::as_object) {
+        for op in update
+            .get("labels")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(a) = op.get("add").and_then(Value::as_str)
-                && !issue.labels.iter().any(|l| l == a)
+                && !new_labels.iter().any(|l| l == a)
             {
-                issue.labels.push(a.to_string());
+                new_labels.push(a.to_string());
             }
             if let Some(r) = op.get("remove").and_then(Value::as_str) {
-                issue.labels.retain(|l| l != r);
+                new_labels.retain(|l| l != r);
             }
             if let Some(set) = op.get("set").and_then(Value::as_array) {
-                issue.labels = set
+                new_labels = set
                     .iter()
                     .filter_map(|x| x.as_str().map(str::to_string))
                     .collect();
             }
         }
+        for op in update
+            .get("fixVersions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(a) = op.get("add") {
+                let id = version_id(a)?;
+                if !new_fix.contains(&id) {
+                    new_fix.push(id);
+                }
+            }
+            if let Some(r) = op.get("remove") {
+                let id = version_id(r)?;
+                new_fix.retain(|x| *x != id);
+            }
+            if let Some(set) = op.get("set").and_then(Value::as_array) {
+                new_fix = set.iter().map(&version_id).collect::<Result<_, _>>()?;
+            }
+        }
+    }
+    if new_labels != issue.labels {
         items.push(change_item(
             "labels",
             None,
-            Some(before),
-            None,
             Some(issue.labels.join(" ")),
+            None,
+            Some(new_labels.join(" ")),
         ));
+        issue.labels = new_labels;
+    }
+    // Jira logs one "Fix Version" item per version added or removed.
+    let name_of = |id: u64| versions.iter().find(|v| v.0 == id).map(|v| v.1.clone());
+    for removed in issue.fix_versions.iter().filter(|x| !new_fix.contains(x)) {
+        let mut item = change_item(
+            "Fix Version",
+            Some(removed.to_string()),
+            name_of(*removed),
+            None,
+            None,
+        );
+        item["fieldId"] = json!("fixVersions");
+        items.push(item);
+    }
+    for added in new_fix.iter().filter(|x| !issue.fix_versions.contains(x)) {
+        let mut item = change_item(
+            "Fix Version",
+            None,
+            None,
+            Some(added.to_string()),
+            name_of(*added),
+        );
+        item["fieldId"] = json!("fixVersions");
+        items.push(item);
+    }
+    issue.fix_versions = new_fix;
+    if items.is_empty() {
+        return Ok(false);
     }
     issue.updated = Utc::now();
     jira.issues[idx] = issue;
-    let account = c.account.clone();
     emit_issue_event(
-        &s,
+        s,
         jira,
         idx,
-        &account,
+        actor,
         "jira:issue_updated",
         "issue_updated",
         Some(items),
         None,
     );
+    Ok(true)
+}
+
+pub(crate) async fn edit_issue(
+    State(s): State<Arc<Shared>>,
+    Path((ver, key)): Path<(String, String)>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> JResult {
+    let c = ctx(&s, &ver, &headers, q, &body)?;
+    let body = c.body.clone().unwrap_or_else(|| json!({}));
+    let idx = find_issue(&s.read().jira, &key)?;
+    do_edit_issue(&s, idx, &c.account, &body)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

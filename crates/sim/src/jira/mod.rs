@@ -11,6 +11,8 @@ mod instance;
 mod issues;
 mod payloads;
 mod projects;
+mod properties;
+mod remote_links;
 mod search;
 mod transitions;
 mod users;
@@ -19,21 +21,24 @@ mod views;
 mod webhooks;
 mod worklogs;
 
+pub(crate) use base::JErr;
 pub use base::SEARCH_REMOVED;
-pub(crate) use comments::do_add_comment;
-pub(crate) use issues::{NewIssue, do_create_issue};
+pub(crate) use comments::{do_add_comment, do_delete_comment, do_update_comment};
+pub(crate) use issues::{NewIssue, do_create_issue, do_edit_issue};
 pub(crate) use transitions::do_set_status;
+pub(crate) use versions::{VersionEdit, do_create_version, do_update_version};
 pub(crate) use worklogs::do_add_worklog;
 
-use self::base::*;
-use self::comments::{add_comment, list_comments};
+use self::comments::{add_comment, delete_comment, get_comment, list_comments, update_comment};
 use self::instance::{fields, server_info};
 use self::issues::{create_issue, delete_issue, edit_issue, get_issue};
-use self::projects::{get_project, list_projects};
+use self::projects::{get_project, list_projects, project_statuses};
+use self::properties::{delete_property, get_property, list_properties, put_property};
+use self::remote_links::{delete_link, get_link, list_links, post_link};
 use self::search::{approximate_count, search_jql, search_old};
 use self::transitions::{do_transition, get_transitions};
-use self::users::myself;
-use self::versions::{create_version, project_versions};
+use self::users::{myself, user_search};
+use self::versions::{create_version, get_version, project_versions, update_version};
 use self::webhooks::{
     cloud_register, cloud_unregister, cloud_webhooks, dc_register, dc_unregister, dc_update,
     dc_webhook, dc_webhooks,
@@ -72,6 +77,35 @@ pub(crate) fn router(s: Arc<Shared>) -> Router {
         .route(
             "/rest/api/{ver}/issue/{key}/comment",
             get(list_comments).post(add_comment),
+        )
+        .route(
+            "/rest/api/{ver}/issue/{key}/comment/{id}",
+            get(get_comment).put(update_comment).delete(delete_comment),
+        )
+        .route(
+            "/rest/api/{ver}/issue/{key}/properties",
+            get(list_properties),
+        )
+        .route(
+            "/rest/api/{ver}/issue/{key}/properties/{prop}",
+            get(get_property).put(put_property).delete(delete_property),
+        )
+        .route(
+            "/rest/api/{ver}/issue/{key}/remotelink",
+            get(list_links).post(post_link),
+        )
+        .route(
+            "/rest/api/{ver}/issue/{key}/remotelink/{id}",
+            get(get_link).delete(delete_link),
+        )
+        .route("/rest/api/{ver}/user/search", get(user_search))
+        .route(
+            "/rest/api/{ver}/project/{key}/statuses",
+            get(project_statuses),
+        )
+        .route(
+            "/rest/api/{ver}/version/{id}",
+            get(get_version).put(update_version),
         )
         .route(
             "/rest/api/{ver}/issue/{key}/worklog",

@@ -52,7 +52,36 @@ pub(crate) fn emit_issue_event(
     deliver(s, jira, idx, event, &payload);
 }
 
+/// Delivers an issue event to every enabled webhook subscribed to it whose
+/// JQL filter matches the issue.
 pub(crate) fn deliver(s: &Shared, jira: &Jira, idx: usize, event: &str, payload: &Value) {
+    let order_key = jira
+        .issues
+        .get(idx)
+        .map(|i| i.project.clone())
+        .unwrap_or_default();
+    deliver_with(s, jira, Some(idx), order_key, event, payload);
+}
+
+/// Delivers an event about a project (a version): JQL filters do not apply.
+pub(crate) fn deliver_project(
+    s: &Shared,
+    jira: &Jira,
+    project: &str,
+    event: &str,
+    payload: &Value,
+) {
+    deliver_with(s, jira, None, project.to_string(), event, payload);
+}
+
+fn deliver_with(
+    s: &Shared,
+    jira: &Jira,
+    idx: Option<usize>,
+    order_key: String,
+    event: &str,
+    payload: &Value,
+) {
     let body = serde_json::to_vec(payload).unwrap_or_default();
     let account = jira
         .users
@@ -63,7 +92,7 @@ pub(crate) fn deliver(s: &Shared, jira: &Jira, idx: usize, event: &str, payload:
         if !h.events.is_empty() && !h.events.iter().any(|e| e == event) {
             continue;
         }
-        if let Some(f) = &h.jql_filter {
+        if let (Some(f), Some(idx)) = (&h.jql_filter, idx) {
             let Ok(c) = compile_jql(jira, f, &account) else {
                 continue;
             };
@@ -102,11 +131,7 @@ pub(crate) fn deliver(s: &Shared, jira: &Jira, idx: usize, event: &str, payload:
             url: h.url.clone(),
             headers,
             body: body.clone(),
-            order_key: jira
-                .issues
-                .get(idx)
-                .map(|i| i.project.clone())
-                .unwrap_or_default(),
+            order_key: order_key.clone(),
         });
     }
 }

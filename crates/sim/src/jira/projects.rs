@@ -56,3 +56,50 @@ pub(crate) async fn get_project(
     );
     ok(&v)
 }
+
+/// `GET /project/{key}/statuses`: per issue type, the statuses its workflow
+/// uses (every type shares the project's workflow here).
+pub(crate) async fn project_statuses(
+    State(s): State<Arc<Shared>>,
+    Path((ver, key)): Path<(String, String)>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> JResult {
+    let c = ctx(&s, &ver, &headers, q, &[])?;
+    let w = s.read();
+    let jira = &w.jira;
+    let p = jira.project(&key).ok_or_else(|| {
+        JErr::msg(
+            StatusCode::NOT_FOUND,
+            format!("No project could be found with key '{key}'."),
+        )
+    })?;
+    let mut ids: Vec<&str> = Vec::new();
+    for t in &p.workflow {
+        for id in t.from.iter().map(String::as_str).chain([t.to.as_str()]) {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    let statuses: Vec<Value> = jira
+        .statuses
+        .iter()
+        .filter(|st| ids.contains(&st.id.as_str()))
+        .map(|st| status_json(&s, c.ver, st))
+        .collect();
+    let out: Vec<Value> = jira
+        .issue_types
+        .iter()
+        .map(|t| {
+            serde_json::json!({
+                "self": format!("{}/issuetype/{}", api(&s, c.ver), t.id),
+                "id": t.id,
+                "name": t.name,
+                "subtask": t.subtask,
+                "statuses": statuses,
+            })
+        })
+        .collect();
+    ok(&Value::Array(out))
+}

@@ -55,7 +55,11 @@ pub(crate) async fn search_old(
         .iter()
         .skip(start_at)
         .take(max)
-        .map(|i| issue_json(&s, c.ver, &w.jira, *i, &sel))
+        .map(|i| {
+            let mut v = issue_json(&s, c.ver, &w.jira, *i, &sel);
+            add_properties(&mut v, &w.jira.issues[*i], p.properties.as_deref());
+            v
+        })
         .collect();
     let mut out = json!({
         "expand": "schema,names",
@@ -78,6 +82,7 @@ pub(crate) struct SearchParams {
     pub(crate) next_page_token: Option<String>,
     pub(crate) fields: Option<Vec<String>>,
     pub(crate) expand: String,
+    pub(crate) properties: Option<Vec<String>>,
 }
 
 impl SearchParams {
@@ -114,6 +119,14 @@ impl SearchParams {
                 next_page_token: sv("nextPageToken"),
                 fields,
                 expand,
+                properties: b.get("properties").map(|f| match f {
+                    Value::Array(a) => a
+                        .iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect(),
+                    Value::String(s) => s.split(',').map(str::to_string).collect(),
+                    _ => vec![],
+                }),
             };
         }
         let p = &c.params;
@@ -124,6 +137,7 @@ impl SearchParams {
             next_page_token: p.get("nextPageToken").map(str::to_string),
             fields: p.list("fields"),
             expand: p.list("expand").unwrap_or_default().join(","),
+            properties: p.list("properties"),
         }
     }
 }
@@ -212,7 +226,11 @@ pub(crate) async fn search_jql(
     let start = offset.min(end);
     let issues: Vec<Value> = idx[start..end]
         .iter()
-        .map(|i| issue_json(&s, c.ver, &w.jira, *i, &sel))
+        .map(|i| {
+            let mut v = issue_json(&s, c.ver, &w.jira, *i, &sel);
+            add_properties(&mut v, &w.jira.issues[*i], p.properties.as_deref());
+            v
+        })
         .collect();
     let is_last = end >= idx.len();
     let mut out = json!({"issues": issues, "isLast": is_last});

@@ -14,13 +14,40 @@ use chrono::Utc;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-pub(crate) fn transition_id(jira: &Jira, status_id: &str) -> String {
-    let pos = jira
-        .statuses
+/// The transitions the issue's workflow offers from its current status.
+pub(crate) fn available(jira: &Jira, idx: usize) -> Vec<JiraTransitionDef> {
+    let Some(i) = jira.issues.get(idx) else {
+        return Vec::new();
+    };
+    jira.project(&i.project)
+        .map(|p| {
+            p.workflow
+                .iter()
+                .filter(|t| t.from.is_empty() || t.from.contains(&i.status))
+                .filter(|t| t.to != i.status)
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The Resolution field as a transition screen describes it.
+fn resolution_field(s: &Shared, ver: Ver) -> Value {
+    let allowed: Vec<Value> = JIRA_RESOLUTIONS
         .iter()
-        .position(|s| s.id == status_id)
-        .unwrap_or(0);
-    ((pos + 1) * 10 + 1).to_string()
+        .map(|(id, name, description)| {
+            json!({"self": format!("{}/resolution/{id}", api(s, ver)), "id": id, "name": name, "description": description})
+        })
+        .collect();
+    json!({
+        "required": true,
+        "schema": {"type": "resolution", "system": "resolution"},
+        "name": "Resolution",
+        "key": "resolution",
+        "hasDefaultValue": false,
+        "operations": ["set"],
+        "allowedValues": allowed,
+    })
 }
 
 pub(crate) async fn get_transitions(
@@ -32,24 +59,37 @@ pub(crate) async fn get_transitions(
     let c = ctx(&s, &ver, &headers, q, &[])?;
     let w = s.read();
     let idx = find_issue(&w.jira, &key)?;
-    let current = &w.jira.issues[idx].status;
-    let ts: Vec<Value> = w
-        .jira
-        .statuses
+    let with_fields = c
+        .params
+        .list("expand")
+        .unwrap_or_default()
         .iter()
-        .filter(|st| &st.id != current)
-        .map(|st| {
-            json!({
-                "id": transition_id(&w.jira, &st.id),
-                "name": st.name,
+        .any(|e| e == "transitions.fields");
+    let only = c.params.get("transitionId");
+    let ts: Vec<Value> = available(&w.jira, idx)
+        .iter()
+        .filter(|t| only.is_none_or(|o| o == t.id))
+        .filter_map(|t| {
+            let st = w.jira.status(&t.to)?;
+            let mut v = json!({
+                "id": t.id,
+                "name": t.name,
                 "to": status_json(&s, c.ver, st),
-                "hasScreen": false,
-                "isGlobal": true,
+                "hasScreen": t.requires_resolution,
+                "isGlobal": t.from.is_empty(),
                 "isInitial": false,
                 "isAvailable": true,
                 "isConditional": false,
                 "isLooped": false,
-            })
+            });
+            if with_fields {
+                v["fields"] = if t.requires_resolution {
+                    json!({"resolution": resolution_field(&s, c.ver)})
+                } else {
+                    json!({})
+                };
+            }
+            Some(v)
         })
         .collect();
     ok(&json!({"expand": "transitions", "transitions": ts}))
@@ -57,7 +97,15 @@ pub(crate) async fn get_transitions(
 
 /// Moves an issue to a status (resolving it in a done category) and sends
 /// `jira:issue_updated` with a changelog.
-pub(crate) fn do_set_status(s: &Shared, idx: usize, status_id: &str, actor: &str) {
+/// `resolution` is the name a transition screen set; a done status without
+/// one gets "Done", as Jira's simplified workflows do.
+pub(crate) fn do_set_status(
+    s: &Shared,
+    idx: usize,
+    status_id: &str,
+    actor: &str,
+    resolution: Option<&str>,
+) {
     let mut w = s.write();
     let jira = &mut w.jira;
     let Some(new) = jira.status(status_id).cloned() else {
@@ -81,14 +129,19 @@ pub(crate) fn do_set_status(s: &Shared, idx: usize, status_id: &str, actor: &str
     let issue = &mut jira.issues[idx];
     let done = new.category == "done";
     if done && issue.resolution.is_none() {
+        let name = resolution.unwrap_or("Done");
+        let id = JIRA_RESOLUTIONS
+            .iter()
+            .find(|r| r.1 == name)
+            .map_or("10000", |r| r.0);
         items.push(change_item(
             "resolution",
             None,
             None,
-            Some("10000".into()),
-            Some("Done".into()),
+            Some(id.into()),
+            Some(name.into()),
         ));
-        issue.resolution = Some("Done".into());
+        issue.resolution = Some(name.into());
         issue.resolved = Some(now);
     } else if !done && issue.resolution.is_some() {
         items.push(change_item(
@@ -134,23 +187,64 @@ pub(crate) async fn do_transition(
         .and_then(|b| b.get("transition"))
         .and_then(|t| obj_str(Some(t), &["id"]))
         .ok_or_else(|| JErr::msg(StatusCode::BAD_REQUEST, "Missing 'transition' identifier"))?;
-    let (idx, status) = {
+    let fields = c
+        .body
+        .as_ref()
+        .and_then(|b| b.get("fields"))
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let (idx, t) = {
         let w = s.read();
         let idx = find_issue(&w.jira, &key)?;
-        let status = w
-            .jira
-            .statuses
-            .iter()
-            .find(|st| transition_id(&w.jira, &st.id) == tid && st.id != w.jira.issues[idx].status)
-            .map(|st| st.id.clone())
+        let t = available(&w.jira, idx)
+            .into_iter()
+            .find(|t| t.id == tid)
             .ok_or_else(|| {
                 JErr::msg(
                     StatusCode::BAD_REQUEST,
                     format!("Transition id '{tid}' is not valid for this issue."),
                 )
             })?;
-        (idx, status)
+        (idx, t)
     };
-    do_set_status(&s, idx, &status, &c.account);
+    let mut errors = serde_json::Map::new();
+    for k in fields.keys() {
+        if !(k == "resolution" && t.requires_resolution) {
+            errors.insert(
+                k.clone(),
+                json!(format!(
+                    "Field '{k}' cannot be set. It is not on the appropriate screen, or unknown."
+                )),
+            );
+        }
+    }
+    let resolution = match fields.get("resolution") {
+        Some(r) if t.requires_resolution => {
+            let want = obj_str(Some(r), &["name", "id"]).unwrap_or_default();
+            match JIRA_RESOLUTIONS
+                .iter()
+                .find(|x| x.1.eq_ignore_ascii_case(&want) || x.0 == want)
+            {
+                Some(x) => Some(x.1),
+                None => {
+                    errors.insert(
+                        "resolution".into(),
+                        json!(format!("Resolution '{want}' is not valid.")),
+                    );
+                    None
+                }
+            }
+        }
+        None if t.requires_resolution => {
+            errors.insert("resolution".into(), json!("Resolution is required."));
+            None
+        }
+        _ => None,
+    };
+    if !errors.is_empty() {
+        return Err(JErr(StatusCode::BAD_REQUEST, vec![], errors));
+    }
+    do_set_status(&s, idx, &t.to, &c.account, resolution);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

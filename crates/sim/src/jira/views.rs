@@ -46,6 +46,41 @@ pub(crate) fn text_of(v: &Value) -> Option<String> {
     }
 }
 
+/// Rich text (a description, a comment body) as a request wrote it: ADF
+/// through API v3 is kept as written with its plain text beside it; a string
+/// (wiki markup through v2) is kept as the text.
+pub(crate) fn rich_in(v: &Value) -> (Option<String>, Option<Value>) {
+    match v {
+        Value::Null => (None, None),
+        Value::String(s) => (Some(s.clone()), None),
+        other => (text_of(other), Some(other.clone())),
+    }
+}
+
+/// Rich text as a read through `ver` returns it: v3 gives the ADF written,
+/// or wiki text wrapped in one paragraph; v2 gives the wiki text written, or
+/// the plain text of ADF. Good enough for a simulator: no markup conversion.
+pub(crate) fn rich_out(ver: Ver, text: Option<&str>, adf: Option<&Value>) -> Value {
+    match (ver, adf) {
+        (Ver::V3, Some(a)) => a.clone(),
+        _ => rich(ver, text),
+    }
+}
+
+/// Adds the `properties` a request asked for (`properties=k1,k2` or `*all`)
+/// to an issue object, as Jira does on get-issue and both searches.
+pub(crate) fn add_properties(v: &mut Value, issue: &JiraIssue, wanted: Option<&[String]>) {
+    let Some(wanted) = wanted else { return };
+    let all = wanted.iter().any(|k| k == "*all");
+    let props: serde_json::Map<String, Value> = issue
+        .properties
+        .iter()
+        .filter(|(k, _)| all || wanted.iter().any(|w| w == *k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    v["properties"] = Value::Object(props);
+}
+
 pub(crate) fn rich(ver: Ver, text: Option<&str>) -> Value {
     match (ver, text) {
         (_, None) => Value::Null,
@@ -64,16 +99,22 @@ pub(crate) fn user_json(s: &Shared, ver: Ver, jira: &Jira, account: &str) -> Val
         return Value::Null;
     };
     match s.flavour {
-        JiraFlavour::Cloud => json!({
-            "self": format!("{}/user?accountId={}", api(s, ver), u.account_id),
-            "accountId": u.account_id,
-            "accountType": "atlassian",
-            "emailAddress": u.email,
-            "avatarUrls": avatars(&u.account_id),
-            "displayName": u.display_name,
-            "active": u.active,
-            "timeZone": "Etc/UTC",
-        }),
+        JiraFlavour::Cloud => {
+            let mut v = json!({
+                "self": format!("{}/user?accountId={}", api(s, ver), u.account_id),
+                "accountId": u.account_id,
+                "accountType": "atlassian",
+                "avatarUrls": avatars(&u.account_id),
+                "displayName": u.display_name,
+                "active": u.active,
+                "timeZone": "Etc/UTC",
+            });
+            // Cloud leaves the email out unless the user's profile shows it.
+            if u.email_visible {
+                v["emailAddress"] = json!(u.email);
+            }
+            v
+        }
         JiraFlavour::Datacenter => json!({
             "self": format!("{}/user?username={}", api(s, ver), u.name),
             "key": u.name,
@@ -149,6 +190,10 @@ pub(crate) fn version_json(s: &Shared, ver: Ver, p: &JiraProject, v: &JiraVersio
     }
     if let Some(d) = v.release_date {
         j["releaseDate"] = json!(d.to_string());
+        j["overdue"] = json!(!v.released && d < chrono::Utc::now().date_naive());
+    }
+    if let Some(d) = v.start_date {
+        j["startDate"] = json!(d.to_string());
     }
     j
 }
@@ -179,7 +224,7 @@ pub(crate) fn comment_json(
         "self": format!("{}/issue/{}/comment/{}", api(s, ver), issue.id, c.id),
         "id": c.id.to_string(),
         "author": user_json(s, ver, jira, &c.author),
-        "body": rich(ver, Some(&c.body)),
+        "body": rich_out(ver, Some(&c.body), c.body_adf.as_ref()),
         "updateAuthor": user_json(s, ver, jira, &c.author),
         "created": jira_time(&c.created),
         "updated": jira_time(&c.updated),
@@ -275,7 +320,10 @@ pub(crate) fn all_fields(
     let mut f = Map::new();
     let project = jira.project(&i.project);
     f.insert("summary".into(), json!(i.summary));
-    f.insert("description".into(), rich(ver, i.description.as_deref()));
+    f.insert(
+        "description".into(),
+        rich_out(ver, i.description.as_deref(), i.description_adf.as_ref()),
+    );
     f.insert("environment".into(), Value::Null);
     f.insert(
         "issuetype".into(),
