@@ -55,6 +55,9 @@ pub enum FaultKind {
     Hang,
     /// `token` (or every token of the service) stops working: 401.
     RevokeToken,
+    /// Jira's per-issue write limit: more than `count` writes to one issue
+    /// within a second answer 429 with `Retry-After` (0 clears).
+    IssueWriteLimit,
 }
 
 impl FromStr for FaultKind {
@@ -68,9 +71,10 @@ impl FromStr for FaultKind {
             "malformed" => FaultKind::Malformed,
             "hang" => FaultKind::Hang,
             "revoke_token" => FaultKind::RevokeToken,
+            "issue_write_limit" => FaultKind::IssueWriteLimit,
             other => {
                 return Err(format!(
-                    "unknown fault kind `{other}` (rate_limit, server_error, latency, truncate, malformed, hang, revoke_token)"
+                    "unknown fault kind `{other}` (rate_limit, server_error, latency, truncate, malformed, hang, revoke_token, issue_write_limit)"
                 ));
             }
         })
@@ -210,6 +214,11 @@ pub(crate) struct SvcFaults {
     pub truncate: u32,
     pub malformed: u32,
     pub hang: u32,
+    /// Writes allowed per issue per second (0: no limit).
+    pub issue_writes_per_sec: u32,
+    /// Per issue key: (second, writes in it).
+    #[serde(skip)]
+    pub issue_writes: std::collections::HashMap<String, (i64, u32)>,
 }
 
 /// Active faults of both services.
@@ -245,6 +254,10 @@ impl Faults {
             FaultKind::Malformed => sf.malformed = count,
             FaultKind::Hang => sf.hang = count,
             FaultKind::RevokeToken => {}
+            FaultKind::IssueWriteLimit => {
+                sf.issue_writes_per_sec = f.count.unwrap_or(0);
+                sf.issue_writes.clear();
+            }
         }
     }
 }
@@ -291,6 +304,7 @@ pub struct RequestRecord {
 
 enum Action {
     RateLimit(u64),
+    IssueLimit,
     Error(u16),
     Hang,
     Pass { truncate: bool, malformed: bool },
@@ -317,6 +331,24 @@ pub(crate) async fn fault_layer(
         } else if sf.errors > 0 {
             sf.errors -= 1;
             Action::Error(sf.error_status)
+        } else if let Some(key) = written_issue(&method, &path)
+            .filter(|_| svc == Service::Jira && sf.issue_writes_per_sec > 0)
+        {
+            let now = Utc::now().timestamp();
+            let limit = sf.issue_writes_per_sec;
+            let slot = sf.issue_writes.entry(key).or_insert((now, 0));
+            if slot.0 != now {
+                *slot = (now, 0);
+            }
+            slot.1 += 1;
+            if slot.1 > limit {
+                Action::IssueLimit
+            } else {
+                Action::Pass {
+                    truncate: false,
+                    malformed: false,
+                }
+            }
         } else {
             let truncate = sf.truncate > 0;
             let malformed = !truncate && sf.malformed > 0;
@@ -342,6 +374,14 @@ pub(crate) async fn fault_layer(
             StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
         Action::RateLimit(retry) => rate_limited(svc, retry, s.flavour),
+        Action::IssueLimit => {
+            let mut r = rate_limited(svc, 1, s.flavour);
+            r.headers_mut().insert(
+                "ratelimit-reason",
+                HeaderValue::from_static("jira-per-issue-on-write"),
+            );
+            r
+        }
         Action::Error(status) => server_error(svc, status),
         Action::Pass {
             truncate,
@@ -443,5 +483,28 @@ fn server_error(svc: Service, status: u16) -> Response {
             &json!({"errorMessages": ["Internal server error"], "errors": {}}),
             h,
         ),
+    }
+}
+
+/// The issue key a Jira write request changes (`POST|PUT|DELETE
+/// /rest/api/{v}/issue/{key}[/...]`), for the per-issue write limit.
+fn written_issue(method: &str, path: &str) -> Option<String> {
+    if !matches!(method, "POST" | "PUT" | "DELETE") {
+        return None;
+    }
+    let mut parts = path.trim_start_matches('/').split('/');
+    match (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) {
+        (Some("rest"), Some("api"), Some(_), Some("issue"), Some(key))
+            if !key.is_empty() && key != "bulk" =>
+        {
+            Some(key.to_ascii_uppercase())
+        }
+        _ => None,
     }
 }

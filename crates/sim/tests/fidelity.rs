@@ -307,6 +307,10 @@ fn get_routes(gitlab: &str, jira: &str, flavour: JiraFlavour) -> Vec<String> {
         format!("{j}/project"),
         format!("{j}/project/OPS"),
         format!("{j}/project/OPS/versions"),
+        format!("{j}/project/OPS/statuses"),
+        format!("{j}/issue/OPS-1/properties"),
+        format!("{j}/issue/OPS-1/remotelink"),
+        format!("{j}/user/search?query=a&username=a"),
     ]);
     if flavour == JiraFlavour::Cloud {
         v.push(format!("{j}/search/jql?jql=project%3DOPS"));
@@ -575,6 +579,26 @@ async fn jira_matches_openapi(flavour: JiraFlavour) {
         (
             "/project/{projectIdOrKey}/versions",
             "project/OPS/versions".into(),
+        ),
+        (
+            "/project/{projectIdOrKey}/statuses",
+            "project/OPS/statuses".into(),
+        ),
+        (
+            "/issue/{issueIdOrKey}/properties",
+            "issue/OPS-1/properties".into(),
+        ),
+        (
+            "/issue/{issueIdOrKey}/remotelink",
+            "issue/OPS-1/remotelink".into(),
+        ),
+        (
+            "/user/search",
+            if flavour == JiraFlavour::Cloud {
+                "user/search?query=a".into()
+            } else {
+                "user/search?username=a".into()
+            },
         ),
     ];
     for (path, rel) in reads {
