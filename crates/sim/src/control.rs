@@ -151,6 +151,8 @@ pub(crate) fn router(s: Arc<Shared>) -> Router {
         .route("/_sim/gitlab/notes/edit", post(gl_edit_note))
         .route("/_sim/gitlab/notes/delete", post(gl_delete_note))
         .route("/_sim/gitlab/push", post(gl_push))
+        .route("/_sim/gitlab/rebase", post(gl_rebase))
+        .route("/_sim/gitlab/force_push", post(gl_force_push))
         .route("/_sim/gitlab/merge_requests", post(gl_mr))
         .route("/_sim/jira/issues", post(jira_add_issue))
         .route("/_sim/jira/transition", post(jira_transition))
@@ -549,24 +551,98 @@ fn note_err(e: gitlab::GlErr, field: &str) -> CtlErr {
     CtlErr(e.0, format!("{field}: {msg}"), Some(field.to_string()))
 }
 
+/// Commit messages from `messages`, or `commits` generated ones.
+fn push_messages(f: &Fields) -> Result<Vec<String>, CtlErr> {
+    let messages = f.strings("messages")?;
+    if !messages.is_empty() {
+        return Ok(messages);
+    }
+    let n = f.u64_opt("commits")?.unwrap_or(1);
+    if n == 0 || n > 1000 {
+        return Err(field_err("commits", "must be from 1 to 1000"));
+    }
+    Ok((1..=n).map(|i| format!("Simulated commit {i}")).collect())
+}
+
+/// Pushes commits as a person (`as`) to `branch` (default main):
+/// `messages` or `commits` (a count); `authored_at` (RFC 3339) dates the
+/// first commit's author date, each next one a minute later, so a test can
+/// script a day of work. A new branch starts from main.
 async fn gl_push(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
     let f = Fields(body_obj(&body)?);
     let (pidx, _, user) = gl_target(&s, &f, false)?;
     let branch = f.str_opt("branch")?.unwrap_or_else(|| "main".into());
-    let mut messages = f.strings("messages")?;
-    if messages.is_empty() {
-        let n = f.u64_opt("commits")?.unwrap_or(1);
-        if n == 0 || n > 1000 {
-            return Err(field_err("commits", "must be from 1 to 1000"));
-        }
-        messages = (1..=n).map(|i| format!("Simulated commit {i}")).collect();
-    }
-    let after = gitlab::do_push(&s, pidx, user, &branch, &messages).map_err(gl_err)?;
+    let messages = push_messages(&f)?;
+    let authored = match f.str_opt("authored_at")? {
+        None => None,
+        Some(t) => Some(
+            crate::util::parse_time(&t)
+                .ok_or_else(|| field_err("authored_at", "must be an RFC 3339 time"))?,
+        ),
+    };
+    let commits: Vec<gitlab::NewCommit> = messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| gitlab::NewCommit {
+            message: m.clone(),
+            author: None,
+            authored_date: authored.map(|t| t + chrono::Duration::minutes(i as i64)),
+        })
+        .collect();
+    let after = gitlab::do_push_chain(&s, pidx, user, &branch, None, commits).map_err(gl_err)?;
     Ok(json_response(
         StatusCode::CREATED,
         &json!({"after": after, "commits": messages.len()}),
         HeaderMap::new(),
     ))
+}
+
+/// Rebases `branch` onto `onto` (default main) as a person: the same
+/// commits (message, author, author date) get new SHAs and committed dates.
+async fn gl_rebase(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
+    let f = Fields(body_obj(&body)?);
+    let (pidx, _, user) = gl_target(&s, &f, false)?;
+    let branch = f.str("branch")?;
+    let onto = f.str_opt("onto")?.unwrap_or_else(|| "main".into());
+    let after =
+        gitlab::do_rebase(&s, pidx, user, &branch, &onto).map_err(|e| note_err(e, "branch"))?;
+    done(json!({"after": after}))
+}
+
+/// Force-pushes `branch` as a person: drops its last `drop` commits and
+/// pushes `messages` / `commits` on what remains.
+async fn gl_force_push(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
+    let f = Fields(body_obj(&body)?);
+    let (pidx, _, user) = gl_target(&s, &f, false)?;
+    let branch = f.str("branch")?;
+    let drop = f.u64_opt("drop")?.unwrap_or(0) as usize;
+    let messages = if f.0.contains_key("messages") || f.0.contains_key("commits") {
+        push_messages(&f)?
+    } else {
+        Vec::new()
+    };
+    let base = {
+        let w = s.read();
+        let p = &w.gitlab.projects[pidx];
+        if !p.branches.contains_key(&branch) {
+            return Err(field_err("branch", format!("no branch `{branch}`")));
+        }
+        p.history(&branch)
+            .get(drop)
+            .map(|c| c.id.clone())
+            .ok_or_else(|| field_err("drop", "is longer than the branch"))?
+    };
+    let commits = messages
+        .into_iter()
+        .map(|m| gitlab::NewCommit {
+            message: m,
+            author: None,
+            authored_date: None,
+        })
+        .collect();
+    let after =
+        gitlab::do_push_chain(&s, pidx, user, &branch, Some(base), commits).map_err(gl_err)?;
+    done(json!({"after": after}))
 }
 
 async fn gl_mr(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
@@ -575,11 +651,11 @@ async fn gl_mr(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
     let action = f.str_opt("action")?.unwrap_or_else(|| "open".into());
     if !matches!(
         action.as_str(),
-        "open" | "merge" | "close" | "reopen" | "update"
+        "open" | "merge" | "close" | "reopen" | "update" | "approve"
     ) {
         return Err(field_err(
             "action",
-            "must be open, merge, close, reopen or update",
+            "must be open, merge, close, reopen, update or approve",
         ));
     }
     let iid = f.u64_opt("iid")?;

@@ -115,11 +115,73 @@ pub struct GlProject {
     pub merge_requests: Vec<GlMergeRequest>,
     /// Project webhooks.
     pub hooks: Vec<GlHook>,
-    /// Commits pushed so far (sha, message), newest last.
-    pub commits: Vec<(String, String)>,
+    /// Every commit pushed so far, in push order (a rebase adds new ones).
+    pub commits: Vec<GlCommit>,
+    /// Branch heads: name to commit sha.
+    #[serde(default)]
+    pub branches: BTreeMap<String, String>,
+}
+
+/// The default branch of every simulated project.
+pub const DEFAULT_BRANCH: &str = "main";
+
+/// A commit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GlCommit {
+    /// SHA.
+    pub id: String,
+    /// Parent SHAs (first parent first).
+    pub parent_ids: Vec<String>,
+    /// Full message; its first line is the title.
+    pub message: String,
+    /// Author name.
+    pub author_name: String,
+    /// Author email.
+    pub author_email: String,
+    /// When the work was written (kept by a rebase).
+    pub authored_date: DateTime<Utc>,
+    /// Committer name.
+    pub committer_name: String,
+    /// Committer email.
+    pub committer_email: String,
+    /// When it was committed (a rebase moves it).
+    pub committed_date: DateTime<Utc>,
+}
+
+impl GlCommit {
+    /// First line of the message.
+    pub fn title(&self) -> &str {
+        self.message.lines().next().unwrap_or("")
+    }
 }
 
 impl GlProject {
+    /// The commit with a SHA (or a unique prefix of at least 7 characters).
+    pub fn commit(&self, sha: &str) -> Option<&GlCommit> {
+        if sha.len() < 7 {
+            return None;
+        }
+        self.commits.iter().find(|c| c.id.starts_with(sha))
+    }
+
+    /// First-parent history from a branch name or SHA, newest first.
+    pub fn history(&self, rev: &str) -> Vec<&GlCommit> {
+        let by_id: HashMap<&str, &GlCommit> =
+            self.commits.iter().map(|c| (c.id.as_str(), c)).collect();
+        let mut out = Vec::new();
+        let mut cur = self
+            .branches
+            .get(rev)
+            .map(String::as_str)
+            .or_else(|| self.commit(rev).map(|c| c.id.as_str()));
+        while let Some(sha) = cur {
+            let Some(c) = by_id.get(sha) else { break };
+            out.push(*c);
+            cur = c.parent_ids.first().map(String::as_str);
+        }
+        out
+    }
+
     /// Records activity: GitLab moves `last_activity_at`, and the simulator
     /// moves `updated_at` with it so incremental extractors see the change.
     pub fn touch(&mut self, now: DateTime<Utc>) {

@@ -800,6 +800,7 @@ fn build_gitlab(gl: &mut GitLab, spec: &GitLabSpec) -> Result<(), SimError> {
             merge_requests: Vec::new(),
             hooks: Vec::new(),
             commits: Vec::new(),
+            branches: BTreeMap::new(),
         };
         if let Some(o) = owner {
             project.members.push((o, 50));
@@ -958,8 +959,30 @@ fn build_gitlab(gl: &mut GitLab, spec: &GitLabSpec) -> Result<(), SimError> {
         }
         let mut rng = Rng::new(pid);
         let mut prev = "0000000000000000000000000000000000000000".to_string();
+        let pusher = owner.and_then(|o| gl.user(o)).cloned();
         for (i, msg) in p.commits.iter().enumerate() {
             let sha = rng.sha();
+            let at = base + Duration::hours(i as i64);
+            let (name, email) = pusher
+                .as_ref()
+                .map(|u| (u.name.clone(), u.email.clone()))
+                .unwrap_or_default();
+            project.commits.push(GlCommit {
+                id: sha.clone(),
+                parent_ids: project
+                    .commits
+                    .last()
+                    .map(|c| vec![c.id.clone()])
+                    .unwrap_or_default(),
+                message: msg.clone(),
+                author_name: name.clone(),
+                author_email: email.clone(),
+                authored_date: at,
+                committer_name: name,
+                committer_email: email,
+                committed_date: at,
+            });
+            project.branches.insert(DEFAULT_BRANCH.into(), sha.clone());
             let eid = gl.alloc_id();
             gl.events.push(GlEvent {
                 id: eid,
@@ -980,8 +1003,7 @@ fn build_gitlab(gl: &mut GitLab, spec: &GitLabSpec) -> Result<(), SimError> {
                 }),
                 note_body: None,
             });
-            prev = sha.clone();
-            project.commits.push((sha, msg.clone()));
+            prev = sha;
         }
         gl.projects.push(project);
     }

@@ -17,6 +17,7 @@
 //!   types; they are read as strings (common/schemas.rs `repair_gitlab`).
 //!   `merge_requests.json` also lags GitLab (no `reviewers`, `assignees`,
 //!   `references`...): only its extra-field rule is dropped.
+//! - The simulator serves no releases, so release.json has nothing to check.
 //! - GitLab publishes no schema for groups or events: those are checked
 //!   field by field against the attributes GitLab documents for them.
 
@@ -169,6 +170,18 @@ async fn gitlab_responses_match_gitlab_schemas() {
         (format!("{api}/users"), "user/basics.json", true),
         (format!("{api}/users/2"), "user/basic.json", false),
         (format!("{api}/user"), "user/basic.json", false),
+        (
+            format!("{p}/repository/commits?per_page=100"),
+            "commits.json",
+            true,
+        ),
+        (
+            format!("{p}/repository/commits/main"),
+            "commit/detail.json",
+            true,
+        ),
+        (format!("{p}/repository/branches"), "branches.json", true),
+        (format!("{p}/repository/branches/main"), "branch.json", true),
     ];
     for (url, file, strict) in &table {
         let doc = gl(&c, url).await;
@@ -293,6 +306,11 @@ fn get_routes(gitlab: &str, jira: &str, flavour: JiraFlavour) -> Vec<String> {
         format!("{p}/merge_requests"),
         format!("{p}/events"),
         format!("{p}/hooks"),
+        format!("{p}/repository/commits"),
+        format!("{p}/repository/branches"),
+        format!("{p}/repository/branches/main"),
+        format!("{p}/merge_requests/1"),
+        format!("{p}/merge_requests/1/approvals"),
     ];
     let ver = if flavour == JiraFlavour::Cloud { 3 } else { 2 };
     let j = format!("{jira}/rest/api/{ver}");

@@ -116,6 +116,12 @@ pub(crate) fn do_merge_request(
             mr.state = "opened".into();
             mr.closed = None;
         }
+        "approve" => {
+            if mr.approved_by.contains(&user) {
+                return Err(GlErr::unauthorized());
+            }
+            mr.approved_by.push(user);
+        }
         _ => {}
     }
     mr.updated_at = now;
@@ -124,6 +130,11 @@ pub(crate) fn do_merge_request(
     if p.hooks.iter().any(|h| h.merge_requests_events) {
         let base = s.gitlab_base();
         let project = hook_project(base, gl, p);
+        let last = p
+            .branches
+            .get(&mr.source_branch)
+            .and_then(|h| p.commit(h))
+            .or_else(|| p.commits.last());
         let payload = json!({
             "object_kind": "merge_request",
             "event_type": "merge_request",
@@ -145,16 +156,21 @@ pub(crate) fn do_merge_request(
                 "rebase_commit_sha": null, "in_progress_merge_commit_sha": null,
                 "source": project, "target": project,
                 "last_commit": {
-                    "id": p.commits.last().map(|c| c.0.clone()).unwrap_or_default(),
-                    "message": p.commits.last().map(|c| c.1.clone()).unwrap_or_default(),
-                    "title": p.commits.last().map(|c| c.1.clone()).unwrap_or_default(),
+                    "id": last.map(|c| c.id.clone()).unwrap_or_default(),
+                    "message": last.map(|c| c.message.clone()).unwrap_or_default(),
+                    "title": last.map(|c| c.title().to_string()).unwrap_or_default(),
                     "timestamp": now.to_rfc3339(),
-                    "url": format!("{base}/{}/-/commit/{}", p.path_with_namespace, p.commits.last().map(|c| c.0.clone()).unwrap_or_default()),
+                    "url": format!("{base}/{}/-/commit/{}", p.path_with_namespace, last.map(|c| c.id.clone()).unwrap_or_default()),
                     "author": {"name": user_or_ghost(gl, mr.author_id).name, "email": user_or_ghost(gl, mr.author_id).email},
                 },
+                "head_pipeline_id": null,
+                "time_estimate": 0, "total_time_spent": 0,
+                "human_time_estimate": null, "human_total_time_spent": null,
+                "last_edited_at": null, "last_edited_by_id": null,
+                "merge_when_pipeline_succeeds": false,
                 "work_in_progress": false, "draft": false,
                 "url": format!("{base}/{}/-/merge_requests/{}", p.path_with_namespace, mr.iid),
-                "action": action,
+                "action": if action == "approve" { "approved" } else { action },
             },
             "labels": [],
             "changes": {},
@@ -171,4 +187,78 @@ pub(crate) fn do_merge_request(
         );
     }
     Ok(mr.iid)
+}
+
+fn approvals_json(base: &str, gl: &GitLab, p: &GlProject, m: &GlMergeRequest, user: u64) -> Value {
+    json!({
+        "id": m.id, "iid": m.iid, "project_id": p.id, "title": m.title,
+        "description": m.description, "state": m.state,
+        "created_at": gl_time(&m.created_at), "updated_at": gl_time(&m.updated_at),
+        "merge_status": "can_be_merged",
+        "approved": !m.approved_by.is_empty(),
+        "approvals_required": 0,
+        "approvals_left": 0,
+        "require_password_to_approve": false,
+        "approved_by": m.approved_by.iter().map(|u| json!({"user": user_view(base, user_or_ghost(gl, *u))})).collect::<Vec<_>>(),
+        "suggested_approvers": [],
+        "approvers": [],
+        "approver_groups": [],
+        "user_has_approved": m.approved_by.contains(&user),
+        "user_can_approve": !m.approved_by.contains(&user),
+        "approval_rules_left": [],
+        "has_approval_rules": false,
+        "merge_request_approvers_available": true,
+        "multiple_approval_rules_available": true,
+        "invalid_approvers_rules": [],
+    })
+}
+
+/// `GET /projects/:id/merge_requests/:iid/approvals`.
+pub(crate) async fn get_approvals(
+    State(s): State<Arc<Shared>>,
+    Path((id, iid)): Path<(String, String)>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> GlResult {
+    let c = ctx(&s, &headers, q, &[])?;
+    let w = s.read();
+    let gl = &w.gitlab;
+    let p = &gl.projects[visible_project(gl, c.user, &id)?];
+    let m = p
+        .merge_requests
+        .iter()
+        .find(|m| m.iid.to_string() == iid)
+        .ok_or_else(|| GlErr::not_found("Merge Request"))?;
+    ok(&approvals_json(s.gitlab_base(), gl, p, m, c.user))
+}
+
+/// `POST /projects/:id/merge_requests/:iid/approve`: approves as the
+/// token's user (twice is 401, as GitLab answers) and sends the hook.
+pub(crate) async fn approve(
+    State(s): State<Arc<Shared>>,
+    Path((id, iid)): Path<(String, String)>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: axum::body::Bytes,
+) -> GlResult {
+    let c = ctx(&s, &headers, q, &body)?;
+    let (pidx, n) = {
+        let w = s.read();
+        let pidx = visible_project(&w.gitlab, c.user, &id)?;
+        if !can_write(&w.gitlab, c.user, &w.gitlab.projects[pidx]) {
+            return Err(GlErr::forbidden());
+        }
+        let n: u64 = iid.parse().map_err(|_| GlErr::not_found("Merge Request"))?;
+        (pidx, n)
+    };
+    do_merge_request(&s, pidx, c.user, Some(n), None, "approve")?;
+    let w = s.read();
+    let gl = &w.gitlab;
+    let p = &gl.projects[pidx];
+    let m = p
+        .merge_requests
+        .iter()
+        .find(|m| m.iid == n)
+        .ok_or_else(|| GlErr::not_found("Merge Request"))?;
+    created(&approvals_json(s.gitlab_base(), gl, p, m, c.user))
 }

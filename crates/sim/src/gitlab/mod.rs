@@ -24,20 +24,21 @@ mod views;
 
 pub use base::GITLAB_VERSION;
 pub(crate) use base::GlErr;
-pub(crate) use commits::do_push;
+pub(crate) use commits::{NewCommit, do_push_chain, do_rebase};
 pub(crate) use issues::{IssueEdit, do_create_issue, do_update_issue};
 pub(crate) use merge_requests::do_merge_request;
 pub(crate) use notes::{do_add_note, do_delete_note, do_update_note};
 pub(crate) use time_tracking::do_time;
 
 use self::base::*;
+use self::commits::{get_branch, get_commit, list_branches, list_commits};
 use self::events::{project_events, user_events};
 use self::groups::{get_group, group_projects, group_subgroups, list_groups};
 use self::hooks::{create_hook, delete_hook, get_hook, list_hooks, update_hook};
 use self::issues::{create_issue, get_issue, list_issues, update_issue};
 use self::labels::list_labels;
 use self::members::list_members;
-use self::merge_requests::{get_mr, list_mrs};
+use self::merge_requests::{approve, get_approvals, get_mr, list_mrs};
 use self::milestones::{create_milestone, get_milestone, list_milestones, update_milestone};
 use self::notes::{create_note, delete_note, get_note, list_notes, update_note};
 use self::projects::{get_project, list_projects};
@@ -103,7 +104,31 @@ pub(crate) fn router(s: Arc<Shared>) -> Router {
         .route("/api/v4/projects/{id}/members/all", get(list_members))
         .route("/api/v4/projects/{id}/merge_requests", get(list_mrs))
         .route("/api/v4/projects/{id}/merge_requests/{iid}", get(get_mr))
+        .route(
+            "/api/v4/projects/{id}/merge_requests/{iid}/approvals",
+            get(get_approvals),
+        )
+        .route(
+            "/api/v4/projects/{id}/merge_requests/{iid}/approve",
+            post(approve),
+        )
         .route("/api/v4/projects/{id}/events", get(project_events))
+        .route(
+            "/api/v4/projects/{id}/repository/commits",
+            get(list_commits),
+        )
+        .route(
+            "/api/v4/projects/{id}/repository/commits/{sha}",
+            get(get_commit),
+        )
+        .route(
+            "/api/v4/projects/{id}/repository/branches",
+            get(list_branches),
+        )
+        .route(
+            "/api/v4/projects/{id}/repository/branches/{branch}",
+            get(get_branch),
+        )
         .route(
             "/api/v4/projects/{id}/hooks",
             get(list_hooks).post(create_hook),

@@ -522,3 +522,24 @@ pub(crate) fn mr_json(base: &str, gl: &GitLab, p: &GlProject, m: &GlMergeRequest
         "time_stats": {"time_estimate": 0, "total_time_spent": 0, "human_time_estimate": null, "human_total_time_spent": null},
     })
 }
+
+/// A commit as the Commits API returns it (`commit/basic.json`).
+pub(crate) fn commit_json(base: &str, p: &GlProject, c: &GlCommit) -> Value {
+    json!({
+        "id": c.id,
+        "short_id": &c.id[..c.id.len().min(8)],
+        "title": c.title(),
+        "created_at": gl_time(&c.committed_date),
+        "parent_ids": c.parent_ids,
+        "message": c.message,
+        "author_name": c.author_name,
+        "author_email": c.author_email,
+        "authored_date": gl_time(&c.authored_date),
+        "committer_name": c.committer_name,
+        "committer_email": c.committer_email,
+        "committed_date": gl_time(&c.committed_date),
+        "trailers": {},
+        "extended_trailers": {},
+        "web_url": format!("{base}/{}/-/commit/{}", p.path_with_namespace, c.id),
+    })
+}
