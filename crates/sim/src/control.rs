@@ -506,12 +506,32 @@ async fn gl_time(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
     done(json!({"time_estimate": i.time_estimate, "total_time_spent": i.total_time_spent}))
 }
 
+/// Comments as a person (`as`) on an issue (`iid`), a merge request
+/// (`merge_request`: iid) or a commit (`commit`: SHA), with the Note Hook.
 async fn gl_note(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
     let f = Fields(body_obj(&body)?);
-    let (pidx, ipos, user) = gl_target(&s, &f, true)?;
-    let ipos = ipos.ok_or_else(|| field_err("iid", "is required"))?;
     let text = f.str("body")?;
-    let id = gitlab::do_add_note(&s, pidx, ipos, user, text, false).map_err(gl_err)?;
+    let other = match (f.u64_opt("merge_request")?, f.str_opt("commit")?) {
+        (Some(iid), _) => Some(gitlab::NoteTarget::MergeRequest(iid)),
+        (None, Some(sha)) => Some(gitlab::NoteTarget::Commit(sha)),
+        (None, None) => None,
+    };
+    let id = match other {
+        Some(target) => {
+            let (pidx, _, user) = gl_target(&s, &f, false)?;
+            let field = match target {
+                gitlab::NoteTarget::MergeRequest(_) => "merge_request",
+                gitlab::NoteTarget::Commit(_) => "commit",
+            };
+            gitlab::do_add_other_note(&s, pidx, &target, user, text)
+                .map_err(|e| note_err(e, field))?
+        }
+        None => {
+            let (pidx, ipos, user) = gl_target(&s, &f, true)?;
+            let ipos = ipos.ok_or_else(|| field_err("iid", "is required"))?;
+            gitlab::do_add_note(&s, pidx, ipos, user, text, false).map_err(gl_err)?
+        }
+    };
     Ok(json_response(
         StatusCode::CREATED,
         &json!({"id": id}),

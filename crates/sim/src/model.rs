@@ -120,6 +120,9 @@ pub struct GlProject {
     /// Branch heads: name to commit sha.
     #[serde(default)]
     pub branches: BTreeMap<String, String>,
+    /// Comments on commits: (sha, note).
+    #[serde(default)]
+    pub commit_notes: Vec<(String, GlNote)>,
 }
 
 /// The default branch of every simulated project.
@@ -356,6 +359,9 @@ pub struct GlMergeRequest {
     /// Users who approved it.
     #[serde(default)]
     pub approved_by: Vec<u64>,
+    /// Comments.
+    #[serde(default)]
+    pub notes: Vec<GlNote>,
 }
 
 /// A project webhook.

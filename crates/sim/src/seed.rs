@@ -801,6 +801,7 @@ fn build_gitlab(gl: &mut GitLab, spec: &GitLabSpec) -> Result<(), SimError> {
             hooks: Vec::new(),
             commits: Vec::new(),
             branches: BTreeMap::new(),
+            commit_notes: Vec::new(),
         };
         if let Some(o) = owner {
             project.members.push((o, 50));
@@ -955,6 +956,7 @@ fn build_gitlab(gl: &mut GitLab, spec: &GitLabSpec) -> Result<(), SimError> {
                 merged: None,
                 closed: None,
                 approved_by: Vec::new(),
+                notes: Vec::new(),
             });
         }
         let mut rng = Rng::new(pid);

@@ -272,3 +272,96 @@ async fn merge_request_approvals_send_the_approved_hook() {
     let missing = missing_keys(&reference, &hook, "");
     assert_eq!(missing, Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn comments_on_merge_requests_and_commits_send_note_hooks() {
+    let s = sim(JiraFlavour::Cloud).await;
+    let rx = Receiver::start().await;
+    let c = client();
+    let gl = s.gitlab_url();
+    let p = format!("{gl}/api/v4/projects/northwind%2Fcheckout");
+    let r = c
+        .post(format!("{p}/hooks"))
+        .header("PRIVATE-TOKEN", ROOT)
+        .json(&json!({"url": rx.url, "note_events": true}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 201);
+
+    // On the merge request, through the API as bokafor.
+    let r = c
+        .post(format!("{p}/merge_requests/1/notes"))
+        .header("PRIVATE-TOKEN", "glpat-sim-bokafor")
+        .json(&json!({"body": "Looks good for AE-12"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 201);
+    let got = rx.wait_for(1).await;
+    let mr_hook: Value = serde_json::from_slice(&got[0].1).expect("json");
+    assert_eq!(
+        mr_hook["object_attributes"]["noteable_type"],
+        "MergeRequest"
+    );
+    assert_eq!(mr_hook["user"]["username"], "bokafor");
+    assert_eq!(mr_hook["merge_request"]["iid"], 1);
+    assert_eq!(
+        missing_keys(
+            &capture("gitlab-webhooks/note_hook__merge_request_note.json"),
+            &mr_hook,
+            ""
+        ),
+        Vec::<String>::new()
+    );
+    let (st, notes) = get(&c, &format!("{p}/merge_requests/1/notes"), ROOT).await;
+    assert_eq!(st, 200);
+    assert_valid(&gitlab_schema("notes.json"), &notes, "merge request notes");
+    assert_eq!(notes[0]["body"], "Looks good for AE-12");
+
+    // On the head commit of main, through the control API as crossi.
+    let (_, head) = get(&c, &format!("{p}/repository/commits/main"), ROOT).await;
+    let sha = head["id"].as_str().expect("sha").to_string();
+    let (st, v) = ctl(
+        &c,
+        &gl,
+        "/_sim/gitlab/notes",
+        json!({"project": "northwind/checkout", "as": "crossi", "commit": &sha[..10], "body": "Why AE-13?"}),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    let got = rx.wait_for(2).await;
+    let commit_hook: Value = serde_json::from_slice(&got[1].1).expect("json");
+    assert_eq!(commit_hook["object_attributes"]["noteable_type"], "Commit");
+    assert_eq!(commit_hook["object_attributes"]["commit_id"], sha.as_str());
+    assert_eq!(commit_hook["commit"]["id"], sha.as_str());
+    assert_eq!(
+        missing_keys(
+            &capture("gitlab-webhooks/note_hook__commit_note.json"),
+            &commit_hook,
+            ""
+        ),
+        Vec::<String>::new()
+    );
+    let (st, comments) = get(&c, &format!("{p}/repository/commits/{sha}/comments"), ROOT).await;
+    assert_eq!(st, 200);
+    assert_valid(
+        &gitlab_schema("commit_notes.json"),
+        &comments,
+        "commit comments",
+    );
+    assert_eq!(comments[0]["author"]["username"], "crossi");
+    let (st, v) = ctl(
+        &c,
+        &gl,
+        "/_sim/gitlab/notes",
+        json!({"project": "northwind/checkout", "commit": "deadbeefdead", "body": "x"}),
+    )
+    .await;
+    assert_eq!(st, 404);
+    assert_eq!(v["field"], "commit");
+
+    // Both show in the Events API as "commented on".
+    let (_, events) = get(&c, &format!("{p}/events?action=commented"), ROOT).await;
+    assert_eq!(events.as_array().map(Vec::len), Some(2));
+}

@@ -1,7 +1,7 @@
 //! Merge requests and the merge request hook.
 
 use super::base::*;
-use super::payloads::{hook_project, hook_repository, hook_user, send};
+use super::payloads::{hook_project, hook_repository, hook_user, mr_attributes, send};
 use super::views::*;
 use crate::Shared;
 use crate::model::*;
@@ -98,6 +98,7 @@ pub(crate) fn do_merge_request(
                 merged: None,
                 closed: None,
                 approved_by: Vec::new(),
+                notes: Vec::new(),
             });
             p.merge_requests.len() - 1
         }
@@ -130,48 +131,18 @@ pub(crate) fn do_merge_request(
     if p.hooks.iter().any(|h| h.merge_requests_events) {
         let base = s.gitlab_base();
         let project = hook_project(base, gl, p);
-        let last = p
-            .branches
-            .get(&mr.source_branch)
-            .and_then(|h| p.commit(h))
-            .or_else(|| p.commits.last());
+        let mut attrs = mr_attributes(base, gl, p, &mr, user);
+        attrs["action"] = json!(if action == "approve" {
+            "approved"
+        } else {
+            action
+        });
         let payload = json!({
             "object_kind": "merge_request",
             "event_type": "merge_request",
             "user": hook_user(gl, user),
             "project": project,
-            "object_attributes": {
-                "id": mr.id, "iid": mr.iid, "target_branch": mr.target_branch,
-                "source_branch": mr.source_branch, "source_project_id": p.id,
-                "author_id": mr.author_id, "assignee_id": null, "assignee_ids": [],
-                "reviewer_ids": [], "title": mr.title,
-                "created_at": gl_time(&mr.created_at), "updated_at": gl_time(&mr.updated_at),
-                "milestone_id": null, "state": mr.state, "merge_status": "can_be_merged",
-                "detailed_merge_status": "mergeable",
-                "target_project_id": p.id, "description": mr.description, "position": 0,
-                "locked_at": null, "updated_by_id": user, "merge_error": null,
-                "merge_params": {"force_remove_source_branch": null},
-                "merge_when_build_succeeds": false, "merge_user_id": null,
-                "merge_commit_sha": null, "deleted_at": null, "approvals_before_merge": null,
-                "rebase_commit_sha": null, "in_progress_merge_commit_sha": null,
-                "source": project, "target": project,
-                "last_commit": {
-                    "id": last.map(|c| c.id.clone()).unwrap_or_default(),
-                    "message": last.map(|c| c.message.clone()).unwrap_or_default(),
-                    "title": last.map(|c| c.title().to_string()).unwrap_or_default(),
-                    "timestamp": now.to_rfc3339(),
-                    "url": format!("{base}/{}/-/commit/{}", p.path_with_namespace, last.map(|c| c.id.clone()).unwrap_or_default()),
-                    "author": {"name": user_or_ghost(gl, mr.author_id).name, "email": user_or_ghost(gl, mr.author_id).email},
-                },
-                "head_pipeline_id": null,
-                "time_estimate": 0, "total_time_spent": 0,
-                "human_time_estimate": null, "human_total_time_spent": null,
-                "last_edited_at": null, "last_edited_by_id": null,
-                "merge_when_pipeline_succeeds": false,
-                "work_in_progress": false, "draft": false,
-                "url": format!("{base}/{}/-/merge_requests/{}", p.path_with_namespace, mr.iid),
-                "action": if action == "approve" { "approved" } else { action },
-            },
+            "object_attributes": attrs,
             "labels": [],
             "changes": {},
             "repository": hook_repository(base, p),

@@ -27,7 +27,9 @@ pub(crate) use base::GlErr;
 pub(crate) use commits::{NewCommit, do_push_chain, do_rebase};
 pub(crate) use issues::{IssueEdit, do_create_issue, do_update_issue};
 pub(crate) use merge_requests::do_merge_request;
-pub(crate) use notes::{do_add_note, do_delete_note, do_update_note};
+pub(crate) use notes::{
+    NoteTarget, do_add_note, do_add_other_note, do_delete_note, do_update_note,
+};
 pub(crate) use time_tracking::do_time;
 
 use self::base::*;
@@ -40,7 +42,10 @@ use self::labels::list_labels;
 use self::members::list_members;
 use self::merge_requests::{approve, get_approvals, get_mr, list_mrs};
 use self::milestones::{create_milestone, get_milestone, list_milestones, update_milestone};
-use self::notes::{create_note, delete_note, get_note, list_notes, update_note};
+use self::notes::{
+    create_commit_note, create_mr_note, create_note, delete_note, get_note, list_commit_notes,
+    list_mr_notes, list_notes, update_note,
+};
 use self::projects::{get_project, list_projects};
 use self::time_tracking::{time_action, time_stats};
 use self::users::{current_user, get_user, list_users};
@@ -104,6 +109,14 @@ pub(crate) fn router(s: Arc<Shared>) -> Router {
         .route("/api/v4/projects/{id}/members/all", get(list_members))
         .route("/api/v4/projects/{id}/merge_requests", get(list_mrs))
         .route("/api/v4/projects/{id}/merge_requests/{iid}", get(get_mr))
+        .route(
+            "/api/v4/projects/{id}/merge_requests/{iid}/notes",
+            get(list_mr_notes).post(create_mr_note),
+        )
+        .route(
+            "/api/v4/projects/{id}/repository/commits/{sha}/comments",
+            get(list_commit_notes).post(create_commit_note),
+        )
         .route(
             "/api/v4/projects/{id}/merge_requests/{iid}/approvals",
             get(get_approvals),

@@ -315,3 +315,147 @@ pub(crate) fn send(
         });
     }
 }
+
+/// A merge request as hooks describe it (`object_attributes` of the merge
+/// request hook, `merge_request` of a note hook), without `action`.
+pub(crate) fn mr_attributes(
+    base: &str,
+    gl: &GitLab,
+    p: &GlProject,
+    mr: &GlMergeRequest,
+    user: u64,
+) -> Value {
+    let project = hook_project(base, gl, p);
+    let last = p
+        .branches
+        .get(&mr.source_branch)
+        .and_then(|h| p.commit(h))
+        .or_else(|| p.commits.last());
+    let author = user_or_ghost(gl, mr.author_id);
+    json!({
+        "id": mr.id, "iid": mr.iid, "target_branch": mr.target_branch,
+        "source_branch": mr.source_branch, "source_project_id": p.id,
+        "author_id": mr.author_id, "assignee_id": null, "assignee_ids": [],
+        "reviewer_ids": [], "title": mr.title,
+        "created_at": gl_time(&mr.created_at), "updated_at": gl_time(&mr.updated_at),
+        "milestone_id": null, "state": mr.state,
+        "state_id": match mr.state.as_str() { "closed" => 2, "merged" => 3, _ => 1 },
+        "merge_status": "can_be_merged",
+        "detailed_merge_status": "mergeable",
+        "target_project_id": p.id, "description": mr.description, "position": 0,
+        "locked_at": null, "updated_by_id": user, "merge_error": null,
+        "merge_params": {"force_remove_source_branch": null},
+        "merge_when_build_succeeds": false, "merge_user_id": mr.merged.map(|m| m.1),
+        "merge_commit_sha": mr.merged.map(|_| mr.sha.clone()), "deleted_at": null,
+        "approvals_before_merge": null,
+        "rebase_commit_sha": null, "in_progress_merge_commit_sha": null,
+        "source": project, "target": project,
+        "last_commit": {
+            "id": last.map(|c| c.id.clone()).unwrap_or_default(),
+            "message": last.map(|c| c.message.clone()).unwrap_or_default(),
+            "title": last.map(|c| c.title().to_string()).unwrap_or_default(),
+            "timestamp": last.map(|c| c.committed_date.to_rfc3339()),
+            "url": format!("{base}/{}/-/commit/{}", p.path_with_namespace, last.map(|c| c.id.clone()).unwrap_or_default()),
+            "author": {"name": author.name, "email": author.email},
+        },
+        "head_pipeline_id": null,
+        "time_estimate": 0, "total_time_spent": 0, "time_change": 0,
+        "human_time_estimate": null, "human_total_time_spent": null, "human_time_change": null,
+        "last_edited_at": null, "last_edited_by_id": null,
+        "merge_when_pipeline_succeeds": false,
+        "blocking_discussions_resolved": true,
+        "first_contribution": false,
+        "labels": [],
+        "work_in_progress": false, "draft": false,
+        "url": format!("{base}/{}/-/merge_requests/{}", p.path_with_namespace, mr.iid),
+    })
+}
+
+/// What a note is on, besides issues.
+pub(crate) enum NoteOn<'a> {
+    /// A merge request.
+    MergeRequest(&'a GlMergeRequest),
+    /// A commit.
+    Commit(&'a GlCommit),
+}
+
+/// Sends the Note Hook for a comment on a merge request or a commit.
+pub(crate) fn emit_other_note_hook(
+    s: &Shared,
+    gl: &GitLab,
+    pidx: usize,
+    on: NoteOn<'_>,
+    n: &GlNote,
+    user: u64,
+) {
+    let Some(p) = gl.projects.get(pidx) else {
+        return;
+    };
+    if !p.hooks.iter().any(|h| h.note_events) {
+        return;
+    }
+    let base = s.gitlab_base();
+    let web = format!("{base}/{}", p.path_with_namespace);
+    let (kind, noteable_id, commit_id, url, key, target) = match on {
+        NoteOn::MergeRequest(mr) => (
+            "MergeRequest",
+            json!(mr.id),
+            Value::Null,
+            format!("{web}/-/merge_requests/{}#note_{}", mr.iid, n.id),
+            "merge_request",
+            mr_attributes(base, gl, p, mr, user),
+        ),
+        NoteOn::Commit(c) => (
+            "Commit",
+            Value::Null,
+            json!(c.id),
+            format!("{web}/-/commit/{}#note_{}", c.id, n.id),
+            "commit",
+            json!({
+                "id": c.id,
+                "title": c.title(),
+                "message": c.message,
+                "timestamp": c.committed_date.to_rfc3339(),
+                "url": format!("{web}/-/commit/{}", c.id),
+                "author": {"name": c.author_name, "email": c.author_email},
+            }),
+        ),
+    };
+    let mut payload = json!({
+        "object_kind": "note",
+        "event_type": "note",
+        "user": hook_user(gl, user),
+        "project_id": p.id,
+        "project": hook_project(base, gl, p),
+        "object_attributes": {
+            "attachment": null,
+            "author_id": n.author_id,
+            "change_position": null,
+            "commit_id": commit_id,
+            "created_at": gl_time(&n.created_at),
+            "discussion_id": format!("{:040x}", n.id),
+            "id": n.id,
+            "line_code": null,
+            "note": n.body,
+            "noteable_id": noteable_id,
+            "noteable_type": kind,
+            "original_position": null,
+            "position": null,
+            "project_id": p.id,
+            "resolved_at": null,
+            "resolved_by_id": null,
+            "resolved_by_push": null,
+            "st_diff": null,
+            "system": false,
+            "type": null,
+            "updated_at": gl_time(&n.updated_at),
+            "updated_by_id": null,
+            "description": n.body,
+            "url": url,
+            "action": "create",
+        },
+        "repository": hook_repository(base, p),
+    });
+    payload[key] = target;
+    send(s, p, |h| h.note_events, "Note Hook", &payload);
+}
