@@ -226,3 +226,11 @@ pub(crate) fn can_write(gl: &GitLab, user: u64, p: &GlProject) -> bool {
 pub(crate) fn maintainer(gl: &GitLab, user: u64, p: &GlProject) -> bool {
     p.members.iter().any(|(u, l)| *u == user && *l >= 40) || gl.user(user).is_some_and(|u| u.admin)
 }
+
+/// A merge request of a project by its iid (as the path gives it).
+pub(crate) fn find_mr<'a>(p: &'a GlProject, iid: &str) -> Result<&'a GlMergeRequest, GlErr> {
+    p.merge_requests
+        .iter()
+        .find(|m| m.iid.to_string() == iid)
+        .ok_or_else(|| GlErr::not_found("Merge Request"))
+}

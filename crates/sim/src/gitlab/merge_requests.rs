@@ -22,11 +22,7 @@ pub(crate) async fn get_mr(
     let w = s.read();
     let gl = &w.gitlab;
     let p = &gl.projects[visible_project(gl, c.user, &id)?];
-    let m = p
-        .merge_requests
-        .iter()
-        .find(|m| m.iid.to_string() == iid)
-        .ok_or_else(|| GlErr::not_found("Merge Request"))?;
+    let m = find_mr(p, &iid)?;
     ok(&mr_json(s.gitlab_base(), gl, p, m))
 }
 
@@ -195,11 +191,7 @@ pub(crate) async fn get_approvals(
     let w = s.read();
     let gl = &w.gitlab;
     let p = &gl.projects[visible_project(gl, c.user, &id)?];
-    let m = p
-        .merge_requests
-        .iter()
-        .find(|m| m.iid.to_string() == iid)
-        .ok_or_else(|| GlErr::not_found("Merge Request"))?;
+    let m = find_mr(p, &iid)?;
     ok(&approvals_json(s.gitlab_base(), gl, p, m, c.user))
 }
 
@@ -226,10 +218,6 @@ pub(crate) async fn approve(
     let w = s.read();
     let gl = &w.gitlab;
     let p = &gl.projects[pidx];
-    let m = p
-        .merge_requests
-        .iter()
-        .find(|m| m.iid == n)
-        .ok_or_else(|| GlErr::not_found("Merge Request"))?;
+    let m = find_mr(p, &n.to_string())?;
     created(&approvals_json(s.gitlab_base(), gl, p, m, c.user))
 }

@@ -405,11 +405,7 @@ pub(crate) async fn list_mr_notes(
     let w = s.read();
     let gl = &w.gitlab;
     let p = &gl.projects[visible_project(gl, c.user, &id)?];
-    let mr = p
-        .merge_requests
-        .iter()
-        .find(|m| m.iid.to_string() == iid)
-        .ok_or_else(|| GlErr::not_found("Merge Request"))?;
+    let mr = find_mr(p, &iid)?;
     let base = s.gitlab_base();
     let out: Vec<Value> = mr
         .notes
@@ -441,11 +437,7 @@ pub(crate) async fn create_mr_note(
     let w = s.read();
     let gl = &w.gitlab;
     let p = &gl.projects[pidx];
-    let mr = p
-        .merge_requests
-        .iter()
-        .find(|m| m.iid == iid)
-        .ok_or_else(|| GlErr::not_found("Merge Request"))?;
+    let mr = find_mr(p, &iid.to_string())?;
     let n = mr
         .notes
         .iter()
