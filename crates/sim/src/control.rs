@@ -1,458 +1,22 @@
-//! Fault injection, the request log and the `/_sim/...` control endpoints
-//! that make things happen in the simulated services.
+//! The `/_sim/...` control endpoints that make things happen in the simulated
+//! services "as a person" (webhooks included), list requests and deliveries
+//! and inject faults. This module sits above the GitLab and Jira handlers.
 
-use std::str::FromStr;
-use std::sync::Arc;
-use std::time::Duration;
-
-use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::{RawQuery, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use chrono::Utc;
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
-
-use crate::gitlab::{self, IssueEdit, json_response};
+use crate::Shared;
+use crate::faults::{FaultSpec, Faults, RequestRecord, Service, apply_token_revocations};
+use crate::gitlab::{self, IssueEdit};
 use crate::jira;
 use crate::req::Params;
+use crate::req::json_response;
 use crate::util::parse_duration;
-use crate::{Shared, SimError};
-
-/// A simulated service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Service {
-    /// The GitLab listener.
-    Gitlab,
-    /// The Jira listener.
-    Jira,
-}
-
-impl FromStr for Service {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "gitlab" => Ok(Service::Gitlab),
-            "jira" => Ok(Service::Jira),
-            other => Err(format!("unknown service `{other}` (gitlab or jira)")),
-        }
-    }
-}
-
-/// Kinds of injected faults.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FaultKind {
-    /// The next `count` requests answer 429 with the service's rate-limit headers.
-    RateLimit,
-    /// The next `count` requests answer `status` (default 503).
-    ServerError,
-    /// Every request waits `latency_ms` first (0 clears).
-    Latency,
-    /// The next `count` responses lose the second half of their body.
-    Truncate,
-    /// The next `count` responses carry a body that is not valid JSON.
-    Malformed,
-    /// The next `count` requests never answer (until shutdown).
-    Hang,
-    /// `token` (or every token of the service) stops working: 401.
-    RevokeToken,
-}
-
-impl FromStr for FaultKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s {
-            "rate_limit" => FaultKind::RateLimit,
-            "server_error" | "error" | "5xx" => FaultKind::ServerError,
-            "latency" => FaultKind::Latency,
-            "truncate" => FaultKind::Truncate,
-            "malformed" => FaultKind::Malformed,
-            "hang" => FaultKind::Hang,
-            "revoke_token" => FaultKind::RevokeToken,
-            other => {
-                return Err(format!(
-                    "unknown fault kind `{other}` (rate_limit, server_error, latency, truncate, malformed, hang, revoke_token)"
-                ));
-            }
-        })
-    }
-}
-
-/// One fault to inject.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FaultSpec {
-    /// Target service.
-    pub service: Service,
-    /// What goes wrong.
-    pub kind: FaultKind,
-    /// How many requests are affected (default 1).
-    pub count: Option<u32>,
-    /// Status for `server_error` (500..=599).
-    pub status: Option<u16>,
-    /// Delay for `latency`.
-    pub latency_ms: Option<u64>,
-    /// `Retry-After` seconds for `rate_limit` (default 1).
-    pub retry_after: Option<u64>,
-    /// Token for `revoke_token`.
-    pub token: Option<String>,
-}
-
-impl FaultSpec {
-    /// A fault with defaults for everything but service and kind.
-    pub fn new(service: Service, kind: FaultKind) -> FaultSpec {
-        FaultSpec {
-            service,
-            kind,
-            count: None,
-            status: None,
-            latency_ms: None,
-            retry_after: None,
-            token: None,
-        }
-    }
-
-    /// Validates a JSON body, naming the offending field.
-    fn from_json(v: &Value) -> Result<FaultSpec, (String, String)> {
-        let obj = v
-            .as_object()
-            .ok_or_else(|| ("body".to_string(), "must be a JSON object".to_string()))?;
-        let text = |k: &str| -> Result<Option<String>, (String, String)> {
-            match obj.get(k) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.clone())),
-                Some(_) => Err((k.to_string(), "must be a string".to_string())),
-            }
-        };
-        let num = |k: &str, max: u64| -> Result<Option<u64>, (String, String)> {
-            match obj.get(k) {
-                None | Some(Value::Null) => Ok(None),
-                Some(v) => match v.as_u64() {
-                    Some(n) if n <= max => Ok(Some(n)),
-                    _ => Err((k.to_string(), format!("must be an integer from 0 to {max}"))),
-                },
-            }
-        };
-        for k in obj.keys() {
-            if !matches!(
-                k.as_str(),
-                "service" | "kind" | "count" | "status" | "latency_ms" | "retry_after" | "token"
-            ) {
-                return Err((k.clone(), "unknown field".into()));
-            }
-        }
-        let service = text("service")?
-            .ok_or_else(|| ("service".to_string(), "is required".to_string()))?
-            .parse()
-            .map_err(|e| ("service".to_string(), e))?;
-        let kind = text("kind")?
-            .ok_or_else(|| ("kind".to_string(), "is required".to_string()))?
-            .parse()
-            .map_err(|e| ("kind".to_string(), e))?;
-        let status = num("status", 599)?;
-        if status.is_some_and(|s| s < 500) {
-            return Err(("status".into(), "must be from 500 to 599".into()));
-        }
-        Ok(FaultSpec {
-            service,
-            kind,
-            count: num("count", 1_000_000)?.map(|n| n as u32),
-            status: status.map(|s| s as u16),
-            latency_ms: num("latency_ms", 600_000)?,
-            retry_after: num("retry_after", 86_400)?,
-            token: text("token")?,
-        })
-    }
-}
-
-impl FromStr for FaultSpec {
-    type Err = SimError;
-
-    /// `service:kind[:count]`, e.g. `gitlab:rate_limit:3` or `jira:latency:250` (ms).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let mut parts = s.split(':');
-        let service: Service = parts
-            .next()
-            .unwrap_or("")
-            .parse()
-            .map_err(SimError::Fault)?;
-        let kind: FaultKind = parts
-            .next()
-            .ok_or_else(|| SimError::Fault(format!("`{s}` needs service:kind")))?
-            .parse()
-            .map_err(SimError::Fault)?;
-        let mut f = FaultSpec::new(service, kind);
-        if let Some(n) = parts.next() {
-            match kind {
-                FaultKind::RevokeToken => f.token = Some(n.to_string()),
-                _ => {
-                    let n: u64 = n
-                        .parse()
-                        .map_err(|_| SimError::Fault(format!("`{n}` is not a number")))?;
-                    if kind == FaultKind::Latency {
-                        f.latency_ms = Some(n);
-                    } else {
-                        f.count = Some(n as u32);
-                    }
-                }
-            }
-        }
-        Ok(f)
-    }
-}
-
-/// Active faults of one service.
-#[derive(Debug, Clone, Default, Serialize)]
-pub(crate) struct SvcFaults {
-    pub rate_limit: u32,
-    pub retry_after: u64,
-    pub errors: u32,
-    pub error_status: u16,
-    pub latency_ms: u64,
-    pub truncate: u32,
-    pub malformed: u32,
-    pub hang: u32,
-}
-
-/// Active faults of both services.
-#[derive(Debug, Clone, Default, Serialize)]
-pub(crate) struct Faults {
-    pub gitlab: SvcFaults,
-    pub jira: SvcFaults,
-}
-
-impl Faults {
-    fn of(&mut self, s: Service) -> &mut SvcFaults {
-        match s {
-            Service::Gitlab => &mut self.gitlab,
-            Service::Jira => &mut self.jira,
-        }
-    }
-
-    /// Adds a fault (token revocation is applied to the world separately).
-    pub fn apply(&mut self, f: &FaultSpec) {
-        let count = f.count.unwrap_or(1);
-        let sf = self.of(f.service);
-        match f.kind {
-            FaultKind::RateLimit => {
-                sf.rate_limit = count;
-                sf.retry_after = f.retry_after.unwrap_or(1);
-            }
-            FaultKind::ServerError => {
-                sf.errors = count;
-                sf.error_status = f.status.unwrap_or(503);
-            }
-            FaultKind::Latency => sf.latency_ms = f.latency_ms.unwrap_or(0),
-            FaultKind::Truncate => sf.truncate = count,
-            FaultKind::Malformed => sf.malformed = count,
-            FaultKind::Hang => sf.hang = count,
-            FaultKind::RevokeToken => {}
-        }
-    }
-}
-
-/// Removes revoked tokens from the world.
-pub(crate) fn apply_token_revocations(s: &Shared, faults: &[FaultSpec]) {
-    let mut w = s.write();
-    for f in faults.iter().filter(|f| f.kind == FaultKind::RevokeToken) {
-        match f.service {
-            Service::Gitlab => match &f.token {
-                Some(t) => {
-                    w.gitlab.tokens.remove(t);
-                }
-                None => w.gitlab.tokens.clear(),
-            },
-            Service::Jira => {
-                for u in &mut w.jira.users {
-                    if f.token.as_ref().is_none_or(|t| *t == u.api_token) {
-                        u.api_token.clear();
-                    }
-                    if f.token.as_ref().is_none_or(|t| *t == u.pat) {
-                        u.pat.clear();
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// One served API request.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct RequestRecord {
-    /// Which listener.
-    pub service: Service,
-    /// HTTP method.
-    pub method: String,
-    /// Path without the query.
-    pub path: String,
-    /// Raw query string.
-    pub query: Option<String>,
-    /// Response status.
-    pub status: u16,
-}
-
-enum Action {
-    RateLimit(u64),
-    Error(u16),
-    Hang,
-    Pass { truncate: bool, malformed: bool },
-}
-
-/// Middleware applying faults and recording every request.
-pub(crate) async fn fault_layer(
-    State((s, svc)): State<(Arc<Shared>, Service)>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let method = req.method().to_string();
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().map(str::to_string);
-    let (latency, action) = {
-        let mut f = s.faults.lock().unwrap_or_else(|e| e.into_inner());
-        let sf = f.of(svc);
-        let action = if sf.hang > 0 {
-            sf.hang -= 1;
-            Action::Hang
-        } else if sf.rate_limit > 0 {
-            sf.rate_limit -= 1;
-            Action::RateLimit(sf.retry_after)
-        } else if sf.errors > 0 {
-            sf.errors -= 1;
-            Action::Error(sf.error_status)
-        } else {
-            let truncate = sf.truncate > 0;
-            let malformed = !truncate && sf.malformed > 0;
-            if truncate {
-                sf.truncate -= 1;
-            } else if malformed {
-                sf.malformed -= 1;
-            }
-            Action::Pass {
-                truncate,
-                malformed,
-            }
-        };
-        (sf.latency_ms, action)
-    };
-    if latency > 0 {
-        tokio::time::sleep(Duration::from_millis(latency)).await;
-    }
-    let resp = match action {
-        Action::Hang => {
-            let mut rx = s.shutdown.clone();
-            let _ = rx.wait_for(|v| *v).await;
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
-        }
-        Action::RateLimit(retry) => rate_limited(svc, retry, s.flavour),
-        Action::Error(status) => server_error(svc, status),
-        Action::Pass {
-            truncate,
-            malformed,
-        } => {
-            let resp = next.run(req).await;
-            if truncate || malformed {
-                let (parts, body) = resp.into_parts();
-                let bytes = axum::body::to_bytes(body, 64 * 1024 * 1024)
-                    .await
-                    .unwrap_or_default();
-                let new: Bytes = if truncate {
-                    bytes.slice(..bytes.len() / 2)
-                } else {
-                    Bytes::from_static(b"{\"data\": [1, 2,, <html>oops")
-                };
-                let mut r = Response::from_parts(parts, Body::from(new));
-                r.headers_mut().remove(header::CONTENT_LENGTH);
-                r
-            } else {
-                resp
-            }
-        }
-    };
-    s.log
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(RequestRecord {
-            service: svc,
-            method,
-            path,
-            query,
-            status: resp.status().as_u16(),
-        });
-    resp
-}
-
-fn rate_limited(svc: Service, retry: u64, flavour: crate::JiraFlavour) -> Response {
-    let now = Utc::now();
-    let reset = now + chrono::Duration::seconds(retry as i64);
-    let mut h = HeaderMap::new();
-    let mut set = |k: &'static str, v: String| {
-        if let Ok(v) = HeaderValue::from_str(&v) {
-            h.insert(k, v);
-        }
-    };
-    set("retry-after", retry.to_string());
-    match svc {
-        Service::Gitlab => {
-            set("ratelimit-name", "throttle_authenticated_api".into());
-            set("ratelimit-limit", "2000".into());
-            set("ratelimit-observed", "2001".into());
-            set("ratelimit-remaining", "0".into());
-            set("ratelimit-reset", reset.timestamp().to_string());
-            set(
-                "ratelimit-resettime",
-                reset.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
-            );
-            set("content-type", "text/plain".into());
-            (StatusCode::TOO_MANY_REQUESTS, h, "Retry later\n").into_response()
-        }
-        Service::Jira => {
-            set("x-ratelimit-limit", "100".into());
-            set("x-ratelimit-remaining", "0".into());
-            if flavour == crate::JiraFlavour::Cloud {
-                set(
-                    "x-ratelimit-reset",
-                    reset.format("%Y-%m-%dT%H:%MZ").to_string(),
-                );
-                set("x-ratelimit-nearlimit", "true".into());
-                set("ratelimit-reason", "jira-quota-tenant-based".into());
-            } else {
-                set("x-ratelimit-interval-seconds", "60".into());
-                set("x-ratelimit-fillrate", "10".into());
-            }
-            json_response(
-                StatusCode::TOO_MANY_REQUESTS,
-                &json!({"errorMessages": ["Rate limit exceeded."], "errors": {}}),
-                h,
-            )
-        }
-    }
-}
-
-fn server_error(svc: Service, status: u16) -> Response {
-    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-    let mut h = HeaderMap::new();
-    if code == StatusCode::SERVICE_UNAVAILABLE {
-        h.insert("retry-after", HeaderValue::from_static("1"));
-    }
-    match svc {
-        Service::Gitlab => json_response(
-            code,
-            &json!({"message": format!("{} {}", code.as_u16(), code.canonical_reason().unwrap_or("Error"))}),
-            h,
-        ),
-        Service::Jira => json_response(
-            code,
-            &json!({"errorMessages": ["Internal server error"], "errors": {}}),
-            h,
-        ),
-    }
-}
-
-// ---------------------------------------------------------------- control API
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use std::sync::Arc;
 
 /// A control-endpoint error naming the field at fault.
 struct CtlErr(StatusCode, String, Option<String>);
@@ -582,13 +146,23 @@ pub(crate) fn router(s: Arc<Shared>) -> Router {
         .route("/_sim/gitlab/issues/reopen", post(gl_reopen))
         .route("/_sim/gitlab/tasks/complete", post(gl_complete_task))
         .route("/_sim/gitlab/time", post(gl_time))
+        .route("/_sim/gitlab/issues/edit", post(gl_edit_issue))
         .route("/_sim/gitlab/notes", post(gl_note))
+        .route("/_sim/gitlab/notes/edit", post(gl_edit_note))
+        .route("/_sim/gitlab/notes/delete", post(gl_delete_note))
         .route("/_sim/gitlab/push", post(gl_push))
+        .route("/_sim/gitlab/rebase", post(gl_rebase))
+        .route("/_sim/gitlab/force_push", post(gl_force_push))
         .route("/_sim/gitlab/merge_requests", post(gl_mr))
         .route("/_sim/jira/issues", post(jira_add_issue))
         .route("/_sim/jira/transition", post(jira_transition))
         .route("/_sim/jira/worklog", post(jira_worklog))
         .route("/_sim/jira/comment", post(jira_comment))
+        .route("/_sim/jira/issues/edit", post(jira_edit_issue))
+        .route("/_sim/jira/comment/edit", post(jira_edit_comment))
+        .route("/_sim/jira/comment/delete", post(jira_delete_comment))
+        .route("/_sim/jira/versions", post(jira_add_version))
+        .route("/_sim/jira/versions/edit", post(jira_edit_version))
         .with_state(s)
 }
 
@@ -767,6 +341,84 @@ async fn gl_add_issue(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
     ))
 }
 
+/// Usernames to GitLab user ids, naming the field of an unknown one.
+fn gl_user_ids(s: &Shared, f: &Fields, k: &str) -> Result<Vec<u64>, CtlErr> {
+    let w = s.read();
+    f.strings(k)?
+        .iter()
+        .map(|name| {
+            w.gitlab
+                .user_by_name(name)
+                .map(|u| u.id)
+                .ok_or_else(|| field_err(k, format!("no user `{name}`")))
+        })
+        .collect()
+}
+
+/// Edits an issue as a person (`as`), through the same path as the API, so
+/// the Issue Hook carries that person as `user`.
+async fn gl_edit_issue(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
+    let f = Fields(body_obj(&body)?);
+    let (pidx, ipos, user) = gl_target(&s, &f, true)?;
+    let ipos = ipos.ok_or_else(|| field_err("iid", "is required"))?;
+    let state_event = match f.str_opt("state_event")?.as_deref() {
+        None => None,
+        Some(e @ ("close" | "reopen")) => Some(e.to_string()),
+        Some(_) => return Err(field_err("state_event", "must be close or reopen")),
+    };
+    let due_date = match f.0.get("due_date") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(_) => {
+            let d = f.str("due_date")?;
+            Some(Some(
+                chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                    .map_err(|_| field_err("due_date", "must be YYYY-MM-DD"))?,
+            ))
+        }
+    };
+    let milestone_id = match f.0.get("milestone") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(_) => {
+            let t = f.str("milestone")?;
+            let w = s.read();
+            Some(Some(
+                w.gitlab.projects[pidx]
+                    .milestones
+                    .iter()
+                    .find(|m| m.title == t)
+                    .map(|m| m.id)
+                    .ok_or_else(|| field_err("milestone", format!("no milestone `{t}`")))?,
+            ))
+        }
+    };
+    let edit = IssueEdit {
+        title: f.str_opt("title")?,
+        description: f.str_opt("description")?,
+        state_event,
+        labels: f
+            .0
+            .contains_key("labels")
+            .then(|| f.strings("labels"))
+            .transpose()?,
+        add_labels: f.strings("add_labels")?,
+        remove_labels: f.strings("remove_labels")?,
+        assignee_ids: f
+            .0
+            .contains_key("assignees")
+            .then(|| gl_user_ids(&s, &f, "assignees"))
+            .transpose()?,
+        milestone_id,
+        due_date,
+        ..Default::default()
+    };
+    gitlab::do_update_issue(&s, pidx, ipos, user, edit).map_err(gl_err)?;
+    let w = s.read();
+    let i = &w.gitlab.projects[pidx].issues[ipos];
+    done(json!({"iid": i.iid, "state": i.state, "title": i.title, "labels": i.labels}))
+}
+
 async fn gl_complete_task(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
     let f = Fields(body_obj(&body)?);
     let (pidx, ipos, user) = gl_target(&s, &f, true)?;
@@ -854,12 +506,32 @@ async fn gl_time(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
     done(json!({"time_estimate": i.time_estimate, "total_time_spent": i.total_time_spent}))
 }
 
+/// Comments as a person (`as`) on an issue (`iid`), a merge request
+/// (`merge_request`: iid) or a commit (`commit`: SHA), with the Note Hook.
 async fn gl_note(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
     let f = Fields(body_obj(&body)?);
-    let (pidx, ipos, user) = gl_target(&s, &f, true)?;
-    let ipos = ipos.ok_or_else(|| field_err("iid", "is required"))?;
     let text = f.str("body")?;
-    let id = gitlab::do_add_note(&s, pidx, ipos, user, text, false).map_err(gl_err)?;
+    let other = match (f.u64_opt("merge_request")?, f.str_opt("commit")?) {
+        (Some(iid), _) => Some(gitlab::NoteTarget::MergeRequest(iid)),
+        (None, Some(sha)) => Some(gitlab::NoteTarget::Commit(sha)),
+        (None, None) => None,
+    };
+    let id = match other {
+        Some(target) => {
+            let (pidx, _, user) = gl_target(&s, &f, false)?;
+            let field = match target {
+                gitlab::NoteTarget::MergeRequest(_) => "merge_request",
+                gitlab::NoteTarget::Commit(_) => "commit",
+            };
+            gitlab::do_add_other_note(&s, pidx, &target, user, text)
+                .map_err(|e| note_err(e, field))?
+        }
+        None => {
+            let (pidx, ipos, user) = gl_target(&s, &f, true)?;
+            let ipos = ipos.ok_or_else(|| field_err("iid", "is required"))?;
+            gitlab::do_add_note(&s, pidx, ipos, user, text, false).map_err(gl_err)?
+        }
+    };
     Ok(json_response(
         StatusCode::CREATED,
         &json!({"id": id}),
@@ -867,24 +539,130 @@ async fn gl_note(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
     ))
 }
 
+/// Edits a comment as its author (`as`); GitLab sends a Note Hook with `action: update`.
+async fn gl_edit_note(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
+    let f = Fields(body_obj(&body)?);
+    let (pidx, ipos, user) = gl_target(&s, &f, true)?;
+    let ipos = ipos.ok_or_else(|| field_err("iid", "is required"))?;
+    let note = f.u64("note_id")?.to_string();
+    let text = f.str("body")?;
+    let id = gitlab::do_update_note(&s, pidx, ipos, &note, user, text)
+        .map_err(|e| note_err(e, "note_id"))?;
+    done(json!({"id": id}))
+}
+
+/// Deletes a comment as a person (`as`); GitLab sends no webhook for it.
+async fn gl_delete_note(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
+    let f = Fields(body_obj(&body)?);
+    let (pidx, ipos, user) = gl_target(&s, &f, true)?;
+    let ipos = ipos.ok_or_else(|| field_err("iid", "is required"))?;
+    let note = f.u64("note_id")?.to_string();
+    gitlab::do_delete_note(&s, pidx, ipos, &note, user).map_err(|e| note_err(e, "note_id"))?;
+    done(json!({"deleted": note}))
+}
+
+/// A GitLab refusal as a control error naming `field`.
+fn note_err(e: gitlab::GlErr, field: &str) -> CtlErr {
+    let msg =
+        e.1.get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("refused")
+            .to_string();
+    CtlErr(e.0, format!("{field}: {msg}"), Some(field.to_string()))
+}
+
+/// Commit messages from `messages`, or `commits` generated ones.
+fn push_messages(f: &Fields) -> Result<Vec<String>, CtlErr> {
+    let messages = f.strings("messages")?;
+    if !messages.is_empty() {
+        return Ok(messages);
+    }
+    let n = f.u64_opt("commits")?.unwrap_or(1);
+    if n == 0 || n > 1000 {
+        return Err(field_err("commits", "must be from 1 to 1000"));
+    }
+    Ok((1..=n).map(|i| format!("Simulated commit {i}")).collect())
+}
+
+/// Pushes commits as a person (`as`) to `branch` (default main):
+/// `messages` or `commits` (a count); `authored_at` (RFC 3339) dates the
+/// first commit's author date, each next one a minute later, so a test can
+/// script a day of work. A new branch starts from main.
 async fn gl_push(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
     let f = Fields(body_obj(&body)?);
     let (pidx, _, user) = gl_target(&s, &f, false)?;
     let branch = f.str_opt("branch")?.unwrap_or_else(|| "main".into());
-    let mut messages = f.strings("messages")?;
-    if messages.is_empty() {
-        let n = f.u64_opt("commits")?.unwrap_or(1);
-        if n == 0 || n > 1000 {
-            return Err(field_err("commits", "must be from 1 to 1000"));
-        }
-        messages = (1..=n).map(|i| format!("Simulated commit {i}")).collect();
-    }
-    let after = gitlab::do_push(&s, pidx, user, &branch, &messages).map_err(gl_err)?;
+    let messages = push_messages(&f)?;
+    let authored = match f.str_opt("authored_at")? {
+        None => None,
+        Some(t) => Some(
+            crate::util::parse_time(&t)
+                .ok_or_else(|| field_err("authored_at", "must be an RFC 3339 time"))?,
+        ),
+    };
+    let commits: Vec<gitlab::NewCommit> = messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| gitlab::NewCommit {
+            message: m.clone(),
+            author: None,
+            authored_date: authored.map(|t| t + chrono::Duration::minutes(i as i64)),
+        })
+        .collect();
+    let after = gitlab::do_push_chain(&s, pidx, user, &branch, None, commits).map_err(gl_err)?;
     Ok(json_response(
         StatusCode::CREATED,
         &json!({"after": after, "commits": messages.len()}),
         HeaderMap::new(),
     ))
+}
+
+/// Rebases `branch` onto `onto` (default main) as a person: the same
+/// commits (message, author, author date) get new SHAs and committed dates.
+async fn gl_rebase(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
+    let f = Fields(body_obj(&body)?);
+    let (pidx, _, user) = gl_target(&s, &f, false)?;
+    let branch = f.str("branch")?;
+    let onto = f.str_opt("onto")?.unwrap_or_else(|| "main".into());
+    let after =
+        gitlab::do_rebase(&s, pidx, user, &branch, &onto).map_err(|e| note_err(e, "branch"))?;
+    done(json!({"after": after}))
+}
+
+/// Force-pushes `branch` as a person: drops its last `drop` commits and
+/// pushes `messages` / `commits` on what remains.
+async fn gl_force_push(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
+    let f = Fields(body_obj(&body)?);
+    let (pidx, _, user) = gl_target(&s, &f, false)?;
+    let branch = f.str("branch")?;
+    let drop = f.u64_opt("drop")?.unwrap_or(0) as usize;
+    let messages = if f.0.contains_key("messages") || f.0.contains_key("commits") {
+        push_messages(&f)?
+    } else {
+        Vec::new()
+    };
+    let base = {
+        let w = s.read();
+        let p = &w.gitlab.projects[pidx];
+        if !p.branches.contains_key(&branch) {
+            return Err(field_err("branch", format!("no branch `{branch}`")));
+        }
+        p.history(&branch)
+            .get(drop)
+            .map(|c| c.id.clone())
+            .ok_or_else(|| field_err("drop", "is longer than the branch"))?
+    };
+    let commits = messages
+        .into_iter()
+        .map(|m| gitlab::NewCommit {
+            message: m,
+            author: None,
+            authored_date: None,
+        })
+        .collect();
+    let after =
+        gitlab::do_push_chain(&s, pidx, user, &branch, Some(base), commits).map_err(gl_err)?;
+    done(json!({"after": after}))
 }
 
 async fn gl_mr(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
@@ -893,11 +671,11 @@ async fn gl_mr(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
     let action = f.str_opt("action")?.unwrap_or_else(|| "open".into());
     if !matches!(
         action.as_str(),
-        "open" | "merge" | "close" | "reopen" | "update"
+        "open" | "merge" | "close" | "reopen" | "update" | "approve"
     ) {
         return Err(field_err(
             "action",
-            "must be open, merge, close, reopen or update",
+            "must be open, merge, close, reopen, update or approve",
         ));
     }
     let iid = f.u64_opt("iid")?;
@@ -950,6 +728,10 @@ async fn jira_add_issue(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult 
         original_estimate: None,
         status: f.str_opt("status")?,
         custom: Default::default(),
+        description_adf: None,
+        due_date: None,
+        fix_versions: f.strings("fix_versions")?,
+        properties: Vec::new(),
     };
     if let Some(e) = f.str_opt("original_estimate")? {
         create.original_estimate = Some(
@@ -979,7 +761,7 @@ async fn jira_transition(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult
             .map(|st| st.id.clone())
             .ok_or_else(|| field_err("status", format!("no status `{status}`")))?
     };
-    jira::do_set_status(&s, idx, &sid, &actor);
+    jira::do_set_status(&s, idx, &sid, &actor, None);
     let w = s.read();
     let i = &w.jira.issues[idx];
     done(json!({"key": i.key, "status": w.jira.status(&i.status).map(|st| st.name.clone())}))
@@ -1015,10 +797,117 @@ async fn jira_comment(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
     let actor = jira_actor(&s, &f)?;
     let idx = jira_issue(&s, &f)?;
     let text = f.str("body")?;
-    let id = jira::do_add_comment(&s, idx, &actor, text);
+    let id = jira::do_add_comment(&s, idx, &actor, text, None);
     Ok(json_response(
         StatusCode::CREATED,
         &json!({"id": id.to_string()}),
         HeaderMap::new(),
     ))
+}
+
+/// A Jira refusal as a control error: its first field error, or its message.
+fn jira_err(e: jira::JErr) -> CtlErr {
+    match e.2.iter().next() {
+        Some((k, v)) => CtlErr(
+            e.0,
+            format!("{k}: {}", v.as_str().unwrap_or("refused")),
+            Some(k.clone()),
+        ),
+        None => CtlErr(e.0, e.1.join(" "), None),
+    }
+}
+
+/// Edits an issue as a person (`as`): `fields` and `update` as Jira's edit
+/// API takes them (strings are wiki text, objects ADF), so the webhook's
+/// `user` and changelog are those of that person.
+async fn jira_edit_issue(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
+    let f = Fields(body_obj(&body)?);
+    let actor = jira_actor(&s, &f)?;
+    let idx = jira_issue(&s, &f)?;
+    let mut edit = serde_json::Map::new();
+    for k in ["fields", "update"] {
+        match f.0.get(k) {
+            None => {}
+            Some(v @ Value::Object(_)) => {
+                edit.insert(k.into(), v.clone());
+            }
+            Some(_) => return Err(field_err(k, "must be an object")),
+        }
+    }
+    let changed = jira::do_edit_issue(&s, idx, &actor, &Value::Object(edit)).map_err(jira_err)?;
+    let w = s.read();
+    done(json!({"key": w.jira.issues[idx].key, "changed": changed}))
+}
+
+/// Edits a comment as a person (`as`); sends `comment_updated`.
+async fn jira_edit_comment(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
+    let f = Fields(body_obj(&body)?);
+    let actor = jira_actor(&s, &f)?;
+    let idx = jira_issue(&s, &f)?;
+    let id = f.u64("id")?.to_string();
+    let text = f.str("body")?;
+    jira::do_update_comment(&s, idx, &id, &actor, text, None).map_err(jira_err)?;
+    done(json!({"id": id}))
+}
+
+/// Deletes a comment as a person (`as`); sends `comment_deleted`.
+async fn jira_delete_comment(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
+    let f = Fields(body_obj(&body)?);
+    let actor = jira_actor(&s, &f)?;
+    let idx = jira_issue(&s, &f)?;
+    let id = f.u64("id")?.to_string();
+    jira::do_delete_comment(&s, idx, &id, &actor).map_err(jira_err)?;
+    done(json!({"deleted": id}))
+}
+
+fn version_edit(f: &Fields) -> Result<jira::VersionEdit, CtlErr> {
+    let date = |k: &str| -> Result<Option<Option<chrono::NaiveDate>>, CtlErr> {
+        match f.0.get(k) {
+            None => Ok(None),
+            Some(Value::Null) => Ok(Some(None)),
+            Some(_) => chrono::NaiveDate::parse_from_str(&f.str(k)?, "%Y-%m-%d")
+                .map(|d| Some(Some(d)))
+                .map_err(|_| field_err(k, "must be YYYY-MM-DD")),
+        }
+    };
+    let flag = |k: &str| -> Result<Option<bool>, CtlErr> {
+        match f.0.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(field_err(k, "must be true or false")),
+        }
+    };
+    Ok(jira::VersionEdit {
+        name: f.str_opt("name")?,
+        description: f
+            .0
+            .contains_key("description")
+            .then(|| f.str_opt("description"))
+            .transpose()?,
+        released: flag("released")?,
+        archived: flag("archived")?,
+        release_date: date("release_date")?,
+        start_date: date("start_date")?,
+    })
+}
+
+/// Creates a version in `project`; sends `jira:version_created`.
+async fn jira_add_version(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
+    let f = Fields(body_obj(&body)?);
+    let project = f.str("project")?;
+    let _ = f.str("name")?;
+    let (_, id) = jira::do_create_version(&s, &project, version_edit(&f)?).map_err(jira_err)?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        &json!({"id": id.to_string()}),
+        HeaderMap::new(),
+    ))
+}
+
+/// Changes version `id`; sends `jira:version_updated`.
+async fn jira_edit_version(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
+    let f = Fields(body_obj(&body)?);
+    let id = f.u64("id")?.to_string();
+    jira::do_update_version(&s, &id, version_edit(&f)?).map_err(jira_err)?;
+    done(json!({"id": id}))
 }

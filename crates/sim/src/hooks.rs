@@ -15,7 +15,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::control::Service;
+use crate::faults::Service;
 
 /// Senders working at once.
 const SENDERS: usize = 8;

@@ -23,6 +23,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub mod control;
+mod faults;
 pub mod gitlab;
 pub mod hooks;
 pub mod jira;
@@ -32,7 +33,7 @@ mod req;
 pub mod seed;
 pub mod util;
 
-pub use control::{FaultKind, FaultSpec, RequestRecord, Service};
+pub use faults::{FaultKind, FaultSpec, RequestRecord, Service};
 pub use hooks::DeliveryRecord;
 pub use model::World;
 pub use seed::{
@@ -195,7 +196,7 @@ impl TryFrom<SimArgs> for SimConfig {
 /// State shared by all handlers.
 pub(crate) struct Shared {
     pub world: RwLock<World>,
-    pub faults: Mutex<control::Faults>,
+    pub faults: Mutex<faults::Faults>,
     pub log: Mutex<Vec<RequestRecord>>,
     pub hooks: hooks::Outbox,
     pub flavour: JiraFlavour,
@@ -242,7 +243,7 @@ impl std::fmt::Debug for SimHandle {
 /// Builds the world, binds both listeners and serves until [`SimHandle::shutdown`].
 pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     let world = config.data.load()?;
-    let mut faults = control::Faults::default();
+    let mut faults = faults::Faults::default();
     for f in &config.faults {
         faults.apply(f);
     }
@@ -259,7 +260,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         shutdown: shutdown_rx.clone(),
     });
     // Revocations given at start apply to the loaded world.
-    control::apply_token_revocations(&shared, &config.faults);
+    faults::apply_token_revocations(&shared, &config.faults);
 
     let gl_listener = tokio::net::TcpListener::bind(config.gitlab_addr)
         .await
@@ -286,8 +287,8 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     let _ = shared.gitlab_url.set(format!("http://{gitlab_addr}"));
     let _ = shared.jira_url.set(format!("http://{jira_addr}"));
 
-    let gl_app = gitlab::router(shared.clone());
-    let jira_app = jira::router(shared.clone());
+    let gl_app = gitlab::router(shared.clone()).merge(control::router(shared.clone()));
+    let jira_app = jira::router(shared.clone()).merge(control::router(shared.clone()));
     let mut tasks = vec![worker];
     for (listener, app) in [(gl_listener, gl_app), (jira_listener, jira_app)] {
         let mut rx = shutdown_rx.clone();
@@ -379,12 +380,12 @@ impl SimHandle {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .apply(fault);
-        control::apply_token_revocations(&self.shared, std::slice::from_ref(fault));
+        faults::apply_token_revocations(&self.shared, std::slice::from_ref(fault));
     }
 
     /// Clears all faults.
     pub fn clear_faults(&self) {
-        *self.shared.faults.lock().unwrap_or_else(|e| e.into_inner()) = control::Faults::default();
+        *self.shared.faults.lock().unwrap_or_else(|e| e.into_inner()) = faults::Faults::default();
     }
 
     /// Stops the listeners (hanging requests are released) and the webhook worker.

@@ -58,8 +58,25 @@ pub struct GlGroup {
     pub id: u64,
     /// Display name.
     pub name: String,
-    /// URL path.
+    /// Full URL path (`parent/child` for a subgroup).
     pub path: String,
+    /// Description.
+    #[serde(default)]
+    pub description: String,
+    /// Creation time.
+    #[serde(default = "epoch")]
+    pub created_at: DateTime<Utc>,
+}
+
+fn epoch() -> DateTime<Utc> {
+    DateTime::<Utc>::UNIX_EPOCH
+}
+
+impl GlGroup {
+    /// The last segment of the path.
+    pub fn short_path(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or(&self.path)
+    }
 }
 
 /// A GitLab project.
@@ -83,6 +100,9 @@ pub struct GlProject {
     pub created_at: DateTime<Utc>,
     /// Last activity.
     pub last_activity_at: DateTime<Utc>,
+    /// Last change of the project or its content (incremental extractors page by it).
+    #[serde(default = "epoch")]
+    pub updated_at: DateTime<Utc>,
     /// Members: user id and access level (10..50).
     pub members: Vec<(u64, u32)>,
     /// Labels.
@@ -95,8 +115,82 @@ pub struct GlProject {
     pub merge_requests: Vec<GlMergeRequest>,
     /// Project webhooks.
     pub hooks: Vec<GlHook>,
-    /// Commits pushed so far (sha, message), newest last.
-    pub commits: Vec<(String, String)>,
+    /// Every commit pushed so far, in push order (a rebase adds new ones).
+    pub commits: Vec<GlCommit>,
+    /// Branch heads: name to commit sha.
+    #[serde(default)]
+    pub branches: BTreeMap<String, String>,
+    /// Comments on commits: (sha, note).
+    #[serde(default)]
+    pub commit_notes: Vec<(String, GlNote)>,
+}
+
+/// The default branch of every simulated project.
+pub const DEFAULT_BRANCH: &str = "main";
+
+/// A commit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GlCommit {
+    /// SHA.
+    pub id: String,
+    /// Parent SHAs (first parent first).
+    pub parent_ids: Vec<String>,
+    /// Full message; its first line is the title.
+    pub message: String,
+    /// Author name.
+    pub author_name: String,
+    /// Author email.
+    pub author_email: String,
+    /// When the work was written (kept by a rebase).
+    pub authored_date: DateTime<Utc>,
+    /// Committer name.
+    pub committer_name: String,
+    /// Committer email.
+    pub committer_email: String,
+    /// When it was committed (a rebase moves it).
+    pub committed_date: DateTime<Utc>,
+}
+
+impl GlCommit {
+    /// First line of the message.
+    pub fn title(&self) -> &str {
+        self.message.lines().next().unwrap_or("")
+    }
+}
+
+impl GlProject {
+    /// The commit with a SHA (or a unique prefix of at least 7 characters).
+    pub fn commit(&self, sha: &str) -> Option<&GlCommit> {
+        if sha.len() < 7 {
+            return None;
+        }
+        self.commits.iter().find(|c| c.id.starts_with(sha))
+    }
+
+    /// First-parent history from a branch name or SHA, newest first.
+    pub fn history(&self, rev: &str) -> Vec<&GlCommit> {
+        let by_id: HashMap<&str, &GlCommit> =
+            self.commits.iter().map(|c| (c.id.as_str(), c)).collect();
+        let mut out = Vec::new();
+        let mut cur = self
+            .branches
+            .get(rev)
+            .map(String::as_str)
+            .or_else(|| self.commit(rev).map(|c| c.id.as_str()));
+        while let Some(sha) = cur {
+            let Some(c) = by_id.get(sha) else { break };
+            out.push(*c);
+            cur = c.parent_ids.first().map(String::as_str);
+        }
+        out
+    }
+
+    /// Records activity: GitLab moves `last_activity_at`, and the simulator
+    /// moves `updated_at` with it so incremental extractors see the change.
+    pub fn touch(&mut self, now: DateTime<Utc>) {
+        self.last_activity_at = now;
+        self.updated_at = now;
+    }
 }
 
 /// A project label.
@@ -253,6 +347,21 @@ pub struct GlMergeRequest {
     pub created_at: DateTime<Utc>,
     /// Last update.
     pub updated_at: DateTime<Utc>,
+    /// Head commit of the source branch.
+    #[serde(default)]
+    pub sha: String,
+    /// When merged, and by whom.
+    #[serde(default)]
+    pub merged: Option<(DateTime<Utc>, u64)>,
+    /// When closed, and by whom.
+    #[serde(default)]
+    pub closed: Option<(DateTime<Utc>, u64)>,
+    /// Users who approved it.
+    #[serde(default)]
+    pub approved_by: Vec<u64>,
+    /// Comments.
+    #[serde(default)]
+    pub notes: Vec<GlNote>,
 }
 
 /// A project webhook.
@@ -362,6 +471,67 @@ impl GitLab {
     pub fn group(&self, id: u64) -> Option<&GlGroup> {
         self.groups.iter().find(|g| g.id == id)
     }
+
+    /// The parent of a subgroup.
+    pub fn parent_group(&self, g: &GlGroup) -> Option<&GlGroup> {
+        let (parent, _) = g.path.rsplit_once('/')?;
+        self.groups.iter().find(|x| x.path == parent)
+    }
+
+    /// Index of a group by numeric id or full path.
+    pub fn group_index(&self, id_or_path: &str) -> Option<usize> {
+        if let Ok(id) = id_or_path.parse::<u64>() {
+            return self.groups.iter().position(|g| g.id == id);
+        }
+        self.groups
+            .iter()
+            .position(|g| g.path.eq_ignore_ascii_case(id_or_path))
+    }
+
+    /// Whether `g` is `ancestor` or one of its subgroups.
+    pub fn group_within(&self, g: &GlGroup, ancestor: &GlGroup) -> bool {
+        g.id == ancestor.id || g.path.starts_with(&format!("{}/", ancestor.path))
+    }
+
+    /// Projects of a group (and of its subgroups with `subgroups`).
+    pub fn group_projects<'a>(
+        &'a self,
+        g: &'a GlGroup,
+        subgroups: bool,
+    ) -> impl Iterator<Item = &'a GlProject> + 'a {
+        self.projects.iter().filter(move |p| {
+            self.group(p.group_id)
+                .is_some_and(|pg| pg.id == g.id || (subgroups && self.group_within(pg, g)))
+        })
+    }
+
+    /// A group is as visible as its most visible project (the simulator has no group settings).
+    pub fn group_visibility(&self, g: &GlGroup) -> &'static str {
+        let mut best = "private";
+        for p in self.group_projects(g, true) {
+            match p.visibility.as_str() {
+                "public" => return "public",
+                "internal" => best = "internal",
+                _ => {}
+            }
+        }
+        best
+    }
+
+    /// The highest access level a user has in a group's projects, if any.
+    pub fn group_access(&self, user_id: u64, g: &GlGroup) -> Option<u32> {
+        self.group_projects(g, true)
+            .filter_map(|p| p.members.iter().find(|(u, _)| *u == user_id).map(|m| m.1))
+            .max()
+    }
+
+    /// Whether a user may see a group: an admin, a member of one of its
+    /// projects, or anyone when it holds a public project.
+    pub fn can_see_group(&self, user_id: u64, g: &GlGroup) -> bool {
+        self.user(user_id).is_some_and(|u| u.admin)
+            || self.group_visibility(g) != "private"
+            || self.group_access(user_id, g).is_some()
+    }
 }
 
 /// State of the simulated Jira.
@@ -407,6 +577,13 @@ pub struct JiraUser {
     pub pat: String,
     /// Active flag.
     pub active: bool,
+    /// Cloud privacy: whether others see the email (the user themself always does).
+    #[serde(default = "yes")]
+    pub email_visible: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A Jira project.
@@ -424,7 +601,41 @@ pub struct JiraProject {
     pub versions: Vec<JiraVersion>,
     /// Next issue number.
     pub next_number: u64,
+    /// The project's workflow: which transitions lead where.
+    #[serde(default)]
+    pub workflow: Vec<JiraTransitionDef>,
 }
+
+/// One transition of a workflow.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JiraTransitionDef {
+    /// Id sent to `POST .../transitions`.
+    pub id: String,
+    /// Name shown to people.
+    pub name: String,
+    /// Statuses it starts from; empty means from any status (a global transition).
+    pub from: Vec<String>,
+    /// Status it leads to.
+    pub to: String,
+    /// Its screen requires the Resolution field.
+    pub requires_resolution: bool,
+}
+
+/// Resolutions every simulated Jira has: (id, name, description).
+pub const JIRA_RESOLUTIONS: &[(&str, &str, &str)] = &[
+    ("10000", "Done", "Work has been completed on this issue."),
+    ("10001", "Won't Do", "This issue won't be actioned."),
+    (
+        "10002",
+        "Duplicate",
+        "The problem is a duplicate of an existing issue.",
+    ),
+    (
+        "10003",
+        "Cannot Reproduce",
+        "This issue could not be reproduced.",
+    ),
+];
 
 /// A project version (release).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -441,6 +652,9 @@ pub struct JiraVersion {
     pub archived: bool,
     /// Release date.
     pub release_date: Option<NaiveDate>,
+    /// Start date.
+    #[serde(default)]
+    pub start_date: Option<NaiveDate>,
 }
 
 /// A workflow status.
@@ -501,8 +715,12 @@ pub struct JiraIssue {
     pub project: String,
     /// Summary.
     pub summary: String,
-    /// Plain text description.
+    /// Description as written through API v2 (wiki markup), or the plain
+    /// text of an ADF description.
     pub description: Option<String>,
+    /// Description as written through API v3 (ADF), if it was.
+    #[serde(default)]
+    pub description_adf: Option<serde_json::Value>,
     /// Issue type id.
     pub issue_type: String,
     /// Status id.
@@ -543,6 +761,27 @@ pub struct JiraIssue {
     pub comments: Vec<JiraComment>,
     /// Worklogs.
     pub worklogs: Vec<JiraWorklog>,
+    /// Entity properties by key.
+    #[serde(default)]
+    pub properties: BTreeMap<String, serde_json::Value>,
+    /// Remote links.
+    #[serde(default)]
+    pub remote_links: Vec<JiraRemoteLink>,
+}
+
+/// A remote link of an issue (`/issue/{key}/remotelink`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JiraRemoteLink {
+    /// Id.
+    pub id: u64,
+    /// Caller-chosen unique id; a second POST with it updates the link.
+    pub global_id: Option<String>,
+    /// `application` object as written.
+    pub application: serde_json::Value,
+    /// Relationship text.
+    pub relationship: Option<String>,
+    /// `object` (url, title, summary, icon, status) as written.
+    pub object: serde_json::Value,
 }
 
 /// A comment.
@@ -552,8 +791,11 @@ pub struct JiraComment {
     pub id: u64,
     /// Author account id.
     pub author: String,
-    /// Plain text body.
+    /// Body as written through API v2 (wiki), or the plain text of an ADF body.
     pub body: String,
+    /// Body as written through API v3 (ADF), if it was.
+    #[serde(default)]
+    pub body_adf: Option<serde_json::Value>,
     /// Creation time.
     pub created: DateTime<Utc>,
     /// Update time.

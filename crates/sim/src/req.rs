@@ -2,7 +2,9 @@
 //! bodies and JSON bodies all become one list of key/value pairs, the way
 //! GitLab's Grape API treats them.
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::Value;
 
 /// Flattened request parameters.
@@ -123,6 +125,20 @@ pub(crate) fn authorization(headers: &HeaderMap) -> Option<(String, String)> {
         .ok()?;
     let (scheme, rest) = v.split_once(' ')?;
     Some((scheme.to_ascii_lowercase(), rest.trim().to_string()))
+}
+
+/// A JSON response with the given status and headers, as both services send.
+pub(crate) fn json_response<T: Serialize + ?Sized>(
+    status: StatusCode,
+    body: &T,
+    mut headers: HeaderMap,
+) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    (status, headers, bytes).into_response()
 }
 
 #[cfg(test)]

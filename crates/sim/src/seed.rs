@@ -231,6 +231,8 @@ pub struct JiraUserSpec {
     pub api_token: Option<String>,
     /// Data Center PAT.
     pub pat: Option<String>,
+    /// Cloud privacy setting: others do not see the email.
+    pub email_hidden: bool,
 }
 
 /// A Jira project in a dataset.
@@ -752,6 +754,8 @@ fn build_gitlab(gl: &mut GitLab, spec: &GitLabSpec) -> Result<(), SimError> {
                 g.name.clone()
             },
             path: g.path.clone(),
+            description: String::new(),
+            created_at: base - Duration::days(60),
         });
     }
     for p in &spec.projects {
@@ -767,6 +771,8 @@ fn build_gitlab(gl: &mut GitLab, spec: &GitLabSpec) -> Result<(), SimError> {
                     id,
                     name: group_path.to_string(),
                     path: group_path.to_string(),
+                    description: String::new(),
+                    created_at: base - Duration::days(60),
                 });
                 id
             }
@@ -786,6 +792,7 @@ fn build_gitlab(gl: &mut GitLab, spec: &GitLabSpec) -> Result<(), SimError> {
             visibility: p.visibility.clone().unwrap_or_else(|| "private".into()),
             created_at: base - Duration::days(30),
             last_activity_at: base,
+            updated_at: base,
             members: Vec::new(),
             labels: Vec::new(),
             milestones: Vec::new(),
@@ -793,6 +800,8 @@ fn build_gitlab(gl: &mut GitLab, spec: &GitLabSpec) -> Result<(), SimError> {
             merge_requests: Vec::new(),
             hooks: Vec::new(),
             commits: Vec::new(),
+            branches: BTreeMap::new(),
+            commit_notes: Vec::new(),
         };
         if let Some(o) = owner {
             project.members.push((o, 50));
@@ -943,12 +952,39 @@ fn build_gitlab(gl: &mut GitLab, spec: &GitLabSpec) -> Result<(), SimError> {
                 author_id: author,
                 created_at: base,
                 updated_at: base,
+                sha: Rng::new(i as u64 ^ 0x6d72).sha(),
+                merged: None,
+                closed: None,
+                approved_by: Vec::new(),
+                notes: Vec::new(),
             });
         }
         let mut rng = Rng::new(pid);
         let mut prev = "0000000000000000000000000000000000000000".to_string();
+        let pusher = owner.and_then(|o| gl.user(o)).cloned();
         for (i, msg) in p.commits.iter().enumerate() {
             let sha = rng.sha();
+            let at = base + Duration::hours(i as i64);
+            let (name, email) = pusher
+                .as_ref()
+                .map(|u| (u.name.clone(), u.email.clone()))
+                .unwrap_or_default();
+            project.commits.push(GlCommit {
+                id: sha.clone(),
+                parent_ids: project
+                    .commits
+                    .last()
+                    .map(|c| vec![c.id.clone()])
+                    .unwrap_or_default(),
+                message: msg.clone(),
+                author_name: name.clone(),
+                author_email: email.clone(),
+                authored_date: at,
+                committer_name: name,
+                committer_email: email,
+                committed_date: at,
+            });
+            project.branches.insert(DEFAULT_BRANCH.into(), sha.clone());
             let eid = gl.alloc_id();
             gl.events.push(GlEvent {
                 id: eid,
@@ -969,12 +1005,39 @@ fn build_gitlab(gl: &mut GitLab, spec: &GitLabSpec) -> Result<(), SimError> {
                 }),
                 note_body: None,
             });
-            prev = sha.clone();
-            project.commits.push((sha, msg.clone()));
+            prev = sha;
         }
         gl.projects.push(project);
     }
     Ok(())
+}
+
+/// The workflow every simulated Jira project gets: a graph, not "any status
+/// from any". In Review is reachable only through In Progress (two steps
+/// from To Do), and the transition out of In Review to Done has a screen
+/// that requires the Resolution field; the quick "Done" transitions from To
+/// Do and In Progress set the resolution themselves, as Jira's simplified
+/// workflows do.
+pub fn default_workflow() -> Vec<JiraTransitionDef> {
+    let t = |id: &str, name: &str, from: &[&str], to: &str, requires_resolution: bool| {
+        JiraTransitionDef {
+            id: id.into(),
+            name: name.into(),
+            from: from.iter().map(|x| x.to_string()).collect(),
+            to: to.into(),
+            requires_resolution,
+        }
+    };
+    vec![
+        t("11", "Start progress", &["10000"], "3", false),
+        t("21", "Done", &["10000"], "10001", false),
+        t("31", "Stop progress", &["3"], "10000", false),
+        t("41", "Request review", &["3"], "10002", false),
+        t("51", "Done", &["3"], "10001", false),
+        t("61", "Back to progress", &["10002"], "3", false),
+        t("71", "Resolve", &["10002"], "10001", true),
+        t("81", "Reopen", &["10001"], "10000", false),
+    ]
 }
 
 /// Default workflow and metadata every simulated Jira has.
@@ -1036,6 +1099,7 @@ fn build_jira(jira: &mut Jira, spec: &JiraSpec) -> Result<(), SimError> {
         api_token: DEFAULT_JIRA_API_TOKEN.into(),
         pat: DEFAULT_JIRA_PAT.into(),
         active: true,
+        email_visible: true,
     });
     for (i, u) in spec.users.iter().enumerate() {
         if u.name.is_empty() {
@@ -1059,6 +1123,7 @@ fn build_jira(jira: &mut Jira, spec: &JiraSpec) -> Result<(), SimError> {
             api_token: u.api_token.clone().unwrap_or_default(),
             pat: u.pat.clone().unwrap_or_default(),
             active: true,
+            email_visible: !u.email_hidden,
         });
     }
     for cf in &spec.custom_fields {
@@ -1093,6 +1158,7 @@ fn build_jira(jira: &mut Jira, spec: &JiraSpec) -> Result<(), SimError> {
                 released: v.released,
                 archived: false,
                 release_date: v.release_date,
+                start_date: None,
             });
         }
         jira.projects.push(JiraProject {
@@ -1102,6 +1168,7 @@ fn build_jira(jira: &mut Jira, spec: &JiraSpec) -> Result<(), SimError> {
             lead,
             versions,
             next_number: p.first_number.unwrap_or(1).max(1),
+            workflow: default_workflow(),
         });
     }
     let story_points = jira.story_points_field().map(str::to_string);
@@ -1223,6 +1290,7 @@ fn build_jira(jira: &mut Jira, spec: &JiraSpec) -> Result<(), SimError> {
                 id: jira.alloc_id(),
                 author,
                 body: c.body.clone(),
+                body_adf: None,
                 created: created + Duration::hours(1),
                 updated: created + Duration::hours(1),
             });
@@ -1235,6 +1303,7 @@ fn build_jira(jira: &mut Jira, spec: &JiraSpec) -> Result<(), SimError> {
             project: jira.projects[pidx].key.clone(),
             summary: is.summary.clone(),
             description: is.description.clone(),
+            description_adf: None,
             issue_type: itype.id.clone(),
             status: status.id.clone(),
             priority,
@@ -1259,6 +1328,8 @@ fn build_jira(jira: &mut Jira, spec: &JiraSpec) -> Result<(), SimError> {
             custom,
             comments,
             worklogs,
+            properties: BTreeMap::new(),
+            remote_links: Vec::new(),
         };
         jira.key_index
             .insert(key.to_ascii_uppercase(), jira.issues.len());

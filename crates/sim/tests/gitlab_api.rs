@@ -4,34 +4,11 @@
 mod common;
 
 use cairn_sim::{DataSource, GenSpec, JiraFlavour, SimConfig};
-use common::{client, fixtures, sim};
+use common::schemas::{assert_valid, gitlab_schema as schema};
+use common::{client, sim};
 use serde_json::{Value, json};
 
 const ROOT: &str = "glpat-sim-root";
-
-fn schema(rel: &str) -> jsonschema::Validator {
-    let path = fixtures().join("gitlab-schemas/public_api/v4").join(rel);
-    let text = std::fs::read_to_string(&path).expect("schema readable");
-    let v: Value = serde_json::from_str(&text).expect("schema json");
-    let base = url_of(&path);
-    jsonschema::options()
-        .with_base_uri(base)
-        .build(&v)
-        .expect("schema compiles")
-}
-
-fn url_of(p: &std::path::Path) -> String {
-    let canon = std::fs::canonicalize(p).expect("fixture path exists");
-    format!("file://{}", canon.display())
-}
-
-fn assert_valid(v: &jsonschema::Validator, doc: &Value, what: &str) {
-    let errors: Vec<String> = v
-        .iter_errors(doc)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{what} violates the schema: {errors:?}");
-}
 
 #[tokio::test]
 async fn auth_visibility_and_errors() {

@@ -7,56 +7,10 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use cairn_sim::{FaultKind, FaultSpec, JiraFlavour, Service};
-use common::{Receiver, client, fixtures, missing_keys, sim};
+use common::{Receiver, capture, client, ctl, header, missing_keys, sim};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
-
-/// A real capture, less what differs per event or per site: the keys of
-/// `changes` (which fields changed), site-specific custom fields and the
-/// legacy `name`/`key` of Cloud users (removed for privacy).
-fn capture(rel: &str) -> Value {
-    let text = std::fs::read_to_string(fixtures().join(rel)).expect("capture readable");
-    let mut v: Value = serde_json::from_str(&text).expect("capture json");
-    if let Some(ch) = v.get_mut("changes") {
-        *ch = json!({});
-    }
-    strip_site_specific(&mut v);
-    v
-}
-
-fn strip_site_specific(v: &mut Value) {
-    match v {
-        Value::Object(o) => {
-            o.retain(|k, _| !k.starts_with("customfield_"));
-            if o.contains_key("accountId") {
-                o.remove("name");
-                o.remove("key");
-            }
-            o.values_mut().for_each(strip_site_specific);
-        }
-        Value::Array(a) => a.iter_mut().for_each(strip_site_specific),
-        _ => {}
-    }
-}
-
-fn header(h: &axum::http::HeaderMap, k: &str) -> String {
-    h.get(k)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string()
-}
-
-async fn ctl(c: &reqwest::Client, base: &str, path: &str, body: Value) -> (u16, Value) {
-    let r = c
-        .post(format!("{base}{path}"))
-        .json(&body)
-        .send()
-        .await
-        .expect("send");
-    let st = r.status().as_u16();
-    (st, r.json().await.unwrap_or(Value::Null))
-}
 
 #[tokio::test]
 async fn gitlab_webhooks_have_real_shapes() {

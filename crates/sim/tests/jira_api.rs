@@ -5,7 +5,8 @@ mod common;
 
 use base64::Engine;
 use cairn_sim::{DataSource, GenSpec, JiraFlavour, SimConfig};
-use common::{client, fixtures, sim};
+use common::schemas::Spec;
+use common::{client, sim};
 use serde_json::{Value, json};
 
 fn basic(email: &str, token: &str) -> String {
@@ -17,65 +18,6 @@ fn basic(email: &str, token: &str) -> String {
 
 fn cloud_auth() -> String {
     basic("admin@example.com", "jira-sim-token")
-}
-
-/// OpenAPI 3.0 `nullable: true` becomes a JSON Schema type union.
-fn denull(v: &mut Value) {
-    match v {
-        Value::Object(o) => {
-            if o.get("nullable") == Some(&Value::Bool(true)) {
-                if let Some(Value::String(t)) = o.get("type").cloned() {
-                    o.insert("type".into(), json!([t, "null"]));
-                } else if let Some(r) = o.remove("$ref") {
-                    o.insert("anyOf".into(), json!([{"$ref": r}, {"type": "null"}]));
-                } else if let Some(Value::Array(all)) = o.remove("allOf") {
-                    o.insert("anyOf".into(), json!([{"allOf": all}, {"type": "null"}]));
-                }
-            }
-            for (_, x) in o.iter_mut() {
-                denull(x);
-            }
-        }
-        Value::Array(a) => a.iter_mut().for_each(denull),
-        _ => {}
-    }
-}
-
-struct Spec(Value);
-
-impl Spec {
-    fn load(file: &str) -> Spec {
-        let text = std::fs::read_to_string(fixtures().join("jira-specs").join(file))
-            .expect("spec readable");
-        let mut v: Value = serde_json::from_str(&text).expect("spec json");
-        if let Some(c) = v.get_mut("components") {
-            denull(c);
-            // The Data Center document types every issue field value as an
-            // object, which its own examples (arrays, strings) contradict:
-            // accept any JSON value there.
-            if let Some(f) =
-                c.pointer_mut("/schemas/IssueBean/properties/fields/additionalProperties")
-            {
-                *f = json!({});
-            }
-        }
-        Spec(v)
-    }
-
-    /// Validates `doc` against the response schema of `method path status`.
-    fn check(&self, path: &str, method: &str, status: &str, doc: &Value) {
-        let schema = self.0["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"].clone();
-        assert!(!schema.is_null(), "no schema for {method} {path} {status}");
-        let mut root = schema;
-        root["components"] = self.0["components"].clone();
-        let v = jsonschema::validator_for(&root).expect("schema compiles");
-        let errors: Vec<String> = v
-            .iter_errors(doc)
-            .take(5)
-            .map(|e| format!("{e} at {}", e.instance_path()))
-            .collect();
-        assert!(errors.is_empty(), "{method} {path}: {errors:?}");
-    }
 }
 
 async fn get(c: &reqwest::Client, url: String, auth: &str) -> (u16, Value) {

@@ -10,6 +10,9 @@ use axum::body::Bytes;
 use axum::http::HeaderMap;
 use axum::routing::post;
 use cairn_sim::{DataSource, JiraFlavour, SimConfig, SimHandle};
+use serde_json::{Value, json};
+
+pub mod schemas;
 
 pub async fn sim(flavour: JiraFlavour) -> SimHandle {
     cairn_sim::start(SimConfig {
@@ -126,4 +129,50 @@ pub fn missing_keys(
         _ => {}
     }
     out
+}
+
+/// A real capture, less what differs per event or per site: the keys of
+/// `changes` (which fields changed), site-specific custom fields and the
+/// legacy `name`/`key` of Cloud users (removed for privacy).
+pub fn capture(rel: &str) -> Value {
+    let text = std::fs::read_to_string(fixtures().join(rel)).expect("capture readable");
+    let mut v: Value = serde_json::from_str(&text).expect("capture json");
+    if let Some(ch) = v.get_mut("changes") {
+        *ch = json!({});
+    }
+    strip_site_specific(&mut v);
+    v
+}
+
+pub fn strip_site_specific(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            o.retain(|k, _| !k.starts_with("customfield_"));
+            if o.contains_key("accountId") {
+                o.remove("name");
+                o.remove("key");
+            }
+            o.values_mut().for_each(strip_site_specific);
+        }
+        Value::Array(a) => a.iter_mut().for_each(strip_site_specific),
+        _ => {}
+    }
+}
+
+pub fn header(h: &axum::http::HeaderMap, k: &str) -> String {
+    h.get(k)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+pub async fn ctl(c: &reqwest::Client, base: &str, path: &str, body: Value) -> (u16, Value) {
+    let r = c
+        .post(format!("{base}{path}"))
+        .json(&body)
+        .send()
+        .await
+        .expect("send");
+    let st = r.status().as_u16();
+    (st, r.json().await.unwrap_or(Value::Null))
 }
