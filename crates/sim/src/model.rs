@@ -412,6 +412,9 @@ pub struct GlEvent {
     pub push: Option<GlPush>,
     /// Note body for `commented on`.
     pub note_body: Option<String>,
+    /// What a comment is on: `Issue` (the default), `MergeRequest` or `Commit`.
+    #[serde(default)]
+    pub noteable_type: Option<String>,
 }
 
 /// `push_data` of a push event.

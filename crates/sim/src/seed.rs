@@ -1004,6 +1004,7 @@ fn build_gitlab(gl: &mut GitLab, spec: &GitLabSpec) -> Result<(), SimError> {
                     commit_title: msg.clone(),
                 }),
                 note_body: None,
+                noteable_type: None,
             });
             prev = sha;
         }

@@ -364,4 +364,11 @@ async fn comments_on_merge_requests_and_commits_send_note_hooks() {
     // Both show in the Events API as "commented on".
     let (_, events) = get(&c, &format!("{p}/events?action=commented"), ROOT).await;
     assert_eq!(events.as_array().map(Vec::len), Some(2));
+    let kinds: Vec<&str> = events
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["note"]["noteable_type"].as_str())
+        .collect();
+    assert_eq!(kinds, vec!["Commit", "MergeRequest"]);
 }

@@ -106,6 +106,7 @@ pub(crate) fn do_push_chain(
                 .unwrap_or_default(),
         }),
         note_body: None,
+        noteable_type: None,
     });
     let p = &gl.projects[pidx];
     if p.hooks.iter().any(|h| h.push_events) {

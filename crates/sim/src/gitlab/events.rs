@@ -133,6 +133,7 @@ pub(crate) fn record_issue_event(
         created_at: Utc::now(),
         push: None,
         note_body: None,
+        noteable_type: None,
     };
     gl.events.push(e);
 }

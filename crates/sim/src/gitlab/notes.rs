@@ -115,6 +115,7 @@ pub(crate) fn do_add_note(
         created_at: now,
         push: None,
         note_body: Some(body),
+        noteable_type: Some("Issue".into()),
     });
     let _ = iid_id;
     emit_note_hook(s, gl, pidx, ipos, nid, user, "create");
@@ -308,7 +309,7 @@ pub(crate) fn do_add_other_note(
         .projects
         .get_mut(pidx)
         .ok_or_else(|| GlErr::not_found("Project"))?;
-    let (target_id, target_iid, title) = match target {
+    let (kind, target_iid, title) = match target {
         NoteTarget::MergeRequest(iid) => {
             let mr = p
                 .merge_requests
@@ -317,13 +318,13 @@ pub(crate) fn do_add_other_note(
                 .ok_or_else(|| GlErr::not_found("Merge Request"))?;
             mr.notes.push(note.clone());
             mr.updated_at = now;
-            (Some(mr.id), Some(mr.iid), mr.title.clone())
+            ("MergeRequest", Some(mr.iid), mr.title.clone())
         }
         NoteTarget::Commit(sha) => {
             let c = p.commit(sha).ok_or_else(|| GlErr::not_found("Commit"))?;
             let (id, title) = (c.id.clone(), c.title().to_string());
             p.commit_notes.push((id, note.clone()));
-            (None, None, title)
+            ("Commit", None, title)
         }
     };
     p.touch(now);
@@ -333,13 +334,14 @@ pub(crate) fn do_add_other_note(
         project_id: pid,
         action_name: "commented on".into(),
         target_type: Some("Note".into()),
-        target_id: target_id.or(Some(nid)),
+        target_id: Some(nid),
         target_iid,
         target_title: Some(title),
         author_id: user,
         created_at: now,
         push: None,
         note_body: Some(body),
+        noteable_type: Some(kind.into()),
     });
     let p = &gl.projects[pidx];
     match target {

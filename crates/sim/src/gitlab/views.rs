@@ -465,7 +465,11 @@ pub(crate) fn event_json(base: &str, gl: &GitLab, e: &GlEvent) -> Value {
         });
     }
     if let Some(body) = &e.note_body {
-        v["note"] = json!({ "body": body, "noteable_type": "Issue", "noteable_iid": e.target_iid });
+        v["note"] = json!({
+            "body": body,
+            "noteable_type": e.noteable_type.as_deref().unwrap_or("Issue"),
+            "noteable_iid": e.target_iid,
+        });
     }
     v
 }
