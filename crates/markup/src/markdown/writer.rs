@@ -160,14 +160,22 @@ fn list(l: &List, alt_marker: bool) -> String {
         let mut prev: Option<&Block> = None;
         for b in &item.content {
             let alt = matches!((prev, b), (Some(Block::List(p)), Block::List(q)) if p.start.is_some() == q.start.is_some());
-            let s = block(b, alt);
+            // `- ---` would read as one rule, not an item holding a rule.
+            let s = if matches!(b, Block::Rule) && body.is_empty() {
+                "___".to_owned()
+            } else {
+                block(b, alt)
+            };
             if s.is_empty() {
                 prev = Some(b);
                 continue;
             }
             if !body.is_empty() {
                 // A nested list right after the item's paragraph stays tight.
-                let tight = matches!((prev, b), (Some(Block::Paragraph(_)), Block::List(q)) if q.start.is_none_or(|s| s == 1));
+                // (Not when its first item is empty: a bare `-` under text is a heading underline.)
+                let tight = matches!((prev, b), (Some(Block::Paragraph(_)), Block::List(q))
+                    if q.start.is_none_or(|s| s == 1))
+                    && s.lines().next().is_some_and(|l| l.trim_end().contains(' '));
                 body.push_str(if tight { "\n" } else { "\n\n" });
             }
             body.push_str(&s);
@@ -554,7 +562,7 @@ fn code_span(text: &str, out: &mut Out) {
     let ticks = "`".repeat(n);
     let pad = t.starts_with('`')
         || t.ends_with('`')
-        || (t.starts_with(' ') && t.ends_with(' ') && t.trim() != "");
+        || (t.starts_with(' ') && t.ends_with(' ') && t.chars().any(|c| c != ' '));
     if pad {
         out.s.push_str(&format!("{ticks} {t} {ticks}"));
     } else {
@@ -615,7 +623,8 @@ fn escape_text(text: &str, out: &mut Out) {
                 out.s.push_str(if c == ' ' { "&#32;" } else { "&#9;" })
             }
             '\\' => {
-                if next.is_none_or(|n| n.is_ascii_punctuation() || n == '\n') {
+                // Kept bare only before a letter or digit (an entity may follow a space).
+                if next.is_none_or(|n| !n.is_alphanumeric()) {
                     out.s.push_str("\\\\");
                 } else {
                     out.s.push('\\');

@@ -162,6 +162,23 @@ fn quote_json(json: &str) -> String {
     out
 }
 
+/// Paragraphs next to each other in a list item are one paragraph in wiki markup (a blank
+/// line would end the list): merged here, with a line break, so the item reads back alike.
+fn merge_paragraphs(blocks: &[Block]) -> Vec<Block> {
+    let mut out: Vec<Block> = Vec::new();
+    for b in blocks {
+        if let (Some(Block::Paragraph(prev)), Block::Paragraph(p)) = (out.last_mut(), b) {
+            if !prev.is_empty() && !p.is_empty() {
+                prev.push(Inline::HardBreak);
+            }
+            prev.extend(p.iter().cloned());
+            continue;
+        }
+        out.push(b.clone());
+    }
+    out
+}
+
 fn code(language: Option<&str>, text: &str) -> String {
     let lang = language.filter(|l| CODE_LANGUAGES.contains(&l.to_ascii_lowercase().as_str()));
     let (open, name) = match lang {
@@ -190,8 +207,7 @@ fn list(l: &List, prefix: &str) -> String {
             Some(false) => head.push_str("[ ] "),
             None => {}
         }
-        let body: Vec<String> = item
-            .content
+        let body: Vec<String> = merge_paragraphs(&item.content)
             .iter()
             .filter(|b| !matches!(b, Block::List(_)))
             .map(|b| match b {
@@ -200,7 +216,6 @@ fn list(l: &List, prefix: &str) -> String {
                 other => block(other),
             })
             .filter(|s| !s.is_empty())
-            .map(|s| s.replace("\n\n", "\n"))
             .collect();
         let mut body = body.join("\n");
         if item.checked.is_none() && ["[ ]", "[x]", "[X]"].iter().any(|t| body.starts_with(t)) {
@@ -440,7 +455,18 @@ fn render(inl: &[Inline], ctx: Ctx, st: Style) -> String {
     while let Some(m) = stack.pop() {
         out.s.push_str(&mark_close(&m, st));
     }
-    out.s
+    let mut s = out.s;
+    // Cells and headings are trimmed when read: keep their outer spaces as entities.
+    if ctx != Ctx::Block {
+        if s.ends_with(' ') {
+            s.pop();
+            s.push_str("&#32;");
+        }
+        if s.starts_with(' ') {
+            s.replace_range(..1, "&#32;");
+        }
+    }
+    s
 }
 
 fn emit(node: &Inline, out: &mut Out) {
@@ -537,6 +563,17 @@ fn escape(text: &str, out: &mut Out) {
             continue;
         }
         if line_start && out.ctx == Ctx::Block {
+            // A line of only spaces would be a blank line, which ends the paragraph.
+            if (ch == ' ' || ch == '\t')
+                && c[i..]
+                    .iter()
+                    .take_while(|x| **x != '\n')
+                    .all(|x| x.is_whitespace())
+            {
+                out.s.push_str(if ch == ' ' { "&#32;" } else { "&#9;" });
+                i += 1;
+                continue;
+            }
             let run = c[i..]
                 .iter()
                 .take_while(|x| **x == '*' || **x == '#')
@@ -586,7 +623,7 @@ fn escape(text: &str, out: &mut Out) {
             }
             ']' => full || out.in_link || out.ctx == Ctx::Cell,
             '|' => full || out.in_link || out.ctx == Ctx::Cell,
-            '!' => full || image_span(&c, i, c.len()).is_some(),
+            '!' => full || out.ctx == Ctx::Cell || image_span(&c, i, c.len()).is_some(),
             '*' | '_' | '-' | '+' | '^' | '~' => {
                 if full {
                     !(prev.is_some_and(char::is_alphanumeric)
