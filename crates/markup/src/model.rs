@@ -264,3 +264,25 @@ pub(crate) fn normalize_inlines(inlines: &mut Vec<Inline>) {
     }
     *inlines = out;
 }
+
+/// Text newlines as hard breaks (for contexts that are one line).
+pub(crate) fn newlines_as_breaks(p: &[Inline]) -> Vec<Inline> {
+    let mut out = Vec::new();
+    for i in p {
+        match i {
+            Inline::Text { text, marks } if text.contains('\n') => {
+                for (n, part) in text.split('\n').enumerate() {
+                    if n > 0 {
+                        out.push(Inline::HardBreak);
+                    }
+                    out.push(Inline::Text {
+                        text: part.to_owned(),
+                        marks: marks.clone(),
+                    });
+                }
+            }
+            other => out.push(other.clone()),
+        }
+    }
+    out
+}

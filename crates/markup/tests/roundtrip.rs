@@ -142,8 +142,16 @@ fn wiki_via_adf(w: &str) -> String {
     wiki::write(&adf::parse(&adf).expect("our own ADF parses"))
 }
 
+/// 400 cases per property by default; `MARKUP_CASES=5000` for a longer hunt.
+fn cases() -> u32 {
+    std::env::var("MARKUP_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn markdown_adf_markdown_is_stable(doc in document()) {

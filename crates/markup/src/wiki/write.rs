@@ -285,23 +285,23 @@ struct Style {
 }
 
 fn paragraph(p: &[Inline], ctx: Ctx) -> String {
-    let mut want: Vec<Inline> = Vec::new();
-    for i in p {
-        match i {
-            Inline::Text { text, marks } if text.contains('\n') => {
-                for (n, part) in text.split('\n').enumerate() {
-                    if n > 0 {
-                        want.push(Inline::HardBreak);
-                    }
-                    want.push(Inline::Text {
-                        text: part.to_owned(),
-                        marks: marks.clone(),
-                    });
-                }
-            }
-            other => want.push(other.clone()),
-        }
-    }
+    // What wiki markup can hold: newlines are breaks, and an emoji that is not a Jira
+    // emoticon is its character.
+    let mut want: Vec<Inline> = crate::model::newlines_as_breaks(p)
+        .into_iter()
+        .map(|i| match &i {
+            Inline::Emoji {
+                text, short_name, ..
+            } if emoticon_for(&i).is_none() => Inline::Text {
+                text: text
+                    .clone()
+                    .filter(|t| !t.starts_with(':'))
+                    .unwrap_or_else(|| short_name.clone()),
+                marks: Vec::new(),
+            },
+            _ => i,
+        })
+        .collect();
     normalize_inlines(&mut want);
     while matches!(want.last(), Some(Inline::HardBreak)) {
         want.pop();
@@ -529,6 +529,24 @@ fn emit(node: &Inline, out: &mut Out) {
             .s
             .push_str(&format!("{{adf}}{}{{adf}}", quote_json(&r.adf))),
     }
+}
+
+/// The Jira emoticon an emoji node is, if any.
+fn emoticon_for(node: &Inline) -> Option<&'static str> {
+    let Inline::Emoji {
+        short_name,
+        id,
+        text,
+    } = node
+    else {
+        return None;
+    };
+    EMOTICONS
+        .iter()
+        .find(|(_, s, i, t)| {
+            s == short_name && Some(*i) == id.as_deref() && Some(*t) == text.as_deref()
+        })
+        .map(|(wiki, ..)| *wiki)
 }
 
 fn macro_like(c: &[char], i: usize) -> bool {
