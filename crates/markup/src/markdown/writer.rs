@@ -377,20 +377,16 @@ fn mark_close(m: &Mark, html: bool) -> String {
 /// A link destination, in `<…>` when it holds spaces or parentheses.
 fn destination(url: &str) -> String {
     let mut s = String::new();
-    let mut chars = url.chars().peekable();
+    let all: Vec<char> = url.chars().collect();
+    let chars = all.iter().copied().enumerate();
     let angle = url.is_empty()
         || url
             .chars()
             .any(|c| c.is_whitespace() || c == '(' || c == ')' || c == '<' || c == '>');
-    while let Some(c) = chars.next() {
+    for (i, c) in chars {
         match c {
             '\\' => s.push_str("\\\\"),
-            '&' if chars
-                .peek()
-                .is_some_and(|n| n.is_ascii_alphanumeric() || *n == '#') =>
-            {
-                s.push_str("\\&")
-            }
+            '&' if entity_at(&all, i) => s.push_str("\\&"),
             '<' | '>' if angle => {
                 s.push('\\');
                 s.push(c);
@@ -433,7 +429,9 @@ fn render_inlines(inl: &[Inline], mode: Mode, html: bool) -> String {
     };
     let mut stack: Vec<Mark> = Vec::new();
     for (k, node) in inl.iter().enumerate() {
+        let auto = autolink(node);
         let target: Vec<Mark> = match node {
+            _ if auto.is_some() => Vec::new(),
             Inline::Text { marks, .. } => marks
                 .iter()
                 .filter(|m| **m != Mark::Code)
@@ -468,7 +466,10 @@ fn render_inlines(inl: &[Inline], mode: Mode, html: bool) -> String {
             Inline::Emoji { .. } if target.is_empty() => Some(':'),
             _ => None,
         });
-        emit(node, next, &mut out);
+        match &auto {
+            Some(a) => out.s.push_str(a),
+            None => emit(node, next, &mut out),
+        }
     }
     while let Some(m) = stack.pop() {
         out.s.push_str(&mark_close(&m, html));
@@ -592,7 +593,7 @@ fn escape_text(text: &str, out: &mut Out) {
                     i += 1;
                     continue;
                 }
-                '#' | '>' | '=' | '-' | '+' => {
+                c if line_start_markup(&chars[i..]) => {
                     out.s.push('\\');
                     out.s.push(c);
                     i += 1;
@@ -656,13 +657,76 @@ fn escape_text(text: &str, out: &mut Out) {
             {
                 out.s.push_str("\\<")
             }
-            '&' if next.is_some_and(|n| n.is_ascii_alphanumeric() || n == '#') => {
-                out.s.push_str("\\&")
-            }
+            '&' if entity_at(&chars, i) => out.s.push_str("\\&"),
             ':' if shortcode_at(&chars, i) => out.s.push_str("\\:"),
             _ => out.s.push(c),
         }
         i += 1;
+    }
+}
+
+/// A link whose text is its own URL (or e-mail address) as an autolink, `<https://…>`.
+fn autolink(node: &Inline) -> Option<String> {
+    let Inline::Text { text, marks } = node else {
+        return None;
+    };
+    let [Mark::Link(href)] = marks.as_slice() else {
+        return None;
+    };
+    let plain = |s: &str| {
+        !s.is_empty()
+            && !s
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+    };
+    let (scheme, _) = href.split_once(':')?;
+    let scheme_ok = (2..=32).contains(&scheme.len())
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'));
+    if text == href && scheme_ok && plain(href) && !href.contains('\\') && !href.contains('&') {
+        return Some(format!("<{href}>"));
+    }
+    let email = href.strip_prefix("mailto:")?;
+    let local_ok = email.split_once('@').is_some_and(|(l, d)| {
+        !l.is_empty()
+            && !d.is_empty()
+            && l.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".!#$%&'*+/=?^_`{|}~-".contains(c))
+            && d.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+    });
+    (text == email && local_ok).then(|| format!("<{email}>"))
+}
+
+/// `&name;` / `&#123;` at `i`: an entity reference Markdown would decode.
+fn entity_at(c: &[char], i: usize) -> bool {
+    let body = c[i + 1..]
+        .iter()
+        .take(33)
+        .take_while(|x| x.is_ascii_alphanumeric() || **x == '#')
+        .count();
+    body > 0 && c.get(i + 1 + body) == Some(&';')
+}
+
+/// Whether text at the start of a line would read as block markup: a heading, quote,
+/// list item, rule or setext underline.
+fn line_start_markup(rest: &[char]) -> bool {
+    let line: Vec<char> = rest.iter().take_while(|c| **c != '\n').copied().collect();
+    let after = |n: usize| line.get(n).is_none_or(|c| *c == ' ' || *c == '\t');
+    match line.first() {
+        Some('>') => true,
+        Some('#') => {
+            let n = line.iter().take_while(|c| **c == '#').count();
+            n <= 6 && after(n)
+        }
+        Some('+') => after(1),
+        Some('-') | Some('=') => {
+            let ch = line[0];
+            after(1) || line.iter().all(|c| *c == ch || *c == ' ' || *c == '\t')
+        }
+        _ => false,
     }
 }
 

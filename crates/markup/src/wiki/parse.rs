@@ -288,10 +288,12 @@ fn list(s: &str, mut pos: usize) -> (Vec<Block>, usize) {
             break;
         }
         if let Some((marker, rest)) = list_marker(line) {
-            let start = pos + (line.len() - rest.len());
+            let task = ["[ ] ", "[x] ", "[X] "].iter().any(|t| rest.starts_with(t));
+            let start = pos + (line.len() - rest.len()) + if task { 4 } else { 0 };
             match take_macro(s, start) {
                 Some(stop) => {
-                    items.push((marker.to_owned(), s[start..stop].to_owned()));
+                    let from = if task { start - 4 } else { start };
+                    items.push((marker.to_owned(), s[from..stop].to_owned()));
                     pos = skip_newline(s, stop);
                 }
                 None => {

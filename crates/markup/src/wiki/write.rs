@@ -323,16 +323,28 @@ fn paragraph(p: &[Inline], ctx: Ctx) -> String {
     let mut last = String::new();
     for st in styles {
         last = render(&want, ctx, st);
-        let src = if ctx == Ctx::Cell {
-            last.trim()
-        } else {
-            last.as_str()
-        };
-        if parse_inlines(src) == want {
+        if reads_back(&last, &want, ctx) {
             return last;
         }
     }
     last
+}
+
+/// Whether `s`, written in `ctx`, parses back to `want` (as a whole paragraph, heading or
+/// cell, so block markup at the start of a line is caught too).
+fn reads_back(s: &str, want: &[Inline], ctx: Ctx) -> bool {
+    match ctx {
+        Ctx::Cell => parse_inlines(s.trim()) == want,
+        Ctx::Line => match crate::wiki::parse(&format!("h1. {s}")).blocks.as_slice() {
+            [Block::Heading { content, .. }] => content == want,
+            _ => false,
+        },
+        Ctx::Block => match crate::wiki::parse(s).blocks.as_slice() {
+            [Block::Paragraph(p)] => p == want,
+            [] => want.is_empty(),
+            _ => false,
+        },
+    }
 }
 
 fn mark_open(m: &Mark, st: Style) -> String {
