@@ -546,6 +546,19 @@ fn write_mark(m: &Mark) -> Value {
     }
 }
 
+/// Blocks as an ADF array of nodes (for codecs that carry them verbatim).
+pub(crate) fn write_fragment(blocks: &[Block]) -> Value {
+    Value::Array(write_blocks(blocks))
+}
+
+/// A block that is one ADF node (quote, panel, expand, table, heading, rule) as that node.
+pub(crate) fn write_block_node(b: &Block) -> Value {
+    write_blocks(std::slice::from_ref(b))
+        .into_iter()
+        .next()
+        .unwrap_or(Value::Null)
+}
+
 /// One inline node as ADF (for codecs that carry it verbatim).
 pub(crate) fn write_inline(i: &Inline) -> Value {
     write_inlines(std::slice::from_ref(i))

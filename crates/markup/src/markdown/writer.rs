@@ -263,12 +263,7 @@ fn cell(c: &Cell) -> String {
         [Block::Paragraph(p)] if !p.iter().any(|i| matches!(i, Inline::Raw(_))) => {
             paragraph(p, Mode::Cell)
         }
-        other => {
-            let v = crate::adf::write(&Document {
-                blocks: other.to_vec(),
-            });
-            raw_comment(&v["content"].to_string())
-        }
+        other => raw_comment(&crate::adf::write_fragment(other).to_string()),
     }
 }
 

@@ -75,15 +75,8 @@ fn blocks_nested(bs: &[Block], same: impl Fn(&Block) -> bool + Copy) -> String {
 /// `b` with every block inside it (or itself) that matches `same` replaced by raw ADF.
 fn as_raw_where(b: &Block, same: impl Fn(&Block) -> bool + Copy) -> Block {
     if same(b) {
-        let v = crate::adf::write(&Document {
-            blocks: vec![b.clone()],
-        });
-        let first = v["content"]
-            .get(0)
-            .cloned()
-            .unwrap_or(serde_json::Value::Null);
         return Block::Raw(crate::Raw {
-            adf: first.to_string(),
+            adf: crate::adf::write_block_node(b).to_string(),
         });
     }
     let map = |bs: &[Block]| bs.iter().map(|x| as_raw_where(x, same)).collect::<Vec<_>>();
@@ -128,14 +121,10 @@ fn as_raw_where(b: &Block, same: impl Fn(&Block) -> bool + Copy) -> Block {
 }
 
 fn raw_block(b: &Block) -> String {
-    let v = crate::adf::write(&Document {
-        blocks: vec![b.clone()],
-    });
-    let first = v["content"]
-        .get(0)
-        .cloned()
-        .unwrap_or(serde_json::Value::Null);
-    format!("{{adf}}{}{{adf}}", quote_json(&first.to_string()))
+    format!(
+        "{{adf}}{}{{adf}}",
+        quote_json(&crate::adf::write_block_node(b).to_string())
+    )
 }
 
 /// Escapes wiki-special characters inside JSON strings, so a `{adf}` macro stays one token.
@@ -258,12 +247,10 @@ fn cell(c: &Cell) -> String {
         [Block::Paragraph(p)] if !p.iter().any(|i| matches!(i, Inline::Raw(_))) => {
             paragraph(p, Ctx::Cell)
         }
-        other => {
-            let v = crate::adf::write(&Document {
-                blocks: other.to_vec(),
-            });
-            format!("{{adf}}{}{{adf}}", quote_json(&v["content"].to_string()))
-        }
+        other => format!(
+            "{{adf}}{}{{adf}}",
+            quote_json(&crate::adf::write_fragment(other).to_string())
+        ),
     };
     if s.trim().is_empty() { " ".into() } else { s }
 }
