@@ -158,6 +158,7 @@ fn list(l: &List, alt_marker: bool) -> String {
         };
         let mut body = String::new();
         let mut prev: Option<&Block> = None;
+        let mut first: Option<&Block> = None;
         for b in &item.content {
             let alt = matches!((prev, b), (Some(Block::List(p)), Block::List(q)) if p.start.is_some() == q.start.is_some());
             // `- ---` would read as one rule, not an item holding a rule.
@@ -180,14 +181,14 @@ fn list(l: &List, alt_marker: bool) -> String {
             }
             body.push_str(&s);
             prev = Some(b);
+            first = first.or(Some(b));
         }
         if body.is_empty() {
             out.push(marker);
         } else {
             // A task item's checkbox must be followed by text on its line; other blocks
             // start on the next line.
-            let own_line = item.checked.is_some()
-                && !matches!(item.content.first(), Some(Block::Paragraph(_)));
+            let own_line = item.checked.is_some() && !matches!(first, Some(Block::Paragraph(_)));
             let mut lines = body.lines();
             let first = if own_line {
                 ""
