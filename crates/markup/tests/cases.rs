@@ -383,3 +383,58 @@ fn adf_that_is_not_a_document_is_an_error() {
         Document::default()
     );
 }
+
+#[test]
+fn nested_quotes_survive_wiki() {
+    let md = "> outer\n>\n> > inner *quote*\n";
+    let w = markdown_to_wiki(md);
+    assert_eq!(w, "{quote}outer\n\nbq. inner _quote_{quote}");
+    assert_eq!(wiki_to_markdown(&w), md);
+    // ADF has no quote in a quote: the inner one's text joins the outer quote (Atlassian
+    // drops the whole quote).
+    let adf = markdown_to_adf(md);
+    assert_eq!(adf["content"][0]["type"], "blockquote");
+    assert_eq!(adf["content"][0]["content"][1]["type"], "paragraph");
+    assert_eq!(
+        adf_to_markdown(&adf).expect("ours"),
+        "> outer\n>\n> inner *quote*\n"
+    );
+}
+
+/// What ADF does not allow where Markdown put it is reshaped, not dropped and not sent
+/// invalid (Jira refuses the whole document).
+#[test]
+fn markdown_nesting_adf_cannot_hold_is_reshaped() {
+    let md = "- item\n\n  > quoted in a list\n  >\n  > ## heading in a quote\n\n  | a | b |\n  | --- | --- |\n  | 1 | 2 |\n\n> [!note]\n> > quote in a panel\n";
+    let adf = markdown_to_adf(md);
+    let item = &adf["content"][0]["content"][0]["content"];
+    let types: Vec<&str> = item
+        .as_array()
+        .expect("item")
+        .iter()
+        .filter_map(|n| n["type"].as_str())
+        .collect();
+    assert_eq!(
+        types,
+        vec![
+            "paragraph",
+            "paragraph",
+            "paragraph",
+            "paragraph",
+            "paragraph"
+        ]
+    );
+    assert_eq!(
+        item[2]["content"][0],
+        json!({"type": "text", "text": "heading in a quote", "marks": [{"type": "strong"}]})
+    );
+    assert_eq!(
+        item[4]["content"],
+        json!([{"type": "text", "text": "1 | 2"}])
+    );
+    assert_eq!(adf["content"][1]["type"], "panel");
+    assert_eq!(adf["content"][1]["content"][0]["type"], "paragraph");
+    // Stable from there on.
+    let md2 = adf_to_markdown(&adf).expect("ours");
+    assert_eq!(markdown_to_adf(&md2), adf);
+}

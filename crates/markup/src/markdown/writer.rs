@@ -188,7 +188,8 @@ fn list(l: &List, alt_marker: bool) -> String {
         } else {
             // A task item's checkbox must be followed by text on its line; other blocks
             // start on the next line.
-            let own_line = item.checked.is_some() && !matches!(first, Some(Block::Paragraph(_)));
+            let own_line = (item.checked.is_some() && !matches!(first, Some(Block::Paragraph(_))))
+                || matches!(first, Some(Block::List(_)));
             let mut lines = body.lines();
             let first = if own_line {
                 ""
@@ -626,6 +627,8 @@ fn escape_text(text: &str, out: &mut Out) {
                     out.s.push('\\');
                 }
             }
+            // `!` before a link (or at a node's end, where a link may follow) would make an image.
+            '!' if next.is_none_or(|n| n == '[') => out.s.push_str("\\!"),
             '`' | '*' | '|' => {
                 out.s.push('\\');
                 out.s.push(c);

@@ -32,15 +32,27 @@ fn block(b: &Block) -> String {
         Block::List(l) => list(l, ""),
         Block::CodeBlock { language, text } => code(language.as_deref(), text),
         Block::Quote(c) => {
-            let inner: Vec<Block> = c
+            // A quote of one paragraph inside a quote is a `bq.` line; deeper ones travel as ADF.
+            let is_quote = |b: &Block| matches!(b, Block::Quote(_));
+            let inner: Vec<String> = c
                 .iter()
-                .flat_map(|b| match b {
-                    Block::Quote(q) => q.clone(),
-                    other => vec![other.clone()],
+                .map(|b| match b {
+                    Block::Quote(q)
+                        if let [Block::Paragraph(p)] = q.as_slice()
+                            && !p.iter().any(|i| match i {
+                                Inline::HardBreak | Inline::Raw(_) => true,
+                                Inline::Text { text, .. } => text.contains('\n'),
+                                Inline::Emoji { .. } => emoticon_for(i).is_none(),
+                                _ => false,
+                            }) =>
+                    {
+                        format!("bq. {}", paragraph(p, Ctx::Line))
+                    }
+                    other => block(&as_raw_where(other, is_quote)),
                 })
+                .filter(|s| !s.is_empty())
                 .collect();
-            let inner = blocks_nested(&inner, |b| matches!(b, Block::Quote(_)));
-            format!("{{quote}}{inner}{{quote}}")
+            format!("{{quote}}{}{{quote}}", inner.join("\n\n"))
         }
         Block::Panel { kind, content } => {
             let color = PANEL_COLORS
@@ -274,21 +286,45 @@ struct Style {
 fn paragraph(p: &[Inline], ctx: Ctx) -> String {
     // What wiki markup can hold: newlines are breaks, and an emoji that is not a Jira
     // emoticon is its character.
-    let mut want: Vec<Inline> = crate::model::newlines_as_breaks(p)
-        .into_iter()
-        .map(|i| match &i {
-            Inline::Emoji {
-                text, short_name, ..
-            } if emoticon_for(&i).is_none() => Inline::Text {
-                text: text
-                    .clone()
-                    .filter(|t| !t.starts_with(':'))
-                    .unwrap_or_else(|| short_name.clone()),
+    let flat = crate::model::newlines_as_breaks(p);
+    let edge = |i: Option<&Inline>, last: bool| match i {
+        Some(Inline::Text { text, .. }) => {
+            if last {
+                text.chars().last()
+            } else {
+                text.chars().next()
+            }
+        }
+        _ => None,
+    };
+    let mut want: Vec<Inline> = Vec::new();
+    for (k, i) in flat.iter().enumerate() {
+        let Inline::Emoji {
+            text, short_name, ..
+        } = i
+        else {
+            want.push(i.clone());
+            continue;
+        };
+        // `:)` and `;)` are emoticons only apart from letters and digits (as the parser reads).
+        let wiki = emoticon_for(i);
+        let squeezed = wiki.is_some_and(|w| w.starts_with([':', ';']))
+            && (edge(k.checked_sub(1).and_then(|n| flat.get(n)), true)
+                .is_some_and(|c| c.is_alphanumeric() || c == ':')
+                || edge(flat.get(k + 1), false).is_some_and(char::is_alphanumeric));
+        if wiki.is_none() || squeezed {
+            let t = text
+                .clone()
+                .filter(|t| !t.starts_with(':'))
+                .unwrap_or_else(|| short_name.clone());
+            want.push(Inline::Text {
+                text: t,
                 marks: Vec::new(),
-            },
-            _ => i,
-        })
-        .collect();
+            });
+        } else {
+            want.push(i.clone());
+        }
+    }
     normalize_inlines(&mut want);
     while matches!(want.last(), Some(Inline::HardBreak)) {
         want.pop();
@@ -376,6 +412,15 @@ struct Out {
     in_code: bool,
 }
 
+/// Turns a plain opening delimiter at `at` into its `{*}` form when the close needs it.
+fn brace_opening(s: &mut String, (opened_braced, at): (bool, usize), braced: bool) {
+    let plain_simple = s[at..].chars().next().is_some_and(|c| "*_-+^~".contains(c));
+    if braced && !opened_braced && plain_simple {
+        s.insert(at + 1, '}');
+        s.insert(at, '{');
+    }
+}
+
 /// A link whose text is its own URL is written bare, as Jira users type it.
 fn bare_link(node: &Inline) -> Option<String> {
     match node {
@@ -416,8 +461,20 @@ fn render(inl: &[Inline], ctx: Ctx, st: Style) -> String {
         in_code: false,
     };
     let mut stack: Vec<Mark> = Vec::new();
+    // Per open mark: opened in its `{*}` form, and where its delimiter is (a mark that must
+    // close braced has its opening braced too).
+    let mut braced_stack: Vec<(bool, usize)> = Vec::new();
     for node in inl {
         let bare = if st.full { None } else { bare_link(node) };
+        // A delimiter touching a word character, or with a space inside, only works in
+        // its `{*}` form; decided here, so a mark is written alike whatever is around.
+        let first = match node {
+            Inline::Text { text, .. } => text.chars().next(),
+            _ => None,
+        };
+        let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+        let space = |c: Option<char>| c.is_some_and(char::is_whitespace);
+
         let target: Vec<Mark> = match (node, &bare) {
             (_, Some(_)) => Vec::new(),
             (n, None) if citation(n, st).is_some() => Vec::new(),
@@ -427,7 +484,10 @@ fn render(inl: &[Inline], ctx: Ctx, st: Style) -> String {
         let keep = stack.iter().take_while(|m| target.contains(m)).count();
         while stack.len() > keep {
             if let Some(m) = stack.pop() {
-                out.s.push_str(&mark_close(&m, st));
+                let opened = braced_stack.pop().unwrap_or((true, 0));
+                let braced = st.braced || word(first) || space(out.s.chars().last()) || opened.0;
+                brace_opening(&mut out.s, opened, braced);
+                out.s.push_str(&mark_close(&m, Style { braced, ..st }));
                 match m {
                     Mark::Link(_) => out.in_link = false,
                     Mark::Code => out.in_code = false,
@@ -437,7 +497,12 @@ fn render(inl: &[Inline], ctx: Ctx, st: Style) -> String {
         }
         for m in &target {
             if !stack.contains(m) {
-                out.s.push_str(&mark_open(m, st));
+                let open_st = Style {
+                    braced: st.braced || word(out.s.chars().last()) || space(first),
+                    ..st
+                };
+                braced_stack.push((open_st.braced, out.s.len()));
+                out.s.push_str(&mark_open(m, open_st));
                 match m {
                     Mark::Link(_) => out.in_link = true,
                     Mark::Code => out.in_code = true,
@@ -452,7 +517,10 @@ fn render(inl: &[Inline], ctx: Ctx, st: Style) -> String {
         }
     }
     while let Some(m) = stack.pop() {
-        out.s.push_str(&mark_close(&m, st));
+        let opened = braced_stack.pop().unwrap_or((true, 0));
+        let braced = st.braced || opened.0 || out.s.ends_with(char::is_whitespace);
+        brace_opening(&mut out.s, opened, braced);
+        out.s.push_str(&mark_close(&m, Style { braced, ..st }));
     }
     let mut s = out.s;
     // Cells and headings are trimmed when read: keep their outer spaces as entities.
