@@ -301,21 +301,131 @@ fn write_block(b: &Block, out: &mut Vec<Value>) {
             };
             out.push(node("codeBlock", Some(attrs), content));
         }
-        Block::Quote(c) => out.push(node("blockquote", None, write_container(c))),
+        Block::Quote(c) => out.push(node(
+            "blockquote",
+            None,
+            write_container(&fit(c, Within::Quote)),
+        )),
         Block::Rule => out.push(json!({"type": "rule"})),
         Block::Panel { kind, content } => out.push(node(
             "panel",
             Some(json!({"panelType": kind.adf_name()})),
-            write_blocks(content),
+            write_container(&fit(content, Within::Panel)),
         )),
         Block::Expand { title, content } => out.push(node(
             "expand",
             Some(json!({"title": title})),
-            write_blocks(content),
+            write_container(&fit(content, Within::Expand)),
         )),
         Block::Table(t) => out.push(write_table(t)),
         Block::Raw(r) => out.push(raw_value(r)),
     }
+}
+
+/// The container a block is written into: ADF allows different children in each.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Within {
+    Quote,
+    Item,
+    Panel,
+    Expand,
+    Cell,
+}
+
+/// Reshapes blocks ADF does not allow in `w` so Jira accepts the document and no text is
+/// lost: a quote, panel or expand there gives its content (an expand's title as a bold
+/// line), a heading becomes a bold paragraph, a table one paragraph per row, a task list
+/// a bullet list with `[ ]`/`[x]`; a rule there is dropped.
+fn fit(blocks: &[Block], w: Within) -> Vec<Block> {
+    use Within::*;
+    let strong = |content: &[Inline]| -> Vec<Inline> {
+        content
+            .iter()
+            .map(|i| match i {
+                Inline::Text { text, marks } => {
+                    let mut marks = marks.clone();
+                    marks.push(Mark::Strong);
+                    Inline::Text {
+                        text: text.clone(),
+                        marks,
+                    }
+                }
+                other => other.clone(),
+            })
+            .collect()
+    };
+    let mut out = Vec::new();
+    for b in blocks {
+        match (w, b) {
+            (Quote | Item | Panel, Block::Quote(c)) => out.extend(fit(c, w)),
+            (Quote | Item | Panel, Block::Panel { content, .. }) => out.extend(fit(content, w)),
+            (Quote | Item | Panel | Expand | Cell, Block::Expand { title, content }) => {
+                if !title.is_empty() {
+                    out.push(Block::Paragraph(vec![Inline::Text {
+                        text: title.clone(),
+                        marks: vec![Mark::Strong],
+                    }]));
+                }
+                out.extend(fit(content, w));
+            }
+            (Quote | Item, Block::Heading { content, .. }) => {
+                out.push(Block::Paragraph(strong(content)))
+            }
+            (Quote | Item, Block::Rule) => {}
+            (Quote | Item | Panel | Cell, Block::Table(t)) => {
+                for row in &t.rows {
+                    let mut p: Vec<Inline> = Vec::new();
+                    for (n, cell) in row.iter().enumerate() {
+                        if n > 0 {
+                            p.push(Inline::text(" | "));
+                        }
+                        for (k, blk) in fit(&cell.content, Quote).iter().enumerate() {
+                            if k > 0 {
+                                p.push(Inline::HardBreak);
+                            }
+                            if let Block::Paragraph(inl) = blk {
+                                p.extend(if cell.header {
+                                    strong(inl)
+                                } else {
+                                    inl.clone()
+                                });
+                            }
+                        }
+                    }
+                    trim_run(&mut p, true, true, char::is_whitespace);
+                    out.push(Block::Paragraph(p));
+                }
+            }
+            (Quote | Item, Block::List(l)) if l.is_task_list() => {
+                let items = l
+                    .items
+                    .iter()
+                    .map(|i| {
+                        let mut content = i.content.clone();
+                        let prefix = Inline::text(if i.checked == Some(true) {
+                            "[x] "
+                        } else {
+                            "[ ] "
+                        });
+                        match content.first_mut() {
+                            Some(Block::Paragraph(p)) => {
+                                p.insert(0, prefix);
+                                normalize_inlines(p);
+                            }
+                            _ => content.insert(0, Block::Paragraph(vec![prefix])),
+                        }
+                        ListItem {
+                            checked: None,
+                            content,
+                        }
+                    })
+                    .collect();
+                out.push(Block::List(List { start: None, items }));
+            }
+            _ => out.push(b.clone()),
+        }
+    }
+    out
 }
 
 fn raw_value(r: &Raw) -> Value {
@@ -325,9 +435,9 @@ fn raw_value(r: &Raw) -> Value {
 /// A paragraph holding images is split around them: ADF only has block-level images.
 fn write_paragraph(content: &[Inline], out: &mut Vec<Value>) {
     let mut run: Vec<Inline> = Vec::new();
-    // Whitespace and breaks next to an image are dropped with the split.
+    // Line breaks next to an image are dropped with the split (as at a paragraph's ends).
     let flush = |run: &mut Vec<Inline>, out: &mut Vec<Value>, is_last: bool, had_image: bool| {
-        trim_run(run, had_image, !is_last);
+        trim_run(run, had_image, !is_last, |c| c == '\n');
         if !run.is_empty() || (!had_image && is_last) {
             out.push(node("paragraph", None, write_inlines(run)));
         }
@@ -361,7 +471,7 @@ fn write_paragraph(content: &[Inline], out: &mut Vec<Value>) {
 }
 
 /// Trims whitespace at both ends of a run of inlines left between images.
-fn trim_run(run: &mut Vec<Inline>, start: bool, end: bool) {
+fn trim_run(run: &mut Vec<Inline>, start: bool, end: bool, trim: fn(char) -> bool) {
     loop {
         normalize_inlines(run);
         let mut changed = false;
@@ -371,8 +481,10 @@ fn trim_run(run: &mut Vec<Inline>, start: bool, end: bool) {
                     run.remove(0);
                     changed = true;
                 }
-                Some(Inline::Text { text, .. }) if text.trim_start().len() != text.len() => {
-                    *text = text.trim_start().to_owned();
+                Some(Inline::Text { text, .. })
+                    if text.trim_start_matches(trim).len() != text.len() =>
+                {
+                    *text = text.trim_start_matches(trim).to_owned();
                     changed = true;
                 }
                 _ => {}
@@ -384,8 +496,10 @@ fn trim_run(run: &mut Vec<Inline>, start: bool, end: bool) {
                     run.pop();
                     changed = true;
                 }
-                Some(Inline::Text { text, .. }) if text.trim_end().len() != text.len() => {
-                    *text = text.trim_end().to_owned();
+                Some(Inline::Text { text, .. })
+                    if text.trim_end_matches(trim).len() != text.len() =>
+                {
+                    *text = text.trim_end_matches(trim).to_owned();
                     changed = true;
                 }
                 _ => {}
@@ -416,7 +530,11 @@ fn write_list(l: &List) -> Value {
                     _ => content.insert(0, Block::Paragraph(vec![prefix])),
                 }
             }
-            node("listItem", None, write_container(&content))
+            node(
+                "listItem",
+                None,
+                write_container(&fit(&content, Within::Item)),
+            )
         })
         .collect();
     match l.start {
@@ -473,7 +591,7 @@ fn write_table(t: &Table) -> Value {
             let cells = row
                 .iter()
                 .map(|c| {
-                    let content = write_container(&c.content);
+                    let content = write_container(&fit(&c.content, Within::Cell));
                     node(
                         if c.header { "tableHeader" } else { "tableCell" },
                         Some(json!({})),
@@ -544,6 +662,19 @@ fn write_mark(m: &Mark) -> Value {
         Mark::Color(c) => json!({"type": "textColor", "attrs": {"color": c}}),
         Mark::Code => json!({"type": "code"}),
     }
+}
+
+/// Blocks as an ADF array of nodes (for codecs that carry them verbatim).
+pub(crate) fn write_fragment(blocks: &[Block]) -> Value {
+    Value::Array(write_blocks(blocks))
+}
+
+/// A block that is one ADF node (quote, panel, expand, table, heading, rule) as that node.
+pub(crate) fn write_block_node(b: &Block) -> Value {
+    write_blocks(std::slice::from_ref(b))
+        .into_iter()
+        .next()
+        .unwrap_or(Value::Null)
 }
 
 /// One inline node as ADF (for codecs that carry it verbatim).

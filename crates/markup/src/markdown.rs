@@ -64,15 +64,7 @@ fn blocks_of<'a>(node: Node<'a>) -> Vec<Block> {
                 continue;
             }
             if lit == "</details>" && frames.len() > 1 {
-                if let Some((title, content)) = frames.pop() {
-                    let b = Block::Expand {
-                        title: title.unwrap_or_default(),
-                        content,
-                    };
-                    if let Some(top) = frames.last_mut() {
-                        top.1.push(b);
-                    }
-                }
+                close_details(&mut frames);
                 continue;
             }
         }
@@ -83,17 +75,21 @@ fn blocks_of<'a>(node: Node<'a>) -> Vec<Block> {
         }
     }
     while frames.len() > 1 {
-        if let Some((title, content)) = frames.pop() {
-            let b = Block::Expand {
-                title: title.unwrap_or_default(),
-                content,
-            };
-            if let Some(top) = frames.last_mut() {
-                top.1.push(b);
-            }
-        }
+        close_details(&mut frames);
     }
     frames.pop().map(|f| f.1).unwrap_or_default()
+}
+
+/// Ends the innermost open `<details>`: its blocks become an expand in the one around it.
+fn close_details(frames: &mut Vec<(Option<String>, Vec<Block>)>) {
+    if let Some((title, content)) = frames.pop()
+        && let Some(top) = frames.last_mut()
+    {
+        top.1.push(Block::Expand {
+            title: title.unwrap_or_default(),
+            content,
+        });
+    }
 }
 
 /// `<details><summary>Title</summary>` (whitespace between the tags allowed) → the title.

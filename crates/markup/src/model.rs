@@ -219,8 +219,17 @@ fn normalize_blocks(blocks: &mut [Block]) {
             Block::Paragraph(c) | Block::Heading { content: c, .. } => {
                 normalize_inlines(c);
                 // A break at the very end shows nothing, and neither Markdown nor wiki markup can hold it.
-                while matches!(c.last(), Some(Inline::HardBreak)) {
-                    c.pop();
+                // Breaks at either end show nothing much, and neither Markdown nor wiki
+                // markup can hold them alike.
+                trim_breaks(c);
+                // Only spaces and breaks show nothing, and no format can hold them alike.
+                let blank = |i: &Inline| match i {
+                    Inline::Text { text, .. } => text.trim().is_empty(),
+                    Inline::HardBreak => true,
+                    _ => false,
+                };
+                if c.iter().all(blank) {
+                    c.clear();
                 }
             }
             Block::List(l) => l
@@ -240,6 +249,36 @@ fn normalize_blocks(blocks: &mut [Block]) {
     }
 }
 
+/// Drops line breaks (break nodes and newlines) at both ends of a paragraph.
+fn trim_breaks(c: &mut Vec<Inline>) {
+    loop {
+        normalize_inlines(c);
+        let before = c.len();
+        while matches!(c.last(), Some(Inline::HardBreak)) {
+            c.pop();
+        }
+        while matches!(c.first(), Some(Inline::HardBreak)) {
+            c.remove(0);
+        }
+        let mut changed = c.len() != before;
+        if let Some(Inline::Text { text, .. }) = c.first_mut()
+            && text.starts_with('\n')
+        {
+            *text = text.trim_start_matches('\n').to_owned();
+            changed = true;
+        }
+        if let Some(Inline::Text { text, .. }) = c.last_mut()
+            && text.ends_with('\n')
+        {
+            *text = text.trim_end_matches('\n').to_owned();
+            changed = true;
+        }
+        if !changed {
+            return;
+        }
+    }
+}
+
 /// Merges and cleans a run of inlines (see [`Document::normalize`]).
 pub(crate) fn normalize_inlines(inlines: &mut Vec<Inline>) {
     let mut out: Vec<Inline> = Vec::with_capacity(inlines.len());
@@ -249,7 +288,12 @@ pub(crate) fn normalize_inlines(inlines: &mut Vec<Inline>) {
                 continue;
             }
             marks.sort();
-            marks.dedup();
+            // One link and one colour at most (ADF allows no more); the first wins.
+            marks.dedup_by(|a, b| {
+                a == b
+                    || (matches!(a, Mark::Link(_)) && matches!(b, Mark::Link(_)))
+                    || (matches!(a, Mark::Color(_)) && matches!(b, Mark::Color(_)))
+            });
             if let Some(Inline::Text {
                 text: prev,
                 marks: pm,
@@ -263,4 +307,26 @@ pub(crate) fn normalize_inlines(inlines: &mut Vec<Inline>) {
         out.push(i);
     }
     *inlines = out;
+}
+
+/// Text newlines as hard breaks (for contexts that are one line).
+pub(crate) fn newlines_as_breaks(p: &[Inline]) -> Vec<Inline> {
+    let mut out = Vec::new();
+    for i in p {
+        match i {
+            Inline::Text { text, marks } if text.contains('\n') => {
+                for (n, part) in text.split('\n').enumerate() {
+                    if n > 0 {
+                        out.push(Inline::HardBreak);
+                    }
+                    out.push(Inline::Text {
+                        text: part.to_owned(),
+                        marks: marks.clone(),
+                    });
+                }
+            }
+            other => out.push(other.clone()),
+        }
+    }
+    out
 }

@@ -6,6 +6,7 @@ use cairn_markup::{
     Block, Cell, Document, Inline, List, ListItem, Mark, PanelKind, Table, adf, markdown, wiki,
 };
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
 
 fn text() -> impl Strategy<Value = String> {
     let pieces = prop_oneof![
@@ -142,8 +143,27 @@ fn wiki_via_adf(w: &str) -> String {
     wiki::write(&adf::parse(&adf).expect("our own ADF parses"))
 }
 
+/// 400 cases per property from a fixed seed by default, so CI runs the same cases every
+/// time; `MARKUP_CASES=5000` runs that many from a random seed, for a longer hunt.
+fn config() -> ProptestConfig {
+    match std::env::var("MARKUP_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        Some(cases) => ProptestConfig {
+            cases,
+            ..ProptestConfig::default()
+        },
+        None => ProptestConfig {
+            cases: 400,
+            rng_seed: RngSeed::Fixed(0x00ca_1e5a),
+            ..ProptestConfig::default()
+        },
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+    #![proptest_config(config())]
 
     #[test]
     fn markdown_adf_markdown_is_stable(doc in document()) {

@@ -158,31 +158,54 @@ fn list(l: &List, alt_marker: bool) -> String {
         };
         let mut body = String::new();
         let mut prev: Option<&Block> = None;
+        let mut first: Option<&Block> = None;
         for b in &item.content {
             let alt = matches!((prev, b), (Some(Block::List(p)), Block::List(q)) if p.start.is_some() == q.start.is_some());
-            let s = block(b, alt);
+            // `- ---` would read as one rule, not an item holding a rule.
+            let s = if matches!(b, Block::Rule) && body.is_empty() {
+                "___".to_owned()
+            } else {
+                block(b, alt)
+            };
             if s.is_empty() {
                 prev = Some(b);
                 continue;
             }
             if !body.is_empty() {
                 // A nested list right after the item's paragraph stays tight.
-                let tight = matches!((prev, b), (Some(Block::Paragraph(_)), Block::List(q)) if q.start.is_none_or(|s| s == 1));
+                // (Not when its first item is empty: a bare `-` under text is a heading underline.)
+                let tight = matches!((prev, b), (Some(Block::Paragraph(_)), Block::List(q))
+                    if q.start.is_none_or(|s| s == 1))
+                    && s.lines().next().is_some_and(|l| l.trim_end().contains(' '));
                 body.push_str(if tight { "\n" } else { "\n\n" });
             }
             body.push_str(&s);
             prev = Some(b);
+            first = first.or(Some(b));
         }
         if body.is_empty() {
             out.push(marker);
         } else {
+            // A task item's checkbox must be followed by text on its line; other blocks
+            // start on the next line.
+            let own_line = (item.checked.is_some() && !matches!(first, Some(Block::Paragraph(_))))
+                || matches!(first, Some(Block::List(_)));
             let mut lines = body.lines();
-            let first = lines.next().unwrap_or("");
+            let first = if own_line {
+                ""
+            } else {
+                lines.next().unwrap_or("")
+            };
             let mut s = if first.is_empty() {
                 marker.clone()
             } else {
                 format!("{marker} {first}")
             };
+            if own_line && let Some(l) = lines.next() {
+                s.push('\n');
+                s.push_str(&indent);
+                s.push_str(l);
+            }
             for l in lines {
                 s.push('\n');
                 if !l.is_empty() {
@@ -242,12 +265,7 @@ fn cell(c: &Cell) -> String {
         [Block::Paragraph(p)] if !p.iter().any(|i| matches!(i, Inline::Raw(_))) => {
             paragraph(p, Mode::Cell)
         }
-        other => {
-            let v = crate::adf::write(&Document {
-                blocks: other.to_vec(),
-            });
-            raw_comment(&v["content"].to_string())
-        }
+        other => raw_comment(&crate::adf::write_fragment(other).to_string()),
     }
 }
 
@@ -262,9 +280,15 @@ enum Mode {
 }
 
 fn paragraph(p: &[Inline], mode: Mode) -> String {
-    let mut p = p.to_vec();
+    // What the paragraph can be in this context: one-line contexts hold newlines as breaks,
+    // and a break at the end is dropped when read.
+    let mut p = if mode == Mode::Block {
+        p.to_vec()
+    } else {
+        crate::model::newlines_as_breaks(p)
+    };
     normalize_inlines(&mut p);
-    while mode == Mode::Block && matches!(p.last(), Some(Inline::HardBreak)) {
+    while matches!(p.last(), Some(Inline::HardBreak)) {
         p.pop();
     }
     let p = p.as_slice();
@@ -302,28 +326,8 @@ fn reads_back(md: &str, expected: &[Inline], mode: Mode) -> bool {
         (_, []) => &[],
         _ => return false,
     };
-    let mut want = Vec::new();
-    for i in expected {
-        match i {
-            // One-line contexts write newlines as `<br>`.
-            Inline::Text { text, marks } if mode != Mode::Block && text.contains('\n') => {
-                for (n, part) in text.split('\n').enumerate() {
-                    if n > 0 {
-                        want.push(Inline::HardBreak);
-                    }
-                    want.push(Inline::Text {
-                        text: part.to_owned(),
-                        marks: marks.clone(),
-                    });
-                }
-            }
-            other => want.push(other.clone()),
-        }
-    }
+    let mut want = expected.to_vec();
     normalize_inlines(&mut want);
-    while mode != Mode::Cell && matches!(want.last(), Some(Inline::HardBreak)) {
-        want.pop();
-    }
     got == want.as_slice()
 }
 
@@ -370,20 +374,16 @@ fn mark_close(m: &Mark, html: bool) -> String {
 /// A link destination, in `<…>` when it holds spaces or parentheses.
 fn destination(url: &str) -> String {
     let mut s = String::new();
-    let mut chars = url.chars().peekable();
+    let all: Vec<char> = url.chars().collect();
+    let chars = all.iter().copied().enumerate();
     let angle = url.is_empty()
         || url
             .chars()
             .any(|c| c.is_whitespace() || c == '(' || c == ')' || c == '<' || c == '>');
-    while let Some(c) = chars.next() {
+    for (i, c) in chars {
         match c {
             '\\' => s.push_str("\\\\"),
-            '&' if chars
-                .peek()
-                .is_some_and(|n| n.is_ascii_alphanumeric() || *n == '#') =>
-            {
-                s.push_str("\\&")
-            }
+            '&' if entity_at(&all, i) => s.push_str("\\&"),
             '<' | '>' if angle => {
                 s.push('\\');
                 s.push(c);
@@ -426,7 +426,9 @@ fn render_inlines(inl: &[Inline], mode: Mode, html: bool) -> String {
     };
     let mut stack: Vec<Mark> = Vec::new();
     for (k, node) in inl.iter().enumerate() {
+        let auto = autolink(node);
         let target: Vec<Mark> = match node {
+            _ if auto.is_some() => Vec::new(),
             Inline::Text { marks, .. } => marks
                 .iter()
                 .filter(|m| **m != Mark::Code)
@@ -461,7 +463,10 @@ fn render_inlines(inl: &[Inline], mode: Mode, html: bool) -> String {
             Inline::Emoji { .. } if target.is_empty() => Some(':'),
             _ => None,
         });
-        emit(node, next, &mut out);
+        match &auto {
+            Some(a) => out.s.push_str(a),
+            None => emit(node, next, &mut out),
+        }
     }
     while let Some(m) = stack.pop() {
         out.s.push_str(&mark_close(&m, html));
@@ -554,7 +559,7 @@ fn code_span(text: &str, out: &mut Out) {
     let ticks = "`".repeat(n);
     let pad = t.starts_with('`')
         || t.ends_with('`')
-        || (t.starts_with(' ') && t.ends_with(' ') && t.trim() != "");
+        || (t.starts_with(' ') && t.ends_with(' ') && t.chars().any(|c| c != ' '));
     if pad {
         out.s.push_str(&format!("{ticks} {t} {ticks}"));
     } else {
@@ -585,7 +590,7 @@ fn escape_text(text: &str, out: &mut Out) {
                     i += 1;
                     continue;
                 }
-                '#' | '>' | '=' | '-' | '+' => {
+                c if line_start_markup(&chars[i..]) => {
                     out.s.push('\\');
                     out.s.push(c);
                     i += 1;
@@ -615,12 +620,15 @@ fn escape_text(text: &str, out: &mut Out) {
                 out.s.push_str(if c == ' ' { "&#32;" } else { "&#9;" })
             }
             '\\' => {
-                if next.is_none_or(|n| n.is_ascii_punctuation() || n == '\n') {
+                // Kept bare only before a letter or digit (an entity may follow a space).
+                if next.is_none_or(|n| !n.is_alphanumeric()) {
                     out.s.push_str("\\\\");
                 } else {
                     out.s.push('\\');
                 }
             }
+            // `!` before a link (or at a node's end, where a link may follow) would make an image.
+            '!' if next.is_none_or(|n| n == '[') => out.s.push_str("\\!"),
             '`' | '*' | '|' => {
                 out.s.push('\\');
                 out.s.push(c);
@@ -648,13 +656,76 @@ fn escape_text(text: &str, out: &mut Out) {
             {
                 out.s.push_str("\\<")
             }
-            '&' if next.is_some_and(|n| n.is_ascii_alphanumeric() || n == '#') => {
-                out.s.push_str("\\&")
-            }
+            '&' if entity_at(&chars, i) => out.s.push_str("\\&"),
             ':' if shortcode_at(&chars, i) => out.s.push_str("\\:"),
             _ => out.s.push(c),
         }
         i += 1;
+    }
+}
+
+/// A link whose text is its own URL (or e-mail address) as an autolink, `<https://…>`.
+fn autolink(node: &Inline) -> Option<String> {
+    let Inline::Text { text, marks } = node else {
+        return None;
+    };
+    let [Mark::Link(href)] = marks.as_slice() else {
+        return None;
+    };
+    let plain = |s: &str| {
+        !s.is_empty()
+            && !s
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+    };
+    let (scheme, _) = href.split_once(':')?;
+    let scheme_ok = (2..=32).contains(&scheme.len())
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'));
+    if text == href && scheme_ok && plain(href) && !href.contains('\\') && !href.contains('&') {
+        return Some(format!("<{href}>"));
+    }
+    let email = href.strip_prefix("mailto:")?;
+    let local_ok = email.split_once('@').is_some_and(|(l, d)| {
+        !l.is_empty()
+            && !d.is_empty()
+            && l.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".!#$%&'*+/=?^_`{|}~-".contains(c))
+            && d.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+    });
+    (text == email && local_ok).then(|| format!("<{email}>"))
+}
+
+/// `&name;` / `&#123;` at `i`: an entity reference Markdown would decode.
+fn entity_at(c: &[char], i: usize) -> bool {
+    let body = c[i + 1..]
+        .iter()
+        .take(33)
+        .take_while(|x| x.is_ascii_alphanumeric() || **x == '#')
+        .count();
+    body > 0 && c.get(i + 1 + body) == Some(&';')
+}
+
+/// Whether text at the start of a line would read as block markup: a heading, quote,
+/// list item, rule or setext underline.
+fn line_start_markup(rest: &[char]) -> bool {
+    let line: Vec<char> = rest.iter().take_while(|c| **c != '\n').copied().collect();
+    let after = |n: usize| line.get(n).is_none_or(|c| *c == ' ' || *c == '\t');
+    match line.first() {
+        Some('>') => true,
+        Some('#') => {
+            let n = line.iter().take_while(|c| **c == '#').count();
+            n <= 6 && after(n)
+        }
+        Some('+') => after(1),
+        Some('-') | Some('=') => {
+            let ch = line[0];
+            after(1) || line.iter().all(|c| *c == ch || *c == ' ' || *c == '\t')
+        }
+        _ => false,
     }
 }
 

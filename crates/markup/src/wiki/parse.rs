@@ -288,8 +288,19 @@ fn list(s: &str, mut pos: usize) -> (Vec<Block>, usize) {
             break;
         }
         if let Some((marker, rest)) = list_marker(line) {
-            items.push((marker.to_owned(), rest.to_owned()));
-            pos = next_line(s, pos);
+            let task = ["[ ] ", "[x] ", "[X] "].iter().any(|t| rest.starts_with(t));
+            let start = pos + (line.len() - rest.len()) + if task { 4 } else { 0 };
+            match take_macro(s, start) {
+                Some(stop) => {
+                    let from = if task { start - 4 } else { start };
+                    items.push((marker.to_owned(), s[from..stop].to_owned()));
+                    pos = skip_newline(s, stop);
+                }
+                None => {
+                    items.push((marker.to_owned(), rest.to_owned()));
+                    pos = next_line(s, pos);
+                }
+            }
             continue;
         }
         if heading(line).is_some()
@@ -302,16 +313,10 @@ fn list(s: &str, mut pos: usize) -> (Vec<Block>, usize) {
         let Some((_, text)) = items.last_mut() else {
             break;
         };
-        if let Some((name, _, len)) = macro_open(line)
-            && let Some(end) = macro_close(&s[pos + len..], name)
-        {
-            let stop = pos + len + end + name.len() + 2;
+        if let Some(stop) = take_macro(s, pos) {
             text.push('\n');
             text.push_str(&s[pos..stop]);
-            pos = stop;
-            if s[pos..].starts_with('\n') {
-                pos += 1;
-            }
+            pos = skip_newline(s, stop);
             continue;
         }
         text.push('\n');
@@ -319,6 +324,21 @@ fn list(s: &str, mut pos: usize) -> (Vec<Block>, usize) {
         pos = next_line(s, pos);
     }
     (build_lists(&items, 0), pos)
+}
+
+/// A block macro opening at `start`, taken whole: where it ends.
+fn take_macro(s: &str, start: usize) -> Option<usize> {
+    let (name, _, len) = macro_open(&s[start..])?;
+    let end = macro_close(&s[start + len..], name)?;
+    Some(start + len + end + name.len() + 2)
+}
+
+fn skip_newline(s: &str, pos: usize) -> usize {
+    if s[pos..].starts_with('\n') {
+        pos + 1
+    } else {
+        pos
+    }
 }
 
 fn build_lists(items: &[(String, String)], depth: usize) -> Vec<Block> {
@@ -475,6 +495,38 @@ fn simple_mark(c: char) -> Option<Mark> {
 
 fn starts_with(c: &[char], i: usize, pat: &str) -> bool {
     (i..).zip(pat.chars()).all(|(j, p)| c.get(j) == Some(&p))
+}
+
+/// The `}}` closing `{{monospace}}`: escapes and `{*}`-style delimiters inside are skipped.
+fn code_close(c: &[char], from: usize, end: usize) -> Option<usize> {
+    let mut j = from;
+    while j + 1 < end {
+        if c[j] == '\\' {
+            j += 2;
+            continue;
+        }
+        if c[j] == '{'
+            && c.get(j + 2) == Some(&'}')
+            && c.get(j + 1).is_some_and(|d| simple_mark(*d).is_some())
+        {
+            j += 3;
+            continue;
+        }
+        // `{color:…}` and other macro tags inside.
+        if c[j] == '{'
+            && c.get(j + 1).is_some_and(char::is_ascii_alphabetic)
+            && let Some(k) = (j + 1..end).find(|&k| c[k] == '}' || c[k] == '{' || c[k] == '\n')
+            && c[k] == '}'
+        {
+            j = k + 1;
+            continue;
+        }
+        if c[j] == '}' && c[j + 1] == '}' {
+            return Some(j);
+        }
+        j += 1;
+    }
+    None
 }
 
 fn find(c: &[char], from: usize, end: usize, pat: &str) -> Option<usize> {
@@ -760,7 +812,7 @@ impl Inl<'_> {
             // Macros.
             if ch == '{' {
                 if starts_with(c, i, "{{")
-                    && let Some(close) = find(c, i + 2, end, "}}")
+                    && let Some(close) = code_close(c, i + 2, end)
                     && close > i + 2
                 {
                     self.text(&mut buf, marks);

@@ -32,15 +32,27 @@ fn block(b: &Block) -> String {
         Block::List(l) => list(l, ""),
         Block::CodeBlock { language, text } => code(language.as_deref(), text),
         Block::Quote(c) => {
-            let inner: Vec<Block> = c
+            // A quote of one paragraph inside a quote is a `bq.` line; deeper ones travel as ADF.
+            let is_quote = |b: &Block| matches!(b, Block::Quote(_));
+            let inner: Vec<String> = c
                 .iter()
-                .flat_map(|b| match b {
-                    Block::Quote(q) => q.clone(),
-                    other => vec![other.clone()],
+                .map(|b| match b {
+                    Block::Quote(q)
+                        if let [Block::Paragraph(p)] = q.as_slice()
+                            && !p.iter().any(|i| match i {
+                                Inline::HardBreak | Inline::Raw(_) => true,
+                                Inline::Text { text, .. } => text.contains('\n'),
+                                Inline::Emoji { .. } => emoticon_for(i).is_none(),
+                                _ => false,
+                            }) =>
+                    {
+                        format!("bq. {}", paragraph(p, Ctx::Line))
+                    }
+                    other => block(&as_raw_where(other, is_quote)),
                 })
+                .filter(|s| !s.is_empty())
                 .collect();
-            let inner = blocks_nested(&inner, |b| matches!(b, Block::Quote(_)));
-            format!("{{quote}}{inner}{{quote}}")
+            format!("{{quote}}{}{{quote}}", inner.join("\n\n"))
         }
         Block::Panel { kind, content } => {
             let color = PANEL_COLORS
@@ -75,15 +87,8 @@ fn blocks_nested(bs: &[Block], same: impl Fn(&Block) -> bool + Copy) -> String {
 /// `b` with every block inside it (or itself) that matches `same` replaced by raw ADF.
 fn as_raw_where(b: &Block, same: impl Fn(&Block) -> bool + Copy) -> Block {
     if same(b) {
-        let v = crate::adf::write(&Document {
-            blocks: vec![b.clone()],
-        });
-        let first = v["content"]
-            .get(0)
-            .cloned()
-            .unwrap_or(serde_json::Value::Null);
         return Block::Raw(crate::Raw {
-            adf: first.to_string(),
+            adf: crate::adf::write_block_node(b).to_string(),
         });
     }
     let map = |bs: &[Block]| bs.iter().map(|x| as_raw_where(x, same)).collect::<Vec<_>>();
@@ -128,14 +133,10 @@ fn as_raw_where(b: &Block, same: impl Fn(&Block) -> bool + Copy) -> Block {
 }
 
 fn raw_block(b: &Block) -> String {
-    let v = crate::adf::write(&Document {
-        blocks: vec![b.clone()],
-    });
-    let first = v["content"]
-        .get(0)
-        .cloned()
-        .unwrap_or(serde_json::Value::Null);
-    format!("{{adf}}{}{{adf}}", quote_json(&first.to_string()))
+    format!(
+        "{{adf}}{}{{adf}}",
+        quote_json(&crate::adf::write_block_node(b).to_string())
+    )
 }
 
 /// Escapes wiki-special characters inside JSON strings, so a `{adf}` macro stays one token.
@@ -158,6 +159,23 @@ fn quote_json(json: &str) -> String {
             in_str = true;
         }
         out.push(c);
+    }
+    out
+}
+
+/// Paragraphs next to each other in a list item are one paragraph in wiki markup (a blank
+/// line would end the list): merged here, with a line break, so the item reads back alike.
+fn merge_paragraphs(blocks: &[Block]) -> Vec<Block> {
+    let mut out: Vec<Block> = Vec::new();
+    for b in blocks {
+        if let (Some(Block::Paragraph(prev)), Block::Paragraph(p)) = (out.last_mut(), b) {
+            if !prev.is_empty() && !p.is_empty() {
+                prev.push(Inline::HardBreak);
+            }
+            prev.extend(p.iter().cloned());
+            continue;
+        }
+        out.push(b.clone());
     }
     out
 }
@@ -190,8 +208,7 @@ fn list(l: &List, prefix: &str) -> String {
             Some(false) => head.push_str("[ ] "),
             None => {}
         }
-        let body: Vec<String> = item
-            .content
+        let body: Vec<String> = merge_paragraphs(&item.content)
             .iter()
             .filter(|b| !matches!(b, Block::List(_)))
             .map(|b| match b {
@@ -200,7 +217,6 @@ fn list(l: &List, prefix: &str) -> String {
                 other => block(other),
             })
             .filter(|s| !s.is_empty())
-            .map(|s| s.replace("\n\n", "\n"))
             .collect();
         let mut body = body.join("\n");
         if item.checked.is_none() && ["[ ]", "[x]", "[X]"].iter().any(|t| body.starts_with(t)) {
@@ -243,12 +259,10 @@ fn cell(c: &Cell) -> String {
         [Block::Paragraph(p)] if !p.iter().any(|i| matches!(i, Inline::Raw(_))) => {
             paragraph(p, Ctx::Cell)
         }
-        other => {
-            let v = crate::adf::write(&Document {
-                blocks: other.to_vec(),
-            });
-            format!("{{adf}}{}{{adf}}", quote_json(&v["content"].to_string()))
-        }
+        other => format!(
+            "{{adf}}{}{{adf}}",
+            quote_json(&crate::adf::write_fragment(other).to_string())
+        ),
     };
     if s.trim().is_empty() { " ".into() } else { s }
 }
@@ -270,21 +284,45 @@ struct Style {
 }
 
 fn paragraph(p: &[Inline], ctx: Ctx) -> String {
-    let mut want: Vec<Inline> = Vec::new();
-    for i in p {
-        match i {
-            Inline::Text { text, marks } if text.contains('\n') => {
-                for (n, part) in text.split('\n').enumerate() {
-                    if n > 0 {
-                        want.push(Inline::HardBreak);
-                    }
-                    want.push(Inline::Text {
-                        text: part.to_owned(),
-                        marks: marks.clone(),
-                    });
-                }
+    // What wiki markup can hold: newlines are breaks, and an emoji that is not a Jira
+    // emoticon is its character.
+    let flat = crate::model::newlines_as_breaks(p);
+    let edge = |i: Option<&Inline>, last: bool| match i {
+        Some(Inline::Text { text, .. }) => {
+            if last {
+                text.chars().last()
+            } else {
+                text.chars().next()
             }
-            other => want.push(other.clone()),
+        }
+        _ => None,
+    };
+    let mut want: Vec<Inline> = Vec::new();
+    for (k, i) in flat.iter().enumerate() {
+        let Inline::Emoji {
+            text, short_name, ..
+        } = i
+        else {
+            want.push(i.clone());
+            continue;
+        };
+        // `:)` and `;)` are emoticons only apart from letters and digits (as the parser reads).
+        let wiki = emoticon_for(i);
+        let squeezed = wiki.is_some_and(|w| w.starts_with([':', ';']))
+            && (edge(k.checked_sub(1).and_then(|n| flat.get(n)), true)
+                .is_some_and(|c| c.is_alphanumeric() || c == ':')
+                || edge(flat.get(k + 1), false).is_some_and(char::is_alphanumeric));
+        if wiki.is_none() || squeezed {
+            let t = text
+                .clone()
+                .filter(|t| !t.starts_with(':'))
+                .unwrap_or_else(|| short_name.clone());
+            want.push(Inline::Text {
+                text: t,
+                marks: Vec::new(),
+            });
+        } else {
+            want.push(i.clone());
         }
     }
     normalize_inlines(&mut want);
@@ -308,16 +346,28 @@ fn paragraph(p: &[Inline], ctx: Ctx) -> String {
     let mut last = String::new();
     for st in styles {
         last = render(&want, ctx, st);
-        let src = if ctx == Ctx::Cell {
-            last.trim()
-        } else {
-            last.as_str()
-        };
-        if parse_inlines(src) == want {
+        if reads_back(&last, &want, ctx) {
             return last;
         }
     }
     last
+}
+
+/// Whether `s`, written in `ctx`, parses back to `want` (as a whole paragraph, heading or
+/// cell, so block markup at the start of a line is caught too).
+fn reads_back(s: &str, want: &[Inline], ctx: Ctx) -> bool {
+    match ctx {
+        Ctx::Cell => parse_inlines(s.trim()) == want,
+        Ctx::Line => match crate::wiki::parse(&format!("h1. {s}")).blocks.as_slice() {
+            [Block::Heading { content, .. }] => content == want,
+            _ => false,
+        },
+        Ctx::Block => match crate::wiki::parse(s).blocks.as_slice() {
+            [Block::Paragraph(p)] => p == want,
+            [] => want.is_empty(),
+            _ => false,
+        },
+    }
 }
 
 fn mark_open(m: &Mark, st: Style) -> String {
@@ -362,6 +412,15 @@ struct Out {
     in_code: bool,
 }
 
+/// Turns a plain opening delimiter at `at` into its `{*}` form when the close needs it.
+fn brace_opening(s: &mut String, (opened_braced, at): (bool, usize), braced: bool) {
+    let plain_simple = s[at..].chars().next().is_some_and(|c| "*_-+^~".contains(c));
+    if braced && !opened_braced && plain_simple {
+        s.insert(at + 1, '}');
+        s.insert(at, '{');
+    }
+}
+
 /// A link whose text is its own URL is written bare, as Jira users type it.
 fn bare_link(node: &Inline) -> Option<String> {
     match node {
@@ -402,8 +461,20 @@ fn render(inl: &[Inline], ctx: Ctx, st: Style) -> String {
         in_code: false,
     };
     let mut stack: Vec<Mark> = Vec::new();
+    // Per open mark: opened in its `{*}` form, and where its delimiter is (a mark that must
+    // close braced has its opening braced too).
+    let mut braced_stack: Vec<(bool, usize)> = Vec::new();
     for node in inl {
         let bare = if st.full { None } else { bare_link(node) };
+        // A delimiter touching a word character, or with a space inside, only works in
+        // its `{*}` form; decided here, so a mark is written alike whatever is around.
+        let first = match node {
+            Inline::Text { text, .. } => text.chars().next(),
+            _ => None,
+        };
+        let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+        let space = |c: Option<char>| c.is_some_and(char::is_whitespace);
+
         let target: Vec<Mark> = match (node, &bare) {
             (_, Some(_)) => Vec::new(),
             (n, None) if citation(n, st).is_some() => Vec::new(),
@@ -413,7 +484,10 @@ fn render(inl: &[Inline], ctx: Ctx, st: Style) -> String {
         let keep = stack.iter().take_while(|m| target.contains(m)).count();
         while stack.len() > keep {
             if let Some(m) = stack.pop() {
-                out.s.push_str(&mark_close(&m, st));
+                let opened = braced_stack.pop().unwrap_or((true, 0));
+                let braced = st.braced || word(first) || space(out.s.chars().last()) || opened.0;
+                brace_opening(&mut out.s, opened, braced);
+                out.s.push_str(&mark_close(&m, Style { braced, ..st }));
                 match m {
                     Mark::Link(_) => out.in_link = false,
                     Mark::Code => out.in_code = false,
@@ -423,7 +497,12 @@ fn render(inl: &[Inline], ctx: Ctx, st: Style) -> String {
         }
         for m in &target {
             if !stack.contains(m) {
-                out.s.push_str(&mark_open(m, st));
+                let open_st = Style {
+                    braced: st.braced || word(out.s.chars().last()) || space(first),
+                    ..st
+                };
+                braced_stack.push((open_st.braced, out.s.len()));
+                out.s.push_str(&mark_open(m, open_st));
                 match m {
                     Mark::Link(_) => out.in_link = true,
                     Mark::Code => out.in_code = true,
@@ -438,9 +517,23 @@ fn render(inl: &[Inline], ctx: Ctx, st: Style) -> String {
         }
     }
     while let Some(m) = stack.pop() {
-        out.s.push_str(&mark_close(&m, st));
+        let opened = braced_stack.pop().unwrap_or((true, 0));
+        let braced = st.braced || opened.0 || out.s.ends_with(char::is_whitespace);
+        brace_opening(&mut out.s, opened, braced);
+        out.s.push_str(&mark_close(&m, Style { braced, ..st }));
     }
-    out.s
+    let mut s = out.s;
+    // Cells and headings are trimmed when read: keep their outer spaces as entities.
+    if ctx != Ctx::Block {
+        if s.ends_with(' ') {
+            s.pop();
+            s.push_str("&#32;");
+        }
+        if s.starts_with(' ') {
+            s.replace_range(..1, "&#32;");
+        }
+    }
+    s
 }
 
 fn emit(node: &Inline, out: &mut Out) {
@@ -505,6 +598,24 @@ fn emit(node: &Inline, out: &mut Out) {
     }
 }
 
+/// The Jira emoticon an emoji node is, if any.
+fn emoticon_for(node: &Inline) -> Option<&'static str> {
+    let Inline::Emoji {
+        short_name,
+        id,
+        text,
+    } = node
+    else {
+        return None;
+    };
+    EMOTICONS
+        .iter()
+        .find(|(_, s, i, t)| {
+            s == short_name && Some(*i) == id.as_deref() && Some(*t) == text.as_deref()
+        })
+        .map(|(wiki, ..)| *wiki)
+}
+
 fn macro_like(c: &[char], i: usize) -> bool {
     let rest: String = c[i + 1..].iter().take(12).collect();
     let lower = rest.to_ascii_lowercase();
@@ -537,6 +648,17 @@ fn escape(text: &str, out: &mut Out) {
             continue;
         }
         if line_start && out.ctx == Ctx::Block {
+            // A line of only spaces would be a blank line, which ends the paragraph.
+            if (ch == ' ' || ch == '\t')
+                && c[i..]
+                    .iter()
+                    .take_while(|x| **x != '\n')
+                    .all(|x| x.is_whitespace())
+            {
+                out.s.push_str(if ch == ' ' { "&#32;" } else { "&#9;" });
+                i += 1;
+                continue;
+            }
             let run = c[i..]
                 .iter()
                 .take_while(|x| **x == '*' || **x == '#')
@@ -586,7 +708,7 @@ fn escape(text: &str, out: &mut Out) {
             }
             ']' => full || out.in_link || out.ctx == Ctx::Cell,
             '|' => full || out.in_link || out.ctx == Ctx::Cell,
-            '!' => full || image_span(&c, i, c.len()).is_some(),
+            '!' => full || out.ctx == Ctx::Cell || image_span(&c, i, c.len()).is_some(),
             '*' | '_' | '-' | '+' | '^' | '~' => {
                 if full {
                     !(prev.is_some_and(char::is_alphanumeric)
