@@ -11,7 +11,6 @@ pub mod goals;
 pub mod hooks;
 pub mod jobs;
 pub mod keyring;
-mod locks;
 pub mod notify;
 
 pub use error::{EngineError, authorize};

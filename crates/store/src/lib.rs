@@ -19,6 +19,7 @@ mod accounts;
 mod error;
 pub mod goals;
 pub mod hooks;
+pub mod locks;
 pub mod notify;
 mod postgres;
 mod sqlite;
@@ -37,6 +38,7 @@ pub use accounts::{AccountStore, AccountTx};
 pub use cairn_core::jobs::JobState;
 pub use error::StoreError;
 pub use hooks::{HookStore, HookTx};
+pub use locks::{KeyLock, LockKey};
 pub use notify::{NotifyStore, NotifyTx};
 pub use types::*;
 
@@ -147,6 +149,12 @@ pub trait Store:
     /// Starts a transaction for changes that must happen together. Dropping
     /// it without [`StoreTx::commit`] rolls everything back.
     async fn begin(&self) -> Result<Box<dyn StoreTx>>;
+
+    /// Waits until this task alone, in every instance on this database,
+    /// holds `key` (see [`locks`]); held until the guard is dropped. Commit
+    /// what is written under it first. It is no transaction: it may be
+    /// held across a remote call, and dies with the process.
+    async fn lock(&self, key: LockKey) -> Result<KeyLock>;
 
     /// Enqueues one job in a transaction of its own. Returns `None` when a
     /// queued job with the same dedupe key already exists.

@@ -13,6 +13,7 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 use crate::error::integration_from;
+use crate::locks::{KeyLock, KeyedLocks, LockKey};
 use crate::{
     AuditEntry, Backend, IntegrationKind, Job, JobCounts, JobState, NewAuditEntry, NewJob,
     OpenOptions, Result, SchemaStatus, Store, StoreError, StoreTx,
@@ -30,6 +31,7 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 pub(crate) struct SqliteStore {
     pool: SqlitePool,
     writer: SqlitePool,
+    locks: KeyedLocks,
 }
 
 fn ms(t: DateTime<Utc>) -> i64 {
@@ -105,7 +107,11 @@ impl SqliteStore {
             .fetch_one(&pool)
             .await
             .map_err(|e| classify_open_error(&path, e))?;
-        Ok(SqliteStore { pool, writer })
+        Ok(SqliteStore {
+            pool,
+            writer,
+            locks: KeyedLocks::default(),
+        })
     }
 }
 
@@ -174,6 +180,11 @@ impl Store for SqliteStore {
     async fn close(&self) {
         self.pool.close().await;
         self.writer.close().await;
+    }
+
+    async fn lock(&self, key: LockKey) -> Result<KeyLock> {
+        // One process owns the file: its own lock is everyone's.
+        Ok(KeyLock::new(key, self.locks.lock(key).await, None))
     }
 
     async fn begin(&self) -> Result<Box<dyn StoreTx>> {

@@ -21,7 +21,7 @@ use cairn_core::goals::{
     evaluate, roll_up,
 };
 use cairn_store::goals::{CheckInRecord, Okr, OkrFields, OkrKind, OkrProgress, Period};
-use cairn_store::{NewAuditEntry, Store};
+use cairn_store::{LockKey, NewAuditEntry, Store};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::json;
@@ -117,10 +117,6 @@ pub struct Goals {
     pub(crate) settings: GoalSettings,
     pub(crate) clients: gitlab_link::ClientCache,
     pub(crate) jira_clients: jira_link::JiraClientCache,
-    /// One recompute of an OKR at a time in this process, so two changes
-    /// applied at once (two webhooks, a hook and a poll) neither record the
-    /// same progress twice nor let the older reading be written last.
-    recomputing: crate::locks::KeyedLocks,
     /// Small writes (progress points, webhook deliveries, a hook's item
     /// changes) share transactions (see [`crate::batch`]).
     pub(crate) batcher: crate::batch::Batcher,
@@ -177,7 +173,6 @@ impl Goals {
             settings,
             clients: gitlab_link::ClientCache::default(),
             jira_clients: jira_link::JiraClientCache::default(),
-            recomputing: crate::locks::KeyedLocks::default(),
         }
     }
 
@@ -654,9 +649,12 @@ impl Goals {
             if guard > 1_000 {
                 break;
             }
-            // Read and written under the OKR's lock; released before its
-            // parent is taken, so locks never nest.
-            let _recomputing = self.recomputing.lock(id).await;
+            // One recompute of an OKR at a time in every instance, so two
+            // changes applied at once (two webhooks, a hook and a poll)
+            // neither record the same progress twice nor let the older
+            // reading be written last. Read and written under the lock;
+            // released before its parent is taken.
+            let _recomputing = self.store.lock(LockKey::Okr(id)).await?;
             let Some(okr) = self.store.get_okr(id).await? else {
                 break;
             };
