@@ -17,6 +17,7 @@ macro_rules! job_columns {
 
 mod accounts;
 mod error;
+mod feed;
 pub mod goals;
 pub mod hooks;
 pub mod locks;
@@ -37,6 +38,7 @@ use chrono::{DateTime, Utc};
 pub use accounts::{AccountStore, AccountTx};
 pub use cairn_core::jobs::JobState;
 pub use error::StoreError;
+pub use feed::ProgressSignal;
 pub use hooks::{HookStore, HookTx};
 pub use locks::{KeyLock, LockKey};
 pub use notify::{NotifyStore, NotifyTx};
@@ -155,6 +157,11 @@ pub trait Store:
     /// what is written under it first. It is no transaction: it may be
     /// held across a remote call, and dies with the process.
     async fn lock(&self, key: LockKey) -> Result<KeyLock>;
+
+    /// Progress changes as they commit, from every instance on this
+    /// database (see [`feed`]'s module documentation); a receiver that
+    /// lags behind is told so by `recv`.
+    fn progress_feed(&self) -> tokio::sync::broadcast::Receiver<ProgressSignal>;
 
     /// Enqueues one job in a transaction of its own. Returns `None` when a
     /// queued job with the same dedupe key already exists.

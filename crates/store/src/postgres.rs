@@ -13,6 +13,7 @@ use sqlx::types::Json;
 use sqlx::{Connection, Postgres, Row, Transaction};
 
 use crate::error::integration_from;
+use crate::feed::{self, Feed, ProgressSignal};
 use crate::locks::{KeyLock, KeyedLocks, LockKey, Release};
 use crate::{
     AuditEntry, Backend, IntegrationKind, Job, JobCounts, JobState, NewAuditEntry, NewJob,
@@ -28,6 +29,10 @@ pub(crate) struct PgStore {
     writer: PgPool,
     locks: KeyedLocks,
     locker: Arc<PgLocker>,
+    feed: Feed,
+    /// Started on the first [`Store::progress_feed`]: one `LISTEN`
+    /// connection per process, and only in processes that show pages.
+    listening: std::sync::OnceLock<()>,
 }
 
 fn job_from_row(row: &PgRow) -> Result<Job> {
@@ -89,6 +94,8 @@ impl PgStore {
                         pool,
                         locks: KeyedLocks::default(),
                         locker: Arc::new(PgLocker::new(connect)),
+                        feed: Feed::default(),
+                        listening: std::sync::OnceLock::new(),
                     });
                 }
                 Err(error) => {
@@ -169,6 +176,14 @@ impl Store for PgStore {
         }
     }
 
+    fn progress_feed(&self) -> tokio::sync::broadcast::Receiver<ProgressSignal> {
+        let receiver = self.feed.subscribe();
+        self.listening.get_or_init(|| {
+            tokio::spawn(listen(self.pool.clone(), self.feed.clone()));
+        });
+        receiver
+    }
+
     async fn lock(&self, key: LockKey) -> Result<KeyLock> {
         let local = self.locks.lock(key).await;
         let generation = self.locker.acquire(key).await?;
@@ -181,7 +196,10 @@ impl Store for PgStore {
 
     async fn begin(&self) -> Result<Box<dyn StoreTx>> {
         let tx = self.pool.begin().await?;
-        Ok(Box::new(PgTx { tx }))
+        Ok(Box::new(PgTx {
+            tx,
+            changed: Vec::new(),
+        }))
     }
 
     async fn claim_jobs(
@@ -480,8 +498,53 @@ impl Release for PgRelease {
     }
 }
 
+/// Relays `NOTIFY cairn_progress` from every instance to this process's
+/// feed until the pool closes. A lost connection is opened again and
+/// announced as [`ProgressSignal::Resync`], since what was sent meanwhile
+/// is gone.
+async fn listen(pool: PgPool, feed: Feed) {
+    let mut pause = Duration::from_millis(200);
+    while !pool.is_closed() {
+        let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::debug!(error = %error, "cannot listen for progress changes yet");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        if let Err(error) = listener.listen(feed::CHANNEL).await {
+            tracing::debug!(error = %error, "LISTEN failed");
+            tokio::time::sleep(pause).await;
+            continue;
+        }
+        pause = Duration::from_millis(200);
+        // Anything committed before LISTEN took effect is unknown.
+        feed.send(ProgressSignal::Resync);
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(notification)) => {
+                    for id in feed::parse(notification.payload()) {
+                        feed.send(ProgressSignal::Changed(id));
+                    }
+                }
+                Ok(None) => feed.send(ProgressSignal::Resync),
+                Err(error) => {
+                    if !pool.is_closed() {
+                        tracing::warn!(error = %error, "listening for progress changes failed; listening again");
+                    }
+                    break;
+                }
+            }
+        }
+    }
+}
+
 struct PgTx {
     tx: Transaction<'static, Postgres>,
+    /// OKRs whose progress this transaction records, announced with it.
+    changed: Vec<i64>,
 }
 
 #[async_trait]
@@ -525,7 +588,17 @@ impl StoreTx for PgTx {
         Ok(id)
     }
 
-    async fn commit(self: Box<Self>) -> Result<()> {
+    async fn commit(mut self: Box<Self>) -> Result<()> {
+        // Delivered to every listener when, and only if, this commits.
+        self.changed.sort_unstable();
+        self.changed.dedup();
+        for payload in feed::payloads(&self.changed) {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(feed::CHANNEL)
+                .bind(payload)
+                .execute(&mut *self.tx)
+                .await?;
+        }
         self.tx.commit().await?;
         Ok(())
     }

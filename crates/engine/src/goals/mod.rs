@@ -612,6 +612,12 @@ impl Goals {
         })
     }
 
+    /// Progress changes as they commit, in every instance: what live pages
+    /// wait on instead of reading the store every second.
+    pub fn watch_progress(&self) -> tokio::sync::broadcast::Receiver<cairn_store::ProgressSignal> {
+        self.store.progress_feed()
+    }
+
     /// Recomputes every OKR that has progress, so statuses follow the clock
     /// (expected progress rises every day even when nothing is checked in).
     /// Returns how many changed.
