@@ -9,6 +9,7 @@ mod bench_hooks;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod instances;
 pub mod process;
 pub mod serve;
 pub mod sim;
