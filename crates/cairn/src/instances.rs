@@ -154,11 +154,21 @@ impl Cluster {
     }
 
     /// Stops every instance with SIGTERM; returns their error and panic
-    /// log lines.
+    /// log lines. Fails if one had exited already (crashed) or does not
+    /// stop cleanly.
     pub async fn stop(self) -> anyhow::Result<Vec<String>> {
         let mut errors = Vec::new();
         for process in self.processes.into_iter().flatten() {
-            let (_, lines) = process.terminate().await?;
+            if process.has_exited() {
+                bail!(
+                    "an instance exited by itself:\n{}",
+                    process.lines().join("\n")
+                );
+            }
+            let (status, lines) = process.terminate().await?;
+            if !status.success() {
+                bail!("an instance stopped with {status}:\n{}", lines.join("\n"));
+            }
             errors.extend(error_lines(&lines));
         }
         Ok(errors)
@@ -227,7 +237,10 @@ async fn forward(
         .unwrap_or_else(|e| e.into_inner())
         .len();
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    for _ in 0..count * 20 {
+    // A sender that retries (GitLab does not; polling is the backstop
+    // there): up to 60 s, so a database restart loses no delivery here.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
         let n = proxy.next.fetch_add(1, Ordering::Relaxed) % count.max(1);
         let upstream = proxy
             .upstreams
@@ -237,6 +250,7 @@ async fn forward(
             .copied()
             .flatten();
         let Some(address) = upstream else {
+            tokio::time::sleep(Duration::from_millis(5)).await;
             continue;
         };
         let started = Instant::now();
@@ -372,6 +386,22 @@ async fn set_up(
 
 /// Runs the plan against a fresh, empty PostgreSQL database.
 pub async fn run(binary: &Path, database_url: &str, plan: &Plan) -> anyhow::Result<Report> {
+    run_with(binary, database_url, plan, |_| async { Ok(()) }).await
+}
+
+/// [`run`], calling `at_half` with the instances' addresses once half the
+/// changes are made (after the SIGKILL of the plan, if any): a fault of the
+/// caller's, under load. The changes go on meanwhile.
+pub async fn run_with<F, Fut>(
+    binary: &Path,
+    database_url: &str,
+    plan: &Plan,
+    at_half: F,
+) -> anyhow::Result<Report>
+where
+    F: FnOnce(Vec<SocketAddr>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
     let spec = format!(
         "projects={},issues=0,users=5,jira_projects=0,jira_issues=0,seed=7",
         plan.projects.max(1)
@@ -440,7 +470,7 @@ pub async fn run(binary: &Path, database_url: &str, plan: &Plan) -> anyhow::Resu
                     json!({"project": project, "iid": iid}),
                 )
                 .await?;
-                if made.fetch_add(1, Ordering::SeqCst) + 1 == total / 2 {
+                if made.fetch_add(1, Ordering::SeqCst) + 1 == (total / 2).max(1) {
                     half_made.notify_one();
                 }
             }
@@ -448,8 +478,8 @@ pub async fn run(binary: &Path, database_url: &str, plan: &Plan) -> anyhow::Resu
         }));
     }
     let mut errors = Vec::new();
+    half_made.notified().await;
     if plan.kill_one && cluster.processes.len() > 1 {
-        half_made.notified().await;
         proxy.set(1, None);
         if let Some(process) = cluster.processes[1].take() {
             errors.extend(error_lines(&process.kill().await?));
@@ -459,6 +489,10 @@ pub async fn run(binary: &Path, database_url: &str, plan: &Plan) -> anyhow::Resu
         proxy.set(1, Some(process.address));
         cluster.processes[1] = Some(process);
     }
+    let addresses = (0..cluster.processes.len())
+        .filter_map(|n| cluster.address(n))
+        .collect();
+    at_half(addresses).await?;
     let mut closed_at: Vec<Vec<DateTime<Utc>>> = Vec::new();
     for task in tasks {
         closed_at.push(task.await??);
