@@ -110,6 +110,24 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100)]
         change_interval_ms: u64,
     },
+    /// What open live pages cost PostgreSQL: transactions per second with
+    /// many `/live` streams open, quiet and with one change a second.
+    Live {
+        /// A PostgreSQL server; the run gets a database of its own on it,
+        /// dropped afterwards.
+        #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+        server_url: String,
+        #[arg(long, default_value_t = 1000)]
+        pages: usize,
+        #[arg(long, default_value_t = 5)]
+        okrs_per_page: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// The `cairn` to serve with (default: this one), e.g. an older
+        /// build for the figure before a change.
+        #[arg(long)]
+        binary: Option<PathBuf>,
+    },
 }
 
 fn binary() -> anyhow::Result<PathBuf> {
@@ -173,7 +191,64 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             };
             instances_bench(&server_url, &instances, plan).await
         }
+        BenchCommand::Live {
+            server_url,
+            pages,
+            okrs_per_page,
+            seconds,
+            binary: chosen,
+        } => {
+            let binary = match chosen {
+                Some(path) => path,
+                None => binary()?,
+            };
+            let bench = crate::bench_live::LiveBench {
+                pages,
+                okrs_per_page,
+                seconds,
+            };
+            let (admin, base) = postgres_server(&server_url).await?;
+            let (name, url) = fresh_database(&admin, &base, "live").await?;
+            let result = crate::bench_live::run(&binary, &admin, &url, &name, &bench).await;
+            drop_database(&admin, &name).await;
+            admin.close().await;
+            result
+        }
     }
+}
+
+/// The PostgreSQL server benchmarks make their databases on, and its URL.
+async fn postgres_server(server_url: &str) -> anyhow::Result<(sqlx::PgPool, reqwest::Url)> {
+    let admin = sqlx::PgPool::connect(server_url)
+        .await
+        .with_context(|| format!("cannot reach {}", cairn_store::redact_url(server_url)))?;
+    Ok((
+        admin,
+        reqwest::Url::parse(server_url).context("server URL")?,
+    ))
+}
+
+/// A new, empty database for one run: its name and URL.
+async fn fresh_database(
+    admin: &sqlx::PgPool,
+    server: &reqwest::Url,
+    what: &str,
+) -> anyhow::Result<(String, String)> {
+    let name = format!("cairn_bench_{what}_{}", std::process::id());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(admin)
+        .await?;
+    let mut url = server.clone();
+    url.set_path(&name);
+    Ok((name, url.to_string()))
+}
+
+async fn drop_database(admin: &sqlx::PgPool, name: &str) {
+    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .execute(admin)
+    .await;
 }
 
 /// `cairn bench instances`: one run per number of instances, each on a
@@ -183,26 +258,15 @@ async fn instances_bench(
     counts: &[usize],
     plan: crate::instances::Plan,
 ) -> anyhow::Result<()> {
-    let admin = sqlx::PgPool::connect(server_url)
-        .await
-        .with_context(|| format!("cannot reach {}", cairn_store::redact_url(server_url)))?;
-    let mut base = reqwest::Url::parse(server_url).context("server URL")?;
+    let (admin, server) = postgres_server(server_url).await?;
     for &count in counts {
-        let name = format!("cairn_bench_instances_{}_{count}", std::process::id());
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&admin)
-            .await?;
-        base.set_path(&name);
+        let (name, url) = fresh_database(&admin, &server, &format!("instances_{count}")).await?;
         let plan = crate::instances::Plan {
             instances: count,
             ..plan.clone()
         };
-        let result = crate::instances::run(&binary()?, base.as_str(), &plan).await;
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .execute(&admin)
-        .await;
+        let result = crate::instances::run(&binary()?, &url, &plan).await;
+        drop_database(&admin, &name).await;
         let mut report = result?;
         let changes = report.change_to_point_ms.len();
         println!(

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod bench;
 mod bench_goals;
 mod bench_hooks;
+mod bench_live;
 pub mod cli;
 pub mod config;
 pub mod demo;
