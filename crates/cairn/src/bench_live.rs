@@ -161,18 +161,16 @@ pub async fn run(
         }));
     }
     let opening = Instant::now();
-    while first_events.load(Ordering::Relaxed) < bench.pages {
-        if opening.elapsed() > Duration::from_secs(60) {
-            bail!(
-                "only {} of {} pages had their first event after 60 s",
-                first_events.load(Ordering::Relaxed),
-                bench.pages
-            );
-        }
+    // A server that cannot keep up (the measurement of a poor design) is
+    // measured with the pages it managed to open.
+    while first_events.load(Ordering::Relaxed) < bench.pages
+        && opening.elapsed() < Duration::from_secs(60)
+    {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     println!(
-        "live: {} pages open on {} ({} OKRs each) in {:.2} s",
+        "live: {} of {} pages open on {} ({} OKRs each), with their first event, after {:.2} s",
+        first_events.load(Ordering::Relaxed),
         bench.pages,
         binary.display(),
         okrs.len(),

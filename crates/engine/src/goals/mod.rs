@@ -12,6 +12,7 @@ pub mod gitlab_link;
 pub mod items;
 pub mod jira_link;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -120,7 +121,13 @@ pub struct Goals {
     /// Small writes (progress points, webhook deliveries, a hook's item
     /// changes) share transactions (see [`crate::batch`]).
     pub(crate) batcher: crate::batch::Batcher,
+    /// OKRs as last read for live pages, and when that read started (see
+    /// [`Goals::get_okr_since`]).
+    recent: tokio::sync::Mutex<HashMap<i64, (tokio::time::Instant, Okr)>>,
 }
+
+/// Most OKRs [`Goals::get_okr_since`] remembers before forgetting old ones.
+const RECENT_OKRS: usize = 10_000;
 
 /// Records an OKR's new progress (one write of a batch).
 struct RecordProgress {
@@ -173,6 +180,7 @@ impl Goals {
             settings,
             clients: gitlab_link::ClientCache::default(),
             jira_clients: jira_link::JiraClientCache::default(),
+            recent: tokio::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -231,6 +239,33 @@ impl Goals {
     pub async fn get_okr(&self, by: &Authenticated, id: i64) -> Result<Okr, EngineError> {
         authorize(Some(by.actor()), Action::ViewGoals)?;
         self.load(id).await
+    }
+
+    /// An OKR as read at or after `since` (when a live page heard it
+    /// changed): when a thousand pages hear of one change at once, one of
+    /// them reads it and the others share that read. Reads of this process
+    /// take turns, so they do not all go to the database together.
+    pub async fn get_okr_since(
+        &self,
+        by: &Authenticated,
+        id: i64,
+        since: tokio::time::Instant,
+    ) -> Result<Okr, EngineError> {
+        authorize(Some(by.actor()), Action::ViewGoals)?;
+        let mut recent = self.recent.lock().await;
+        if let Some((read_at, okr)) = recent.get(&id)
+            && *read_at >= since
+        {
+            return Ok(okr.clone());
+        }
+        let started = tokio::time::Instant::now();
+        let okr = self.load(id).await?;
+        if recent.len() >= RECENT_OKRS {
+            let old = started - Duration::from_secs(60);
+            recent.retain(|_, (at, _)| *at > old);
+        }
+        recent.insert(id, (started, okr.clone()));
+        Ok(okr)
     }
 
     pub(crate) async fn load(&self, id: i64) -> Result<Okr, EngineError> {

@@ -113,34 +113,81 @@ struct Stream {
     changes: broadcast::Receiver<ProgressSignal>,
 }
 
+/// Why a stream reads again.
+enum Wake {
+    /// These OKRs changed; heard at that moment.
+    Changed(HashSet<i64>, tokio::time::Instant),
+    /// Anything may have changed: read every bar.
+    All,
+    Stop,
+}
+
 impl Stream {
     /// Waits until one of the stream's OKRs may have changed, or the safety
-    /// poll is due; `false` when the stream should end.
-    async fn wait(&mut self) -> bool {
+    /// poll is due.
+    async fn wait(&mut self) -> Wake {
         let poll = tokio::time::sleep(SAFETY_POLL);
         tokio::pin!(poll);
+        let mut changed = HashSet::new();
         loop {
             tokio::select! {
-                _ = &mut poll => return true,
-                _ = self.state.streams.cancelled() => return false,
+                _ = &mut poll => return Wake::All,
+                _ = self.state.streams.cancelled() => return Wake::Stop,
                 signal = self.changes.recv() => match signal {
-                    Ok(ProgressSignal::Changed(id)) if !self.wanted.contains(&id) => {}
-                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => break,
+                    Ok(ProgressSignal::Changed(id)) if self.wanted.contains(&id) => {
+                        changed.insert(id);
+                        break;
+                    }
+                    Ok(ProgressSignal::Changed(_)) => {}
+                    Ok(ProgressSignal::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        return Wake::All;
+                    }
                     // The store's feed is gone: the safety poll remains.
                     Err(broadcast::error::RecvError::Closed) => {
                         (&mut poll).await;
-                        return true;
+                        return Wake::All;
                     }
                 },
             }
         }
+        let heard = tokio::time::Instant::now();
         tokio::select! {
             _ = tokio::time::sleep(GATHER) => {}
-            _ = self.state.streams.cancelled() => return false,
+            _ = self.state.streams.cancelled() => return Wake::Stop,
         }
-        // What arrived meanwhile is covered by the read that follows.
-        while self.changes.try_recv().is_ok() {}
-        true
+        // What arrived meanwhile is read with it.
+        loop {
+            match self.changes.try_recv() {
+                Ok(ProgressSignal::Changed(id)) => {
+                    if self.wanted.contains(&id) {
+                        changed.insert(id);
+                    }
+                }
+                Ok(ProgressSignal::Resync) | Err(broadcast::error::TryRecvError::Lagged(_)) => {
+                    return Wake::All;
+                }
+                Err(_) => break,
+            }
+        }
+        Wake::Changed(changed, heard)
+    }
+
+    /// The bars of the OKRs that changed, each read once for every page of
+    /// this process that heard of the change.
+    async fn changed_bars(
+        &self,
+        ids: &HashSet<i64>,
+        heard: tokio::time::Instant,
+    ) -> Result<Vec<Bar>, ApiError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            match self.state.goals.get_okr_since(&self.who, *id, heard).await {
+                Ok(okr) => out.push(Bar::new(okr.id, &okr.fields.measure, okr.progress.as_ref())),
+                Err(cairn_engine::EngineError::NotFound(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -169,11 +216,17 @@ pub(crate) async fn live(
             if s.started.elapsed() > LIFETIME || s.state.streams.is_cancelled() {
                 return None;
             }
-            if !s.first && !s.wait().await {
-                return None;
-            }
+            let read = if s.first {
+                bars(&s.state, &s.who, &s.ids).await
+            } else {
+                match s.wait().await {
+                    Wake::Stop => return None,
+                    Wake::All => bars(&s.state, &s.who, &s.ids).await,
+                    Wake::Changed(ids, heard) => s.changed_bars(&ids, heard).await,
+                }
+            };
             s.first = false;
-            let Ok(now) = bars(&s.state, &s.who, &s.ids).await else {
+            let Ok(now) = read else {
                 // A failing store ends the stream; the browser retries.
                 return None;
             };
