@@ -124,6 +124,11 @@ pub struct Goals {
     /// OKRs as last read for live pages, and when that read started (see
     /// [`Goals::get_okr_since`]).
     recent: tokio::sync::Mutex<HashMap<i64, (tokio::time::Instant, Okr)>>,
+    /// Parents a task of this process is waiting to roll up and has not
+    /// started reading yet: a child that changes meanwhile leaves its
+    /// parent to that task, which will read it (many children changing at
+    /// once make one roll-up of their parent, not one each).
+    rolling_up: std::sync::Mutex<std::collections::HashSet<i64>>,
 }
 
 /// Most OKRs [`Goals::get_okr_since`] remembers before forgetting old ones.
@@ -181,6 +186,7 @@ impl Goals {
             clients: gitlab_link::ClientCache::default(),
             jira_clients: jira_link::JiraClientCache::default(),
             recent: tokio::sync::Mutex::new(HashMap::new()),
+            rolling_up: std::sync::Mutex::new(std::collections::HashSet::new()),
         }
     }
 
@@ -695,7 +701,26 @@ impl Goals {
             // neither record the same progress twice nor let the older
             // reading be written last. Read and written under the lock;
             // released before its parent is taken.
-            let _recomputing = self.store.lock(LockKey::Okr(id)).await?;
+            let roll_up = id != okr_id;
+            if roll_up
+                && !self
+                    .rolling_up
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(id)
+            {
+                // Another task will read this parent after our child's
+                // change was committed.
+                break;
+            }
+            let locked = self.store.lock(LockKey::Okr(id)).await;
+            if roll_up {
+                self.rolling_up
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&id);
+            }
+            let _recomputing = locked?;
             let Some(okr) = self.store.get_okr(id).await? else {
                 break;
             };
