@@ -27,11 +27,11 @@ use anyhow::{Context, bail};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use cairn_core::authz::Role;
-use cairn_core::goals::{Measure, ProgressSource};
+use cairn_core::goals::ProgressSource;
 use cairn_core::secret::Secret;
 use cairn_engine::accounts::Authenticated;
 use cairn_engine::connections::ConnectionInput;
-use cairn_engine::goals::{GitLabQuery, LinkInput, OkrInput};
+use cairn_engine::goals::{GitLabQuery, LinkInput};
 use cairn_store::JobState;
 use cairn_store::goals::OkrKind;
 use cairn_web::AppState;
@@ -149,7 +149,7 @@ where
         } = ready;
         let task = tokio::spawn(async move {
             let result = async {
-                wait_ready(address).await?;
+                crate::instances::wait_ready(address, Duration::from_secs(30)).await?;
                 load(state, address, prepared).await
             }
             .await;
@@ -166,22 +166,6 @@ where
         .take()
         .context("the benchmark never started")?;
     task.await.context("the benchmark task crashed")?
-}
-
-async fn wait_ready(address: SocketAddr) -> anyhow::Result<()> {
-    let client = reqwest::Client::new();
-    let started = Instant::now();
-    loop {
-        if let Ok(r) = client.get(format!("http://{address}/readyz")).send().await
-            && r.status().is_success()
-        {
-            return Ok(());
-        }
-        if started.elapsed() > Duration::from_secs(30) {
-            bail!("the server is not ready after 30 s");
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
 }
 
 /// An admin, a GitLab connection to the simulator and a period.
@@ -253,20 +237,13 @@ impl Org {
         query: GitLabQuery,
         parent: Option<i64>,
     ) -> anyhow::Result<i64> {
-        let input = OkrInput {
-            kind: OkrKind::KeyResult,
-            title: title.into(),
-            description: String::new(),
-            owner_id: None,
-            period_id: self.period,
-            parent_id: parent,
-            starts_on: None,
-            due_on: None,
-            measure: Measure::PercentComplete,
-            weight: None,
-            contributes: None,
-            progress_source: ProgressSource::DataLink,
-        };
+        let input = crate::instances::percent_okr(
+            OkrKind::KeyResult,
+            title,
+            self.period,
+            parent,
+            ProgressSource::DataLink,
+        );
         let kr = state
             .goals
             .create_okr(&self.admin, input, Utc::now())

@@ -11,8 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use cairn_core::goals::{Measure, ProgressSource};
-use cairn_engine::goals::OkrInput;
+use cairn_core::goals::ProgressSource;
 use cairn_store::goals::OkrKind;
 use chrono::Utc;
 use tokio::time::Instant;
@@ -60,53 +59,17 @@ pub async fn run(
     let keyring = Arc::new(crate::serve::load_keyring(&settings)?);
     let state = cairn_web::AppState::new(store.clone(), keyring, cairn_web::metrics_handle());
     let now = Utc::now();
-    let user = state
-        .accounts
-        .create_user(
-            None,
-            "live@example.com",
-            "Live",
-            cairn_core::authz::Role::Admin,
-            "benchmark password",
-            now,
-        )
-        .await?;
-    let admin_user = cairn_engine::accounts::Authenticated {
-        user,
-        session: None,
-    };
-    let (_, token) = state
-        .accounts
-        .create_api_token(&admin_user, "live bench", now)
-        .await?;
-    let today = now.date_naive();
-    let period = state
-        .goals
-        .create_period(
-            &admin_user,
-            "Live",
-            today - chrono::Duration::days(10),
-            today + chrono::Duration::days(80),
-            now,
-        )
-        .await?
-        .id;
+    let (admin_user, token, period) =
+        crate::instances::admin_with_token(&state, "live@example.com").await?;
     let mut okrs = Vec::new();
     for n in 0..bench.okrs_per_page.max(1) {
-        let input = OkrInput {
-            kind: OkrKind::KeyResult,
-            title: format!("Live {n}"),
-            description: String::new(),
-            owner_id: None,
-            period_id: period,
-            parent_id: None,
-            starts_on: None,
-            due_on: None,
-            measure: Measure::PercentComplete,
-            weight: None,
-            contributes: None,
-            progress_source: ProgressSource::CheckIn,
-        };
+        let input = crate::instances::percent_okr(
+            OkrKind::KeyResult,
+            &format!("Live {n}"),
+            period,
+            None,
+            ProgressSource::CheckIn,
+        );
         let id = state.goals.create_okr(&admin_user, input, now).await?.id;
         state
             .goals

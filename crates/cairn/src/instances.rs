@@ -22,7 +22,10 @@ use anyhow::{Context, bail};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
+use cairn_core::authz::Role;
 use cairn_core::goals::{Measure, ProgressSource};
+use cairn_core::secret::Secret;
+use cairn_engine::accounts::Authenticated;
 use cairn_engine::goals::{GitLabQuery, OkrInput};
 use cairn_store::JobState;
 use cairn_store::goals::OkrKind;
@@ -321,6 +324,63 @@ async fn start_proxy(
     Ok((proxy, address, stop))
 }
 
+/// An OKR measured in percent over its period: what the harnesses create.
+pub fn percent_okr(
+    kind: OkrKind,
+    title: &str,
+    period_id: i64,
+    parent_id: Option<i64>,
+    progress_source: ProgressSource,
+) -> OkrInput {
+    OkrInput {
+        kind,
+        title: title.into(),
+        description: String::new(),
+        owner_id: None,
+        period_id,
+        parent_id,
+        starts_on: None,
+        due_on: None,
+        measure: Measure::PercentComplete,
+        weight: None,
+        contributes: None,
+        progress_source,
+    }
+}
+
+/// An admin (`email`) with an API token, and a period around today.
+pub async fn admin_with_token(
+    state: &AppState,
+    email: &str,
+) -> anyhow::Result<(Authenticated, Secret, i64)> {
+    let now = Utc::now();
+    let user = state
+        .accounts
+        .create_user(None, email, "Harness", Role::Admin, "harness password", now)
+        .await?;
+    let admin = Authenticated {
+        user,
+        session: None,
+    };
+    let (_, token) = state
+        .accounts
+        .create_api_token(&admin, "harness", now)
+        .await?;
+    let today = now.date_naive();
+    let period = state
+        .goals
+        .create_period(
+            &admin,
+            "Harness",
+            today - chrono::Duration::days(10),
+            today + chrono::Duration::days(80),
+            now,
+        )
+        .await?
+        .id;
+    Ok((admin, token, period))
+}
+
 /// One key result and the issues behind it.
 struct Target {
     kr: i64,
@@ -340,20 +400,13 @@ async fn set_up(
         .goals
         .create_okr(
             &org.admin,
-            OkrInput {
-                kind: OkrKind::Objective,
-                title: "Several instances behave as one".into(),
-                description: String::new(),
-                owner_id: None,
-                period_id: org.period,
-                parent_id: None,
-                starts_on: None,
-                due_on: None,
-                measure: Measure::PercentComplete,
-                weight: None,
-                contributes: None,
-                progress_source: ProgressSource::RollUp,
-            },
+            percent_okr(
+                OkrKind::Objective,
+                "Several instances behave as one",
+                org.period,
+                None,
+                ProgressSource::RollUp,
+            ),
             Utc::now(),
         )
         .await?

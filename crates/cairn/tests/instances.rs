@@ -119,65 +119,22 @@ async fn three_instances_record_the_histories_of_one_even_when_one_is_killed() {
 
 /// A bearer token of a new admin, and a check-in key result.
 async fn token_and_check_in_kr(cluster: &Cluster) -> (String, i64) {
-    use cairn_core::goals::{Measure, ProgressSource};
-    use cairn_engine::goals::OkrInput;
+    use cairn_core::goals::ProgressSource;
     use cairn_store::goals::OkrKind;
     let state = cluster.state().await.expect("state");
-    let now = chrono::Utc::now();
-    let user = state
-        .accounts
-        .create_user(
-            None,
-            "live@example.com",
-            "Live",
-            cairn_core::authz::Role::Admin,
-            "a long enough password",
-            now,
-        )
+    let (admin, token, period) = cairn::instances::admin_with_token(&state, "live@example.com")
         .await
-        .expect("user");
-    let admin = cairn_engine::accounts::Authenticated {
-        user,
-        session: None,
-    };
-    let (_, token) = state
-        .accounts
-        .create_api_token(&admin, "live", now)
-        .await
-        .expect("token");
-    let today = now.date_naive();
-    let period = state
-        .goals
-        .create_period(
-            &admin,
-            "Live",
-            today - chrono::Duration::days(10),
-            today + chrono::Duration::days(80),
-            now,
-        )
-        .await
-        .expect("period")
-        .id;
+        .expect("admin");
+    let input = cairn::instances::percent_okr(
+        OkrKind::KeyResult,
+        "Checked in",
+        period,
+        None,
+        ProgressSource::CheckIn,
+    );
     let kr = state
         .goals
-        .create_okr(
-            &admin,
-            OkrInput {
-                kind: OkrKind::KeyResult,
-                title: "Checked in".into(),
-                description: String::new(),
-                owner_id: None,
-                period_id: period,
-                parent_id: None,
-                starts_on: None,
-                due_on: None,
-                measure: Measure::PercentComplete,
-                weight: None,
-                contributes: None,
-                progress_source: ProgressSource::CheckIn,
-            },
-            now,
-        )
+        .create_okr(&admin, input, chrono::Utc::now())
         .await
         .expect("kr")
         .id;
