@@ -87,6 +87,47 @@ pub enum BenchCommand {
         #[arg(long, value_enum)]
         only: Option<crate::bench_hooks::Part>,
     },
+    /// Several `cairn serve` processes on one PostgreSQL database behind a
+    /// round-robin proxy: webhook ingest (proxy to answer) and change to
+    /// progress point, for each number of instances.
+    Instances {
+        /// A PostgreSQL server; each run gets a database of its own on it,
+        /// dropped afterwards.
+        #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+        server_url: String,
+        /// Numbers of instances to run, one run each.
+        #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
+        instances: Vec<usize>,
+        #[arg(long, default_value_t = 50)]
+        key_results: u32,
+        /// Issues closed one after another per key result.
+        #[arg(long, default_value_t = 20)]
+        issues_per_kr: u32,
+        #[arg(long, default_value_t = 5)]
+        projects: u32,
+        /// Between two closes of one key result's issues (50 key results
+        /// every 100 ms: 500 changes/s).
+        #[arg(long, default_value_t = 100)]
+        change_interval_ms: u64,
+    },
+    /// What open live pages cost PostgreSQL: transactions per second with
+    /// many `/live` streams open, quiet and with one change a second.
+    Live {
+        /// A PostgreSQL server; the run gets a database of its own on it,
+        /// dropped afterwards.
+        #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+        server_url: String,
+        #[arg(long, default_value_t = 1000)]
+        pages: usize,
+        #[arg(long, default_value_t = 5)]
+        okrs_per_page: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// The `cairn` to serve with (default: this one), e.g. an older
+        /// build for the figure before a change.
+        #[arg(long)]
+        binary: Option<PathBuf>,
+    },
 }
 
 fn binary() -> anyhow::Result<PathBuf> {
@@ -131,7 +172,132 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             })
             .await
         }
+        BenchCommand::Instances {
+            server_url,
+            instances,
+            key_results,
+            issues_per_kr,
+            projects,
+            change_interval_ms,
+        } => {
+            let plan = crate::instances::Plan {
+                instances: 1,
+                key_results,
+                issues_per_kr,
+                projects,
+                change_interval: Duration::from_millis(change_interval_ms),
+                kill_one: false,
+                lease_secs: 60,
+            };
+            instances_bench(&server_url, &instances, plan).await
+        }
+        BenchCommand::Live {
+            server_url,
+            pages,
+            okrs_per_page,
+            seconds,
+            binary: chosen,
+        } => {
+            let binary = match chosen {
+                Some(path) => path,
+                None => binary()?,
+            };
+            let bench = crate::bench_live::LiveBench {
+                pages,
+                okrs_per_page,
+                seconds,
+            };
+            let (admin, base) = postgres_server(&server_url).await?;
+            let (name, url) = fresh_database(&admin, &base, "live").await?;
+            let result = crate::bench_live::run(&binary, &admin, &url, &name, &bench).await;
+            drop_database(&admin, &name).await;
+            admin.close().await;
+            result
+        }
     }
+}
+
+/// The PostgreSQL server benchmarks make their databases on, and its URL.
+async fn postgres_server(server_url: &str) -> anyhow::Result<(sqlx::PgPool, reqwest::Url)> {
+    let admin = sqlx::PgPool::connect(server_url)
+        .await
+        .with_context(|| format!("cannot reach {}", cairn_store::redact_url(server_url)))?;
+    Ok((
+        admin,
+        reqwest::Url::parse(server_url).context("server URL")?,
+    ))
+}
+
+/// A new, empty database for one run: its name and URL.
+async fn fresh_database(
+    admin: &sqlx::PgPool,
+    server: &reqwest::Url,
+    what: &str,
+) -> anyhow::Result<(String, String)> {
+    let name = format!("cairn_bench_{what}_{}", std::process::id());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(admin)
+        .await?;
+    let mut url = server.clone();
+    url.set_path(&name);
+    Ok((name, url.to_string()))
+}
+
+async fn drop_database(admin: &sqlx::PgPool, name: &str) {
+    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .execute(admin)
+    .await;
+}
+
+/// `cairn bench instances`: one run per number of instances, each on a
+/// database of its own.
+async fn instances_bench(
+    server_url: &str,
+    counts: &[usize],
+    plan: crate::instances::Plan,
+) -> anyhow::Result<()> {
+    let (admin, server) = postgres_server(server_url).await?;
+    for &count in counts {
+        let (name, url) = fresh_database(&admin, &server, &format!("instances_{count}")).await?;
+        let plan = crate::instances::Plan {
+            instances: count,
+            ..plan.clone()
+        };
+        let result = crate::instances::run(&binary()?, &url, &plan).await;
+        drop_database(&admin, &name).await;
+        let mut report = result?;
+        let changes = report.change_to_point_ms.len();
+        println!(
+            "instances {count}: {} key results x {} issues closed at {:.0} changes/s over {} projects; all applied {:.2} s after the first change; deliveries per instance {:?}, unanswered {}",
+            plan.key_results,
+            plan.issues_per_kr,
+            f64::from(plan.key_results) * 1000.0 / plan.change_interval.as_millis().max(1) as f64,
+            plan.projects,
+            report.elapsed.as_secs_f64(),
+            report.per_instance,
+            report.unanswered
+        );
+        println!(
+            "instances {count}: webhook ingest (proxy -> instance -> 2xx): {}",
+            crate::bench_hooks::summary(&mut report.ingest_ms)
+        );
+        println!(
+            "instances {count}: change -> progress point ({changes} changes): {}; load average {}",
+            crate::bench_hooks::summary(&mut report.change_to_point_ms),
+            crate::bench_hooks::load_average()
+        );
+        if !report.errors.is_empty() {
+            println!(
+                "instances {count}: {} error log lines, first: {}",
+                report.errors.len(),
+                report.errors[0]
+            );
+        }
+    }
+    admin.close().await;
+    Ok(())
 }
 
 async fn startup(runs: u32, idle_secs: u64) -> anyhow::Result<()> {

@@ -11,7 +11,7 @@ use cairn_core::secret::Secret;
 use cairn_engine::accounts::{Accounts, Authenticated};
 use cairn_engine::connections::{ConnectionInput, Connections};
 use cairn_engine::goals::gitlab_link::{REFRESH_KIND, RefreshHandler};
-use cairn_engine::goals::{GitLabQuery, GoalSettings, Goals, JiraLinkInput, LinkInput, OkrInput};
+use cairn_engine::goals::{GitLabQuery, GoalSettings, Goals, JiraLinkInput, LinkInput};
 use cairn_engine::jobs::{JobSignal, Registry, Worker, WorkerConfig};
 use cairn_engine::keyring::Keyring;
 use cairn_store::goals::{LinkFields, OkrKind};
@@ -129,20 +129,13 @@ impl World {
     }
 
     async fn key_result(&self, title: &str) -> anyhow::Result<i64> {
-        let input = OkrInput {
-            kind: OkrKind::KeyResult,
-            title: title.into(),
-            description: String::new(),
-            owner_id: None,
-            period_id: self.period,
-            parent_id: None,
-            starts_on: None,
-            due_on: None,
-            measure: Measure::PercentComplete,
-            weight: None,
-            contributes: None,
-            progress_source: ProgressSource::DataLink,
-        };
+        let input = crate::instances::percent_okr(
+            OkrKind::KeyResult,
+            title,
+            self.period,
+            None,
+            ProgressSource::DataLink,
+        );
         Ok(self
             .goals
             .create_okr(&self.admin, input, Utc::now())

@@ -27,11 +27,11 @@ use anyhow::{Context, bail};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use cairn_core::authz::Role;
-use cairn_core::goals::{Measure, ProgressSource};
+use cairn_core::goals::ProgressSource;
 use cairn_core::secret::Secret;
 use cairn_engine::accounts::Authenticated;
 use cairn_engine::connections::ConnectionInput;
-use cairn_engine::goals::{GitLabQuery, LinkInput, OkrInput};
+use cairn_engine::goals::{GitLabQuery, LinkInput};
 use cairn_store::JobState;
 use cairn_store::goals::OkrKind;
 use cairn_web::AppState;
@@ -86,18 +86,18 @@ pub async fn run(bench: HookBench) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn load_average() -> String {
+pub(crate) fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "unknown".to_owned())
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
 /// The p-th percentile (0..=1) of sorted values.
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
@@ -105,7 +105,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-fn summary(values: &mut [f64]) -> String {
+pub(crate) fn summary(values: &mut [f64]) -> String {
     values.sort_by(|a, b| a.total_cmp(b));
     format!(
         "p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
@@ -149,7 +149,7 @@ where
         } = ready;
         let task = tokio::spawn(async move {
             let result = async {
-                wait_ready(address).await?;
+                crate::instances::wait_ready(address, Duration::from_secs(30)).await?;
                 load(state, address, prepared).await
             }
             .await;
@@ -168,30 +168,14 @@ where
     task.await.context("the benchmark task crashed")?
 }
 
-async fn wait_ready(address: SocketAddr) -> anyhow::Result<()> {
-    let client = reqwest::Client::new();
-    let started = Instant::now();
-    loop {
-        if let Ok(r) = client.get(format!("http://{address}/readyz")).send().await
-            && r.status().is_success()
-        {
-            return Ok(());
-        }
-        if started.elapsed() > Duration::from_secs(30) {
-            bail!("the server is not ready after 30 s");
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
 /// An admin, a GitLab connection to the simulator and a period.
-struct Org {
-    admin: Authenticated,
-    connection: i64,
-    period: i64,
+pub(crate) struct Org {
+    pub(crate) admin: Authenticated,
+    pub(crate) connection: i64,
+    pub(crate) period: i64,
 }
 
-async fn org(state: &AppState, sim: &cairn_sim::SimHandle) -> anyhow::Result<Org> {
+pub(crate) async fn org(state: &AppState, sim: &cairn_sim::SimHandle) -> anyhow::Result<Org> {
     let now = Utc::now();
     let user = state
         .accounts
@@ -245,26 +229,21 @@ async fn org(state: &AppState, sim: &cairn_sim::SimHandle) -> anyhow::Result<Org
 }
 
 impl Org {
-    async fn key_result(
+    /// A key result (under `parent`, if given) linked to a GitLab query.
+    pub(crate) async fn key_result(
         &self,
         state: &AppState,
         title: &str,
         query: GitLabQuery,
+        parent: Option<i64>,
     ) -> anyhow::Result<i64> {
-        let input = OkrInput {
-            kind: OkrKind::KeyResult,
-            title: title.into(),
-            description: String::new(),
-            owner_id: None,
-            period_id: self.period,
-            parent_id: None,
-            starts_on: None,
-            due_on: None,
-            measure: Measure::PercentComplete,
-            weight: None,
-            contributes: None,
-            progress_source: ProgressSource::DataLink,
-        };
+        let input = crate::instances::percent_okr(
+            OkrKind::KeyResult,
+            title,
+            self.period,
+            parent,
+            ProgressSource::DataLink,
+        );
         let kr = state
             .goals
             .create_okr(&self.admin, input, Utc::now())
@@ -290,7 +269,7 @@ impl Org {
 
 /// Calls the simulated GitLab: its REST API (`/api/v4/...`) or its control
 /// endpoints (`/_sim/...`).
-async fn sim_call(
+pub(crate) async fn sim_call(
     client: &reqwest::Client,
     sim: &cairn_sim::SimHandle,
     path: &str,
@@ -311,7 +290,7 @@ async fn sim_call(
     serde_json::from_str(&text).with_context(|| format!("simulator: POST {path}: not JSON"))
 }
 
-async fn new_issue(
+pub(crate) async fn new_issue(
     client: &reqwest::Client,
     sim: &cairn_sim::SimHandle,
     project: &str,
@@ -492,6 +471,7 @@ async fn ingest(bench: &HookBench) -> anyhow::Result<()> {
                     labels: vec![],
                     iids: vec![],
                 },
+                None,
             )
             .await?;
         let secret = state
@@ -704,7 +684,7 @@ struct Change {
     percent: f64,
 }
 
-fn project_name(n: u32) -> String {
+pub(crate) fn project_name(n: u32) -> String {
     format!("acme/project-{n}")
 }
 
@@ -740,6 +720,7 @@ async fn change_to_api(bench: &HookBench) -> anyhow::Result<()> {
                         labels: vec![],
                         iids: vec![iid],
                     },
+                    None,
                 )
                 .await?;
             krs.push(json!({"kr": kr, "iid": iid, "project": project}));

@@ -32,6 +32,9 @@ pub struct Settings {
     pub body_limit: usize,
     pub hook_body_limit: usize,
     pub job_concurrency: usize,
+    /// How long a claimed job stays this process's without a heartbeat:
+    /// how soon another instance takes over the jobs of one that died.
+    pub job_lease_secs: u64,
     pub shutdown_grace_secs: u64,
     pub db_connect_timeout_secs: u64,
     pub refresh_interval_secs: u64,
@@ -54,6 +57,7 @@ impl Default for Settings {
             body_limit: 1024 * 1024,
             hook_body_limit: 4 * 1024 * 1024,
             job_concurrency: 16,
+            job_lease_secs: 60,
             shutdown_grace_secs: 10,
             db_connect_timeout_secs: 10,
             refresh_interval_secs: 3600,
@@ -74,6 +78,7 @@ pub const KEYS: &[&str] = &[
     "body_limit",
     "hook_body_limit",
     "job_concurrency",
+    "job_lease_secs",
     "shutdown_grace_secs",
     "db_connect_timeout_secs",
     "refresh_interval_secs",
@@ -130,6 +135,10 @@ pub struct SettingsArgs {
     #[arg(long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job_concurrency: Option<usize>,
+    /// Seconds a claimed job stays this process's without a heartbeat; a dead instance's jobs are taken over after it [env: CAIRN_JOB_LEASE_SECS] [toml: job_lease_secs] [default: 60]
+    #[arg(long, value_name = "SECS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_lease_secs: Option<u64>,
     /// Seconds in-flight work may take after SIGTERM [env: CAIRN_SHUTDOWN_GRACE_SECS] [toml: shutdown_grace_secs] [default: 10]
     #[arg(long, value_name = "SECS")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -349,6 +358,12 @@ fn validate(settings: &Settings) -> Result<(), ConfigError> {
             settings.job_concurrency
         )));
     }
+    if !(2..=3600).contains(&settings.job_lease_secs) {
+        return Err(ConfigError(format!(
+            "invalid value for `job_lease_secs`: {} is outside 2..=3600",
+            settings.job_lease_secs
+        )));
+    }
     Ok(())
 }
 
@@ -465,6 +480,7 @@ mod tests {
             ("CAIRN_BIND", "localhost", "`bind`"),
             ("CAIRN_DATABASE_URL", "mysql://x/y", "`database_url`"),
             ("CAIRN_JOB_CONCURRENCY", "0", "`job_concurrency`"),
+            ("CAIRN_JOB_LEASE_SECS", "1", "`job_lease_secs`"),
             ("CAIRN_LOG_LEVEL", "info,[", "`log_level`"),
             (
                 "CAIRN_OUTBOUND_ALLOW",

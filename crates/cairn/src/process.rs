@@ -162,6 +162,11 @@ impl ServeProcess {
         }
     }
 
+    /// Whether the process has ended (its log closed).
+    pub fn has_exited(&self) -> bool {
+        *self.exited.borrow()
+    }
+
     pub fn pid(&self) -> Option<u32> {
         self.child.id()
     }

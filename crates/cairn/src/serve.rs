@@ -139,8 +139,13 @@ where
     let shutdown = CancellationToken::new();
     tokio::spawn(wait_for_signal(shutdown.clone()));
 
+    let lease = Duration::from_secs(settings.job_lease_secs);
     let worker_config = WorkerConfig {
         concurrency: settings.job_concurrency,
+        lease,
+        // Expired leases are looked for twice a lease (at most every 15 s),
+        // so a dead instance's jobs wait at most about 1.5 leases.
+        maintenance_interval: (lease / 2).min(Duration::from_secs(15)),
         shutdown_grace: Duration::from_secs(settings.shutdown_grace_secs),
         ..WorkerConfig::default()
     };

@@ -339,7 +339,7 @@ async fn complete_outcomes(
             continue;
         }
         let ids: Vec<i64> = done.iter().map(|j| j.id).collect();
-        match store.complete_jobs(&worker, &ids, Utc::now()).await {
+        match persistently(|| store.complete_jobs(&worker, &ids, Utc::now())).await {
             Ok(n) => {
                 completed += n;
                 if n < ids.len() as u64 {
@@ -353,7 +353,8 @@ async fn complete_outcomes(
                 }
             }
             Err(error) => {
-                // The leases expire and the jobs run again: at-least-once.
+                // The heartbeat keeps the leases while this process lives;
+                // they expire once it stops, and the jobs run again.
                 tracing::error!(error = %error, count = ids.len(), "recording completed jobs failed");
             }
         }
@@ -378,10 +379,7 @@ async fn record_failure(
         FailureOutcome::Dead => None,
     };
     let message = error.to_string();
-    match store
-        .fail_job(worker, job.id, &message, retry_at, now)
-        .await
-    {
+    match persistently(|| store.fail_job(worker, job.id, &message, retry_at, now)).await {
         Ok(_) => {
             let label = if retry_at.is_some() { "retry" } else { "dead" };
             metrics::counter!("cairn_jobs_finished_total", "kind" => job.kind.clone(), "outcome" => label).increment(1);
@@ -399,6 +397,33 @@ async fn record_failure(
         }
     }
 }
+
+/// Runs a store call until it succeeds, for up to [`PERSIST_FOR`]: an
+/// outcome not recorded leaves its job running under this worker's lease,
+/// which the heartbeat keeps extending, so a database restart must not
+/// lose it.
+async fn persistently<T, F, Fut>(mut call: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let started = tokio::time::Instant::now();
+    let mut pause = Duration::from_millis(100);
+    loop {
+        match call().await {
+            Ok(value) => return Ok(value),
+            Err(error) if started.elapsed() + pause > PERSIST_FOR => return Err(error),
+            Err(error) => {
+                tracing::warn!(error = %error, "recording a job's outcome failed; trying again");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+/// How long [`persistently`] keeps trying.
+const PERSIST_FOR: Duration = Duration::from_secs(300);
 
 async fn heartbeat(
     store: Arc<dyn Store>,

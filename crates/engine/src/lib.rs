@@ -12,7 +12,6 @@ pub mod goals;
 pub mod hooks;
 pub mod jobs;
 pub mod keyring;
-mod locks;
 pub mod notify;
 pub mod sync;
 

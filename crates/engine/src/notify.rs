@@ -30,7 +30,7 @@ use cairn_store::notify::{
     Channel, ChannelKind, ChannelUpdate, NewChannel, NewNotifyDelivery, NewSubscription, Notice,
     NotifyAttempt, NotifyDelivery, NotifyState, Subscription,
 };
-use cairn_store::{Job, NewAuditEntry, NewJob, Store, StoreError, StoreTx};
+use cairn_store::{Job, LockKey, NewAuditEntry, NewJob, Store, StoreError, StoreTx};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
@@ -762,7 +762,7 @@ impl Notifier {
                 )
                 .await
                 .map_err(retry)?;
-            tx.enqueue(&deliver_job(id, now), now)
+            tx.enqueue(&deliver_job(id, 1, now), now)
                 .await
                 .map_err(retry)?;
         }
@@ -820,10 +820,29 @@ impl Notifier {
             .get("delivery_id")
             .and_then(|v| v.as_i64())
             .ok_or_else(|| JobError::Permanent("no delivery_id".to_owned()))?;
+        let Some(channel_id) = self
+            .store
+            .get_notify_delivery(id)
+            .await
+            .map_err(retry)?
+            .map(|d| d.channel_id)
+        else {
+            return Ok(());
+        };
+        // One request at a time per channel, in every instance; read again
+        // under the lock, so an attempt another instance just made (a job
+        // taken over after its lease expired) is not made twice.
+        let _sending = self
+            .store
+            .lock(LockKey::Channel(channel_id))
+            .await
+            .map_err(retry)?;
         let Some(delivery) = self.store.get_notify_delivery(id).await.map_err(retry)? else {
             return Ok(());
         };
-        if delivery.state != NotifyState::Pending {
+        if delivery.state != NotifyState::Pending
+            || delivery.attempts >= attempt_of_job(job, &delivery)
+        {
             return Ok(());
         }
         let Some(channel) = self
@@ -906,8 +925,11 @@ impl Notifier {
         )
         .increment(1);
         if let Some(at) = next_at {
-            tx.enqueue(&deliver_job(delivery.id, now).run_after(at), now)
-                .await?;
+            tx.enqueue(
+                &deliver_job(delivery.id, attempt + 1, now).run_after(at),
+                now,
+            )
+            .await?;
         }
         let current = tx
             .record_channel_outcome(channel.id, outcome.success, now)
@@ -964,8 +986,25 @@ fn retry(error: impl std::fmt::Display) -> JobError {
     JobError::Retry(error.to_string())
 }
 
-fn deliver_job(delivery_id: i64, now: DateTime<Utc>) -> NewJob {
-    NewJob::new(DELIVER_KIND, json!({"delivery_id": delivery_id}), now).with_max_attempts(3)
+/// The job of one attempt; the attempt's number lets a job that runs again
+/// (its worker died after recording the attempt) see it was made.
+fn deliver_job(delivery_id: i64, attempt: u32, now: DateTime<Utc>) -> NewJob {
+    NewJob::new(
+        DELIVER_KIND,
+        json!({"delivery_id": delivery_id, "attempt": attempt}),
+        now,
+    )
+    .with_max_attempts(3)
+}
+
+/// Which attempt a delivery job makes; jobs enqueued before attempts were
+/// numbered make the next one.
+fn attempt_of_job(job: &Job, delivery: &NotifyDelivery) -> u32 {
+    job.payload
+        .get("attempt")
+        .and_then(|a| a.as_u64())
+        .and_then(|a| u32::try_from(a).ok())
+        .unwrap_or(delivery.attempts + 1)
 }
 
 fn attempt_of(

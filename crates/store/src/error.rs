@@ -51,6 +51,28 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The database could not be reached (down, restarting, the pool
+    /// exhausted): worth trying again shortly, unlike a bad statement.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Unreachable { .. } => true,
+            StoreError::Database(error) => {
+                matches!(
+                    error,
+                    sqlx::Error::Io(_)
+                        | sqlx::Error::PoolTimedOut
+                        | sqlx::Error::PoolClosed
+                        | sqlx::Error::WorkerCrashed
+                ) || error
+                    .as_database_error()
+                    .and_then(|e| e.code())
+                    // admin_shutdown, crash_shutdown, cannot_connect_now
+                    .is_some_and(|code| matches!(code.as_ref(), "57P01" | "57P02" | "57P03"))
+            }
+            _ => false,
+        }
+    }
+
     /// Maps sqlx's migration errors to the refusals an operator understands.
     pub(crate) fn from_migrate(error: sqlx::migrate::MigrateError, latest_known: i64) -> Self {
         use sqlx::migrate::MigrateError as M;

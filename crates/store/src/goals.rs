@@ -931,6 +931,7 @@ macro_rules! impl_goals {
                 .bind(note)
                 .execute(&mut *self.tx)
                 .await?;
+                self.changed.push(okr_id);
                 Ok(())
             }
         }

@@ -17,8 +17,10 @@ macro_rules! job_columns {
 
 mod accounts;
 mod error;
+mod feed;
 pub mod goals;
 pub mod hooks;
+pub mod locks;
 pub mod notify;
 mod postgres;
 mod sqlite;
@@ -37,7 +39,9 @@ use chrono::{DateTime, Utc};
 pub use accounts::{AccountStore, AccountTx};
 pub use cairn_core::jobs::JobState;
 pub use error::StoreError;
+pub use feed::ProgressSignal;
 pub use hooks::{HookStore, HookTx};
+pub use locks::{KeyLock, LockKey};
 pub use notify::{NotifyStore, NotifyTx};
 pub use sync::{SyncStore, SyncTx};
 pub use types::*;
@@ -149,6 +153,17 @@ pub trait Store:
     /// Starts a transaction for changes that must happen together. Dropping
     /// it without [`StoreTx::commit`] rolls everything back.
     async fn begin(&self) -> Result<Box<dyn StoreTx>>;
+
+    /// Waits until this task alone, in every instance on this database,
+    /// holds `key` (see [`locks`]); held until the guard is dropped. Commit
+    /// what is written under it first. It is no transaction: it may be
+    /// held across a remote call, and dies with the process.
+    async fn lock(&self, key: LockKey) -> Result<KeyLock>;
+
+    /// Progress changes as they commit, from every instance on this
+    /// database (see [`feed`]'s module documentation); a receiver that
+    /// lags behind is told so by `recv`.
+    fn progress_feed(&self) -> tokio::sync::broadcast::Receiver<ProgressSignal>;
 
     /// Enqueues one job in a transaction of its own. Returns `None` when a
     /// queued job with the same dedupe key already exists.

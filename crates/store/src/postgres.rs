@@ -2,16 +2,19 @@
 //! with `FOR UPDATE SKIP LOCKED`, so instances never take the same job.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::types::Json;
-use sqlx::{Postgres, Row, Transaction};
+use sqlx::{Connection, Postgres, Row, Transaction};
 
 use crate::error::integration_from;
+use crate::feed::{self, Feed, ProgressSignal};
+use crate::locks::{KeyLock, KeyedLocks, LockKey, Release};
 use crate::{
     AuditEntry, Backend, IntegrationKind, Job, JobCounts, JobState, NewAuditEntry, NewJob,
     OpenOptions, Result, SchemaStatus, Store, StoreError, StoreTx, redact_url,
@@ -24,6 +27,12 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 pub(crate) struct PgStore {
     pool: PgPool,
     writer: PgPool,
+    locks: KeyedLocks,
+    locker: Arc<PgLocker>,
+    feed: Feed,
+    /// Started on the first [`Store::progress_feed`]: one `LISTEN`
+    /// connection per process, and only in processes that show pages.
+    listening: std::sync::OnceLock<()>,
 }
 
 fn job_from_row(row: &PgRow) -> Result<Job> {
@@ -83,6 +92,10 @@ impl PgStore {
                     return Ok(PgStore {
                         writer: pool.clone(),
                         pool,
+                        locks: KeyedLocks::default(),
+                        locker: Arc::new(PgLocker::new(connect)),
+                        feed: Feed::default(),
+                        listening: std::sync::OnceLock::new(),
                     });
                 }
                 Err(error) => {
@@ -158,11 +171,35 @@ impl Store for PgStore {
 
     async fn close(&self) {
         self.pool.close().await;
+        if let Some(conn) = self.locker.conn.lock().await.0.take() {
+            let _ = conn.close().await;
+        }
+    }
+
+    fn progress_feed(&self) -> tokio::sync::broadcast::Receiver<ProgressSignal> {
+        let receiver = self.feed.subscribe();
+        self.listening.get_or_init(|| {
+            tokio::spawn(listen(self.pool.clone(), self.feed.clone()));
+        });
+        receiver
+    }
+
+    async fn lock(&self, key: LockKey) -> Result<KeyLock> {
+        let local = self.locks.lock(key).await;
+        let generation = self.locker.acquire(key).await?;
+        let release: Arc<dyn Release> = Arc::new(PgRelease {
+            locker: self.locker.clone(),
+            generation,
+        });
+        Ok(KeyLock::new(key, local, Some(release)))
     }
 
     async fn begin(&self) -> Result<Box<dyn StoreTx>> {
         let tx = self.pool.begin().await?;
-        Ok(Box::new(PgTx { tx }))
+        Ok(Box::new(PgTx {
+            tx,
+            changed: Vec::new(),
+        }))
     }
 
     async fn claim_jobs(
@@ -360,17 +397,169 @@ impl Store for PgStore {
     }
 }
 
+/// PostgreSQL's side of [`Store::lock`]: one connection per process, kept
+/// for advisory locks only (see [`crate::locks`]).
+pub(crate) struct PgLocker {
+    connect: PgConnectOptions,
+    /// The lock connection (opened on first use, again after it broke) and
+    /// how many times it was opened: locks taken on an older connection
+    /// died with it and are not given back on the new one.
+    conn: tokio::sync::Mutex<(Option<PgConnection>, u64)>,
+}
+
+/// Longest pause between two tries of a lock another instance holds.
+const LOCK_RETRY_MAX: Duration = Duration::from_millis(20);
+
+impl PgLocker {
+    fn new(connect: PgConnectOptions) -> Self {
+        PgLocker {
+            connect,
+            conn: tokio::sync::Mutex::new((None, 0)),
+        }
+    }
+
+    /// Takes `key` for this session, asking again after growing pauses
+    /// while another session holds it. Returns the connection's generation.
+    async fn acquire(&self, key: LockKey) -> Result<u64> {
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let (taken, generation) = self.try_acquire(key).await?;
+            if taken {
+                return Ok(generation);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(LOCK_RETRY_MAX);
+        }
+    }
+
+    async fn try_acquire(&self, key: LockKey) -> Result<(bool, u64)> {
+        let mut guard = self.conn.lock().await;
+        if guard.0.is_none() {
+            let conn = PgConnection::connect_with(&self.connect).await?;
+            guard.0 = Some(conn);
+            guard.1 += 1;
+        }
+        let generation = guard.1;
+        let Some(conn) = guard.0.as_mut() else {
+            return Err(StoreError::InvalidData(
+                "lock connection missing".to_owned(),
+            ));
+        };
+        match sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)")
+            .bind(key.advisory_key())
+            .fetch_one(conn)
+            .await
+        {
+            Ok(taken) => Ok((taken, generation)),
+            Err(error) => {
+                // Broken (the server restarted, say): every lock of this
+                // session is gone; open a new one next time.
+                tracing::warn!(error = %error, "the advisory lock connection failed; reconnecting on next use");
+                guard.0 = None;
+                Err(error.into())
+            }
+        }
+    }
+
+    async fn release(&self, key: LockKey, generation: u64) {
+        let mut guard = self.conn.lock().await;
+        if guard.1 != generation {
+            return;
+        }
+        let Some(conn) = guard.0.as_mut() else {
+            return;
+        };
+        if let Err(error) = sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(key.advisory_key())
+            .execute(conn)
+            .await
+        {
+            tracing::warn!(error = %error, "giving back an advisory lock failed; reconnecting on next use");
+            guard.0 = None;
+        }
+    }
+}
+
+/// Gives one key back on the connection generation that took it.
+struct PgRelease {
+    locker: Arc<PgLocker>,
+    generation: u64,
+}
+
+impl Release for PgRelease {
+    fn release(&self, key: LockKey) {
+        let locker = self.locker.clone();
+        let generation = self.generation;
+        // Without a runtime the process is ending: the connection closes
+        // and PostgreSQL lets go of every lock it held.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { locker.release(key, generation).await });
+        }
+    }
+}
+
+/// Relays `NOTIFY cairn_progress` from every instance to this process's
+/// feed until the pool closes. A lost connection is opened again and
+/// announced as [`ProgressSignal::Resync`], since what was sent meanwhile
+/// is gone.
+async fn listen(pool: PgPool, feed: Feed) {
+    let mut pause = Duration::from_millis(200);
+    while !pool.is_closed() {
+        let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::debug!(error = %error, "cannot listen for progress changes yet");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        if let Err(error) = listener.listen(feed::CHANNEL).await {
+            tracing::debug!(error = %error, "LISTEN failed");
+            tokio::time::sleep(pause).await;
+            continue;
+        }
+        pause = Duration::from_millis(200);
+        // Anything committed before LISTEN took effect is unknown.
+        feed.send(ProgressSignal::Resync);
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(notification)) => {
+                    for id in feed::parse(notification.payload()) {
+                        feed.send(ProgressSignal::Changed(id));
+                    }
+                }
+                Ok(None) => feed.send(ProgressSignal::Resync),
+                Err(error) => {
+                    if !pool.is_closed() {
+                        tracing::warn!(error = %error, "listening for progress changes failed; listening again");
+                    }
+                    break;
+                }
+            }
+        }
+    }
+}
+
 struct PgTx {
     tx: Transaction<'static, Postgres>,
+    /// OKRs whose progress this transaction records, announced with it.
+    changed: Vec<i64>,
 }
 
 #[async_trait]
 impl StoreTx for PgTx {
     async fn enqueue(&mut self, job: &NewJob, now: DateTime<Utc>) -> Result<Option<i64>> {
-        let id: Option<i64> = sqlx::query_scalar(
+        // A job waiting under the same key is locked (a no-op update), not
+        // skipped: until this transaction commits no worker can claim it
+        // (claims skip locked rows), so whatever this transaction writes
+        // for that job (a webhook delivery) is there when it runs. Had a
+        // worker claimed it first, the key is free and this inserts.
+        let row: Option<(i64, bool)> = sqlx::query_as(
             "INSERT INTO jobs (kind, payload, state, attempts, max_attempts, run_after, dedupe_key, \
              created_at, updated_at, integration) VALUES ($1, $2, 'queued', 0, $3, $4, $5, $7, $7, $6) \
-             ON CONFLICT DO NOTHING RETURNING id",
+             ON CONFLICT (dedupe_key) WHERE state = 'queued' AND dedupe_key IS NOT NULL \
+             DO UPDATE SET dedupe_key = EXCLUDED.dedupe_key RETURNING id, xmax = 0",
         )
         .bind(&job.kind)
         .bind(Json(&job.payload))
@@ -381,7 +570,7 @@ impl StoreTx for PgTx {
         .bind(now)
         .fetch_optional(&mut *self.tx)
         .await?;
-        Ok(id)
+        Ok(row.and_then(|(id, inserted)| inserted.then_some(id)))
     }
 
     async fn append_audit(&mut self, entry: &NewAuditEntry, now: DateTime<Utc>) -> Result<i64> {
@@ -399,7 +588,17 @@ impl StoreTx for PgTx {
         Ok(id)
     }
 
-    async fn commit(self: Box<Self>) -> Result<()> {
+    async fn commit(mut self: Box<Self>) -> Result<()> {
+        // Delivered to every listener when, and only if, this commits.
+        self.changed.sort_unstable();
+        self.changed.dedup();
+        for payload in feed::payloads(&self.changed) {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(feed::CHANNEL)
+                .bind(payload)
+                .execute(&mut *self.tx)
+                .await?;
+        }
         self.tx.commit().await?;
         Ok(())
     }

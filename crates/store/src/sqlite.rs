@@ -13,6 +13,8 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 use crate::error::integration_from;
+use crate::feed::{Feed, ProgressSignal};
+use crate::locks::{KeyLock, KeyedLocks, LockKey};
 use crate::{
     AuditEntry, Backend, IntegrationKind, Job, JobCounts, JobState, NewAuditEntry, NewJob,
     OpenOptions, Result, SchemaStatus, Store, StoreError, StoreTx,
@@ -30,6 +32,8 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 pub(crate) struct SqliteStore {
     pool: SqlitePool,
     writer: SqlitePool,
+    locks: KeyedLocks,
+    feed: Feed,
 }
 
 fn ms(t: DateTime<Utc>) -> i64 {
@@ -105,7 +109,12 @@ impl SqliteStore {
             .fetch_one(&pool)
             .await
             .map_err(|e| classify_open_error(&path, e))?;
-        Ok(SqliteStore { pool, writer })
+        Ok(SqliteStore {
+            pool,
+            writer,
+            locks: KeyedLocks::default(),
+            feed: Feed::default(),
+        })
     }
 }
 
@@ -176,11 +185,25 @@ impl Store for SqliteStore {
         self.writer.close().await;
     }
 
+    fn progress_feed(&self) -> tokio::sync::broadcast::Receiver<ProgressSignal> {
+        // One process owns the file: its own commits are all there is.
+        self.feed.subscribe()
+    }
+
+    async fn lock(&self, key: LockKey) -> Result<KeyLock> {
+        // One process owns the file: its own lock is everyone's.
+        Ok(KeyLock::new(key, self.locks.lock(key).await, None))
+    }
+
     async fn begin(&self) -> Result<Box<dyn StoreTx>> {
         // IMMEDIATE takes the write lock up front, so two writers queue on
         // the busy timeout instead of failing with SQLITE_BUSY mid-way.
         let tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        Ok(Box::new(SqliteTx { tx }))
+        Ok(Box::new(SqliteTx {
+            tx,
+            feed: self.feed.clone(),
+            changed: Vec::new(),
+        }))
     }
 
     async fn claim_jobs(
@@ -394,6 +417,9 @@ impl Store for SqliteStore {
 
 struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
+    feed: Feed,
+    /// OKRs whose progress this transaction records, announced on commit.
+    changed: Vec<i64>,
 }
 
 #[async_trait]
@@ -433,6 +459,9 @@ impl StoreTx for SqliteTx {
 
     async fn commit(self: Box<Self>) -> Result<()> {
         self.tx.commit().await?;
+        for id in self.changed {
+            self.feed.send(ProgressSignal::Changed(id));
+        }
         Ok(())
     }
 }

@@ -9,7 +9,7 @@ use cairn_store::goals::{LinkFields, OkrFields, OkrKind, OkrProgress, RefreshRec
 use cairn_store::hooks::{DeliveryState, NewDelivery};
 use cairn_store::testing::TestDb;
 use cairn_store::{
-    Backend, ConnectionUpdate, HealthCheck, IntegrationKind, JobState, NewAuditEntry,
+    Backend, ConnectionUpdate, HealthCheck, IntegrationKind, JobState, LockKey, NewAuditEntry,
     NewConnection, NewJob, NewUser, OpenOptions, Role, SealedSecret, Session, Store, StoreError,
     UserUpdate,
 };
@@ -54,6 +54,7 @@ conformance!(
     deliveries_are_deduplicated_and_stored_with_their_job,
     pending_deliveries_finish_once_and_count_in_stats,
     channels_subscriptions_deliveries_and_notices_round_trip,
+    a_key_has_one_holder_across_instances,
     sync_pairs_round_trip_and_find_their_connections,
     sync_items_link_once_per_side_and_keep_the_newest_hint,
     sync_item_claims_exclude_others_until_saved_or_expired,
@@ -2027,6 +2028,134 @@ async fn channels_subscriptions_deliveries_and_notices_round_trip(backend: Backe
             .await
             .expect("get")
             .is_none()
+    );
+}
+
+/// Two "instances": on PostgreSQL two stores (two pools, two lock
+/// connections) on one database; SQLite is one process's, so one store.
+async fn instances(backend: Backend) -> (TestDb, Arc<dyn Store>, Arc<dyn Store>) {
+    let db = TestDb::new(backend).await;
+    let a = db.store().await;
+    let b = match backend {
+        Backend::Postgres => db.store().await,
+        Backend::Sqlite => a.clone(),
+    };
+    (db, a, b)
+}
+
+async fn a_key_has_one_holder_across_instances(backend: Backend) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (_db, a, b) = instances(backend).await;
+    let inside = Arc::new(AtomicUsize::new(0));
+    let entered = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for n in 0..24 {
+        let store = if n % 2 == 0 { a.clone() } else { b.clone() };
+        let (inside, entered) = (inside.clone(), entered.clone());
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..5 {
+                let held = store.lock(LockKey::Okr(1)).await.expect("lock");
+                assert_eq!(held.key(), LockKey::Okr(1));
+                assert_eq!(
+                    inside.fetch_add(1, Ordering::SeqCst),
+                    0,
+                    "two holders at once"
+                );
+                // Give the other instance every chance to come in.
+                for _ in 0..3 {
+                    tokio::task::yield_now().await;
+                }
+                store.ping().await.expect("ping");
+                inside.fetch_sub(1, Ordering::SeqCst);
+                entered.fetch_add(1, Ordering::SeqCst);
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("no task saw two holders");
+    }
+    assert_eq!(entered.load(Ordering::SeqCst), 24 * 5);
+
+    // Other keys are not held up by a held one, nor are the same ids of
+    // other kinds.
+    let held = a.lock(LockKey::Okr(2)).await.expect("lock");
+    for other in [LockKey::Okr(3), LockKey::Link(2), LockKey::SyncItem(2, 2)] {
+        let got = tokio::time::timeout(std::time::Duration::from_secs(5), b.lock(other))
+            .await
+            .expect("another key is free")
+            .expect("lock");
+        drop(got);
+    }
+    // The key is free again once dropped, for either instance.
+    let waiting = {
+        let b = b.clone();
+        tokio::spawn(async move { b.lock(LockKey::Okr(2)).await.map(|_| ()) })
+    };
+    drop(held);
+    tokio::time::timeout(std::time::Duration::from_secs(5), waiting)
+        .await
+        .expect("taken after the holder let go")
+        .expect("task")
+        .expect("lock");
+}
+
+/// An instance that dies (its connections close) lets go of what it held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_locks_die_with_their_instance() {
+    let (db, a, b) = instances(Backend::Postgres).await;
+    let held = b.lock(LockKey::Link(9)).await.expect("lock");
+    let waiting = {
+        let a = a.clone();
+        tokio::spawn(async move { a.lock(LockKey::Link(9)).await.map(|_| ()) })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert!(!waiting.is_finished(), "held by the other instance");
+    // Closing the store closes its lock connection, as a killed process's
+    // would be; the guard is not dropped first.
+    b.close().await;
+    tokio::time::timeout(std::time::Duration::from_secs(5), waiting)
+        .await
+        .expect("free once its holder's connection closed")
+        .expect("task")
+        .expect("lock");
+    std::mem::forget(held);
+    drop(db);
+}
+
+/// A transaction that finds a waiting job under its dedupe key keeps that
+/// job from being claimed until it commits, so what it writes for the job
+/// (a webhook delivery) is visible when the job runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_dedupe_holds_the_waiting_job_until_commit() {
+    let (_db, store) = store(Backend::Postgres).await;
+    let now = t0();
+    let first = store
+        .enqueue(job(1, now).with_dedupe_key("hooks:jira:1"), now)
+        .await
+        .expect("enqueue");
+    assert!(first.is_some());
+    let mut tx = store.begin().await.expect("begin");
+    let again = tx
+        .enqueue(&job(2, now).with_dedupe_key("hooks:jira:1"), now)
+        .await
+        .expect("enqueue");
+    assert_eq!(again, None, "deduplicated");
+    let claimed = store
+        .claim_jobs("w1", 10, now, now + Duration::seconds(30))
+        .await
+        .expect("claim");
+    assert!(
+        claimed.is_empty(),
+        "claimed while the enqueuer is open: {claimed:?}"
+    );
+    tx.commit().await.expect("commit");
+    let claimed = store
+        .claim_jobs("w1", 10, now, now + Duration::seconds(30))
+        .await
+        .expect("claim");
+    assert_eq!(
+        claimed.iter().map(|j| Some(j.id)).collect::<Vec<_>>(),
+        vec![first]
     );
 }
 

@@ -64,7 +64,7 @@ impl ApiError {
 
 impl From<cairn_store::StoreError> for ApiError {
     fn from(error: cairn_store::StoreError) -> Self {
-        ApiError::internal(error)
+        from_engine(error.into())
     }
 }
 
@@ -192,6 +192,12 @@ pub fn from_engine(error: cairn_engine::EngineError) -> ApiError {
                 "{} {} (diagnosis: {})",
                 diagnosis.summary, diagnosis.hint, diagnosis.code
             ),
+        ),
+        // A load balancer or a tracker tries again elsewhere or later.
+        E::Store(error) if error.is_unavailable() => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the database cannot be reached just now; try again shortly",
         ),
         E::Store(error) => ApiError::internal(error),
         E::Keyring(error) => ApiError::internal(error),

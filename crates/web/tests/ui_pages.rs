@@ -533,6 +533,27 @@ async fn remote_titles_are_text_and_bars_follow_refreshes() {
         text.contains("event: progress") && text.contains("on_track"),
         "{text}"
     );
+    // A change reaches the open stream at once: it is announced by the
+    // store, not found by the 30-second safety poll.
+    h.control(
+        "gitlab/issues/close",
+        json!({"project": PROJECT, "iid": iids[3]}),
+    )
+    .await;
+    let changed_at = std::time::Instant::now();
+    let reply = b.post(&format!("/okrs/{okr}/refresh"), &[]).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text);
+    let next = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        futures_util::StreamExt::next(&mut body),
+    )
+    .await
+    .expect("the change within seconds, not at the safety poll")
+    .expect("a chunk")
+    .expect("bytes");
+    let text = String::from_utf8_lossy(&next);
+    assert!(text.contains("\"width\":\"100\""), "{text}");
+    assert!(changed_at.elapsed() < std::time::Duration::from_secs(5));
     // Without a session there is no stream.
     let anonymous = h.call("GET", &format!("/live?ids={okr}"), None, None).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);

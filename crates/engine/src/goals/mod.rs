@@ -12,6 +12,7 @@ pub mod gitlab_link;
 pub mod items;
 pub mod jira_link;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ use cairn_core::goals::{
     evaluate, roll_up,
 };
 use cairn_store::goals::{CheckInRecord, Okr, OkrFields, OkrKind, OkrProgress, Period};
-use cairn_store::{NewAuditEntry, Store};
+use cairn_store::{LockKey, NewAuditEntry, Store};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::json;
@@ -117,14 +118,21 @@ pub struct Goals {
     pub(crate) settings: GoalSettings,
     pub(crate) clients: gitlab_link::ClientCache,
     pub(crate) jira_clients: jira_link::JiraClientCache,
-    /// One recompute of an OKR at a time in this process, so two changes
-    /// applied at once (two webhooks, a hook and a poll) neither record the
-    /// same progress twice nor let the older reading be written last.
-    recomputing: crate::locks::KeyedLocks,
     /// Small writes (progress points, webhook deliveries, a hook's item
     /// changes) share transactions (see [`crate::batch`]).
     pub(crate) batcher: crate::batch::Batcher,
+    /// OKRs as last read for live pages, and when that read started (see
+    /// [`Goals::get_okr_since`]).
+    recent: tokio::sync::Mutex<HashMap<i64, (tokio::time::Instant, Okr)>>,
+    /// Parents a task of this process is waiting to roll up and has not
+    /// started reading yet: a child that changes meanwhile leaves its
+    /// parent to that task, which will read it (many children changing at
+    /// once make one roll-up of their parent, not one each).
+    rolling_up: std::sync::Mutex<std::collections::HashSet<i64>>,
 }
+
+/// Most OKRs [`Goals::get_okr_since`] remembers before forgetting old ones.
+const RECENT_OKRS: usize = 10_000;
 
 /// Records an OKR's new progress (one write of a batch).
 struct RecordProgress {
@@ -177,7 +185,8 @@ impl Goals {
             settings,
             clients: gitlab_link::ClientCache::default(),
             jira_clients: jira_link::JiraClientCache::default(),
-            recomputing: crate::locks::KeyedLocks::default(),
+            recent: tokio::sync::Mutex::new(HashMap::new()),
+            rolling_up: std::sync::Mutex::new(std::collections::HashSet::new()),
         }
     }
 
@@ -236,6 +245,33 @@ impl Goals {
     pub async fn get_okr(&self, by: &Authenticated, id: i64) -> Result<Okr, EngineError> {
         authorize(Some(by.actor()), Action::ViewGoals)?;
         self.load(id).await
+    }
+
+    /// An OKR as read at or after `since` (when a live page heard it
+    /// changed): when a thousand pages hear of one change at once, one of
+    /// them reads it and the others share that read. Reads of this process
+    /// take turns, so they do not all go to the database together.
+    pub async fn get_okr_since(
+        &self,
+        by: &Authenticated,
+        id: i64,
+        since: tokio::time::Instant,
+    ) -> Result<Okr, EngineError> {
+        authorize(Some(by.actor()), Action::ViewGoals)?;
+        let mut recent = self.recent.lock().await;
+        if let Some((read_at, okr)) = recent.get(&id)
+            && *read_at >= since
+        {
+            return Ok(okr.clone());
+        }
+        let started = tokio::time::Instant::now();
+        let okr = self.load(id).await?;
+        if recent.len() >= RECENT_OKRS {
+            let old = started - Duration::from_secs(60);
+            recent.retain(|_, (at, _)| *at > old);
+        }
+        recent.insert(id, (started, okr.clone()));
+        Ok(okr)
     }
 
     pub(crate) async fn load(&self, id: i64) -> Result<Okr, EngineError> {
@@ -617,6 +653,12 @@ impl Goals {
         })
     }
 
+    /// Progress changes as they commit, in every instance: what live pages
+    /// wait on instead of reading the store every second.
+    pub fn watch_progress(&self) -> tokio::sync::broadcast::Receiver<cairn_store::ProgressSignal> {
+        self.store.progress_feed()
+    }
+
     /// Recomputes every OKR that has progress, so statuses follow the clock
     /// (expected progress rises every day even when nothing is checked in).
     /// Returns how many changed.
@@ -654,9 +696,31 @@ impl Goals {
             if guard > 1_000 {
                 break;
             }
-            // Read and written under the OKR's lock; released before its
-            // parent is taken, so locks never nest.
-            let _recomputing = self.recomputing.lock(id).await;
+            // One recompute of an OKR at a time in every instance, so two
+            // changes applied at once (two webhooks, a hook and a poll)
+            // neither record the same progress twice nor let the older
+            // reading be written last. Read and written under the lock;
+            // released before its parent is taken.
+            let roll_up = id != okr_id;
+            if roll_up
+                && !self
+                    .rolling_up
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(id)
+            {
+                // Another task will read this parent after our child's
+                // change was committed.
+                break;
+            }
+            let locked = self.store.lock(LockKey::Okr(id)).await;
+            if roll_up {
+                self.rolling_up
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&id);
+            }
+            let _recomputing = locked?;
             let Some(okr) = self.store.get_okr(id).await? else {
                 break;
             };

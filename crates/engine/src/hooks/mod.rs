@@ -47,7 +47,7 @@ use cairn_core::authz::{Action, ConnectionFacts, ConnectionOp};
 use cairn_core::integrations::IntegrationKind;
 use cairn_core::secret::Secret;
 use cairn_store::hooks::{Delivery, DeliveryState, HookTarget, NewDelivery};
-use cairn_store::{Connection, NewAuditEntry, NewJob, Store};
+use cairn_store::{Connection, LockKey, NewAuditEntry, NewJob, Store};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
@@ -60,7 +60,6 @@ use crate::goals::jira_link::{self, JiraQuery};
 use crate::goals::{Goals, ItemChanges};
 use crate::jobs::{JobError, JobHandler, JobSignal, Registry};
 use crate::keyring::Keyring;
-use crate::locks::KeyedLocks;
 
 /// The job kind that applies one GitLab delivery.
 pub const GITLAB_HOOK_KIND: &str = "hook_gitlab";
@@ -216,9 +215,6 @@ pub struct Hooks {
     signal: JobSignal,
     /// (connection, milestone id) -> (when read, title).
     milestones: Mutex<HashMap<(i64, u64), (Instant, String)>>,
-    /// Changes to one link are applied one at a time in this process, each
-    /// timed when it starts, so its history reads in the order it happened.
-    applying: KeyedLocks,
     /// Two-way sync hears about the same issue events.
     sync: Option<Arc<crate::sync::SyncEngine>>,
 }
@@ -422,7 +418,6 @@ impl Hooks {
             settings,
             signal: JobSignal::default(),
             milestones: Mutex::new(HashMap::new()),
-            applying: KeyedLocks::default(),
             sync: None,
         }
     }
@@ -888,7 +883,10 @@ impl Hooks {
                 only_newer: true,
             };
             let outcome = {
-                let _applying = self.applying.lock(link.id).await;
+                // Changes to one link are applied one at a time in every
+                // instance, each timed when it starts, so its history reads
+                // in the order it happened.
+                let _applying = self.store.lock(LockKey::Link(link.id)).await?;
                 self.goals
                     .apply_item_changes(link, &changes, None, &note, Utc::now())
                     .await?
@@ -953,6 +951,11 @@ impl Hooks {
         connection_id: i64,
         now: DateTime<Utc>,
     ) -> Result<usize, ApplyError> {
+        // One batch of a connection at a time in every instance: a later
+        // batch searches after this one applied, so an older search result
+        // is never written over a newer one. Held across the searches: it
+        // is a lock, not a transaction (see cairn_store::locks).
+        let _batch = self.store.lock(LockKey::JiraBatch(connection_id)).await?;
         let deliveries = self
             .store
             .pending_deliveries(connection_id, IntegrationKind::Jira, JIRA_BATCH)
@@ -1062,7 +1065,10 @@ impl Hooks {
                 left,
                 only_newer: false,
             };
-            let _applying = self.applying.lock(link.id).await;
+            // Changes to one link are applied one at a time in every
+            // instance, each timed when it starts, so its history reads
+            // in the order it happened.
+            let _applying = self.store.lock(LockKey::Link(link.id)).await?;
             self.goals
                 .apply_item_changes(link, &changes, None, &note, Utc::now())
                 .await?;
