@@ -418,6 +418,52 @@ impl JiraSide {
         Ok(())
     }
 
+    /// Reads the transitions offered from each mapped status the workflow
+    /// of this issue type does not know yet, on one issue standing in it
+    /// (a search and a read per status; nothing is changed).
+    async fn discover(&self, issue_type_id: &str) -> Result<(), Failure> {
+        let unknown: Vec<String> = {
+            let workflows = self.workflows.lock().unwrap_or_else(|e| e.into_inner());
+            let workflow = workflows.get(issue_type_id);
+            self.mapping
+                .0
+                .iter()
+                .map(|e| e.status_id.clone())
+                .filter(|id| !workflow.is_some_and(|w| w.knows(id)))
+                .collect()
+        };
+        let key = self.project_key.replace('"', "\\\"");
+        for status in unknown {
+            let jql = format!(
+                "project = \"{key}\" AND status = {status} AND issuetype = {issue_type_id}"
+            );
+            let mut search = self.client.search(&jql, &["status"]).page_size(1);
+            let sample = search
+                .next_page()
+                .await
+                .map_err(|e| failure("looking for an issue in each status", &e))?
+                .and_then(|page| page.issues.into_iter().next());
+            let Some(sample) = sample else {
+                continue;
+            };
+            let offered: Vec<Transition> = self
+                .client
+                .transitions_with_fields(&sample.id)
+                .await
+                .map_err(|e| failure(&format!("reading the transitions of {}", sample.key), &e))?
+                .iter()
+                .map(Self::transition)
+                .collect();
+            self.workflows
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(issue_type_id.to_owned())
+                .or_default()
+                .learn(&status, &offered);
+        }
+        Ok(())
+    }
+
     fn transition(t: &JiraTransition) -> Transition {
         Transition {
             id: t.id.clone(),
@@ -451,6 +497,7 @@ impl JiraSide {
             .to_owned();
         let mut current = position.status_id.clone();
         let mut visited = vec![current.clone()];
+        let mut discovered = false;
         for _ in 0..MAX_STEPS {
             let offered: Vec<Transition> = self
                 .client
@@ -466,6 +513,40 @@ impl JiraSide {
                     .entry(position.issue_type_id.clone())
                     .or_default()
                     .next_step(&current, &offered, &target)
+            };
+            let step = match step {
+                Step::Unreachable if !discovered => {
+                    // Learn the statuses not seen yet from issues standing
+                    // in them, then plan again.
+                    discovered = true;
+                    self.discover(&position.issue_type_id).await?;
+                    let mut workflows = self.workflows.lock().unwrap_or_else(|e| e.into_inner());
+                    workflows
+                        .entry(position.issue_type_id.clone())
+                        .or_default()
+                        .next_step(&current, &offered, &target)
+                }
+                other => other,
+            };
+            let step = match step {
+                Step::Unreachable => {
+                    // Still no known path: step to a status not known yet
+                    // that maps to the same state (moving there changes
+                    // nothing on the other side), and look from there.
+                    let known = self.workflows.lock().unwrap_or_else(|e| e.into_inner());
+                    let workflow = known.get(&position.issue_type_id);
+                    let here = self.mapping.state_of(&current);
+                    offered
+                        .iter()
+                        .find(|t| {
+                            !visited.contains(&t.to)
+                                && !workflow.is_some_and(|w| w.knows(&t.to))
+                                && self.mapping.state_of(&t.to) == here
+                        })
+                        .cloned()
+                        .map_or(Step::Unreachable, Step::Take)
+                }
+                other => other,
             };
             match step {
                 Step::Arrived => return Ok(()),
