@@ -136,11 +136,30 @@ where
     LF: std::future::Future<Output = anyhow::Result<T>> + Send + 'static,
     T: Send + 'static,
 {
+    with_server_settings(|_| {}, setup, load).await
+}
+
+/// As [`with_server`], with the server's settings adjusted first.
+pub(crate) async fn with_server_settings<A, S, SF, L, LF, T>(
+    adjust: A,
+    setup: S,
+    load: L,
+) -> anyhow::Result<T>
+where
+    A: FnOnce(&mut Settings),
+    S: FnOnce(AppState) -> SF,
+    SF: std::future::Future<Output = anyhow::Result<Value>>,
+    L: FnOnce(AppState, SocketAddr, Value) -> LF + Send + 'static,
+    LF: std::future::Future<Output = anyhow::Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
     let dir = tempfile::tempdir()?;
     let outcome: Arc<Mutex<Option<tokio::task::JoinHandle<anyhow::Result<T>>>>> =
         Arc::new(Mutex::new(None));
     let slot = outcome.clone();
-    run_with(settings(dir.path()), |ready: Ready| async move {
+    let mut server = settings(dir.path());
+    adjust(&mut server);
+    run_with(server, |ready: Ready| async move {
         let prepared = setup(ready.state.clone()).await?;
         let Ready {
             state,
