@@ -4,7 +4,7 @@
 //! Run with a `PATH` holding only what the script needs before that point,
 //! and an `apt-get` that records its arguments instead of installing.
 
-use std::os::unix::fs::{symlink, PermissionsExt};
+use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

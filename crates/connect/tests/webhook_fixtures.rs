@@ -12,10 +12,7 @@ const GITLAB_DIR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../testdata/gitlab-webhooks"
 );
-const JIRA_DIR: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../testdata/jira-webhooks"
-);
+const JIRA_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/jira-webhooks");
 
 fn json_files(dir: &str) -> BTreeSet<String> {
     std::fs::read_dir(dir)

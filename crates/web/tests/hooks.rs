@@ -20,10 +20,7 @@ use sha2::Sha256;
 const PROJECT: &str = "northwind/checkout";
 
 fn fixtures(kind: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = format!(
-        "{}/../../testdata/{kind}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let dir = format!("{}/../../testdata/{kind}", env!("CARGO_MANIFEST_DIR"));
     let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{dir}: {e}"))
         .filter_map(Result::ok)
