@@ -411,25 +411,9 @@ impl Goals {
                 .map_err(|e| EngineError::invalid("query", e.to_string()))?,
             refresh_interval_secs: input.refresh_interval_secs,
         };
-        let mut tx = self.store.begin().await?;
-        let link_id = tx.put_link(okr_id, &fields, now).await?;
-        tx.append_audit(
-            &cairn_store::NewAuditEntry {
-                actor: by.user.email.clone(),
-                action: "link.set".to_owned(),
-                subject: format!("okr:{okr_id}"),
-                detail: json!({"connection_id": connection.id, "jql": query.jql, "metric": input.metric.to_string()}),
-            },
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        // A changed link is read in full and recalculated at once.
-        self.refresh_link(link_id, true, now).await?;
-        self.store
-            .get_link(link_id)
-            .await?
-            .ok_or_else(|| EngineError::NotFound(format!("no link {link_id}")))
+        let detail = json!({"connection_id": connection.id, "jql": query.jql, "metric": input.metric.to_string()});
+        self.save_link_and_read(by, okr_id, &fields, detail, now)
+            .await
     }
 
     /// The metrics and fields a Jira link on this connection can use, read
@@ -556,7 +540,7 @@ impl Goals {
                 ..
             }) = serde_json::from_value::<LinkRule>(link.rule.clone())
             {
-                self.refresh_link(link.id, true, now).await?;
+                self.read_at_once(link.id, true, now).await?;
             }
         }
         self.jira_fields(by, connection_id).await
