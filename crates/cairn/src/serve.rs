@@ -199,6 +199,8 @@ where
             body_limit: settings.body_limit,
             hook_body_limit: settings.hook_body_limit,
             public_url: (!settings.public_url.is_empty()).then(|| settings.public_url.clone()),
+            metrics_token: (!settings.metrics_token.is_empty())
+                .then(|| cairn_core::secret::Secret::new(settings.metrics_token.clone())),
         },
     );
     let server = axum::serve(listener, app).with_graceful_shutdown(stop_serving);

@@ -71,6 +71,7 @@ where
                     },
                     message,
                     field: field.filter(|_| !syntax),
+                    retry_after_secs: None,
                 })
             }
         }

@@ -906,6 +906,17 @@ async fn a_disabled_integration_drops_hooks_with_202_and_counts_them() {
     let labels = [("tracker", "gitlab"), ("reason", "integration_disabled")];
     let before = counter(&h, "cairn_hooks_dropped_total", &labels).await;
     let body = json!({"object_kind": "issue", "object_attributes": {"id": 1, "iid": 1}});
+    // Verified before it is dropped: a wrong token hears 401, as always.
+    for wrong in ["guess", ""] {
+        let reply = post(
+            &h,
+            &format!("/hooks/gitlab/{gitlab}"),
+            &[("x-gitlab-token", wrong), ("x-gitlab-event", "Issue Hook")],
+            body.to_string().into_bytes(),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text);
+    }
     let reply = post(
         &h,
         &format!("/hooks/gitlab/{gitlab}"),

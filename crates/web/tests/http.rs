@@ -27,6 +27,7 @@ async fn app(db: &TestDb, migrate: bool) -> axum::Router {
             body_limit: 1024,
             hook_body_limit: 2048,
             public_url: None,
+            metrics_token: None,
         },
     )
 }
@@ -167,6 +168,40 @@ async fn metrics_report_requests_by_route_and_jobs_by_state() {
         text.lines().any(|l| l == "cairn_jobs{state=\"dead\"} 0"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn metrics_can_ask_for_a_bearer_token() {
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let app = router(
+        state(store),
+        &WebConfig {
+            metrics_token: Some(cairn_core::secret::Secret::new("scrape-me-please")),
+            ..WebConfig::default()
+        },
+    );
+    let scrape = |auth: Option<&str>| {
+        let mut request = Request::get("/metrics");
+        if let Some(auth) = auth {
+            request = request.header("authorization", auth);
+        }
+        request.body(Body::empty()).expect("request")
+    };
+    for auth in [
+        None,
+        Some("Bearer wrong"),
+        Some("Bearer scrape-me-pleas"),
+        Some("scrape-me-please"),
+    ] {
+        let response = app.clone().oneshot(scrape(auth)).await.expect("response");
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{auth:?}");
+        assert!(response.headers().contains_key("www-authenticate"));
+    }
+    let (status, content_type, _) = call(&app, scrape(Some("Bearer scrape-me-please"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type.starts_with("text/plain"));
+    // Without the setting it stays open (the test above).
 }
 
 #[tokio::test]

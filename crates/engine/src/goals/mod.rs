@@ -251,6 +251,7 @@ impl Goals {
         by: &Authenticated,
         input: OkrInput,
         id: Option<i64>,
+        current_owner: Option<i64>,
     ) -> Result<OkrFields, EngineError> {
         let title = validate_name("title", &input.title)?;
         if input.description.chars().count() > 10_000 {
@@ -289,12 +290,43 @@ impl Goals {
                 "only key results read their progress from a data link",
             ));
         }
-        let owner_id = input.owner_id.unwrap_or(by.user.id);
-        if self.store.get_user(owner_id).await?.is_none() {
-            return Err(EngineError::invalid(
-                "owner_id",
-                format!("there is no user {owner_id}"),
-            ));
+        let owner_id = input
+            .owner_id
+            .unwrap_or(current_owner.unwrap_or(by.user.id));
+        if Some(owner_id) != current_owner {
+            authorize(
+                Some(by.actor()),
+                Action::AssignOkr {
+                    current_owner_id: current_owner,
+                    new_owner_id: owner_id,
+                },
+            )
+            .map_err(|e| match e {
+                EngineError::Forbidden(_) => EngineError::Forbidden(
+                    if current_owner.is_none() {
+                        "members create OKRs owned by themselves; an admin can create one for someone else"
+                    } else {
+                        "only the OKR's owner or an admin can hand it to someone else"
+                    }
+                    .to_owned(),
+                ),
+                other => other,
+            })?;
+            match self.store.get_user(owner_id).await? {
+                None => {
+                    return Err(EngineError::invalid(
+                        "owner_id",
+                        format!("there is no user {owner_id}"),
+                    ));
+                }
+                Some(user) if user.disabled_at.is_some() => {
+                    return Err(EngineError::invalid(
+                        "owner_id",
+                        format!("user {owner_id} is disabled and cannot own an OKR"),
+                    ));
+                }
+                Some(_) => {}
+            }
         }
         if let Some(parent_id) = input.parent_id {
             if self.store.get_okr(parent_id).await?.is_none() {
@@ -352,7 +384,7 @@ impl Goals {
         now: DateTime<Utc>,
     ) -> Result<Okr, EngineError> {
         authorize(Some(by.actor()), Action::CreateOkr)?;
-        let fields = self.fields(by, input, None).await?;
+        let fields = self.fields(by, input, None, None).await?;
         let mut tx = self.store.begin().await?;
         let id = tx.create_okr(&fields, now).await?;
         tx.append_audit(
@@ -384,7 +416,9 @@ impl Goals {
                 owner_id: current.fields.owner_id,
             },
         )?;
-        let fields = self.fields(by, input, Some(id)).await?;
+        let fields = self
+            .fields(by, input, Some(id), Some(current.fields.owner_id))
+            .await?;
         let mut tx = self.store.begin().await?;
         tx.update_okr(id, &fields, now).await?;
         if fields.progress_source != ProgressSource::DataLink {

@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::SignedIn;
 use crate::{ApiError, AppState, ErrorBody};
 
 /// One page of a GitLab list.
@@ -255,18 +255,13 @@ fn issue_query(raw: Option<&str>) -> Result<(IssueSearch, Paging), ApiError> {
     (status = 502, description = "GitLab failed; the message carries the diagnosis", body = ErrorBody)))]
 pub(crate) async fn projects(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
     Query(query): Query<BrowseQuery>,
 ) -> Result<Json<PageView<ProjectView>>, ApiError> {
     let page = state
         .goals
-        .browse_projects(
-            caller.require()?,
-            id,
-            query.search.as_deref(),
-            query.paging(),
-        )
+        .browse_projects(&caller, id, query.search.as_deref(), query.paging())
         .await?;
     Ok(Json(page_view(page, ProjectView::from)))
 }
@@ -282,14 +277,14 @@ pub(crate) async fn projects(
     (status = 502, description = "GitLab failed; the message carries the diagnosis", body = ErrorBody)))]
 pub(crate) async fn milestones(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path((id, project)): Path<(i64, String)>,
     Query(query): Query<BrowseQuery>,
 ) -> Result<Json<PageView<MilestoneView>>, ApiError> {
     let page = state
         .goals
         .browse_milestones(
-            caller.require()?,
+            &caller,
             id,
             &project,
             query.search.as_deref(),
@@ -310,14 +305,14 @@ pub(crate) async fn milestones(
     (status = 502, description = "GitLab failed; the message carries the diagnosis", body = ErrorBody)))]
 pub(crate) async fn members(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path((id, project)): Path<(i64, String)>,
     Query(query): Query<BrowseQuery>,
 ) -> Result<Json<PageView<MemberView>>, ApiError> {
     let page = state
         .goals
         .browse_members(
-            caller.require()?,
+            &caller,
             id,
             &project,
             query.search.as_deref(),
@@ -338,14 +333,14 @@ pub(crate) async fn members(
     (status = 502, description = "GitLab failed; the message carries the diagnosis", body = ErrorBody)))]
 pub(crate) async fn labels(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path((id, project)): Path<(i64, String)>,
     Query(query): Query<BrowseQuery>,
 ) -> Result<Json<PageView<LabelView>>, ApiError> {
     let page = state
         .goals
         .browse_labels(
-            caller.require()?,
+            &caller,
             id,
             &project,
             query.search.as_deref(),
@@ -366,14 +361,14 @@ pub(crate) async fn labels(
     (status = 502, description = "GitLab failed; the message carries the diagnosis", body = ErrorBody)))]
 pub(crate) async fn issues(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path((id, project)): Path<(i64, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<PageView<IssueView>>, ApiError> {
     let (search, paging) = issue_query(raw.as_deref())?;
     let page = state
         .goals
-        .browse_issues(caller.require()?, id, &project, &search, paging)
+        .browse_issues(&caller, id, &project, &search, paging)
         .await?;
     Ok(Json(page_view(page, IssueView::from)))
 }

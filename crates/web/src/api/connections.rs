@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::SignedIn;
+use crate::auth::{ManageCatalog, Permitted, ViewAudit};
 use crate::json::ApiJson;
 use crate::{ApiError, AppState, ErrorBody};
 
@@ -44,9 +45,9 @@ impl From<cairn_store::Integration> for IntegrationView {
     (status = 401, description = "Not signed in", body = ErrorBody)))]
 pub(crate) async fn list_integrations(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
 ) -> Result<Json<Vec<IntegrationView>>, ApiError> {
-    let list = state.catalog.list(caller.require()?).await?;
+    let list = state.catalog.list(&caller).await?;
     Ok(Json(list.into_iter().map(IntegrationView::from).collect()))
 }
 
@@ -65,13 +66,13 @@ pub(crate) struct IntegrationChanges {
     (status = 404, description = "Unknown kind", body = ErrorBody)))]
 pub(crate) async fn update_integration(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ManageCatalog>,
     Path(kind): Path<String>,
     ApiJson(body): ApiJson<IntegrationChanges>,
 ) -> Result<Json<IntegrationView>, ApiError> {
     let updated = state
         .catalog
-        .set_enabled(caller.require()?, &kind, body.enabled, Utc::now())
+        .set_enabled(&caller, &kind, body.enabled, Utc::now())
         .await?;
     Ok(Json(updated.into()))
 }
@@ -100,9 +101,9 @@ pub(crate) struct NewConnectionRequest {
     (status = 200, description = "Connections without secrets", body = Vec<Object>)))]
 pub(crate) async fn list_connections(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
 ) -> Result<Json<Vec<ConnectionView>>, ApiError> {
-    Ok(Json(state.connections.list(caller.require()?).await?))
+    Ok(Json(state.connections.list(&caller).await?))
 }
 
 /// Creates a connection owned by the caller.
@@ -112,7 +113,7 @@ pub(crate) async fn list_connections(
     (status = 422, description = "Invalid field", body = ErrorBody)))]
 pub(crate) async fn create_connection(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     ApiJson(body): ApiJson<NewConnectionRequest>,
 ) -> Result<(StatusCode, Json<ConnectionView>), ApiError> {
     let input = ConnectionInput {
@@ -124,10 +125,7 @@ pub(crate) async fn create_connection(
         secret: Secret::new(body.secret),
         shared: body.shared,
     };
-    let created = state
-        .connections
-        .create(caller.require()?, input, Utc::now())
-        .await?;
+    let created = state.connections.create(&caller, input, Utc::now()).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -137,10 +135,10 @@ pub(crate) async fn create_connection(
     (status = 404, description = "No such connection visible to the caller", body = ErrorBody)))]
 pub(crate) async fn get_connection(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
 ) -> Result<Json<ConnectionView>, ApiError> {
-    Ok(Json(state.connections.get(caller.require()?, id).await?))
+    Ok(Json(state.connections.get(&caller, id).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -172,7 +170,7 @@ fn double_option<'de, D: serde::Deserializer<'de>>(
     (status = 404, description = "No such connection visible to the caller", body = ErrorBody)))]
 pub(crate) async fn update_connection(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<ConnectionChangesRequest>,
 ) -> Result<Json<ConnectionView>, ApiError> {
@@ -187,7 +185,7 @@ pub(crate) async fn update_connection(
     Ok(Json(
         state
             .connections
-            .update(caller.require()?, id, changes, Utc::now())
+            .update(&caller, id, changes, Utc::now())
             .await?,
     ))
 }
@@ -198,13 +196,10 @@ pub(crate) async fn update_connection(
     (status = 404, description = "No such connection visible to the caller", body = ErrorBody)))]
 pub(crate) async fn delete_connection(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .connections
-        .delete(caller.require()?, id, Utc::now())
-        .await?;
+    state.connections.delete(&caller, id, Utc::now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -214,15 +209,10 @@ pub(crate) async fn delete_connection(
     (status = 404, description = "No such connection visible to the caller", body = ErrorBody)))]
 pub(crate) async fn test_connection(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
 ) -> Result<Json<TestOutcome>, ApiError> {
-    Ok(Json(
-        state
-            .connections
-            .test(caller.require()?, id, Utc::now())
-            .await?,
-    ))
+    Ok(Json(state.connections.test(&caller, id, Utc::now()).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -247,12 +237,12 @@ pub(crate) struct AuditView {
     (status = 403, description = "Not an admin", body = ErrorBody)))]
 pub(crate) async fn audit(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ViewAudit>,
     Query(query): Query<AuditQuery>,
 ) -> Result<Json<Vec<AuditView>>, ApiError> {
     let entries = state
         .catalog
-        .audit_log(caller.require()?, query.limit.unwrap_or(100))
+        .audit_log(&caller, query.limit.unwrap_or(100))
         .await?;
     Ok(Json(
         entries

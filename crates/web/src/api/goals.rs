@@ -11,7 +11,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::SignedIn;
+use crate::auth::{ManagePeriods, Permitted};
 use crate::json::ApiJson;
 use crate::{ApiError, AppState, ErrorBody};
 
@@ -28,9 +29,9 @@ pub(crate) struct NewPeriod {
     (status = 200, description = "Periods", body = Vec<Object>)))]
 pub(crate) async fn list_periods(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
 ) -> Result<Json<Vec<Period>>, ApiError> {
-    Ok(Json(state.goals.list_periods(caller.require()?).await?))
+    Ok(Json(state.goals.list_periods(&caller).await?))
 }
 
 /// Creates a period (admins only).
@@ -40,13 +41,13 @@ pub(crate) async fn list_periods(
     (status = 422, description = "Invalid field", body = ErrorBody)))]
 pub(crate) async fn create_period(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ManagePeriods>,
     ApiJson(body): ApiJson<NewPeriod>,
 ) -> Result<(StatusCode, Json<Period>), ApiError> {
     let period = state
         .goals
         .create_period(
-            caller.require()?,
+            &caller,
             &body.name,
             body.starts_on,
             body.ends_on,
@@ -154,13 +155,10 @@ pub(crate) struct OkrListQuery {
     (status = 200, description = "OKRs with their progress", body = Vec<OkrView>)))]
 pub(crate) async fn list_okrs(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Query(query): Query<OkrListQuery>,
 ) -> Result<Json<Vec<OkrView>>, ApiError> {
-    let okrs = state
-        .goals
-        .list_okrs(caller.require()?, query.period_id)
-        .await?;
+    let okrs = state.goals.list_okrs(&caller, query.period_id).await?;
     let mut views = Vec::with_capacity(okrs.len());
     for okr in okrs {
         views.push(view(&state, okr).await?);
@@ -222,12 +220,12 @@ impl From<OkrRequest> for OkrInput {
     (status = 422, description = "Invalid field", body = ErrorBody)))]
 pub(crate) async fn create_okr(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     ApiJson(body): ApiJson<OkrRequest>,
 ) -> Result<(StatusCode, Json<OkrView>), ApiError> {
     let okr = state
         .goals
-        .create_okr(caller.require()?, body.into(), Utc::now())
+        .create_okr(&caller, body.into(), Utc::now())
         .await?;
     Ok((StatusCode::CREATED, Json(view(&state, okr).await?)))
 }
@@ -238,10 +236,10 @@ pub(crate) async fn create_okr(
     (status = 404, description = "No such OKR", body = ErrorBody)))]
 pub(crate) async fn get_okr(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
 ) -> Result<Json<OkrView>, ApiError> {
-    let okr = state.goals.get_okr(caller.require()?, id).await?;
+    let okr = state.goals.get_okr(&caller, id).await?;
     Ok(Json(view(&state, okr).await?))
 }
 
@@ -252,13 +250,13 @@ pub(crate) async fn get_okr(
     (status = 422, description = "Invalid field (a parent that would make a cycle, ...)", body = ErrorBody)))]
 pub(crate) async fn update_okr(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<OkrRequest>,
 ) -> Result<Json<OkrView>, ApiError> {
     let okr = state
         .goals
-        .update_okr(caller.require()?, id, body.into(), Utc::now())
+        .update_okr(&caller, id, body.into(), Utc::now())
         .await?;
     Ok(Json(view(&state, okr).await?))
 }
@@ -269,13 +267,10 @@ pub(crate) async fn update_okr(
     (status = 403, description = "Not the owner", body = ErrorBody)))]
 pub(crate) async fn delete_okr(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .goals
-        .delete_okr(caller.require()?, id, Utc::now())
-        .await?;
+    state.goals.delete_okr(&caller, id, Utc::now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -295,12 +290,10 @@ pub(crate) struct CheckInRequest {
     (status = 200, description = "Check-ins", body = Vec<Object>)))]
 pub(crate) async fn list_check_ins(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
 ) -> Result<Json<Vec<CheckInRecord>>, ApiError> {
-    Ok(Json(
-        state.goals.list_check_ins(caller.require()?, id).await?,
-    ))
+    Ok(Json(state.goals.list_check_ins(&caller, id).await?))
 }
 
 /// Checks in a value (the OKR's owner or an admin).
@@ -310,14 +303,14 @@ pub(crate) async fn list_check_ins(
     (status = 422, description = "Invalid value", body = ErrorBody)))]
 pub(crate) async fn create_check_in(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<CheckInRequest>,
 ) -> Result<(StatusCode, Json<CheckInRecord>), ApiError> {
     let record = state
         .goals
         .check_in(
-            caller.require()?,
+            &caller,
             id,
             body.value,
             body.status_override,
@@ -334,14 +327,14 @@ pub(crate) async fn create_check_in(
     (status = 403, description = "Not the author", body = ErrorBody)))]
 pub(crate) async fn update_check_in(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<CheckInRequest>,
 ) -> Result<Json<CheckInRecord>, ApiError> {
     let record = state
         .goals
         .update_check_in(
-            caller.require()?,
+            &caller,
             id,
             body.value,
             body.status_override,
@@ -358,13 +351,10 @@ pub(crate) async fn update_check_in(
     (status = 403, description = "Not the author", body = ErrorBody)))]
 pub(crate) async fn delete_check_in(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .goals
-        .delete_check_in(caller.require()?, id, Utc::now())
-        .await?;
+    state.goals.delete_check_in(&caller, id, Utc::now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -396,11 +386,11 @@ pub(crate) struct GitLabLinkRequest {
     (status = 422, description = "Invalid field (unknown project or milestone, a connection you may not use, ...)", body = ErrorBody)))]
 pub(crate) async fn put_link(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<GitLabLinkRequest>,
 ) -> Result<Json<OkrView>, ApiError> {
-    let by = caller.require()?;
+    let by = &caller;
     let input = LinkInput {
         connection_id: body.connection_id,
         query: GitLabQuery {
@@ -427,14 +417,11 @@ pub(crate) async fn put_link(
     (status = 409, description = "No data link", body = ErrorBody)))]
 pub(crate) async fn refresh(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
 ) -> Result<Json<RefreshOutcome>, ApiError> {
     Ok(Json(
-        state
-            .goals
-            .refresh_okr(caller.require()?, id, Utc::now())
-            .await?,
+        state.goals.refresh_okr(&caller, id, Utc::now()).await?,
     ))
 }
 
@@ -443,10 +430,10 @@ pub(crate) async fn refresh(
     (status = 200, description = "The explanation", body = Object)))]
 pub(crate) async fn explain(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
 ) -> Result<Json<Explain>, ApiError> {
-    Ok(Json(state.goals.explain(caller.require()?, id).await?))
+    Ok(Json(state.goals.explain(&caller, id).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -460,14 +447,14 @@ pub(crate) struct HistoryQuery {
     (status = 200, description = "Progress points", body = Vec<Object>)))]
 pub(crate) async fn history(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
     Query(query): Query<HistoryQuery>,
 ) -> Result<Json<Vec<ProgressPoint>>, ApiError> {
     Ok(Json(
         state
             .goals
-            .history(caller.require()?, id, query.limit.unwrap_or(500))
+            .history(&caller, id, query.limit.unwrap_or(500))
             .await?,
     ))
 }

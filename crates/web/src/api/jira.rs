@@ -10,7 +10,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::goals::{OkrView, view};
-use crate::auth::Caller;
+use crate::auth::SignedIn;
 use crate::json::ApiJson;
 use crate::{ApiError, AppState, ErrorBody};
 
@@ -39,11 +39,11 @@ pub(crate) struct JiraLinkRequest {
     (status = 422, description = "Invalid field: `jql` (Jira's message), `metric` (mode or unknown custom field), `connection_id` (not a Jira connection you may use), ...", body = ErrorBody)))]
 pub(crate) async fn put_jira_link(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<JiraLinkRequest>,
 ) -> Result<Json<OkrView>, ApiError> {
-    let by = caller.require()?;
+    let by = &caller;
     let metric: JiraMetric = body
         .metric
         .parse()
@@ -76,11 +76,11 @@ pub(crate) struct PreviewRequest {
     (status = 422, description = "Jira refused the JQL, or not a Jira connection you may use", body = ErrorBody)))]
 pub(crate) async fn preview(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<PreviewRequest>,
 ) -> Result<Json<JqlPreview>, ApiError> {
-    let by = caller.require()?;
+    let by = &caller;
     Ok(Json(state.goals.preview_jql(by, id, &body.jql).await?))
 }
 
@@ -92,10 +92,10 @@ pub(crate) async fn preview(
     (status = 502, description = "Jira did not answer as expected", body = ErrorBody)))]
 pub(crate) async fn fields(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
 ) -> Result<Json<JiraFieldChoices>, ApiError> {
-    let by = caller.require()?;
+    let by = &caller;
     Ok(Json(state.goals.jira_fields(by, id).await?))
 }
 
@@ -114,11 +114,11 @@ pub(crate) struct StoryPointsRequest {
     (status = 422, description = "`story_points_field`: not a numeric custom field, or not a Jira connection", body = ErrorBody)))]
 pub(crate) async fn put_story_points_field(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<StoryPointsRequest>,
 ) -> Result<Json<JiraFieldChoices>, ApiError> {
-    let by = caller.require()?;
+    let by = &caller;
     Ok(Json(
         state
             .goals

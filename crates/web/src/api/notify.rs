@@ -15,7 +15,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{CreateChannel, ManageChannel, Permitted, ViewNotices};
 use crate::json::ApiJson;
 use crate::{ApiError, AppState, ErrorBody};
 
@@ -59,9 +59,9 @@ impl From<IssuedChannel> for IssuedChannelView {
     (status = 403, description = "Not an admin", body = ErrorBody)))]
 pub(crate) async fn list_channels(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ManageChannel>,
 ) -> Result<Json<Vec<ChannelView>>, ApiError> {
-    Ok(Json(state.notify.list_channels(caller.require()?).await?))
+    Ok(Json(state.notify.list_channels(&caller).await?))
 }
 
 /// Creates a channel. A `webhook` channel's answer carries its signing
@@ -73,13 +73,13 @@ pub(crate) async fn list_channels(
     (status = 422, description = "Invalid field, e.g. `url` refused by the outbound guard", body = ErrorBody)))]
 pub(crate) async fn create_channel(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<CreateChannel>,
     ApiJson(body): ApiJson<NewChannelRequest>,
 ) -> Result<(StatusCode, Json<IssuedChannelView>), ApiError> {
     let issued = state
         .notify
         .create_channel(
-            caller.require()?,
+            &caller,
             ChannelInput {
                 name: body.name,
                 kind: body.kind,
@@ -97,10 +97,10 @@ pub(crate) async fn create_channel(
     (status = 404, description = "No such channel", body = ErrorBody)))]
 pub(crate) async fn get_channel(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ManageChannel>,
     Path(id): Path<i64>,
 ) -> Result<Json<ChannelView>, ApiError> {
-    Ok(Json(state.notify.get_channel(caller.require()?, id).await?))
+    Ok(Json(state.notify.get_channel(&caller, id).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -121,7 +121,7 @@ pub(crate) struct ChannelChangesRequest {
     (status = 422, description = "Invalid field", body = ErrorBody)))]
 pub(crate) async fn update_channel(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ManageChannel>,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<ChannelChangesRequest>,
 ) -> Result<Json<ChannelView>, ApiError> {
@@ -133,7 +133,7 @@ pub(crate) async fn update_channel(
     Ok(Json(
         state
             .notify
-            .update_channel(caller.require()?, id, changes, Utc::now())
+            .update_channel(&caller, id, changes, Utc::now())
             .await?,
     ))
 }
@@ -144,13 +144,10 @@ pub(crate) async fn update_channel(
     (status = 404, description = "No such channel", body = ErrorBody)))]
 pub(crate) async fn delete_channel(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ManageChannel>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .notify
-        .delete_channel(caller.require()?, id, Utc::now())
-        .await?;
+    state.notify.delete_channel(&caller, id, Utc::now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -161,14 +158,11 @@ pub(crate) async fn delete_channel(
     (status = 404, description = "No such channel", body = ErrorBody)))]
 pub(crate) async fn test_channel(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ManageChannel>,
     Path(id): Path<i64>,
 ) -> Result<Json<NotifyAttempt>, ApiError> {
     Ok(Json(
-        state
-            .notify
-            .test_channel(caller.require()?, id, Utc::now())
-            .await?,
+        state.notify.test_channel(&caller, id, Utc::now()).await?,
     ))
 }
 
@@ -180,13 +174,13 @@ pub(crate) async fn test_channel(
     (status = 409, description = "Not a webhook channel", body = ErrorBody)))]
 pub(crate) async fn rotate_channel_secret(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ManageChannel>,
     Path(id): Path<i64>,
 ) -> Result<Json<IssuedChannelView>, ApiError> {
     Ok(Json(
         state
             .notify
-            .rotate_secret(caller.require()?, id, Utc::now())
+            .rotate_secret(&caller, id, Utc::now())
             .await?
             .into(),
     ))
@@ -205,17 +199,12 @@ pub(crate) struct DeliveriesQuery {
     (status = 404, description = "No such channel", body = ErrorBody)))]
 pub(crate) async fn channel_deliveries(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ManageChannel>,
     Path(id): Path<i64>,
     Query(query): Query<DeliveriesQuery>,
 ) -> Result<Json<Vec<DeliveryView>>, ApiError> {
     let limit = query.limit.unwrap_or(50).clamp(1, 200);
-    Ok(Json(
-        state
-            .notify
-            .deliveries(caller.require()?, id, limit)
-            .await?,
-    ))
+    Ok(Json(state.notify.deliveries(&caller, id, limit).await?))
 }
 
 /// Every subscription.
@@ -224,11 +213,9 @@ pub(crate) async fn channel_deliveries(
     (status = 403, description = "Not an admin", body = ErrorBody)))]
 pub(crate) async fn list_subscriptions(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ManageChannel>,
 ) -> Result<Json<Vec<Subscription>>, ApiError> {
-    Ok(Json(
-        state.notify.list_subscriptions(caller.require()?).await?,
-    ))
+    Ok(Json(state.notify.list_subscriptions(&caller).await?))
 }
 
 fn yes() -> bool {
@@ -258,13 +245,13 @@ pub(crate) struct NewSubscriptionRequest {
     (status = 422, description = "Invalid field (`channel_id`, `okr_id`, `events`)", body = ErrorBody)))]
 pub(crate) async fn create_subscription(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ManageChannel>,
     ApiJson(body): ApiJson<NewSubscriptionRequest>,
 ) -> Result<(StatusCode, Json<Subscription>), ApiError> {
     let created = state
         .notify
         .subscribe(
-            caller.require()?,
+            &caller,
             SubscriptionInput {
                 channel_id: body.channel_id,
                 okr_id: body.okr_id,
@@ -283,10 +270,10 @@ pub(crate) async fn create_subscription(
     (status = 404, description = "No such subscription", body = ErrorBody)))]
 pub(crate) async fn delete_subscription(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ManageChannel>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    state.notify.unsubscribe(caller.require()?, id).await?;
+    state.notify.unsubscribe(&caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -303,12 +290,10 @@ pub(crate) struct NoticesQuery {
     (status = 403, description = "Not an admin", body = ErrorBody)))]
 pub(crate) async fn list_notices(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ViewNotices>,
     Query(query): Query<NoticesQuery>,
 ) -> Result<Json<Vec<Notice>>, ApiError> {
-    Ok(Json(
-        state.notify.notices(caller.require()?, query.all).await?,
-    ))
+    Ok(Json(state.notify.notices(&caller, query.all).await?))
 }
 
 /// Dismisses a notice.
@@ -317,12 +302,9 @@ pub(crate) async fn list_notices(
     (status = 404, description = "No such open notice", body = ErrorBody)))]
 pub(crate) async fn dismiss_notice(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ViewNotices>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .notify
-        .dismiss_notice(caller.require()?, id, Utc::now())
-        .await?;
+    state.notify.dismiss_notice(&caller, id, Utc::now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
