@@ -7,3 +7,4 @@ pub mod integrations;
 pub mod jobs;
 pub mod notify;
 pub mod secret;
+pub mod text;

@@ -53,6 +53,7 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
 /// Checks an email address enough to catch typos; the mail server decides.
 pub fn validate_email(email: &str) -> Result<String, EngineError> {
     let email = email.trim().to_lowercase();
+    validate_line("email", &email)?;
     let valid = email.len() <= 254
         && email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty()
@@ -69,6 +70,7 @@ pub fn validate_email(email: &str) -> Result<String, EngineError> {
 }
 
 pub fn validate_password(password: &str) -> Result<(), EngineError> {
+    validate_line("password", password)?;
     let length = password.chars().count();
     if length < 12 {
         return Err(EngineError::invalid(
@@ -85,25 +87,23 @@ pub fn validate_password(password: &str) -> Result<(), EngineError> {
     Ok(())
 }
 
-/// Checks a display name: 1 to 100 characters after trimming.
+/// Checks a name or title by `core::text`'s rule for names: 1 to 100
+/// characters after trimming, one line, nothing invisible.
 pub fn validate_name(field: &str, name: &str) -> Result<String, EngineError> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(EngineError::invalid(field, "must not be empty"));
-    }
-    if name.chars().count() > 100 {
-        return Err(EngineError::invalid(
-            field,
-            "must be at most 100 characters",
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(EngineError::invalid(
-            field,
-            "must not contain control characters",
-        ));
-    }
-    Ok(name.to_owned())
+    cairn_core::text::check_name(name, cairn_core::text::MAX_NAME)
+        .map_err(|e| EngineError::invalid(field, e.to_string()))
+}
+
+/// Checks any other text field by `core::text`'s rule: no control
+/// characters but tab and line breaks.
+pub fn validate_text(field: &str, value: &str) -> Result<(), EngineError> {
+    cairn_core::text::check_text(value).map_err(|e| EngineError::invalid(field, e.to_string()))
+}
+
+/// Checks a single-line value (an email, a password, a token): no control
+/// characters at all.
+pub fn validate_line(field: &str, value: &str) -> Result<(), EngineError> {
+    cairn_core::text::check_line(value).map_err(|e| EngineError::invalid(field, e.to_string()))
 }
 
 /// Failed sign-ins in a sliding window, counted per key.

@@ -228,13 +228,7 @@ fn validate_secret(secret: &Secret) -> Result<(), EngineError> {
             "must be at most 4096 characters",
         ));
     }
-    if value.chars().any(char::is_control) {
-        return Err(EngineError::invalid(
-            "secret",
-            "must not contain control characters",
-        ));
-    }
-    Ok(())
+    crate::accounts::validate_line("secret", value)
 }
 
 fn validate_username(

@@ -4,6 +4,9 @@
 /// Declares a fieldless enum whose every variant has one stable name, with
 /// `ALL`, `as_str`, `parse`, `Display`, `FromStr` and serde using that name.
 macro_rules! stable_names {
+    (@join $first:literal $(, $rest:literal)*) => {
+        concat!($first $(, ", ", $rest)*)
+    };
     (
         $(#[$meta:meta])*
         pub enum $name:ident {
@@ -20,6 +23,9 @@ macro_rules! stable_names {
         }
 
         impl $name {
+            /// The stable names, for messages: `a, b, c`.
+            pub const NAMES: &'static str = stable_names!(@join $($text),+);
+
             /// Every value, in declaration order (for pickers and round-trip tests).
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
@@ -50,7 +56,7 @@ macro_rules! stable_names {
 
             fn from_str(name: &str) -> Result<Self, Self::Err> {
                 $name::parse(name).ok_or_else(|| $crate::goals::error::GoalError::UnknownName {
-                    what: stringify!($name),
+                    what: $name::NAMES,
                     name: name.to_owned(),
                 })
             }

@@ -254,6 +254,7 @@ impl Goals {
         current_owner: Option<i64>,
     ) -> Result<OkrFields, EngineError> {
         let title = validate_name("title", &input.title)?;
+        crate::accounts::validate_text("description", &input.description)?;
         if input.description.chars().count() > 10_000 {
             return Err(EngineError::invalid(
                 "description",
@@ -791,6 +792,7 @@ fn validate_check_in(okr: &Okr, value: f64, note: &str) -> Result<(), EngineErro
             ),
         });
     }
+    crate::accounts::validate_text("note", note)?;
     if note.chars().count() > 10_000 {
         return Err(EngineError::invalid(
             "note",
