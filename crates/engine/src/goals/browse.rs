@@ -86,13 +86,31 @@ fn search_text(search: Option<&str>) -> Result<Option<String>, EngineError> {
 
 fn project_ref(project: &str) -> Result<ProjectRef, EngineError> {
     let project = project.trim().trim_matches('/');
+    check_project_path(project)?;
+    Ok(ProjectRef::from(project))
+}
+
+/// A project path (`group/project`) or numeric id, as GitLab can name a
+/// project: not empty, and no `.` or `..` part, which a URL would resolve
+/// away (`..` would browse another endpoint than the one asked for).
+pub(crate) fn check_project_path(project: &str) -> Result<(), EngineError> {
+    let project = project.trim().trim_matches('/');
     if project.is_empty() {
         return Err(EngineError::invalid(
             "project",
             "give a project path (group/project) or numeric id",
         ));
     }
-    Ok(ProjectRef::from(project))
+    if project
+        .split('/')
+        .any(|part| matches!(part.trim(), "" | "." | ".."))
+    {
+        return Err(EngineError::invalid(
+            "project",
+            "a project path is group/project: no empty, `.` or `..` parts",
+        ));
+    }
+    Ok(())
 }
 
 /// A connect failure as the caller should see it. GitLab answers 404 for a

@@ -232,9 +232,7 @@ impl Goals {
                 format!("must be at least {min} seconds"),
             ));
         }
-        if input.query.project.trim().is_empty() {
-            return Err(EngineError::invalid("project", "choose a project"));
-        }
+        super::browse::check_project_path(&input.query.project)?;
         // The project and milestone must exist and be visible to the token.
         let client = self.gitlab_client(&connection)?;
         let project = client
