@@ -1480,3 +1480,60 @@ async fn enabling_real_time_on_jira_registers_a_signed_webhook() {
     );
     running.stop().await;
 }
+
+/// An older Jira Server delivery (a workflow post-function's: no
+/// `webhookEvent`, a top-level `transition`, the issue) is acted on by its
+/// issue key, not stored as unreadable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jira_server_transition_delivery_is_acted_on_by_its_key() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let period = period(&h).await;
+    let jira = jira_connection(&h, "jira").await;
+    let mut keys = Vec::new();
+    for n in 0..2 {
+        keys.push(jira_issue(&h, &format!("Server {n}")).await);
+    }
+    let kr = key_result(&h, period).await;
+    let reply = h
+        .call(
+            "PUT",
+            &format!("/api/v1/okrs/{kr}/jira-link"),
+            Some(&h.owner.token),
+            Some(json!({"connection_id": jira, "jql": "project = OPS AND labels = hooked ORDER BY key",
+                "metric": "count"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(percent(&h, kr).await, 0.0);
+    let running = Running::worker(&h).await;
+    // Done in Jira (no webhook registered there); the delivery comes in
+    // the Server format.
+    jira_control(
+        &h,
+        "jira/transition",
+        json!({"key": keys[0], "status": "Done"}),
+    )
+    .await;
+    let body = json!({
+        "timestamp": 1_733_500_000_000_i64,
+        "transition": {"workflowId": 1, "workflowName": "classic", "transitionId": 31,
+                       "transitionName": "Done", "from_status": "To Do", "to_status": "Done"},
+        "comment": "",
+        "user": {"name": "admin"},
+        "issue": {"id": "1", "key": keys[0], "fields": {"summary": "Server 0"}},
+    });
+    let reply = post(
+        &h,
+        &format!("/hooks/jira/{jira}"),
+        &[],
+        body.to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.body["status"], "accepted", "{}", reply.text);
+    eventually("the key result moved", || async {
+        percent(&h, kr).await == 50.0
+    })
+    .await;
+    running.stop().await;
+}
