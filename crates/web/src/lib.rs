@@ -3,6 +3,7 @@
 
 mod api;
 pub mod auth;
+mod contract;
 mod error;
 mod health;
 mod hooks;
@@ -251,8 +252,11 @@ fn api_router() -> OpenApiRouter<AppState> {
             api::goals::update_check_in,
             api::goals::delete_check_in
         ))
-        .routes(routes!(api::goals::put_link))
-        .routes(routes!(api::jira::put_jira_link))
+        .routes(routes!(
+            api::goals::put_link,
+            api::goals::get_link,
+            api::goals::delete_link
+        ))
         .routes(routes!(api::jira::preview))
         .routes(routes!(api::jira::fields))
         .routes(routes!(api::jira::put_story_points_field))
@@ -354,6 +358,8 @@ pub fn router(mut state: AppState, config: &WebConfig) -> Router {
     let (hook_routes, hook_api) = hooks_router().split_for_parts();
     api.merge(hook_api);
     api.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    // After every route is in: statuses and security for all of them.
+    utoipa::Modify::modify(&contract::Contract, &mut api);
     let spec = serde_json::to_value(api).unwrap_or_default();
     let hook_routes = hook_routes
         .route_layer(axum::middleware::from_fn(metrics::track))

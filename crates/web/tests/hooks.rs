@@ -357,7 +357,7 @@ async fn gitlab_setup(backend: cairn_store::Backend, issues: usize) -> GitLabSet
             "PUT",
             &format!("/api/v1/okrs/{kr}/link"),
             Some(&h.owner.token),
-            Some(json!({"connection_id": connection, "project": PROJECT, "milestone": milestone})),
+            Some(json!({"tracker": "gitlab", "connection_id": connection, "project": PROJECT, "milestone": milestone})),
         )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
@@ -422,7 +422,7 @@ async fn a_delivery_moves_only_the_link_that_selects_its_issue() {
                 "PUT",
                 &format!("/api/v1/okrs/{kr}/link"),
                 Some(&h.owner.token),
-                Some(json!({"connection_id": connection, "project": PROJECT, "iids": [iid]})),
+                Some(json!({"tracker": "gitlab", "connection_id": connection, "project": PROJECT, "iids": [iid]})),
             )
             .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
@@ -1175,9 +1175,9 @@ async fn jira_moves_a_ticket_to_done_and_the_key_result_moves_without_a_refresh(
     let reply = h
         .call(
             "PUT",
-            &format!("/api/v1/okrs/{kr}/jira-link"),
+            &format!("/api/v1/okrs/{kr}/link"),
             Some(&h.owner.token),
-            Some(json!({"connection_id": jira, "jql": "project = OPS AND labels = hooked ORDER BY key",
+            Some(json!({"tracker": "jira", "connection_id": jira, "jql": "project = OPS AND labels = hooked ORDER BY key",
                 "metric": "count"})),
         )
         .await;
@@ -1497,9 +1497,9 @@ async fn a_jira_server_transition_delivery_is_acted_on_by_its_key() {
     let reply = h
         .call(
             "PUT",
-            &format!("/api/v1/okrs/{kr}/jira-link"),
+            &format!("/api/v1/okrs/{kr}/link"),
             Some(&h.owner.token),
-            Some(json!({"connection_id": jira, "jql": "project = OPS AND labels = hooked ORDER BY key",
+            Some(json!({"tracker": "jira", "connection_id": jira, "jql": "project = OPS AND labels = hooked ORDER BY key",
                 "metric": "count"})),
         )
         .await;

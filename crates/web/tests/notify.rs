@@ -311,7 +311,7 @@ async fn simulator_moves_a_key_result_and_slack_hears(backend: Backend) {
             "PUT",
             &format!("/api/v1/okrs/{kr}/link"),
             Some(&h.owner.token),
-            Some(json!({"connection_id": connection, "project": PROJECT, "milestone": milestone})),
+            Some(json!({"tracker": "gitlab", "connection_id": connection, "project": PROJECT, "milestone": milestone})),
         )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
@@ -993,7 +993,7 @@ async fn failing_links(backend: Backend) {
             "PUT",
             &format!("/api/v1/okrs/{kr}/link"),
             Some(&h.owner.token),
-            Some(json!({"connection_id": connection, "project": PROJECT})),
+            Some(json!({"tracker": "gitlab", "connection_id": connection, "project": PROJECT})),
         )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
@@ -1086,7 +1086,7 @@ async fn a_connection_failing_under_many_key_results_is_one_message_per_channel(
                 "PUT",
                 &format!("/api/v1/okrs/{kr}/link"),
                 Some(&h.owner.token),
-                Some(json!({"connection_id": connection, "project": PROJECT})),
+                Some(json!({"tracker": "gitlab", "connection_id": connection, "project": PROJECT})),
             )
             .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);

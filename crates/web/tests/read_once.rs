@@ -123,8 +123,8 @@ async fn saving_a_jira_link_reads_its_tickets_once() {
     put_link(
         &h,
         okr,
-        "jira-link",
-        json!({"connection_id": jira, "jql": "project = OPS", "metric": "count"}),
+        "link",
+        json!({"tracker": "jira", "connection_id": jira, "jql": "project = OPS", "metric": "count"}),
     )
     .await;
     queue_drained(&h).await;
@@ -160,7 +160,7 @@ async fn saving_a_gitlab_link_and_refreshing_it_by_hand_read_its_issues_once_eac
         &h,
         okr,
         "link",
-        json!({"connection_id": gitlab, "project": "northwind/checkout"}),
+        json!({"tracker": "gitlab", "connection_id": gitlab, "project": "northwind/checkout"}),
     )
     .await;
     queue_drained(&h).await;

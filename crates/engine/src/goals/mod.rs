@@ -446,6 +446,50 @@ impl Goals {
         self.load(id).await
     }
 
+    /// An OKR's data link, for anyone who may see goals.
+    pub async fn link_of(
+        &self,
+        by: &Authenticated,
+        okr_id: i64,
+    ) -> Result<cairn_store::goals::DataLink, EngineError> {
+        authorize(Some(by.actor()), Action::ViewGoals)?;
+        self.load(okr_id).await?;
+        self.store
+            .link_for_okr(okr_id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("OKR {okr_id} has no data link")))
+    }
+
+    /// Removes an OKR's data link (its owner or an admin). The progress
+    /// keeps the last number read.
+    pub async fn delete_link(
+        &self,
+        by: &Authenticated,
+        okr_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        let okr = self.load(okr_id).await?;
+        authorize(
+            Some(by.actor()),
+            Action::ChangeOkr {
+                owner_id: okr.fields.owner_id,
+            },
+        )?;
+        let mut tx = self.store.begin().await?;
+        if !tx.delete_link_of_okr(okr_id).await? {
+            return Err(EngineError::NotFound(format!(
+                "OKR {okr_id} has no data link"
+            )));
+        }
+        tx.append_audit(
+            &audit(by, "link.deleted", format!("okr:{okr_id}"), json!({})),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn delete_okr(
         &self,
         by: &Authenticated,

@@ -373,42 +373,95 @@ pub(crate) struct GitLabLinkRequest {
     /// Specific issues by `#iid`.
     #[serde(default)]
     iids: Vec<u64>,
-    /// KPI only: `open`, `closed` or `all`.
+    /// KPI only: `opened`, `closed` or `all` (GitLab's words).
     #[schema(value_type = Option<String>, example = "closed")]
     state: Option<IssueState>,
     /// At least 60.
     refresh_interval_secs: Option<i64>,
 }
 
-/// Links a key result to GitLab issues; reads them and recalculates at once.
-#[utoipa::path(put, path = "/api/v1/okrs/{id}/link", tag = "goals", params(("id" = i64, Path)), request_body = GitLabLinkRequest, responses(
+/// A key result's data link, by tracker: `{"tracker": "gitlab", ...}` or
+/// `{"tracker": "jira", ...}`.
+#[derive(Deserialize, ToSchema)]
+#[serde(tag = "tracker", rename_all = "lowercase")]
+pub(crate) enum LinkRequest {
+    /// GitLab issues of a project.
+    Gitlab(GitLabLinkRequest),
+    /// The Jira tickets a JQL query matches.
+    Jira(super::jira::JiraLinkRequest),
+}
+
+/// Links a key result to GitLab issues or Jira tickets (replacing any link
+/// it had); reads them and recalculates at once. Nothing is saved when a
+/// field is refused.
+#[utoipa::path(put, path = "/api/v1/okrs/{id}/link", tag = "goals", params(("id" = i64, Path)), request_body = LinkRequest, responses(
     (status = 200, description = "Linked and recalculated", body = OkrView),
-    (status = 422, description = "Invalid field (unknown project or milestone, a connection you may not use, ...)", body = ErrorBody)))]
+    (status = 403, description = "Not the OKR's owner or an admin", body = ErrorBody),
+    (status = 404, description = "No such OKR", body = ErrorBody),
+    (status = 409, description = "The key result's progress source is not data_link", body = ErrorBody),
+    (status = 422, description = "Invalid field: unknown project or milestone, `jql` (Jira's message), `metric`, a connection you may not use, ...", body = ErrorBody),
+    (status = 502, description = "GitLab or Jira failed; the diagnosis says why", body = ErrorBody)))]
 pub(crate) async fn put_link(
     State(state): State<AppState>,
     SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
-    ApiJson(body): ApiJson<GitLabLinkRequest>,
+    ApiJson(body): ApiJson<LinkRequest>,
 ) -> Result<Json<OkrView>, ApiError> {
     let by = &caller;
-    let input = LinkInput {
-        connection_id: body.connection_id,
-        query: GitLabQuery {
-            project: body.project,
-            milestone: body.milestone.filter(|m| !m.trim().is_empty()),
-            assignee: body.assignee.filter(|a| !a.trim().is_empty()),
-            labels: body.labels,
-            iids: body.iids,
-        },
-        state: body.state,
-        refresh_interval_secs: body.refresh_interval_secs,
-    };
-    state
-        .goals
-        .set_gitlab_link(by, id, input, Utc::now())
-        .await?;
+    match body {
+        LinkRequest::Gitlab(body) => {
+            let input = LinkInput {
+                connection_id: body.connection_id,
+                query: GitLabQuery {
+                    project: body.project,
+                    milestone: body.milestone.filter(|m| !m.trim().is_empty()),
+                    assignee: body.assignee.filter(|a| !a.trim().is_empty()),
+                    labels: body.labels,
+                    iids: body.iids,
+                },
+                state: body.state,
+                refresh_interval_secs: body.refresh_interval_secs,
+            };
+            state
+                .goals
+                .set_gitlab_link(by, id, input, Utc::now())
+                .await?;
+        }
+        LinkRequest::Jira(body) => {
+            let input = body.input()?;
+            state.goals.set_jira_link(by, id, input, Utc::now()).await?;
+        }
+    }
     let okr = state.goals.get_okr(by, id).await?;
     Ok(Json(view(&state, okr).await?))
+}
+
+/// A key result's data link and how its reads went.
+#[utoipa::path(get, path = "/api/v1/okrs/{id}/link", tag = "goals", params(("id" = i64, Path)), responses(
+    (status = 200, description = "The link", body = LinkView),
+    (status = 404, description = "No such OKR, or it has no link", body = ErrorBody)))]
+pub(crate) async fn get_link(
+    State(state): State<AppState>,
+    SignedIn(caller): SignedIn,
+    Path(id): Path<i64>,
+) -> Result<Json<LinkView>, ApiError> {
+    let link = state.goals.link_of(&caller, id).await?;
+    Ok(Json(link.into()))
+}
+
+/// Removes a key result's data link; its progress keeps the last number
+/// read until the source changes.
+#[utoipa::path(delete, path = "/api/v1/okrs/{id}/link", tag = "goals", params(("id" = i64, Path)), responses(
+    (status = 204, description = "Removed"),
+    (status = 403, description = "Not the OKR's owner or an admin", body = ErrorBody),
+    (status = 404, description = "No such OKR, or it has no link", body = ErrorBody)))]
+pub(crate) async fn delete_link(
+    State(state): State<AppState>,
+    SignedIn(caller): SignedIn,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    state.goals.delete_link(&caller, id, Utc::now()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Refreshes a key result's link now (incremental).

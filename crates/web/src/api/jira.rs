@@ -1,4 +1,5 @@
-//! Jira data links: `PUT /api/v1/okrs/{id}/jira-link` and the JQL preview.
+//! Jira data links (`{"tracker": "jira", ...}` on `PUT /api/v1/okrs/{id}/link`),
+//! the JQL preview and the connection's fields.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -9,7 +10,6 @@ use chrono::Utc;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::goals::{OkrView, view};
 use crate::auth::SignedIn;
 use crate::json::ApiJson;
 use crate::{ApiError, AppState, ErrorBody};
@@ -32,34 +32,23 @@ pub(crate) struct JiraLinkRequest {
     refresh_interval_secs: Option<i64>,
 }
 
-/// Links a key result to the tickets a JQL query matches; reads them and
-/// recalculates at once. Nothing is saved when a field is refused.
-#[utoipa::path(put, path = "/api/v1/okrs/{id}/jira-link", tag = "goals", params(("id" = i64, Path)), request_body = JiraLinkRequest, responses(
-    (status = 200, description = "Linked and recalculated", body = OkrView),
-    (status = 422, description = "Invalid field: `jql` (Jira's message), `metric` (mode or unknown custom field), `connection_id` (not a Jira connection you may use), ...", body = ErrorBody)))]
-pub(crate) async fn put_jira_link(
-    State(state): State<AppState>,
-    SignedIn(caller): SignedIn,
-    Path(id): Path<i64>,
-    ApiJson(body): ApiJson<JiraLinkRequest>,
-) -> Result<Json<OkrView>, ApiError> {
-    let by = &caller;
-    let metric: JiraMetric = body
-        .metric
-        .parse()
-        .map_err(|e: cairn_core::goals::GoalError| {
-            cairn_engine::EngineError::invalid("metric", e.to_string())
-        })?;
-    let input = JiraLinkInput {
-        connection_id: body.connection_id,
-        jql: body.jql,
-        metric,
-        scope: body.scope,
-        refresh_interval_secs: body.refresh_interval_secs,
-    };
-    state.goals.set_jira_link(by, id, input, Utc::now()).await?;
-    let okr = state.goals.get_okr(by, id).await?;
-    Ok(Json(view(&state, okr).await?))
+impl JiraLinkRequest {
+    /// The use case's input; the metric's name is checked here.
+    pub(crate) fn input(self) -> Result<JiraLinkInput, ApiError> {
+        let metric: JiraMetric =
+            self.metric
+                .parse()
+                .map_err(|e: cairn_core::goals::GoalError| {
+                    cairn_engine::EngineError::invalid("metric", e.to_string())
+                })?;
+        Ok(JiraLinkInput {
+            connection_id: self.connection_id,
+            jql: self.jql,
+            metric,
+            scope: self.scope,
+            refresh_interval_secs: self.refresh_interval_secs,
+        })
+    }
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -94,6 +94,7 @@ pub(crate) async fn create_channel(
 /// One channel.
 #[utoipa::path(get, path = "/api/v1/channels/{id}", tag = "notifications", params(("id" = i64, Path)), responses(
     (status = 200, description = "The channel, without URL path or secret", body = Object),
+    (status = 403, description = "Admins only", body = ErrorBody),
     (status = 404, description = "No such channel", body = ErrorBody)))]
 pub(crate) async fn get_channel(
     State(state): State<AppState>,
@@ -196,6 +197,7 @@ pub(crate) struct DeliveriesQuery {
 /// duration, error, the start of the answer).
 #[utoipa::path(get, path = "/api/v1/channels/{id}/deliveries", tag = "notifications", params(("id" = i64, Path), DeliveriesQuery), responses(
     (status = 200, description = "Deliveries with attempts", body = Vec<Object>),
+    (status = 403, description = "Admins only", body = ErrorBody),
     (status = 404, description = "No such channel", body = ErrorBody)))]
 pub(crate) async fn channel_deliveries(
     State(state): State<AppState>,
