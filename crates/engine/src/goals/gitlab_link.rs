@@ -594,12 +594,13 @@ pub(crate) struct Fetched {
 }
 
 /// What a refresh did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RefreshOutcome {
     pub full: bool,
     pub items_read: usize,
     pub api_calls: u64,
     /// Set when it failed; progress is then unchanged.
+    #[schema(value_type = Option<crate::DiagnosisView>)]
     pub error: Option<cairn_connect::Diagnosis>,
 }
 

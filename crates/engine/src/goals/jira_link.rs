@@ -142,7 +142,7 @@ pub struct JiraLinkInput {
 pub const PREVIEW_TICKETS: u32 = 20;
 
 /// What a JQL query matches, before it is saved.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JqlPreview {
     /// Matches (Data Center's exact total; Cloud's approximate count).
     pub count: u64,
@@ -151,7 +151,7 @@ pub struct JqlPreview {
 }
 
 /// One ticket of a preview.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PreviewTicket {
     pub key: String,
     pub summary: String,
@@ -161,14 +161,14 @@ pub struct PreviewTicket {
 }
 
 /// A Jira field offered by name.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FieldChoice {
     pub id: String,
     pub name: String,
 }
 
 /// A metric someone can choose for a Jira link.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MetricChoice {
     /// As the link's `metric` spells it.
     pub metric: String,
@@ -178,7 +178,7 @@ pub struct MetricChoice {
 }
 
 /// Where a connection's story points field comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StoryPointsSource {
     /// Chosen on the connection.
@@ -190,7 +190,7 @@ pub enum StoryPointsSource {
 }
 
 /// What a Jira link on this connection can measure, for pickers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JiraFieldChoices {
     pub story_points_field: Option<FieldChoice>,
     pub story_points_source: StoryPointsSource,

@@ -94,17 +94,21 @@ pub struct OkrInput {
 }
 
 /// Which items make up a number, and how.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(tag = "source", rename_all = "snake_case")]
 pub enum Explain {
     CheckIn {
         check_in: Option<CheckInRecord>,
     },
     RollUp {
+        /// Each child's id, weight and progress.
+        #[schema(value_type = Vec<Object>)]
         children: Vec<cairn_core::goals::RollupPart<i64>>,
         total_weight: f64,
     },
     DataLink {
+        /// The items read, each with its contribution.
+        #[schema(value_type = Object)]
         explanation: cairn_core::goals::Explanation,
     },
     Nothing,

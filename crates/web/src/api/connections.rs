@@ -98,7 +98,7 @@ pub(crate) struct NewConnectionRequest {
 
 /// Connections the caller may see: their own, and every shared one.
 #[utoipa::path(get, path = "/api/v1/connections", tag = "connections", responses(
-    (status = 200, description = "Connections without secrets", body = Vec<Object>)))]
+    (status = 200, description = "Connections without secrets", body = Vec<ConnectionView>)))]
 pub(crate) async fn list_connections(
     State(state): State<AppState>,
     SignedIn(caller): SignedIn,
@@ -108,7 +108,7 @@ pub(crate) async fn list_connections(
 
 /// Creates a connection owned by the caller.
 #[utoipa::path(post, path = "/api/v1/connections", tag = "connections", request_body = NewConnectionRequest, responses(
-    (status = 201, description = "Created (the secret is never returned)", body = Object),
+    (status = 201, description = "Created (the secret is never returned)", body = ConnectionView),
     (status = 409, description = "Name taken, or the integration is disabled", body = ErrorBody),
     (status = 422, description = "Invalid field", body = ErrorBody)))]
 pub(crate) async fn create_connection(
@@ -131,7 +131,7 @@ pub(crate) async fn create_connection(
 
 /// One connection.
 #[utoipa::path(get, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = i64, Path)), responses(
-    (status = 200, description = "The connection without its secret", body = Object),
+    (status = 200, description = "The connection without its secret", body = ConnectionView),
     (status = 404, description = "No such connection visible to the caller", body = ErrorBody)))]
 pub(crate) async fn get_connection(
     State(state): State<AppState>,
@@ -165,7 +165,7 @@ fn double_option<'de, D: serde::Deserializer<'de>>(
 /// Changes a connection (its owner or an admin).
 #[utoipa::path(patch, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = i64, Path)),
     request_body = ConnectionChangesRequest, responses(
-    (status = 200, description = "Updated", body = Object),
+    (status = 200, description = "Updated", body = ConnectionView),
     (status = 403, description = "Shared with the caller, who does not own it", body = ErrorBody),
     (status = 404, description = "No such connection visible to the caller", body = ErrorBody)))]
 pub(crate) async fn update_connection(
@@ -206,7 +206,7 @@ pub(crate) async fn delete_connection(
 
 /// Tests a connection with its stored credentials; the outcome becomes its health.
 #[utoipa::path(post, path = "/api/v1/connections/{id}/test", tag = "connections", params(("id" = i64, Path)), responses(
-    (status = 200, description = "The account and server version, or a diagnosis", body = Object),
+    (status = 200, description = "The account and server version, or a diagnosis", body = TestOutcome),
     (status = 404, description = "No such connection visible to the caller", body = ErrorBody)))]
 pub(crate) async fn test_connection(
     State(state): State<AppState>,

@@ -26,7 +26,7 @@ pub(crate) struct NewPeriod {
 
 /// Periods (quarters), oldest first.
 #[utoipa::path(get, path = "/api/v1/periods", tag = "goals", responses(
-    (status = 200, description = "Periods", body = Vec<Object>)))]
+    (status = 200, description = "Periods", body = Vec<Period>)))]
 pub(crate) async fn list_periods(
     State(state): State<AppState>,
     SignedIn(caller): SignedIn,
@@ -36,7 +36,7 @@ pub(crate) async fn list_periods(
 
 /// Creates a period (admins only).
 #[utoipa::path(post, path = "/api/v1/periods", tag = "goals", request_body = NewPeriod, responses(
-    (status = 201, description = "Created", body = Object),
+    (status = 201, description = "Created", body = Period),
     (status = 409, description = "Name taken", body = ErrorBody),
     (status = 422, description = "Invalid field", body = ErrorBody)))]
 pub(crate) async fn create_period(
@@ -77,7 +77,6 @@ pub(crate) struct OkrView {
     #[schema(value_type = String, example = "data_link")]
     progress_source: ProgressSource,
     /// The last computed progress; absent until there is something to measure.
-    #[schema(value_type = Option<Object>)]
     progress: Option<OkrProgress>,
     /// The data link, for key results that read a tracker.
     link: Option<LinkView>,
@@ -287,7 +286,7 @@ pub(crate) struct CheckInRequest {
 
 /// Check-ins of an OKR, oldest first.
 #[utoipa::path(get, path = "/api/v1/okrs/{id}/check-ins", tag = "goals", params(("id" = i64, Path)), responses(
-    (status = 200, description = "Check-ins", body = Vec<Object>)))]
+    (status = 200, description = "Check-ins", body = Vec<CheckInRecord>)))]
 pub(crate) async fn list_check_ins(
     State(state): State<AppState>,
     SignedIn(caller): SignedIn,
@@ -298,7 +297,7 @@ pub(crate) async fn list_check_ins(
 
 /// Checks in a value (the OKR's owner or an admin).
 #[utoipa::path(post, path = "/api/v1/okrs/{id}/check-ins", tag = "goals", params(("id" = i64, Path)), request_body = CheckInRequest, responses(
-    (status = 201, description = "Recorded", body = Object),
+    (status = 201, description = "Recorded", body = CheckInRecord),
     (status = 409, description = "The OKR is not measured by check-ins", body = ErrorBody),
     (status = 422, description = "Invalid value", body = ErrorBody)))]
 pub(crate) async fn create_check_in(
@@ -323,7 +322,7 @@ pub(crate) async fn create_check_in(
 
 /// Edits a check-in (its author or an admin).
 #[utoipa::path(put, path = "/api/v1/check-ins/{id}", tag = "goals", params(("id" = i64, Path)), request_body = CheckInRequest, responses(
-    (status = 200, description = "Updated", body = Object),
+    (status = 200, description = "Updated", body = CheckInRecord),
     (status = 403, description = "Not the author", body = ErrorBody)))]
 pub(crate) async fn update_check_in(
     State(state): State<AppState>,
@@ -466,7 +465,7 @@ pub(crate) async fn delete_link(
 
 /// Refreshes a key result's link now (incremental).
 #[utoipa::path(post, path = "/api/v1/okrs/{id}/refresh", tag = "goals", params(("id" = i64, Path)), responses(
-    (status = 200, description = "What the refresh did; a failure leaves progress unchanged", body = Object),
+    (status = 200, description = "What the refresh did; a failure leaves progress unchanged", body = RefreshOutcome),
     (status = 409, description = "No data link", body = ErrorBody)))]
 pub(crate) async fn refresh(
     State(state): State<AppState>,
@@ -480,7 +479,7 @@ pub(crate) async fn refresh(
 
 /// The items, children or check-in behind an OKR's number, each with its contribution.
 #[utoipa::path(get, path = "/api/v1/okrs/{id}/explain", tag = "goals", params(("id" = i64, Path)), responses(
-    (status = 200, description = "The explanation", body = Object)))]
+    (status = 200, description = "The explanation", body = Explain)))]
 pub(crate) async fn explain(
     State(state): State<AppState>,
     SignedIn(caller): SignedIn,
@@ -497,7 +496,7 @@ pub(crate) struct HistoryQuery {
 
 /// Every change of an OKR's progress, newest first.
 #[utoipa::path(get, path = "/api/v1/okrs/{id}/history", tag = "goals", params(("id" = i64, Path), HistoryQuery), responses(
-    (status = 200, description = "Progress points", body = Vec<Object>)))]
+    (status = 200, description = "Progress points", body = Vec<ProgressPoint>)))]
 pub(crate) async fn history(
     State(state): State<AppState>,
     SignedIn(caller): SignedIn,

@@ -144,7 +144,7 @@ pub(crate) fn public_base(state: &AppState, headers: &HeaderMap) -> Option<Strin
 /// with the URL, the events and the secret (shown here once, when this call
 /// generated it). Owner or admin.
 #[utoipa::path(post, path = "/api/v1/connections/{id}/hooks/enable", tag = "hooks", params(("id" = i64, Path)), request_body = EnableRequest, responses(
-    (status = 200, description = "What was registered and what to add by hand", body = Object),
+    (status = 200, description = "What was registered and what to add by hand", body = RealTime),
     (status = 403, description = "Shared with the caller, who does not own it", body = ErrorBody),
     (status = 404, description = "No such connection visible to the caller", body = ErrorBody),
     (status = 422, description = "`projects`: nothing to hook", body = ErrorBody)))]

@@ -61,7 +61,7 @@ pub(crate) struct PreviewRequest {
 /// and the first 20 tickets, or Jira's error (with its position) as a 422
 /// naming `jql`.
 #[utoipa::path(post, path = "/api/v1/connections/{id}/jira/preview", tag = "goals", params(("id" = i64, Path)), request_body = PreviewRequest, responses(
-    (status = 200, description = "Matches and the first 20 tickets", body = Object),
+    (status = 200, description = "Matches and the first 20 tickets", body = JqlPreview),
     (status = 422, description = "Jira refused the JQL, or not a Jira connection you may use", body = ErrorBody)))]
 pub(crate) async fn preview(
     State(state): State<AppState>,
@@ -76,7 +76,7 @@ pub(crate) async fn preview(
 /// What a Jira link on this connection can measure: the metrics (custom
 /// fields by name) and the story points field with where it comes from.
 #[utoipa::path(get, path = "/api/v1/connections/{id}/jira/fields", tag = "goals", params(("id" = i64, Path)), responses(
-    (status = 200, description = "Metrics, numeric custom fields and the story points field", body = Object),
+    (status = 200, description = "Metrics, numeric custom fields and the story points field", body = JiraFieldChoices),
     (status = 422, description = "Not a Jira connection you may use", body = ErrorBody),
     (status = 502, description = "Jira did not answer as expected", body = ErrorBody)))]
 pub(crate) async fn fields(
@@ -98,7 +98,7 @@ pub(crate) struct StoryPointsRequest {
 /// Chooses the connection's story points field, overriding detection (for
 /// sites with several story points fields or a renamed one).
 #[utoipa::path(put, path = "/api/v1/connections/{id}/jira/story-points-field", tag = "goals", params(("id" = i64, Path)), request_body = StoryPointsRequest, responses(
-    (status = 200, description = "The connection's choices after the change", body = Object),
+    (status = 200, description = "The connection's choices after the change", body = JiraFieldChoices),
     (status = 403, description = "Only the owner or an admin may change the connection", body = ErrorBody),
     (status = 422, description = "`story_points_field`: not a numeric custom field, or not a Jira connection", body = ErrorBody)))]
 pub(crate) async fn put_story_points_field(

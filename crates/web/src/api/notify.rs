@@ -35,7 +35,7 @@ pub(crate) struct NewChannelRequest {
 }
 
 /// A channel and, once, its signing secret.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct IssuedChannelView {
     #[serde(flatten)]
     channel: ChannelView,
@@ -55,7 +55,7 @@ impl From<IssuedChannel> for IssuedChannelView {
 
 /// Every channel (admins only); never a URL's path or a secret.
 #[utoipa::path(get, path = "/api/v1/channels", tag = "notifications", responses(
-    (status = 200, description = "Channels", body = Vec<Object>),
+    (status = 200, description = "Channels", body = Vec<ChannelView>),
     (status = 403, description = "Not an admin", body = ErrorBody)))]
 pub(crate) async fn list_channels(
     State(state): State<AppState>,
@@ -67,7 +67,7 @@ pub(crate) async fn list_channels(
 /// Creates a channel. A `webhook` channel's answer carries its signing
 /// secret, the only time it is shown.
 #[utoipa::path(post, path = "/api/v1/channels", tag = "notifications", request_body = NewChannelRequest, responses(
-    (status = 201, description = "Created; `secret` once for webhook channels", body = Object),
+    (status = 201, description = "Created; `secret` once for webhook channels", body = IssuedChannelView),
     (status = 403, description = "Not an admin", body = ErrorBody),
     (status = 409, description = "Name taken", body = ErrorBody),
     (status = 422, description = "Invalid field, e.g. `url` refused by the outbound guard", body = ErrorBody)))]
@@ -93,7 +93,7 @@ pub(crate) async fn create_channel(
 
 /// One channel.
 #[utoipa::path(get, path = "/api/v1/channels/{id}", tag = "notifications", params(("id" = i64, Path)), responses(
-    (status = 200, description = "The channel, without URL path or secret", body = Object),
+    (status = 200, description = "The channel, without URL path or secret", body = ChannelView),
     (status = 403, description = "Admins only", body = ErrorBody),
     (status = 404, description = "No such channel", body = ErrorBody)))]
 pub(crate) async fn get_channel(
@@ -117,7 +117,7 @@ pub(crate) struct ChannelChangesRequest {
 /// Renames, re-points, disables or enables a channel.
 #[utoipa::path(patch, path = "/api/v1/channels/{id}", tag = "notifications", params(("id" = i64, Path)),
     request_body = ChannelChangesRequest, responses(
-    (status = 200, description = "Updated", body = Object),
+    (status = 200, description = "Updated", body = ChannelView),
     (status = 404, description = "No such channel", body = ErrorBody),
     (status = 422, description = "Invalid field", body = ErrorBody)))]
 pub(crate) async fn update_channel(
@@ -155,7 +155,7 @@ pub(crate) async fn delete_channel(
 /// Sends a test message now and answers with the attempt (status code,
 /// duration, error, the start of the answer); not retried.
 #[utoipa::path(post, path = "/api/v1/channels/{id}/test", tag = "notifications", params(("id" = i64, Path)), responses(
-    (status = 200, description = "The attempt", body = Object),
+    (status = 200, description = "The attempt", body = NotifyAttempt),
     (status = 404, description = "No such channel", body = ErrorBody)))]
 pub(crate) async fn test_channel(
     State(state): State<AppState>,
@@ -170,7 +170,7 @@ pub(crate) async fn test_channel(
 /// Replaces a webhook channel's signing secret (the old one stops at
 /// once); the answer is the only place the new one is shown.
 #[utoipa::path(post, path = "/api/v1/channels/{id}/rotate-secret", tag = "notifications", params(("id" = i64, Path)), responses(
-    (status = 200, description = "The channel with its new `secret`", body = Object),
+    (status = 200, description = "The channel with its new `secret`", body = IssuedChannelView),
     (status = 404, description = "No such channel", body = ErrorBody),
     (status = 409, description = "Not a webhook channel", body = ErrorBody)))]
 pub(crate) async fn rotate_channel_secret(
@@ -196,7 +196,7 @@ pub(crate) struct DeliveriesQuery {
 /// A channel's latest deliveries, each with its attempts (status,
 /// duration, error, the start of the answer).
 #[utoipa::path(get, path = "/api/v1/channels/{id}/deliveries", tag = "notifications", params(("id" = i64, Path), DeliveriesQuery), responses(
-    (status = 200, description = "Deliveries with attempts", body = Vec<Object>),
+    (status = 200, description = "Deliveries with attempts", body = Vec<DeliveryView>),
     (status = 403, description = "Admins only", body = ErrorBody),
     (status = 404, description = "No such channel", body = ErrorBody)))]
 pub(crate) async fn channel_deliveries(
@@ -211,7 +211,7 @@ pub(crate) async fn channel_deliveries(
 
 /// Every subscription.
 #[utoipa::path(get, path = "/api/v1/subscriptions", tag = "notifications", responses(
-    (status = 200, description = "Subscriptions", body = Vec<Object>),
+    (status = 200, description = "Subscriptions", body = Vec<Subscription>),
     (status = 403, description = "Not an admin", body = ErrorBody)))]
 pub(crate) async fn list_subscriptions(
     State(state): State<AppState>,
@@ -242,7 +242,7 @@ pub(crate) struct NewSubscriptionRequest {
 
 /// Subscribes a channel to an OKR (with its subtree) or to everything.
 #[utoipa::path(post, path = "/api/v1/subscriptions", tag = "notifications", request_body = NewSubscriptionRequest, responses(
-    (status = 201, description = "Created", body = Object),
+    (status = 201, description = "Created", body = Subscription),
     (status = 403, description = "Not an admin", body = ErrorBody),
     (status = 422, description = "Invalid field (`channel_id`, `okr_id`, `events`)", body = ErrorBody)))]
 pub(crate) async fn create_subscription(
@@ -288,7 +288,7 @@ pub(crate) struct NoticesQuery {
 
 /// Notices for admins (e.g. a channel was disabled), newest first.
 #[utoipa::path(get, path = "/api/v1/notices", tag = "notifications", params(NoticesQuery), responses(
-    (status = 200, description = "Notices", body = Vec<Object>),
+    (status = 200, description = "Notices", body = Vec<Notice>),
     (status = 403, description = "Not an admin", body = ErrorBody)))]
 pub(crate) async fn list_notices(
     State(state): State<AppState>,
