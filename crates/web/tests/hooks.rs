@@ -262,19 +262,24 @@ async fn every_real_capture_gets_a_2xx_and_is_stored_and_applied_without_harm() 
 }
 
 async fn key_result(h: &Harness, period: i64) -> i64 {
+    common::linked_key_result(h, period).await
+}
+
+/// A key result counting the `hooked` OPS tickets, at 0% to start.
+async fn hooked_key_result(h: &Harness, period: i64, jira: i64) -> i64 {
+    let kr = key_result(h, period).await;
     let reply = h
         .call(
-            "POST",
-            "/api/v1/okrs",
+            "PUT",
+            &format!("/api/v1/okrs/{kr}/link"),
             Some(&h.owner.token),
-            Some(
-                json!({"kind": "key_result", "title": "Ship it", "period_id": period,
-                "measure": {"mode": "percent_complete"}, "progress_source": "data_link"}),
-            ),
+            Some(json!({"tracker": "jira", "connection_id": jira, "jql": "project = OPS AND labels = hooked ORDER BY key",
+                "metric": "count"})),
         )
         .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
-    reply.body["id"].as_i64().expect("okr")
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(percent(h, kr).await, 0.0);
+    kr
 }
 
 async fn okr(h: &Harness, id: i64) -> Value {
@@ -1171,18 +1176,7 @@ async fn jira_moves_a_ticket_to_done_and_the_key_result_moves_without_a_refresh(
     for n in 0..4 {
         keys.push(jira_issue(&h, &format!("Hooked {n}")).await);
     }
-    let kr = key_result(&h, period).await;
-    let reply = h
-        .call(
-            "PUT",
-            &format!("/api/v1/okrs/{kr}/link"),
-            Some(&h.owner.token),
-            Some(json!({"tracker": "jira", "connection_id": jira, "jql": "project = OPS AND labels = hooked ORDER BY key",
-                "metric": "count"})),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-    assert_eq!(percent(&h, kr).await, 0.0);
+    let kr = hooked_key_result(&h, period, jira).await;
     let link = h
         .state
         .store
@@ -1493,18 +1487,7 @@ async fn a_jira_server_transition_delivery_is_acted_on_by_its_key() {
     for n in 0..2 {
         keys.push(jira_issue(&h, &format!("Server {n}")).await);
     }
-    let kr = key_result(&h, period).await;
-    let reply = h
-        .call(
-            "PUT",
-            &format!("/api/v1/okrs/{kr}/link"),
-            Some(&h.owner.token),
-            Some(json!({"tracker": "jira", "connection_id": jira, "jql": "project = OPS AND labels = hooked ORDER BY key",
-                "metric": "count"})),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-    assert_eq!(percent(&h, kr).await, 0.0);
+    let kr = hooked_key_result(&h, period, jira).await;
     let running = Running::worker(&h).await;
     // Done in Jira (no webhook registered there); the delivery comes in
     // the Server format.

@@ -73,19 +73,7 @@ async fn refresh_jobs(h: &Harness) -> usize {
 
 async fn key_result(h: &Harness) -> i64 {
     let period = common::period(h).await;
-    let reply = h
-        .call(
-            "POST",
-            "/api/v1/okrs",
-            Some(&h.owner.token),
-            Some(
-                json!({"kind": "key_result", "title": "Read once", "period_id": period,
-                        "measure": {"mode": "percent_complete"}, "progress_source": "data_link"}),
-            ),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
-    reply.body["id"].as_i64().expect("okr")
+    common::linked_key_result(h, period).await
 }
 
 async fn put_link(h: &Harness, okr: i64, path: &str, body: Value) {

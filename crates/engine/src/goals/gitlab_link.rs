@@ -200,13 +200,7 @@ impl Goals {
         input: LinkInput,
         now: DateTime<Utc>,
     ) -> Result<DataLink, EngineError> {
-        let okr = self.load(okr_id).await?;
-        authorize(
-            Some(by.actor()),
-            Action::ChangeOkr {
-                owner_id: okr.fields.owner_id,
-            },
-        )?;
+        let okr = self.load_to_change(by, okr_id).await?;
         if okr.fields.progress_source != ProgressSource::DataLink {
             return Err(EngineError::Conflict {
                 field: Some("progress_source".to_owned()),

@@ -32,7 +32,7 @@ use serde_json::json;
 use super::gitlab_link::Fetched;
 use super::{Goals, goal_error};
 use crate::accounts::Authenticated;
-use crate::error::{EngineError, authorize};
+use crate::error::EngineError;
 
 /// Which tickets a Jira link reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -334,13 +334,7 @@ impl Goals {
         input: JiraLinkInput,
         now: DateTime<Utc>,
     ) -> Result<DataLink, EngineError> {
-        let okr = self.load(okr_id).await?;
-        authorize(
-            Some(by.actor()),
-            cairn_core::authz::Action::ChangeOkr {
-                owner_id: okr.fields.owner_id,
-            },
-        )?;
+        let okr = self.load_to_change(by, okr_id).await?;
         if okr.fields.progress_source != cairn_core::goals::ProgressSource::DataLink {
             return Err(EngineError::Conflict {
                 field: Some("progress_source".to_owned()),

@@ -414,13 +414,7 @@ impl Goals {
         input: OkrInput,
         now: DateTime<Utc>,
     ) -> Result<Okr, EngineError> {
-        let current = self.load(id).await?;
-        authorize(
-            Some(by.actor()),
-            Action::ChangeOkr {
-                owner_id: current.fields.owner_id,
-            },
-        )?;
+        let current = self.load_to_change(by, id).await?;
         let fields = self
             .fields(by, input, Some(id), Some(current.fields.owner_id))
             .await?;
@@ -450,6 +444,22 @@ impl Goals {
         self.load(id).await
     }
 
+    /// An OKR its owner or an admin is about to change.
+    pub(crate) async fn load_to_change(
+        &self,
+        by: &Authenticated,
+        id: i64,
+    ) -> Result<Okr, EngineError> {
+        let okr = self.load(id).await?;
+        authorize(
+            Some(by.actor()),
+            Action::ChangeOkr {
+                owner_id: okr.fields.owner_id,
+            },
+        )?;
+        Ok(okr)
+    }
+
     /// An OKR's data link, for anyone who may see goals.
     pub async fn link_of(
         &self,
@@ -472,13 +482,7 @@ impl Goals {
         okr_id: i64,
         now: DateTime<Utc>,
     ) -> Result<(), EngineError> {
-        let okr = self.load(okr_id).await?;
-        authorize(
-            Some(by.actor()),
-            Action::ChangeOkr {
-                owner_id: okr.fields.owner_id,
-            },
-        )?;
+        self.load_to_change(by, okr_id).await?;
         let mut tx = self.store.begin().await?;
         if !tx.delete_link_of_okr(okr_id).await? {
             return Err(EngineError::NotFound(format!(
@@ -500,13 +504,7 @@ impl Goals {
         id: i64,
         now: DateTime<Utc>,
     ) -> Result<(), EngineError> {
-        let current = self.load(id).await?;
-        authorize(
-            Some(by.actor()),
-            Action::ChangeOkr {
-                owner_id: current.fields.owner_id,
-            },
-        )?;
+        let current = self.load_to_change(by, id).await?;
         let mut tx = self.store.begin().await?;
         tx.delete_okr(id).await?;
         tx.append_audit(

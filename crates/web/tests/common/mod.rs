@@ -427,6 +427,24 @@ pub async fn period(h: &Harness) -> i64 {
     reply.body["id"].as_i64().expect("period")
 }
 
+/// A key result of `owner`'s in `period`, measured in percent complete
+/// from a data link (to be linked).
+pub async fn linked_key_result(h: &Harness, period: i64) -> i64 {
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/okrs",
+            Some(&h.owner.token),
+            Some(
+                json!({"kind": "key_result", "title": "Ship it", "period_id": period,
+                "measure": {"mode": "percent_complete"}, "progress_source": "data_link"}),
+            ),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    reply.body["id"].as_i64().expect("okr")
+}
+
 /// Waits (polling, with a deadline) until `check` holds.
 pub async fn eventually<F, Fut>(what: &str, mut check: F)
 where
