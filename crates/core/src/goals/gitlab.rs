@@ -107,7 +107,8 @@ mod tests {
             assert_eq!(IssueState::parse(s.as_str()), Some(*s));
         }
         assert_eq!(IssueState::Opened.as_str(), "opened");
-        assert_eq!(IssueState::parse("opened"), None);
+        assert_eq!(IssueState::parse("opened"), Some(IssueState::Opened));
+        assert_eq!(IssueState::parse("open"), None, "one spelling: GitLab's");
     }
 
     #[test]
