@@ -57,6 +57,27 @@ pub(crate) async fn create_period(
     Ok((StatusCode::CREATED, Json(period)))
 }
 
+/// How an OKR is measured: the JSON of `core::goals::Measure`, for the
+/// document (core knows nothing of the API).
+#[derive(Serialize, ToSchema)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+#[allow(dead_code)]
+pub(crate) enum MeasureSchema {
+    /// Progress is the share of the work done, 0 to 100 %.
+    PercentComplete,
+    /// Progress is where a value stands between start and target.
+    Kpi {
+        /// What the value counts ("issues", "hours", "%").
+        unit: String,
+        /// The value where progress is 0 %.
+        start_value: f64,
+        /// The value where progress is 100 %.
+        target_value: f64,
+        /// `increasing` or `decreasing`; checked against the values.
+        direction: Option<String>,
+    },
+}
+
 /// An OKR as the API shows it.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct OkrView {
@@ -70,7 +91,7 @@ pub(crate) struct OkrView {
     parent_id: Option<i64>,
     starts_on: NaiveDate,
     due_on: NaiveDate,
-    #[schema(value_type = Object)]
+    #[schema(value_type = MeasureSchema)]
     measure: Measure,
     weight: f64,
     contributes: bool,
@@ -87,8 +108,12 @@ pub(crate) struct OkrView {
 #[derive(Serialize, ToSchema)]
 pub(crate) struct LinkView {
     connection_id: i64,
+    /// What the link reads: GitLab's project, milestone, assignee, labels,
+    /// iids; or Jira's JQL (and story points field).
     #[schema(value_type = Object)]
     query: serde_json::Value,
+    /// How items count: the tracker, and GitLab's issue state or Jira's
+    /// metric and scope.
     #[schema(value_type = Object)]
     rule: serde_json::Value,
     refresh_interval_secs: Option<i64>,
@@ -183,7 +208,7 @@ pub(crate) struct OkrRequest {
     /// Default: the period's end.
     due_on: Option<NaiveDate>,
     /// `{"mode":"percent_complete"}` or `{"mode":"kpi","unit":"issues","start_value":0,"target_value":30}`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = MeasureSchema)]
     measure: Measure,
     /// Default 1.
     weight: Option<f64>,
