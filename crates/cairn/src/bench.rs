@@ -110,6 +110,19 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100)]
         change_interval_ms: u64,
     },
+    /// Two-way sync with the simulated GitLab and Jira: issues brought
+    /// across on activation, and a change on GitLab to its Jira twin
+    /// through webhooks (latency, API calls per change).
+    Sync {
+        /// GitLab issues brought across when the pair is activated.
+        #[arg(long, default_value_t = 10_000)]
+        issues: usize,
+        /// GitLab title edits per second in the second part.
+        #[arg(long, default_value_t = 50)]
+        rate: u32,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
     /// What open live pages cost PostgreSQL: transactions per second with
     /// many `/live` streams open, quiet and with one change a second.
     Live {
@@ -190,6 +203,18 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
                 lease_secs: 60,
             };
             instances_bench(&server_url, &instances, plan).await
+        }
+        BenchCommand::Sync {
+            issues,
+            rate,
+            seconds,
+        } => {
+            crate::bench_sync::run(crate::bench_sync::SyncBench {
+                issues,
+                rate,
+                seconds,
+            })
+            .await
         }
         BenchCommand::Live {
             server_url,

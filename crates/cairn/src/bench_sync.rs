@@ -103,7 +103,10 @@ async fn prepare(state: &AppState, sim: &cairn_sim::SimHandle) -> anyhow::Result
         jira_issue_type: None,
         scan_interval_secs: None,
     };
-    let pair = state.sync.create_pair(&org.admin, &input, Utc::now()).await?;
+    let pair = state
+        .sync
+        .create_pair(&org.admin, &input, Utc::now())
+        .await?;
     Ok(json!({
         "pair": pair.pair.id,
         "gitlab": org.connection,
@@ -120,7 +123,10 @@ fn number(prepared: &Value, key: &str) -> anyhow::Result<i64> {
         .with_context(|| format!("the setup lost `{key}`"))
 }
 
-async fn admin(state: &AppState, prepared: &Value) -> anyhow::Result<cairn_engine::accounts::Authenticated> {
+async fn admin(
+    state: &AppState,
+    prepared: &Value,
+) -> anyhow::Result<cairn_engine::accounts::Authenticated> {
     let id = number(prepared, "admin")?;
     let user = state
         .store
@@ -171,7 +177,10 @@ async fn bring_across(
     input.active = true;
     sim.clear_requests();
     let started = Instant::now();
-    state.sync.update_pair(&by, pair, &input, Utc::now()).await?;
+    state
+        .sync
+        .update_pair(&by, pair, &input, Utc::now())
+        .await?;
     let deadline = started + Duration::from_secs(3_600);
     loop {
         let counts = state.store.sync_item_counts(pair).await?;
@@ -179,7 +188,11 @@ async fn bring_across(
             break;
         }
         if Instant::now() > deadline {
-            bail!("only {} of {} brought across in an hour", counts.synced, bench.issues);
+            bail!(
+                "only {} of {} brought across in an hour",
+                counts.synced,
+                bench.issues
+            );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -209,17 +222,20 @@ async fn change_to_other_side(
     for connection in [number(prepared, "gitlab")?, number(prepared, "jira")?] {
         state
             .hooks
-            .enable_real_time(&by, connection, Some(&base), vec![PROJECT.to_owned()], Utc::now())
+            .enable_real_time(
+                &by,
+                connection,
+                Some(&base),
+                vec![PROJECT.to_owned()],
+                Utc::now(),
+            )
             .await?;
     }
     // Linked items: GitLab iid -> Jira key.
     let mut linked = Vec::new();
     let mut after = 0;
     loop {
-        let items = state
-            .store
-            .list_sync_items(pair, None, after, 500)
-            .await?;
+        let items = state.store.list_sync_items(pair, None, after, 500).await?;
         let Some(last) = items.last() else { break };
         after = last.id;
         for item in items {
@@ -233,7 +249,12 @@ async fn change_to_other_side(
         bail!("{} linked items for {total} changes", linked.len());
     }
     sim.clear_requests();
-    let runs_before = state.store.list_sync_runs(pair, 1).await?.first().map_or(0, |r| r.id);
+    let runs_before = state
+        .store
+        .list_sync_runs(pair, 1)
+        .await?
+        .first()
+        .map_or(0, |r| r.id);
     let client = reqwest::Client::new();
     let interval = Duration::from_secs_f64(1.0 / f64::from(bench.rate.max(1)));
     let start = Instant::now();

@@ -21,7 +21,7 @@ pub enum LogFormat {
 }
 
 /// Every setting, after all sources are merged.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Settings {
     pub bind: String,
     pub data_dir: PathBuf,
@@ -35,6 +35,8 @@ pub struct Settings {
     /// How long a claimed job stays this process's without a heartbeat:
     /// how soon another instance takes over the jobs of one that died.
     pub job_lease_secs: u64,
+    /// Requests per second each sync connection's client may send.
+    pub sync_requests_per_second: f64,
     pub shutdown_grace_secs: u64,
     pub db_connect_timeout_secs: u64,
     pub refresh_interval_secs: u64,
@@ -44,6 +46,39 @@ pub struct Settings {
     /// Internal addresses notifications may reach anyway: comma-separated
     /// IP addresses or CIDRs. Empty: every internal address is refused.
     pub outbound_allow: String,
+    /// Bearer token `/metrics` asks for. Empty: `/metrics` is open. A
+    /// secret: never logged (see the `Debug` implementation).
+    pub metrics_token: String,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = if self.metrics_token.is_empty() {
+            ""
+        } else {
+            "[redacted]"
+        };
+        f.debug_struct("Settings")
+            .field("bind", &self.bind)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url)
+            .field("log_format", &self.log_format)
+            .field("log_level", &self.log_level)
+            .field("body_limit", &self.body_limit)
+            .field("hook_body_limit", &self.hook_body_limit)
+            .field("job_concurrency", &self.job_concurrency)
+            .field("shutdown_grace_secs", &self.shutdown_grace_secs)
+            .field("db_connect_timeout_secs", &self.db_connect_timeout_secs)
+            .field("refresh_interval_secs", &self.refresh_interval_secs)
+            .field(
+                "full_refresh_interval_secs",
+                &self.full_refresh_interval_secs,
+            )
+            .field("public_url", &self.public_url)
+            .field("outbound_allow", &self.outbound_allow)
+            .field("metrics_token", &redacted)
+            .finish()
+    }
 }
 
 impl Default for Settings {
@@ -58,12 +93,14 @@ impl Default for Settings {
             hook_body_limit: 4 * 1024 * 1024,
             job_concurrency: 16,
             job_lease_secs: 60,
+            sync_requests_per_second: 10.0,
             shutdown_grace_secs: 10,
             db_connect_timeout_secs: 10,
             refresh_interval_secs: 3600,
             full_refresh_interval_secs: 86_400,
             public_url: String::new(),
             outbound_allow: String::new(),
+            metrics_token: String::new(),
         }
     }
 }
@@ -79,12 +116,14 @@ pub const KEYS: &[&str] = &[
     "hook_body_limit",
     "job_concurrency",
     "job_lease_secs",
+    "sync_requests_per_second",
     "shutdown_grace_secs",
     "db_connect_timeout_secs",
     "refresh_interval_secs",
     "full_refresh_interval_secs",
     "public_url",
     "outbound_allow",
+    "metrics_token",
 ];
 
 /// `CAIRN_*` variables that are read elsewhere and are not settings keys.
@@ -97,7 +136,7 @@ const OTHER_VARIABLES: &[&str] = &[
 ];
 
 /// Settings as flags. Each also comes from `CAIRN_<KEY>` or `cairn.toml`.
-#[derive(Debug, Clone, Default, Args, Serialize)]
+#[derive(Clone, Default, Args, Serialize)]
 pub struct SettingsArgs {
     /// Configuration file [env: CAIRN_CONFIG] [default: ./cairn.toml if it exists]
     #[arg(long, value_name = "FILE")]
@@ -139,6 +178,10 @@ pub struct SettingsArgs {
     #[arg(long, value_name = "SECS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job_lease_secs: Option<u64>,
+    /// Requests per second two-way sync may send to each GitLab or Jira connection (bursts of up to ten times that are allowed) [env: CAIRN_SYNC_REQUESTS_PER_SECOND] [toml: sync_requests_per_second] [default: 10]
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_requests_per_second: Option<f64>,
     /// Seconds in-flight work may take after SIGTERM [env: CAIRN_SHUTDOWN_GRACE_SECS] [toml: shutdown_grace_secs] [default: 10]
     #[arg(long, value_name = "SECS")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -163,6 +206,19 @@ pub struct SettingsArgs {
     #[arg(long, value_name = "CIDRS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outbound_allow: Option<String>,
+    /// Bearer token that `/metrics` requires (for Prometheus' `authorization` setting); prefer the environment or the file to a flag, which other users can see [env: CAIRN_METRICS_TOKEN] [toml: metrics_token] [default: none, /metrics is open]
+    #[arg(long, value_name = "TOKEN")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_token: Option<String>,
+}
+
+/// Only the file is shown: the flags may hold the metrics token.
+impl std::fmt::Debug for SettingsArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SettingsArgs")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A setting that cannot be used; the process exits with code 2.
@@ -227,10 +283,16 @@ impl SettingsArgs {
             }
         }
         figment = figment.merge(EnvVars(env));
-        figment = figment.merge(Serialized::globals(self));
+        figment = figment.merge(Flags(self));
 
         let settings: Settings = figment.extract().map_err(describe)?;
-        validate(&settings)?;
+        validate(&settings).map_err(|Invalid { key, problem }| {
+            let source = figment
+                .find_metadata(key)
+                .map(|m| source_of(m, &[key.to_owned()]))
+                .unwrap_or_default();
+            ConfigError(format!("invalid value for `{key}`{source}: {problem}"))
+        })?;
         Ok(Loaded { settings, warnings })
     }
 }
@@ -266,6 +328,35 @@ impl figment::Provider for EnvVars {
     }
 }
 
+/// Flags as a figment source named after the flag (`--bind`), so errors
+/// say where a value came from.
+struct Flags<'a>(&'a SettingsArgs);
+
+impl figment::Provider for Flags<'_> {
+    fn metadata(&self) -> figment::Metadata {
+        figment::Metadata::named("command-line flag")
+            .interpolater(|_, path| format!("--{}", path.join("-").replace('_', "-")))
+    }
+
+    fn data(
+        &self,
+    ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        Serialized::globals(self.0).data()
+    }
+}
+
+/// ` (from X)`: the variable, flag, file or default a value came from.
+fn source_of(metadata: &figment::Metadata, path: &[String]) -> String {
+    let name = metadata.interpolate(&figment::Profile::Default, path);
+    if name.starts_with("CAIRN_") || name.starts_with("--") {
+        return format!(" (from {name})");
+    }
+    match &metadata.source {
+        Some(source) => format!(" (from {source})"),
+        None => format!(" (from {})", metadata.name),
+    }
+}
+
 /// One line per problem, each naming the key and where its value came from.
 fn describe(error: figment::Error) -> ConfigError {
     let lines: Vec<String> = error
@@ -275,15 +366,7 @@ fn describe(error: figment::Error) -> ConfigError {
             let source = e
                 .metadata
                 .as_ref()
-                .map(
-                    |m| match m.interpolate(&figment::Profile::Default, &e.path) {
-                        name if name.starts_with("CAIRN_") => format!(" (from {name})"),
-                        _ => match &m.source {
-                            Some(source) => format!(" (from {source})"),
-                            None => format!(" (from {})", m.name),
-                        },
-                    },
-                )
+                .map(|m| source_of(m, &e.path))
                 .unwrap_or_default();
             if key.is_empty() {
                 format!("{}{source}", e.kind)
@@ -295,74 +378,121 @@ fn describe(error: figment::Error) -> ConfigError {
     ConfigError(lines.join("; "))
 }
 
-fn validate(settings: &Settings) -> Result<(), ConfigError> {
-    settings.bind.parse::<SocketAddr>().map_err(|e| {
-        ConfigError(format!(
-            "invalid value for `bind`: `{}` is not an address like 127.0.0.1:8080 ({e})",
-            settings.bind
-        ))
-    })?;
-    if !settings.database_url.is_empty() {
-        cairn_store::backend_of(&settings.database_url)
-            .map_err(|e| ConfigError(format!("invalid value for `database_url`: {e}")))?;
+/// A setting whose value cannot be used: the key and what is wrong (the
+/// caller adds where the value came from).
+struct Invalid {
+    key: &'static str,
+    problem: String,
+}
+
+fn invalid(key: &'static str, problem: String) -> Result<(), Invalid> {
+    Err(Invalid { key, problem })
+}
+
+fn validate(settings: &Settings) -> Result<(), Invalid> {
+    if let Err(e) = settings.bind.parse::<SocketAddr>() {
+        return invalid(
+            "bind",
+            format!(
+                "`{}` is not an address like 127.0.0.1:8080 ({e})",
+                settings.bind
+            ),
+        );
     }
-    tracing_subscriber::EnvFilter::try_new(&settings.log_level).map_err(|e| {
-        ConfigError(format!(
-            "invalid value for `log_level`: `{}` is not a log filter ({e})",
-            settings.log_level
-        ))
-    })?;
+    if !settings.database_url.is_empty()
+        && let Err(e) = cairn_store::backend_of(&settings.database_url)
+    {
+        return invalid("database_url", e.to_string());
+    }
+    if let Err(e) = tracing_subscriber::EnvFilter::try_new(&settings.log_level) {
+        return invalid(
+            "log_level",
+            format!("`{}` is not a log filter ({e})", settings.log_level),
+        );
+    }
     if settings.body_limit < 1024 {
-        return Err(ConfigError(format!(
-            "invalid value for `body_limit`: {} bytes is below the minimum of 1024",
-            settings.body_limit
-        )));
+        return invalid(
+            "body_limit",
+            format!("{} bytes is below the minimum of 1024", settings.body_limit),
+        );
     }
     if settings.hook_body_limit < 1024 {
-        return Err(ConfigError(format!(
-            "invalid value for `hook_body_limit`: {} bytes is below the minimum of 1024",
-            settings.hook_body_limit
-        )));
+        return invalid(
+            "hook_body_limit",
+            format!(
+                "{} bytes is below the minimum of 1024",
+                settings.hook_body_limit
+            ),
+        );
     }
     if settings.refresh_interval_secs < 60 {
-        return Err(ConfigError(format!(
-            "invalid value for `refresh_interval_secs`: {} is below the minimum of 60",
-            settings.refresh_interval_secs
-        )));
+        return invalid(
+            "refresh_interval_secs",
+            format!(
+                "{} is below the minimum of 60",
+                settings.refresh_interval_secs
+            ),
+        );
     }
     if settings.full_refresh_interval_secs < settings.refresh_interval_secs {
-        return Err(ConfigError(format!(
-            "invalid value for `full_refresh_interval_secs`: {} is below refresh_interval_secs ({})",
-            settings.full_refresh_interval_secs, settings.refresh_interval_secs
-        )));
+        return invalid(
+            "full_refresh_interval_secs",
+            format!(
+                "{} is below refresh_interval_secs ({})",
+                settings.full_refresh_interval_secs, settings.refresh_interval_secs
+            ),
+        );
     }
     if !settings.public_url.is_empty() {
         match reqwest::Url::parse(&settings.public_url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
             _ => {
-                return Err(ConfigError(format!(
-                    "invalid value for `public_url`: `{}` is not an http(s) URL such as https://cairn.example.com",
-                    settings.public_url
-                )));
+                return invalid(
+                    "public_url",
+                    format!(
+                        "`{}` is not an http(s) URL such as https://cairn.example.com",
+                        settings.public_url
+                    ),
+                );
             }
         }
     }
     if let Err(error) = settings.outbound_policy() {
-        return Err(ConfigError(format!(
-            "invalid value for `outbound_allow`: {error}"
-        )));
+        return invalid("outbound_allow", error.to_string());
     }
     if settings.job_concurrency == 0 || settings.job_concurrency > 1024 {
-        return Err(ConfigError(format!(
-            "invalid value for `job_concurrency`: {} is outside 1..=1024",
-            settings.job_concurrency
-        )));
+        return invalid(
+            "job_concurrency",
+            format!("{} is outside 1..=1024", settings.job_concurrency),
+        );
+    }
+    if settings
+        .metrics_token
+        .chars()
+        .any(|c| c.is_control() || c == ' ')
+    {
+        // Not echoed: the value is a secret.
+        return invalid(
+            "metrics_token",
+            "must not contain spaces or control characters".to_owned(),
+        );
+    }
+    if !(settings.sync_requests_per_second.is_finite()
+        && (0.1..=10_000.0).contains(&settings.sync_requests_per_second))
+    {
+        return invalid(
+            "sync_requests_per_second",
+            format!(
+                "{} is outside 0.1..=10000",
+                settings.sync_requests_per_second
+            ),
+        );
     }
     if !(2..=3600).contains(&settings.job_lease_secs) {
-        return Err(ConfigError(format!(
-            "invalid value for `job_lease_secs`: {} is outside 2..=3600",
-            settings.job_lease_secs
-        )));
+        return invalid(
+            "job_lease_secs",
+            format!("{} is outside 2..=3600", settings.job_lease_secs),
+        );
     }
     Ok(())
 }
@@ -478,19 +608,75 @@ mod tests {
         let (_dir, args) = args_with_file("");
         for (var, value, key) in [
             ("CAIRN_BIND", "localhost", "`bind`"),
+            ("CAIRN_BIND", "nope", "`bind`"),
             ("CAIRN_DATABASE_URL", "mysql://x/y", "`database_url`"),
             ("CAIRN_JOB_CONCURRENCY", "0", "`job_concurrency`"),
             ("CAIRN_JOB_LEASE_SECS", "1", "`job_lease_secs`"),
+            (
+                "CAIRN_SYNC_REQUESTS_PER_SECOND",
+                "0",
+                "`sync_requests_per_second`",
+            ),
             ("CAIRN_LOG_LEVEL", "info,[", "`log_level`"),
+            ("CAIRN_BODY_LIMIT", "10", "`body_limit`"),
+            ("CAIRN_HOOK_BODY_LIMIT", "10", "`hook_body_limit`"),
+            (
+                "CAIRN_REFRESH_INTERVAL_SECS",
+                "5",
+                "`refresh_interval_secs`",
+            ),
+            (
+                "CAIRN_FULL_REFRESH_INTERVAL_SECS",
+                "61",
+                "`full_refresh_interval_secs`",
+            ),
+            ("CAIRN_PUBLIC_URL", "ftp://x", "`public_url`"),
             (
                 "CAIRN_OUTBOUND_ALLOW",
                 "127.0.0.0/8,intranet",
                 "`outbound_allow`",
             ),
+            ("CAIRN_METRICS_TOKEN", "a b", "`metrics_token`"),
         ] {
             let err = args.load_from(vars(&[(var, value)])).err().expect(var);
             assert!(err.0.contains(key), "{var}: {}", err.0);
+            assert!(
+                err.0.contains(&format!("(from {var})")),
+                "{var}: the message names where the value came from: {}",
+                err.0
+            );
         }
+    }
+
+    #[test]
+    fn checked_values_name_the_file_or_the_flag_they_came_from() {
+        let (dir, mut args) = args_with_file("job_concurrency = 0\n");
+        let err = args.load_from(vars(&[])).err().expect("zero jobs");
+        let file = dir.path().join("cairn.toml");
+        assert!(
+            err.0.contains(&format!("(from {})", file.display())),
+            "{}",
+            err.0
+        );
+        args.job_concurrency = Some(2000);
+        let err = args.load_from(vars(&[])).err().expect("too many jobs");
+        assert!(err.0.contains("(from --job-concurrency)"), "{}", err.0);
+    }
+
+    #[test]
+    fn the_metrics_token_is_never_shown() {
+        let (_dir, args) = args_with_file("");
+        let s = args
+            .load_from(vars(&[("CAIRN_METRICS_TOKEN", "s3cret-token")]))
+            .expect("load")
+            .settings;
+        assert_eq!(s.metrics_token, "s3cret-token");
+        assert!(!format!("{s:?}").contains("s3cret"), "{s:?}");
+        let err = args
+            .load_from(vars(&[("CAIRN_METRICS_TOKEN", "s3cret token")]))
+            .err()
+            .expect("a space");
+        assert!(!err.0.contains("s3cret"), "{}", err.0);
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod bench;
 mod bench_goals;
 mod bench_hooks;
 mod bench_live;
+mod bench_sync;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -152,7 +152,8 @@ where
     let keyring = Arc::new(load_keyring(&settings)?);
     let state = AppState::new(store.clone(), keyring.clone(), cairn_web::metrics_handle())
         .with_goal_settings(keyring.clone(), goal_settings(&settings))
-        .with_notify_settings(keyring, notify_settings(&settings)?);
+        .with_notify_settings(keyring.clone(), notify_settings(&settings)?)
+        .with_sync_settings(keyring, sync_settings(&settings));
     bootstrap_admin(&state).await?;
     let ready = Ready {
         state: state.clone(),
@@ -206,6 +207,8 @@ where
             body_limit: settings.body_limit,
             hook_body_limit: settings.hook_body_limit,
             public_url: (!settings.public_url.is_empty()).then(|| settings.public_url.clone()),
+            metrics_token: (!settings.metrics_token.is_empty())
+                .then(|| cairn_core::secret::Secret::new(settings.metrics_token.clone())),
         },
     );
     let server = axum::serve(listener, app).with_graceful_shutdown(stop_serving);
@@ -231,6 +234,20 @@ pub fn goal_settings(settings: &Settings) -> cairn_engine::goals::GoalSettings {
         default_refresh: Duration::from_secs(settings.refresh_interval_secs),
         full_every: Duration::from_secs(settings.full_refresh_interval_secs),
         ..cairn_engine::goals::GoalSettings::default()
+    }
+}
+
+/// The sync settings from the configuration: each connection's client
+/// may send `sync_requests_per_second`, in bursts of ten times that.
+pub fn sync_settings(settings: &Settings) -> cairn_engine::sync::SyncSettings {
+    let rate = settings.sync_requests_per_second;
+    cairn_engine::sync::SyncSettings {
+        http: cairn_connect::HttpConfig {
+            requests_per_second: rate,
+            burst: (rate * 10.0).clamp(10.0, 100_000.0) as u32,
+            ..cairn_connect::HttpConfig::default()
+        },
+        ..cairn_engine::sync::SyncSettings::default()
     }
 }
 

@@ -84,6 +84,15 @@ pub enum Action {
     ChangeOkr {
         owner_id: i64,
     },
+    /// Make `new_owner_id` the owner of an OKR, when creating it
+    /// (`current_owner_id` is `None`) or by a handover. A member may create
+    /// OKRs owned by themselves only, and may hand an OKR they own to
+    /// another user; an admin may give any OKR to anyone. That the new owner
+    /// is an active user is a validation, not a permission.
+    AssignOkr {
+        current_owner_id: Option<i64>,
+        new_owner_id: i64,
+    },
     /// Edit or delete a check-in by this author.
     ChangeCheckIn {
         author_id: i64,
@@ -144,6 +153,15 @@ pub fn decide(actor: Option<Actor>, action: Action) -> Decision {
         | Action::ManageChannel
         | Action::ViewNotices => Decision::Forbidden,
         Action::ChangeOkr { owner_id } if owner_id == actor.user_id => Decision::Allow,
+        Action::AssignOkr {
+            current_owner_id: None,
+            new_owner_id,
+        } if new_owner_id == actor.user_id => Decision::Allow,
+        Action::AssignOkr {
+            current_owner_id: Some(owner_id),
+            ..
+        } if owner_id == actor.user_id => Decision::Allow,
+        Action::AssignOkr { .. } => Decision::Forbidden,
         Action::ChangeCheckIn { author_id } if author_id == actor.user_id => Decision::Allow,
         Action::ChangeOkr { .. } | Action::ChangeCheckIn { .. } => Decision::Forbidden,
         Action::SyncPair { owner_id } if owner_id == actor.user_id => Decision::Allow,
@@ -185,6 +203,31 @@ mod tests {
                 shared,
             },
         )
+    }
+
+    #[test]
+    fn members_create_okrs_for_themselves_and_hand_over_only_their_own() {
+        let assign = |current_owner_id, new_owner_id| Action::AssignOkr {
+            current_owner_id,
+            new_owner_id,
+        };
+        let me = OWNER.user_id;
+        let them = OTHER.user_id;
+        assert_eq!(decide(Some(OWNER), assign(None, me)), Decision::Allow);
+        assert_eq!(
+            decide(Some(OWNER), assign(None, them)),
+            Decision::Forbidden,
+            "creating work for someone else"
+        );
+        assert_eq!(decide(Some(OWNER), assign(Some(me), them)), Decision::Allow);
+        assert_eq!(
+            decide(Some(OWNER), assign(Some(them), me)),
+            Decision::Forbidden,
+            "taking someone's OKR"
+        );
+        assert_eq!(decide(Some(ADMIN), assign(None, them)), Decision::Allow);
+        assert_eq!(decide(Some(ADMIN), assign(Some(me), them)), Decision::Allow);
+        assert_eq!(decide(None, assign(None, me)), Decision::Unauthenticated);
     }
 
     #[test]

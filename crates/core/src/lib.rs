@@ -13,4 +13,5 @@ pub mod jobs;
 pub mod notify;
 pub mod secret;
 pub mod sync;
+pub mod text;
 pub mod worklogs;

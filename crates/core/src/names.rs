@@ -5,7 +5,8 @@
 /// `ALL`, `as_str`, `parse`, `Display`, `FromStr` and serde using that name.
 /// `FromStr` fails with the module's error type, made by
 /// [`UnknownNameError`]: `GoalError` unless `error: Type;` comes first.
-/// An error type that can say "unknown {what} `{name}`".
+/// An error type that can say a name is not one of the stable names
+/// (`what` lists them).
 pub(crate) trait UnknownNameError {
     fn unknown_name(what: &'static str, name: String) -> Self;
 }
@@ -35,6 +36,9 @@ impl UnknownNameError for crate::worklogs::WorklogError {
 }
 
 macro_rules! stable_names {
+    (@join $first:literal $(, $rest:literal)*) => {
+        concat!($first $(, ", ", $rest)*)
+    };
     (
         $(#[$meta:meta])*
         pub enum $name:ident {
@@ -66,6 +70,9 @@ macro_rules! stable_names {
         }
 
         impl $name {
+            /// The stable names, for messages: `a, b, c`.
+            pub const NAMES: &'static str = stable_names!(@join $($text),+);
+
             /// Every value, in declaration order (for pickers and round-trip tests).
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
@@ -97,7 +104,7 @@ macro_rules! stable_names {
             fn from_str(name: &str) -> Result<Self, Self::Err> {
                 $name::parse(name).ok_or_else(|| {
                     <$err as $crate::names::UnknownNameError>::unknown_name(
-                        stringify!($name),
+                        $name::NAMES,
                         name.to_owned(),
                     )
                 })

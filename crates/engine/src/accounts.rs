@@ -53,6 +53,7 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
 /// Checks an email address enough to catch typos; the mail server decides.
 pub fn validate_email(email: &str) -> Result<String, EngineError> {
     let email = email.trim().to_lowercase();
+    validate_line("email", &email)?;
     let valid = email.len() <= 254
         && email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty()
@@ -69,6 +70,7 @@ pub fn validate_email(email: &str) -> Result<String, EngineError> {
 }
 
 pub fn validate_password(password: &str) -> Result<(), EngineError> {
+    validate_line("password", password)?;
     let length = password.chars().count();
     if length < 12 {
         return Err(EngineError::invalid(
@@ -85,37 +87,35 @@ pub fn validate_password(password: &str) -> Result<(), EngineError> {
     Ok(())
 }
 
-/// Checks a display name: 1 to 100 characters after trimming.
+/// Checks a name or title by `core::text`'s rule for names: 1 to 100
+/// characters after trimming, one line, nothing invisible.
 pub fn validate_name(field: &str, name: &str) -> Result<String, EngineError> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(EngineError::invalid(field, "must not be empty"));
-    }
-    if name.chars().count() > 100 {
-        return Err(EngineError::invalid(
-            field,
-            "must be at most 100 characters",
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(EngineError::invalid(
-            field,
-            "must not contain control characters",
-        ));
-    }
-    Ok(name.to_owned())
+    cairn_core::text::check_name(name, cairn_core::text::MAX_NAME)
+        .map_err(|e| EngineError::invalid(field, e.to_string()))
 }
 
-/// Failed sign-ins per account and address in a sliding window.
-pub struct LoginLimiter {
+/// Checks any other text field by `core::text`'s rule: no control
+/// characters but tab and line breaks.
+pub fn validate_text(field: &str, value: &str) -> Result<(), EngineError> {
+    cairn_core::text::check_text(value).map_err(|e| EngineError::invalid(field, e.to_string()))
+}
+
+/// Checks a single-line value (an email, a password, a token): no control
+/// characters at all.
+pub fn validate_line(field: &str, value: &str) -> Result<(), EngineError> {
+    cairn_core::text::check_line(value).map_err(|e| EngineError::invalid(field, e.to_string()))
+}
+
+/// Failed sign-ins in a sliding window, counted per key.
+struct FailureWindow<K> {
     max_failures: usize,
     window: Duration,
-    failures: Mutex<HashMap<(String, IpAddr), VecDeque<Instant>>>,
+    failures: Mutex<HashMap<K, VecDeque<Instant>>>,
 }
 
-impl LoginLimiter {
-    pub fn new(max_failures: usize, window: Duration) -> Self {
-        LoginLimiter {
+impl<K: std::hash::Hash + Eq> FailureWindow<K> {
+    fn new(max_failures: usize, window: Duration) -> Self {
+        FailureWindow {
             max_failures,
             window,
             failures: Mutex::new(HashMap::new()),
@@ -123,7 +123,7 @@ impl LoginLimiter {
     }
 
     /// Seconds to wait when the limit is reached, else `None`.
-    fn blocked_for(&self, key: &(String, IpAddr), now: Instant) -> Option<u64> {
+    fn blocked_for(&self, key: &K, now: Instant) -> Option<u64> {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let entries = failures.get_mut(key)?;
         while entries
@@ -140,7 +140,7 @@ impl LoginLimiter {
         Some(wait.as_secs().max(1))
     }
 
-    fn record_failure(&self, key: (String, IpAddr), now: Instant) {
+    fn record_failure(&self, key: K, now: Instant) {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         if failures.len() > 100_000 {
             // Bounded memory under a spray of addresses: forget the oldest state.
@@ -149,9 +149,47 @@ impl LoginLimiter {
         failures.entry(key).or_default().push_back(now);
     }
 
-    fn clear(&self, key: &(String, IpAddr)) {
+    fn clear(&self, key: &K) {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         failures.remove(key);
+    }
+}
+
+/// Sign-in throttling. Failures count per (account, address), so one
+/// account tried from one place is slowed, and per address, so one place
+/// trying many accounts is slowed too. Never per account alone: that would
+/// let anyone lock a person out from elsewhere.
+pub struct LoginLimiter {
+    per_account: FailureWindow<(String, IpAddr)>,
+    per_address: FailureWindow<IpAddr>,
+}
+
+impl LoginLimiter {
+    /// At most `per_account` failures for an account from one address and
+    /// `per_address` failures from one address, in `window`.
+    pub fn new(per_account: usize, per_address: usize, window: Duration) -> Self {
+        LoginLimiter {
+            per_account: FailureWindow::new(per_account, window),
+            per_address: FailureWindow::new(per_address, window),
+        }
+    }
+
+    /// Seconds to wait when either limit is reached, else `None`.
+    fn blocked_for(&self, key: &(String, IpAddr), now: Instant) -> Option<u64> {
+        let account = self.per_account.blocked_for(key, now);
+        let address = self.per_address.blocked_for(&key.1, now);
+        account.max(address)
+    }
+
+    fn record_failure(&self, key: (String, IpAddr), now: Instant) {
+        self.per_address.record_failure(key.1, now);
+        self.per_account.record_failure(key, now);
+    }
+
+    /// A success clears the account's failures from that address; the
+    /// address's count stays (one good password does not excuse a spray).
+    fn clear(&self, key: &(String, IpAddr)) {
+        self.per_account.clear(key);
     }
 }
 
@@ -214,7 +252,7 @@ impl Accounts {
     pub fn new(store: Arc<dyn Store>) -> Self {
         Accounts {
             store,
-            limiter: LoginLimiter::new(10, Duration::from_secs(60)),
+            limiter: LoginLimiter::new(10, 30, Duration::from_secs(60)),
             session_lifetime: chrono::Duration::days(7),
             session_idle: chrono::Duration::hours(12),
             // Verifying against this when the email is unknown keeps the
@@ -369,7 +407,8 @@ impl Accounts {
             .collect())
     }
 
-    /// Password sign-in. Failures are rate limited per account and address.
+    /// Password sign-in. Failures are rate limited per (account, address) and
+    /// per address (see [`LoginLimiter`]).
     pub async fn login(
         &self,
         email: &str,

@@ -95,9 +95,10 @@ pub struct ConnectionChanges {
 }
 
 /// A connection as the API shows it: everything but the secret.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ConnectionView {
     pub id: i64,
+    #[schema(value_type = String, example = "gitlab")]
     pub kind: IntegrationKind,
     pub name: String,
     pub base_url: String,
@@ -116,9 +117,10 @@ pub struct ConnectionView {
 }
 
 /// The last test's outcome.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Health {
     /// `ok`, `failing` or `unknown` (never tested since the last change).
+    #[schema(value_type = String, example = "ok")]
     pub status: &'static str,
     pub account_name: Option<String>,
     pub server_version: Option<String>,
@@ -163,13 +165,14 @@ impl From<&Connection> for ConnectionView {
 }
 
 /// The result of testing a connection.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TestOutcome {
     pub ok: bool,
     pub account_name: Option<String>,
     pub server_version: Option<String>,
     pub flavour: Option<String>,
     /// When it failed: a stable code, what happened and what to check.
+    #[schema(value_type = Option<crate::DiagnosisView>)]
     pub diagnosis: Option<cairn_connect::Diagnosis>,
 }
 
@@ -228,13 +231,7 @@ fn validate_secret(secret: &Secret) -> Result<(), EngineError> {
             "must be at most 4096 characters",
         ));
     }
-    if value.chars().any(char::is_control) {
-        return Err(EngineError::invalid(
-            "secret",
-            "must not contain control characters",
-        ));
-    }
-    Ok(())
+    crate::accounts::validate_line("secret", value)
 }
 
 fn validate_username(

@@ -175,10 +175,11 @@ pub struct ChannelChanges {
 }
 
 /// A channel as shown: never the URL's path or the secret.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ChannelView {
     pub id: i64,
     pub name: String,
+    #[schema(value_type = String, example = "slack")]
     pub kind: ChannelKind,
     /// `scheme://host[:port]` of the URL; the rest is a credential.
     pub target: String,
@@ -223,16 +224,19 @@ pub struct IssuedChannel {
 }
 
 /// A delivery with its attempts.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeliveryView {
     pub id: i64,
     pub channel_id: i64,
     pub event_kind: String,
     pub webhook_id: String,
+    #[schema(value_type = String, example = "delivered")]
     pub state: NotifyState,
     pub attempts: u32,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// The event as sent.
+    #[schema(value_type = Object)]
     pub event: serde_json::Value,
     pub attempt_log: Vec<NotifyAttempt>,
 }

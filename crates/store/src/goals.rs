@@ -35,7 +35,7 @@ impl OkrKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Period {
     pub id: i64,
     pub name: String,
@@ -62,11 +62,12 @@ pub struct OkrFields {
 }
 
 /// The last computed progress of an OKR.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct OkrProgress {
     pub value: f64,
     pub percent: f64,
     pub expected_percent: f64,
+    #[schema(value_type = String, example = "on_track")]
     pub status: Status,
     pub computed_at: DateTime<Utc>,
 }
@@ -80,12 +81,13 @@ pub struct Okr {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CheckInRecord {
     pub id: i64,
     pub okr_id: i64,
     pub author_id: i64,
     pub value: f64,
+    #[schema(value_type = Option<String>, example = "at_risk")]
     pub status_override: Option<Status>,
     pub note: String,
     pub created_at: DateTime<Utc>,
@@ -139,7 +141,7 @@ pub enum RefreshRecord {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ProgressPoint {
     pub id: i64,
     pub okr_id: i64,
@@ -147,6 +149,7 @@ pub struct ProgressPoint {
     pub value: f64,
     pub percent: f64,
     pub expected_percent: f64,
+    #[schema(value_type = String, example = "on_track")]
     pub status: Status,
     /// `check_in`, `roll_up`, `data_link`, or `edit`.
     pub source: String,

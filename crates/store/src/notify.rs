@@ -83,7 +83,7 @@ pub struct ChannelUpdate {
 }
 
 /// What a channel hears about.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Subscription {
     pub id: i64,
     pub channel_id: i64,
@@ -91,6 +91,7 @@ pub struct Subscription {
     pub okr_id: Option<i64>,
     /// Whether the OKR's key results and child objectives are covered too.
     pub include_subtree: bool,
+    #[schema(value_type = Vec<String>)]
     pub events: Vec<EventKind>,
     pub created_by: Option<i64>,
     pub created_at: DateTime<Utc>,
@@ -166,7 +167,7 @@ pub struct NewNotifyDelivery {
 }
 
 /// One attempt of a delivery.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct NotifyAttempt {
     pub delivery_id: i64,
     /// 1 for the first.
@@ -180,7 +181,7 @@ pub struct NotifyAttempt {
 }
 
 /// Something admins should know, until one of them dismisses it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Notice {
     pub id: i64,
     pub text: String,

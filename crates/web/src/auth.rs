@@ -45,6 +45,63 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
+/// The signed-in caller, or 401 before the body is read: an extractor from
+/// the request's parts, so it runs before any body extractor.
+pub struct SignedIn(pub Authenticated);
+
+impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        Ok(SignedIn(caller.require()?.clone()))
+    }
+}
+
+/// An action of `core::authz` that needs no resource to decide, for
+/// [`Permitted`].
+pub trait Permission {
+    const ACTION: cairn_core::authz::Action;
+}
+
+macro_rules! permissions {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[doc = concat!("`Action::", stringify!($name), "` as an extractor's parameter.")]
+            pub struct $name;
+            impl Permission for $name {
+                const ACTION: cairn_core::authz::Action = cairn_core::authz::Action::$name;
+            }
+        )*
+    };
+}
+
+permissions!(
+    ManageUsers,
+    ManageCatalog,
+    ViewAudit,
+    ManagePeriods,
+    CreateChannel,
+    ManageChannel,
+    ViewNotices,
+);
+
+/// A caller allowed to do `P` (401 or 403 otherwise), decided by
+/// `core::authz` before the body is read, so a member sending a bad body
+/// to an admin endpoint hears 403, not a complaint about the body.
+pub struct Permitted<P>(pub Authenticated, pub std::marker::PhantomData<P>);
+
+impl<S: Send + Sync, P: Permission> FromRequestParts<S> for Permitted<P> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        cairn_engine::authorize(caller.0.as_ref().map(Authenticated::actor), P::ACTION)?;
+        let who = caller.require()?.clone();
+        Ok(Permitted(who, std::marker::PhantomData))
+    }
+}
+
 /// The value of a cookie in the request.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
@@ -66,7 +123,8 @@ pub fn is_https(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("https"))
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+/// The token of an `Authorization: Bearer` header.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -30,6 +30,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub field: Option<String>,
+    /// Sent as `Retry-After` (every 429 has it).
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -39,6 +41,7 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            retry_after_secs: None,
         }
     }
 
@@ -49,6 +52,7 @@ impl ApiError {
             code: "invalid_field",
             message: message.into(),
             field: Some(field.into()),
+            retry_after_secs: None,
         }
     }
 
@@ -77,7 +81,13 @@ impl IntoResponse for ApiError {
                 field: self.field,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
     }
 }
 
@@ -179,12 +189,16 @@ pub fn from_engine(error: cairn_engine::EngineError) -> ApiError {
             code: "conflict",
             message,
             field,
+            retry_after_secs: None,
         },
-        E::RateLimited { retry_after_secs } => ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("too many failed attempts; try again in {retry_after_secs} s"),
-        ),
+        E::RateLimited { retry_after_secs } => ApiError {
+            retry_after_secs: Some(retry_after_secs),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many failed attempts; try again in {retry_after_secs} s"),
+            )
+        },
         E::Upstream(diagnosis) => ApiError::new(
             StatusCode::BAD_GATEWAY,
             "upstream_failed",

@@ -3,6 +3,7 @@
 
 mod api;
 pub mod auth;
+mod contract;
 mod error;
 mod health;
 mod hooks;
@@ -44,6 +45,8 @@ pub struct AppState {
     /// How GitLab and Jira reach this Cairn; `None`: the address a request
     /// came in on.
     pub public_url: Option<String>,
+    /// The bearer token `/metrics` asks for; `None`: `/metrics` is open.
+    pub metrics_token: Option<cairn_core::secret::Secret>,
     /// Cancelled by [`AppState::stop_streams`]: every `/live` stream ends,
     /// so a graceful shutdown is not held up by open pages.
     pub streams: tokio_util::sync::CancellationToken,
@@ -93,6 +96,7 @@ impl AppState {
             metrics,
             body_limit: WebConfig::default().body_limit,
             public_url: None,
+            metrics_token: None,
             streams: tokio_util::sync::CancellationToken::new(),
         }
     }
@@ -193,6 +197,9 @@ pub struct WebConfig {
     pub hook_body_limit: usize,
     /// How GitLab and Jira reach this Cairn, e.g. `https://cairn.example.com`.
     pub public_url: Option<String>,
+    /// The bearer token `/metrics` asks for (as Prometheus' `authorization`
+    /// setting sends it); `None`: `/metrics` is open.
+    pub metrics_token: Option<cairn_core::secret::Secret>,
 }
 
 impl Default for WebConfig {
@@ -201,6 +208,7 @@ impl Default for WebConfig {
             body_limit: 1024 * 1024,
             hook_body_limit: 4 * 1024 * 1024,
             public_url: None,
+            metrics_token: None,
         }
     }
 }
@@ -282,8 +290,11 @@ fn api_router() -> OpenApiRouter<AppState> {
             api::goals::update_check_in,
             api::goals::delete_check_in
         ))
-        .routes(routes!(api::goals::put_link))
-        .routes(routes!(api::jira::put_jira_link))
+        .routes(routes!(
+            api::goals::put_link,
+            api::goals::get_link,
+            api::goals::delete_link
+        ))
         .routes(routes!(api::jira::preview))
         .routes(routes!(api::jira::fields))
         .routes(routes!(api::jira::put_story_points_field))
@@ -379,22 +390,29 @@ fn ui_router() -> Router<AppState> {
 pub fn router(mut state: AppState, config: &WebConfig) -> Router {
     state.body_limit = config.body_limit;
     state.public_url = config.public_url.clone();
+    state.metrics_token = config.metrics_token.clone();
     // The OpenAPI document comes from the handlers' annotations.
     let (routes, mut api) = api_router().split_for_parts();
     let (hook_routes, hook_api) = hooks_router().split_for_parts();
     api.merge(hook_api);
     api.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    // After every route is in: statuses and security for all of them.
+    utoipa::Modify::modify(&contract::Contract, &mut api);
     let spec = serde_json::to_value(api).unwrap_or_default();
     let hook_routes = hook_routes
         .route_layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(config.hook_body_limit))
         .layer(RequestBodyLimitLayer::new(config.hook_body_limit));
+    // Outside the session layer: Prometheus' bearer token is the metrics
+    // token, not an API token.
+    let metrics_routes = Router::new()
+        .route("/metrics", axum::routing::get(metrics::render))
+        .route_layer(axum::middleware::from_fn(metrics::track));
     routes
         .route(
             "/api/openapi.json",
             axum::routing::get(move || async move { axum::Json(spec.clone()) }),
         )
-        .route("/metrics", axum::routing::get(metrics::render))
         .merge(ui_router())
         .route(
             "/login",
@@ -411,6 +429,7 @@ pub fn router(mut state: AppState, config: &WebConfig) -> Router {
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(RequestBodyLimitLayer::new(config.body_limit))
         .merge(hook_routes)
+        .merge(metrics_routes)
         .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(CatchPanicLayer::custom(error::panicked))

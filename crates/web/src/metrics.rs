@@ -6,11 +6,12 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::AppState;
+use crate::{ApiError, AppState};
 
 /// The process-wide recorder, installed on first use.
 pub fn metrics_handle() -> PrometheusHandle {
@@ -52,7 +53,28 @@ pub(crate) async fn track(request: Request, next: Next) -> Response {
     response
 }
 
-pub(crate) async fn render(State(state): State<AppState>) -> Response {
+/// The metrics in Prometheus' text format. With `metrics_token` set, only
+/// for a request carrying it as `Authorization: Bearer <token>`.
+pub(crate) async fn render(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = &state.metrics_token {
+        let sent = crate::auth::bearer(&headers);
+        let valid = sent.is_some_and(|sent| {
+            crate::auth::constant_time_eq(sent.as_bytes(), token.expose().as_bytes())
+        });
+        if !valid {
+            let mut response = ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "send the metrics token as `Authorization: Bearer <token>`",
+            )
+            .into_response();
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"metrics\""),
+            );
+            return response;
+        }
+    }
     match state.store.job_counts().await {
         Ok(counts) => {
             for (job_state, n) in counts.0 {

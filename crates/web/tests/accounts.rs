@@ -592,3 +592,40 @@ async fn testing_a_connection_diagnoses_and_records_health() {
         (Some(5), Some(1), Some(4))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_trying_many_accounts_is_slowed_without_locking_them_out() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let spray = [10, 0, 0, 66];
+    let mut limited = None;
+    for attempt in 0..40 {
+        let email = format!("person{}@example.com", attempt % 12);
+        let reply = h
+            .send(login_request(&email, "wrong password!", spray, false))
+            .await;
+        if reply.status == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some((attempt, reply));
+            break;
+        }
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    let (attempt, reply) = limited.expect("one address trying 12 accounts is slowed");
+    assert_eq!(attempt, 30, "after 30 failures a minute from one address");
+    let retry_after: u64 = reply.headers["retry-after"]
+        .to_str()
+        .expect("text")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert_eq!(reply.body["error"]["code"], "rate_limited");
+    // The people themselves, elsewhere, are not locked out.
+    let reply = h
+        .send(login_request(
+            "owner@example.com",
+            PASSWORD,
+            [10, 0, 0, 67],
+            false,
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+}

@@ -395,3 +395,157 @@ async fn members_use_shared_connections_but_never_see_secrets() {
     );
     assert!(reply.body["server_version"].is_string());
 }
+
+/// Admin endpoints answer 401/403 before reading the body: a bad body does
+/// not turn a refusal into a complaint about the body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_endpoints_refuse_before_reading_the_body() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let bad_bodies = [json!(["p", "2027-04-01", "2027-06-30"]), json!({"x": 1})];
+    for (method, path) in [
+        ("POST", "/api/v1/users".to_owned()),
+        ("PATCH", format!("/api/v1/users/{}", h.other.id)),
+        ("POST", "/api/v1/periods".to_owned()),
+        ("PATCH", "/api/v1/integrations/gitlab".to_owned()),
+        ("POST", "/api/v1/channels".to_owned()),
+        ("PATCH", "/api/v1/channels/1".to_owned()),
+        ("POST", "/api/v1/subscriptions".to_owned()),
+    ] {
+        for body in &bad_bodies {
+            let anonymous = h.call(method, &path, None, Some(body.clone())).await;
+            assert_eq!(
+                anonymous.status,
+                StatusCode::UNAUTHORIZED,
+                "{method} {path}: {}",
+                anonymous.text
+            );
+            let member = h
+                .call(method, &path, Some(&h.owner.token), Some(body.clone()))
+                .await;
+            assert_eq!(
+                member.status,
+                StatusCode::FORBIDDEN,
+                "{method} {path}: {}",
+                member.text
+            );
+        }
+    }
+    // A signed-in-only endpoint: 401 before the body too.
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/okrs",
+            None,
+            Some(json!(["not", "an", "okr"])),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text);
+}
+
+async fn okr(h: &Harness, token: &str, period: i64, owner: Option<i64>) -> common::Reply {
+    let mut body = json!({"kind": "objective", "title": "Owned", "period_id": period, "measure": {"mode": "percent_complete"}, "progress_source": "roll_up"});
+    if let Some(owner) = owner {
+        body["owner_id"] = json!(owner);
+    }
+    h.call("POST", "/api/v1/okrs", Some(token), Some(body))
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn who_may_set_an_okrs_owner() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let period = common::period(&h).await;
+    // A disabled user.
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/users",
+            Some(&h.admin.token),
+            Some(json!({"email": "gone@example.com", "name": "Gone", "role": "member", "password": common::PASSWORD})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let gone = reply.body["id"].as_i64().expect("id");
+    let reply = h
+        .call(
+            "PATCH",
+            &format!("/api/v1/users/{gone}"),
+            Some(&h.admin.token),
+            Some(json!({"disabled": true})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+
+    // A member creates OKRs owned by themselves only.
+    let reply = okr(&h, &h.owner.token, period, Some(h.other.id)).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.text);
+    let reply = okr(&h, &h.owner.token, period, Some(h.owner.id)).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let mine = reply.body["id"].as_i64().expect("id");
+
+    // Nobody gives an OKR to a disabled user, admins included.
+    let reply = okr(&h, &h.admin.token, period, Some(gone)).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text
+    );
+    assert_eq!(reply.body["error"]["field"], "owner_id");
+    let hand_to = |owner: i64| json!({"kind": "objective", "title": "Owned", "period_id": period, "owner_id": owner, "measure": {"mode": "percent_complete"}, "progress_source": "roll_up"});
+    let path = format!("/api/v1/okrs/{mine}");
+    let reply = h
+        .call("PUT", &path, Some(&h.owner.token), Some(hand_to(gone)))
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text
+    );
+    assert_eq!(reply.body["error"]["field"], "owner_id");
+    assert_eq!(
+        h.call("GET", &path, Some(&h.owner.token), None).await.body["owner_id"],
+        h.owner.id,
+        "unchanged"
+    );
+
+    // An admin may create for anyone active; editing keeps the owner.
+    let reply = okr(&h, &h.admin.token, period, Some(h.other.id)).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let theirs = reply.body["id"].as_i64().expect("id");
+    let reply = h
+        .call(
+            "PUT",
+            &format!("/api/v1/okrs/{theirs}"),
+            Some(&h.admin.token),
+            Some(json!({"kind": "objective", "title": "Renamed", "period_id": period, "measure": {"mode": "percent_complete"}, "progress_source": "roll_up"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(
+        reply.body["owner_id"], h.other.id,
+        "an admin's edit does not take it"
+    );
+
+    // The owner hands their OKR to another active user; then it is theirs.
+    let reply = h
+        .call(
+            "PUT",
+            &path,
+            Some(&h.owner.token),
+            Some(hand_to(h.other.id)),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.body["owner_id"], h.other.id);
+    let reply = h
+        .call(
+            "PUT",
+            &path,
+            Some(&h.owner.token),
+            Some(hand_to(h.owner.id)),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.text);
+}

@@ -241,6 +241,39 @@ async fn another_members_private_connection_is_not_found() {
     s.assert_no_token_seen();
 }
 
+/// `.` and `..` as a project (or a part of one) are refused naming the
+/// project, never dropped from the path sent upstream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dot_segments_are_not_project_paths() {
+    let s = setup().await;
+    s.h.sim.clear_requests();
+    for project in [
+        ".",
+        "..",
+        "%2E",
+        "%2E%2E",
+        "northwind%2F..",
+        "..%2Fnorthwind%2Fcheckout",
+        "northwind%2F.%2Fcheckout",
+    ] {
+        for list in ["milestones", "members", "labels", "issues"] {
+            let reply = s.get(&format!("projects/{project}/{list}")).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{project}/{list}: {}",
+                reply.text
+            );
+            assert_eq!(reply.body["error"]["field"], "project", "{}", reply.text);
+        }
+    }
+    assert!(
+        s.h.sim.requests().is_empty(),
+        "nothing went upstream: {:?}",
+        s.h.sim.requests()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_project_the_token_cannot_see_is_not_found() {
     let s = setup().await;

@@ -56,7 +56,7 @@ fn chromium() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
     assert!(
         path.is_file(),
-        "Chromium not found at {}: install Debian's `chromium` (.ci/run does) or set CAIRN_CHROMIUM",
+        "Chromium not found at {}: install Debian's `chromium` (scripts/test does, as root or with CI=true) or set CAIRN_CHROMIUM",
         path.display()
     );
     path
@@ -70,7 +70,7 @@ impl Driver {
             .unwrap_or_else(|| PathBuf::from("/usr/bin/chromedriver"));
         assert!(
             binary.is_file(),
-            "chromedriver not found at {}: install Debian's `chromium-driver` (.ci/run does) or set CAIRN_CHROMEDRIVER",
+            "chromedriver not found at {}: install Debian's `chromium-driver` (scripts/test does, as root or with CI=true) or set CAIRN_CHROMEDRIVER",
             binary.display()
         );
         let port = std::net::TcpListener::bind("127.0.0.1:0")

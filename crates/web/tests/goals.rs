@@ -77,7 +77,7 @@ impl Setup {
     }
 
     async fn link(&self, okr: i64, extra: Value) -> Value {
-        let mut body = json!({"connection_id": self.connection, "project": PROJECT, "milestone": self.milestone});
+        let mut body = json!({"tracker": "gitlab", "connection_id": self.connection, "project": PROJECT, "milestone": self.milestone});
         if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
             body.extend(extra.clone());
         }
@@ -722,23 +722,23 @@ async fn bad_input_names_the_field_and_saves_nothing() {
             .await;
     for (body, field) in [
         (
-            json!({"connection_id": private, "project": PROJECT}),
+            json!({"tracker": "gitlab", "connection_id": private, "project": PROJECT}),
             "connection_id",
         ),
         (
-            json!({"connection_id": s.connection, "project": "northwind/nope"}),
+            json!({"tracker": "gitlab", "connection_id": s.connection, "project": "northwind/nope"}),
             "project",
         ),
         (
-            json!({"connection_id": s.connection, "project": PROJECT, "milestone": "No such milestone"}),
+            json!({"tracker": "gitlab", "connection_id": s.connection, "project": PROJECT, "milestone": "No such milestone"}),
             "milestone",
         ),
         (
-            json!({"connection_id": s.connection, "project": PROJECT, "state": "closed"}),
+            json!({"tracker": "gitlab", "connection_id": s.connection, "project": PROJECT, "state": "closed"}),
             "state",
         ),
         (
-            json!({"connection_id": s.connection, "project": PROJECT, "refresh_interval_secs": 5}),
+            json!({"tracker": "gitlab", "connection_id": s.connection, "project": PROJECT, "refresh_interval_secs": 5}),
             "refresh_interval_secs",
         ),
     ] {
@@ -896,4 +896,58 @@ async fn a_connection_in_use_by_a_link_is_not_deleted() {
         Some(s.connection),
         "nothing changed"
     );
+}
+
+/// One link resource for both trackers: `PUT` with a tagged body, `GET`
+/// and `DELETE` on `/okrs/{id}/link`; `/jira-link` is gone; a GitLab issue
+/// state is spelled `opened`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_link_resource_for_both_trackers() {
+    let s = setup("resource").await;
+    s.issue("one", &[], json!({})).await;
+    let kr = s
+        .key_result(json!({"mode": "kpi", "unit": "issues", "start_value": 0, "target_value": 10}))
+        .await;
+    let linked = s.link(kr, json!({"state": "opened"})).await;
+    assert_eq!(linked["link"]["rule"]["state"], "opened", "{linked}");
+    let path = format!("/api/v1/okrs/{kr}/link");
+    let got = s.h.call("GET", &path, Some(&s.h.other.token), None).await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.text);
+    assert_eq!(got.body["connection_id"], s.connection);
+    // An unknown tracker, or none, names the tracker.
+    for body in [
+        json!({"tracker": "trello", "connection_id": s.connection}),
+        json!({"connection_id": s.connection, "project": PROJECT}),
+    ] {
+        let reply =
+            s.h.call("PUT", &path, Some(&s.h.owner.token), Some(body))
+                .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            reply.text
+        );
+    }
+    let old =
+        s.h.call(
+            "PUT",
+            &format!("/api/v1/okrs/{kr}/jira-link"),
+            Some(&s.h.owner.token),
+            Some(json!({"connection_id": s.connection, "jql": "x", "metric": "count"})),
+        )
+        .await;
+    assert_eq!(old.status, StatusCode::NOT_FOUND, "{}", old.text);
+    // Only the owner (or an admin) removes it.
+    let reply =
+        s.h.call("DELETE", &path, Some(&s.h.other.token), None)
+            .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.text);
+    let reply =
+        s.h.call("DELETE", &path, Some(&s.h.owner.token), None)
+            .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text);
+    let reply = s.h.call("GET", &path, Some(&s.h.owner.token), None).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text);
+    assert_eq!(s.okr(kr).await["link"], Value::Null);
 }

@@ -262,19 +262,24 @@ async fn every_real_capture_gets_a_2xx_and_is_stored_and_applied_without_harm() 
 }
 
 async fn key_result(h: &Harness, period: i64) -> i64 {
+    common::linked_key_result(h, period).await
+}
+
+/// A key result counting the `hooked` OPS tickets, at 0% to start.
+async fn hooked_key_result(h: &Harness, period: i64, jira: i64) -> i64 {
+    let kr = key_result(h, period).await;
     let reply = h
         .call(
-            "POST",
-            "/api/v1/okrs",
+            "PUT",
+            &format!("/api/v1/okrs/{kr}/link"),
             Some(&h.owner.token),
-            Some(
-                json!({"kind": "key_result", "title": "Ship it", "period_id": period,
-                "measure": {"mode": "percent_complete"}, "progress_source": "data_link"}),
-            ),
+            Some(json!({"tracker": "jira", "connection_id": jira, "jql": "project = OPS AND labels = hooked ORDER BY key",
+                "metric": "count"})),
         )
         .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
-    reply.body["id"].as_i64().expect("okr")
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(percent(h, kr).await, 0.0);
+    kr
 }
 
 async fn okr(h: &Harness, id: i64) -> Value {
@@ -357,7 +362,7 @@ async fn gitlab_setup(backend: cairn_store::Backend, issues: usize) -> GitLabSet
             "PUT",
             &format!("/api/v1/okrs/{kr}/link"),
             Some(&h.owner.token),
-            Some(json!({"connection_id": connection, "project": PROJECT, "milestone": milestone})),
+            Some(json!({"tracker": "gitlab", "connection_id": connection, "project": PROJECT, "milestone": milestone})),
         )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
@@ -422,7 +427,7 @@ async fn a_delivery_moves_only_the_link_that_selects_its_issue() {
                 "PUT",
                 &format!("/api/v1/okrs/{kr}/link"),
                 Some(&h.owner.token),
-                Some(json!({"connection_id": connection, "project": PROJECT, "iids": [iid]})),
+                Some(json!({"tracker": "gitlab", "connection_id": connection, "project": PROJECT, "iids": [iid]})),
             )
             .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
@@ -906,6 +911,17 @@ async fn a_disabled_integration_drops_hooks_with_202_and_counts_them() {
     let labels = [("tracker", "gitlab"), ("reason", "integration_disabled")];
     let before = counter(&h, "cairn_hooks_dropped_total", &labels).await;
     let body = json!({"object_kind": "issue", "object_attributes": {"id": 1, "iid": 1}});
+    // Verified before it is dropped: a wrong token hears 401, as always.
+    for wrong in ["guess", ""] {
+        let reply = post(
+            &h,
+            &format!("/hooks/gitlab/{gitlab}"),
+            &[("x-gitlab-token", wrong), ("x-gitlab-event", "Issue Hook")],
+            body.to_string().into_bytes(),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text);
+    }
     let reply = post(
         &h,
         &format!("/hooks/gitlab/{gitlab}"),
@@ -1160,18 +1176,7 @@ async fn jira_moves_a_ticket_to_done_and_the_key_result_moves_without_a_refresh(
     for n in 0..4 {
         keys.push(jira_issue(&h, &format!("Hooked {n}")).await);
     }
-    let kr = key_result(&h, period).await;
-    let reply = h
-        .call(
-            "PUT",
-            &format!("/api/v1/okrs/{kr}/jira-link"),
-            Some(&h.owner.token),
-            Some(json!({"connection_id": jira, "jql": "project = OPS AND labels = hooked ORDER BY key",
-                "metric": "count"})),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-    assert_eq!(percent(&h, kr).await, 0.0);
+    let kr = hooked_key_result(&h, period, jira).await;
     let link = h
         .state
         .store
@@ -1467,5 +1472,51 @@ async fn enabling_real_time_on_jira_registers_a_signed_webhook() {
         "{:?}",
         h.sim.deliveries()
     );
+    running.stop().await;
+}
+
+/// An older Jira Server delivery (a workflow post-function's: no
+/// `webhookEvent`, a top-level `transition`, the issue) is acted on by its
+/// issue key, not stored as unreadable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jira_server_transition_delivery_is_acted_on_by_its_key() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let period = period(&h).await;
+    let jira = jira_connection(&h, "jira").await;
+    let mut keys = Vec::new();
+    for n in 0..2 {
+        keys.push(jira_issue(&h, &format!("Server {n}")).await);
+    }
+    let kr = hooked_key_result(&h, period, jira).await;
+    let running = Running::worker(&h).await;
+    // Done in Jira (no webhook registered there); the delivery comes in
+    // the Server format.
+    jira_control(
+        &h,
+        "jira/transition",
+        json!({"key": keys[0], "status": "Done"}),
+    )
+    .await;
+    let body = json!({
+        "timestamp": 1_733_500_000_000_i64,
+        "transition": {"workflowId": 1, "workflowName": "classic", "transitionId": 31,
+                       "transitionName": "Done", "from_status": "To Do", "to_status": "Done"},
+        "comment": "",
+        "user": {"name": "admin"},
+        "issue": {"id": "1", "key": keys[0], "fields": {"summary": "Server 0"}},
+    });
+    let reply = post(
+        &h,
+        &format!("/hooks/jira/{jira}"),
+        &[],
+        body.to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.body["status"], "accepted", "{}", reply.text);
+    eventually("the key result moved", || async {
+        percent(&h, kr).await == 50.0
+    })
+    .await;
     running.stop().await;
 }

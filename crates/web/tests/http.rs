@@ -27,6 +27,7 @@ async fn app(db: &TestDb, migrate: bool) -> axum::Router {
             body_limit: 1024,
             hook_body_limit: 2048,
             public_url: None,
+            metrics_token: None,
         },
     )
 }
@@ -170,6 +171,40 @@ async fn metrics_report_requests_by_route_and_jobs_by_state() {
 }
 
 #[tokio::test]
+async fn metrics_can_ask_for_a_bearer_token() {
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let app = router(
+        state(store),
+        &WebConfig {
+            metrics_token: Some(cairn_core::secret::Secret::new("scrape-me-please")),
+            ..WebConfig::default()
+        },
+    );
+    let scrape = |auth: Option<&str>| {
+        let mut request = Request::get("/metrics");
+        if let Some(auth) = auth {
+            request = request.header("authorization", auth);
+        }
+        request.body(Body::empty()).expect("request")
+    };
+    for auth in [
+        None,
+        Some("Bearer wrong"),
+        Some("Bearer scrape-me-pleas"),
+        Some("scrape-me-please"),
+    ] {
+        let response = app.clone().oneshot(scrape(auth)).await.expect("response");
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{auth:?}");
+        assert!(response.headers().contains_key("www-authenticate"));
+    }
+    let (status, content_type, _) = call(&app, scrape(Some("Bearer scrape-me-please"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type.starts_with("text/plain"));
+    // Without the setting it stays open (the test above).
+}
+
+#[tokio::test]
 async fn openapi_document_lists_the_routes() {
     let db = TestDb::sqlite();
     let app = app(&db, true).await;
@@ -181,4 +216,56 @@ async fn openapi_document_lists_the_routes() {
         assert!(doc["paths"][path]["get"].is_object(), "{path} missing");
     }
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+}
+
+/// The document declares how to authenticate and, for every operation,
+/// the statuses its kind can answer; every response body is a schema with
+/// a shape, never a bare `object`.
+#[tokio::test]
+async fn openapi_document_declares_security_statuses_and_schemas() {
+    let db = TestDb::sqlite();
+    let app = app(&db, true).await;
+    let (_, _, body) = call(&app, get("/api/openapi.json")).await;
+    let doc = json(&body);
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["scheme"], "bearer", "{schemes}");
+    assert_eq!(schemes["session"]["in"], "cookie", "{schemes}");
+    assert_eq!(schemes["csrf"]["in"], "header", "{schemes}");
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut bare = Vec::new();
+    for (path, item) in paths {
+        for (method, op) in item.as_object().expect("item") {
+            let responses = &op["responses"];
+            let public = path.starts_with("/hooks/")
+                || ["/healthz", "/readyz", "/api/v1/status"].contains(&path.as_str())
+                || (path == "/api/v1/session" && method == "post");
+            if !public {
+                assert!(op["security"].is_array(), "{method} {path}: no security");
+                assert!(responses["401"].is_object(), "{method} {path}: no 401");
+            }
+            if op["requestBody"].is_object() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(
+                        responses[status].is_object(),
+                        "{method} {path}: no {status}"
+                    );
+                }
+            }
+            if path.contains('{') {
+                assert!(responses["404"].is_object(), "{method} {path}: no 404");
+            }
+            for (status, response) in responses.as_object().expect("responses") {
+                let schema = &response["content"]["application/json"]["schema"];
+                let schema = if schema["type"] == "array" {
+                    &schema["items"]
+                } else {
+                    schema
+                };
+                if schema["type"] == "object" && schema["properties"].is_null() {
+                    bare.push(format!("{method} {path} {status}"));
+                }
+            }
+        }
+    }
+    assert!(bare.is_empty(), "bare object bodies: {bare:#?}");
 }

@@ -94,11 +94,14 @@ impl Setup {
         reply.body["id"].as_i64().expect("okr")
     }
 
-    async fn put_link(&self, okr: i64, body: Value) -> common::Reply {
+    async fn put_link(&self, okr: i64, mut body: Value) -> common::Reply {
+        if let Some(body) = body.as_object_mut() {
+            body.entry("tracker").or_insert(json!("jira"));
+        }
         self.h
             .call(
                 "PUT",
-                &format!("/api/v1/okrs/{okr}/jira-link"),
+                &format!("/api/v1/okrs/{okr}/link"),
                 Some(&self.h.owner.token),
                 Some(body),
             )

@@ -311,7 +311,7 @@ async fn simulator_moves_a_key_result_and_slack_hears(backend: Backend) {
             "PUT",
             &format!("/api/v1/okrs/{kr}/link"),
             Some(&h.owner.token),
-            Some(json!({"connection_id": connection, "project": PROJECT, "milestone": milestone})),
+            Some(json!({"tracker": "gitlab", "connection_id": connection, "project": PROJECT, "milestone": milestone})),
         )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
@@ -594,6 +594,52 @@ async fn a_410_disables_the_channel_with_a_notice_and_an_audit_entry() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_410_disables_the_channel_with_a_notice_and_an_audit_entry_on_postgres() {
     gone(Backend::Postgres).await;
+}
+
+/// Refused when the channel is created, not only at delivery: names of
+/// this machine (which DNS may not know, so the check cannot wait for a
+/// lookup), missing or malformed hosts, hosts hidden behind a user name,
+/// host names DNS cannot carry. Without an allowlist, as by default.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odd_destinations_are_refused_at_create() {
+    let h = Harness::new(Backend::Sqlite).await;
+    let long_host = format!("http://{}example.com/x", "abcdefghi.".repeat(26));
+    let long_label = format!("http://{}.example.com/x", "a".repeat(64));
+    for url in [
+        "http://localhost./hook",
+        "http://hooks.localhost/hook",
+        "http://chat.localhost./hook",
+        "http:///x",
+        "https:///hooks.slack.com/services/x",
+        "http://127.0.0.1%2f@x/",
+        "http://user:pw@hooks.example.com/x",
+        long_host.as_str(),
+        long_label.as_str(),
+    ] {
+        let reply = h
+            .call(
+                "POST",
+                "/api/v1/channels",
+                Some(&h.admin.token),
+                Some(json!({"name": "odd", "kind": "webhook", "url": url})),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{url}: {}",
+            reply.text
+        );
+        assert_eq!(reply.body["error"]["field"], "url", "{}", reply.text);
+    }
+    let listed = h
+        .call("GET", "/api/v1/channels", Some(&h.admin.token), None)
+        .await;
+    assert_eq!(
+        listed.body.as_array().map(Vec::len),
+        Some(0),
+        "nothing created"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -947,7 +993,7 @@ async fn failing_links(backend: Backend) {
             "PUT",
             &format!("/api/v1/okrs/{kr}/link"),
             Some(&h.owner.token),
-            Some(json!({"connection_id": connection, "project": PROJECT})),
+            Some(json!({"tracker": "gitlab", "connection_id": connection, "project": PROJECT})),
         )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
@@ -1040,7 +1086,7 @@ async fn a_connection_failing_under_many_key_results_is_one_message_per_channel(
                 "PUT",
                 &format!("/api/v1/okrs/{kr}/link"),
                 Some(&h.owner.token),
-                Some(json!({"connection_id": connection, "project": PROJECT})),
+                Some(json!({"tracker": "gitlab", "connection_id": connection, "project": PROJECT})),
             )
             .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);

@@ -334,10 +334,53 @@ pub(crate) fn target(url: &Url) -> Result<(Host<&str>, u16), OutboundError> {
         });
     }
     let host = url.host().ok_or(OutboundError::MissingHost)?;
+    if let Host::Domain(domain) = host {
+        check_domain(domain)?;
+    }
     let port = url
         .port_or_known_default()
         .ok_or(OutboundError::MissingHost)?;
     Ok((host, port))
+}
+
+/// Longest host name DNS carries, and longest label.
+const MAX_HOST: usize = 253;
+const MAX_LABEL: usize = 63;
+
+/// Refuses host names DNS cannot carry: empty, over-long, or with empty or
+/// over-long labels.
+fn check_domain(domain: &str) -> Result<(), OutboundError> {
+    let bad = |reason: String| Err(OutboundError::BadHost { reason });
+    let name = domain.strip_suffix('.').unwrap_or(domain);
+    if name.is_empty() {
+        return bad("the host name is empty".to_owned());
+    }
+    if name.len() > MAX_HOST {
+        return bad(format!(
+            "the host name is longer than {MAX_HOST} characters"
+        ));
+    }
+    for label in name.split('.') {
+        if label.is_empty() {
+            return bad("the host name has an empty label (`..`)".to_owned());
+        }
+        if label.len() > MAX_LABEL {
+            return bad(format!(
+                "a label of the host name is longer than {MAX_LABEL} characters"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a host name means this machine whatever DNS says: `localhost`
+/// and every name under it (RFC 6761), with or without the final dot.
+pub fn is_localhost_name(domain: &str) -> bool {
+    let name = domain
+        .strip_suffix('.')
+        .unwrap_or(domain)
+        .to_ascii_lowercase();
+    name == "localhost" || name.ends_with(".localhost")
 }
 
 /// Resolves the URL's host and checks every address against `policy`.
@@ -352,6 +395,15 @@ pub async fn resolve_checked(
     let (name, addrs): (String, Vec<SocketAddr>) = match host {
         Host::Ipv4(ip) => (ip.to_string(), vec![SocketAddr::new(IpAddr::V4(ip), port)]),
         Host::Ipv6(ip) => (ip.to_string(), vec![SocketAddr::new(IpAddr::V6(ip), port)]),
+        // Loopback without asking DNS, which might not know the name (and
+        // so let it through at create) or answer something else.
+        Host::Domain(domain) if is_localhost_name(domain) => (
+            domain.to_owned(),
+            vec![
+                SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
+                SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), port),
+            ],
+        ),
         Host::Domain(domain) => {
             let found =
                 tokio::net::lookup_host((domain, port))
@@ -552,6 +604,42 @@ mod tests {
                 ),
                 "{odd}: {err}"
             );
+        }
+        // Names of this machine, whatever DNS says.
+        for name in [
+            "http://localhost/x",
+            "http://localhost./x",
+            "http://LOCALHOST/x",
+            "http://a.b.localhost/x",
+            "http://x.localhost./x",
+        ] {
+            let err = resolve_checked(&Url::parse(name).unwrap(), &policy)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    OutboundError::Refused {
+                        reason: Refusal::Loopback,
+                        ..
+                    }
+                ),
+                "{name}: {err}"
+            );
+        }
+        let loopback = DestinationPolicy::parse(["127.0.0.0/8", "::1/128"]).unwrap();
+        assert!(
+            resolve_checked(&Url::parse("http://localhost:9/x").unwrap(), &loopback)
+                .await
+                .is_ok(),
+            "allowlisted loopback lets localhost through"
+        );
+        // Host names DNS cannot carry.
+        let long_label = format!("http://{}.example/", "a".repeat(64));
+        let long_host = format!("http://{}example/", "abcdefghi.".repeat(26));
+        for bad in [long_label.as_str(), long_host.as_str()] {
+            let err = target(&Url::parse(bad).unwrap()).unwrap_err();
+            assert!(matches!(err, OutboundError::BadHost { .. }), "{bad}: {err}");
         }
         let ok = resolve_checked(&Url::parse("https://8.8.8.8/hook").unwrap(), &policy)
             .await

@@ -60,6 +60,9 @@ pub enum OutboundError {
     /// A URL without a host.
     #[error("the webhook URL has no host")]
     MissingHost,
+    /// A host that is malformed, over-long, or hidden behind a user name.
+    #[error("the webhook URL's host is not valid: {reason}")]
+    BadHost { reason: String },
     /// The host name did not resolve.
     #[error("DNS lookup of {host} failed: {reason}")]
     Dns { host: String, reason: String },
@@ -99,6 +102,7 @@ impl OutboundError {
             OutboundError::InvalidUrl { .. }
                 | OutboundError::UnsupportedScheme { .. }
                 | OutboundError::MissingHost
+                | OutboundError::BadHost { .. }
                 | OutboundError::Refused { .. }
                 | OutboundError::InvalidSecret(_)
         )
@@ -127,9 +131,28 @@ impl OutboundRequest {
 /// Parses a webhook URL kept as a secret, checking the scheme; the error
 /// never repeats the URL.
 pub fn parse_webhook_url(url: &Secret) -> Result<Url, OutboundError> {
-    let parsed = Url::parse(url.expose().trim()).map_err(|e| OutboundError::InvalidUrl {
+    let text = url.expose().trim();
+    // The URL parser forgives what a person would not mean: `http:///x`
+    // and `http:/\\/x` are read as host `x`. An http(s) URL must be
+    // written `scheme://host...`, the host there as written.
+    if let Some((scheme, rest)) = text.split_once(':')
+        && (scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"))
+    {
+        let authority = rest.strip_prefix("//").unwrap_or_default();
+        if authority.is_empty() || authority.starts_with(['/', '\\', '?', '#']) {
+            return Err(OutboundError::MissingHost);
+        }
+    }
+    let parsed = Url::parse(text).map_err(|e| OutboundError::InvalidUrl {
         reason: e.to_string(),
     })?;
+    // `http://127.0.0.1%2f@x/` goes to `x`: a user name makes a URL read
+    // as another host. Webhook URLs carry their credentials in the path.
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(OutboundError::BadHost {
+            reason: "a user name or password before `@` is not allowed".to_owned(),
+        });
+    }
     destination::target(&parsed)?;
     Ok(parsed)
 }
@@ -148,6 +171,38 @@ pub fn redacted_target(url: &Url) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_that_read_as_another_host_are_refused() {
+        let parse = |u: &str| parse_webhook_url(&Secret::new(u.to_owned()));
+        for missing in [
+            "http:///x",
+            "https:///hooks.slack.com/x",
+            "http://",
+            "http://?x",
+            "http:/\\/x",
+        ] {
+            assert!(
+                matches!(
+                    parse(missing),
+                    Err(OutboundError::MissingHost | OutboundError::InvalidUrl { .. })
+                ),
+                "{missing}: {:?}",
+                parse(missing)
+            );
+        }
+        for userinfo in [
+            "http://127.0.0.1%2f@x/",
+            "https://user:pw@hooks.example.com/x",
+            "http://a@b/",
+        ] {
+            assert!(
+                matches!(parse(userinfo), Err(OutboundError::BadHost { .. })),
+                "{userinfo}"
+            );
+        }
+        assert!(parse("https://hooks.slack.com/services/T/B/X").is_ok());
+    }
 
     #[test]
     fn redacted_targets_keep_only_scheme_host_and_port() {

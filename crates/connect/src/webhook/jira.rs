@@ -146,10 +146,34 @@ impl JiraWebhook {
     }
 }
 
-/// Parses a Jira webhook body.
+/// The event of an older Jira Server delivery without `webhookEvent`: a
+/// workflow post-function's, with a top-level `transition` and the issue.
+/// The issue changed (its status, at least), and Cairn reads its data back
+/// through the API by its key anyway.
+pub const SERVER_TRANSITION_EVENT: &str = "jira:issue_updated";
+
+/// Parses a Jira webhook body. A Server-format transition delivery (no
+/// `webhookEvent`, a top-level `transition` object, an `issue.key`) is read
+/// as an issue update of that key.
 pub fn parse_jira_webhook(body: &[u8]) -> Result<JiraWebhook, WebhookError> {
-    let value: Value =
+    let mut value: Value =
         serde_json::from_slice(body).map_err(|e| WebhookError::NotJson(e.to_string()))?;
+    let is_server_transition = value.get("webhookEvent").is_none()
+        && value.get("transition").is_some_and(Value::is_object)
+        && value
+            .pointer("/issue/key")
+            .and_then(Value::as_str)
+            .is_some_and(|k| !k.is_empty());
+    if is_server_transition && let Some(object) = value.as_object_mut() {
+        // The transition's comment is text here, not a comment object.
+        if object.get("comment").is_some_and(Value::is_string) {
+            object.remove("comment");
+        }
+        object.insert(
+            "webhookEvent".to_owned(),
+            Value::from(SERVER_TRANSITION_EVENT),
+        );
+    }
     let event = value
         .get("webhookEvent")
         .and_then(Value::as_str)
@@ -159,4 +183,37 @@ pub fn parse_jira_webhook(body: &[u8]) -> Result<JiraWebhook, WebhookError> {
         kind: event,
         detail: e.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_transition_delivery_is_an_update_of_its_issue() {
+        let body = br#"{"timestamp":1733500000000,
+            "transition":{"workflowId":1,"workflowName":"Software Simplified Workflow",
+              "transitionId":31,"transitionName":"Done","from_status":"In Progress","to_status":"Done"},
+            "comment":"",
+            "user":{"name":"admin","displayName":"Admin"},
+            "issue":{"id":"10001","key":"OPS-7","fields":{"summary":"x"}}}"#;
+        let hook = parse_jira_webhook(body).expect("read");
+        assert_eq!(hook.kind(), JiraEventKind::IssueUpdated);
+        assert_eq!(hook.issue_key(), Some("OPS-7"));
+        // Without a transition or a key it stays unreadable.
+        for body in [
+            br#"{"issue":{"key":"OPS-7"}}"#.as_slice(),
+            br#"{"transition":{"transitionName":"Done"},"issue":{"id":"1"}}"#,
+            br#"{"transition":"Done","issue":{"key":"OPS-7"}}"#,
+        ] {
+            assert!(
+                matches!(
+                    parse_jira_webhook(body),
+                    Err(WebhookError::Missing("webhookEvent"))
+                ),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
 }

@@ -134,7 +134,7 @@ fn kinds_have_one_stable_name_each() {
     assert_eq!(
         "push".parse::<ActivityKind>(),
         Err(ActivityError::UnknownName {
-            what: "ActivityKind",
+            what: ActivityKind::NAMES,
             name: "push".into()
         })
     );

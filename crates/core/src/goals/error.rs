@@ -8,9 +8,9 @@ use chrono::NaiveDate;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum GoalError {
     /// A name that is not one of an enum's stable names.
-    #[error("unknown {what} `{name}`")]
+    #[error("`{name}` is not one of: {what}")]
     UnknownName {
-        /// The enum's type name, e.g. `Status`.
+        /// The names allowed, for people, e.g. `on_track, at_risk, ...`.
         what: &'static str,
         /// The name that was given.
         name: String,
@@ -125,7 +125,7 @@ mod tests {
         let cases = [
             (
                 GoalError::UnknownName {
-                    what: "Status",
+                    what: "on_track",
                     name: "x".into(),
                 },
                 "name",

@@ -8,8 +8,10 @@ stable_names! {
     /// Which linked issues a GitLab KPI counts. Only meaningful for KPI
     /// measures (the seed: "applicable only to KPI-type OKRs").
     pub enum IssueState {
-        /// Open issues (GitLab's `opened`).
-        Open => "open",
+        /// Open issues, in GitLab's word. Links saved before this spelling
+        /// stored `open`, still read.
+        #[serde(alias = "open")]
+        Opened => "opened",
         /// Closed issues.
         Closed => "closed",
         /// Every linked issue.
@@ -21,7 +23,7 @@ impl IssueState {
     /// Whether `item` is in this state; closed means [`ItemSnapshot::done`].
     pub fn matches(self, item: &ItemSnapshot) -> bool {
         match self {
-            IssueState::Open => !item.done,
+            IssueState::Opened => !item.done,
             IssueState::Closed => item.done,
             IssueState::All => true,
         }
@@ -104,15 +106,16 @@ mod tests {
         for s in IssueState::ALL {
             assert_eq!(IssueState::parse(s.as_str()), Some(*s));
         }
-        assert_eq!(IssueState::Open.as_str(), "open");
-        assert_eq!(IssueState::parse("opened"), None);
+        assert_eq!(IssueState::Opened.as_str(), "opened");
+        assert_eq!(IssueState::parse("opened"), Some(IssueState::Opened));
+        assert_eq!(IssueState::parse("open"), None, "one spelling: GitLab's");
     }
 
     #[test]
     fn state_matching() {
         let o = open("#1");
         let c = done("#2");
-        assert!(IssueState::Open.matches(&o) && !IssueState::Open.matches(&c));
+        assert!(IssueState::Opened.matches(&o) && !IssueState::Opened.matches(&c));
         assert!(!IssueState::Closed.matches(&o) && IssueState::Closed.matches(&c));
         assert!(IssueState::All.matches(&o) && IssueState::All.matches(&c));
     }
@@ -208,7 +211,7 @@ mod tests {
             done("#5"),
         ];
         assert_eq!(kpi_value(&items, IssueState::Closed).value, 3.0);
-        assert_eq!(kpi_value(&items, IssueState::Open).value, 2.0);
+        assert_eq!(kpi_value(&items, IssueState::Opened).value, 2.0);
         assert_eq!(kpi_value(&items, IssueState::All).value, 5.0);
         let e = kpi_value(&items, IssueState::Closed);
         assert_eq!(e.aggregation, Aggregation::Sum);
@@ -245,11 +248,11 @@ mod tests {
         let kpi = Kpi::new("issues", 10.0, 2.0).unwrap();
         let items: Vec<_> = (0..6).map(|i| open(&format!("#{i}"))).collect();
         let p = kpi
-            .progress(kpi_value(&items, IssueState::Open).value)
+            .progress(kpi_value(&items, IssueState::Opened).value)
             .unwrap();
         assert_eq!(p.percent, 50.0);
         let p = kpi
-            .progress(kpi_value(&[], IssueState::Open).value)
+            .progress(kpi_value(&[], IssueState::Opened).value)
             .unwrap();
         assert_eq!(
             (p.percent_raw, p.percent, p.target_reached),

@@ -173,6 +173,9 @@ impl fmt::Display for JiraMetric {
     }
 }
 
+/// The metric names, for messages.
+const METRIC_NAMES: &str = "count, time_spent, original_estimate, remaining_estimate, progress, story_points, custom_field:<field id>";
+
 impl FromStr for JiraMetric {
     type Err = GoalError;
 
@@ -192,7 +195,7 @@ impl FromStr for JiraMetric {
             .into_iter()
             .find(|m| m.kind() == name)
             .ok_or_else(|| GoalError::UnknownName {
-                what: "JiraMetric",
+                what: METRIC_NAMES,
                 name: name.to_owned(),
             })
     }
@@ -398,7 +401,7 @@ mod tests {
         assert_eq!(
             "velocity".parse::<JiraMetric>(),
             Err(GoalError::UnknownName {
-                what: "JiraMetric",
+                what: METRIC_NAMES,
                 name: "velocity".into()
             })
         );

@@ -174,7 +174,7 @@ mod tests {
             })
         );
         assert_eq!(
-            gitlab_kpi(IssueState::Open).validate(pc),
+            gitlab_kpi(IssueState::Opened).validate(pc),
             Err(GoalError::SettingNotAllowed {
                 field: "state",
                 mode: "percent_complete"

@@ -307,7 +307,7 @@ mod tests {
         assert_eq!(
             "sideways".parse::<Direction>(),
             Err(GoalError::UnknownName {
-                what: "Direction",
+                what: Direction::NAMES,
                 name: "sideways".into()
             })
         );

@@ -5,7 +5,7 @@
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SyncError {
     /// A name that is not one of an enum's stable names.
-    #[error("unknown {what} `{name}`")]
+    #[error("`{name}` is not one of: {what}")]
     UnknownName {
         /// The enum's type name, e.g. `SyncField`.
         what: &'static str,

@@ -217,7 +217,7 @@ mod tests {
         assert_eq!(
             "sideways".parse::<FieldDirection>(),
             Err(SyncError::UnknownName {
-                what: "FieldDirection",
+                what: "both, left_to_right, right_to_left, never",
                 name: "sideways".into()
             })
         );

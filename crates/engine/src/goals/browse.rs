@@ -8,10 +8,12 @@
 use cairn_connect::ConnectError;
 use cairn_connect::GitLabClient;
 use cairn_connect::gitlab::{
-    GitLabUser, Issue, IssueFilter, IssueState, Label, Milestone, Pages, Project, ProjectFilter,
-    ProjectRef,
+    GitLabUser, Issue, IssueFilter, Label, Milestone, Pages, Project, ProjectFilter, ProjectRef,
 };
+use cairn_core::goals::IssueState;
 use cairn_core::integrations::IntegrationKind;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::Goals;
@@ -59,6 +61,160 @@ pub struct BrowsePage<T> {
     pub next_page: Option<u32>,
 }
 
+impl<T> BrowsePage<T> {
+    /// The same page with every item made into `V`.
+    fn into_views<V: From<T>>(self) -> BrowsePage<V> {
+        BrowsePage {
+            items: self.items.into_iter().map(V::from).collect(),
+            page: self.page,
+            per_page: self.per_page,
+            next_page: self.next_page,
+        }
+    }
+}
+
+// What the pickers show: Cairn's views of GitLab's records (the API's
+// shape is Cairn's, not GitLab's).
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+/// A GitLab project as a picker shows it.
+pub struct ProjectView {
+    pub id: u64,
+    pub name: String,
+    /// `group/project`: what a link's `project` takes.
+    pub path_with_namespace: String,
+    pub name_with_namespace: Option<String>,
+    pub web_url: Option<String>,
+    pub archived: bool,
+}
+
+impl From<Project> for ProjectView {
+    fn from(p: Project) -> Self {
+        ProjectView {
+            id: p.id,
+            name: p.name,
+            path_with_namespace: p.path_with_namespace,
+            name_with_namespace: p.name_with_namespace,
+            web_url: p.web_url,
+            archived: p.archived.unwrap_or(false),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+/// A milestone as a picker shows it.
+pub struct MilestoneView {
+    pub id: u64,
+    pub iid: Option<u64>,
+    /// What a link's `milestone` takes.
+    pub title: String,
+    /// `active` or `closed`.
+    pub state: Option<String>,
+    pub start_date: Option<NaiveDate>,
+    pub due_date: Option<NaiveDate>,
+    pub web_url: Option<String>,
+}
+
+impl From<Milestone> for MilestoneView {
+    fn from(m: Milestone) -> Self {
+        MilestoneView {
+            id: m.id,
+            iid: m.iid,
+            title: m.title,
+            state: m.state,
+            start_date: m.start_date,
+            due_date: m.due_date,
+            web_url: m.web_url,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+/// A project member as a picker shows it.
+pub struct MemberView {
+    pub id: u64,
+    /// What a link's `assignee` takes.
+    pub username: String,
+    pub name: String,
+    pub avatar_url: Option<String>,
+    pub web_url: Option<String>,
+    /// 10 guest, 20 reporter, 30 developer, 40 maintainer, 50 owner.
+    pub access_level: Option<u32>,
+}
+
+impl From<GitLabUser> for MemberView {
+    fn from(u: GitLabUser) -> Self {
+        // No email: GitLab shows it to admins only, and a picker needs none.
+        MemberView {
+            id: u.id,
+            username: u.username,
+            name: u.name,
+            avatar_url: u.avatar_url,
+            web_url: u.web_url,
+            access_level: u.access_level,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+/// A label as a picker shows it.
+pub struct LabelView {
+    pub id: u64,
+    /// What a link's `labels` take.
+    pub name: String,
+    /// `#rrggbb`.
+    pub color: Option<String>,
+    pub description: Option<String>,
+}
+
+impl From<Label> for LabelView {
+    fn from(l: Label) -> Self {
+        LabelView {
+            id: l.id,
+            name: l.name,
+            color: l.color,
+            description: l.description,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+/// An issue as a picker shows it.
+pub struct IssueView {
+    pub id: u64,
+    /// What a link's `iids` take.
+    pub iid: u64,
+    /// `#12`.
+    pub reference: String,
+    pub title: String,
+    /// `opened` or `closed`.
+    pub state: String,
+    pub web_url: Option<String>,
+    pub labels: Vec<String>,
+    /// Milestone title.
+    pub milestone: Option<String>,
+    /// Assignees' user names.
+    pub assignees: Vec<String>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl From<Issue> for IssueView {
+    fn from(i: Issue) -> Self {
+        IssueView {
+            id: i.id,
+            iid: i.iid,
+            reference: format!("#{}", i.iid),
+            title: i.title,
+            state: i.state,
+            web_url: i.web_url,
+            labels: i.labels,
+            milestone: i.milestone.map(|m| m.title),
+            assignees: i.assignees.into_iter().map(|u| u.username).collect(),
+            updated_at: i.updated_at,
+        }
+    }
+}
+
 /// How to narrow a project's issues.
 #[derive(Debug, Clone, Default)]
 pub struct IssueSearch {
@@ -66,7 +222,7 @@ pub struct IssueSearch {
     pub search: Option<String>,
     /// Only these issues.
     pub iids: Vec<u64>,
-    /// Open, closed or both (GitLab's default: both).
+    /// Opened, closed or both (GitLab's default: both).
     pub state: Option<IssueState>,
 }
 
@@ -86,13 +242,31 @@ fn search_text(search: Option<&str>) -> Result<Option<String>, EngineError> {
 
 fn project_ref(project: &str) -> Result<ProjectRef, EngineError> {
     let project = project.trim().trim_matches('/');
+    check_project_path(project)?;
+    Ok(ProjectRef::from(project))
+}
+
+/// A project path (`group/project`) or numeric id, as GitLab can name a
+/// project: not empty, and no `.` or `..` part, which a URL would resolve
+/// away (`..` would browse another endpoint than the one asked for).
+pub(crate) fn check_project_path(project: &str) -> Result<(), EngineError> {
+    let project = project.trim().trim_matches('/');
     if project.is_empty() {
         return Err(EngineError::invalid(
             "project",
             "give a project path (group/project) or numeric id",
         ));
     }
-    Ok(ProjectRef::from(project))
+    if project
+        .split('/')
+        .any(|part| matches!(part.trim(), "" | "." | ".."))
+    {
+        return Err(EngineError::invalid(
+            "project",
+            "a project path is group/project: no empty, `.` or `..` parts",
+        ));
+    }
+    Ok(())
 }
 
 /// A connect failure as the caller should see it. GitLab answers 404 for a
@@ -169,7 +343,7 @@ impl Goals {
         connection_id: i64,
         search: Option<&str>,
         paging: Paging,
-    ) -> Result<BrowsePage<Project>, EngineError> {
+    ) -> Result<BrowsePage<ProjectView>, EngineError> {
         let search = search_text(search)?;
         let client = self.browse_client(by, connection_id).await?;
         let filter = ProjectFilter {
@@ -178,7 +352,9 @@ impl Goals {
             archived: None,
             per_page: Some(paging.per_page),
         };
-        one_page(client.projects(&filter), paging, None).await
+        Ok(one_page(client.projects(&filter), paging, None)
+            .await?
+            .into_views())
     }
 
     /// A project's milestones, by title.
@@ -189,12 +365,12 @@ impl Goals {
         project: &str,
         search: Option<&str>,
         paging: Paging,
-    ) -> Result<BrowsePage<Milestone>, EngineError> {
+    ) -> Result<BrowsePage<MilestoneView>, EngineError> {
         let search = search_text(search)?;
         let project_ref = project_ref(project)?;
         let client = self.browse_client(by, connection_id).await?;
         let pages = client.milestones(&project_ref, search.as_deref());
-        one_page(pages, paging, Some(project)).await
+        Ok(one_page(pages, paging, Some(project)).await?.into_views())
     }
 
     /// A project's members (inherited ones too), by name or user name.
@@ -205,12 +381,12 @@ impl Goals {
         project: &str,
         search: Option<&str>,
         paging: Paging,
-    ) -> Result<BrowsePage<GitLabUser>, EngineError> {
+    ) -> Result<BrowsePage<MemberView>, EngineError> {
         let search = search_text(search)?;
         let project_ref = project_ref(project)?;
         let client = self.browse_client(by, connection_id).await?;
         let pages = client.members_matching(&project_ref, search.as_deref());
-        one_page(pages, paging, Some(project)).await
+        Ok(one_page(pages, paging, Some(project)).await?.into_views())
     }
 
     /// A project's labels, by name. The search is also applied here
@@ -222,18 +398,18 @@ impl Goals {
         project: &str,
         search: Option<&str>,
         paging: Paging,
-    ) -> Result<BrowsePage<Label>, EngineError> {
+    ) -> Result<BrowsePage<LabelView>, EngineError> {
         let search = search_text(search)?;
         let project_ref = project_ref(project)?;
         let client = self.browse_client(by, connection_id).await?;
         let pages = client.labels_matching(&project_ref, search.as_deref());
-        let mut page = one_page(pages, paging, Some(project)).await?;
+        let mut page: BrowsePage<Label> = one_page(pages, paging, Some(project)).await?;
         if let Some(search) = search {
             let needle = search.to_lowercase();
             page.items
                 .retain(|l| l.name.to_lowercase().contains(&needle));
         }
-        Ok(page)
+        Ok(page.into_views())
     }
 
     /// A project's issues, for picking some by `#iid` or title.
@@ -244,7 +420,7 @@ impl Goals {
         project: &str,
         query: &IssueSearch,
         paging: Paging,
-    ) -> Result<BrowsePage<Issue>, EngineError> {
+    ) -> Result<BrowsePage<IssueView>, EngineError> {
         let mut search = search_text(query.search.as_deref())?;
         let mut iids = query.iids.clone();
         // GitLab's text search does not match `#12`; a person typing it
@@ -266,13 +442,21 @@ impl Goals {
         let project_ref = project_ref(project)?;
         let client = self.browse_client(by, connection_id).await?;
         let filter = IssueFilter {
-            state: query.state,
+            state: query.state.map(|state| match state {
+                IssueState::Opened => cairn_connect::gitlab::IssueState::Opened,
+                IssueState::Closed => cairn_connect::gitlab::IssueState::Closed,
+                IssueState::All => cairn_connect::gitlab::IssueState::All,
+            }),
             iids,
             search,
             per_page: Some(paging.per_page),
             ..IssueFilter::default()
         };
-        one_page(client.issues(&project_ref, &filter), paging, Some(project)).await
+        Ok(
+            one_page(client.issues(&project_ref, &filter), paging, Some(project))
+                .await?
+                .into_views(),
+        )
     }
 }
 

@@ -200,13 +200,7 @@ impl Goals {
         input: LinkInput,
         now: DateTime<Utc>,
     ) -> Result<DataLink, EngineError> {
-        let okr = self.load(okr_id).await?;
-        authorize(
-            Some(by.actor()),
-            Action::ChangeOkr {
-                owner_id: okr.fields.owner_id,
-            },
-        )?;
+        let okr = self.load_to_change(by, okr_id).await?;
         if okr.fields.progress_source != ProgressSource::DataLink {
             return Err(EngineError::Conflict {
                 field: Some("progress_source".to_owned()),
@@ -232,9 +226,7 @@ impl Goals {
                 format!("must be at least {min} seconds"),
             ));
         }
-        if input.query.project.trim().is_empty() {
-            return Err(EngineError::invalid("project", "choose a project"));
-        }
+        super::browse::check_project_path(&input.query.project)?;
         // The project and milestone must exist and be visible to the token.
         let client = self.gitlab_client(&connection)?;
         let project = client
@@ -276,14 +268,32 @@ impl Goals {
                 .map_err(|e| EngineError::invalid("query", e.to_string()))?,
             refresh_interval_secs: input.refresh_interval_secs,
         };
+        let detail = json!({"connection_id": connection.id, "query": fields.query});
+        self.save_link_and_read(by, okr_id, &fields, detail, now)
+            .await
+    }
+
+    /// Saves a link (with its audit entry) and reads it in full at once.
+    /// The link is marked as being read in the same transaction, so the
+    /// scheduler, which takes links whose `next_refresh_at` has come, does
+    /// not read it a second time while this read runs.
+    pub(crate) async fn save_link_and_read(
+        &self,
+        by: &Authenticated,
+        okr_id: i64,
+        fields: &LinkFields,
+        detail: serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<DataLink, EngineError> {
         let mut tx = self.store.begin().await?;
-        let link_id = tx.put_link(okr_id, &fields, now).await?;
+        let link_id = tx.put_link(okr_id, fields, now).await?;
+        tx.defer_link(link_id, now + READING_LEASE).await?;
         tx.append_audit(
             &cairn_store::NewAuditEntry {
                 actor: by.user.email.clone(),
                 action: "link.set".to_owned(),
                 subject: format!("okr:{okr_id}"),
-                detail: json!({"connection_id": connection.id, "query": fields.query}),
+                detail,
             },
             now,
         )
@@ -295,6 +305,21 @@ impl Goals {
             .get_link(link_id)
             .await?
             .ok_or_else(|| EngineError::NotFound(format!("no link {link_id}")))
+    }
+
+    /// Reads a link now, outside the job queue (a manual refresh, a changed
+    /// story points field): first marks it as being read, so the scheduler
+    /// does not queue the same read while this one runs.
+    pub(crate) async fn read_at_once(
+        &self,
+        link_id: i64,
+        full: bool,
+        now: DateTime<Utc>,
+    ) -> Result<RefreshOutcome, EngineError> {
+        let mut tx = self.store.begin().await?;
+        tx.defer_link(link_id, now + READING_LEASE).await?;
+        tx.commit().await?;
+        self.refresh_link(link_id, full, now).await
     }
 
     /// The refresh interval in force for a link.
@@ -466,9 +491,9 @@ impl Goals {
     }
 
     /// Enqueues a refresh of every due link; returns how many. Each link's
-    /// next refresh moves out by ten minutes in the same transaction, so it
-    /// is not enqueued twice while its job waits or runs; the refresh itself
-    /// then sets the real next time.
+    /// next refresh moves out by [`READING_LEASE`] in the same transaction,
+    /// so it is not enqueued twice while its job waits or runs; the refresh
+    /// itself then sets the real next time.
     pub async fn enqueue_due_refreshes(&self, now: DateTime<Utc>) -> Result<usize, EngineError> {
         let due = self.store.due_links(now, 1000).await?;
         if due.is_empty() {
@@ -480,8 +505,7 @@ impl Goals {
             if tx.enqueue(&refresh_job(link, now), now).await?.is_some() {
                 enqueued += 1;
             }
-            tx.defer_link(link.id, now + chrono::Duration::minutes(10))
-                .await?;
+            tx.defer_link(link.id, now + READING_LEASE).await?;
         }
         tx.commit().await?;
         Ok(enqueued)
@@ -529,7 +553,7 @@ impl Goals {
                 ),
             });
         }
-        self.refresh_link(link.id, false, now).await
+        self.read_at_once(link.id, false, now).await
     }
 
     /// Whether a measure's mode suits GitLab's link rule.
@@ -539,6 +563,11 @@ impl Goals {
             .map_err(goal_error)
     }
 }
+
+/// How far a link's next refresh moves out while a read of it is queued or
+/// runs; the read then sets the real next time. Long enough for a slow read
+/// of many items, short enough that a crashed read is retried soon.
+pub const READING_LEASE: chrono::Duration = chrono::Duration::minutes(10);
 
 /// The job kind that refreshes one link.
 pub const REFRESH_KIND: &str = "refresh_link";
@@ -559,12 +588,13 @@ pub(crate) struct Fetched {
 }
 
 /// What a refresh did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RefreshOutcome {
     pub full: bool,
     pub items_read: usize,
     pub api_calls: u64,
     /// Set when it failed; progress is then unchanged.
+    #[schema(value_type = Option<crate::DiagnosisView>)]
     pub error: Option<cairn_connect::Diagnosis>,
 }
 
@@ -579,6 +609,15 @@ impl crate::jobs::JobHandler for RefreshHandler {
                 "payload has no link_id".to_owned(),
             ));
         };
+        // Read since this job was queued (a save or a manual refresh ran
+        // meanwhile): reading again would fetch the same items.
+        match self.0.store.get_link(link_id).await {
+            Ok(Some(link)) if link.last_attempt_at.is_some_and(|at| at >= job.created_at) => {
+                return Ok(());
+            }
+            Ok(_) => {}
+            Err(error) => return Err(crate::jobs::JobError::Retry(error.to_string())),
+        }
         match self.0.refresh_link(link_id, false, Utc::now()).await {
             // A failed refresh is recorded on the link with its own backoff.
             Ok(_) => Ok(()),

@@ -32,7 +32,7 @@ use serde_json::json;
 use super::gitlab_link::Fetched;
 use super::{Goals, goal_error};
 use crate::accounts::Authenticated;
-use crate::error::{EngineError, authorize};
+use crate::error::EngineError;
 
 /// Which tickets a Jira link reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,7 +142,7 @@ pub struct JiraLinkInput {
 pub const PREVIEW_TICKETS: u32 = 20;
 
 /// What a JQL query matches, before it is saved.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JqlPreview {
     /// Matches (Data Center's exact total; Cloud's approximate count).
     pub count: u64,
@@ -151,7 +151,7 @@ pub struct JqlPreview {
 }
 
 /// One ticket of a preview.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PreviewTicket {
     pub key: String,
     pub summary: String,
@@ -161,14 +161,14 @@ pub struct PreviewTicket {
 }
 
 /// A Jira field offered by name.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FieldChoice {
     pub id: String,
     pub name: String,
 }
 
 /// A metric someone can choose for a Jira link.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MetricChoice {
     /// As the link's `metric` spells it.
     pub metric: String,
@@ -178,7 +178,7 @@ pub struct MetricChoice {
 }
 
 /// Where a connection's story points field comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StoryPointsSource {
     /// Chosen on the connection.
@@ -190,7 +190,7 @@ pub enum StoryPointsSource {
 }
 
 /// What a Jira link on this connection can measure, for pickers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JiraFieldChoices {
     pub story_points_field: Option<FieldChoice>,
     pub story_points_source: StoryPointsSource,
@@ -334,13 +334,7 @@ impl Goals {
         input: JiraLinkInput,
         now: DateTime<Utc>,
     ) -> Result<DataLink, EngineError> {
-        let okr = self.load(okr_id).await?;
-        authorize(
-            Some(by.actor()),
-            cairn_core::authz::Action::ChangeOkr {
-                owner_id: okr.fields.owner_id,
-            },
-        )?;
+        let okr = self.load_to_change(by, okr_id).await?;
         if okr.fields.progress_source != cairn_core::goals::ProgressSource::DataLink {
             return Err(EngineError::Conflict {
                 field: Some("progress_source".to_owned()),
@@ -411,25 +405,9 @@ impl Goals {
                 .map_err(|e| EngineError::invalid("query", e.to_string()))?,
             refresh_interval_secs: input.refresh_interval_secs,
         };
-        let mut tx = self.store.begin().await?;
-        let link_id = tx.put_link(okr_id, &fields, now).await?;
-        tx.append_audit(
-            &cairn_store::NewAuditEntry {
-                actor: by.user.email.clone(),
-                action: "link.set".to_owned(),
-                subject: format!("okr:{okr_id}"),
-                detail: json!({"connection_id": connection.id, "jql": query.jql, "metric": input.metric.to_string()}),
-            },
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        // A changed link is read in full and recalculated at once.
-        self.refresh_link(link_id, true, now).await?;
-        self.store
-            .get_link(link_id)
-            .await?
-            .ok_or_else(|| EngineError::NotFound(format!("no link {link_id}")))
+        let detail = json!({"connection_id": connection.id, "jql": query.jql, "metric": input.metric.to_string()});
+        self.save_link_and_read(by, okr_id, &fields, detail, now)
+            .await
     }
 
     /// The metrics and fields a Jira link on this connection can use, read
@@ -556,7 +534,7 @@ impl Goals {
                 ..
             }) = serde_json::from_value::<LinkRule>(link.rule.clone())
             {
-                self.refresh_link(link.id, true, now).await?;
+                self.read_at_once(link.id, true, now).await?;
             }
         }
         self.jira_fields(by, connection_id).await

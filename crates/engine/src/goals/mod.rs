@@ -95,17 +95,21 @@ pub struct OkrInput {
 }
 
 /// Which items make up a number, and how.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(tag = "source", rename_all = "snake_case")]
 pub enum Explain {
     CheckIn {
         check_in: Option<CheckInRecord>,
     },
     RollUp {
+        /// Each child's id, weight and progress.
+        #[schema(value_type = Vec<Object>)]
         children: Vec<cairn_core::goals::RollupPart<i64>>,
         total_weight: f64,
     },
     DataLink {
+        /// The items read, each with its contribution.
+        #[schema(value_type = Object)]
         explanation: cairn_core::goals::Explanation,
     },
     Nothing,
@@ -287,8 +291,10 @@ impl Goals {
         by: &Authenticated,
         input: OkrInput,
         id: Option<i64>,
+        current_owner: Option<i64>,
     ) -> Result<OkrFields, EngineError> {
         let title = validate_name("title", &input.title)?;
+        crate::accounts::validate_text("description", &input.description)?;
         if input.description.chars().count() > 10_000 {
             return Err(EngineError::invalid(
                 "description",
@@ -325,12 +331,43 @@ impl Goals {
                 "only key results read their progress from a data link",
             ));
         }
-        let owner_id = input.owner_id.unwrap_or(by.user.id);
-        if self.store.get_user(owner_id).await?.is_none() {
-            return Err(EngineError::invalid(
-                "owner_id",
-                format!("there is no user {owner_id}"),
-            ));
+        let owner_id = input
+            .owner_id
+            .unwrap_or(current_owner.unwrap_or(by.user.id));
+        if Some(owner_id) != current_owner {
+            authorize(
+                Some(by.actor()),
+                Action::AssignOkr {
+                    current_owner_id: current_owner,
+                    new_owner_id: owner_id,
+                },
+            )
+            .map_err(|e| match e {
+                EngineError::Forbidden(_) => EngineError::Forbidden(
+                    if current_owner.is_none() {
+                        "members create OKRs owned by themselves; an admin can create one for someone else"
+                    } else {
+                        "only the OKR's owner or an admin can hand it to someone else"
+                    }
+                    .to_owned(),
+                ),
+                other => other,
+            })?;
+            match self.store.get_user(owner_id).await? {
+                None => {
+                    return Err(EngineError::invalid(
+                        "owner_id",
+                        format!("there is no user {owner_id}"),
+                    ));
+                }
+                Some(user) if user.disabled_at.is_some() => {
+                    return Err(EngineError::invalid(
+                        "owner_id",
+                        format!("user {owner_id} is disabled and cannot own an OKR"),
+                    ));
+                }
+                Some(_) => {}
+            }
         }
         if let Some(parent_id) = input.parent_id {
             if self.store.get_okr(parent_id).await?.is_none() {
@@ -388,7 +425,7 @@ impl Goals {
         now: DateTime<Utc>,
     ) -> Result<Okr, EngineError> {
         authorize(Some(by.actor()), Action::CreateOkr)?;
-        let fields = self.fields(by, input, None).await?;
+        let fields = self.fields(by, input, None, None).await?;
         let mut tx = self.store.begin().await?;
         let id = tx.create_okr(&fields, now).await?;
         tx.append_audit(
@@ -413,14 +450,10 @@ impl Goals {
         input: OkrInput,
         now: DateTime<Utc>,
     ) -> Result<Okr, EngineError> {
-        let current = self.load(id).await?;
-        authorize(
-            Some(by.actor()),
-            Action::ChangeOkr {
-                owner_id: current.fields.owner_id,
-            },
-        )?;
-        let fields = self.fields(by, input, Some(id)).await?;
+        let current = self.load_to_change(by, id).await?;
+        let fields = self
+            .fields(by, input, Some(id), Some(current.fields.owner_id))
+            .await?;
         let mut tx = self.store.begin().await?;
         tx.update_okr(id, &fields, now).await?;
         if fields.progress_source != ProgressSource::DataLink {
@@ -447,19 +480,67 @@ impl Goals {
         self.load(id).await
     }
 
+    /// An OKR its owner or an admin is about to change.
+    pub(crate) async fn load_to_change(
+        &self,
+        by: &Authenticated,
+        id: i64,
+    ) -> Result<Okr, EngineError> {
+        let okr = self.load(id).await?;
+        authorize(
+            Some(by.actor()),
+            Action::ChangeOkr {
+                owner_id: okr.fields.owner_id,
+            },
+        )?;
+        Ok(okr)
+    }
+
+    /// An OKR's data link, for anyone who may see goals.
+    pub async fn link_of(
+        &self,
+        by: &Authenticated,
+        okr_id: i64,
+    ) -> Result<cairn_store::goals::DataLink, EngineError> {
+        authorize(Some(by.actor()), Action::ViewGoals)?;
+        self.load(okr_id).await?;
+        self.store
+            .link_for_okr(okr_id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("OKR {okr_id} has no data link")))
+    }
+
+    /// Removes an OKR's data link (its owner or an admin). The progress
+    /// keeps the last number read.
+    pub async fn delete_link(
+        &self,
+        by: &Authenticated,
+        okr_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        self.load_to_change(by, okr_id).await?;
+        let mut tx = self.store.begin().await?;
+        if !tx.delete_link_of_okr(okr_id).await? {
+            return Err(EngineError::NotFound(format!(
+                "OKR {okr_id} has no data link"
+            )));
+        }
+        tx.append_audit(
+            &audit(by, "link.deleted", format!("okr:{okr_id}"), json!({})),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn delete_okr(
         &self,
         by: &Authenticated,
         id: i64,
         now: DateTime<Utc>,
     ) -> Result<(), EngineError> {
-        let current = self.load(id).await?;
-        authorize(
-            Some(by.actor()),
-            Action::ChangeOkr {
-                owner_id: current.fields.owner_id,
-            },
-        )?;
+        let current = self.load_to_change(by, id).await?;
         let mut tx = self.store.begin().await?;
         tx.delete_okr(id).await?;
         tx.append_audit(
@@ -821,6 +902,7 @@ fn validate_check_in(okr: &Okr, value: f64, note: &str) -> Result<(), EngineErro
             ),
         });
     }
+    crate::accounts::validate_text("note", note)?;
     if note.chars().count() > 10_000 {
         return Err(EngineError::invalid(
             "note",

@@ -551,13 +551,15 @@ impl Hooks {
             .await?
             .filter(|t| t.kind == tracker)
             .ok_or(HookError::UnknownConnection(tracker.as_str()))?;
+        // Verified first: an unverified sender learns nothing, not even
+        // that the integration is disabled.
+        self.verify(&target, headers, body)?;
         if !target.enabled {
             return Ok((
                 Ingested::Dropped,
                 headers.event.unwrap_or_default().to_owned(),
             ));
         }
-        self.verify(&target, headers, body)?;
         let classified = match tracker {
             IntegrationKind::Jira => classify_jira(body),
             _ => classify_gitlab(body, headers.event),

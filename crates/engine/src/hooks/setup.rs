@@ -27,18 +27,19 @@ use crate::goals::gitlab_link::GitLabQuery;
 use crate::goals::jira_link::link_tracker;
 
 /// A hook Cairn registered (or found and updated).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Registered {
     /// The GitLab project, or `jira`.
     pub target: String,
     /// The tracker's id of the hook.
     pub hook_id: String,
     /// `created` or `updated`.
+    #[schema(value_type = String)]
     pub action: &'static str,
 }
 
 /// A hook someone has to add by hand, and why.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ByHand {
     pub target: String,
     /// What the tracker answered, or what Cairn lacks.
@@ -49,13 +50,15 @@ pub struct ByHand {
 }
 
 /// The result of enabling real-time on a connection.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RealTime {
     /// Where the tracker delivers; `None` when Cairn does not know its own
     /// address (set `public_url`).
     pub url: Option<String>,
     pub url_path: String,
+    #[schema(value_type = Vec<String>)]
     pub events: Vec<&'static str>,
+    #[schema(value_type = String)]
     pub secret_usage: &'static str,
     /// Only when this call generated the secret: shown once.
     #[serde(skip_serializing_if = "Option::is_none")]

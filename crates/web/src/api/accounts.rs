@@ -10,7 +10,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{Caller, ClientAddress, SESSION_COOKIE, cookie, is_https};
+use crate::auth::{
+    ClientAddress, ManageUsers, Permitted, SESSION_COOKIE, SignedIn, cookie, is_https,
+};
 use crate::json::ApiJson;
 use crate::{ApiError, AppState, ErrorBody};
 
@@ -110,8 +112,8 @@ pub(crate) async fn logout(
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts", responses(
     (status = 200, description = "The caller", body = UserView),
     (status = 401, description = "Not signed in", body = ErrorBody)))]
-pub(crate) async fn me(caller: Caller) -> Result<Json<UserView>, ApiError> {
-    Ok(Json(caller.require()?.user.clone().into()))
+pub(crate) async fn me(SignedIn(caller): SignedIn) -> Result<Json<UserView>, ApiError> {
+    Ok(Json(caller.user.into()))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -156,9 +158,9 @@ pub(crate) struct NewTokenResponse {
     (status = 200, description = "Tokens, without their values", body = Vec<TokenView>)))]
 pub(crate) async fn list_tokens(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
 ) -> Result<Json<Vec<TokenView>>, ApiError> {
-    let tokens = state.accounts.list_api_tokens(caller.require()?).await?;
+    let tokens = state.accounts.list_api_tokens(&caller).await?;
     Ok(Json(tokens.into_iter().map(TokenView::from).collect()))
 }
 
@@ -168,12 +170,12 @@ pub(crate) async fn list_tokens(
     (status = 422, description = "Bad name", body = ErrorBody)))]
 pub(crate) async fn create_token(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     ApiJson(body): ApiJson<NewTokenRequest>,
 ) -> Result<(StatusCode, Json<NewTokenResponse>), ApiError> {
     let (token, value) = state
         .accounts
-        .create_api_token(caller.require()?, &body.name, Utc::now())
+        .create_api_token(&caller, &body.name, Utc::now())
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -190,12 +192,12 @@ pub(crate) async fn create_token(
     (status = 404, description = "No such live token", body = ErrorBody)))]
 pub(crate) async fn revoke_token(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     state
         .accounts
-        .revoke_api_token(caller.require()?, id, Utc::now())
+        .revoke_api_token(&caller, id, Utc::now())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -206,9 +208,9 @@ pub(crate) async fn revoke_token(
     (status = 403, description = "Not an admin", body = ErrorBody)))]
 pub(crate) async fn list_users(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ManageUsers>,
 ) -> Result<Json<Vec<UserView>>, ApiError> {
-    let users = state.accounts.list_users(caller.require()?).await?;
+    let users = state.accounts.list_users(&caller).await?;
     Ok(Json(users.into_iter().map(UserView::from).collect()))
 }
 
@@ -230,13 +232,13 @@ pub(crate) struct NewUserRequest {
     (status = 422, description = "Invalid field", body = ErrorBody)))]
 pub(crate) async fn create_user(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ManageUsers>,
     ApiJson(body): ApiJson<NewUserRequest>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
     let user = state
         .accounts
         .create_user(
-            Some(caller.require()?),
+            Some(&caller),
             &body.email,
             &body.name,
             body.role,
@@ -263,7 +265,7 @@ pub(crate) struct UserChangesRequest {
     (status = 404, description = "No such user", body = ErrorBody)))]
 pub(crate) async fn update_user(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ManageUsers>,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<UserChangesRequest>,
 ) -> Result<Json<UserView>, ApiError> {
@@ -276,7 +278,7 @@ pub(crate) async fn update_user(
     Ok(Json(
         state
             .accounts
-            .update_user(caller.require()?, id, changes, Utc::now())
+            .update_user(&caller, id, changes, Utc::now())
             .await?
             .into(),
     ))

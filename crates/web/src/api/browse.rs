@@ -5,13 +5,14 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, RawQuery, State};
-use cairn_connect::gitlab::{GitLabUser, Issue, IssueState, Label, Milestone, Project};
-use cairn_engine::goals::browse::{BrowsePage, IssueSearch, Paging};
-use chrono::{DateTime, NaiveDate, Utc};
+use cairn_core::goals::IssueState;
+use cairn_engine::goals::browse::{
+    BrowsePage, IssueSearch, IssueView, LabelView, MemberView, MilestoneView, Paging, ProjectView,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::SignedIn;
 use crate::{ApiError, AppState, ErrorBody};
 
 /// One page of a GitLab list.
@@ -26,146 +27,12 @@ pub(crate) struct PageView<T: ToSchema> {
     next_page: Option<u32>,
 }
 
-fn page_view<T, V: ToSchema>(page: BrowsePage<T>, view: impl Fn(T) -> V) -> PageView<V> {
+fn page_view<V: ToSchema>(page: BrowsePage<V>) -> PageView<V> {
     PageView {
-        items: page.items.into_iter().map(view).collect(),
+        items: page.items,
         page: page.page,
         per_page: page.per_page,
         next_page: page.next_page,
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-pub(crate) struct ProjectView {
-    id: u64,
-    name: String,
-    /// `group/project`: what a link's `project` takes.
-    path_with_namespace: String,
-    name_with_namespace: Option<String>,
-    web_url: Option<String>,
-    archived: bool,
-}
-
-impl From<Project> for ProjectView {
-    fn from(p: Project) -> Self {
-        ProjectView {
-            id: p.id,
-            name: p.name,
-            path_with_namespace: p.path_with_namespace,
-            name_with_namespace: p.name_with_namespace,
-            web_url: p.web_url,
-            archived: p.archived.unwrap_or(false),
-        }
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-pub(crate) struct MilestoneView {
-    id: u64,
-    iid: Option<u64>,
-    /// What a link's `milestone` takes.
-    title: String,
-    /// `active` or `closed`.
-    state: Option<String>,
-    start_date: Option<NaiveDate>,
-    due_date: Option<NaiveDate>,
-    web_url: Option<String>,
-}
-
-impl From<Milestone> for MilestoneView {
-    fn from(m: Milestone) -> Self {
-        MilestoneView {
-            id: m.id,
-            iid: m.iid,
-            title: m.title,
-            state: m.state,
-            start_date: m.start_date,
-            due_date: m.due_date,
-            web_url: m.web_url,
-        }
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-pub(crate) struct MemberView {
-    id: u64,
-    /// What a link's `assignee` takes.
-    username: String,
-    name: String,
-    avatar_url: Option<String>,
-    web_url: Option<String>,
-    /// 10 guest, 20 reporter, 30 developer, 40 maintainer, 50 owner.
-    access_level: Option<u32>,
-}
-
-impl From<GitLabUser> for MemberView {
-    fn from(u: GitLabUser) -> Self {
-        // No email: GitLab shows it to admins only, and a picker needs none.
-        MemberView {
-            id: u.id,
-            username: u.username,
-            name: u.name,
-            avatar_url: u.avatar_url,
-            web_url: u.web_url,
-            access_level: u.access_level,
-        }
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-pub(crate) struct LabelView {
-    id: u64,
-    /// What a link's `labels` take.
-    name: String,
-    /// `#rrggbb`.
-    color: Option<String>,
-    description: Option<String>,
-}
-
-impl From<Label> for LabelView {
-    fn from(l: Label) -> Self {
-        LabelView {
-            id: l.id,
-            name: l.name,
-            color: l.color,
-            description: l.description,
-        }
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-pub(crate) struct IssueView {
-    id: u64,
-    /// What a link's `iids` take.
-    iid: u64,
-    /// `#12`.
-    reference: String,
-    title: String,
-    /// `opened` or `closed`.
-    state: String,
-    web_url: Option<String>,
-    labels: Vec<String>,
-    /// Milestone title.
-    milestone: Option<String>,
-    /// Assignees' user names.
-    assignees: Vec<String>,
-    updated_at: Option<DateTime<Utc>>,
-}
-
-impl From<Issue> for IssueView {
-    fn from(i: Issue) -> Self {
-        IssueView {
-            id: i.id,
-            iid: i.iid,
-            reference: format!("#{}", i.iid),
-            title: i.title,
-            state: i.state,
-            web_url: i.web_url,
-            labels: i.labels,
-            milestone: i.milestone.map(|m| m.title),
-            assignees: i.assignees.into_iter().map(|u| u.username).collect(),
-            updated_at: i.updated_at,
-        }
     }
 }
 
@@ -255,20 +122,15 @@ fn issue_query(raw: Option<&str>) -> Result<(IssueSearch, Paging), ApiError> {
     (status = 502, description = "GitLab failed; the message carries the diagnosis", body = ErrorBody)))]
 pub(crate) async fn projects(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
     Query(query): Query<BrowseQuery>,
 ) -> Result<Json<PageView<ProjectView>>, ApiError> {
     let page = state
         .goals
-        .browse_projects(
-            caller.require()?,
-            id,
-            query.search.as_deref(),
-            query.paging(),
-        )
+        .browse_projects(&caller, id, query.search.as_deref(), query.paging())
         .await?;
-    Ok(Json(page_view(page, ProjectView::from)))
+    Ok(Json(page_view(page)))
 }
 
 /// A project's milestones (project: URL-encoded path or numeric id).
@@ -282,21 +144,21 @@ pub(crate) async fn projects(
     (status = 502, description = "GitLab failed; the message carries the diagnosis", body = ErrorBody)))]
 pub(crate) async fn milestones(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path((id, project)): Path<(i64, String)>,
     Query(query): Query<BrowseQuery>,
 ) -> Result<Json<PageView<MilestoneView>>, ApiError> {
     let page = state
         .goals
         .browse_milestones(
-            caller.require()?,
+            &caller,
             id,
             &project,
             query.search.as_deref(),
             query.paging(),
         )
         .await?;
-    Ok(Json(page_view(page, MilestoneView::from)))
+    Ok(Json(page_view(page)))
 }
 
 /// A project's members, inherited ones included.
@@ -310,21 +172,21 @@ pub(crate) async fn milestones(
     (status = 502, description = "GitLab failed; the message carries the diagnosis", body = ErrorBody)))]
 pub(crate) async fn members(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path((id, project)): Path<(i64, String)>,
     Query(query): Query<BrowseQuery>,
 ) -> Result<Json<PageView<MemberView>>, ApiError> {
     let page = state
         .goals
         .browse_members(
-            caller.require()?,
+            &caller,
             id,
             &project,
             query.search.as_deref(),
             query.paging(),
         )
         .await?;
-    Ok(Json(page_view(page, MemberView::from)))
+    Ok(Json(page_view(page)))
 }
 
 /// A project's labels.
@@ -338,21 +200,21 @@ pub(crate) async fn members(
     (status = 502, description = "GitLab failed; the message carries the diagnosis", body = ErrorBody)))]
 pub(crate) async fn labels(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path((id, project)): Path<(i64, String)>,
     Query(query): Query<BrowseQuery>,
 ) -> Result<Json<PageView<LabelView>>, ApiError> {
     let page = state
         .goals
         .browse_labels(
-            caller.require()?,
+            &caller,
             id,
             &project,
             query.search.as_deref(),
             query.paging(),
         )
         .await?;
-    Ok(Json(page_view(page, LabelView::from)))
+    Ok(Json(page_view(page)))
 }
 
 /// A project's issues, to pick specific ones by `#iid` or title.
@@ -366,16 +228,16 @@ pub(crate) async fn labels(
     (status = 502, description = "GitLab failed; the message carries the diagnosis", body = ErrorBody)))]
 pub(crate) async fn issues(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path((id, project)): Path<(i64, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<PageView<IssueView>>, ApiError> {
     let (search, paging) = issue_query(raw.as_deref())?;
     let page = state
         .goals
-        .browse_issues(caller.require()?, id, &project, &search, paging)
+        .browse_issues(&caller, id, &project, &search, paging)
         .await?;
-    Ok(Json(page_view(page, IssueView::from)))
+    Ok(Json(page_view(page)))
 }
 
 #[cfg(test)]

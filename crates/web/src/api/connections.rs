@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::SignedIn;
+use crate::auth::{ManageCatalog, Permitted, ViewAudit};
 use crate::json::ApiJson;
 use crate::{ApiError, AppState, ErrorBody};
 
@@ -44,9 +45,9 @@ impl From<cairn_store::Integration> for IntegrationView {
     (status = 401, description = "Not signed in", body = ErrorBody)))]
 pub(crate) async fn list_integrations(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
 ) -> Result<Json<Vec<IntegrationView>>, ApiError> {
-    let list = state.catalog.list(caller.require()?).await?;
+    let list = state.catalog.list(&caller).await?;
     Ok(Json(list.into_iter().map(IntegrationView::from).collect()))
 }
 
@@ -65,13 +66,13 @@ pub(crate) struct IntegrationChanges {
     (status = 404, description = "Unknown kind", body = ErrorBody)))]
 pub(crate) async fn update_integration(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ManageCatalog>,
     Path(kind): Path<String>,
     ApiJson(body): ApiJson<IntegrationChanges>,
 ) -> Result<Json<IntegrationView>, ApiError> {
     let updated = state
         .catalog
-        .set_enabled(caller.require()?, &kind, body.enabled, Utc::now())
+        .set_enabled(&caller, &kind, body.enabled, Utc::now())
         .await?;
     Ok(Json(updated.into()))
 }
@@ -97,22 +98,22 @@ pub(crate) struct NewConnectionRequest {
 
 /// Connections the caller may see: their own, and every shared one.
 #[utoipa::path(get, path = "/api/v1/connections", tag = "connections", responses(
-    (status = 200, description = "Connections without secrets", body = Vec<Object>)))]
+    (status = 200, description = "Connections without secrets", body = Vec<ConnectionView>)))]
 pub(crate) async fn list_connections(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
 ) -> Result<Json<Vec<ConnectionView>>, ApiError> {
-    Ok(Json(state.connections.list(caller.require()?).await?))
+    Ok(Json(state.connections.list(&caller).await?))
 }
 
 /// Creates a connection owned by the caller.
 #[utoipa::path(post, path = "/api/v1/connections", tag = "connections", request_body = NewConnectionRequest, responses(
-    (status = 201, description = "Created (the secret is never returned)", body = Object),
+    (status = 201, description = "Created (the secret is never returned)", body = ConnectionView),
     (status = 409, description = "Name taken, or the integration is disabled", body = ErrorBody),
     (status = 422, description = "Invalid field", body = ErrorBody)))]
 pub(crate) async fn create_connection(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     ApiJson(body): ApiJson<NewConnectionRequest>,
 ) -> Result<(StatusCode, Json<ConnectionView>), ApiError> {
     let input = ConnectionInput {
@@ -124,23 +125,20 @@ pub(crate) async fn create_connection(
         secret: Secret::new(body.secret),
         shared: body.shared,
     };
-    let created = state
-        .connections
-        .create(caller.require()?, input, Utc::now())
-        .await?;
+    let created = state.connections.create(&caller, input, Utc::now()).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
 /// One connection.
 #[utoipa::path(get, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = i64, Path)), responses(
-    (status = 200, description = "The connection without its secret", body = Object),
+    (status = 200, description = "The connection without its secret", body = ConnectionView),
     (status = 404, description = "No such connection visible to the caller", body = ErrorBody)))]
 pub(crate) async fn get_connection(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
 ) -> Result<Json<ConnectionView>, ApiError> {
-    Ok(Json(state.connections.get(caller.require()?, id).await?))
+    Ok(Json(state.connections.get(&caller, id).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -167,12 +165,12 @@ fn double_option<'de, D: serde::Deserializer<'de>>(
 /// Changes a connection (its owner or an admin).
 #[utoipa::path(patch, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = i64, Path)),
     request_body = ConnectionChangesRequest, responses(
-    (status = 200, description = "Updated", body = Object),
+    (status = 200, description = "Updated", body = ConnectionView),
     (status = 403, description = "Shared with the caller, who does not own it", body = ErrorBody),
     (status = 404, description = "No such connection visible to the caller", body = ErrorBody)))]
 pub(crate) async fn update_connection(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<ConnectionChangesRequest>,
 ) -> Result<Json<ConnectionView>, ApiError> {
@@ -187,7 +185,7 @@ pub(crate) async fn update_connection(
     Ok(Json(
         state
             .connections
-            .update(caller.require()?, id, changes, Utc::now())
+            .update(&caller, id, changes, Utc::now())
             .await?,
     ))
 }
@@ -195,34 +193,27 @@ pub(crate) async fn update_connection(
 /// Deletes a connection (its owner or an admin).
 #[utoipa::path(delete, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = i64, Path)), responses(
     (status = 204, description = "Deleted"),
-    (status = 404, description = "No such connection visible to the caller", body = ErrorBody)))]
+    (status = 404, description = "No such connection visible to the caller", body = ErrorBody),
+    (status = 409, description = "Data links still read through it", body = ErrorBody)))]
 pub(crate) async fn delete_connection(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .connections
-        .delete(caller.require()?, id, Utc::now())
-        .await?;
+    state.connections.delete(&caller, id, Utc::now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Tests a connection with its stored credentials; the outcome becomes its health.
 #[utoipa::path(post, path = "/api/v1/connections/{id}/test", tag = "connections", params(("id" = i64, Path)), responses(
-    (status = 200, description = "The account and server version, or a diagnosis", body = Object),
+    (status = 200, description = "The account and server version, or a diagnosis", body = TestOutcome),
     (status = 404, description = "No such connection visible to the caller", body = ErrorBody)))]
 pub(crate) async fn test_connection(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
 ) -> Result<Json<TestOutcome>, ApiError> {
-    Ok(Json(
-        state
-            .connections
-            .test(caller.require()?, id, Utc::now())
-            .await?,
-    ))
+    Ok(Json(state.connections.test(&caller, id, Utc::now()).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -247,12 +238,12 @@ pub(crate) struct AuditView {
     (status = 403, description = "Not an admin", body = ErrorBody)))]
 pub(crate) async fn audit(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ViewAudit>,
     Query(query): Query<AuditQuery>,
 ) -> Result<Json<Vec<AuditView>>, ApiError> {
     let entries = state
         .catalog
-        .audit_log(caller.require()?, query.limit.unwrap_or(100))
+        .audit_log(&caller, query.limit.unwrap_or(100))
         .await?;
     Ok(Json(
         entries

@@ -11,7 +11,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::SignedIn;
+use crate::auth::{ManagePeriods, Permitted};
 use crate::json::ApiJson;
 use crate::{ApiError, AppState, ErrorBody};
 
@@ -25,28 +26,28 @@ pub(crate) struct NewPeriod {
 
 /// Periods (quarters), oldest first.
 #[utoipa::path(get, path = "/api/v1/periods", tag = "goals", responses(
-    (status = 200, description = "Periods", body = Vec<Object>)))]
+    (status = 200, description = "Periods", body = Vec<Period>)))]
 pub(crate) async fn list_periods(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
 ) -> Result<Json<Vec<Period>>, ApiError> {
-    Ok(Json(state.goals.list_periods(caller.require()?).await?))
+    Ok(Json(state.goals.list_periods(&caller).await?))
 }
 
 /// Creates a period (admins only).
 #[utoipa::path(post, path = "/api/v1/periods", tag = "goals", request_body = NewPeriod, responses(
-    (status = 201, description = "Created", body = Object),
+    (status = 201, description = "Created", body = Period),
     (status = 409, description = "Name taken", body = ErrorBody),
     (status = 422, description = "Invalid field", body = ErrorBody)))]
 pub(crate) async fn create_period(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ManagePeriods>,
     ApiJson(body): ApiJson<NewPeriod>,
 ) -> Result<(StatusCode, Json<Period>), ApiError> {
     let period = state
         .goals
         .create_period(
-            caller.require()?,
+            &caller,
             &body.name,
             body.starts_on,
             body.ends_on,
@@ -54,6 +55,27 @@ pub(crate) async fn create_period(
         )
         .await?;
     Ok((StatusCode::CREATED, Json(period)))
+}
+
+/// How an OKR is measured: the JSON of `core::goals::Measure`, for the
+/// document (core knows nothing of the API).
+#[derive(Serialize, ToSchema)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+#[allow(dead_code)]
+pub(crate) enum MeasureSchema {
+    /// Progress is the share of the work done, 0 to 100 %.
+    PercentComplete,
+    /// Progress is where a value stands between start and target.
+    Kpi {
+        /// What the value counts ("issues", "hours", "%").
+        unit: String,
+        /// The value where progress is 0 %.
+        start_value: f64,
+        /// The value where progress is 100 %.
+        target_value: f64,
+        /// `increasing` or `decreasing`; checked against the values.
+        direction: Option<String>,
+    },
 }
 
 /// An OKR as the API shows it.
@@ -69,14 +91,13 @@ pub(crate) struct OkrView {
     parent_id: Option<i64>,
     starts_on: NaiveDate,
     due_on: NaiveDate,
-    #[schema(value_type = Object)]
+    #[schema(value_type = MeasureSchema)]
     measure: Measure,
     weight: f64,
     contributes: bool,
     #[schema(value_type = String, example = "data_link")]
     progress_source: ProgressSource,
     /// The last computed progress; absent until there is something to measure.
-    #[schema(value_type = Option<Object>)]
     progress: Option<OkrProgress>,
     /// The data link, for key results that read a tracker.
     link: Option<LinkView>,
@@ -87,8 +108,12 @@ pub(crate) struct OkrView {
 #[derive(Serialize, ToSchema)]
 pub(crate) struct LinkView {
     connection_id: i64,
+    /// What the link reads: GitLab's project, milestone, assignee, labels,
+    /// iids; or Jira's JQL (and story points field).
     #[schema(value_type = Object)]
     query: serde_json::Value,
+    /// How items count: the tracker, and GitLab's issue state or Jira's
+    /// metric and scope.
     #[schema(value_type = Object)]
     rule: serde_json::Value,
     refresh_interval_secs: Option<i64>,
@@ -154,13 +179,10 @@ pub(crate) struct OkrListQuery {
     (status = 200, description = "OKRs with their progress", body = Vec<OkrView>)))]
 pub(crate) async fn list_okrs(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Query(query): Query<OkrListQuery>,
 ) -> Result<Json<Vec<OkrView>>, ApiError> {
-    let okrs = state
-        .goals
-        .list_okrs(caller.require()?, query.period_id)
-        .await?;
+    let okrs = state.goals.list_okrs(&caller, query.period_id).await?;
     let mut views = Vec::with_capacity(okrs.len());
     for okr in okrs {
         views.push(view(&state, okr).await?);
@@ -186,7 +208,7 @@ pub(crate) struct OkrRequest {
     /// Default: the period's end.
     due_on: Option<NaiveDate>,
     /// `{"mode":"percent_complete"}` or `{"mode":"kpi","unit":"issues","start_value":0,"target_value":30}`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = MeasureSchema)]
     measure: Measure,
     /// Default 1.
     weight: Option<f64>,
@@ -222,12 +244,12 @@ impl From<OkrRequest> for OkrInput {
     (status = 422, description = "Invalid field", body = ErrorBody)))]
 pub(crate) async fn create_okr(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     ApiJson(body): ApiJson<OkrRequest>,
 ) -> Result<(StatusCode, Json<OkrView>), ApiError> {
     let okr = state
         .goals
-        .create_okr(caller.require()?, body.into(), Utc::now())
+        .create_okr(&caller, body.into(), Utc::now())
         .await?;
     Ok((StatusCode::CREATED, Json(view(&state, okr).await?)))
 }
@@ -238,10 +260,10 @@ pub(crate) async fn create_okr(
     (status = 404, description = "No such OKR", body = ErrorBody)))]
 pub(crate) async fn get_okr(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
 ) -> Result<Json<OkrView>, ApiError> {
-    let okr = state.goals.get_okr(caller.require()?, id).await?;
+    let okr = state.goals.get_okr(&caller, id).await?;
     Ok(Json(view(&state, okr).await?))
 }
 
@@ -252,13 +274,13 @@ pub(crate) async fn get_okr(
     (status = 422, description = "Invalid field (a parent that would make a cycle, ...)", body = ErrorBody)))]
 pub(crate) async fn update_okr(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<OkrRequest>,
 ) -> Result<Json<OkrView>, ApiError> {
     let okr = state
         .goals
-        .update_okr(caller.require()?, id, body.into(), Utc::now())
+        .update_okr(&caller, id, body.into(), Utc::now())
         .await?;
     Ok(Json(view(&state, okr).await?))
 }
@@ -269,13 +291,10 @@ pub(crate) async fn update_okr(
     (status = 403, description = "Not the owner", body = ErrorBody)))]
 pub(crate) async fn delete_okr(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .goals
-        .delete_okr(caller.require()?, id, Utc::now())
-        .await?;
+    state.goals.delete_okr(&caller, id, Utc::now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -292,32 +311,30 @@ pub(crate) struct CheckInRequest {
 
 /// Check-ins of an OKR, oldest first.
 #[utoipa::path(get, path = "/api/v1/okrs/{id}/check-ins", tag = "goals", params(("id" = i64, Path)), responses(
-    (status = 200, description = "Check-ins", body = Vec<Object>)))]
+    (status = 200, description = "Check-ins", body = Vec<CheckInRecord>)))]
 pub(crate) async fn list_check_ins(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
 ) -> Result<Json<Vec<CheckInRecord>>, ApiError> {
-    Ok(Json(
-        state.goals.list_check_ins(caller.require()?, id).await?,
-    ))
+    Ok(Json(state.goals.list_check_ins(&caller, id).await?))
 }
 
 /// Checks in a value (the OKR's owner or an admin).
 #[utoipa::path(post, path = "/api/v1/okrs/{id}/check-ins", tag = "goals", params(("id" = i64, Path)), request_body = CheckInRequest, responses(
-    (status = 201, description = "Recorded", body = Object),
+    (status = 201, description = "Recorded", body = CheckInRecord),
     (status = 409, description = "The OKR is not measured by check-ins", body = ErrorBody),
     (status = 422, description = "Invalid value", body = ErrorBody)))]
 pub(crate) async fn create_check_in(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<CheckInRequest>,
 ) -> Result<(StatusCode, Json<CheckInRecord>), ApiError> {
     let record = state
         .goals
         .check_in(
-            caller.require()?,
+            &caller,
             id,
             body.value,
             body.status_override,
@@ -330,18 +347,18 @@ pub(crate) async fn create_check_in(
 
 /// Edits a check-in (its author or an admin).
 #[utoipa::path(put, path = "/api/v1/check-ins/{id}", tag = "goals", params(("id" = i64, Path)), request_body = CheckInRequest, responses(
-    (status = 200, description = "Updated", body = Object),
+    (status = 200, description = "Updated", body = CheckInRecord),
     (status = 403, description = "Not the author", body = ErrorBody)))]
 pub(crate) async fn update_check_in(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<CheckInRequest>,
 ) -> Result<Json<CheckInRecord>, ApiError> {
     let record = state
         .goals
         .update_check_in(
-            caller.require()?,
+            &caller,
             id,
             body.value,
             body.status_override,
@@ -358,13 +375,10 @@ pub(crate) async fn update_check_in(
     (status = 403, description = "Not the author", body = ErrorBody)))]
 pub(crate) async fn delete_check_in(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .goals
-        .delete_check_in(caller.require()?, id, Utc::now())
-        .await?;
+    state.goals.delete_check_in(&caller, id, Utc::now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -383,70 +397,120 @@ pub(crate) struct GitLabLinkRequest {
     /// Specific issues by `#iid`.
     #[serde(default)]
     iids: Vec<u64>,
-    /// KPI only: `open`, `closed` or `all`.
+    /// KPI only: `opened`, `closed` or `all` (GitLab's words).
     #[schema(value_type = Option<String>, example = "closed")]
     state: Option<IssueState>,
     /// At least 60.
     refresh_interval_secs: Option<i64>,
 }
 
-/// Links a key result to GitLab issues; reads them and recalculates at once.
-#[utoipa::path(put, path = "/api/v1/okrs/{id}/link", tag = "goals", params(("id" = i64, Path)), request_body = GitLabLinkRequest, responses(
+/// A key result's data link, by tracker: `{"tracker": "gitlab", ...}` or
+/// `{"tracker": "jira", ...}`.
+#[derive(Deserialize, ToSchema)]
+#[serde(tag = "tracker", rename_all = "lowercase")]
+pub(crate) enum LinkRequest {
+    /// GitLab issues of a project.
+    Gitlab(GitLabLinkRequest),
+    /// The Jira tickets a JQL query matches.
+    Jira(super::jira::JiraLinkRequest),
+}
+
+/// Links a key result to GitLab issues or Jira tickets (replacing any link
+/// it had); reads them and recalculates at once. Nothing is saved when a
+/// field is refused.
+#[utoipa::path(put, path = "/api/v1/okrs/{id}/link", tag = "goals", params(("id" = i64, Path)), request_body = LinkRequest, responses(
     (status = 200, description = "Linked and recalculated", body = OkrView),
-    (status = 422, description = "Invalid field (unknown project or milestone, a connection you may not use, ...)", body = ErrorBody)))]
+    (status = 403, description = "Not the OKR's owner or an admin", body = ErrorBody),
+    (status = 404, description = "No such OKR", body = ErrorBody),
+    (status = 409, description = "The key result's progress source is not data_link", body = ErrorBody),
+    (status = 422, description = "Invalid field: unknown project or milestone, `jql` (Jira's message), `metric`, a connection you may not use, ...", body = ErrorBody),
+    (status = 502, description = "GitLab or Jira failed; the diagnosis says why", body = ErrorBody)))]
 pub(crate) async fn put_link(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
-    ApiJson(body): ApiJson<GitLabLinkRequest>,
+    ApiJson(body): ApiJson<LinkRequest>,
 ) -> Result<Json<OkrView>, ApiError> {
-    let by = caller.require()?;
-    let input = LinkInput {
-        connection_id: body.connection_id,
-        query: GitLabQuery {
-            project: body.project,
-            milestone: body.milestone.filter(|m| !m.trim().is_empty()),
-            assignee: body.assignee.filter(|a| !a.trim().is_empty()),
-            labels: body.labels,
-            iids: body.iids,
-        },
-        state: body.state,
-        refresh_interval_secs: body.refresh_interval_secs,
-    };
-    state
-        .goals
-        .set_gitlab_link(by, id, input, Utc::now())
-        .await?;
+    let by = &caller;
+    match body {
+        LinkRequest::Gitlab(body) => {
+            let input = LinkInput {
+                connection_id: body.connection_id,
+                query: GitLabQuery {
+                    project: body.project,
+                    milestone: body.milestone.filter(|m| !m.trim().is_empty()),
+                    assignee: body.assignee.filter(|a| !a.trim().is_empty()),
+                    labels: body.labels,
+                    iids: body.iids,
+                },
+                state: body.state,
+                refresh_interval_secs: body.refresh_interval_secs,
+            };
+            state
+                .goals
+                .set_gitlab_link(by, id, input, Utc::now())
+                .await?;
+        }
+        LinkRequest::Jira(body) => {
+            let input = body.input()?;
+            state.goals.set_jira_link(by, id, input, Utc::now()).await?;
+        }
+    }
     let okr = state.goals.get_okr(by, id).await?;
     Ok(Json(view(&state, okr).await?))
 }
 
+/// A key result's data link and how its reads went.
+#[utoipa::path(get, path = "/api/v1/okrs/{id}/link", tag = "goals", params(("id" = i64, Path)), responses(
+    (status = 200, description = "The link", body = LinkView),
+    (status = 404, description = "No such OKR, or it has no link", body = ErrorBody)))]
+pub(crate) async fn get_link(
+    State(state): State<AppState>,
+    SignedIn(caller): SignedIn,
+    Path(id): Path<i64>,
+) -> Result<Json<LinkView>, ApiError> {
+    let link = state.goals.link_of(&caller, id).await?;
+    Ok(Json(link.into()))
+}
+
+/// Removes a key result's data link; its progress keeps the last number
+/// read until the source changes.
+#[utoipa::path(delete, path = "/api/v1/okrs/{id}/link", tag = "goals", params(("id" = i64, Path)), responses(
+    (status = 204, description = "Removed"),
+    (status = 403, description = "Not the OKR's owner or an admin", body = ErrorBody),
+    (status = 404, description = "No such OKR, or it has no link", body = ErrorBody)))]
+pub(crate) async fn delete_link(
+    State(state): State<AppState>,
+    SignedIn(caller): SignedIn,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    state.goals.delete_link(&caller, id, Utc::now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Refreshes a key result's link now (incremental).
 #[utoipa::path(post, path = "/api/v1/okrs/{id}/refresh", tag = "goals", params(("id" = i64, Path)), responses(
-    (status = 200, description = "What the refresh did; a failure leaves progress unchanged", body = Object),
+    (status = 200, description = "What the refresh did; a failure leaves progress unchanged", body = RefreshOutcome),
     (status = 409, description = "No data link", body = ErrorBody)))]
 pub(crate) async fn refresh(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
 ) -> Result<Json<RefreshOutcome>, ApiError> {
     Ok(Json(
-        state
-            .goals
-            .refresh_okr(caller.require()?, id, Utc::now())
-            .await?,
+        state.goals.refresh_okr(&caller, id, Utc::now()).await?,
     ))
 }
 
 /// The items, children or check-in behind an OKR's number, each with its contribution.
 #[utoipa::path(get, path = "/api/v1/okrs/{id}/explain", tag = "goals", params(("id" = i64, Path)), responses(
-    (status = 200, description = "The explanation", body = Object)))]
+    (status = 200, description = "The explanation", body = Explain)))]
 pub(crate) async fn explain(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
 ) -> Result<Json<Explain>, ApiError> {
-    Ok(Json(state.goals.explain(caller.require()?, id).await?))
+    Ok(Json(state.goals.explain(&caller, id).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -457,17 +521,17 @@ pub(crate) struct HistoryQuery {
 
 /// Every change of an OKR's progress, newest first.
 #[utoipa::path(get, path = "/api/v1/okrs/{id}/history", tag = "goals", params(("id" = i64, Path), HistoryQuery), responses(
-    (status = 200, description = "Progress points", body = Vec<Object>)))]
+    (status = 200, description = "Progress points", body = Vec<ProgressPoint>)))]
 pub(crate) async fn history(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
     Query(query): Query<HistoryQuery>,
 ) -> Result<Json<Vec<ProgressPoint>>, ApiError> {
     Ok(Json(
         state
             .goals
-            .history(caller.require()?, id, query.limit.unwrap_or(500))
+            .history(&caller, id, query.limit.unwrap_or(500))
             .await?,
     ))
 }

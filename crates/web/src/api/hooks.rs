@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{Caller, is_https};
+use crate::auth::{SignedIn, is_https};
 use crate::json::ApiJson;
 use crate::{ApiError, AppState, ErrorBody};
 
@@ -89,13 +89,10 @@ impl From<HookStatus> for HookStatusView {
     (status = 404, description = "No such connection visible to the caller", body = ErrorBody)))]
 pub(crate) async fn rotate_hook_secret(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
 ) -> Result<Json<HookSecretView>, ApiError> {
-    let issued = state
-        .hooks
-        .rotate_secret(caller.require()?, id, Utc::now())
-        .await?;
+    let issued = state.hooks.rotate_secret(&caller, id, Utc::now()).await?;
     Ok(Json(HookSecretView {
         setup: issued.setup.into(),
         secret: issued.secret.expose().to_owned(),
@@ -109,15 +106,11 @@ pub(crate) async fn rotate_hook_secret(
     (status = 404, description = "No such connection visible to the caller", body = ErrorBody)))]
 pub(crate) async fn hook_status(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
 ) -> Result<Json<HookStatusView>, ApiError> {
     Ok(Json(
-        state
-            .hooks
-            .status(caller.require()?, id, Utc::now())
-            .await?
-            .into(),
+        state.hooks.status(&caller, id, Utc::now()).await?.into(),
     ))
 }
 
@@ -151,18 +144,18 @@ pub(crate) fn public_base(state: &AppState, headers: &HeaderMap) -> Option<Strin
 /// with the URL, the events and the secret (shown here once, when this call
 /// generated it). Owner or admin.
 #[utoipa::path(post, path = "/api/v1/connections/{id}/hooks/enable", tag = "hooks", params(("id" = i64, Path)), request_body = EnableRequest, responses(
-    (status = 200, description = "What was registered and what to add by hand", body = Object),
+    (status = 200, description = "What was registered and what to add by hand", body = RealTime),
     (status = 403, description = "Shared with the caller, who does not own it", body = ErrorBody),
     (status = 404, description = "No such connection visible to the caller", body = ErrorBody),
     (status = 422, description = "`projects`: nothing to hook", body = ErrorBody)))]
 pub(crate) async fn enable_real_time(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
     headers: HeaderMap,
     ApiJson(request): ApiJson<EnableRequest>,
 ) -> Result<Json<RealTime>, ApiError> {
-    let by = caller.require()?;
+    let by = &caller;
     let base = public_base(&state, &headers);
     Ok(Json(
         state

@@ -1,4 +1,5 @@
-//! Jira data links: `PUT /api/v1/okrs/{id}/jira-link` and the JQL preview.
+//! Jira data links (`{"tracker": "jira", ...}` on `PUT /api/v1/okrs/{id}/link`),
+//! the JQL preview and the connection's fields.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -9,8 +10,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::goals::{OkrView, view};
-use crate::auth::Caller;
+use crate::auth::SignedIn;
 use crate::json::ApiJson;
 use crate::{ApiError, AppState, ErrorBody};
 
@@ -32,34 +32,23 @@ pub(crate) struct JiraLinkRequest {
     refresh_interval_secs: Option<i64>,
 }
 
-/// Links a key result to the tickets a JQL query matches; reads them and
-/// recalculates at once. Nothing is saved when a field is refused.
-#[utoipa::path(put, path = "/api/v1/okrs/{id}/jira-link", tag = "goals", params(("id" = i64, Path)), request_body = JiraLinkRequest, responses(
-    (status = 200, description = "Linked and recalculated", body = OkrView),
-    (status = 422, description = "Invalid field: `jql` (Jira's message), `metric` (mode or unknown custom field), `connection_id` (not a Jira connection you may use), ...", body = ErrorBody)))]
-pub(crate) async fn put_jira_link(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<i64>,
-    ApiJson(body): ApiJson<JiraLinkRequest>,
-) -> Result<Json<OkrView>, ApiError> {
-    let by = caller.require()?;
-    let metric: JiraMetric = body
-        .metric
-        .parse()
-        .map_err(|e: cairn_core::goals::GoalError| {
-            cairn_engine::EngineError::invalid("metric", e.to_string())
-        })?;
-    let input = JiraLinkInput {
-        connection_id: body.connection_id,
-        jql: body.jql,
-        metric,
-        scope: body.scope,
-        refresh_interval_secs: body.refresh_interval_secs,
-    };
-    state.goals.set_jira_link(by, id, input, Utc::now()).await?;
-    let okr = state.goals.get_okr(by, id).await?;
-    Ok(Json(view(&state, okr).await?))
+impl JiraLinkRequest {
+    /// The use case's input; the metric's name is checked here.
+    pub(crate) fn input(self) -> Result<JiraLinkInput, ApiError> {
+        let metric: JiraMetric =
+            self.metric
+                .parse()
+                .map_err(|e: cairn_core::goals::GoalError| {
+                    cairn_engine::EngineError::invalid("metric", e.to_string())
+                })?;
+        Ok(JiraLinkInput {
+            connection_id: self.connection_id,
+            jql: self.jql,
+            metric,
+            scope: self.scope,
+            refresh_interval_secs: self.refresh_interval_secs,
+        })
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -72,30 +61,30 @@ pub(crate) struct PreviewRequest {
 /// and the first 20 tickets, or Jira's error (with its position) as a 422
 /// naming `jql`.
 #[utoipa::path(post, path = "/api/v1/connections/{id}/jira/preview", tag = "goals", params(("id" = i64, Path)), request_body = PreviewRequest, responses(
-    (status = 200, description = "Matches and the first 20 tickets", body = Object),
+    (status = 200, description = "Matches and the first 20 tickets", body = JqlPreview),
     (status = 422, description = "Jira refused the JQL, or not a Jira connection you may use", body = ErrorBody)))]
 pub(crate) async fn preview(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<PreviewRequest>,
 ) -> Result<Json<JqlPreview>, ApiError> {
-    let by = caller.require()?;
+    let by = &caller;
     Ok(Json(state.goals.preview_jql(by, id, &body.jql).await?))
 }
 
 /// What a Jira link on this connection can measure: the metrics (custom
 /// fields by name) and the story points field with where it comes from.
 #[utoipa::path(get, path = "/api/v1/connections/{id}/jira/fields", tag = "goals", params(("id" = i64, Path)), responses(
-    (status = 200, description = "Metrics, numeric custom fields and the story points field", body = Object),
+    (status = 200, description = "Metrics, numeric custom fields and the story points field", body = JiraFieldChoices),
     (status = 422, description = "Not a Jira connection you may use", body = ErrorBody),
     (status = 502, description = "Jira did not answer as expected", body = ErrorBody)))]
 pub(crate) async fn fields(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
 ) -> Result<Json<JiraFieldChoices>, ApiError> {
-    let by = caller.require()?;
+    let by = &caller;
     Ok(Json(state.goals.jira_fields(by, id).await?))
 }
 
@@ -109,16 +98,16 @@ pub(crate) struct StoryPointsRequest {
 /// Chooses the connection's story points field, overriding detection (for
 /// sites with several story points fields or a renamed one).
 #[utoipa::path(put, path = "/api/v1/connections/{id}/jira/story-points-field", tag = "goals", params(("id" = i64, Path)), request_body = StoryPointsRequest, responses(
-    (status = 200, description = "The connection's choices after the change", body = Object),
+    (status = 200, description = "The connection's choices after the change", body = JiraFieldChoices),
     (status = 403, description = "Only the owner or an admin may change the connection", body = ErrorBody),
     (status = 422, description = "`story_points_field`: not a numeric custom field, or not a Jira connection", body = ErrorBody)))]
 pub(crate) async fn put_story_points_field(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<StoryPointsRequest>,
 ) -> Result<Json<JiraFieldChoices>, ApiError> {
-    let by = caller.require()?;
+    let by = &caller;
     Ok(Json(
         state
             .goals

@@ -15,7 +15,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{CreateChannel, ManageChannel, Permitted, ViewNotices};
 use crate::json::ApiJson;
 use crate::{ApiError, AppState, ErrorBody};
 
@@ -35,7 +35,7 @@ pub(crate) struct NewChannelRequest {
 }
 
 /// A channel and, once, its signing secret.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct IssuedChannelView {
     #[serde(flatten)]
     channel: ChannelView,
@@ -55,31 +55,31 @@ impl From<IssuedChannel> for IssuedChannelView {
 
 /// Every channel (admins only); never a URL's path or a secret.
 #[utoipa::path(get, path = "/api/v1/channels", tag = "notifications", responses(
-    (status = 200, description = "Channels", body = Vec<Object>),
+    (status = 200, description = "Channels", body = Vec<ChannelView>),
     (status = 403, description = "Not an admin", body = ErrorBody)))]
 pub(crate) async fn list_channels(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ManageChannel>,
 ) -> Result<Json<Vec<ChannelView>>, ApiError> {
-    Ok(Json(state.notify.list_channels(caller.require()?).await?))
+    Ok(Json(state.notify.list_channels(&caller).await?))
 }
 
 /// Creates a channel. A `webhook` channel's answer carries its signing
 /// secret, the only time it is shown.
 #[utoipa::path(post, path = "/api/v1/channels", tag = "notifications", request_body = NewChannelRequest, responses(
-    (status = 201, description = "Created; `secret` once for webhook channels", body = Object),
+    (status = 201, description = "Created; `secret` once for webhook channels", body = IssuedChannelView),
     (status = 403, description = "Not an admin", body = ErrorBody),
     (status = 409, description = "Name taken", body = ErrorBody),
     (status = 422, description = "Invalid field, e.g. `url` refused by the outbound guard", body = ErrorBody)))]
 pub(crate) async fn create_channel(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<CreateChannel>,
     ApiJson(body): ApiJson<NewChannelRequest>,
 ) -> Result<(StatusCode, Json<IssuedChannelView>), ApiError> {
     let issued = state
         .notify
         .create_channel(
-            caller.require()?,
+            &caller,
             ChannelInput {
                 name: body.name,
                 kind: body.kind,
@@ -93,14 +93,15 @@ pub(crate) async fn create_channel(
 
 /// One channel.
 #[utoipa::path(get, path = "/api/v1/channels/{id}", tag = "notifications", params(("id" = i64, Path)), responses(
-    (status = 200, description = "The channel, without URL path or secret", body = Object),
+    (status = 200, description = "The channel, without URL path or secret", body = ChannelView),
+    (status = 403, description = "Admins only", body = ErrorBody),
     (status = 404, description = "No such channel", body = ErrorBody)))]
 pub(crate) async fn get_channel(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ManageChannel>,
     Path(id): Path<i64>,
 ) -> Result<Json<ChannelView>, ApiError> {
-    Ok(Json(state.notify.get_channel(caller.require()?, id).await?))
+    Ok(Json(state.notify.get_channel(&caller, id).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -116,12 +117,12 @@ pub(crate) struct ChannelChangesRequest {
 /// Renames, re-points, disables or enables a channel.
 #[utoipa::path(patch, path = "/api/v1/channels/{id}", tag = "notifications", params(("id" = i64, Path)),
     request_body = ChannelChangesRequest, responses(
-    (status = 200, description = "Updated", body = Object),
+    (status = 200, description = "Updated", body = ChannelView),
     (status = 404, description = "No such channel", body = ErrorBody),
     (status = 422, description = "Invalid field", body = ErrorBody)))]
 pub(crate) async fn update_channel(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ManageChannel>,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<ChannelChangesRequest>,
 ) -> Result<Json<ChannelView>, ApiError> {
@@ -133,7 +134,7 @@ pub(crate) async fn update_channel(
     Ok(Json(
         state
             .notify
-            .update_channel(caller.require()?, id, changes, Utc::now())
+            .update_channel(&caller, id, changes, Utc::now())
             .await?,
     ))
 }
@@ -144,49 +145,43 @@ pub(crate) async fn update_channel(
     (status = 404, description = "No such channel", body = ErrorBody)))]
 pub(crate) async fn delete_channel(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ManageChannel>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .notify
-        .delete_channel(caller.require()?, id, Utc::now())
-        .await?;
+    state.notify.delete_channel(&caller, id, Utc::now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Sends a test message now and answers with the attempt (status code,
 /// duration, error, the start of the answer); not retried.
 #[utoipa::path(post, path = "/api/v1/channels/{id}/test", tag = "notifications", params(("id" = i64, Path)), responses(
-    (status = 200, description = "The attempt", body = Object),
+    (status = 200, description = "The attempt", body = NotifyAttempt),
     (status = 404, description = "No such channel", body = ErrorBody)))]
 pub(crate) async fn test_channel(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ManageChannel>,
     Path(id): Path<i64>,
 ) -> Result<Json<NotifyAttempt>, ApiError> {
     Ok(Json(
-        state
-            .notify
-            .test_channel(caller.require()?, id, Utc::now())
-            .await?,
+        state.notify.test_channel(&caller, id, Utc::now()).await?,
     ))
 }
 
 /// Replaces a webhook channel's signing secret (the old one stops at
 /// once); the answer is the only place the new one is shown.
 #[utoipa::path(post, path = "/api/v1/channels/{id}/rotate-secret", tag = "notifications", params(("id" = i64, Path)), responses(
-    (status = 200, description = "The channel with its new `secret`", body = Object),
+    (status = 200, description = "The channel with its new `secret`", body = IssuedChannelView),
     (status = 404, description = "No such channel", body = ErrorBody),
     (status = 409, description = "Not a webhook channel", body = ErrorBody)))]
 pub(crate) async fn rotate_channel_secret(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ManageChannel>,
     Path(id): Path<i64>,
 ) -> Result<Json<IssuedChannelView>, ApiError> {
     Ok(Json(
         state
             .notify
-            .rotate_secret(caller.require()?, id, Utc::now())
+            .rotate_secret(&caller, id, Utc::now())
             .await?
             .into(),
     ))
@@ -201,34 +196,28 @@ pub(crate) struct DeliveriesQuery {
 /// A channel's latest deliveries, each with its attempts (status,
 /// duration, error, the start of the answer).
 #[utoipa::path(get, path = "/api/v1/channels/{id}/deliveries", tag = "notifications", params(("id" = i64, Path), DeliveriesQuery), responses(
-    (status = 200, description = "Deliveries with attempts", body = Vec<Object>),
+    (status = 200, description = "Deliveries with attempts", body = Vec<DeliveryView>),
+    (status = 403, description = "Admins only", body = ErrorBody),
     (status = 404, description = "No such channel", body = ErrorBody)))]
 pub(crate) async fn channel_deliveries(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ManageChannel>,
     Path(id): Path<i64>,
     Query(query): Query<DeliveriesQuery>,
 ) -> Result<Json<Vec<DeliveryView>>, ApiError> {
     let limit = query.limit.unwrap_or(50).clamp(1, 200);
-    Ok(Json(
-        state
-            .notify
-            .deliveries(caller.require()?, id, limit)
-            .await?,
-    ))
+    Ok(Json(state.notify.deliveries(&caller, id, limit).await?))
 }
 
 /// Every subscription.
 #[utoipa::path(get, path = "/api/v1/subscriptions", tag = "notifications", responses(
-    (status = 200, description = "Subscriptions", body = Vec<Object>),
+    (status = 200, description = "Subscriptions", body = Vec<Subscription>),
     (status = 403, description = "Not an admin", body = ErrorBody)))]
 pub(crate) async fn list_subscriptions(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ManageChannel>,
 ) -> Result<Json<Vec<Subscription>>, ApiError> {
-    Ok(Json(
-        state.notify.list_subscriptions(caller.require()?).await?,
-    ))
+    Ok(Json(state.notify.list_subscriptions(&caller).await?))
 }
 
 fn yes() -> bool {
@@ -253,18 +242,18 @@ pub(crate) struct NewSubscriptionRequest {
 
 /// Subscribes a channel to an OKR (with its subtree) or to everything.
 #[utoipa::path(post, path = "/api/v1/subscriptions", tag = "notifications", request_body = NewSubscriptionRequest, responses(
-    (status = 201, description = "Created", body = Object),
+    (status = 201, description = "Created", body = Subscription),
     (status = 403, description = "Not an admin", body = ErrorBody),
     (status = 422, description = "Invalid field (`channel_id`, `okr_id`, `events`)", body = ErrorBody)))]
 pub(crate) async fn create_subscription(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ManageChannel>,
     ApiJson(body): ApiJson<NewSubscriptionRequest>,
 ) -> Result<(StatusCode, Json<Subscription>), ApiError> {
     let created = state
         .notify
         .subscribe(
-            caller.require()?,
+            &caller,
             SubscriptionInput {
                 channel_id: body.channel_id,
                 okr_id: body.okr_id,
@@ -283,10 +272,10 @@ pub(crate) async fn create_subscription(
     (status = 404, description = "No such subscription", body = ErrorBody)))]
 pub(crate) async fn delete_subscription(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ManageChannel>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    state.notify.unsubscribe(caller.require()?, id).await?;
+    state.notify.unsubscribe(&caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -299,16 +288,14 @@ pub(crate) struct NoticesQuery {
 
 /// Notices for admins (e.g. a channel was disabled), newest first.
 #[utoipa::path(get, path = "/api/v1/notices", tag = "notifications", params(NoticesQuery), responses(
-    (status = 200, description = "Notices", body = Vec<Object>),
+    (status = 200, description = "Notices", body = Vec<Notice>),
     (status = 403, description = "Not an admin", body = ErrorBody)))]
 pub(crate) async fn list_notices(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ViewNotices>,
     Query(query): Query<NoticesQuery>,
 ) -> Result<Json<Vec<Notice>>, ApiError> {
-    Ok(Json(
-        state.notify.notices(caller.require()?, query.all).await?,
-    ))
+    Ok(Json(state.notify.notices(&caller, query.all).await?))
 }
 
 /// Dismisses a notice.
@@ -317,12 +304,9 @@ pub(crate) async fn list_notices(
     (status = 404, description = "No such open notice", body = ErrorBody)))]
 pub(crate) async fn dismiss_notice(
     State(state): State<AppState>,
-    caller: Caller,
+    Permitted(caller, _): Permitted<ViewNotices>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .notify
-        .dismiss_notice(caller.require()?, id, Utc::now())
-        .await?;
+    state.notify.dismiss_notice(&caller, id, Utc::now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -336,7 +336,7 @@ impl GitLabForm {
             "" => None,
             s => Some(
                 IssueState::parse(s)
-                    .ok_or_else(|| FormError::at("state", "choose open, closed or all"))?,
+                    .ok_or_else(|| FormError::at("state", "choose opened, closed or all"))?,
             ),
         };
         let optional = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());

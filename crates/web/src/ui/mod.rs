@@ -153,7 +153,12 @@ pub(crate) async fn login_submit(
             Some(&format!(
                 "Too many failed attempts. Try again in {retry_after_secs} seconds."
             )),
-        ),
+        )
+        .map(|mut page| {
+            page.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            page
+        }),
         Err(cairn_engine::EngineError::Unauthenticated(_)) => login_page(
             &headers,
             StatusCode::UNAUTHORIZED,

@@ -779,6 +779,10 @@ async fn okr_form_page(
         .collect();
     let mut people = state.accounts.people(who).await?;
     people.sort_by(|a, b| a.1.cmp(&b.1));
+    // Members create OKRs owned by themselves (core::authz::AssignOkr).
+    if editing.is_none() && who.user.role != cairn_core::authz::Role::Admin {
+        people.retain(|(id, _)| *id == who.user.id);
+    }
     let owners = people
         .iter()
         .map(|(id, name)| Choice::new(id.to_string(), name, &form.owner_id))

@@ -141,7 +141,34 @@ impl Harness {
         self.send(request).await
     }
 
+    /// Sends a request through the app. Every answer of an operation in
+    /// the OpenAPI document is checked against it (see [`check_contract`]).
     pub async fn send(&self, request: Request<Body>) -> Reply {
+        let method = request.method().as_str().to_ascii_lowercase();
+        let path = request.uri().path().to_owned();
+        let reply = self.send_unchecked(request).await;
+        let document = self.contract().await;
+        check_contract(document, &method, &path, &reply);
+        reply
+    }
+
+    /// The OpenAPI document, read from the app once per test process.
+    async fn contract(&self) -> &'static Value {
+        if let Some(document) = CONTRACT.get() {
+            return document;
+        }
+        let reply = self
+            .send_unchecked(
+                Request::get("/api/openapi.json")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        CONTRACT.get_or_init(|| reply.body)
+    }
+
+    async fn send_unchecked(&self, request: Request<Body>) -> Reply {
         let response = self.app.clone().oneshot(request).await.expect("response");
         let status = response.status();
         let headers = response.headers().clone();
@@ -218,6 +245,95 @@ impl Harness {
         );
         response.json().await.expect("JSON")
     }
+}
+
+/// The OpenAPI document the contract is checked against.
+static CONTRACT: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+
+/// Compiled response schemas, by operation and status.
+static VALIDATORS: std::sync::LazyLock<Mutex<HashMap<String, Arc<jsonschema::Validator>>>> =
+    std::sync::LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// The document's path template a request path falls under (the one with
+/// the most literal segments), if any.
+fn template_of<'a>(document: &'a Value, path: &str) -> Option<&'a str> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    document["paths"]
+        .as_object()?
+        .keys()
+        .filter_map(|template| {
+            let parts: Vec<&str> = template.split('/').collect();
+            if parts.len() != segments.len() {
+                return None;
+            }
+            let mut literal = 0;
+            for (part, segment) in parts.iter().zip(&segments) {
+                if part.starts_with('{') {
+                    if segment.is_empty() {
+                        return None;
+                    }
+                } else if part == segment {
+                    literal += 1;
+                } else {
+                    return None;
+                }
+            }
+            Some((literal, template.as_str()))
+        })
+        .max_by_key(|(literal, _)| *literal)
+        .map(|(_, template)| template)
+}
+
+/// Checks one answer against the OpenAPI document: its status is listed
+/// for the operation, and a JSON body is valid against the schema given
+/// for that status. Requests outside the document (pages, static files)
+/// and methods a path does not have are not checked.
+pub fn check_contract(document: &Value, method: &str, path: &str, reply: &Reply) {
+    let Some(template) = template_of(document, path) else {
+        return;
+    };
+    let operation = &document["paths"][template][method];
+    if operation.is_null() {
+        return;
+    }
+    let status = reply.status.as_u16().to_string();
+    let response = &operation["responses"][&status];
+    assert!(
+        !response.is_null(),
+        "{} {template} answered {status}, which the OpenAPI document does not list for it: {}",
+        method.to_uppercase(),
+        reply.text
+    );
+    let schema = &response["content"]["application/json"]["schema"];
+    let is_json = reply
+        .headers
+        .get("content-type")
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if schema.is_null() || !is_json {
+        return;
+    }
+    let key = format!("{method} {template} {status}");
+    let validator = {
+        let mut validators = VALIDATORS.lock().unwrap_or_else(|e| e.into_inner());
+        validators
+            .entry(key.clone())
+            .or_insert_with(|| {
+                let mut root = schema.clone();
+                root["components"] = document["components"].clone();
+                Arc::new(jsonschema::validator_for(&root).expect("the schema compiles"))
+            })
+            .clone()
+    };
+    let errors: Vec<String> = validator
+        .iter_errors(&reply.body)
+        .take(5)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{key}: the body does not match the OpenAPI document: {errors:?}\n{}",
+        reply.text
+    );
 }
 
 /// Runs the job worker (refreshes and hook jobs) until dropped.
@@ -309,6 +425,24 @@ pub async fn period(h: &Harness) -> i64 {
         .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
     reply.body["id"].as_i64().expect("period")
+}
+
+/// A key result of `owner`'s in `period`, measured in percent complete
+/// from a data link (to be linked).
+pub async fn linked_key_result(h: &Harness, period: i64) -> i64 {
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/okrs",
+            Some(&h.owner.token),
+            Some(
+                json!({"kind": "key_result", "title": "Ship it", "period_id": period,
+                "measure": {"mode": "percent_complete"}, "progress_source": "data_link"}),
+            ),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    reply.body["id"].as_i64().expect("okr")
 }
 
 /// Waits (polling, with a deadline) until `check` holds.
