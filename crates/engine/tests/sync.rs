@@ -559,7 +559,7 @@ async fn many_items_with_faults_are_linked_exactly_once(backend: Backend) {
         .pair
         .id;
     let since = Utc::now();
-    const N: usize = 150;
+    const N: usize = 60;
     for i in 0..N {
         h.create(LEFT, &format!("left {i}"), "from the left").await;
         h.create(RIGHT, &format!("right {i}"), "from the right")
@@ -607,7 +607,7 @@ async fn random_edits_converge_with_no_echo(backend: Backend) {
         .expect("pair")
         .pair
         .id;
-    const N: usize = 30;
+    const N: usize = 12;
     let mut items = Vec::new();
     for i in 0..N {
         let iid = h

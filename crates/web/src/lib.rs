@@ -275,6 +275,18 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api::notify::delete_subscription))
         .routes(routes!(api::notify::list_notices))
         .routes(routes!(api::notify::dismiss_notice))
+        .routes(routes!(api::sync::list_pairs, api::sync::create_pair))
+        .routes(routes!(
+            api::sync::get_pair,
+            api::sync::update_pair,
+            api::sync::delete_pair
+        ))
+        .routes(routes!(api::sync::preview))
+        .routes(routes!(api::sync::list_items))
+        .routes(routes!(api::sync::retry_item))
+        .routes(routes!(api::sync::list_conflicts))
+        .routes(routes!(api::sync::list_runs))
+        .routes(routes!(api::sync::list_operations))
         .routes(routes!(api::goals::list_periods, api::goals::create_period))
         .routes(routes!(api::goals::list_okrs, api::goals::create_okr))
         .routes(routes!(

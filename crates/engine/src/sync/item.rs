@@ -54,6 +54,18 @@ impl Outcome {
     }
 }
 
+/// Counts a finished remote write (`cairn_sync_operations_total`).
+fn count_operation(pair: i64, side: Side, kind: OperationKind, outcome: OperationState) {
+    metrics::counter!(
+        "cairn_sync_operations_total",
+        "pair" => pair.to_string(),
+        "side" => side.as_str(),
+        "kind" => kind.as_str(),
+        "outcome" => outcome.as_str()
+    )
+    .increment(1);
+}
+
 /// Field name → short value, for the operation log.
 fn summarize(changes: &BTreeMap<SyncField, FieldValue>) -> BTreeMap<String, String> {
     changes
@@ -193,6 +205,12 @@ impl Carry<'_> {
                         self.now,
                     )
                     .await?;
+                    count_operation(
+                        self.pair.id,
+                        op.side,
+                        OperationKind::Create,
+                        OperationState::Done,
+                    );
                     tx.save_sync_item(item, "", None, self.now).await?;
                 }
                 None => {
@@ -204,6 +222,12 @@ impl Carry<'_> {
                         self.now,
                     )
                     .await?;
+                    count_operation(
+                        self.pair.id,
+                        op.side,
+                        OperationKind::Create,
+                        OperationState::Failed,
+                    );
                 }
             }
             tx.commit().await?;
@@ -286,6 +310,12 @@ impl Carry<'_> {
                         self.now,
                     )
                     .await?;
+                    count_operation(
+                        self.pair.id,
+                        target,
+                        OperationKind::Create,
+                        OperationState::Failed,
+                    );
                     tx.commit().await?;
                 }
                 return Err(failure.into());
@@ -316,6 +346,12 @@ impl Carry<'_> {
             self.now,
         )
         .await?;
+        count_operation(
+            self.pair.id,
+            target,
+            OperationKind::Create,
+            OperationState::Done,
+        );
         tx.save_sync_item(item, "", None, self.now).await?;
         tx.commit().await?;
         Ok(Outcome::Created)
@@ -384,6 +420,12 @@ impl Carry<'_> {
                     self.now,
                 )
                 .await?;
+                count_operation(
+                    self.pair.id,
+                    side,
+                    OperationKind::Update,
+                    OperationState::Failed,
+                );
                 tx.commit().await?;
                 return Err(failure.into());
             }
@@ -397,6 +439,12 @@ impl Carry<'_> {
                 self.now,
             )
             .await?;
+            count_operation(
+                self.pair.id,
+                side,
+                OperationKind::Update,
+                OperationState::Done,
+            );
             tx.save_sync_item(item, "", None, self.now).await?;
             tx.commit().await?;
         }

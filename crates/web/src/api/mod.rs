@@ -7,3 +7,4 @@ pub(crate) mod goals;
 pub(crate) mod hooks;
 pub(crate) mod jira;
 pub(crate) mod notify;
+pub(crate) mod sync;

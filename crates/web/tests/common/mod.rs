@@ -72,8 +72,15 @@ impl Harness {
             http: quick,
             ..Default::default()
         };
+        let sync = cairn_engine::sync::SyncSettings {
+            http: settings.http.clone(),
+            retry_base: std::time::Duration::from_millis(200),
+            retry_cap: std::time::Duration::from_secs(2),
+            ..Default::default()
+        };
         let state = AppState::new(store, keyring.clone(), metrics_handle())
-            .with_goal_settings(keyring.clone(), settings);
+            .with_goal_settings(keyring.clone(), settings)
+            .with_sync_settings(keyring.clone(), sync);
         let app = router(state.clone(), &WebConfig::default());
         let sim = cairn_sim::start(cairn_sim::SimConfig::default())
             .await
@@ -380,6 +387,7 @@ impl Running {
         registry.register(REFRESH_KIND, RefreshHandler(h.state.goals.clone()));
         h.state.hooks.register(&mut registry);
         h.state.notify.register(&mut registry);
+        h.state.sync.register(&mut registry);
         let worker = Worker::new(
             h.state.store.clone(),
             registry,
