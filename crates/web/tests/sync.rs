@@ -68,7 +68,7 @@ async fn twin_key(h: &Harness, pair: i64, iid: u64) -> Option<String> {
     reply.body.as_array().and_then(|items| {
         items
             .iter()
-            .find(|i| i["left"]["id"] == iid.to_string())
+            .find(|i| i["left"]["id"].as_str() == Some(iid.to_string().as_str()))
             .and_then(|i| i["right"]["key"].as_str().map(str::to_owned))
     })
 }
