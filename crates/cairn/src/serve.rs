@@ -247,6 +247,8 @@ pub fn sync_settings(settings: &Settings) -> cairn_engine::sync::SyncSettings {
             burst: (rate * 10.0).clamp(10.0, 100_000.0) as u32,
             ..cairn_connect::HttpConfig::default()
         },
+        // A dead instance's items are taken over when its jobs are.
+        claim: Duration::from_secs((settings.job_lease_secs * 2).max(4)),
         ..cairn_engine::sync::SyncSettings::default()
     }
 }

@@ -102,6 +102,13 @@ impl Harness {
             SyncSettings {
                 retry_base: Duration::from_millis(50),
                 retry_cap: Duration::from_millis(400),
+                // Every scan also looks for deleted items.
+                full_scan_every: Duration::ZERO,
+                http: cairn_connect::HttpConfig {
+                    requests_per_second: 1_000.0,
+                    burst: 1_000,
+                    ..cairn_connect::HttpConfig::default()
+                },
                 ..SyncSettings::default()
             },
         ));
@@ -1080,6 +1087,187 @@ async fn required_fields_and_unreachable_statuses(backend: Backend) {
     );
 }
 
+/// GitLab sends no webhook for a deleted issue: the scan's look at the
+/// whole scope finds it, and the item pauses (its twin is never deleted).
+async fn a_deleted_issue_pauses_its_item_and_keeps_the_twin(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let pair = h
+        .sync
+        .create_pair(&h.by, &h.input(), Utc::now())
+        .await
+        .expect("pair")
+        .pair
+        .id;
+    let iid = h.create(LEFT, "Soon gone", "x").await;
+    h.settle(pair).await;
+    let item = h
+        .store
+        .find_sync_item(pair, Side::Left, &iid.to_string())
+        .await
+        .expect("find")
+        .expect("linked");
+    let twin: u64 = item.right.clone().expect("twin").id.parse().expect("iid");
+    h._sim.with_world_mut(|w| {
+        for project in &mut w.gitlab.projects {
+            if project.path_with_namespace == LEFT {
+                project.issues.retain(|i| i.iid != iid);
+            }
+        }
+    });
+    h.settle(pair).await;
+    let item = h
+        .store
+        .get_sync_item(item.id)
+        .await
+        .expect("get")
+        .expect("item");
+    assert_eq!(item.state, SyncItemState::Paused);
+    assert!(
+        item.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("no longer exists")),
+        "{:?}",
+        item.last_error
+    );
+    assert!(
+        h.gitlab.issue(&ProjectRef::from(RIGHT), twin).await.is_ok(),
+        "the twin stays"
+    );
+}
+
+/// A field rewritten on one side and then the other, over and over
+/// within two minutes, pauses its item with a reason naming the field,
+/// instead of flipping forever; a retry resumes it.
+async fn a_flipping_field_trips_the_fuse(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let pair = h
+        .sync
+        .create_pair(&h.by, &h.input(), Utc::now())
+        .await
+        .expect("pair")
+        .pair
+        .id;
+    let iid = h.create(LEFT, "flip 0", "x").await;
+    h.settle(pair).await;
+    let item = h
+        .store
+        .find_sync_item(pair, Side::Left, &iid.to_string())
+        .await
+        .expect("find")
+        .expect("linked");
+    let twin: u64 = item.right.clone().expect("twin").id.parse().expect("iid");
+    for k in 1..=8 {
+        let (project, number) = if k % 2 == 1 {
+            (RIGHT, twin)
+        } else {
+            (LEFT, iid)
+        };
+        h.edit(
+            project,
+            number,
+            IssueChanges {
+                title: Some(format!("flip {k}")),
+                ..Default::default()
+            },
+        )
+        .await;
+        h.settle(pair).await;
+        let state = h
+            .store
+            .get_sync_item(item.id)
+            .await
+            .expect("get")
+            .expect("item")
+            .state;
+        if state == SyncItemState::Paused {
+            assert_eq!(k, 7, "the seventh alternating write trips it");
+            let paused = h
+                .store
+                .get_sync_item(item.id)
+                .await
+                .expect("get")
+                .expect("item");
+            assert!(
+                paused
+                    .last_error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("title was written 7 times")),
+                "{:?}",
+                paused.last_error
+            );
+            h.sync
+                .retry_item(&h.by, pair, item.id, Utc::now())
+                .await
+                .expect("retry");
+            h.settle(pair).await;
+            let resumed = h
+                .store
+                .get_sync_item(item.id)
+                .await
+                .expect("get")
+                .expect("item");
+            assert_eq!(resumed.state, SyncItemState::Synced);
+            return;
+        }
+    }
+    panic!("eight alternating edits never tripped the fuse");
+}
+
+/// Five hundred issues on each side of an active GitLab <-> Jira pair:
+/// afterwards each side has a thousand, every one linked exactly once.
+async fn five_hundred_on_each_side_of_a_jira_pair(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let view = h
+        .sync
+        .create_pair(&h.by, &jira_input(&h, None), Utc::now())
+        .await
+        .expect("pair");
+    let pair = view.pair.id;
+    let issue_type = view
+        .pair
+        .settings
+        .jira_issue_type
+        .clone()
+        .expect("issue type");
+    let since = Utc::now();
+    const N: usize = 500;
+    for i in 0..N {
+        h.create(LEFT, &format!("from GitLab {i}"), "gitlab *text*")
+            .await;
+        let mut fields = serde_json::Map::new();
+        fields.insert("project".into(), serde_json::json!({"key": "OPS"}));
+        fields.insert("issuetype".into(), serde_json::json!({"id": issue_type}));
+        fields.insert(
+            "summary".into(),
+            serde_json::json!(format!("from Jira {i}")),
+        );
+        h.jira.create_issue(fields, &[]).await.expect("jira issue");
+    }
+    h.settle(pair).await;
+    let gitlab = new_issues(&h, LEFT, since).await;
+    assert_eq!(gitlab.len(), 2 * N, "every title on GitLab");
+    assert!(gitlab.values().all(|v| v.len() == 1), "no GitLab duplicate");
+    let jira = h
+        .jira
+        .search(
+            &format!("project = OPS AND created >= {}", since.timestamp_millis()),
+            &["summary"],
+        )
+        .collect_all()
+        .await
+        .expect("search");
+    let mut titles = std::collections::BTreeMap::<String, usize>::new();
+    for issue in &jira {
+        *titles
+            .entry(issue.fields.summary.clone().unwrap_or_default())
+            .or_default() += 1;
+    }
+    assert_eq!(titles.len(), 2 * N, "every title on Jira");
+    assert!(titles.values().all(|n| *n == 1), "no Jira duplicate");
+    let counts = h.store.sync_item_counts(pair).await.expect("counts");
+    assert_eq!(counts.synced as usize, 2 * N, "{counts:?}");
+}
+
 macro_rules! both_backends {
     ($($name:ident),*) => {
         mod sqlite {
@@ -1099,5 +1287,12 @@ both_backends!(
     many_items_with_faults_are_linked_exactly_once,
     random_edits_converge_with_no_echo,
     gitlab_to_jira_through_the_workflow,
-    required_fields_and_unreachable_statuses
+    required_fields_and_unreachable_statuses,
+    a_deleted_issue_pauses_its_item_and_keeps_the_twin,
+    a_flipping_field_trips_the_fuse
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_on_each_side_of_a_jira_pair_on_sqlite() {
+    five_hundred_on_each_side_of_a_jira_pair(Backend::Sqlite).await;
+}

@@ -61,6 +61,8 @@ pub struct SyncPair {
     pub left_scanned_to: Option<DateTime<Utc>>,
     pub right_scanned_to: Option<DateTime<Utc>>,
     pub next_scan_at: Option<DateTime<Utc>>,
+    /// When the scan last listed each side's whole scope (deletions).
+    pub full_scanned_at: Option<DateTime<Utc>>,
     pub activated_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -311,6 +313,8 @@ pub trait SyncTx: Send {
         right_scanned_to: Option<DateTime<Utc>>,
         next_scan_at: DateTime<Utc>,
     ) -> Result<()>;
+    /// Records a scan that listed both sides' whole scope.
+    async fn save_sync_full_scan(&mut self, id: i64, at: DateTime<Utc>) -> Result<()>;
 
     /// Notes that an item was seen on `side`: a pending item is added
     /// unless the pair links it already, and `hint` replaces the stored
@@ -391,7 +395,7 @@ macro_rules! impl_sync {
         const PAIR_COLUMNS: &str = "id, name, owner_id, active, left_connection_id, left_project, \
             left_project_id, left_scope, right_connection_id, right_project, right_project_id, right_scope, \
             created_after, fields, status_mapping, transition_defaults, jira_issue_type, workflows, \
-            scan_interval_secs, left_scanned_to, right_scanned_to, next_scan_at, activated_at, created_at, updated_at";
+            scan_interval_secs, left_scanned_to, right_scanned_to, next_scan_at, full_scanned_at, activated_at, created_at, updated_at";
         const ITEM_COLUMNS: &str = "id, pair_id, left_id, left_key, left_url, right_id, right_key, right_url, \
             state, shadow, fuse, hint, hint_at, left_updated_at, right_updated_at, last_error, failures, \
             next_attempt_at, last_synced_at, created_at, updated_at";
@@ -434,6 +438,7 @@ macro_rules! impl_sync {
                 left_scanned_to: opt_from_db(row.try_get("left_scanned_to")?)?,
                 right_scanned_to: opt_from_db(row.try_get("right_scanned_to")?)?,
                 next_scan_at: opt_from_db(row.try_get("next_scan_at")?)?,
+                full_scanned_at: opt_from_db(row.try_get("full_scanned_at")?)?,
                 activated_at: opt_from_db(row.try_get("activated_at")?)?,
                 created_at: from_db(row.try_get("created_at")?)?,
                 updated_at: from_db(row.try_get("updated_at")?)?,
@@ -852,6 +857,15 @@ macro_rules! impl_sync {
                 .bind(id)
                 .execute(&mut *self.tx)
                 .await?;
+                Ok(())
+            }
+
+            async fn save_sync_full_scan(&mut self, id: i64, at: DateTime<Utc>) -> Result<()> {
+                sqlx::query("UPDATE sync_pairs SET full_scanned_at = $1 WHERE id = $2")
+                    .bind(to_db(at))
+                    .bind(id)
+                    .execute(&mut *self.tx)
+                    .await?;
                 Ok(())
             }
 

@@ -282,6 +282,7 @@ fn api_router() -> OpenApiRouter<AppState> {
             api::sync::delete_pair
         ))
         .routes(routes!(api::sync::preview))
+        .routes(routes!(api::sync::scan))
         .routes(routes!(api::sync::list_items))
         .routes(routes!(api::sync::retry_item))
         .routes(routes!(api::sync::list_conflicts))

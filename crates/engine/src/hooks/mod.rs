@@ -987,15 +987,18 @@ impl Hooks {
             let Ok(hook) = parse_jira_webhook(delivery.body.as_bytes()) else {
                 continue;
             };
-            if let (Some(sync), Some(issue)) = (&self.sync, &hook.issue)
-                && matches!(
-                    hook.kind(),
-                    JiraEventKind::IssueCreated | JiraEventKind::IssueUpdated
-                )
-            {
-                synced += sync
-                    .note_jira_issue(connection.id, issue, verified, now)
-                    .await?;
+            if let (Some(sync), Some(issue)) = (&self.sync, &hook.issue) {
+                match hook.kind() {
+                    JiraEventKind::IssueCreated | JiraEventKind::IssueUpdated => {
+                        synced += sync
+                            .note_jira_issue(connection.id, issue, verified, now)
+                            .await?;
+                    }
+                    JiraEventKind::IssueDeleted => {
+                        synced += sync.note_gone(connection.id, &issue.id, now).await?;
+                    }
+                    _ => {}
+                }
             }
             let Some(key) = hook.issue_key().map(str::to_ascii_uppercase) else {
                 continue;

@@ -100,6 +100,8 @@ pub(crate) struct Carry<'a> {
     pub pair: &'a SyncPair,
     pub left: &'a SideClient,
     pub right: &'a SideClient,
+    /// This attempt's claim on the item.
+    pub owner: &'a str,
     pub now: DateTime<Utc>,
 }
 
@@ -120,6 +122,29 @@ impl Carry<'_> {
 
     async fn begin(&self) -> Result<Box<dyn StoreTx>, EngineError> {
         Ok(self.engine.store.begin().await?)
+    }
+
+    /// Renews this attempt's claim before a remote write, so a slow attempt
+    /// (waiting out a rate limit, say) never writes after its claim ran out
+    /// and another attempt took the item.
+    async fn renew_claim(&self, item: &SyncItem) -> Result<(), CarryError> {
+        let now = Utc::now();
+        let until =
+            now + Duration::from_std(self.engine.settings.claim).unwrap_or(Duration::minutes(2));
+        if self
+            .engine
+            .store
+            .claim_sync_item(item.id, self.owner, now, until)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(Failure::Retry {
+                message: "another attempt took the item over; it carries on".to_owned(),
+                after: None,
+            }
+            .into())
+        }
     }
 
     /// Reads a side, unless a verified webhook delivered it since it was
@@ -295,6 +320,7 @@ impl Carry<'_> {
             tx.commit().await?;
             op
         };
+        self.renew_claim(item).await?;
         let created = match self.client(target).create(&values, &marker).await {
             Ok(created) => created,
             Err(failure) => {
@@ -410,6 +436,7 @@ impl Carry<'_> {
                 tx.commit().await?;
                 op
             };
+            self.renew_claim(item).await?;
             if let Err(failure) = self.client(side).write(remote, writes).await {
                 let mut tx = self.begin().await?;
                 tx.finish_sync_operation(

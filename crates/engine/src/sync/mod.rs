@@ -59,6 +59,9 @@ pub struct SyncSettings {
     /// How far back a scan reads beyond where the last one stopped, for
     /// clocks that disagree (the seed's "time offset").
     pub scan_overlap: Duration,
+    /// How often a scan lists both sides' whole scope, to notice items
+    /// deleted without a webhook.
+    pub full_scan_every: Duration,
     /// A pair's scan interval unless it sets one.
     pub default_scan_interval_secs: i64,
     /// The shortest scan interval a pair may set.
@@ -75,6 +78,7 @@ impl Default for SyncSettings {
             http: HttpConfig::default(),
             claim: Duration::from_secs(120),
             scan_overlap: Duration::from_secs(120),
+            full_scan_every: Duration::from_secs(24 * 3600),
             default_scan_interval_secs: 300,
             min_scan_interval_secs: 60,
             retry_base: Duration::from_secs(30),
@@ -284,6 +288,7 @@ impl SyncEngine {
             pair,
             left: &left,
             right: &right,
+            owner,
             now,
         };
         let result = carry.run(&mut item).await;
@@ -438,6 +443,32 @@ impl SyncEngine {
                     .note(&pair, side, "jira", &read, verified.then_some(hint), now)
                     .await?
                 {
+                    noted += 1;
+                }
+            }
+        }
+        Ok(noted)
+    }
+
+    /// An item was deleted on a connection (Jira says so; GitLab does not,
+    /// the scan notices): every pair linking it looks at it again, and
+    /// pauses it, since Cairn never deletes the twin.
+    pub async fn note_gone(
+        &self,
+        connection_id: i64,
+        remote_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<usize, EngineError> {
+        let mut noted = 0;
+        for pair in self.store.sync_pairs_on_connection(connection_id).await? {
+            for side in [Side::Left, Side::Right] {
+                if pair.side(side).connection_id != connection_id {
+                    continue;
+                }
+                if let Some(item) = self.store.find_sync_item(pair.id, side, remote_id).await?
+                    && pair.settings.active
+                {
+                    self.enqueue_item(item.id, now).await?;
                     noted += 1;
                 }
             }

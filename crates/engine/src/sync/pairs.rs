@@ -527,6 +527,27 @@ impl SyncEngine {
         Ok(())
     }
 
+    /// Runs the pair's reconciliation scan now (as a job), instead of at
+    /// its next interval.
+    pub async fn scan_now(
+        &self,
+        by: &Authenticated,
+        pair_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        let pair = self.pair_for(by, pair_id).await?;
+        if !pair.settings.active {
+            return Err(EngineError::Conflict {
+                field: Some("active".to_owned()),
+                message: "the pair is inactive: activate it to scan".to_owned(),
+            });
+        }
+        let job = cairn_store::NewJob::new(super::SCAN_KIND, json!({ "pair": pair.id }), now)
+            .with_dedupe_key(format!("{}:{}", super::SCAN_KIND, pair.id));
+        self.store.enqueue(job, now).await?;
+        Ok(())
+    }
+
     /// A pair's items, optionally in one state.
     pub async fn list_items(
         &self,

@@ -63,6 +63,16 @@ impl SyncEngine {
         }
         // A side that failed is looked at again soon, not a whole interval
         // later.
+        let full_due = pair.full_scanned_at.is_none_or(|at| {
+            started - at
+                >= chrono::Duration::from_std(self.settings.full_scan_every)
+                    .unwrap_or(chrono::Duration::days(1))
+        });
+        let full_done = full_due
+            && counts.failed == 0
+            && self
+                .look_for_deletions(&pair, created_after, &mut counts)
+                .await?;
         let interval = if counts.failed > 0 {
             chrono::Duration::from_std(self.settings.retry_base)
                 .unwrap_or(chrono::Duration::seconds(30))
@@ -72,10 +82,69 @@ impl SyncEngine {
         let mut tx = self.store.begin().await?;
         tx.save_sync_scan(pair.id, scanned_to[0], scanned_to[1], Utc::now() + interval)
             .await?;
+        if full_done {
+            tx.save_sync_full_scan(pair.id, started).await?;
+        }
         tx.insert_sync_run(pair.id, "scan", started, &counts, Utc::now())
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Lists each side's whole scope and looks again at every linked item
+    /// missing from it: deleted (GitLab sends no webhook for that), moved,
+    /// or out of scope. The item job reads it, and pauses the item if it is
+    /// gone. True when both sides could be listed.
+    async fn look_for_deletions(
+        &self,
+        pair: &cairn_store::sync::SyncPair,
+        created_after: DateTime<Utc>,
+        counts: &mut SyncCounts,
+    ) -> Result<bool, EngineError> {
+        let mut present = [
+            std::collections::BTreeSet::new(),
+            std::collections::BTreeSet::new(),
+        ];
+        for (i, side) in [Side::Left, Side::Right].into_iter().enumerate() {
+            let Ok(client) = self.side_client(pair, side).await else {
+                return Ok(false);
+            };
+            let calls = client.api_calls();
+            let listed = client
+                .updated_since(DateTime::<Utc>::UNIX_EPOCH, created_after)
+                .await;
+            counts.api_calls += i64::try_from(client.api_calls() - calls).unwrap_or(0);
+            match listed {
+                Ok(items) => present[i] = items.into_iter().map(|i| i.reference.id).collect(),
+                Err(failure) => {
+                    tracing::warn!(pair = pair.id, side = %side, error = %failure.message(), "listing a side failed");
+                    return Ok(false);
+                }
+            }
+        }
+        let now = Utc::now();
+        let mut after = 0;
+        loop {
+            let items = self
+                .store
+                .list_sync_items(pair.id, None, after, 500)
+                .await?;
+            let Some(last) = items.last() else { break };
+            after = last.id;
+            for item in &items {
+                let missing = [Side::Left, Side::Right]
+                    .into_iter()
+                    .enumerate()
+                    .any(|(i, side)| {
+                        item.remote(side)
+                            .is_some_and(|r| !present[i].contains(&r.id))
+                    });
+                if missing && item.state != cairn_core::sync::SyncItemState::Paused {
+                    self.enqueue_item(item.id, now).await?;
+                }
+            }
+        }
+        Ok(true)
     }
 
     /// Notes scanned items with what was read (a fresh read is as good as

@@ -600,6 +600,20 @@ pub(crate) async fn preview(
     Ok(Json(entries.into_iter().map(Into::into).collect()))
 }
 
+/// Runs the reconciliation scan now instead of at its next interval.
+#[utoipa::path(post, path = "/api/v1/sync-pairs/{id}/scan", tag = "sync", params(("id" = i64, Path)), responses(
+    (status = 202, description = "The scan is queued"),
+    (status = 404, description = "No such pair of yours", body = ErrorBody),
+    (status = 409, description = "The pair is inactive", body = ErrorBody)))]
+pub(crate) async fn scan(
+    State(state): State<AppState>,
+    SignedIn(caller): SignedIn,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    state.sync.scan_now(&caller, id, Utc::now()).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ItemsQuery {
