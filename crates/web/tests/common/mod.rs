@@ -263,7 +263,7 @@ static VALIDATORS: std::sync::LazyLock<Mutex<HashMap<String, Arc<jsonschema::Val
 
 /// The document's path template a request path falls under (the one with
 /// the most literal segments), if any.
-fn template_of<'a>(document: &'a Value, path: &str) -> Option<&'a str> {
+pub fn template_of<'a>(document: &'a Value, path: &str) -> Option<&'a str> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     document["paths"]
         .as_object()?
