@@ -234,6 +234,9 @@ async fn forms_without_the_csrf_token_are_refused_and_change_nothing() {
     let h = Harness::new(cairn_store::Backend::Sqlite).await;
     let period = period(&h).await;
     let b = Browser::sign_in(&h, &h.owner.email).await;
+    let other = Browser::sign_in(&h, &h.other.email).await;
+    let admin = Browser::sign_in(&h, &h.admin.email).await;
+    assert_ne!(b.csrf, other.csrf);
     let period = period.to_string();
     let fields = [
         ("kind", "objective"),
@@ -251,13 +254,119 @@ async fn forms_without_the_csrf_token_are_refused_and_change_nothing() {
     };
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
     assert_eq!(count(&h, "/api/v1/okrs").await, 0);
-    for path in ["/connections", "/tokens", "/periods", "/admin/users"] {
-        let reply = b.post_raw(path, &[("name", "x")]).await;
-        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{path}");
-    }
     let made = b.post("/okrs", &fields).await;
     assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.text);
     assert_eq!(count(&h, "/api/v1/okrs").await, 1);
+
+    // Forms the member may send: refused without the token and with
+    // another one, changing nothing; accepted with the session's token.
+    let kr = new_okr(
+        &h,
+        &h.owner.token,
+        "key_result",
+        "Checked",
+        period.parse().expect("id"),
+        "check_in",
+    )
+    .await;
+    let check_ins = format!("/api/v1/okrs/{kr}/check-ins");
+    let len_of = |reply: Reply| reply.body.as_array().map(Vec::len).unwrap_or_default();
+    let writes: [(&Browser, &str, String, Vec<(&str, &str)>, String); 5] = [
+        (
+            &b,
+            &h.owner.token,
+            format!("/okrs/{kr}/check-ins"),
+            vec![("value", "40"), ("note", "forged?")],
+            check_ins.clone(),
+        ),
+        (
+            &b,
+            &h.owner.token,
+            "/connections".to_owned(),
+            vec![
+                ("kind", "gitlab"),
+                ("name", "forged?"),
+                ("base_url", "https://gitlab.example.com"),
+                ("auth_kind", "private_token"),
+                ("secret", "glpat-forged"),
+            ],
+            "/api/v1/connections".to_owned(),
+        ),
+        (
+            &b,
+            &h.owner.token,
+            "/tokens".to_owned(),
+            vec![("name", "forged?")],
+            "/api/v1/me/tokens".to_owned(),
+        ),
+        // And the admins' forms, for an admin.
+        (
+            &admin,
+            &h.admin.token,
+            "/admin/users".to_owned(),
+            vec![
+                ("email", "forged@example.com"),
+                ("name", "Forged"),
+                ("role", "member"),
+                ("password", PASSWORD),
+            ],
+            "/api/v1/users".to_owned(),
+        ),
+        (
+            &admin,
+            &h.admin.token,
+            "/periods".to_owned(),
+            vec![
+                ("name", "Forged"),
+                ("starts_on", "2031-01-01"),
+                ("ends_on", "2031-03-31"),
+            ],
+            "/api/v1/periods".to_owned(),
+        ),
+    ];
+    for (browser, token, path, fields, list) in &writes {
+        let seen = || async { len_of(h.call("GET", list, Some(token), None).await) };
+        let before = seen().await;
+        let without = browser.post_raw(path, fields).await;
+        assert_eq!(
+            without.status,
+            StatusCode::FORBIDDEN,
+            "{path}: {}",
+            without.text
+        );
+        let mut forged = vec![("csrf_token", "not-the-token")];
+        forged.extend_from_slice(fields);
+        let wrong = browser.post_raw(path, &forged).await;
+        assert_eq!(
+            wrong.status,
+            StatusCode::FORBIDDEN,
+            "{path}: {}",
+            wrong.text
+        );
+        // Another session's token is not this session's.
+        let mut theirs = vec![("csrf_token", other.csrf.as_str())];
+        theirs.extend_from_slice(fields);
+        let crossed = browser.post_raw(path, &theirs).await;
+        assert_eq!(
+            crossed.status,
+            StatusCode::FORBIDDEN,
+            "{path}: {}",
+            crossed.text
+        );
+        assert_eq!(
+            seen().await,
+            before,
+            "{path}: nothing saved without the token"
+        );
+        let sent = browser.post(path, fields).await;
+        assert!(
+            sent.status == StatusCode::SEE_OTHER || sent.status == StatusCode::OK,
+            "{path} with the token: {} {}",
+            sent.status,
+            sent.text
+        );
+        assert_eq!(seen().await, before + 1, "{path}: saved with the token");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

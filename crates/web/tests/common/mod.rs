@@ -594,7 +594,17 @@ impl Harness {
     /// The harness with notifications that may reach loopback (like the
     /// demo), retry delays scaled down from seconds to milliseconds, and
     /// channels disabled after failing for `disable_after`.
-    pub fn with_loopback_notify(mut self, disable_after: Duration) -> Harness {
+    pub fn with_loopback_notify(self, disable_after: Duration) -> Harness {
+        self.with_loopback_notify_scaled(disable_after, 0.001)
+    }
+
+    /// [`Harness::with_loopback_notify`] with retry delays (and
+    /// `Retry-After`) multiplied by `delay_scale`.
+    pub fn with_loopback_notify_scaled(
+        mut self,
+        disable_after: Duration,
+        delay_scale: f64,
+    ) -> Harness {
         let settings = NotifySettings {
             public_url: Some("https://cairn.example.com".to_owned()),
             outbound: OutboundConfig {
@@ -602,7 +612,7 @@ impl Harness {
                 timeout: Duration::from_secs(5),
                 ..OutboundConfig::default()
             },
-            delay_scale: 0.001,
+            delay_scale,
             disable_after,
         };
         self.state = self
