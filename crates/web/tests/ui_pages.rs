@@ -18,6 +18,9 @@ const PROJECT: &str = "northwind/checkout";
 /// How the pages are addressed (GitLab and Jira are told to send hooks here).
 const HOST: &str = "cairn.test";
 
+/// A form's fields, in order.
+type Fields<'f> = Vec<(&'f str, &'f str)>;
+
 struct Browser<'a> {
     h: &'a Harness,
     cookie: String,
@@ -274,7 +277,7 @@ async fn forms_without_the_csrf_token_are_refused_and_change_nothing() {
     .await;
     let check_ins = format!("/api/v1/okrs/{kr}/check-ins");
     let len_of = |reply: Reply| reply.body.as_array().map(Vec::len).unwrap_or_default();
-    let writes: [(&Browser, &str, String, Vec<(&str, &str)>, String); 5] = [
+    let writes: [(&Browser, &str, String, Fields, String); 5] = [
         (
             &b,
             &h.owner.token,
@@ -1624,7 +1627,7 @@ async fn every_page_route_for_every_kind_of_caller() {
     // Writing, with the caller's CSRF token. A refusal by the rules of
     // access comes back as the form again with the message, as 422; a page
     // for admins only answers 403.
-    let posts: Vec<(String, Vec<(&str, &str)>, [u16; 4])> = vec![
+    let posts: Vec<(String, Fields, [u16; 4])> = vec![
         (
             "/periods".to_owned(),
             vec![
