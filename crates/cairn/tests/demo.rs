@@ -131,7 +131,7 @@ async fn demo_seeds_okrs_linked_to_the_simulator_prints_a_login_and_moves_progre
     .expect("cairn demo starts");
     let out = demo
         .wait_for_stdout(Duration::from_secs(60), |lines| {
-            lines.iter().any(|l| l.contains("password"))
+            lines.iter().any(|l| l.contains("Ctrl-C stops the demo"))
         })
         .await
         .expect("the login is printed");
@@ -358,6 +358,54 @@ async fn demo_seeds_okrs_linked_to_the_simulator_prints_a_login_and_moves_progre
         .sum();
     assert!(after > before, "progress moved: {before} -> {after}");
     assert_rolled_up(&okrs);
+
+    // Sync: the checkout project's 7 issues get their Jira twins, and the
+    // simulator's changes to them reach Jira (a closed issue's status, a
+    // ticked task in a description) by webhook.
+    let pair_id: i64 = printed(&out, "sync")
+        .split("pair ")
+        .nth(1)
+        .and_then(|s| s.split(',').next().and_then(|n| n.trim().parse().ok()))
+        .expect("the pair's id is printed");
+    let pairs = api.get("/api/v1/sync-pairs").await;
+    assert_eq!(pairs.as_array().map(Vec::len), Some(1), "{pairs}");
+    assert_eq!(pairs[0]["id"], pair_id, "{pairs}");
+    assert_eq!(pairs[0]["active"], true, "{pairs}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let pair = api.get(&format!("/api/v1/sync-pairs/{pair_id}")).await;
+        if pair["items"]["synced"] == 7 {
+            assert_eq!(pair["items"]["failing"], 0, "{pair}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not synced: {pair}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let operations = format!("/api/v1/sync-pairs/{pair_id}/operations");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let ops = api.get(&operations).await;
+        let ops = ops.as_array().expect("operations");
+        assert!(ops.iter().all(|o| o["state"] != "failed"), "{ops:?}");
+        let creates = ops.iter().filter(|o| o["kind"] == "create").count();
+        assert_eq!(creates, 7, "one twin per issue, in Jira: {ops:?}");
+        assert!(
+            ops.iter()
+                .filter(|o| o["kind"] == "create")
+                .all(|o| o["side"] == "right")
+        );
+        if ops
+            .iter()
+            .any(|o| o["kind"] != "create" && o["side"] == "right" && o["state"] == "done")
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no change carried to Jira in 60 s: {ops:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 
     let (status, log) = demo.terminate().await.expect("stops");
     assert!(status.success(), "exit status {status}: {log:?}");
