@@ -122,6 +122,8 @@ struct Demo {
     process: ServeProcess,
     api: Api,
     password: String,
+    /// What it printed at start.
+    out: Vec<String>,
     _data: tempfile::TempDir,
 }
 
@@ -141,7 +143,7 @@ impl Demo {
         .expect("cairn demo starts");
         let out = process
             .wait_for_stdout(Duration::from_secs(60), |lines| {
-                lines.iter().any(|l| l.contains("password"))
+                lines.iter().any(|l| l.contains("Ctrl-C stops the demo"))
             })
             .await
             .expect("the login is printed");
@@ -154,8 +156,34 @@ impl Demo {
             process,
             api,
             password,
+            out,
             _data: data,
         }
+    }
+
+    /// The sync pair the demo printed, once the checkout project's 7 issues
+    /// have their Jira twins; its operations path.
+    async fn synced_pair(&self) -> String {
+        let pair_id: i64 = printed(&self.out, "sync")
+            .split("pair ")
+            .nth(1)
+            .and_then(|s| s.split(',').next().and_then(|n| n.trim().parse().ok()))
+            .expect("the pair's id is printed");
+        let pairs = self.api.get("/api/v1/sync-pairs").await;
+        assert_eq!(pairs.as_array().map(Vec::len), Some(1), "{pairs}");
+        assert_eq!(pairs[0]["id"], pair_id, "{pairs}");
+        assert_eq!(pairs[0]["active"], true, "{pairs}");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let pair = self.api.get(&format!("/api/v1/sync-pairs/{pair_id}")).await;
+            if pair["items"]["synced"] == 7 {
+                assert_eq!(pair["items"]["failing"], 0, "{pair}");
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "not synced: {pair}");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        format!("/api/v1/sync-pairs/{pair_id}/operations")
     }
 
     /// Stops it with SIGTERM: a clean exit, and the password never logged.
@@ -273,6 +301,18 @@ async fn demo_seeds_okrs_linked_to_the_simulator_and_prints_a_login() {
             .map(Vec::len),
         Some(3),
         "{explain}"
+    );
+
+    // Sync: the checkout project's 7 issues get their Jira twins, with
+    // nothing else written.
+    let operations = demo.synced_pair().await;
+    let ops = api.get(&operations).await;
+    let ops = ops.as_array().expect("operations");
+    assert_eq!(ops.len(), 7, "{ops:?}");
+    assert!(
+        ops.iter()
+            .all(|o| o["kind"] == "create" && o["side"] == "right" && o["state"] == "done"),
+        "one twin per issue, in Jira: {ops:?}"
     );
 
     let log = demo.stop().await;
@@ -394,6 +434,35 @@ async fn the_simulator_moves_progress_and_the_history_records_it() {
         );
     }
     assert!(moved > 0, "a key result moved");
+
+    // Sync: the simulator's changes to the checkout project's issues reach
+    // Jira (a closed issue's status, a ticked task in a description) by
+    // webhook.
+    let operations = demo.synced_pair().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let ops = api.get(&operations).await;
+        let ops = ops.as_array().expect("operations");
+        assert!(ops.iter().all(|o| o["state"] != "failed"), "{ops:?}");
+        let creates = ops.iter().filter(|o| o["kind"] == "create").count();
+        assert_eq!(creates, 7, "one twin per issue, in Jira: {ops:?}");
+        assert!(
+            ops.iter()
+                .filter(|o| o["kind"] == "create")
+                .all(|o| o["side"] == "right")
+        );
+        if ops
+            .iter()
+            .any(|o| o["kind"] != "create" && o["side"] == "right" && o["state"] == "done")
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no change carried to Jira in 60 s: {ops:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 
     demo.stop().await;
 }

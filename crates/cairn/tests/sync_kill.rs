@@ -3,7 +3,9 @@
 //! simulated GitLab and Jira while one or the other is killed and started
 //! again, several times. Afterwards every item exists once on each side:
 //! no duplicate (an interrupted create is found by its mark) and nothing
-//! lost (the dead instance's jobs and claims are taken over).
+//! lost (the dead instance's jobs and claims are taken over). Then items
+//! are edited on both sides, again with kills, and every edit reaches the
+//! other side.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -21,6 +23,8 @@ use rand::{Rng, SeedableRng};
 
 const LEFT: &str = "northwind/checkout";
 const N: usize = 80;
+/// Items edited after the first pass, half on each side.
+const EDITS: usize = 40;
 
 fn binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_cairn"))
@@ -229,6 +233,85 @@ async fn sigkill_during_sync_never_duplicates_and_loses_nothing() {
         "{} operations, {interrupted} finished after an interruption",
         ops.len()
     );
+
+    // Then edits on both sides (one side per item, so the policy's answer
+    // is the edit), with an instance killed every tenth edit.
+    let items = state
+        .store
+        .list_sync_items(pair, None, 0, 1_000)
+        .await
+        .expect("items");
+    let mut expected = Vec::new();
+    for (n, item) in items.iter().enumerate().take(EDITS) {
+        let (Some(left), Some(right)) = (item.left.clone(), item.right.clone()) else {
+            panic!("item {} is not linked", item.id);
+        };
+        let iid: u64 = left.id.parse().expect("iid");
+        let title = format!(
+            "edited {n} on {}",
+            if n % 2 == 0 { "GitLab" } else { "Jira" }
+        );
+        if n % 2 == 0 {
+            let changes = IssueChanges {
+                title: Some(title.clone()),
+                ..IssueChanges::default()
+            };
+            gl.update_issue(&ProjectRef::from(LEFT), iid, &changes)
+                .await
+                .expect("gitlab edit");
+        } else {
+            let mut fields = serde_json::Map::new();
+            fields.insert("summary".into(), serde_json::json!(title));
+            jc.edit_issue(&right.key, fields).await.expect("jira edit");
+        }
+        expected.push((iid, right.key, title));
+        if n % 10 == 5 {
+            state.sync.scan(pair).await.expect("scan");
+            tokio::time::sleep(Duration::from_millis(rng.random_range(50..600))).await;
+            let victim = rng.random_range(0..2);
+            let process = cluster.processes[victim].take().expect("running");
+            process.kill().await.expect("SIGKILL");
+            cluster.processes[victim] = Some(cluster.spawn().await.expect("restart"));
+        }
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
+    loop {
+        state.sync.scan(pair).await.expect("scan");
+        let mut wrong = Vec::new();
+        for (iid, key, title) in &expected {
+            let on_gitlab = gl
+                .issue(&ProjectRef::from(LEFT), *iid)
+                .await
+                .expect("gitlab issue")
+                .title;
+            let on_jira = jc
+                .issue(key, &["summary"])
+                .await
+                .expect("jira issue")
+                .fields
+                .summary
+                .unwrap_or_default();
+            if &on_gitlab != title || &on_jira != title {
+                wrong.push((title.clone(), on_gitlab, on_jira));
+            }
+        }
+        let counts = state.store.sync_item_counts(pair).await.expect("counts");
+        if wrong.is_empty() && counts.pending == 0 && counts.failing == 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "edits not carried: {wrong:?}, {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let counts = state.store.sync_item_counts(pair).await.expect("counts");
+    assert_eq!(
+        counts.synced as usize,
+        2 * N,
+        "still one item each: {counts:?}"
+    );
+
     let errors = cluster.stop().await.expect("stop");
     assert!(errors.is_empty(), "{errors:?}");
 }

@@ -487,3 +487,64 @@ async fn a_failing_item_is_listed_and_retried_on_request() {
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_on_request_finds_what_no_webhook_said() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let running = Running::worker(&h).await;
+    let (g, j) = (gitlab(&h).await, jira(&h).await);
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/sync-pairs",
+            Some(&h.owner.token),
+            Some(pair(g, j, false)),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let id = reply.body["id"].as_i64().expect("id");
+    let scan = format!("/api/v1/sync-pairs/{id}/scan");
+    let reply = h.call("POST", &scan, Some(&h.owner.token), None).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.text);
+    assert_eq!(reply.body["error"]["field"], "active", "{}", reply.text);
+
+    let reply = h
+        .call(
+            "PUT",
+            &format!("/api/v1/sync-pairs/{id}"),
+            Some(&h.owner.token),
+            Some(pair(g, j, true)),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    // Activating runs the first scan; the next is minutes away.
+    let runs = format!("/api/v1/sync-pairs/{id}/runs");
+    let scans = || async {
+        h.call("GET", &runs, Some(&h.owner.token), None)
+            .await
+            .body
+            .as_array()
+            .map_or(0, |runs| {
+                runs.iter().filter(|r| r["triggered_by"] == "scan").count()
+            })
+    };
+    eventually("the activation's scan ran", || async { scans().await == 1 }).await;
+    // No hook is registered on either side: only a scan can find this.
+    let created = h
+        .control(
+            "gitlab/issues",
+            json!({"project": PROJECT, "title": "Found by the scan"}),
+        )
+        .await;
+    let iid = created["iid"].as_u64().expect("iid");
+    let reply = h.call("POST", &scan, Some(&h.other.token), None).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text);
+    let reply = h.call("POST", &scan, Some(&h.owner.token), None).await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text);
+    eventually("the scan links the new issue", || async {
+        twin_key(&h, id, iid).await.is_some()
+    })
+    .await;
+    assert_eq!(scans().await, 2, "one scan on request, no other");
+    running.stop().await;
+}
