@@ -207,10 +207,12 @@ impl Goals {
             match written {
                 Written::Items(stale) => break stale,
                 Written::EarlierPending(earlier) => {
-                    tracing::info!(
+                    // Worth a warning: it follows a fault of this or
+                    // another instance (and tests count it).
+                    tracing::warn!(
                         okr = link.okr_id,
                         link = link.id,
-                        "recording the progress of a change applied before a fault"
+                        "the progress point of a change applied before a fault is recorded now"
                     );
                     self.recompute_settling(
                         link.okr_id,
