@@ -630,7 +630,10 @@ async fn a_lost_point_keeps_its_step(backend: cairn_store::Backend) {
     assert!(new_points(h, s.kr, before).await.is_empty());
 
     let second = deliver(s.iids[1]).await;
-    assert_eq!(apply(second).await.expect("applied"), DeliveryState::Applied);
+    assert_eq!(
+        apply(second).await.expect("applied"),
+        DeliveryState::Applied
+    );
     assert_eq!(
         new_points(h, s.kr, before).await,
         vec![(50.0, closed(s.iids[1])), (25.0, closed(s.iids[0]))],
