@@ -55,6 +55,8 @@ async fn three_instances_record_the_histories_of_one_even_when_one_is_killed() {
     let one = run_on_fresh_database(&plan(1, false)).await;
     assert_complete("one instance", &one, &plan(1, false));
     assert!(one.errors.is_empty(), "{:?}", one.errors);
+    // Without a fault no change is found still pending by the next.
+    assert_eq!(one.mended, 0, "one instance");
 
     let three = run_on_fresh_database(&plan(3, false)).await;
     assert_complete("three instances", &three, &plan(3, false));
@@ -69,6 +71,7 @@ async fn three_instances_record_the_histories_of_one_even_when_one_is_killed() {
         three.per_instance
     );
     assert!(three.errors.is_empty(), "{:?}", three.errors);
+    assert_eq!(three.mended, 0, "three instances");
 
     // A change whose items the killed instance committed but whose point
     // it did not is recorded before the next change (or by its retry):
