@@ -92,7 +92,10 @@ mod tests {
                 " https://jira.example.com/jira ",
                 "https://jira.example.com/jira",
             ),
-            ("HTTPS://GitLab.Example.COM:443/", "https://gitlab.example.com/"),
+            (
+                "HTTPS://GitLab.Example.COM:443/",
+                "https://gitlab.example.com/",
+            ),
             ("http://localhost:80/gitlab/", "http://localhost/gitlab/"),
         ] {
             assert_eq!(

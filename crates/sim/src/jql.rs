@@ -1515,7 +1515,10 @@ mod tests {
                 "summary ~ 50%",
                 "The character '%' is a reserved JQL character. You must enclose it in a string or use the escape '\\u0025' instead. (line 1, character 13)",
             ),
-            ("(project = OPS", "Expecting ')' before the end of the query."),
+            (
+                "(project = OPS",
+                "Expecting ')' before the end of the query.",
+            ),
             (
                 "project = AND",
                 "Expecting either a value, list or function but got 'AND'. You must surround 'AND' in quotation marks to use it as a value. (line 1, character 11)",

@@ -403,7 +403,11 @@ async fn faults_and_request_log() {
         .expect_err("the simulator holds the request");
     // A timeout, not a refused or reset connection: the request was held.
     assert!(e.is_timeout(), "{e:?}");
-    assert!(t.elapsed() >= Duration::from_millis(300), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        t.elapsed()
+    );
 
     // Token revocation.
     let (st, _) = ctl(
