@@ -748,21 +748,41 @@ async fn internal_destinations_are_refused_with_422_naming_url() {
 
     // Bad input names its field.
     let (ok, _) = channel(&h, "fine", "slack", "http://127.0.0.1:9/x").await;
-    for (body, field) in [
-        (json!({"name": "x", "kind": "slack"}), "url"),
+    for (body, field, status, code) in [
+        (
+            json!({"name": "x", "kind": "slack"}),
+            "url",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+        ),
         (
             json!({"name": "", "kind": "slack", "url": "http://127.0.0.1:9/y"}),
             "name",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
         ),
+        // Taken: a conflict, not bad input.
         (
             json!({"name": "fine", "kind": "slack", "url": "http://127.0.0.1:9/y"}),
             "name",
+            StatusCode::CONFLICT,
+            "conflict",
         ),
     ] {
         let reply = h
-            .call("POST", "/api/v1/channels", Some(&h.admin.token), Some(body))
+            .call(
+                "POST",
+                "/api/v1/channels",
+                Some(&h.admin.token),
+                Some(body.clone()),
+            )
             .await;
-        assert!(reply.status.is_client_error(), "{}", reply.text);
+        assert_eq!(
+            (reply.status, reply.body["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{body}: {}",
+            reply.text
+        );
         assert_eq!(reply.body["error"]["field"], field, "{}", reply.text);
     }
     for (body, field) in [
@@ -868,6 +888,7 @@ async fn the_secret_is_shown_once_and_never_returned_or_logged() {
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
     tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
@@ -936,9 +957,18 @@ async fn the_secret_is_shown_once_and_never_returned_or_logged() {
     assert_ne!(new_secret, secret);
 
     let logged = String::from_utf8_lossy(&logs.0.lock().expect("lock")).into_owned();
+    // This test's failure: the subscriber is global and other tests' sends
+    // fail too, but only this receiver listens on this port.
+    let target = format!("target_url=http://{}", receiver.address);
+    let failures: Vec<&str> = logged
+        .lines()
+        .filter(|l| l.contains("notification delivery failed") && l.contains(&target))
+        .collect();
+    assert_eq!(failures.len(), 1, "the failure was logged once: {logged}");
     assert!(
-        logged.contains("notification delivery failed"),
-        "the failure was logged: {logged}"
+        failures[0].contains("status=Some(500)") && failures[0].contains("failure=\"http_status\""),
+        "{}",
+        failures[0]
     );
     for leaked in [secret.as_str(), new_secret.as_str(), "sekretpathtoken"] {
         assert!(!logged.contains(leaked), "{leaked} is in the logs");
