@@ -183,7 +183,7 @@ fn call_shapes(sim: &cairn_sim::SimHandle) -> Vec<(String, usize)> {
 fn print_call_shapes(sim: &cairn_sim::SimHandle, per: usize) {
     for (shape, n) in call_shapes(sim).into_iter().take(8) {
         println!(
-            "    {:>8.2} per change  {shape}",
+            "    {:>8.2} each  {shape}",
             n as f64 / per.max(1) as f64
         );
     }
@@ -246,6 +246,27 @@ async fn bring_across(
         gitlab as f64 / bench.issues as f64,
         jira as f64 / bench.issues as f64
     );
+    // What is still queued once every twin exists (the activation's scan
+    // and anything it noted), waited out so the next part starts settled.
+    loop {
+        let counts = state.store.job_counts().await?;
+        let busy = |s: &str| counts.0.get(s).copied().unwrap_or(0);
+        if busy("queued") == 0 && busy("running") == 0 {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("jobs still busy after an hour: {counts:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (gitlab_after, jira_after) = calls(sim);
+    println!(
+        "bring across: settled {:.1} s after the start; API calls per issue in all: GitLab {:.2}, Jira {:.2}",
+        started.elapsed().as_secs_f64(),
+        gitlab_after as f64 / bench.issues as f64,
+        jira_after as f64 / bench.issues as f64
+    );
+    print_call_shapes(sim, bench.issues);
     Ok(())
 }
 
