@@ -182,10 +182,7 @@ fn call_shapes(sim: &cairn_sim::SimHandle) -> Vec<(String, usize)> {
 
 fn print_call_shapes(sim: &cairn_sim::SimHandle, per: usize) {
     for (shape, n) in call_shapes(sim).into_iter().take(8) {
-        println!(
-            "    {:>8.2} each  {shape}",
-            n as f64 / per.max(1) as f64
-        );
+        println!("    {:>8.2} each  {shape}", n as f64 / per.max(1) as f64);
     }
 }
 
