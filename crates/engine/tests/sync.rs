@@ -1327,6 +1327,67 @@ async fn a_jira_rendering_never_overwrites_gitlab(backend: Backend) {
     );
 }
 
+/// A Jira webhook cannot say whether its issue matches the pair's JQL
+/// scope: Jira is asked before a twin is made, so a delivery of an issue
+/// outside the scope never reaches GitLab.
+async fn a_jira_delivery_outside_the_jql_scope_makes_no_twin(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let mut input = jira_input(&h, None);
+    input.right.jql = Some("labels = checkout".into());
+    let pair = h
+        .sync
+        .create_pair(&h.by, &input, Utc::now())
+        .await
+        .expect("pair")
+        .pair
+        .id;
+    h.settle(pair).await;
+    let before = h.issues(LEFT).await.len();
+    let view = h.sync.get_pair(&h.by, pair).await.expect("pair view");
+    let issue_type = view.pair.settings.jira_issue_type.clone().expect("type");
+    let mut keys = Vec::new();
+    for (summary, labels) in [("Out of scope", vec![]), ("In scope", vec!["checkout"])] {
+        let mut fields = serde_json::Map::new();
+        fields.insert("project".into(), serde_json::json!({"key": "OPS"}));
+        fields.insert("issuetype".into(), serde_json::json!({"id": issue_type}));
+        fields.insert("summary".into(), serde_json::json!(summary));
+        fields.insert("labels".into(), serde_json::json!(labels));
+        let created = h.jira.create_issue(fields, &[]).await.expect("jira issue");
+        keys.push(created.key);
+    }
+    for key in &keys {
+        let delivered = h
+            .jira
+            .issue_with(
+                key,
+                &[
+                    "summary",
+                    "description",
+                    "status",
+                    "labels",
+                    "duedate",
+                    "updated",
+                    "created",
+                    "issuetype",
+                    "project",
+                ],
+                &["cairn.sync"],
+                false,
+            )
+            .await
+            .expect("issue");
+        h.sync
+            .note_jira_issue(h.jira_connection, &delivered, true, Utc::now())
+            .await
+            .expect("noted");
+    }
+    h.settle(pair).await;
+    let titles: Vec<String> = h.issues(LEFT).await.into_iter().map(|i| i.title).collect();
+    assert_eq!(titles.len(), before + 1, "{titles:?}");
+    assert!(titles.iter().any(|t| t == "In scope"), "{titles:?}");
+    assert!(!titles.iter().any(|t| t == "Out of scope"), "{titles:?}");
+}
+
 macro_rules! both_backends {
     ($($name:ident),*) => {
         mod sqlite {
@@ -1349,7 +1410,8 @@ both_backends!(
     required_fields_and_unreachable_statuses,
     a_deleted_issue_pauses_its_item_and_keeps_the_twin,
     a_flipping_field_trips_the_fuse,
-    a_jira_rendering_never_overwrites_gitlab
+    a_jira_rendering_never_overwrites_gitlab,
+    a_jira_delivery_outside_the_jql_scope_makes_no_twin
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -283,7 +283,7 @@ impl Carry<'_> {
             }
             return Ok(Outcome::Skipped);
         }
-        if !client.admits(self.pair, source, &observed) {
+        if !client.admits(self.pair, source, &observed) || !client.in_scope(&observed).await? {
             return Ok(Outcome::Skipped);
         }
         let target = source.other();

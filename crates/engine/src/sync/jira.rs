@@ -266,6 +266,31 @@ impl JiraSide {
         issues.iter().map(|i| self.remote_item(i)).collect()
     }
 
+    /// Whether the issue matches the pair's JQL scope, asked of Jira (a
+    /// webhook cannot tell); true without a JQL scope.
+    pub async fn in_jql_scope(&self, key: &str) -> Result<bool, Failure> {
+        if self
+            .scope
+            .jql
+            .as_deref()
+            .is_none_or(|j| j.trim().is_empty())
+        {
+            return Ok(true);
+        }
+        let jql = format!(
+            "{} AND key = \"{}\"",
+            self.project_jql(),
+            key.replace('"', "\\\"")
+        );
+        let issues = self
+            .client
+            .search(&jql, &["summary"])
+            .collect_all()
+            .await
+            .map_err(|e| failure("checking the pair's JQL scope", &e))?;
+        Ok(!issues.is_empty())
+    }
+
     pub async fn updated_since(
         &self,
         since: DateTime<Utc>,

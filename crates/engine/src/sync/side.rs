@@ -170,6 +170,15 @@ impl SideClient {
         labels_ok && created_ok
     }
 
+    /// Whether an item is in this side's scope, asking the tracker where
+    /// Cairn cannot tell (a JQL scope): before a twin is made of it.
+    pub async fn in_scope(&self, item: &RemoteItem) -> Result<bool, Failure> {
+        match self {
+            SideClient::GitLab(_) => Ok(true),
+            SideClient::Jira(j) => j.in_jql_scope(&item.reference.key).await,
+        }
+    }
+
     /// What a read of an item tells a later job (see [`SyncHint`]).
     pub fn hint_of(&self, side: Side, read: &RemoteItem) -> SyncHint {
         let (status_id, issue_type_id) = match self {
