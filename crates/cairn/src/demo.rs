@@ -17,11 +17,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use cairn_core::authz::Role;
-use cairn_core::goals::{IssueState, Kpi, Measure, ProgressSource};
+use cairn_core::goals::{IssueState, JiraMetric, Kpi, KpiScope, Measure, ProgressSource};
 use cairn_core::secret::Secret;
 use cairn_engine::accounts::Authenticated;
 use cairn_engine::connections::ConnectionInput;
-use cairn_engine::goals::{GitLabQuery, LinkInput, OkrInput};
+use cairn_engine::goals::{GitLabQuery, JiraLinkInput, LinkInput, OkrInput};
 use cairn_engine::sync::{PairInput, SideInput};
 use cairn_sim::{SimConfig, SimHandle, World};
 use cairn_store::goals::OkrKind;
@@ -173,8 +173,8 @@ pub async fn run(args: DemoArgs, settings: Settings) -> anyhow::Result<()> {
         println!("  sign in as  {DEMO_EMAIL}");
         println!("  password    {}", password.expose());
         println!(
-            "  seeded      period {}, {} objectives, {} key results ({} linked to the simulated GitLab)",
-            seeded.period, seeded.objectives, seeded.key_results, seeded.links
+            "  seeded      period {}, {} objectives, {} key results ({} linked to the simulated GitLab, {} to the simulated Jira)",
+            seeded.period, seeded.objectives, seeded.key_results, seeded.links, seeded.jira_links
         );
         println!(
             "  real time   the simulated GitLab's webhooks for {} project(s) reach {url}/hooks/gitlab/…",
@@ -277,6 +277,8 @@ struct Seeded {
     objectives: usize,
     key_results: usize,
     links: usize,
+    /// Key results reading the simulated Jira.
+    jira_links: usize,
     /// GitLab projects whose webhooks now reach Cairn.
     hooked: usize,
     /// The id of the GitLab <-> Jira sync pair.
@@ -310,6 +312,8 @@ struct KeyResult {
 
 enum Source {
     Link(&'static Selection, Option<IssueState>),
+    /// A JQL query of the simulated Jira, read with a metric.
+    Jira(&'static str, JiraMetric, Option<KpiScope>),
     /// Check-ins: (days ago, value, note). The last is today's, and each
     /// objective lists its check-in key results last, so every stored
     /// status and expected value is today's (a recompute records only
@@ -361,6 +365,23 @@ async fn seed(
         )
         .await
         .context("cannot create the connection to the simulated GitLab")?;
+    let jira = state
+        .connections
+        .create(
+            &by,
+            ConnectionInput {
+                kind: "jira".to_owned(),
+                name: "Northwind Jira (simulated)".to_owned(),
+                base_url: Some(jira_url.to_owned()),
+                auth_kind: "basic".to_owned(),
+                username: Some(cairn_sim::DEFAULT_JIRA_EMAIL.to_owned()),
+                secret: Secret::new(cairn_sim::DEFAULT_JIRA_API_TOKEN),
+                shared: true,
+            },
+            now,
+        )
+        .await
+        .context("cannot create the connection to the simulated Jira")?;
     let (name, starts_on, ends_on) =
         quarter_of(now.date_naive()).context("today has no calendar quarter")?;
     let period = state
@@ -431,6 +452,38 @@ async fn seed(
                 },
             ],
         ),
+        (
+            "Run operations without surprises",
+            "The database upgrade finished, release 2026.2 delivered and the bug backlog worked down, tracked in Jira's OPS project.",
+            vec![
+                KeyResult {
+                    title: "Finish the zero-downtime database upgrade",
+                    description: "The stories of epic OPS-1 in Jira, done over all.",
+                    measure: Measure::PercentComplete,
+                    source: Source::Jira("\"Epic Link\" = OPS-1", JiraMetric::Count, None),
+                },
+                KeyResult {
+                    title: "Deliver the story points of release 2026.2",
+                    description: "Story points of the OPS tickets with fix version 2026.2, done over all.",
+                    measure: Measure::PercentComplete,
+                    source: Source::Jira(
+                        "project = OPS AND fixVersion = \"2026.2\"",
+                        JiraMetric::StoryPoints,
+                        None,
+                    ),
+                },
+                KeyResult {
+                    title: "Fix 20 bugs",
+                    description: "OPS bugs, counted when done.",
+                    measure: kpi("bugs", 0.0, 20.0)?,
+                    source: Source::Jira(
+                        "project = OPS AND issuetype = Bug",
+                        JiraMetric::Count,
+                        Some(KpiScope::CompletedOnly),
+                    ),
+                },
+            ],
+        ),
     ];
 
     let mut seeded = Seeded {
@@ -438,6 +491,7 @@ async fn seed(
         objectives: 0,
         key_results: 0,
         links: 0,
+        jira_links: 0,
         hooked: 0,
         sync_pair: 0,
     };
@@ -462,7 +516,7 @@ async fn seed(
         seeded.objectives += 1;
         for kr in key_results {
             let progress_source = match kr.source {
-                Source::Link(..) => ProgressSource::DataLink,
+                Source::Link(..) | Source::Jira(..) => ProgressSource::DataLink,
                 Source::CheckIns(_) => ProgressSource::CheckIn,
             };
             let okr = state
@@ -502,6 +556,25 @@ async fn seed(
                         .with_context(|| format!("cannot link `{}` to GitLab", kr.title))?;
                     seeded.links += 1;
                 }
+                Source::Jira(jql, metric, scope) => {
+                    state
+                        .goals
+                        .set_jira_link(
+                            &by,
+                            okr.id,
+                            JiraLinkInput {
+                                connection_id: jira.id,
+                                jql: jql.to_owned(),
+                                metric,
+                                scope,
+                                refresh_interval_secs: Some(REFRESH_SECS),
+                            },
+                            now,
+                        )
+                        .await
+                        .with_context(|| format!("cannot link `{}` to Jira", kr.title))?;
+                    seeded.jira_links += 1;
+                }
                 Source::CheckIns(check_ins) => {
                     for (days_ago, value, note) in check_ins {
                         let at = now - chrono::Duration::days(*days_ago);
@@ -522,12 +595,12 @@ async fn seed(
         .await
         .context("cannot register the simulated GitLab's webhooks")?;
     seeded.hooked = real_time.registered.len();
-    seeded.sync_pair = seed_sync(state, &by, connection.id, jira_url, cairn_url, now).await?;
+    seeded.sync_pair = seed_sync(state, &by, connection.id, jira.id, cairn_url, now).await?;
     Ok(seeded)
 }
 
-/// A shared connection to the simulated Jira with its webhook registered,
-/// and an active pair keeping `northwind/checkout` and Jira's OPS the same.
+/// The simulated Jira's webhook registered, and an active pair keeping
+/// `northwind/checkout` and Jira's OPS the same.
 /// It reaches back to the sample's first day, so the checkout issues have
 /// their Jira twins as soon as the demo is up; OPS's own tickets stay out
 /// of GitLab unless labelled `checkout`.
@@ -535,30 +608,13 @@ async fn seed_sync(
     state: &AppState,
     by: &Authenticated,
     gitlab_connection: i64,
-    jira_url: &str,
+    jira_connection: i64,
     cairn_url: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<i64> {
-    let jira = state
-        .connections
-        .create(
-            by,
-            ConnectionInput {
-                kind: "jira".to_owned(),
-                name: "Northwind Jira (simulated)".to_owned(),
-                base_url: Some(jira_url.to_owned()),
-                auth_kind: "basic".to_owned(),
-                username: Some(cairn_sim::DEFAULT_JIRA_EMAIL.to_owned()),
-                secret: Secret::new(cairn_sim::DEFAULT_JIRA_API_TOKEN),
-                shared: true,
-            },
-            now,
-        )
-        .await
-        .context("cannot create the connection to the simulated Jira")?;
     state
         .hooks
-        .enable_real_time(by, jira.id, Some(cairn_url), Vec::new(), now)
+        .enable_real_time(by, jira_connection, Some(cairn_url), Vec::new(), now)
         .await
         .context("cannot register the simulated Jira's webhook")?;
     let view = state
@@ -574,7 +630,7 @@ async fn seed_sync(
                     jql: None,
                 },
                 right: SideInput {
-                    connection_id: jira.id,
+                    connection_id: jira_connection,
                     project: SYNC_JIRA_PROJECT.to_owned(),
                     labels: Vec::new(),
                     jql: Some(SYNC_JIRA_SCOPE.to_owned()),
@@ -702,6 +758,60 @@ fn candidates(world: &World) -> Vec<Change> {
     out
 }
 
+/// One change to the OPS tickets the demo's Jira key results read.
+#[derive(Debug, Clone, PartialEq)]
+enum JiraChange {
+    /// An open ticket one step on through the workflow: To Do to In
+    /// Progress, anything else to Done.
+    Advance { key: String, to: &'static str },
+    /// A new bug, once every other ticket is done.
+    FileBug,
+}
+
+impl std::fmt::Display for JiraChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JiraChange::Advance { key, to } => write!(f, "moved {key} to {to}"),
+            JiraChange::FileBug => write!(f, "filed a new bug in OPS"),
+        }
+    }
+}
+
+/// Picks the next Jira change: an open ticket of the epic, of release
+/// 2026.2 or a bug (never a sync twin nor a sub-task), else a new bug.
+fn pick_jira(world: &World, dice: &mut Dice) -> JiraChange {
+    let jira = &world.jira;
+    let release = jira
+        .project("OPS")
+        .and_then(|p| p.versions.iter().find(|v| v.name == "2026.2"))
+        .map(|v| v.id);
+    let options: Vec<JiraChange> = jira
+        .issues
+        .iter()
+        .filter(|i| i.project == "OPS")
+        .filter_map(|i| {
+            let kind = jira.issue_type(&i.issue_type)?;
+            let status = jira.status(&i.status)?;
+            let watched = i.epic_link.as_deref() == Some("OPS-1")
+                || release.is_some_and(|r| i.fix_versions.contains(&r))
+                || kind.name == "Bug";
+            (watched && !kind.subtask && status.category != "done").then(|| JiraChange::Advance {
+                key: i.key.clone(),
+                to: if status.category == "new" {
+                    "In Progress"
+                } else {
+                    "Done"
+                },
+            })
+        })
+        .collect();
+    if options.is_empty() {
+        return JiraChange::FileBug;
+    }
+    let index = usize::try_from(dice.below(options.len() as u64)).unwrap_or(0);
+    options[index.min(options.len() - 1)].clone()
+}
+
 /// A small pseudo-random sequence (xorshift); the demo needs variety, not
 /// unpredictability.
 struct Dice(u64);
@@ -801,6 +911,8 @@ async fn change_now_and_then(
     }
     let client = reqwest::Client::new();
     let control = format!("{}/_sim/gitlab", sim.gitlab_url());
+    let jira_control = format!("{}/_sim/jira", sim.gitlab_url());
+    let mut bugs = 0u32;
     let mut dice = Dice::new();
     let mut filed = 0u32;
     let base = u64::try_from(every.as_millis()).unwrap_or(u64::MAX / 2);
@@ -846,6 +958,41 @@ async fn change_now_and_then(
             }
             Ok(response) => {
                 tracing::warn!(change = %change, status = %response.status(), "the simulator refused a change");
+            }
+            Err(error) => {
+                tracing::warn!(change = %change, error = %error, "cannot reach the simulator");
+            }
+        }
+        let change = sim.with_world(|world| pick_jira(world, &mut dice));
+        let (path, body) = match &change {
+            JiraChange::Advance { key, to } => (
+                "transition",
+                serde_json::json!({"key": key, "status": to, "as": "bokafor"}),
+            ),
+            JiraChange::FileBug => {
+                bugs += 1;
+                (
+                    "issues",
+                    serde_json::json!({
+                        "project": "OPS",
+                        "summary": format!("Alert noise after deploy #{bugs}"),
+                        "issue_type": "Bug",
+                        "as": "amartin",
+                    }),
+                )
+            }
+        };
+        match client
+            .post(format!("{jira_control}/{path}"))
+            .json(&body)
+            .send()
+            .await
+        {
+            Ok(response) if response.status().is_success() => {
+                tracing::info!(change = %change, "the simulator changed a Jira ticket");
+            }
+            Ok(response) => {
+                tracing::warn!(change = %change, status = %response.status(), "the simulator refused a Jira change");
             }
             Err(error) => {
                 tracing::warn!(change = %change, error = %error, "cannot reach the simulator");

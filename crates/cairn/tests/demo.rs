@@ -223,14 +223,15 @@ async fn demo_seeds_okrs_linked_to_the_simulator_and_prints_a_login() {
         "{periods:?}"
     );
 
-    // Two objectives, five key results, three linked to the simulator with
-    // the shortest refresh interval; every number as the sample data says.
+    // Three objectives, eight key results, three linked to the simulated
+    // GitLab and three to the simulated Jira with the shortest refresh
+    // interval; every number as the sample data says.
     let okrs = api.get("/api/v1/okrs").await;
     let okrs = okrs.as_array().expect("okrs").clone();
-    assert_eq!(okrs.iter().filter(|o| o["kind"] == "objective").count(), 2);
-    assert_eq!(okrs.iter().filter(|o| o["kind"] == "key_result").count(), 5);
+    assert_eq!(okrs.iter().filter(|o| o["kind"] == "objective").count(), 3);
+    assert_eq!(okrs.iter().filter(|o| o["kind"] == "key_result").count(), 8);
     let linked: Vec<&Value> = okrs.iter().filter(|o| o["link"].is_object()).collect();
-    assert_eq!(linked.len(), 3);
+    assert_eq!(linked.len(), 6, "{linked:?}");
     for okr in &linked {
         assert_eq!(okr["link"]["refresh_interval_secs"], 60, "{okr}");
         assert_eq!(okr["link"]["stale"], false, "{okr}");
@@ -255,6 +256,25 @@ async fn demo_seeds_okrs_linked_to_the_simulator_and_prints_a_login() {
         .get(&format!("/api/v1/okrs/{}/check-ins", nps["id"]))
         .await;
     assert_eq!(check_ins.as_array().map(Vec::len), Some(2), "{check_ins}");
+    // Jira: epic OPS-1 has 3 stories, OPS-2 done (its sub-task and the
+    // sync's twins are not in the epic).
+    assert_close(
+        percent(by_title(&okrs, "Finish the zero-downtime database upgrade")),
+        100.0 / 3.0,
+        "epic percent",
+    );
+    // Release 2026.2: OPS-3 (5 points) and OPS-5 (8), neither done.
+    assert_close(
+        percent(by_title(
+            &okrs,
+            "Deliver the story points of release 2026.2",
+        )),
+        0.0,
+        "release points percent",
+    );
+    // Bugs: OPS-6 is done, the only one; the KPI counts completed only.
+    let bugs = by_title(&okrs, "Fix 20 bugs");
+    assert_eq!(bugs["progress"]["value"], 1.0, "{bugs}");
     assert_rolled_up(&okrs);
     // Every number is assessed today (same dates, same expected progress),
     // even those whose history starts with backdated check-ins.
@@ -317,8 +337,7 @@ async fn demo_seeds_okrs_linked_to_the_simulator_and_prints_a_login() {
 
     let log = demo.stop().await;
     assert!(
-        !log.iter()
-            .any(|l| l.contains("the simulator changed an issue")),
+        !log.iter().any(|l| l.contains("the simulator changed")),
         "no change with --tick-secs 0: {log:?}"
     );
 }
@@ -332,7 +351,53 @@ async fn the_simulator_moves_progress_and_the_history_records_it() {
     let okrs = api.get("/api/v1/okrs").await;
     let okrs = okrs.as_array().expect("okrs").clone();
     let linked: Vec<&Value> = okrs.iter().filter(|o| o["link"].is_object()).collect();
-    assert_eq!(linked.len(), 3);
+    assert_eq!(linked.len(), 6);
+
+    // The simulator moves a Jira ticket every tick too: a Jira key result
+    // changes by webhook, with no refresh asked for (their next scheduled
+    // read is a minute away).
+    let jira_titles = [
+        "Finish the zero-downtime database upgrade",
+        "Deliver the story points of release 2026.2",
+        "Fix 20 bugs",
+    ];
+    let jira_values = |okrs: &[Value]| -> Vec<f64> {
+        jira_titles
+            .iter()
+            .map(|t| percent(by_title(okrs, t)))
+            .collect()
+    };
+    let jira_before = jira_values(&okrs);
+    let jira_changes = || {
+        demo.process
+            .lines()
+            .iter()
+            .filter(|l| l.contains("the simulator changed a Jira ticket"))
+            .count()
+    };
+    // The changes start once the sync pair's first pass is done.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while jira_changes() == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no Jira change in 60 s: {:?}",
+            demo.process.lines()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = api.get("/api/v1/okrs").await;
+        if jira_values(now.as_array().expect("okrs")) != jira_before {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no Jira key result moved by webhook in 30 s: {:?}",
+            demo.process.lines()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     // The simulator changes an issue every second or so; a refresh shows it.
     let before: f64 = linked.iter().map(|o| percent(o)).sum();
