@@ -36,6 +36,9 @@ pub struct RegisteredHook {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TimeSourceSettings {
     pub connection_id: i64,
+    /// Where worklogs on Jira keys are written (with the connection's
+    /// credentials, "for Name", unless the person linked their own).
+    pub jira_connection_id: Option<i64>,
     pub enabled: bool,
     /// Watch every project the token sees as Owner or Maintainer (then
     /// `projects` is what was found when last listed).
@@ -477,7 +480,7 @@ pub(crate) fn invalid(what: &str, text: &str) -> StoreError {
 
 macro_rules! impl_time {
     ($store:ty, $tx:ty) => {
-        const TIME_SOURCE_COLUMNS: &str = "connection_id, enabled, watch_all, projects, settings, \
+        const TIME_SOURCE_COLUMNS: &str = "connection_id, jira_connection_id, enabled, watch_all, projects, settings, \
             registered_hooks, backfilled_at, created_at, updated_at";
         const TIME_PERSON_COLUMNS: &str = "user_id, gitlab_user_id, gitlab_username, gitlab_email, own_token, \
             own_connection_id, time_zone, matched_by, connected_at, updated_at";
@@ -493,6 +496,7 @@ macro_rules! impl_time {
             Ok(crate::time::TimeSource {
                 source: crate::time::TimeSourceSettings {
                     connection_id: row.try_get("connection_id")?,
+                    jira_connection_id: row.try_get("jira_connection_id")?,
                     enabled: row.try_get("enabled")?,
                     watch_all: row.try_get("watch_all")?,
                     projects: from_json("watched projects", json_from_db(row.try_get("projects")?)?)?,
@@ -789,8 +793,10 @@ macro_rules! impl_time {
                 use crate::sync::to_json;
                 sqlx::query(
                     "INSERT INTO time_sources (id, connection_id, enabled, watch_all, projects, settings, \
-                     registered_hooks, created_at, updated_at) VALUES (1, $1, $2, $3, $4, $5, $6, $7, $7) \
+                     registered_hooks, created_at, updated_at, jira_connection_id) \
+                     VALUES (1, $1, $2, $3, $4, $5, $6, $7, $7, $8) \
                      ON CONFLICT (id) DO UPDATE SET connection_id = excluded.connection_id, \
+                     jira_connection_id = excluded.jira_connection_id, \
                      enabled = excluded.enabled, watch_all = excluded.watch_all, projects = excluded.projects, \
                      settings = excluded.settings, updated_at = excluded.updated_at",
                 )
@@ -801,6 +807,7 @@ macro_rules! impl_time {
                 .bind(json_to_db(&to_json("worklog settings", &s.settings)?))
                 .bind(json_to_db(&serde_json::json!([])))
                 .bind(to_db(now))
+                .bind(s.jira_connection_id)
                 .execute(&mut *self.tx)
                 .await?;
                 Ok(())

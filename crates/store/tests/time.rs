@@ -154,8 +154,10 @@ async fn the_source_round_trips_and_keeps_its_hooks(backend: Backend) {
     assert!(store.get_time_source().await.expect("read").is_none());
     let admin = user(&store, "admin@example.com").await;
     let gitlab = connection(&store, admin, IntegrationKind::Gitlab, "gitlab").await;
+    let jira = connection(&store, admin, IntegrationKind::Jira, "jira").await;
     let mut settings = TimeSourceSettings {
         connection_id: gitlab,
+        jira_connection_id: Some(jira),
         enabled: false,
         watch_all: true,
         projects: vec![WatchedProject {
@@ -523,6 +525,7 @@ async fn disconnecting_removes_activity_and_dismissals_but_keeps_written_worklog
     tx.save_time_source(
         &TimeSourceSettings {
             connection_id: gitlab,
+            jira_connection_id: Some(jira),
             enabled: true,
             watch_all: true,
             projects: Vec::new(),

@@ -3,10 +3,13 @@
 -- The organisation's activity source: one GitLab connection (one row at
 -- most), the projects it watches and the hooks Cairn registered on them,
 -- so disconnecting removes exactly those. Settings are the worklog rules
--- (session gap, lead-in, rounding, daily target) as JSON.
+-- (session gap, lead-in, rounding, daily target) as JSON. Worklogs on
+-- Jira keys are written through the Jira connection, as the person when
+-- they linked their own token.
 CREATE TABLE time_sources (
     id               INTEGER PRIMARY KEY CHECK (id = 1),
     connection_id    INTEGER NOT NULL REFERENCES connections (id) ON DELETE CASCADE,
+    jira_connection_id INTEGER REFERENCES connections (id) ON DELETE SET NULL,
     enabled          INTEGER NOT NULL,
     watch_all        INTEGER NOT NULL,
     projects         TEXT    NOT NULL,
