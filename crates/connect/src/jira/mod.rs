@@ -385,6 +385,20 @@ impl JiraClient {
             .await
     }
 
+    /// `GET .../issue/{key}/worklog`: the issue's worklogs (up to 5,000,
+    /// Jira's page), e.g. to find one Cairn wrote by its marker.
+    pub async fn worklogs(&self, key: &str) -> Result<Vec<JiraWorklog>, ConnectError> {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            #[serde(default)]
+            worklogs: Vec<JiraWorklog>,
+        }
+        let mut url = self.api(&["issue", key, "worklog"]).await?;
+        url.query_pairs_mut().append_pair("maxResults", "5000");
+        let page: Page = self.http.json(Req::get(url)).await?;
+        Ok(page.worklogs)
+    }
+
     /// `POST .../issue/{key}/worklog`: logs time on an issue.
     pub async fn add_worklog(
         &self,
@@ -484,8 +498,9 @@ fn last_segment(link: &str) -> Option<String> {
 pub struct NewWorklog {
     /// Seconds worked.
     pub seconds: i64,
-    /// When the work started.
-    pub started: chrono::DateTime<chrono::Utc>,
+    /// When the work started, with the offset it is sent in: the
+    /// person's own, so Jira files it on their day.
+    pub started: chrono::DateTime<chrono::FixedOffset>,
     /// Optional comment (plain text).
     pub comment: Option<String>,
     /// `auto` (default), `new`, `leave` or `manual`.
