@@ -50,6 +50,7 @@ both!(
     a_scripted_day_gives_the_suggestions_worked_out_by_hand,
     accepting_writes_one_worklog_even_when_the_answer_is_lost,
     disconnecting_removes_activity_of_that_person_or_everyone_and_the_hooks,
+    the_backfill_fills_what_no_hook_delivered_and_never_doubles,
 );
 
 /// Delivers what the simulator's project hooks send to `Hooks::ingest`,
@@ -141,6 +142,12 @@ impl Harness {
     /// amartin, bokafor and crossi; the source watches northwind/checkout
     /// with its hooks registered.
     async fn new(backend: Backend, third_zone: &str) -> Harness {
+        Harness::with_hooks(backend, third_zone, true).await
+    }
+
+    /// `project_hooks`: whether real-time is enabled (GitLab's project
+    /// hooks registered); without, only the backfill sees activity.
+    async fn with_hooks(backend: Backend, third_zone: &str, project_hooks: bool) -> Harness {
         let db = TestDb::new(backend).await;
         let store = db.store().await;
         let sim = cairn_sim::start(cairn_sim::SimConfig::default())
@@ -214,6 +221,7 @@ impl Harness {
         );
         let mut registry = Registry::with_builtins();
         hooks.register(&mut registry);
+        time.register(&mut registry);
         let shutdown = CancellationToken::new();
         let worker = Worker::new(
             store.clone(),
@@ -259,34 +267,36 @@ impl Harness {
         )
         .await
         .expect("source");
-        let real_time = hooks
-            .enable_real_time(
-                &admin,
-                gitlab,
-                Some(&base),
-                vec![PROJECT.into()],
+        if project_hooks {
+            let real_time = hooks
+                .enable_real_time(
+                    &admin,
+                    gitlab,
+                    Some(&base),
+                    vec![PROJECT.into()],
+                    Utc::now(),
+                )
+                .await
+                .expect("enable real-time");
+            assert_eq!(real_time.registered.len(), 1, "{real_time:?}");
+            let project_id = sim.with_world(|w| {
+                w.gitlab
+                    .projects
+                    .iter()
+                    .find(|p| p.path_with_namespace == PROJECT)
+                    .map(|p| p.id)
+                    .expect("project")
+            });
+            time.record_hooks(
+                &[RegisteredHook {
+                    project_id: project_id as i64,
+                    hook_id: real_time.registered[0].hook_id.clone(),
+                }],
                 Utc::now(),
             )
             .await
-            .expect("enable real-time");
-        assert_eq!(real_time.registered.len(), 1, "{real_time:?}");
-        let project_id = sim.with_world(|w| {
-            w.gitlab
-                .projects
-                .iter()
-                .find(|p| p.path_with_namespace == PROJECT)
-                .map(|p| p.id)
-                .expect("project")
-        });
-        time.record_hooks(
-            &[RegisteredHook {
-                project_id: project_id as i64,
-                hook_id: real_time.registered[0].hook_id.clone(),
-            }],
-            Utc::now(),
-        )
-        .await
-        .expect("record hooks");
+            .expect("record hooks");
+        }
 
         let mut people = Vec::new();
         for (username, name, zone, by) in [
@@ -915,4 +925,121 @@ async fn disconnecting_removes_activity_of_that_person_or_everyone_and_the_hooks
             .any(|a| a.action == "time.organisation_disconnected" && a.actor == "admin@example.com"),
         "{audit:?}"
     );
+}
+
+/// Without project hooks (GitLab sends none for a push touching more than
+/// 3 branches, or the hook was down), the backfill reads the Events API
+/// and every pushed commit from the Commits API; run again, or after
+/// hooks delivered the same work, nothing doubles.
+async fn the_backfill_fills_what_no_hook_delivered_and_never_doubles(backend: Backend) {
+    let h = Harness::with_hooks(backend, "UTC", false).await;
+    // The job enqueued when the source was enabled has run (nothing yet).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while h
+        .store
+        .get_time_source()
+        .await
+        .expect("source")
+        .and_then(|s| s.backfilled_at)
+        .is_none()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the backfill job did not run"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    h.push(
+        "amartin",
+        "feature/OPS-1-login",
+        &["Add login form", "Validate email"],
+        "2026-12-01T17:00:00Z",
+    )
+    .await;
+    h.push(
+        "amartin",
+        "fix/OPS-2",
+        &["Fix rounding"],
+        "2026-12-01T18:00:00Z",
+    )
+    .await;
+    h.ctl(
+        "/_sim/gitlab/push",
+        json!({"project": PROJECT, "as": "bokafor", "branch": "feature/GROW-1-report",
+               "commits": 25, "authored_at": "2026-12-01T04:00:00Z"}),
+    )
+    .await;
+    let mr = h
+        .ctl(
+            "/_sim/gitlab/merge_requests",
+            json!({"project": PROJECT, "as": "crossi", "title": "GROW-2 Checkout flow"}),
+        )
+        .await;
+    h.ctl(
+        "/_sim/gitlab/notes",
+        json!({"project": PROJECT, "as": "crossi", "merge_request": mr["iid"], "body": "Looks good"}),
+    )
+    .await;
+    assert_eq!(
+        h.store
+            .count_activities(h.people[0].user.id)
+            .await
+            .expect("n"),
+        0,
+        "no hooks"
+    );
+
+    let counts = h.time.backfill(Utc::now()).await.expect("backfill");
+    // Three commits, 25 commits, the comment. (The simulator's Events API
+    // records no merge request events, so the opened merge request is
+    // known from its hook only.)
+    assert_eq!(counts.stored, 3 + 25 + 1, "{counts:?}");
+    assert_eq!(counts.duplicates, 0);
+    // The same suggestions as when hooks delivered them.
+    let alice = h.week(0, date(2026, 12, 1)).await;
+    assert_eq!(
+        on(&alice, date(2026, 12, 1)),
+        vec![
+            (
+                date(2026, 12, 1),
+                at("2026-12-01T16:30:00Z"),
+                60,
+                Some("OPS-1".into()),
+                2
+            ),
+            (
+                date(2026, 12, 1),
+                at("2026-12-01T17:30:00Z"),
+                30,
+                Some("OPS-2".into()),
+                1
+            ),
+        ]
+    );
+    let bruno = h.week(1, date(2026, 12, 1)).await;
+    assert_eq!(
+        on(&bruno, date(2026, 12, 1)),
+        vec![(
+            date(2026, 12, 1),
+            at("2026-12-01T03:30:00Z"),
+            60,
+            Some("GROW-1".into()),
+            25
+        )]
+    );
+    let chiara = h.week(2, Utc::now().date_naive()).await;
+    let kinds: Vec<&str> = chiara.activities.iter().map(|a| a.kind.as_str()).collect();
+    assert_eq!(kinds, ["comment"]);
+    assert_eq!(
+        chiara
+            .suggestions
+            .iter()
+            .map(|s| s.target.clone())
+            .collect::<Vec<_>>(),
+        [Some("GROW-2".to_owned())],
+        "a comment counts for the merge request's key"
+    );
+
+    let again = h.time.backfill(Utc::now()).await.expect("backfill again");
+    assert_eq!((again.stored, again.duplicates), (0, 29), "{again:?}");
 }

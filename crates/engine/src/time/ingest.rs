@@ -39,7 +39,8 @@ pub struct IngestCounts {
 }
 
 impl IngestCounts {
-    fn add(&mut self, other: IngestCounts) {
+    /// Adds another delivery's counts (backfill pages).
+    pub fn merge(&mut self, other: IngestCounts) {
         self.stored += other.stored;
         self.duplicates += other.duplicates;
         self.unknown_authors += other.unknown_authors;
@@ -451,11 +452,4 @@ pub(crate) fn title_of(activity: &Activity) -> String {
         ActivityDetail::Issue(i) => format!("#{} {}", i.iid, i.title),
     };
     line.chars().take(200).collect()
-}
-
-impl IngestCounts {
-    /// Adds another delivery's counts (backfill pages).
-    pub fn merge(&mut self, other: IngestCounts) {
-        self.add(other);
-    }
 }

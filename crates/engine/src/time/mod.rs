@@ -1,6 +1,7 @@
 //! Time: GitLab activity turned into suggested worklogs (issue 17).
 //!
 //! - [`ingest`]: project hooks into activities of connected people.
+//! - [`backfill`]: the last 30 days from the Events and Commits APIs.
 //! - Suggestions are computed on read from stored activity with
 //!   `cairn_core::worklogs` (never stored); only decisions are kept, by the
 //!   suggestion's key, so they survive recomputation.
@@ -11,6 +12,7 @@
 //! Privacy: a person reads only their own activity and suggestions; an
 //! admin reads totals per person and project, never the items.
 
+pub mod backfill;
 pub mod ingest;
 pub mod write;
 
@@ -233,6 +235,7 @@ impl TimeEngine {
         let client = self.clients.gitlab(&connection)?;
         let watch_all = input.projects.is_empty();
         let projects = self.watched_projects(&client, &input.projects).await?;
+        let before = self.store.get_time_source().await?;
         let source = TimeSourceSettings {
             connection_id: connection.id,
             jira_connection_id: input.jira_connection_id,
@@ -257,6 +260,13 @@ impl TimeEngine {
         )
         .await?;
         tx.commit().await?;
+        // Enabling fills the last 30 days (once; hooks keep it current).
+        let was_enabled = before.as_ref().is_some_and(|b| {
+            b.source.enabled && b.source.connection_id == connection.id && b.backfilled_at.is_some()
+        });
+        if source.enabled && !was_enabled {
+            self.enqueue_backfill(now).await?;
+        }
         self.store
             .get_time_source()
             .await?
