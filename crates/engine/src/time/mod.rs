@@ -80,6 +80,19 @@ pub struct PersonInput {
     pub matched_by: MatchedBy,
 }
 
+/// The GitLab account a Cairn user matches, shown before connecting.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PersonMatch {
+    pub user_id: i64,
+    pub email: String,
+    pub name: String,
+    pub gitlab_user_id: Option<i64>,
+    pub gitlab_username: Option<String>,
+    pub gitlab_email: Option<String>,
+    /// `email`, `username`, or none (no match).
+    pub matched_by: Option<MatchedBy>,
+}
+
 /// A suggestion as a person sees it, with what they decided.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SuggestionView {
@@ -465,6 +478,66 @@ impl TimeEngine {
             .get_time_person(person.user_id)
             .await?
             .ok_or_else(|| EngineError::NotFound("no such person".to_owned()))
+    }
+
+    /// The GitLab account each Cairn user would be linked to (admin),
+    /// for confirmation before a bulk connect: by email, else by the
+    /// username the email's local part names; none when neither matches.
+    pub async fn match_people(
+        &self,
+        by: &Authenticated,
+        user_ids: &[i64],
+    ) -> Result<Vec<PersonMatch>, EngineError> {
+        require_admin(by)?;
+        let source =
+            self.store.get_time_source().await?.ok_or_else(|| {
+                EngineError::invalid("source", "set up the activity source first")
+            })?;
+        let client = self.gitlab_client(source.source.connection_id).await?;
+        let upstream = |e: cairn_connect::ConnectError| EngineError::Upstream(e.diagnosis());
+        let mut out = Vec::new();
+        for &user_id in user_ids {
+            let user =
+                self.store.get_user(user_id).await?.ok_or_else(|| {
+                    EngineError::invalid("user_ids", format!("no user {user_id}"))
+                })?;
+            let email = user.email.to_lowercase();
+            // GitLab's user search matches an email exactly (for an
+            // admin's token) but may not show it: one answer is the match.
+            let mut found_by_email = client.users(&email).collect_all().await.map_err(upstream)?;
+            let shown = found_by_email
+                .iter()
+                .position(|u| u.email.as_deref().map(str::to_lowercase).as_deref() == Some(&email));
+            let by_email = match shown {
+                Some(i) => Some(found_by_email.swap_remove(i)),
+                None if found_by_email.len() == 1 => found_by_email.pop(),
+                None => None,
+            };
+            let local = email.split('@').next().unwrap_or_default().to_owned();
+            let found = match by_email {
+                Some(u) => Some((u, MatchedBy::Email)),
+                None => client
+                    .users(&local)
+                    .collect_all()
+                    .await
+                    .map_err(upstream)?
+                    .into_iter()
+                    .find(|u| u.username.eq_ignore_ascii_case(&local))
+                    .map(|u| (u, MatchedBy::Username)),
+            };
+            out.push(PersonMatch {
+                user_id,
+                email: user.email.clone(),
+                name: user.name.clone(),
+                gitlab_user_id: found
+                    .as_ref()
+                    .map(|(u, _)| i64::try_from(u.id).unwrap_or(i64::MAX)),
+                gitlab_username: found.as_ref().map(|(u, _)| u.username.clone()),
+                gitlab_email: found.as_ref().and_then(|(u, _)| u.email.clone()),
+                matched_by: found.map(|(_, m)| m),
+            });
+        }
+        Ok(out)
     }
 
     /// Unlinks a person (themselves, or an admin): their activity and
