@@ -51,6 +51,8 @@ both!(
     accepting_writes_one_worklog_even_when_the_answer_is_lost,
     disconnecting_removes_activity_of_that_person_or_everyone_and_the_hooks,
     the_backfill_fills_what_no_hook_delivered_and_never_doubles,
+    bad_input_is_handled_and_never_fails_the_delivery,
+    a_gitlab_issue_suggestion_becomes_spent_time_once,
 );
 
 /// Delivers what the simulator's project hooks send to `Hooks::ingest`,
@@ -1042,4 +1044,124 @@ async fn the_backfill_fills_what_no_hook_delivered_and_never_doubles(backend: Ba
 
     let again = h.time.backfill(Utc::now()).await.expect("backfill again");
     assert_eq!((again.stored, again.duplicates), (0, 29), "{again:?}");
+}
+
+/// A branch naming 50 keys, lowercase keys, a commit by someone nobody is
+/// connected as: stored or counted, and every delivery applied.
+async fn bad_input_is_handled_and_never_fails_the_delivery(backend: Backend) {
+    let h = Harness::new(backend, "UTC").await;
+    let keys: Vec<String> = (1..=50).map(|n| format!("K{n}-1")).collect();
+    let branch = format!("feature/{}", keys.join("/"));
+    h.push(
+        "amartin",
+        &branch,
+        &["lowercase ops-1 and ae-12 only"],
+        "2026-12-01T17:00:00Z",
+    )
+    .await;
+    h.push(
+        "dpetrov",
+        "chore/x",
+        &["OPS-3 by someone unknown"],
+        "2026-12-01T17:00:00Z",
+    )
+    .await;
+    h.push("outsider", "main", &["Fixes OPS-4"], "2026-12-01T17:00:00Z")
+        .await;
+    h.settle().await;
+    let alice = h
+        .store
+        .list_activities(
+            h.people[0].user.id,
+            at("2026-12-01T00:00:00Z"),
+            at("2026-12-02T00:00:00Z"),
+        )
+        .await
+        .expect("activities");
+    assert_eq!(alice.len(), 1);
+    // At most 10 references per text; the first key of the branch is the
+    // target (lowercase keys in the message are not keys).
+    assert_eq!(alice[0].activity.refs.len(), 10);
+    assert_eq!(
+        alice[0].activity.target.as_ref().map(ToString::to_string),
+        Some("K1-1".to_owned())
+    );
+    let stats = h
+        .store
+        .hook_stats(h.gitlab, Utc::now() - chrono::Duration::hours(1))
+        .await
+        .expect("stats");
+    assert_eq!(stats.deliveries, 3, "{stats:?}");
+    assert_eq!(stats.failures, 0, "{stats:?}");
+    for person in &h.people {
+        let n = h.store.count_activities(person.user.id).await.expect("n");
+        assert!(n <= 1, "nobody else got the unknown authors' work");
+    }
+}
+
+/// A suggestion on a GitLab issue (`Closes #1`) becomes spent time on it,
+/// "for Name" with the marker, once; accepting again is refused.
+async fn a_gitlab_issue_suggestion_becomes_spent_time_once(backend: Backend) {
+    let h = Harness::new(backend, "UTC").await;
+    h.push(
+        "bokafor",
+        "main",
+        &["Round JPY totals\n\nCloses #1"],
+        "2026-12-01T10:00:00Z",
+    )
+    .await;
+    h.settle().await;
+    let week = h.week(1, date(2026, 12, 1)).await;
+    let found = on(&week, date(2026, 12, 1));
+    assert_eq!(
+        found,
+        vec![(
+            date(2026, 12, 1),
+            at("2026-12-01T09:30:00Z"),
+            30,
+            Some("northwind/checkout#1".into()),
+            1
+        )]
+    );
+    let spent = || {
+        h.sim.with_world(|w| {
+            w.gitlab
+                .projects
+                .iter()
+                .find(|p| p.path_with_namespace == PROJECT)
+                .and_then(|p| p.issues.iter().find(|i| i.iid == 1))
+                .map(|i| i.total_time_spent)
+                .expect("issue #1")
+        })
+    };
+    let before = spent();
+    let bruno = &h.people[1];
+    let key = week.suggestions[0].key.clone();
+    let written = h
+        .time
+        .accept(
+            bruno,
+            bruno.user.id,
+            &key,
+            AcceptInput::default(),
+            Utc::now(),
+        )
+        .await
+        .expect("accept");
+    assert_eq!(written.state, "written", "{written:?}");
+    assert_eq!(written.tracker, "gitlab");
+    assert_eq!(spent(), before + 30 * 60);
+    let again = h
+        .time
+        .accept(
+            bruno,
+            bruno.user.id,
+            &key,
+            AcceptInput::default(),
+            Utc::now(),
+        )
+        .await
+        .expect_err("decided already");
+    assert!(matches!(again, cairn_engine::EngineError::Conflict { .. }));
+    assert_eq!(spent(), before + 30 * 60, "logged once");
 }
