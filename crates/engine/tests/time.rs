@@ -25,7 +25,7 @@ use cairn_engine::time::write::AcceptInput;
 use cairn_engine::time::{PersonInput, SourceInput, TimeEngine, TimeSettings, WeekView};
 use cairn_store::hooks::DeliveryState;
 use cairn_store::testing::TestDb;
-use cairn_store::time::{MatchedBy, RegisteredHook};
+use cairn_store::time::{DevLinks, MatchedBy, RegisteredHook};
 use cairn_store::{Backend, Store};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
@@ -53,6 +53,7 @@ both!(
     the_backfill_fills_what_no_hook_delivered_and_never_doubles,
     bad_input_is_handled_and_never_fails_the_delivery,
     a_gitlab_issue_suggestion_becomes_spent_time_once,
+    jira_development_links_once_and_done_only_from_the_default_branch,
 );
 
 /// Delivers what the simulator's project hooks send to `Hooks::ingest`,
@@ -150,6 +151,15 @@ impl Harness {
     /// `project_hooks`: whether real-time is enabled (GitLab's project
     /// hooks registered); without, only the backfill sees activity.
     async fn with_hooks(backend: Backend, third_zone: &str, project_hooks: bool) -> Harness {
+        Harness::with_options(backend, third_zone, project_hooks, DevLinks::default()).await
+    }
+
+    async fn with_options(
+        backend: Backend,
+        third_zone: &str,
+        project_hooks: bool,
+        dev_links: DevLinks,
+    ) -> Harness {
         let db = TestDb::new(backend).await;
         let store = db.store().await;
         let sim = cairn_sim::start(cairn_sim::SimConfig::default())
@@ -264,6 +274,7 @@ impl Harness {
                 enabled: true,
                 projects: vec![PROJECT.into()],
                 settings: None,
+                dev_links,
             },
             Utc::now(),
         )
@@ -1164,4 +1175,107 @@ async fn a_gitlab_issue_suggestion_becomes_spent_time_once(backend: Backend) {
         .expect_err("decided already");
     assert!(matches!(again, cairn_engine::EngineError::Conflict { .. }));
     assert_eq!(spent(), before + 30 * 60, "logged once");
+}
+
+/// The issue's acceptance: a commit mentioning a key pushed, rebased and
+/// rebased again gives one remote link; `Fixes KEY` pushed to the default
+/// branch moves the issue to done once, on another branch not at all. A
+/// key Jira does not know is skipped without failing the delivery. The
+/// author need not be connected (dpetrov is not).
+async fn jira_development_links_once_and_done_only_from_the_default_branch(backend: Backend) {
+    let h = Harness::with_options(
+        backend,
+        "UTC",
+        true,
+        DevLinks {
+            enabled: true,
+            comment: true,
+            transition: true,
+        },
+    )
+    .await;
+    let links = |key: &'static str| {
+        let jira = h.jira.clone();
+        async move {
+            jira.remote_links(key)
+                .await
+                .expect("links")
+                .into_iter()
+                .filter(|l| {
+                    l["globalId"]
+                        .as_str()
+                        .is_some_and(|g| g.starts_with("cairn:"))
+                })
+                .count()
+        }
+    };
+    let done = |key: &'static str| {
+        let jira = h.jira.clone();
+        async move {
+            jira.issue(key, &["status"])
+                .await
+                .expect("issue")
+                .fields
+                .status
+                .is_some_and(|s| s.is_done())
+        }
+    };
+    assert!(!done("OPS-4").await && !done("OPS-5").await);
+    let comments_on = |key: &str| {
+        h.sim.with_world(|w| {
+            w.jira
+                .issues
+                .iter()
+                .find(|i| i.key == key)
+                .map_or(0, |i| i.comments.len())
+        })
+    };
+    let comments_before = comments_on("OPS-1");
+
+    h.push(
+        "dpetrov",
+        "feature/login",
+        &["Login form for OPS-1 and NOPE-9"],
+        "2026-12-01T17:00:00Z",
+    )
+    .await;
+    h.settle().await;
+    assert_eq!(links("OPS-1").await, 1);
+    for _ in 0..2 {
+        // Main moves on, the branch is rebased (a force-push of new SHAs).
+        h.push("bokafor", "main", &["Unrelated"], "2026-12-01T18:00:00Z")
+            .await;
+        h.ctl(
+            "/_sim/gitlab/rebase",
+            json!({"project": PROJECT, "as": "dpetrov", "branch": "feature/login"}),
+        )
+        .await;
+        h.settle().await;
+    }
+    assert_eq!(
+        links("OPS-1").await,
+        1,
+        "one link however often it is rebased"
+    );
+    let comments = comments_on("OPS-1");
+    assert_eq!(comments, comments_before + 1, "one comment with the link");
+
+    h.push(
+        "dpetrov",
+        "feature/fix",
+        &["Fixes OPS-5"],
+        "2026-12-01T19:00:00Z",
+    )
+    .await;
+    h.push("dpetrov", "main", &["Fixes OPS-4"], "2026-12-01T19:30:00Z")
+        .await;
+    h.settle().await;
+    assert!(done("OPS-4").await, "closed from the default branch");
+    assert!(!done("OPS-5").await, "another branch closes nothing");
+    let stats = h
+        .store
+        .hook_stats(h.gitlab, Utc::now() - chrono::Duration::hours(1))
+        .await
+        .expect("stats");
+    assert_eq!(stats.failures, 0, "{stats:?}");
 }

@@ -32,6 +32,18 @@ pub struct RegisteredHook {
     pub hook_id: String,
 }
 
+/// Jira development links for the source's GitLab and Jira connections:
+/// a Jira key mentioned in a commit, merge request or comment adds one
+/// remote link to the Jira issue (and a comment if `comment`); a closing
+/// phrase landing on the default branch moves the issue to done.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct DevLinks {
+    pub enabled: bool,
+    pub comment: bool,
+    pub transition: bool,
+}
+
 /// What an admin sets on the organisation's activity source.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TimeSourceSettings {
@@ -45,6 +57,7 @@ pub struct TimeSourceSettings {
     pub watch_all: bool,
     pub projects: Vec<WatchedProject>,
     pub settings: WorklogSettings,
+    pub dev_links: DevLinks,
 }
 
 /// The stored source.
@@ -481,7 +494,7 @@ pub(crate) fn invalid(what: &str, text: &str) -> StoreError {
 macro_rules! impl_time {
     ($store:ty, $tx:ty) => {
         const TIME_SOURCE_COLUMNS: &str = "connection_id, jira_connection_id, enabled, watch_all, projects, settings, \
-            registered_hooks, backfilled_at, created_at, updated_at";
+            dev_links, registered_hooks, backfilled_at, created_at, updated_at";
         const TIME_PERSON_COLUMNS: &str = "user_id, gitlab_user_id, gitlab_username, gitlab_email, own_token, \
             own_connection_id, time_zone, matched_by, connected_at, updated_at";
         const ACTIVITY_COLUMNS: &str = "id, user_id, project_id, project_path, kind, occurred_at, fingerprint, \
@@ -501,6 +514,7 @@ macro_rules! impl_time {
                     watch_all: row.try_get("watch_all")?,
                     projects: from_json("watched projects", json_from_db(row.try_get("projects")?)?)?,
                     settings: from_json("worklog settings", json_from_db(row.try_get("settings")?)?)?,
+                    dev_links: from_json("dev links", json_from_db(row.try_get("dev_links")?)?)?,
                 },
                 registered_hooks: from_json(
                     "registered hooks",
@@ -793,9 +807,10 @@ macro_rules! impl_time {
                 use crate::sync::to_json;
                 sqlx::query(
                     "INSERT INTO time_sources (id, connection_id, enabled, watch_all, projects, settings, \
-                     registered_hooks, created_at, updated_at, jira_connection_id) \
-                     VALUES (1, $1, $2, $3, $4, $5, $6, $7, $7, $8) \
+                     registered_hooks, created_at, updated_at, jira_connection_id, dev_links) \
+                     VALUES (1, $1, $2, $3, $4, $5, $6, $7, $7, $8, $9) \
                      ON CONFLICT (id) DO UPDATE SET connection_id = excluded.connection_id, \
+                     dev_links = excluded.dev_links, \
                      jira_connection_id = excluded.jira_connection_id, \
                      enabled = excluded.enabled, watch_all = excluded.watch_all, projects = excluded.projects, \
                      settings = excluded.settings, updated_at = excluded.updated_at",
@@ -808,6 +823,7 @@ macro_rules! impl_time {
                 .bind(json_to_db(&serde_json::json!([])))
                 .bind(to_db(now))
                 .bind(s.jira_connection_id)
+                .bind(json_to_db(&to_json("dev links", &s.dev_links)?))
                 .execute(&mut *self.tx)
                 .await?;
                 Ok(())

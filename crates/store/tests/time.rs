@@ -8,7 +8,7 @@ use cairn_core::activity::{ActivityKind, JiraKey, Reference, Target};
 use cairn_core::worklogs::WorklogSettings;
 use cairn_store::testing::TestDb;
 use cairn_store::time::{
-    ActivitySource, Decision, MatchedBy, NewActivity, NewTimeDecision, NewTimePerson,
+    ActivitySource, Decision, DevLinks, MatchedBy, NewActivity, NewTimeDecision, NewTimePerson,
     NewWorklogWrite, RegisteredHook, TimeSourceSettings, WatchedProject, WorklogTracker,
     WriteState,
 };
@@ -166,6 +166,11 @@ async fn the_source_round_trips_and_keeps_its_hooks(backend: Backend) {
             role: "maintainer".into(),
         }],
         settings: WorklogSettings::default(),
+        dev_links: DevLinks {
+            enabled: true,
+            comment: false,
+            transition: true,
+        },
     };
     let mut tx = store.begin().await.expect("begin");
     tx.save_time_source(&settings, t0()).await.expect("save");
@@ -530,6 +535,7 @@ async fn disconnecting_removes_activity_and_dismissals_but_keeps_written_worklog
             watch_all: true,
             projects: Vec::new(),
             settings: WorklogSettings::default(),
+            dev_links: DevLinks::default(),
         },
         t0(),
     )

@@ -385,6 +385,34 @@ impl JiraClient {
             .await
     }
 
+    /// `GET .../issue/{key}/remotelink`: the issue's links to things
+    /// outside Jira, as Jira gives them (`globalId`, `object.url`, ...).
+    pub async fn remote_links(&self, key: &str) -> Result<Vec<Value>, ConnectError> {
+        let url = self.api(&["issue", key, "remotelink"]).await?;
+        self.http.json(Req::get(url)).await
+    }
+
+    /// `POST .../issue/{key}/remotelink`: adds a link, or updates the one
+    /// with the same `global_id` (Jira's own deduplication).
+    pub async fn put_remote_link(
+        &self,
+        key: &str,
+        global_id: &str,
+        url: &str,
+        title: &str,
+    ) -> Result<(), ConnectError> {
+        let api = self.api(&["issue", key, "remotelink"]).await?;
+        let body = json!({
+            "globalId": global_id,
+            "application": { "type": "com.gitlab", "name": "GitLab" },
+            "object": { "url": url, "title": title },
+        });
+        self.http
+            .execute(Req::with_body(Method::POST, api, body))
+            .await
+            .map(|_| ())
+    }
+
     /// `GET .../issue/{key}/worklog`: the issue's worklogs (up to 5,000,
     /// Jira's page), e.g. to find one Cairn wrote by its marker.
     pub async fn worklogs(&self, key: &str) -> Result<Vec<JiraWorklog>, ConnectError> {

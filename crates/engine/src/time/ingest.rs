@@ -153,7 +153,15 @@ impl TimeEngine {
             }
             GitLabWebhook::TagPush(_) | GitLabWebhook::Other { .. } => return Ok(None),
         };
+        let default_branch = raw
+            .get("project")
+            .and_then(|p| p.get("default_branch"))
+            .and_then(Value::as_str)
+            .unwrap_or("main")
+            .to_owned();
+        let links = super::links::link_work(&observed, &default_branch);
         let counts = self.store_observed(observed, now).await?;
+        self.apply_links(&source, &links).await?;
         Ok(Some(counts))
     }
 

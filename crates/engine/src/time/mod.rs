@@ -14,6 +14,7 @@
 
 pub mod backfill;
 pub mod ingest;
+pub mod links;
 pub mod write;
 
 use std::collections::HashMap;
@@ -65,6 +66,8 @@ pub struct SourceInput {
     /// sees as Owner or Maintainer.
     pub projects: Vec<String>,
     pub settings: Option<WorklogSettings>,
+    /// Jira development links (off by default).
+    pub dev_links: cairn_store::time::DevLinks,
 }
 
 /// Linking a person to a GitLab account.
@@ -256,7 +259,14 @@ impl TimeEngine {
             watch_all,
             projects,
             settings,
+            dev_links: input.dev_links,
         };
+        if source.dev_links.enabled && source.jira_connection_id.is_none() {
+            return Err(EngineError::invalid(
+                "jira_connection_id",
+                "development links need the Jira connection",
+            ));
+        }
         let mut tx = self.store.begin().await?;
         tx.save_time_source(&source, now).await?;
         tx.append_audit(

@@ -5,7 +5,8 @@
 -- so disconnecting removes exactly those. Settings are the worklog rules
 -- (session gap, lead-in, rounding, daily target) as JSON. Worklogs on
 -- Jira keys are written through the Jira connection, as the person when
--- they linked their own token.
+-- they linked their own token. `dev_links`: Jira development links for
+-- this GitLab/Jira pair (off by default).
 CREATE TABLE time_sources (
     id               BIGINT PRIMARY KEY CHECK (id = 1),
     connection_id    BIGINT NOT NULL REFERENCES connections (id) ON DELETE CASCADE,
@@ -14,6 +15,7 @@ CREATE TABLE time_sources (
     watch_all        BOOLEAN NOT NULL,
     projects         JSONB    NOT NULL,
     settings         JSONB    NOT NULL,
+    dev_links        JSONB   NOT NULL DEFAULT '{}'::jsonb,
     registered_hooks JSONB    NOT NULL,
     backfilled_at    TIMESTAMPTZ,
     created_at       TIMESTAMPTZ NOT NULL,

@@ -5,7 +5,8 @@
 -- so disconnecting removes exactly those. Settings are the worklog rules
 -- (session gap, lead-in, rounding, daily target) as JSON. Worklogs on
 -- Jira keys are written through the Jira connection, as the person when
--- they linked their own token.
+-- they linked their own token. `dev_links`: Jira development links for
+-- this GitLab/Jira pair (off by default).
 CREATE TABLE time_sources (
     id               INTEGER PRIMARY KEY CHECK (id = 1),
     connection_id    INTEGER NOT NULL REFERENCES connections (id) ON DELETE CASCADE,
@@ -14,6 +15,7 @@ CREATE TABLE time_sources (
     watch_all        INTEGER NOT NULL,
     projects         TEXT    NOT NULL,
     settings         TEXT    NOT NULL,
+    dev_links        TEXT    NOT NULL DEFAULT '{}',
     registered_hooks TEXT    NOT NULL,
     backfilled_at    INTEGER,
     created_at       INTEGER NOT NULL,

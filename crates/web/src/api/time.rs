@@ -16,7 +16,9 @@ use cairn_engine::time::write::AcceptInput;
 use cairn_engine::time::{
     ActivityView, PersonInput, PersonMatch, SourceInput, SuggestionView, WeekView, WorklogView,
 };
-use cairn_store::time::{MatchedBy, RegisteredHook, TimePerson, TimeSource, WatchedProject};
+use cairn_store::time::{
+    DevLinks, MatchedBy, RegisteredHook, TimePerson, TimeSource, WatchedProject,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -98,6 +100,11 @@ pub(crate) struct SourceRequest {
     projects: Vec<String>,
     #[serde(default)]
     settings: Option<SettingsBody>,
+    /// Jira development links for this GitLab and Jira connection (off by
+    /// default): a remote link per mentioned key, optionally a comment,
+    /// and done on a closing phrase landing on the default branch.
+    #[serde(default)]
+    dev_links: Option<DevLinks>,
 }
 
 /// A watched project and the token's role on it.
@@ -128,6 +135,7 @@ pub(crate) struct SourceResponse {
     watch_all: bool,
     projects: Vec<WatchedProjectView>,
     settings: SettingsBody,
+    dev_links: DevLinks,
     /// Project hooks Cairn registered (removed on disconnect).
     registered_hooks: usize,
     backfilled_at: Option<DateTime<Utc>>,
@@ -145,6 +153,7 @@ impl SourceResponse {
             watch_all: s.source.watch_all,
             projects: s.source.projects.iter().map(Into::into).collect(),
             settings: s.source.settings.into(),
+            dev_links: s.source.dev_links,
             registered_hooks: s.registered_hooks.len(),
             backfilled_at: s.backfilled_at,
             real_time,
@@ -192,6 +201,7 @@ pub(crate) async fn put_source(
                 enabled: body.enabled,
                 projects: body.projects,
                 settings: body.settings.map(Into::into),
+                dev_links: body.dev_links.unwrap_or_default(),
             },
             Utc::now(),
         )
