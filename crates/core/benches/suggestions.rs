@@ -21,8 +21,13 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(30);
-    let zones = ["America/Los_Angeles", "Asia/Kolkata", "Europe/Berlin", "UTC"]
-        .map(|z| parse_time_zone(z).expect("zone"));
+    let zones = [
+        "America/Los_Angeles",
+        "Asia/Kolkata",
+        "Europe/Berlin",
+        "UTC",
+    ]
+    .map(|z| parse_time_zone(z).expect("zone"));
     let keys: Vec<Option<Target>> = ["AE-12", "AE-13", "OPS-7"]
         .iter()
         .map(|k| Some(Target::jira(JiraKey::parse(k).expect("key"))))
@@ -54,7 +59,8 @@ fn main() {
                     activities.push(TimedActivity {
                         id,
                         at: begin + Duration::minutes(n * 17),
-                        target: keys[((person + day + session + n / 2) % keys.len() as i64) as usize]
+                        target: keys
+                            [((person + day + session + n / 2) % keys.len() as i64) as usize]
                             .clone(),
                     });
                 }
