@@ -149,6 +149,46 @@ fn calls(sim: &cairn_sim::SimHandle) -> (usize, usize) {
     (gitlab, requests.len() - gitlab)
 }
 
+/// The simulator's requests since it was last cleared, by service, method
+/// and path shape (ids and keys folded), most frequent first: where the
+/// calls per change go.
+fn call_shapes(sim: &cairn_sim::SimHandle) -> Vec<(String, usize)> {
+    let mut shapes: HashMap<String, usize> = HashMap::new();
+    for r in sim.requests() {
+        if r.path.starts_with("/_sim") {
+            continue;
+        }
+        let path: Vec<&str> = r
+            .path
+            .split('/')
+            .map(|part| {
+                let id = !part.is_empty() && part.chars().all(|c| c.is_ascii_digit());
+                let key = part.split_once('-').is_some_and(|(p, n)| {
+                    !p.is_empty()
+                        && p.chars().all(|c| c.is_ascii_uppercase())
+                        && n.chars().all(|c| c.is_ascii_digit())
+                });
+                if id || key { "{id}" } else { part }
+            })
+            .collect();
+        *shapes
+            .entry(format!("{:?} {} {}", r.service, r.method, path.join("/")))
+            .or_default() += 1;
+    }
+    let mut shapes: Vec<_> = shapes.into_iter().collect();
+    shapes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    shapes
+}
+
+fn print_call_shapes(sim: &cairn_sim::SimHandle, per: usize) {
+    for (shape, n) in call_shapes(sim).into_iter().take(8) {
+        println!(
+            "    {:>8.2} per change  {shape}",
+            n as f64 / per.max(1) as f64
+        );
+    }
+}
+
 async fn bring_across(
     state: &AppState,
     sim: &cairn_sim::SimHandle,
@@ -258,6 +298,7 @@ async fn change_to_other_side(
     let client = reqwest::Client::new();
     let interval = Duration::from_secs_f64(1.0 / f64::from(bench.rate.max(1)));
     let start = Instant::now();
+    let started_at = Utc::now();
     let mut pending: HashMap<String, (String, Instant)> = HashMap::new();
     let mut latencies = Vec::new();
     let mut sent = 0;
@@ -332,5 +373,28 @@ async fn change_to_other_side(
         item_runs.len(),
         zero_call_runs
     );
+    print_call_shapes(sim, total);
+    // Cairn's own account of its writes in this part, by side and fields.
+    let mut writes_by: HashMap<String, usize> = HashMap::new();
+    for op in state
+        .store
+        .list_sync_operations(pair, None, 1_000_000)
+        .await?
+        .iter()
+        .filter(|o| o.created_at >= started_at && o.kind != cairn_core::sync::OperationKind::Create)
+    {
+        let fields: Vec<&str> = op.fields.keys().map(String::as_str).collect();
+        *writes_by
+            .entry(format!(
+                "{} {} [{}]",
+                op.side,
+                op.kind.as_str(),
+                fields.join(", ")
+            ))
+            .or_default() += 1;
+    }
+    for (what, n) in writes_by {
+        println!("    {n:>8} writes  {what}");
+    }
     Ok(())
 }

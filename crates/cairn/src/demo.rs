@@ -22,6 +22,7 @@ use cairn_core::secret::Secret;
 use cairn_engine::accounts::Authenticated;
 use cairn_engine::connections::ConnectionInput;
 use cairn_engine::goals::{GitLabQuery, LinkInput, OkrInput};
+use cairn_engine::sync::{PairInput, SideInput};
 use cairn_sim::{SimConfig, SimHandle, World};
 use cairn_store::goals::OkrKind;
 use cairn_web::AppState;
@@ -42,6 +43,12 @@ const STATE_FILES: &[&str] = &["cairn.db", "cairn.db-wal", "cairn.db-shm", "mast
 /// Seconds between scheduled refreshes of the demo's links: the minimum,
 /// so the simulator's changes show within a minute.
 const REFRESH_SECS: i64 = 60;
+
+/// The sync pair the demo runs: the checkout project and Jira's OPS,
+/// where only OPS tickets labelled `checkout` come to GitLab.
+const SYNC_GITLAB_PROJECT: &str = "northwind/checkout";
+const SYNC_JIRA_PROJECT: &str = "OPS";
+const SYNC_JIRA_SCOPE: &str = "labels = checkout";
 
 /// Options of `cairn demo`. It reads no `cairn.toml` and no `CAIRN_*`
 /// settings, so a production configuration in the working directory can
@@ -145,7 +152,7 @@ pub async fn run(args: DemoArgs, settings: Settings) -> anyhow::Result<()> {
     .context("cannot start the simulator")?;
     let sim = Arc::new(sim);
     let stop = CancellationToken::new();
-    let (seeded_tx, seeded_rx) = tokio::sync::oneshot::channel::<CancellationToken>();
+    let (seeded_tx, seeded_rx) = tokio::sync::oneshot::channel::<Started>();
     let ticker = tokio::spawn(change_now_and_then(
         sim.clone(),
         Duration::from_secs(args.tick_secs),
@@ -155,11 +162,12 @@ pub async fn run(args: DemoArgs, settings: Settings) -> anyhow::Result<()> {
 
     let gitlab_url = sim.gitlab_url();
     let jira_url = sim.jira_url();
+    let banner_jira_url = jira_url.clone();
     let result = crate::serve::run_with(settings, |ready| async move {
         let now = Utc::now();
         let password = demo_password();
         let url = browser_url(ready.address);
-        let seeded = seed(&ready.state, &gitlab_url, &url, &password, now).await?;
+        let seeded = seed(&ready.state, &gitlab_url, &jira_url, &url, &password, now).await?;
         println!();
         println!("Cairn demo is running at {url}");
         println!("  sign in as  {DEMO_EMAIL}");
@@ -173,13 +181,23 @@ pub async fn run(args: DemoArgs, settings: Settings) -> anyhow::Result<()> {
             seeded.hooked
         );
         println!(
-            "  simulator   GitLab {gitlab_url} (token {}), Jira {jira_url}",
-            cairn_sim::DEFAULT_GITLAB_TOKEN
+            "  sync        {SYNC_GITLAB_PROJECT} <-> Jira {SYNC_JIRA_PROJECT} (pair {}, active): {url}/api/v1/sync-pairs/{}/items",
+            seeded.sync_pair, seeded.sync_pair
+        );
+        println!(
+            "  simulator   GitLab {gitlab_url} (token {}), Jira {banner_jira_url} ({} / {})",
+            cairn_sim::DEFAULT_GITLAB_TOKEN,
+            cairn_sim::DEFAULT_JIRA_EMAIL,
+            cairn_sim::DEFAULT_JIRA_API_TOKEN
         );
         println!("  Ctrl-C stops the demo; its data is reset at the next start.");
         println!();
         tracing::info!(url = %url, email = DEMO_EMAIL, "demo ready");
-        let _ = seeded_tx.send(ready.shutdown);
+        let _ = seeded_tx.send(Started {
+            shutdown: ready.shutdown,
+            state: ready.state.clone(),
+            sync_pair: seeded.sync_pair,
+        });
         Ok(())
     })
     .await;
@@ -261,6 +279,8 @@ struct Seeded {
     links: usize,
     /// GitLab projects whose webhooks now reach Cairn.
     hooked: usize,
+    /// The id of the GitLab <-> Jira sync pair.
+    sync_pair: i64,
 }
 
 /// The calendar quarter that contains `day`, as (name, first day, last day).
@@ -297,12 +317,13 @@ enum Source {
     CheckIns(&'static [(i64, f64, &'static str)]),
 }
 
-/// Creates the admin, a shared connection to the simulated GitLab, the
-/// current quarter as a period, and two objectives whose key results read
-/// the simulator or take check-ins.
+/// Creates the admin, shared connections to the simulated GitLab and Jira,
+/// the current quarter as a period, two objectives whose key results read
+/// the simulator or take check-ins, and an active GitLab <-> Jira sync pair.
 async fn seed(
     state: &AppState,
     gitlab_url: &str,
+    jira_url: &str,
     cairn_url: &str,
     password: &Secret,
     now: DateTime<Utc>,
@@ -418,6 +439,7 @@ async fn seed(
         key_results: 0,
         links: 0,
         hooked: 0,
+        sync_pair: 0,
     };
     for (title, description, key_results) in objectives {
         let objective = state
@@ -500,7 +522,76 @@ async fn seed(
         .await
         .context("cannot register the simulated GitLab's webhooks")?;
     seeded.hooked = real_time.registered.len();
+    seeded.sync_pair = seed_sync(state, &by, connection.id, jira_url, cairn_url, now).await?;
     Ok(seeded)
+}
+
+/// A shared connection to the simulated Jira with its webhook registered,
+/// and an active pair keeping `northwind/checkout` and Jira's OPS the same.
+/// It reaches back to the sample's first day, so the checkout issues have
+/// their Jira twins as soon as the demo is up; OPS's own tickets stay out
+/// of GitLab unless labelled `checkout`.
+async fn seed_sync(
+    state: &AppState,
+    by: &Authenticated,
+    gitlab_connection: i64,
+    jira_url: &str,
+    cairn_url: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<i64> {
+    let jira = state
+        .connections
+        .create(
+            by,
+            ConnectionInput {
+                kind: "jira".to_owned(),
+                name: "Northwind Jira (simulated)".to_owned(),
+                base_url: Some(jira_url.to_owned()),
+                auth_kind: "basic".to_owned(),
+                username: Some(cairn_sim::DEFAULT_JIRA_EMAIL.to_owned()),
+                secret: Secret::new(cairn_sim::DEFAULT_JIRA_API_TOKEN),
+                shared: true,
+            },
+            now,
+        )
+        .await
+        .context("cannot create the connection to the simulated Jira")?;
+    state
+        .hooks
+        .enable_real_time(by, jira.id, Some(cairn_url), Vec::new(), now)
+        .await
+        .context("cannot register the simulated Jira's webhook")?;
+    let view = state
+        .sync
+        .create_pair(
+            by,
+            &PairInput {
+                name: "Checkout <-> Jira OPS".to_owned(),
+                left: SideInput {
+                    connection_id: gitlab_connection,
+                    project: SYNC_GITLAB_PROJECT.to_owned(),
+                    labels: Vec::new(),
+                    jql: None,
+                },
+                right: SideInput {
+                    connection_id: jira.id,
+                    project: SYNC_JIRA_PROJECT.to_owned(),
+                    labels: Vec::new(),
+                    jql: Some(SYNC_JIRA_SCOPE.to_owned()),
+                },
+                active: true,
+                created_after: Some(cairn_sim::seed::base_time() - chrono::Duration::days(1)),
+                fields: Default::default(),
+                status_mapping: None,
+                transition_defaults: None,
+                jira_issue_type: None,
+                scan_interval_secs: None,
+            },
+            now,
+        )
+        .await
+        .context("cannot create the demo's sync pair")?;
+    Ok(view.pair.id)
 }
 
 fn okr_input(
@@ -652,24 +743,61 @@ fn pick(world: &World, dice: &mut Dice) -> Change {
     options.swap_remove(index.min(options.len() - 1))
 }
 
-/// After seeding, every `every` on average (between 2/3 and 4/3 of it),
-/// makes one change in the simulator, until `stop` or the server's
-/// shutdown. `every` of zero makes none.
+/// What the change loop needs once the demo is seeded and serving.
+struct Started {
+    shutdown: CancellationToken,
+    state: AppState,
+    sync_pair: i64,
+}
+
+/// Waits (at most 30 s) until the sync pair's first scan has run and
+/// every item it found is carried, so the simulator's changes start from
+/// a settled demo.
+async fn first_sync_settled(state: &AppState, pair: i64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while tokio::time::Instant::now() < deadline {
+        let scanned = state
+            .store
+            .list_sync_runs(pair, 5)
+            .await
+            .is_ok_and(|runs| runs.iter().any(|r| r.triggered_by == "scan"));
+        let pending = state
+            .store
+            .sync_item_counts(pair)
+            .await
+            .map_or(1, |c| c.pending);
+        if scanned && pending == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tracing::warn!(pair, "the demo's first sync did not settle within 30 s");
+}
+
+/// After seeding and the first sync, every `every` on average (between
+/// 2/3 and 4/3 of it), makes one change in the simulator, until `stop` or
+/// the server's shutdown. `every` of zero makes none.
 async fn change_now_and_then(
     sim: Arc<SimHandle>,
     every: Duration,
-    seeded: tokio::sync::oneshot::Receiver<CancellationToken>,
+    seeded: tokio::sync::oneshot::Receiver<Started>,
     stop: CancellationToken,
 ) {
-    let shutdown = tokio::select! {
+    let started = tokio::select! {
         _ = stop.cancelled() => return,
         seeded = seeded => match seeded {
-            Ok(shutdown) => shutdown,
+            Ok(started) => started,
             Err(_) => return,
         },
     };
+    let shutdown = started.shutdown;
     if every.is_zero() {
         return;
+    }
+    tokio::select! {
+        _ = stop.cancelled() => return,
+        _ = shutdown.cancelled() => return,
+        _ = first_sync_settled(&started.state, started.sync_pair) => {}
     }
     let client = reqwest::Client::new();
     let control = format!("{}/_sim/gitlab", sim.gitlab_url());

@@ -76,6 +76,9 @@ pub struct Report {
     pub unanswered: usize,
     /// Log lines of every instance that are errors or panics.
     pub errors: Vec<String>,
+    /// Points of changes whose applier a fault stopped between their items
+    /// and their point, recorded before the next change (or by a retry).
+    pub mended: usize,
     /// From the first change until every change was applied.
     pub elapsed: Duration,
 }
@@ -160,7 +163,12 @@ impl Cluster {
     /// log lines. Fails if one had exited already (crashed) or does not
     /// stop cleanly.
     pub async fn stop(self) -> anyhow::Result<Vec<String>> {
-        let mut errors = Vec::new();
+        Ok(error_lines(&self.stop_with_lines().await?))
+    }
+
+    /// [`Cluster::stop`], returning every log line of the instances.
+    async fn stop_with_lines(self) -> anyhow::Result<Vec<String>> {
+        let mut all = Vec::new();
         for process in self.processes.into_iter().flatten() {
             if process.has_exited() {
                 bail!(
@@ -172,10 +180,19 @@ impl Cluster {
             if !status.success() {
                 bail!("an instance stopped with {status}:\n{}", lines.join("\n"));
             }
-            errors.extend(error_lines(&lines));
+            all.extend(lines);
         }
-        Ok(errors)
+        Ok(all)
     }
+}
+
+/// Log lines saying a change's point lost by a fault was recorded later
+/// (by `Goals::apply_item_changes`).
+fn mended_lines(lines: &[String]) -> usize {
+    lines
+        .iter()
+        .filter(|l| l.contains("applied before a fault is recorded now"))
+        .count()
 }
 
 fn error_lines(lines: &[String]) -> Vec<String> {
@@ -531,11 +548,14 @@ where
         }));
     }
     let mut errors = Vec::new();
+    let mut mended = 0;
     half_made.notified().await;
     if plan.kill_one && cluster.processes.len() > 1 {
         proxy.set(1, None);
         if let Some(process) = cluster.processes[1].take() {
-            errors.extend(error_lines(&process.kill().await?));
+            let lines = process.kill().await?;
+            errors.extend(error_lines(&lines));
+            mended += mended_lines(&lines);
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
         let process = cluster.spawn().await?;
@@ -597,7 +617,9 @@ where
         .and_then(|o| o.progress)
         .map(|p| p.percent);
     stop_proxy.cancel();
-    errors.extend(cluster.stop().await?);
+    let lines = cluster.stop_with_lines().await?;
+    errors.extend(error_lines(&lines));
+    mended += mended_lines(&lines);
     state.store.close().await;
     if let Ok(sim) = Arc::try_unwrap(sim) {
         sim.shutdown().await;
@@ -620,6 +642,7 @@ where
         per_instance,
         unanswered: proxy.unanswered.load(Ordering::Relaxed),
         errors,
+        mended,
         elapsed,
     })
 }

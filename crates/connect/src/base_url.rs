@@ -82,26 +82,62 @@ mod tests {
     }
 
     #[test]
-    fn good_urls_pass() {
-        for ok in [
-            "https://gitlab.com",
-            "http://localhost:8080/",
-            " https://jira.example.com/jira ",
+    fn good_urls_pass_normalised() {
+        // Trimmed, with the root path `/` added to a bare host and a
+        // context path kept as typed (`join` drops its trailing slash).
+        for (input, normalised) in [
+            ("https://gitlab.com", "https://gitlab.com/"),
+            ("http://localhost:8080/", "http://localhost:8080/"),
+            (
+                " https://jira.example.com/jira ",
+                "https://jira.example.com/jira",
+            ),
+            (
+                "HTTPS://GitLab.Example.COM:443/",
+                "https://gitlab.example.com/",
+            ),
+            ("http://localhost:80/gitlab/", "http://localhost/gitlab/"),
         ] {
-            validate_base_url(ok).expect(ok);
+            assert_eq!(
+                validate_base_url(input).expect(input).as_str(),
+                normalised,
+                "{input}"
+            );
         }
     }
 
     #[test]
     fn bad_urls_name_the_problem() {
-        assert!(reason("").contains("empty"));
-        assert!(reason("gitlab.example.com").contains("no scheme"));
-        assert!(reason("ftp://gitlab.example.com").contains("only http and https"));
-        assert!(reason("https://gitlab.example.com:99999").contains("port"));
-        assert!(reason("https://gitlab.example.com/?a=1").contains("query"));
-        let creds = reason("https://bob:hunter2secret@gitlab.example.com");
-        assert!(creds.contains("user name or password"), "{creds}");
-        assert!(!creds.contains("hunter2secret"), "{creds}");
+        for (input, expected) in [
+            ("", "invalid URL ``: the URL is empty"),
+            ("   ", "invalid URL `   `: the URL is empty"),
+            (
+                "gitlab.example.com",
+                "invalid URL `gitlab.example.com`: it has no scheme: start it with https:// (or http://)",
+            ),
+            (
+                "ftp://gitlab.example.com",
+                "invalid URL `ftp://gitlab.example.com`: the scheme is `ftp`: only http and https are supported",
+            ),
+            (
+                "https://gitlab.example.com:99999",
+                "invalid URL `https://gitlab.example.com:99999`: the port is not a number from 1 to 65535",
+            ),
+            (
+                "https://gitlab.example.com/?a=1",
+                "invalid URL `https://gitlab.example.com/?a=1`: it contains a query (?...) or fragment (#...): give the site's address only",
+            ),
+            (
+                "https://gitlab.example.com/#top",
+                "invalid URL `https://gitlab.example.com/#top`: it contains a query (?...) or fragment (#...): give the site's address only",
+            ),
+            (
+                "https://bob:hunter2secret@gitlab.example.com",
+                "invalid URL `https://***@gitlab.example.com`: it contains a user name or password: remove them and put the credentials in the token fields",
+            ),
+        ] {
+            assert_eq!(reason(input), expected, "{input:?}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ use cairn_core::authz::Role;
 use cairn_core::secret::Secret;
 use cairn_engine::accounts::{Accounts, Authenticated};
 use cairn_engine::connections::{ConnectionInput, Connections};
+use cairn_engine::hooks::{HookError, Ingested};
 use cairn_engine::keyring::Keyring;
 use cairn_store::Backend;
 use cairn_store::testing::TestDb;
@@ -126,7 +127,16 @@ async fn round_trip_and_rotation(backend: Backend) {
                 .await
         }
     };
-    assert!(deliver(hook_token.clone()).await.is_ok());
+    // Verified and stored (a push: kept, not acted on).
+    let first = deliver(hook_token.clone()).await;
+    let Ok(Ingested::Ignored {
+        delivery: first_delivery,
+        reason,
+    }) = &first
+    else {
+        panic!("{first:?}")
+    };
+    assert_eq!(reason, "pushes are not read yet");
 
     // Rotation by another process (the admin CLI) while this one serves.
     let admin_keyring = Arc::new(Keyring::load(None, &key_file).expect("admin keyring"));
@@ -162,11 +172,23 @@ async fn round_trip_and_rotation(backend: Backend) {
             .key_id,
         new_key
     );
+    // The hook secret still verifies: stored as a new delivery.
+    let again = deliver(hook_token).await;
     assert!(
-        deliver(hook_token).await.is_ok(),
-        "the hook secret still verifies"
+        matches!(&again, Ok(Ingested::Ignored { delivery, .. }) if delivery > first_delivery),
+        "{again:?}"
     );
-    assert!(deliver("wrong".into()).await.is_err());
+    // A wrong token is refused for that reason, not another.
+    let wrong = deliver("wrong".into()).await;
+    assert!(
+        matches!(
+            wrong,
+            Err(HookError::Unauthorized(
+                "missing or wrong X-Gitlab-Token for this connection"
+            ))
+        ),
+        "{wrong:?}"
+    );
     assert!(
         !std::fs::read_to_string(&key_file)
             .expect("key file")

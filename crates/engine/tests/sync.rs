@@ -1268,6 +1268,65 @@ async fn five_hundred_on_each_side_of_a_jira_pair(backend: Backend) {
     assert_eq!(counts.synced as usize, 2 * N, "{counts:?}");
 }
 
+/// A Jira Cloud webhook carries Jira's wiki rendering of an ADF
+/// description; when that rendering differs from what Cairn wrote (Jira's
+/// converter is not Cairn's), the item is read through the API instead of
+/// the rendering being written over GitLab's Markdown.
+async fn a_jira_rendering_never_overwrites_gitlab(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let pair = h
+        .sync
+        .create_pair(&h.by, &jira_input(&h, None), Utc::now())
+        .await
+        .expect("pair")
+        .pair
+        .id;
+    let markdown = "A **bold** claim\n\n- one\n- two";
+    let iid = h.create(LEFT, "Formatted", markdown).await;
+    h.settle(pair).await;
+    let key = twin_key(&h, pair, iid).await;
+    let writes = h.writes(pair).await;
+
+    let mut delivered = h
+        .jira
+        .issue_with(
+            &key,
+            &[
+                "summary",
+                "description",
+                "status",
+                "labels",
+                "duedate",
+                "updated",
+                "created",
+                "issuetype",
+                "project",
+            ],
+            &["cairn.sync"],
+            false,
+        )
+        .await
+        .expect("twin");
+    delivered.fields.description = Some(serde_json::json!("A bold claim\n\nonetwo"));
+    let noted = h
+        .sync
+        .note_jira_issue(h.jira_connection, &delivered, true, Utc::now())
+        .await
+        .expect("noted");
+    assert_eq!(noted, 1, "a description that looks changed is looked at");
+    h.settle(pair).await;
+    assert_eq!(h.writes(pair).await, writes, "nothing written");
+    let left = h
+        .gitlab
+        .issue(&ProjectRef::from(LEFT), iid)
+        .await
+        .expect("left");
+    assert_eq!(
+        left.description.as_deref().map(str::trim_end),
+        Some(markdown)
+    );
+}
+
 macro_rules! both_backends {
     ($($name:ident),*) => {
         mod sqlite {
@@ -1289,7 +1348,8 @@ both_backends!(
     gitlab_to_jira_through_the_workflow,
     required_fields_and_unreachable_statuses,
     a_deleted_issue_pauses_its_item_and_keeps_the_twin,
-    a_flipping_field_trips_the_fuse
+    a_flipping_field_trips_the_fuse,
+    a_jira_rendering_never_overwrites_gitlab
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1486,54 +1486,55 @@ mod tests {
         parse("created > -2w && (status != Done || resolution is EMPTY)").expect("symbols");
     }
 
+    /// Jira's whole message, position included: a message with the
+    /// right words at the wrong character must fail.
     #[test]
     fn errors_match_jira() {
-        let e = parse("invalid query").expect_err("bad");
-        assert_eq!(
-            e.message,
-            "Error in the JQL Query: Expecting operator but got 'query'. The valid operators are '=', '!=', '<', '>', '<=', '>=', '~', '!~', 'IN', 'NOT IN', 'IS' and 'IS NOT'. (line 1, character 9)"
-        );
-        let e = parse("project = ").expect_err("bad");
-        assert!(
-            e.message.contains(
-                "Expecting either a value, list or function before the end of the query."
-            )
-        );
-        let e = parse("project = \"OPS").expect_err("bad");
-        assert!(
-            e.message
-                .contains("The quoted string 'OPS' has not been completed. (line 1, character 11)"),
-            "{}",
-            e.message
-        );
-        let e = parse("project = OPS status = Done").expect_err("bad");
-        assert!(
-            e.message.contains(
-                "Expecting either 'OR' or 'AND' but got 'status'. (line 1, character 15)"
+        for (query, message) in [
+            (
+                "invalid query",
+                "Expecting operator but got 'query'. The valid operators are '=', '!=', '<', '>', '<=', '>=', '~', '!~', 'IN', 'NOT IN', 'IS' and 'IS NOT'. (line 1, character 9)",
             ),
-            "{}",
-            e.message
-        );
-        let e = parse("summary ~ 50%").expect_err("bad");
-        assert!(
-            e.message
-                .contains("The character '%' is a reserved JQL character"),
-            "{}",
-            e.message
-        );
-        let e = parse("(project = OPS").expect_err("bad");
-        assert!(
-            e.message
-                .contains("Expecting ')' before the end of the query.")
-        );
-        let e = parse("project = AND").expect_err("bad");
-        assert!(
-            e.message.contains(
-                "Expecting either a value, list or function but got 'AND'. (line 1, character 11)"
-            ) || e.message.contains("but got 'AND'"),
-            "{}",
-            e.message
-        );
+            (
+                "project query OPS",
+                "Expecting operator but got 'query'. The valid operators are '=', '!=', '<', '>', '<=', '>=', '~', '!~', 'IN', 'NOT IN', 'IS' and 'IS NOT'. (line 1, character 9)",
+            ),
+            (
+                "project = ",
+                "Expecting either a value, list or function before the end of the query.",
+            ),
+            (
+                "project = \"OPS",
+                "The quoted string 'OPS' has not been completed. (line 1, character 11)",
+            ),
+            (
+                "project = OPS status = Done",
+                "Expecting either 'OR' or 'AND' but got 'status'. (line 1, character 15)",
+            ),
+            (
+                "summary ~ 50%",
+                "The character '%' is a reserved JQL character. You must enclose it in a string or use the escape '\\u0025' instead. (line 1, character 13)",
+            ),
+            (
+                "(project = OPS",
+                "Expecting ')' before the end of the query.",
+            ),
+            (
+                "project = AND",
+                "Expecting either a value, list or function but got 'AND'. You must surround 'AND' in quotation marks to use it as a value. (line 1, character 11)",
+            ),
+            (
+                "project = OPS AND",
+                "Expecting a field name at the end of the query.",
+            ),
+        ] {
+            let e = parse(query).expect_err(query);
+            assert_eq!(
+                e.message,
+                format!("Error in the JQL Query: {message}"),
+                "{query}"
+            );
+        }
     }
 
     #[test]

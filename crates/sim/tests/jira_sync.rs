@@ -278,7 +278,8 @@ async fn entity_properties_and_descriptions_as_written() {
         None,
     )
     .await;
-    assert_eq!(i2["fields"]["description"], "bold words");
+    // v2 renders the ADF as wiki markup, as Jira does (strong is `*`).
+    assert_eq!(i2["fields"]["description"], "*bold words*");
 
     // Edited through v2 with wiki markup: v2 gives it back, v3 wraps it.
     let (st, _) = call(

@@ -141,6 +141,16 @@ pub enum RefreshRecord {
     },
 }
 
+/// A change to a key result's items whose progress point is not recorded
+/// yet (see [`GoalTx::mark_recompute_pending`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingRecompute {
+    /// When the change was applied: the point's time.
+    pub at: DateTime<Utc>,
+    /// The change's note: the point's note.
+    pub note: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ProgressPoint {
     pub id: i64,
@@ -255,13 +265,29 @@ pub trait GoalTx: Send {
     async fn replace_link_items(&mut self, link_id: i64, items: &[i64]) -> Result<()>;
     /// Removes the snapshots of these keys from a link's selection.
     async fn remove_link_items_by_key(&mut self, link_id: i64, keys: &[String]) -> Result<u64>;
-    /// Stores the computed progress and appends it to the history.
+    /// Marks an OKR "recompute pending" in the transaction that changes
+    /// its items, so a change whose point a fault kept from being recorded
+    /// is still known afterwards. Unless `replace`, an earlier mark is kept
+    /// and returned (nothing is written); `None` when this one is set (or
+    /// the OKR is gone).
+    async fn mark_recompute_pending(
+        &mut self,
+        okr_id: i64,
+        pending: &PendingRecompute,
+        replace: bool,
+    ) -> Result<Option<PendingRecompute>>;
+    /// Removes the mark: the OKR's progress counts every change made.
+    async fn clear_recompute_pending(&mut self, okr_id: i64) -> Result<()>;
+    /// Stores the computed progress and appends it to the history; with
+    /// `settles`, also clears the OKR's "recompute pending" mark (in the
+    /// same statement: the point counts the marked change).
     async fn record_progress(
         &mut self,
         okr_id: i64,
         progress: &OkrProgress,
         source: &str,
         note: &str,
+        settles: bool,
     ) -> Result<()>;
 }
 
@@ -901,17 +927,75 @@ macro_rules! impl_goals {
                 Ok(removed)
             }
 
+            async fn mark_recompute_pending(
+                &mut self,
+                okr_id: i64,
+                pending: &crate::goals::PendingRecompute,
+                replace: bool,
+            ) -> Result<Option<crate::goals::PendingRecompute>> {
+                let sql = if replace {
+                    "UPDATE okrs SET recompute_pending_at = $1, recompute_pending_note = $2 WHERE id = $3"
+                } else {
+                    "UPDATE okrs SET recompute_pending_at = $1, recompute_pending_note = $2 \
+                     WHERE id = $3 AND recompute_pending_at IS NULL"
+                };
+                let marked = sqlx::query(sql)
+                    .bind(to_db(pending.at))
+                    .bind(pending.note.as_str())
+                    .bind(okr_id)
+                    .execute(&mut *self.tx)
+                    .await?
+                    .rows_affected();
+                if marked > 0 || replace {
+                    return Ok(None);
+                }
+                // Rare: a change before this one is still to be recorded.
+                let row = sqlx::query(
+                    "SELECT recompute_pending_at, recompute_pending_note FROM okrs WHERE id = $1",
+                )
+                .bind(okr_id)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+                let Some(row) = row else {
+                    return Ok(None);
+                };
+                let Some(at) = opt_from_db(row.try_get("recompute_pending_at")?)? else {
+                    return Ok(None);
+                };
+                let note: Option<String> = row.try_get("recompute_pending_note")?;
+                Ok(Some(crate::goals::PendingRecompute {
+                    at,
+                    note: note.unwrap_or_default(),
+                }))
+            }
+
+            async fn clear_recompute_pending(&mut self, okr_id: i64) -> Result<()> {
+                sqlx::query(
+                    "UPDATE okrs SET recompute_pending_at = NULL, recompute_pending_note = NULL \
+                     WHERE id = $1 AND recompute_pending_at IS NOT NULL",
+                )
+                .bind(okr_id)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+
             async fn record_progress(
                 &mut self,
                 okr_id: i64,
                 p: &crate::goals::OkrProgress,
                 source: &str,
                 note: &str,
+                settles: bool,
             ) -> Result<()> {
-                sqlx::query(
+                let sql = if settles {
+                    "UPDATE okrs SET value = $1, percent = $2, expected_percent = $3, status = $4, computed_at = $5, \
+                     recompute_pending_at = NULL, recompute_pending_note = NULL WHERE id = $6"
+                } else {
                     "UPDATE okrs SET value = $1, percent = $2, expected_percent = $3, status = $4, computed_at = $5 \
-                     WHERE id = $6",
-                )
+                     WHERE id = $6"
+                };
+                sqlx::query(sql)
                 .bind(p.value)
                 .bind(p.percent)
                 .bind(p.expected_percent)

@@ -74,6 +74,29 @@ impl TestDb {
         store
     }
 
+    /// Runs SQL (one or more statements) on a connection of its own: for
+    /// tests that inject faults (a trigger that fails a write) and remove
+    /// them again.
+    pub async fn execute(&self, sql: &str) {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match self.backend {
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&self.url)
+                    .await
+                    .expect("connect to the test database");
+                sqlx::raw_sql(sql).execute(&pool).await.expect("run SQL");
+                pool.close().await;
+            }
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&self.url)
+                    .await
+                    .expect("connect to the test database");
+                sqlx::raw_sql(sql).execute(&pool).await.expect("run SQL");
+                pool.close().await;
+            }
+        }
+    }
+
     /// The SQLite file, for tests that corrupt it.
     pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
         self._dir.as_ref().map(|d| d.path().join("cairn.db"))

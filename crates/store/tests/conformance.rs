@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use cairn_core::goals::{ItemSnapshot, Measure, ProgressSource, Status};
-use cairn_store::goals::{LinkFields, OkrFields, OkrKind, OkrProgress, RefreshRecord};
+use cairn_store::goals::{
+    LinkFields, OkrFields, OkrKind, OkrProgress, PendingRecompute, RefreshRecord,
+};
 use cairn_store::hooks::{DeliveryState, NewDelivery};
 use cairn_store::testing::TestDb;
 use cairn_store::{
@@ -1354,7 +1356,7 @@ async fn links_items_and_progress_history(backend: Backend) {
         status: Status::OnTrack,
         computed_at: t0(),
     };
-    tx.record_progress(kr, &progress, "data_link", "")
+    tx.record_progress(kr, &progress, "data_link", "", false)
         .await
         .expect("progress");
     let later = OkrProgress {
@@ -1363,7 +1365,7 @@ async fn links_items_and_progress_history(backend: Backend) {
         value: 75.0,
         ..progress.clone()
     };
-    tx.record_progress(kr, &later, "data_link", "issue closed")
+    tx.record_progress(kr, &later, "data_link", "issue closed", false)
         .await
         .expect("progress");
     tx.commit().await.expect("commit");
@@ -1396,6 +1398,83 @@ async fn links_items_and_progress_history(backend: Backend) {
             .len(),
         1
     );
+
+    // "Recompute pending": the first mark stays until a settling point or a
+    // clear; a later change is told of it (and writes nothing) unless it
+    // replaces it.
+    let pending = |minutes: i64, note: &str| PendingRecompute {
+        at: t0() + Duration::minutes(minutes),
+        note: note.to_owned(),
+    };
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(
+        tx.mark_recompute_pending(kr, &pending(61, "first"), false)
+            .await
+            .expect("mark"),
+        None
+    );
+    tx.commit().await.expect("commit");
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(
+        tx.mark_recompute_pending(kr, &pending(62, "second"), false)
+            .await
+            .expect("mark"),
+        Some(pending(61, "first")),
+        "the committed mark is kept and returned"
+    );
+    // Not settling: the mark stays.
+    tx.record_progress(kr, &later, "schedule", "reassessed", false)
+        .await
+        .expect("progress");
+    assert_eq!(
+        tx.mark_recompute_pending(kr, &pending(63, "third"), false)
+            .await
+            .expect("mark"),
+        Some(pending(61, "first"))
+    );
+    tx.record_progress(kr, &later, "data_link", "first", true)
+        .await
+        .expect("progress");
+    assert_eq!(
+        tx.mark_recompute_pending(kr, &pending(64, "fourth"), false)
+            .await
+            .expect("mark"),
+        None,
+        "a settling point cleared it"
+    );
+    assert_eq!(
+        tx.mark_recompute_pending(kr, &pending(65, "fifth"), true)
+            .await
+            .expect("replace"),
+        None
+    );
+    tx.commit().await.expect("commit");
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(
+        tx.mark_recompute_pending(kr, &pending(66, "sixth"), false)
+            .await
+            .expect("mark"),
+        Some(pending(65, "fifth")),
+        "replaced"
+    );
+    tx.clear_recompute_pending(kr).await.expect("clear");
+    assert_eq!(
+        tx.mark_recompute_pending(kr, &pending(67, "seventh"), false)
+            .await
+            .expect("mark"),
+        None,
+        "cleared"
+    );
+    drop(tx);
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(
+        tx.mark_recompute_pending(kr, &pending(68, "eighth"), false)
+            .await
+            .expect("mark"),
+        Some(pending(65, "fifth")),
+        "a rolled-back clear left the mark"
+    );
+    drop(tx);
 
     let mut tx = store.begin().await.expect("begin");
     assert!(tx.delete_link_of_okr(kr).await.expect("unlink"));

@@ -1,13 +1,18 @@
 //! The whole authorization matrix: every endpoint for anonymous, another
-//! member, the owner and an admin.
+//! member, the owner and an admin. The rows are checked against the
+//! OpenAPI document's operations, so an endpoint added without a row fails
+//! here (the pages have their own matrix in `ui_pages.rs`).
 
 mod common;
 
+use std::collections::BTreeSet;
+
 use axum::http::StatusCode;
-use common::Harness;
+use common::{Harness, Reply};
 use serde_json::{Value, json};
 
-const ANON: usize = 0;
+const PROJECT: &str = "northwind/checkout";
+const ENCODED_PROJECT: &str = "northwind%2Fcheckout";
 
 struct Row {
     method: &'static str,
@@ -31,20 +36,206 @@ fn row(
     }
 }
 
+/// Calls the app as one of the four callers and remembers which operation
+/// of the OpenAPI document each call exercised.
+struct Matrix<'a> {
+    h: &'a Harness,
+    document: Value,
+    /// Anonymous, another member, the owner, an admin.
+    tokens: [Option<String>; 4],
+    covered: BTreeSet<(String, String)>,
+}
+
+impl<'a> Matrix<'a> {
+    async fn new(h: &'a Harness) -> Matrix<'a> {
+        let document = h.call("GET", "/api/openapi.json", None, None).await.body;
+        assert!(document["paths"].is_object(), "{document}");
+        Matrix {
+            h,
+            document,
+            tokens: [
+                None,
+                Some(h.other.token.clone()),
+                Some(h.owner.token.clone()),
+                Some(h.admin.token.clone()),
+            ],
+            covered: BTreeSet::new(),
+        }
+    }
+
+    /// One call as caller `who`, which must answer `expect`.
+    async fn check(
+        &mut self,
+        who: usize,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        expect: u16,
+    ) -> Reply {
+        let bare = path.split('?').next().unwrap_or(path);
+        let template = common::template_of(&self.document, bare)
+            .unwrap_or_else(|| panic!("{method} {path}: no such path in the OpenAPI document"));
+        assert!(
+            self.document["paths"][template][method.to_ascii_lowercase()].is_object(),
+            "{method} {template}: no such operation in the OpenAPI document"
+        );
+        self.covered
+            .insert((method.to_owned(), template.to_owned()));
+        let reply = self
+            .h
+            .call(method, path, self.tokens[who].as_deref(), body)
+            .await;
+        assert_eq!(
+            reply.status.as_u16(),
+            expect,
+            "{method} {path} as caller #{who}: {}",
+            reply.text
+        );
+        assert!(
+            reply.body["error"].is_object() || reply.status.is_success(),
+            "{method} {path} as caller #{who}: {}",
+            reply.text
+        );
+        if reply.status == StatusCode::NOT_FOUND {
+            assert!(
+                !reply.text.contains("owner's"),
+                "a 404 reveals nothing: {}",
+                reply.text
+            );
+        }
+        reply
+    }
+
+    async fn row(&mut self, row: &Row) {
+        for who in 0..4 {
+            self.check(
+                who,
+                row.method,
+                &row.path,
+                row.body.clone(),
+                row.expect[who],
+            )
+            .await;
+        }
+    }
+
+    /// Every operation of the OpenAPI document has been called: an endpoint
+    /// added without rows here fails the test.
+    fn assert_every_operation_covered(&self) {
+        let mut operations = BTreeSet::new();
+        let paths = self.document["paths"].as_object().expect("paths");
+        for (template, item) in paths {
+            for method in ["get", "put", "post", "delete", "patch", "head", "options"] {
+                if item[method].is_object() {
+                    operations.insert((method.to_ascii_uppercase(), template.clone()));
+                }
+            }
+        }
+        assert!(operations.len() > 70, "{operations:?}");
+        let missing: Vec<_> = operations.difference(&self.covered).collect();
+        assert!(
+            missing.is_empty(),
+            "operations without rows in the authorization matrix: {missing:?}"
+        );
+        assert_eq!(self.covered.len(), operations.len());
+    }
+}
+
+/// A Jira connection to the simulator owned by the owner.
+async fn jira_connection(h: &Harness, name: &str, shared: bool) -> i64 {
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/connections",
+            Some(&h.owner.token),
+            Some(json!({"kind": "jira", "name": name, "base_url": h.sim.jira_url(), "auth_kind": "basic",
+                "username": cairn_sim::DEFAULT_JIRA_EMAIL, "secret": cairn_sim::DEFAULT_JIRA_API_TOKEN, "shared": shared})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    reply.body["id"].as_i64().expect("id")
+}
+
+/// A key result of the owner's; `source` is `data_link` or `check_in`.
+async fn owners_key_result(h: &Harness, period: i64, source: &str) -> i64 {
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/okrs",
+            Some(&h.owner.token),
+            Some(
+                json!({"kind": "key_result", "title": "Owned", "period_id": period,
+                "measure": {"mode": "percent_complete"}, "progress_source": source}),
+            ),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    reply.body["id"].as_i64().expect("okr")
+}
+
+/// A check-in of the owner's on `okr`.
+async fn owners_check_in(h: &Harness, okr: i64) -> i64 {
+    let reply = h
+        .call(
+            "POST",
+            &format!("/api/v1/okrs/{okr}/check-ins"),
+            Some(&h.owner.token),
+            Some(json!({"value": 10.0})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    reply.body["id"].as_i64().expect("check-in")
+}
+
+fn gitlab_link(connection: i64) -> Value {
+    json!({"tracker": "gitlab", "connection_id": connection, "project": PROJECT})
+}
+
+/// An inactive sync pair between the owner's shared connections.
+fn sync_pair(gitlab: i64, jira: i64) -> Value {
+    json!({
+        "name": "checkout <-> OPS",
+        "left": {"connection_id": gitlab, "project": PROJECT},
+        "right": {"connection_id": jira, "project": "OPS"},
+        "active": false,
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_endpoint_for_every_kind_of_caller() {
     let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let mut m = Matrix::new(&h).await;
     let private = h
         .gitlab_connection(&h.owner, "owner's private", false)
         .await;
     let shared = h.gitlab_connection(&h.owner, "owner's shared", true).await;
+    let jira_private = jira_connection(&h, "owner's private jira", false).await;
+    let jira_shared = jira_connection(&h, "owner's shared jira", true).await;
+    // With a hook secret, Jira's deliveries must be signed with it.
+    let reply = h
+        .call(
+            "POST",
+            &format!("/api/v1/connections/{jira_shared}/hooks/secret"),
+            Some(&h.owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     let other_id = h.other.id;
-    let tokens = [
-        None,
-        Some(h.other.token.clone()),
-        Some(h.owner.token.clone()),
-        Some(h.admin.token.clone()),
-    ];
+    let period = common::period(&h).await;
+    let linked = owners_key_result(&h, period, "data_link").await;
+    let checked_in = owners_key_result(&h, period, "check_in").await;
+    let check_in = owners_check_in(&h, checked_in).await;
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/sync-pairs",
+            Some(&h.owner.token),
+            Some(sync_pair(shared, jira_shared)),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let pair = reply.body["id"].as_i64().expect("pair");
 
     // Notification channels are the admins' (the URL does not resolve
     // here, which is allowed: it is checked again at every delivery).
@@ -61,7 +252,27 @@ async fn every_endpoint_for_every_kind_of_caller() {
     assert_eq!(created.status.as_u16(), 201, "{}", created.text);
     let channel = created.body["id"].as_i64().expect("channel");
 
+    let okr_edit = json!({"kind": "key_result", "title": "Renamed", "period_id": period,
+        "measure": {"mode": "percent_complete"}, "progress_source": "data_link"});
     let rows = vec![
+        // Open to everyone.
+        row("GET", "/healthz", None, [200, 200, 200, 200]),
+        row("GET", "/readyz", None, [200, 200, 200, 200]),
+        row("GET", "/api/v1/status", None, [200, 200, 200, 200]),
+        row(
+            "POST",
+            "/api/v1/session",
+            Some(json!({"email": h.owner.email, "password": "not the password"})),
+            [401, 401, 401, 401],
+        ),
+        row(
+            "POST",
+            "/api/v1/session",
+            Some(json!({"email": h.owner.email, "password": common::PASSWORD})),
+            [200, 200, 200, 200],
+        ),
+        // Signing out with no session cookie clears the cookie, whoever asks.
+        row("DELETE", "/api/v1/session", None, [204, 204, 204, 204]),
         row("GET", "/api/v1/channels", None, [401, 403, 403, 200]),
         row(
             "POST",
@@ -79,6 +290,12 @@ async fn every_endpoint_for_every_kind_of_caller() {
             "PATCH",
             format!("/api/v1/channels/{channel}"),
             Some(json!({"enabled": true})),
+            [401, 403, 403, 200],
+        ),
+        row(
+            "POST",
+            format!("/api/v1/channels/{channel}/test"),
+            None,
             [401, 403, 403, 200],
         ),
         row(
@@ -236,8 +453,286 @@ async fn every_endpoint_for_every_kind_of_caller() {
             Some(json!({})),
             [401, 403, 200, 200],
         ),
+        // Browsing GitLab goes through a connection one may use.
+        row(
+            "GET",
+            format!("/api/v1/connections/{private}/gitlab/projects"),
+            None,
+            [401, 404, 200, 200],
+        ),
+        row(
+            "GET",
+            format!("/api/v1/connections/{shared}/gitlab/projects"),
+            None,
+            [401, 200, 200, 200],
+        ),
+        row(
+            "GET",
+            "/api/v1/connections/424242/gitlab/projects",
+            None,
+            [401, 404, 404, 404],
+        ),
+    ];
+    for row in &rows {
+        m.row(row).await;
+    }
+    for what in ["milestones", "members", "labels", "issues"] {
+        for (connection, expect) in [
+            (private, [401, 404, 200, 200]),
+            (shared, [401, 200, 200, 200]),
+        ] {
+            let path = format!(
+                "/api/v1/connections/{connection}/gitlab/projects/{ENCODED_PROJECT}/{what}"
+            );
+            m.row(&row("GET", path, None, expect)).await;
+        }
+    }
+
+    // Jira: reading fields and previewing JQL use the connection; choosing
+    // the story points field changes it. A Jira connection one may not use
+    // is refused as a field of the request (422), never shown.
+    let rows = vec![
+        row(
+            "GET",
+            format!("/api/v1/connections/{jira_shared}/jira/fields"),
+            None,
+            [401, 200, 200, 200],
+        ),
+        row(
+            "GET",
+            format!("/api/v1/connections/{jira_private}/jira/fields"),
+            None,
+            [401, 422, 200, 200],
+        ),
+        row(
+            "POST",
+            format!("/api/v1/connections/{jira_shared}/jira/preview"),
+            Some(json!({"jql": "project = OPS"})),
+            [401, 200, 200, 200],
+        ),
+        row(
+            "POST",
+            format!("/api/v1/connections/{jira_private}/jira/preview"),
+            Some(json!({"jql": "project = OPS"})),
+            [401, 422, 200, 200],
+        ),
+        row(
+            "PUT",
+            format!("/api/v1/connections/{jira_shared}/jira/story-points-field"),
+            Some(json!({"field": null})),
+            [401, 403, 200, 200],
+        ),
+        row(
+            "PUT",
+            format!("/api/v1/connections/{jira_private}/jira/story-points-field"),
+            Some(json!({"field": null})),
+            [401, 404, 200, 200],
+        ),
+    ];
+    for row in &rows {
+        m.row(row).await;
+    }
+
+    // Goals: periods are the admins'; OKRs are open to read, changed by
+    // their owner or an admin.
+    let rows = vec![
+        row("GET", "/api/v1/periods", None, [401, 200, 200, 200]),
+        row(
+            "POST",
+            "/api/v1/periods",
+            Some(json!({"name": "Next", "starts_on": "2031-01-01", "ends_on": "2031-03-31"})),
+            [401, 403, 403, 201],
+        ),
+        row("GET", "/api/v1/okrs", None, [401, 200, 200, 200]),
+        row(
+            "POST",
+            "/api/v1/okrs",
+            Some(
+                json!({"kind": "objective", "title": "Mine", "period_id": period,
+                "measure": {"mode": "percent_complete"}, "progress_source": "roll_up"}),
+            ),
+            [401, 201, 201, 201],
+        ),
+        row(
+            "GET",
+            format!("/api/v1/okrs/{linked}"),
+            None,
+            [401, 200, 200, 200],
+        ),
+        row("GET", "/api/v1/okrs/424242", None, [401, 404, 404, 404]),
+        row(
+            "PUT",
+            format!("/api/v1/okrs/{linked}"),
+            Some(okr_edit.clone()),
+            [401, 403, 200, 200],
+        ),
+        row(
+            "PUT",
+            "/api/v1/okrs/424242",
+            Some(okr_edit.clone()),
+            [401, 404, 404, 404],
+        ),
+        // No link yet.
+        row(
+            "GET",
+            format!("/api/v1/okrs/{linked}/link"),
+            None,
+            [401, 404, 404, 404],
+        ),
+        row(
+            "POST",
+            format!("/api/v1/okrs/{linked}/refresh"),
+            None,
+            [401, 409, 409, 409],
+        ),
+        row(
+            "PUT",
+            format!("/api/v1/okrs/{linked}/link"),
+            Some(gitlab_link(shared)),
+            [401, 403, 200, 200],
+        ),
+        // The owner's private connection: only they (and admins) link
+        // through it; to another member it does not exist.
+        row(
+            "PUT",
+            format!("/api/v1/okrs/{linked}/link"),
+            Some(gitlab_link(private)),
+            [401, 403, 200, 200],
+        ),
+        row(
+            "GET",
+            format!("/api/v1/okrs/{linked}/link"),
+            None,
+            [401, 200, 200, 200],
+        ),
+        // Anyone who sees an OKR may have its numbers read again.
+        row(
+            "POST",
+            format!("/api/v1/okrs/{linked}/refresh"),
+            None,
+            [401, 200, 200, 200],
+        ),
+        row(
+            "GET",
+            format!("/api/v1/okrs/{linked}/explain"),
+            None,
+            [401, 200, 200, 200],
+        ),
+        row(
+            "GET",
+            format!("/api/v1/okrs/{linked}/history"),
+            None,
+            [401, 200, 200, 200],
+        ),
+        row(
+            "GET",
+            format!("/api/v1/okrs/{checked_in}/check-ins"),
+            None,
+            [401, 200, 200, 200],
+        ),
+        row(
+            "POST",
+            format!("/api/v1/okrs/{checked_in}/check-ins"),
+            Some(json!({"value": 20.0, "note": "progress"})),
+            [401, 403, 201, 201],
+        ),
+        row(
+            "PUT",
+            format!("/api/v1/check-ins/{check_in}"),
+            Some(json!({"value": 15.0})),
+            [401, 403, 200, 200],
+        ),
+        row(
+            "PUT",
+            "/api/v1/check-ins/424242",
+            Some(json!({"value": 15.0})),
+            [401, 404, 404, 404],
+        ),
+        row(
+            "DELETE",
+            "/api/v1/check-ins/424242",
+            None,
+            [401, 404, 404, 404],
+        ),
+        // Sync pairs are their owner's and the admins'; to others they do
+        // not exist.
+        row("GET", "/api/v1/sync-pairs", None, [401, 200, 200, 200]),
+        row(
+            "POST",
+            "/api/v1/sync-pairs",
+            Some(sync_pair(shared, jira_shared)),
+            [401, 201, 201, 201],
+        ),
+        // Through a connection the caller may not use: refused as a field.
+        row(
+            "POST",
+            "/api/v1/sync-pairs",
+            Some(sync_pair(private, jira_shared)),
+            [401, 422, 201, 201],
+        ),
+        row(
+            "GET",
+            format!("/api/v1/sync-pairs/{pair}"),
+            None,
+            [401, 404, 200, 200],
+        ),
+        row(
+            "PUT",
+            format!("/api/v1/sync-pairs/{pair}"),
+            Some(sync_pair(shared, jira_shared)),
+            [401, 404, 200, 200],
+        ),
+        row(
+            "POST",
+            format!("/api/v1/sync-pairs/{pair}/preview"),
+            None,
+            [401, 404, 200, 200],
+        ),
+        // An inactive pair is not scanned; others do not learn it exists.
+        row(
+            "POST",
+            format!("/api/v1/sync-pairs/{pair}/scan"),
+            None,
+            [401, 404, 409, 409],
+        ),
+        row(
+            "GET",
+            format!("/api/v1/sync-pairs/{pair}/items"),
+            None,
+            [401, 404, 200, 200],
+        ),
+        row(
+            "POST",
+            format!("/api/v1/sync-pairs/{pair}/items/424242/retry"),
+            None,
+            [401, 404, 404, 404],
+        ),
+        row(
+            "GET",
+            format!("/api/v1/sync-pairs/{pair}/conflicts"),
+            None,
+            [401, 404, 200, 200],
+        ),
+        row(
+            "GET",
+            format!("/api/v1/sync-pairs/{pair}/runs"),
+            None,
+            [401, 404, 200, 200],
+        ),
+        row(
+            "GET",
+            format!("/api/v1/sync-pairs/{pair}/operations"),
+            None,
+            [401, 404, 200, 200],
+        ),
+        row(
+            "GET",
+            "/api/v1/sync-pairs/424242",
+            None,
+            [401, 404, 404, 404],
+        ),
         // Webhooks ignore API tokens and sessions: only the hook secret
-        // (X-Gitlab-Token) lets a delivery in.
+        // (X-Gitlab-Token, Jira's signature) lets a delivery in.
         row(
             "POST",
             format!("/hooks/gitlab/{shared}"),
@@ -250,87 +745,110 @@ async fn every_endpoint_for_every_kind_of_caller() {
             Some(json!({"object_kind": "issue"})),
             [404, 404, 404, 404],
         ),
+        row(
+            "POST",
+            format!("/hooks/jira/{jira_shared}"),
+            Some(json!({"webhookEvent": "jira:issue_updated"})),
+            [401, 401, 401, 401],
+        ),
+        row(
+            "POST",
+            "/hooks/jira/424242",
+            Some(json!({"webhookEvent": "jira:issue_updated"})),
+            [404, 404, 404, 404],
+        ),
     ];
     for row in &rows {
-        for (who, token) in tokens.iter().enumerate() {
-            let reply = h
-                .call(row.method, &row.path, token.as_deref(), row.body.clone())
-                .await;
-            assert_eq!(
-                reply.status.as_u16(),
-                row.expect[who],
-                "{} {} as caller #{who}: {}",
-                row.method,
-                row.path,
-                reply.text
-            );
-            assert!(
-                reply.body["error"].is_object() || reply.status.is_success(),
-                "{}",
-                reply.text
-            );
-            if reply.status == StatusCode::NOT_FOUND {
-                assert!(
-                    !reply.text.contains("owner's"),
-                    "a 404 reveals nothing: {}",
-                    reply.text
-                );
-            }
-        }
+        m.row(row).await;
     }
+    // The owner's OKR kept its owner through the admin's edits.
+    let okr = h
+        .call(
+            "GET",
+            &format!("/api/v1/okrs/{linked}"),
+            Some(&h.owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(okr.body["owner_id"], h.owner.id, "{}", okr.text);
 
     // Creating and deleting change state: fresh subjects for each caller.
-    for (who, token) in tokens.iter().enumerate() {
-        let reply = h
-            .call(
-                "POST",
-                "/api/v1/users",
-                token.as_deref(),
-                Some(json!({"email": format!("new{who}@example.com"), "name": "New", "role": "member", "password": common::PASSWORD})),
-            )
-            .await;
-        assert_eq!(
-            reply.status.as_u16(),
+    for who in 0..4 {
+        m.check(
+            who,
+            "POST",
+            "/api/v1/users",
+            Some(json!({"email": format!("new{who}@example.com"), "name": "New", "role": "member", "password": common::PASSWORD})),
             [401, 403, 403, 201][who],
-            "create user as #{who}: {}",
-            reply.text
-        );
-
-        let reply = h
-            .call(
-                "POST",
-                "/api/v1/connections",
-                token.as_deref(),
-                Some(json!({"kind": "gitlab", "name": format!("mine {who}"), "auth_kind": "private_token", "secret": "glpat-x"})),
-            )
-            .await;
-        assert_eq!(
-            reply.status.as_u16(),
+        )
+        .await;
+        m.check(
+            who,
+            "POST",
+            "/api/v1/connections",
+            Some(json!({"kind": "gitlab", "name": format!("mine {who}"), "auth_kind": "private_token", "secret": "glpat-x"})),
             [401, 201, 201, 201][who],
-            "create connection as #{who}: {}",
-            reply.text
-        );
-
+        )
+        .await;
         for (shared, expect) in [(false, [401, 404, 204, 204]), (true, [401, 403, 204, 204])] {
             let id = h
                 .gitlab_connection(&h.owner, &format!("doomed {who} {shared}"), shared)
                 .await;
-            let reply = h
-                .call(
-                    "DELETE",
-                    &format!("/api/v1/connections/{id}"),
-                    token.as_deref(),
-                    None,
-                )
-                .await;
-            assert_eq!(
-                reply.status.as_u16(),
-                expect[who],
-                "delete shared={shared} as #{who}: {}",
-                reply.text
-            );
+            let path = format!("/api/v1/connections/{id}");
+            m.check(who, "DELETE", &path, None, expect[who]).await;
         }
+
+        let reply = h
+            .call(
+                "POST",
+                "/api/v1/channels",
+                Some(&h.admin.token),
+                Some(json!({"name": format!("doomed {who}"), "kind": "slack", "url": "https://hooks.invalid/doomed"})),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        let doomed = reply.body["id"].as_i64().expect("channel");
+        let path = format!("/api/v1/channels/{doomed}");
+        m.check(who, "DELETE", &path, None, [401, 403, 403, 204][who])
+            .await;
+
+        let doomed = owners_key_result(&h, period, "data_link").await;
+        let path = format!("/api/v1/okrs/{doomed}/link");
+        let reply = h
+            .call(
+                "PUT",
+                &path,
+                Some(&h.owner.token),
+                Some(gitlab_link(shared)),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        m.check(who, "DELETE", &path, None, [401, 403, 204, 204][who])
+            .await;
+        let path = format!("/api/v1/okrs/{doomed}");
+        m.check(who, "DELETE", &path, None, [401, 403, 204, 204][who])
+            .await;
+
+        let doomed = owners_check_in(&h, checked_in).await;
+        let path = format!("/api/v1/check-ins/{doomed}");
+        m.check(who, "DELETE", &path, None, [401, 403, 204, 204][who])
+            .await;
+
+        let reply = h
+            .call(
+                "POST",
+                "/api/v1/sync-pairs",
+                Some(&h.owner.token),
+                Some(sync_pair(shared, jira_shared)),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        let doomed = reply.body["id"].as_i64().expect("pair");
+        let path = format!("/api/v1/sync-pairs/{doomed}");
+        m.check(who, "DELETE", &path, None, [401, 404, 204, 204][who])
+            .await;
     }
+    m.assert_every_operation_covered();
 
     // Lists show only what the caller may see.
     let names = |reply: common::Reply| -> Vec<String> {
@@ -353,7 +871,19 @@ async fn every_endpoint_for_every_kind_of_caller() {
             .await,
     );
     assert!(seen_by_admin.contains(&"owner's private".to_owned()));
-    let _ = ANON;
+    let pairs_seen_by_other = h
+        .call("GET", "/api/v1/sync-pairs", Some(&h.other.token), None)
+        .await;
+    assert!(
+        pairs_seen_by_other
+            .body
+            .as_array()
+            .expect("pairs")
+            .iter()
+            .all(|p| p["owner_id"] == h.other.id),
+        "{}",
+        pairs_seen_by_other.text
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -441,10 +441,48 @@ async fn one_event_to(h: &Harness, channel: i64) {
     check_in(h, kr, 50.0).await;
 }
 
-async fn retry_after(backend: Backend) {
-    let h = harness(backend).await;
+/// Delays here are a tenth of the real ones: the first retry is scheduled
+/// 0.5 s (±20 %) after a failure, and a `Retry-After: 30` means 3 s, far
+/// more than the worker's 50 ms poll, so the two cannot be confused.
+const RETRY_SCALE: f64 = 0.1;
+
+/// The times of a delivery's first two attempts, from its attempt log.
+fn attempt_times(delivery: &Value) -> (chrono::DateTime<Utc>, chrono::DateTime<Utc>) {
+    let log = delivery["attempt_log"].as_array().expect("attempts");
+    let at = |n: usize| -> chrono::DateTime<Utc> {
+        log[n]["at"]
+            .as_str()
+            .unwrap_or_else(|| panic!("attempt {n}: {delivery}"))
+            .parse()
+            .expect("time")
+    };
+    (at(0), at(1))
+}
+
+/// The first retry's scheduled delay at this scale, without `Retry-After`:
+/// the shortest and the longest the jitter allows.
+fn first_retry_bounds() -> (chrono::Duration, chrono::Duration) {
+    use cairn_core::notify::{DELIVERY_JITTER, DELIVERY_SCHEDULE};
+    let base = DELIVERY_SCHEDULE[0].mul_f64(RETRY_SCALE);
+    let shortest = base.mul_f64(1.0 - DELIVERY_JITTER);
+    let longest = base.mul_f64(1.0 + DELIVERY_JITTER);
+    (
+        chrono::Duration::from_std(shortest).expect("duration"),
+        chrono::Duration::from_std(longest).expect("duration"),
+    )
+}
+
+/// One delivery to a receiver that first answers 503 (with `headers`),
+/// then 200; the delivery once delivered, and what the receiver got.
+async fn delivered_after_a_503(
+    backend: Backend,
+    headers: Vec<(&'static str, &'static str)>,
+) -> (Value, Vec<Received>, String) {
+    let h = Harness::new(backend)
+        .await
+        .with_loopback_notify_scaled(NotifySettings::default().disable_after, RETRY_SCALE);
     let receiver = Receiver::start().await;
-    receiver.script(503, vec![("retry-after", "30")]);
+    receiver.script(503, headers);
     let (hook, secret) = channel(&h, "hook", "webhook", &receiver.url("/hook")).await;
     let secret = secret.expect("secret");
     one_event_to(&h, hook).await;
@@ -457,35 +495,6 @@ async fn retry_after(backend: Backend) {
     })
     .await;
     running.stop().await;
-
-    let received = receiver.received("/hook");
-    assert_eq!(received.len(), 2, "{received:?}");
-    assert_eq!(
-        received[0].headers.get("webhook-id"),
-        received[1].headers.get("webhook-id"),
-        "the same webhook-id on every attempt"
-    );
-    assert!(received.iter().all(|r| verify_standard_webhook(&secret, r)));
-    let d = &deliveries(&h, hook).await[0];
-    assert_eq!(d["attempts"], 2, "{d}");
-    let log = d["attempt_log"].as_array().expect("attempts");
-    assert_eq!(log.len(), 2, "{d}");
-    assert_eq!(log[0]["attempt"], 1);
-    assert_eq!(log[0]["status_code"], 503);
-    assert_eq!(log[0]["response_excerpt"], "scripted answer");
-    assert!(log[0]["error"].as_str().is_some_and(|e| e.contains("503")));
-    assert!(log[0]["duration_ms"].as_i64().is_some());
-    assert_eq!(log[1]["attempt"], 2);
-    assert_eq!(log[1]["status_code"], 200);
-    // Retry-After (30 s) is later than the first scheduled delay (5 s
-    // ±20 %), so the second attempt waited for it (scaled like every delay
-    // here, to 30 ms).
-    let first: chrono::DateTime<Utc> = log[0]["at"].as_str().expect("at").parse().expect("time");
-    let second: chrono::DateTime<Utc> = log[1]["at"].as_str().expect("at").parse().expect("time");
-    assert!(
-        second - first >= chrono::Duration::milliseconds(30),
-        "{first} then {second}"
-    );
     let channel_view = h
         .call(
             "GET",
@@ -496,6 +505,41 @@ async fn retry_after(backend: Backend) {
         .await;
     assert_eq!(channel_view.body["enabled"], true);
     assert_eq!(channel_view.body["consecutive_failures"], 0);
+    let delivery = deliveries(&h, hook).await[0].clone();
+    (delivery, receiver.received("/hook"), secret)
+}
+
+async fn retry_after(backend: Backend) {
+    let (d, received, secret) = delivered_after_a_503(backend, vec![("retry-after", "30")]).await;
+    assert_eq!(received.len(), 2, "{received:?}");
+    assert_eq!(
+        received[0].headers.get("webhook-id"),
+        received[1].headers.get("webhook-id"),
+        "the same webhook-id on every attempt"
+    );
+    assert!(received.iter().all(|r| verify_standard_webhook(&secret, r)));
+    assert_eq!(d["attempts"], 2, "{d}");
+    let log = d["attempt_log"].as_array().expect("attempts");
+    assert_eq!(log.len(), 2, "{d}");
+    assert_eq!(log[0]["attempt"], 1);
+    assert_eq!(log[0]["status_code"], 503);
+    assert_eq!(log[0]["response_excerpt"], "scripted answer");
+    assert!(log[0]["error"].as_str().is_some_and(|e| e.contains("503")));
+    assert!(log[0]["duration_ms"].as_i64().is_some());
+    assert_eq!(log[1]["attempt"], 2);
+    assert_eq!(log[1]["status_code"], 200);
+    // Retry-After (30 s, 3 s here) is later than the first scheduled delay
+    // (5 s ±20 %, 0.5 s here): the second attempt waited for it. A retry
+    // that ignored it would come after at most 0.6 s plus a poll.
+    let (first, second) = attempt_times(&d);
+    let (_, longest) = first_retry_bounds();
+    let waited = second - first;
+    let retry_after = chrono::Duration::milliseconds((30_000.0 * RETRY_SCALE) as i64);
+    assert!(retry_after > longest * 4, "the two are far apart");
+    assert!(
+        waited >= retry_after,
+        "the retry came {waited} after the first attempt, before Retry-After's {retry_after}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -506,6 +550,31 @@ async fn a_503_with_retry_after_is_retried_and_both_attempts_are_logged() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_503_with_retry_after_is_retried_and_both_attempts_are_logged_on_postgres() {
     retry_after(Backend::Postgres).await;
+}
+
+/// Without `Retry-After`, the retry follows the schedule: not before the
+/// first delay's shortest jitter, and well before a `Retry-After` would
+/// have put it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_503_without_retry_after_is_retried_on_the_schedule() {
+    let (d, received, _) = delivered_after_a_503(Backend::Sqlite, vec![]).await;
+    assert_eq!(received.len(), 2, "{received:?}");
+    assert_eq!(d["attempts"], 2, "{d}");
+    let (first, second) = attempt_times(&d);
+    let (shortest, longest) = first_retry_bounds();
+    let waited = second - first;
+    assert!(
+        waited >= shortest,
+        "the retry came {waited} after the first attempt, before the schedule's {shortest}"
+    );
+    // The longest jitter, a worker poll (50 ms) and two generous seconds
+    // for a loaded machine: 2.6 s, still under the 3 s a Retry-After: 30
+    // means here.
+    let slack = chrono::Duration::milliseconds(2000);
+    assert!(
+        waited <= longest + slack,
+        "the retry came {waited} after the first attempt, later than the schedule's {longest}"
+    );
 }
 
 async fn gone(backend: Backend) {
@@ -679,21 +748,41 @@ async fn internal_destinations_are_refused_with_422_naming_url() {
 
     // Bad input names its field.
     let (ok, _) = channel(&h, "fine", "slack", "http://127.0.0.1:9/x").await;
-    for (body, field) in [
-        (json!({"name": "x", "kind": "slack"}), "url"),
+    for (body, field, status, code) in [
+        (
+            json!({"name": "x", "kind": "slack"}),
+            "url",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+        ),
         (
             json!({"name": "", "kind": "slack", "url": "http://127.0.0.1:9/y"}),
             "name",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
         ),
+        // Taken: a conflict, not bad input.
         (
             json!({"name": "fine", "kind": "slack", "url": "http://127.0.0.1:9/y"}),
             "name",
+            StatusCode::CONFLICT,
+            "conflict",
         ),
     ] {
         let reply = h
-            .call("POST", "/api/v1/channels", Some(&h.admin.token), Some(body))
+            .call(
+                "POST",
+                "/api/v1/channels",
+                Some(&h.admin.token),
+                Some(body.clone()),
+            )
             .await;
-        assert!(reply.status.is_client_error(), "{}", reply.text);
+        assert_eq!(
+            (reply.status, reply.body["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{body}: {}",
+            reply.text
+        );
         assert_eq!(reply.body["error"]["field"], field, "{}", reply.text);
     }
     for (body, field) in [
@@ -799,6 +888,7 @@ async fn the_secret_is_shown_once_and_never_returned_or_logged() {
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
     tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
@@ -867,9 +957,18 @@ async fn the_secret_is_shown_once_and_never_returned_or_logged() {
     assert_ne!(new_secret, secret);
 
     let logged = String::from_utf8_lossy(&logs.0.lock().expect("lock")).into_owned();
+    // This test's failure: the subscriber is global and other tests' sends
+    // fail too, but only this receiver listens on this port.
+    let target = format!("target_url=http://{}", receiver.address);
+    let failures: Vec<&str> = logged
+        .lines()
+        .filter(|l| l.contains("notification delivery failed") && l.contains(&target))
+        .collect();
+    assert_eq!(failures.len(), 1, "the failure was logged once: {logged}");
     assert!(
-        logged.contains("notification delivery failed"),
-        "the failure was logged: {logged}"
+        failures[0].contains("status=Some(500)") && failures[0].contains("failure=\"http_status\""),
+        "{}",
+        failures[0]
     );
     for leaked in [secret.as_str(), new_secret.as_str(), "sekretpathtoken"] {
         assert!(!logged.contains(leaked), "{leaked} is in the logs");

@@ -5,15 +5,21 @@
 
 mod common;
 
+use std::collections::BTreeSet;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use cairn_engine::notify::NotifySettings;
 use common::{Harness, PASSWORD, Receiver, Reply};
 use serde_json::json;
+use tower::ServiceExt;
 
 const PROJECT: &str = "northwind/checkout";
 /// How the pages are addressed (GitLab and Jira are told to send hooks here).
 const HOST: &str = "cairn.test";
+
+/// A form's fields, in order.
+type Fields<'f> = Vec<(&'f str, &'f str)>;
 
 struct Browser<'a> {
     h: &'a Harness,
@@ -234,6 +240,9 @@ async fn forms_without_the_csrf_token_are_refused_and_change_nothing() {
     let h = Harness::new(cairn_store::Backend::Sqlite).await;
     let period = period(&h).await;
     let b = Browser::sign_in(&h, &h.owner.email).await;
+    let other = Browser::sign_in(&h, &h.other.email).await;
+    let admin = Browser::sign_in(&h, &h.admin.email).await;
+    assert_ne!(b.csrf, other.csrf);
     let period = period.to_string();
     let fields = [
         ("kind", "objective"),
@@ -251,13 +260,119 @@ async fn forms_without_the_csrf_token_are_refused_and_change_nothing() {
     };
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
     assert_eq!(count(&h, "/api/v1/okrs").await, 0);
-    for path in ["/connections", "/tokens", "/periods", "/admin/users"] {
-        let reply = b.post_raw(path, &[("name", "x")]).await;
-        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{path}");
-    }
     let made = b.post("/okrs", &fields).await;
     assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.text);
     assert_eq!(count(&h, "/api/v1/okrs").await, 1);
+
+    // Forms the member may send: refused without the token and with
+    // another one, changing nothing; accepted with the session's token.
+    let kr = new_okr(
+        &h,
+        &h.owner.token,
+        "key_result",
+        "Checked",
+        period.parse().expect("id"),
+        "check_in",
+    )
+    .await;
+    let check_ins = format!("/api/v1/okrs/{kr}/check-ins");
+    let len_of = |reply: Reply| reply.body.as_array().map(Vec::len).unwrap_or_default();
+    let writes: [(&Browser, &str, String, Fields, String); 5] = [
+        (
+            &b,
+            &h.owner.token,
+            format!("/okrs/{kr}/check-ins"),
+            vec![("value", "40"), ("note", "forged?")],
+            check_ins.clone(),
+        ),
+        (
+            &b,
+            &h.owner.token,
+            "/connections".to_owned(),
+            vec![
+                ("kind", "gitlab"),
+                ("name", "forged?"),
+                ("base_url", "https://gitlab.example.com"),
+                ("auth_kind", "private_token"),
+                ("secret", "glpat-forged"),
+            ],
+            "/api/v1/connections".to_owned(),
+        ),
+        (
+            &b,
+            &h.owner.token,
+            "/tokens".to_owned(),
+            vec![("name", "forged?")],
+            "/api/v1/me/tokens".to_owned(),
+        ),
+        // And the admins' forms, for an admin.
+        (
+            &admin,
+            &h.admin.token,
+            "/admin/users".to_owned(),
+            vec![
+                ("email", "forged@example.com"),
+                ("name", "Forged"),
+                ("role", "member"),
+                ("password", PASSWORD),
+            ],
+            "/api/v1/users".to_owned(),
+        ),
+        (
+            &admin,
+            &h.admin.token,
+            "/periods".to_owned(),
+            vec![
+                ("name", "Forged"),
+                ("starts_on", "2031-01-01"),
+                ("ends_on", "2031-03-31"),
+            ],
+            "/api/v1/periods".to_owned(),
+        ),
+    ];
+    for (browser, token, path, fields, list) in &writes {
+        let seen = || async { len_of(h.call("GET", list, Some(token), None).await) };
+        let before = seen().await;
+        let without = browser.post_raw(path, fields).await;
+        assert_eq!(
+            without.status,
+            StatusCode::FORBIDDEN,
+            "{path}: {}",
+            without.text
+        );
+        let mut forged = vec![("csrf_token", "not-the-token")];
+        forged.extend_from_slice(fields);
+        let wrong = browser.post_raw(path, &forged).await;
+        assert_eq!(
+            wrong.status,
+            StatusCode::FORBIDDEN,
+            "{path}: {}",
+            wrong.text
+        );
+        // Another session's token is not this session's.
+        let mut theirs = vec![("csrf_token", other.csrf.as_str())];
+        theirs.extend_from_slice(fields);
+        let crossed = browser.post_raw(path, &theirs).await;
+        assert_eq!(
+            crossed.status,
+            StatusCode::FORBIDDEN,
+            "{path}: {}",
+            crossed.text
+        );
+        assert_eq!(
+            seen().await,
+            before,
+            "{path}: nothing saved without the token"
+        );
+        let sent = browser.post(path, fields).await;
+        assert!(
+            sent.status == StatusCode::SEE_OTHER || sent.status == StatusCode::OK,
+            "{path} with the token: {} {}",
+            sent.status,
+            sent.text
+        );
+        assert_eq!(seen().await, before + 1, "{path}: saved with the token");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1123,4 +1238,617 @@ async fn stopping_the_streams_ends_open_live_pages_for_a_graceful_shutdown() {
     .await
     .expect("no wait");
     assert!(ended.is_none(), "{ended:?}");
+}
+
+/// Every `(METHOD, path)` the web crate's source routes with `.route(...)`:
+/// the pages, sign-in and sign-out, the OpenAPI document and `/metrics`
+/// (the API's operations are in the OpenAPI document; `authz.rs` has them).
+fn routes_in_source() -> BTreeSet<(String, String)> {
+    let mut files = vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src")];
+    let mut routes = BTreeSet::new();
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(&path).expect("read_dir") {
+                files.push(entry.expect("entry").path());
+            }
+            continue;
+        }
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).expect("source");
+        for (start, _) in source.match_indices(".route(") {
+            let rest = source[start + ".route(".len()..].trim_start();
+            let Some(rest) = rest.strip_prefix('"') else {
+                panic!("{}: a route whose path is not a literal", path.display());
+            };
+            let (route, rest) = rest.split_once('"').expect("the path literal ends");
+            // The rest of the call, up to its closing parenthesis.
+            let mut depth = 1;
+            let mut end = rest.len();
+            for (i, c) in rest.char_indices() {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                if depth == 0 {
+                    end = i;
+                    break;
+                }
+            }
+            let call = &rest[..end];
+            let mut methods = 0;
+            for method in ["get", "post", "put", "delete", "patch"] {
+                let called = call.match_indices(&format!("{method}(")).any(|(i, _)| {
+                    i == 0 || !call[..i].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+                });
+                if called {
+                    routes.insert((method.to_ascii_uppercase(), route.to_owned()));
+                    methods += 1;
+                }
+            }
+            assert!(methods > 0, "{route}: no method found in {call}");
+        }
+    }
+    routes
+}
+
+/// The route template a request path falls under (the one with the most
+/// literal segments).
+fn route_of<'a>(
+    routes: &'a BTreeSet<(String, String)>,
+    method: &str,
+    path: &str,
+) -> Option<&'a str> {
+    let segments: Vec<&str> = path.split('?').next().unwrap_or(path).split('/').collect();
+    routes
+        .iter()
+        .filter(|(m, _)| m == method)
+        .filter_map(|(_, template)| {
+            let parts: Vec<&str> = template.split('/').collect();
+            if parts.len() != segments.len() {
+                return None;
+            }
+            let mut literal = 0;
+            for (part, segment) in parts.iter().zip(&segments) {
+                if part.starts_with('{') {
+                    if segment.is_empty() {
+                        return None;
+                    }
+                } else if part == segment {
+                    literal += 1;
+                } else {
+                    return None;
+                }
+            }
+            Some((literal, template.as_str()))
+        })
+        .max_by_key(|(literal, _)| *literal)
+        .map(|(_, template)| template)
+}
+
+/// The pages for anonymous, another member, the owner and an admin, each
+/// signed in through the form; every call remembers its route.
+struct Pages<'a> {
+    h: &'a Harness,
+    browsers: [Option<Browser<'a>>; 4],
+    routes: BTreeSet<(String, String)>,
+    covered: BTreeSet<(String, String)>,
+    /// Answers other than the row's, all reported at the end.
+    wrong: Vec<String>,
+}
+
+/// Anonymous, another member, the owner, an admin.
+const CALLERS: [&str; 4] = ["anonymous", "another member", "the owner", "an admin"];
+
+impl<'a> Pages<'a> {
+    async fn new(h: &'a Harness) -> Pages<'a> {
+        let routes = routes_in_source();
+        assert!(routes.len() > 40, "{routes:?}");
+        Pages {
+            h,
+            browsers: [
+                None,
+                Some(Browser::sign_in(h, &h.other.email).await),
+                Some(Browser::sign_in(h, &h.owner.email).await),
+                Some(Browser::sign_in(h, &h.admin.email).await),
+            ],
+            routes,
+            covered: BTreeSet::new(),
+            wrong: Vec::new(),
+        }
+    }
+
+    /// One request as caller `who` (forms with the caller's CSRF token),
+    /// which must answer `expect`; a 303 to the sign-in page is how
+    /// anonymous callers are turned away.
+    async fn check(
+        &mut self,
+        who: usize,
+        method: &str,
+        path: &str,
+        fields: &[(&str, &str)],
+        expect: u16,
+    ) -> Reply {
+        let template = route_of(&self.routes, method, path)
+            .unwrap_or_else(|| panic!("{method} {path}: no such route in the source"));
+        self.covered
+            .insert((method.to_owned(), template.to_owned()));
+        let reply = match (&self.browsers[who], method) {
+            (Some(browser), "GET") => browser.get(path).await,
+            (Some(browser), _) => browser.post(path, fields).await,
+            (None, "GET") => {
+                self.h
+                    .send(
+                        Request::get(path)
+                            .header("host", HOST)
+                            .body(Body::empty())
+                            .expect("request"),
+                    )
+                    .await
+            }
+            (None, _) => {
+                self.h
+                    .send(
+                        Request::post(path)
+                            .header("host", HOST)
+                            .header("content-type", "application/x-www-form-urlencoded")
+                            .body(Body::from(
+                                serde_urlencoded::to_string(fields).expect("form"),
+                            ))
+                            .expect("request"),
+                    )
+                    .await
+            }
+        };
+        if reply.status.as_u16() != expect {
+            let excerpt: String = reply.text.chars().take(300).collect();
+            self.wrong.push(format!(
+                "{method} {path} as {}: {} (expected {expect}) {excerpt}",
+                CALLERS[who], reply.status
+            ));
+            return reply;
+        }
+        if who == 0 && expect == 303 {
+            assert_eq!(reply.headers["location"], "/login", "{method} {path}");
+        }
+        if reply.status == StatusCode::NOT_FOUND {
+            assert!(
+                !reply.text.contains("owner's"),
+                "a 404 reveals nothing: {}",
+                reply.text
+            );
+        }
+        reply
+    }
+
+    async fn row(&mut self, method: &str, path: &str, fields: &[(&str, &str)], expect: [u16; 4]) {
+        for (who, expect) in expect.into_iter().enumerate() {
+            self.check(who, method, path, fields, expect).await;
+        }
+    }
+
+    /// A GET whose answer is a stream: only the status is read.
+    async fn stream_row(&mut self, path: &str, expect: [u16; 4]) {
+        let template = route_of(&self.routes, "GET", path).expect("route");
+        self.covered.insert(("GET".to_owned(), template.to_owned()));
+        for (who, expect) in expect.into_iter().enumerate() {
+            let mut request = Request::get(path).header("host", HOST);
+            if let Some(browser) = &self.browsers[who] {
+                request = request.header("cookie", &browser.cookie);
+            }
+            let response = self
+                .h
+                .app
+                .clone()
+                .oneshot(request.body(Body::empty()).expect("request"))
+                .await
+                .expect("response");
+            if response.status().as_u16() != expect {
+                self.wrong.push(format!(
+                    "GET {path} as {}: {} (expected {expect})",
+                    CALLERS[who],
+                    response.status()
+                ));
+            }
+        }
+    }
+
+    /// Every route of the source has been called: a page added without
+    /// rows here fails the test.
+    fn assert_every_route_covered(&self) {
+        assert!(self.wrong.is_empty(), "{:#?}", self.wrong);
+        let missing: Vec<_> = self.routes.difference(&self.covered).collect();
+        assert!(
+            missing.is_empty(),
+            "routes without rows in the page matrix: {missing:?}"
+        );
+    }
+}
+
+/// Owner's things for the page matrix.
+async fn owners_connection(h: &Harness, name: &str, shared: bool) -> i64 {
+    h.gitlab_connection(&h.owner, name, shared).await
+}
+
+async fn admins_channel(h: &Harness, name: &str) -> i64 {
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/channels",
+            Some(&h.admin.token),
+            Some(json!({"name": name, "kind": "slack", "url": "https://hooks.invalid/pages"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    reply.body["id"].as_i64().expect("channel")
+}
+
+async fn owners_token(h: &Harness) -> i64 {
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/me/tokens",
+            Some(&h.owner.token),
+            Some(json!({"name": "doomed"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    reply.body["token"]["id"].as_i64().expect("token")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_route_for_every_kind_of_caller() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let period = period(&h).await;
+    let private = owners_connection(&h, "owner's private", false).await;
+    let shared = owners_connection(&h, "owner's shared", true).await;
+    let okr = new_okr(
+        &h,
+        &h.owner.token,
+        "key_result",
+        "Owned",
+        period,
+        "check_in",
+    )
+    .await;
+    let linked = new_okr(
+        &h,
+        &h.owner.token,
+        "key_result",
+        "Linked",
+        period,
+        "data_link",
+    )
+    .await;
+    let reply = h
+        .call(
+            "PUT",
+            &format!("/api/v1/okrs/{linked}/link"),
+            Some(&h.owner.token),
+            Some(json!({"tracker": "gitlab", "connection_id": shared, "project": PROJECT})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let jira = {
+        let reply = h
+            .call(
+                "POST",
+                "/api/v1/connections",
+                Some(&h.owner.token),
+                Some(json!({"kind": "jira", "name": "owner's jira", "base_url": h.sim.jira_url(), "auth_kind": "basic",
+                    "username": cairn_sim::DEFAULT_JIRA_EMAIL, "secret": cairn_sim::DEFAULT_JIRA_API_TOKEN, "shared": true})),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        reply.body["id"].as_i64().expect("id")
+    };
+    let channel = admins_channel(&h, "pages").await;
+    let signed = {
+        let reply = h
+            .call(
+                "POST",
+                "/api/v1/channels",
+                Some(&h.admin.token),
+                Some(json!({"name": "signed", "kind": "webhook", "url": "https://hooks.invalid/signed"})),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        reply.body["id"].as_i64().expect("channel")
+    };
+    let subscription = {
+        let reply = h
+            .call(
+                "POST",
+                "/api/v1/subscriptions",
+                Some(&h.admin.token),
+                Some(json!({"channel_id": channel})),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        reply.body["id"].as_i64().expect("subscription")
+    };
+    let gitlab_url = h.sim.gitlab_url();
+    let other_id = h.other.id;
+    let mut m = Pages::new(&h).await;
+    let period_s = period.to_string();
+    let okr_fields = [
+        ("kind", "key_result"),
+        ("title", "Edited"),
+        ("period_id", period_s.as_str()),
+        ("measure", "percent_complete"),
+        ("progress_source", "check_in"),
+    ];
+    let shared_s = shared.to_string();
+    let jira_s = jira.to_string();
+
+    // Reading.
+    let gets: Vec<(String, [u16; 4])> = vec![
+        ("/".to_owned(), [303, 200, 200, 200]),
+        ("/static/cairn.css".to_owned(), [200, 200, 200, 200]),
+        ("/static/cairn.js".to_owned(), [200, 200, 200, 200]),
+        ("/api/openapi.json".to_owned(), [200, 200, 200, 200]),
+        ("/metrics".to_owned(), [200, 200, 200, 200]),
+        // Signed in already: on to the OKRs.
+        ("/login".to_owned(), [200, 303, 303, 303]),
+        // Fetched by the pages' script: answered like the API.
+        ("/live.json".to_owned(), [401, 200, 200, 200]),
+        // Forms are shown to members; sending them is refused (below).
+        ("/periods/new".to_owned(), [303, 200, 200, 200]),
+        (format!("/okrs/new?period={period}"), [303, 200, 200, 200]),
+        (format!("/okrs/{okr}"), [303, 200, 200, 200]),
+        ("/okrs/424242".to_owned(), [303, 404, 404, 404]),
+        (format!("/okrs/{okr}/edit"), [303, 200, 200, 200]),
+        (format!("/okrs/{linked}/link"), [303, 200, 200, 200]),
+        ("/connections".to_owned(), [303, 200, 200, 200]),
+        (format!("/connections/{private}"), [303, 404, 200, 200]),
+        (format!("/connections/{shared}"), [303, 200, 200, 200]),
+        ("/tokens".to_owned(), [303, 200, 200, 200]),
+        // The catalog is everyone's to read.
+        ("/admin/integrations".to_owned(), [303, 200, 200, 200]),
+        ("/admin/users".to_owned(), [303, 403, 403, 200]),
+        ("/admin/notifications".to_owned(), [303, 403, 403, 200]),
+        (
+            format!("/admin/notifications/{channel}"),
+            [303, 403, 403, 200],
+        ),
+        (
+            format!("/admin/notifications/{channel}/delete"),
+            [303, 403, 403, 200],
+        ),
+        ("/admin/hooks".to_owned(), [303, 403, 403, 200]),
+    ];
+    for (path, expect) in &gets {
+        m.row("GET", path, &[], *expect).await;
+    }
+    m.stream_row("/live", [401, 200, 200, 200]).await;
+
+    // Writing, with the caller's CSRF token. A refusal by the rules of
+    // access comes back as the form again with the message, as 422; a page
+    // for admins only answers 403.
+    let posts: Vec<(String, Fields, [u16; 4])> = vec![
+        (
+            "/periods".to_owned(),
+            vec![
+                ("name", "Later"),
+                ("starts_on", "2031-01-01"),
+                ("ends_on", "2031-03-31"),
+            ],
+            [303, 422, 422, 303],
+        ),
+        (
+            "/okrs".to_owned(),
+            okr_fields.to_vec(),
+            [303, 303, 303, 303],
+        ),
+        (
+            format!("/okrs/{okr}"),
+            okr_fields.to_vec(),
+            [303, 422, 303, 303],
+        ),
+        (
+            format!("/okrs/{okr}/check-ins"),
+            vec![("value", "30")],
+            [303, 422, 303, 303],
+        ),
+        // Anyone who sees an OKR may have its numbers read again.
+        (
+            format!("/okrs/{linked}/refresh"),
+            vec![],
+            [303, 303, 303, 303],
+        ),
+        (
+            format!("/okrs/{linked}/link/gitlab"),
+            vec![("connection_id", shared_s.as_str()), ("project", PROJECT)],
+            [303, 422, 303, 303],
+        ),
+        (
+            format!("/okrs/{linked}/link/jira"),
+            vec![
+                ("connection_id", jira_s.as_str()),
+                ("jql", "project = OPS"),
+                ("metric", "count"),
+            ],
+            [303, 422, 303, 303],
+        ),
+        (
+            format!("/connections/{private}"),
+            vec![
+                ("name", "owner's private"),
+                ("base_url", gitlab_url.as_str()),
+                ("auth_kind", "private_token"),
+            ],
+            [303, 404, 303, 303],
+        ),
+        (
+            format!("/connections/{shared}"),
+            vec![
+                ("name", "owner's shared"),
+                ("base_url", gitlab_url.as_str()),
+                ("auth_kind", "private_token"),
+                ("shared", "on"),
+            ],
+            [303, 422, 303, 303],
+        ),
+        (
+            format!("/connections/{private}/test"),
+            vec![],
+            [303, 404, 200, 200],
+        ),
+        (
+            format!("/connections/{shared}/test"),
+            vec![],
+            [303, 200, 200, 200],
+        ),
+        (
+            format!("/connections/{shared}/share"),
+            vec![("shared", "on")],
+            [303, 422, 303, 303],
+        ),
+        (
+            "/tokens".to_owned(),
+            vec![("name", "laptop")],
+            [303, 200, 200, 200],
+        ),
+        (
+            "/admin/integrations/slack".to_owned(),
+            vec![("enabled", "true")],
+            [303, 403, 403, 303],
+        ),
+        (
+            "/admin/users".to_owned(),
+            vec![
+                ("email", "made@example.com"),
+                ("name", "Made"),
+                ("role", "member"),
+                ("password", PASSWORD),
+            ],
+            [303, 403, 403, 303],
+        ),
+        (
+            format!("/admin/users/{other_id}"),
+            vec![("role", "member")],
+            [303, 403, 403, 303],
+        ),
+        (
+            "/admin/notifications".to_owned(),
+            vec![
+                ("name", "made"),
+                ("kind", "slack"),
+                ("url", "https://hooks.invalid/made"),
+            ],
+            [303, 403, 403, 303],
+        ),
+        (
+            format!("/admin/notifications/{channel}/edit"),
+            vec![("name", "pages"), ("url", "https://hooks.invalid/pages")],
+            [303, 403, 403, 303],
+        ),
+        // The outcome of a test is shown on the channel's page.
+        (
+            format!("/admin/notifications/{channel}/test"),
+            vec![],
+            [303, 403, 403, 200],
+        ),
+        (
+            format!("/admin/notifications/{channel}/enabled"),
+            vec![("enabled", "true")],
+            [303, 403, 403, 303],
+        ),
+        (
+            format!("/admin/notifications/{signed}/secret"),
+            vec![],
+            [303, 403, 403, 200],
+        ),
+        (
+            format!("/admin/notifications/{channel}/subscriptions"),
+            vec![("okr_id", ""), ("include_subtree", "true")],
+            [303, 403, 403, 303],
+        ),
+        (
+            "/admin/notices/424242/dismiss".to_owned(),
+            vec![("back", "/")],
+            [303, 403, 403, 404],
+        ),
+        // Hook setup is an admin page; a new secret is shown once, on it,
+        // and so is what enabling did.
+        (
+            format!("/admin/hooks/{private}/enable"),
+            vec![("projects", PROJECT)],
+            [303, 403, 403, 200],
+        ),
+        (
+            format!("/admin/hooks/{private}/secret"),
+            vec![],
+            [303, 403, 403, 200],
+        ),
+    ];
+    for (path, fields, expect) in &posts {
+        m.row("POST", path, fields, *expect).await;
+    }
+
+    // Creating and deleting: fresh names and subjects for each caller.
+    for who in 0..4 {
+        let name = format!("made by {who}");
+        let fields = [
+            ("kind", "gitlab"),
+            ("name", name.as_str()),
+            ("base_url", "https://gitlab.example.com"),
+            ("auth_kind", "private_token"),
+            ("secret", "glpat-x"),
+        ];
+        m.check(who, "POST", "/connections", &fields, 303).await;
+        let doomed = new_okr(&h, &h.owner.token, "objective", "Doomed", period, "roll_up").await;
+        m.check(
+            who,
+            "POST",
+            &format!("/okrs/{doomed}/delete"),
+            &[],
+            [303, 403, 303, 303][who],
+        )
+        .await;
+        let doomed = owners_connection(&h, &format!("doomed {who}"), false).await;
+        m.check(
+            who,
+            "POST",
+            &format!("/connections/{doomed}/delete"),
+            &[],
+            [303, 404, 303, 303][who],
+        )
+        .await;
+        // Tokens are their user's own, admins included.
+        let doomed = owners_token(&h).await;
+        m.check(
+            who,
+            "POST",
+            &format!("/tokens/{doomed}/revoke"),
+            &[],
+            [303, 404, 303, 404][who],
+        )
+        .await;
+        let doomed = admins_channel(&h, &format!("doomed {who}")).await;
+        m.check(
+            who,
+            "POST",
+            &format!("/admin/notifications/{doomed}/delete"),
+            &[],
+            [303, 403, 403, 303][who],
+        )
+        .await;
+    }
+    let unsubscribe = format!("/admin/notifications/{channel}/subscriptions/{subscription}/delete");
+    m.row("POST", &unsubscribe, &[], [303, 403, 403, 303]).await;
+
+    // Signing in needs the sign-in page's own cookie; signing out ends the
+    // session (last).
+    let sign_in = [("email", "owner@example.com"), ("password", PASSWORD)];
+    let mut anonymous = sign_in.to_vec();
+    anonymous.push(("csrf_token", "x"));
+    m.check(0, "POST", "/login", &anonymous, 403).await;
+    for who in 1..4 {
+        m.check(who, "POST", "/login", &sign_in, 403).await;
+    }
+    m.row("POST", "/logout", &[], [303, 303, 303, 303]).await;
+    m.assert_every_route_covered();
 }

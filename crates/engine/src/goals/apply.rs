@@ -4,7 +4,7 @@
 //! number or status moved).
 
 use cairn_core::goals::ItemSnapshot;
-use cairn_store::goals::{DataLink, RefreshRecord};
+use cairn_store::goals::{DataLink, PendingRecompute, RefreshRecord};
 use cairn_store::{StoreError, StoreTx};
 use chrono::{DateTime, Utc};
 
@@ -45,15 +45,36 @@ pub struct Applied {
 /// (see [`crate::batch`]); a poll's large reads get their own.
 const BATCHED_CHANGES: usize = 100;
 
-/// Writes item changes to a link inside `tx`; returns how many snapshots
-/// were skipped because a newer one was stored.
+/// What [`write_changes`] did.
+#[derive(Debug)]
+enum Written {
+    /// The changes are written; this many snapshots were skipped because a
+    /// newer one was stored.
+    Items(usize),
+    /// Nothing was written: an earlier change's items are committed but not
+    /// its progress point (the process applying it died). Record it first.
+    EarlierPending(PendingRecompute),
+}
+
+/// Writes item changes to a link inside `tx`, marking its key result
+/// "recompute pending" in the same transaction (the point is recorded in a
+/// later one; a fault in between must not lose it). Unless `replace`, an
+/// earlier change still pending stops the write (see [`Written`]).
 async fn write_changes(
     tx: &mut dyn StoreTx,
     link: &DataLink,
     changes: &ItemChanges,
     refresh: Option<&RefreshRecord>,
-    now: DateTime<Utc>,
-) -> Result<usize, StoreError> {
+    pending: &PendingRecompute,
+    replace: bool,
+) -> Result<Written, StoreError> {
+    let now = pending.at;
+    if let Some(earlier) = tx
+        .mark_recompute_pending(link.okr_id, pending, replace)
+        .await?
+    {
+        return Ok(Written::EarlierPending(earlier));
+    }
     let ids: Vec<Option<i64>> = if changes.only_newer {
         tx.upsert_items_if_newer(link.connection_id, &changes.items, now)
             .await?
@@ -89,8 +110,16 @@ async fn write_changes(
     }
     if let Some(record) = refresh {
         tx.record_refresh(link.id, record, now).await?;
+    } else if nothing_changed(changes, stale) {
+        // No recompute follows (see `apply_item_changes`): nothing to mark.
+        tx.clear_recompute_pending(link.okr_id).await?;
     }
-    Ok(stale)
+    Ok(Written::Items(stale))
+}
+
+/// Every snapshot was older than the stored one and nothing left the link.
+fn nothing_changed(changes: &ItemChanges, stale: usize) -> bool {
+    stale == changes.items.len() && changes.left.is_empty() && !changes.exact
 }
 
 /// [`write_changes`] as one write of a batch.
@@ -98,22 +127,36 @@ struct WriteChanges {
     link: DataLink,
     changes: ItemChanges,
     refresh: Option<RefreshRecord>,
-    now: DateTime<Utc>,
+    pending: PendingRecompute,
+    replace: bool,
 }
 
 #[async_trait::async_trait]
 impl BatchWrite for WriteChanges {
-    type Output = usize;
+    type Output = Written;
 
-    async fn write(&mut self, tx: &mut dyn StoreTx) -> Result<usize, StoreError> {
+    async fn write(&mut self, tx: &mut dyn StoreTx) -> Result<Written, StoreError> {
         write_changes(
             tx,
             &self.link,
             &self.changes,
             self.refresh.as_ref(),
-            self.now,
+            &self.pending,
+            self.replace,
         )
         .await
+    }
+}
+
+/// Clears a key result's "recompute pending" mark (one write of a batch).
+struct ClearPending(i64);
+
+#[async_trait::async_trait]
+impl BatchWrite for ClearPending {
+    type Output = ();
+
+    async fn write(&mut self, tx: &mut dyn StoreTx) -> Result<(), StoreError> {
+        tx.clear_recompute_pending(self.0).await
     }
 }
 
@@ -121,6 +164,12 @@ impl Goals {
     /// Applies item changes to a link in one transaction (with the outcome
     /// of the refresh that read them, for a poll) and recomputes its key
     /// result; `note` goes on the progress point if the number moved.
+    ///
+    /// The caller holds the link's lock (`LockKey::Link`): changes to one
+    /// link are applied one at a time, so a change still marked pending
+    /// when the next one comes is one whose applier died, and its point is
+    /// recorded (with its own time and note) before the next change is
+    /// written. Every change of the link thus gets its own point.
     pub async fn apply_item_changes(
         &self,
         link: &DataLink,
@@ -132,27 +181,65 @@ impl Goals {
         let small = changes.items.len() <= BATCHED_CHANGES
             && changes.left.len() <= BATCHED_CHANGES
             && !changes.exact;
-        let stale = if small {
-            self.batcher
-                .write(WriteChanges {
-                    link: link.clone(),
-                    changes: changes.clone(),
-                    refresh: refresh.cloned(),
-                    now,
-                })
-                .await?
-        } else {
-            let mut tx = self.store.begin().await?;
-            let stale = write_changes(&mut *tx, link, changes, refresh, now).await?;
-            tx.commit().await?;
-            stale
+        let pending = PendingRecompute {
+            at: now,
+            note: note.to_owned(),
         };
-        let nothing_changed =
-            stale == changes.items.len() && changes.left.is_empty() && !changes.exact;
-        let status_changed = if nothing_changed && refresh.is_none() {
+        let mut replace = false;
+        let stale = loop {
+            let written = if small {
+                self.batcher
+                    .write(WriteChanges {
+                        link: link.clone(),
+                        changes: changes.clone(),
+                        refresh: refresh.cloned(),
+                        pending: pending.clone(),
+                        replace,
+                    })
+                    .await?
+            } else {
+                let mut tx = self.store.begin().await?;
+                let written =
+                    write_changes(&mut *tx, link, changes, refresh, &pending, replace).await?;
+                tx.commit().await?;
+                written
+            };
+            match written {
+                Written::Items(stale) => break stale,
+                Written::EarlierPending(earlier) => {
+                    // Worth a warning: it follows a fault of this or
+                    // another instance (and tests count it).
+                    tracing::warn!(
+                        okr = link.okr_id,
+                        link = link.id,
+                        "the progress point of a change applied before a fault is recorded now"
+                    );
+                    self.recompute_settling(
+                        link.okr_id,
+                        earlier.at,
+                        "data_link",
+                        &earlier.note,
+                        true,
+                    )
+                    .await?;
+                    // The earlier change is counted; this one's mark
+                    // replaces its mark whether or not a point was needed.
+                    replace = true;
+                }
+            }
+        };
+        let status_changed = if nothing_changed(changes, stale) && refresh.is_none() {
             false
         } else {
-            self.recompute(link.okr_id, now, "data_link", note).await?
+            let recomputed = self
+                .recompute_settling(link.okr_id, now, "data_link", note, true)
+                .await?;
+            if !recomputed.recorded {
+                // The progress already counted this change (or another
+                // recompute recorded it): it is no longer pending.
+                self.batcher.write(ClearPending(link.okr_id)).await?;
+            }
+            recomputed.status_changed
         };
         Ok(Applied {
             stale,

@@ -16,8 +16,8 @@ use cairn_connect::{ConnectError, GitLabAuth, GitLabClient, GitLabSettings};
 use cairn_core::authz::{Action, ConnectionFacts, ConnectionOp};
 use cairn_core::goals::{IssueState, ItemSnapshot, LinkRule, Measure, ProgressSource};
 use cairn_core::integrations::IntegrationKind;
-use cairn_store::Connection;
 use cairn_store::goals::{DataLink, LinkFields, RefreshRecord};
+use cairn_store::{Connection, LockKey};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -387,6 +387,9 @@ impl Goals {
                     full,
                     next_refresh_at: now + interval,
                 };
+                // One apply of a link at a time, webhooks' and polls' alike
+                // (see `apply_item_changes`).
+                let _applying = self.store.lock(LockKey::Link(link.id)).await?;
                 self.apply_item_changes(&link, &changes, Some(&record), &note, now)
                     .await?;
                 Ok(RefreshOutcome {

@@ -147,6 +147,8 @@ struct RecordProgress {
     /// The notification the change makes (a status change, the target
     /// reached), enqueued in the same transaction.
     event: Option<cairn_core::notify::NotificationEvent>,
+    /// The point counts the OKR's pending item changes: clear its mark.
+    settles: bool,
 }
 
 #[async_trait::async_trait]
@@ -157,8 +159,14 @@ impl crate::batch::BatchWrite for RecordProgress {
         &mut self,
         tx: &mut dyn cairn_store::StoreTx,
     ) -> Result<(), cairn_store::StoreError> {
-        tx.record_progress(self.okr_id, &self.progress, &self.source, &self.note)
-            .await?;
+        tx.record_progress(
+            self.okr_id,
+            &self.progress,
+            &self.source,
+            &self.note,
+            self.settles,
+        )
+        .await?;
         if let Some(event) = &self.event {
             crate::notify::enqueue_event(tx, event, self.progress.computed_at).await?;
         }
@@ -769,6 +777,25 @@ impl Goals {
         source: &str,
         note: &str,
     ) -> Result<bool, EngineError> {
+        Ok(self
+            .recompute_settling(okr_id, now, source, note, false)
+            .await?
+            .status_changed)
+    }
+
+    /// [`Goals::recompute`]; with `settles` (a data link's changes, applied
+    /// under the link's lock), a point recorded for `okr_id` also clears
+    /// its "recompute pending" mark. Says whether a point was recorded for
+    /// `okr_id`: when not, its progress already counted every change.
+    pub(crate) async fn recompute_settling(
+        &self,
+        okr_id: i64,
+        now: DateTime<Utc>,
+        source: &str,
+        note: &str,
+        settles: bool,
+    ) -> Result<Recomputed, EngineError> {
+        let mut recorded = false;
         let mut next = Some((okr_id, source.to_owned(), note.to_owned()));
         let mut guard = 0;
         let mut status_changed = false;
@@ -866,8 +893,12 @@ impl Goals {
                         source: source.clone(),
                         note: note.clone(),
                         event,
+                        settles: settles && id == okr_id,
                     })
                     .await?;
+                if id == okr_id {
+                    recorded = true;
+                }
                 tracing::debug!(
                     okr = id,
                     percent = new.percent,
@@ -881,8 +912,18 @@ impl Goals {
                 next = Some((parent, "roll_up".to_owned(), format!("child {id} changed")));
             }
         }
-        Ok(status_changed)
+        Ok(Recomputed {
+            status_changed,
+            recorded,
+        })
     }
+}
+
+/// What [`Goals::recompute_settling`] did to the OKR it was asked about.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Recomputed {
+    pub(crate) status_changed: bool,
+    pub(crate) recorded: bool,
 }
 
 enum Inputs {

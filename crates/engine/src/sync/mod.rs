@@ -394,7 +394,15 @@ impl SyncEngine {
                     issue_type_id: None,
                 };
                 if self
-                    .note(&pair, side, "gitlab", &read, verified.then_some(hint), now)
+                    .note(
+                        &pair,
+                        side,
+                        "gitlab",
+                        &read,
+                        verified.then_some(hint),
+                        &[],
+                        now,
+                    )
                     .await?
                 {
                     noted += 1;
@@ -437,10 +445,26 @@ impl SyncEngine {
                         continue;
                     }
                 };
+                // Cloud keeps descriptions in ADF, and its webhooks carry
+                // Jira's own wiki rendering of them: a reason to look, not
+                // the value.
+                let rendered: &[SyncField] = if jira.cloud {
+                    &[SyncField::Description]
+                } else {
+                    &[]
+                };
                 let client = SideClient::Jira(jira);
                 let hint = client.hint_of(side, &read);
                 if self
-                    .note(&pair, side, "jira", &read, verified.then_some(hint), now)
+                    .note(
+                        &pair,
+                        side,
+                        "jira",
+                        &read,
+                        verified.then_some(hint),
+                        rendered,
+                        now,
+                    )
                     .await?
                 {
                     noted += 1;
@@ -478,14 +502,19 @@ impl SyncEngine {
 
     /// Notes one item of one pair; true when a job was enqueued. Without a
     /// hint (an unverified delivery) the event is only a reason to look:
-    /// the job reads both sides.
+    /// the job reads both sides. `rendered` names fields the delivery holds
+    /// only a rendering of: when one of them looks changed, the hint is
+    /// dropped and the job reads the item itself, so a rendering never
+    /// overwrites the other side.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn note(
         &self,
         pair: &SyncPair,
         side: Side,
         tracker: &'static str,
         read: &RemoteItem,
-        hint: Option<SyncHint>,
+        mut hint: Option<SyncHint>,
+        rendered: &[SyncField],
         now: DateTime<Utc>,
     ) -> Result<bool, EngineError> {
         if hint.is_none() {
@@ -495,16 +524,22 @@ impl SyncEngine {
             .find_sync_item(pair.id, side, &read.reference.id)
             .await?
         {
-            let echo = existing.left.is_some()
-                && existing.right.is_some()
-                && SyncField::ALL.iter().all(|f| {
-                    existing
+            let changed: Vec<SyncField> = SyncField::ALL
+                .iter()
+                .copied()
+                .filter(|f| {
+                    !existing
                         .shadow
                         .unchanged(side, *f, &read.observed.values.get(*f))
-                });
-            if echo {
+                })
+                .collect();
+            let linked = existing.left.is_some() && existing.right.is_some();
+            if linked && changed.is_empty() {
                 metrics::counter!("cairn_sync_echoes_total", "side" => side.as_str()).increment(1);
                 return Ok(false);
+            }
+            if changed.iter().any(|f| rendered.contains(f)) {
+                hint = None;
             }
         } else if let Some(marker) = &read.marker
             && marker.pair_id == pair.id

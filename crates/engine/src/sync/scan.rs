@@ -163,7 +163,7 @@ impl SyncEngine {
         };
         for read in items {
             let hint = client.hint_of(side, read);
-            self.note(pair, side, tracker, read, Some(hint), now)
+            self.note(pair, side, tracker, read, Some(hint), &[], now)
                 .await?;
         }
         Ok(())

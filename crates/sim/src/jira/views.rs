@@ -47,19 +47,27 @@ pub(crate) fn text_of(v: &Value) -> Option<String> {
 }
 
 /// Rich text (a description, a comment body) as a request wrote it: ADF
-/// through API v3 is kept as written with its plain text beside it; a string
-/// (wiki markup through v2) is kept as the text.
+/// through API v3 is kept as written with its wiki rendering beside it (as
+/// Jira renders ADF for API v2 and webhooks; made here with Cairn's own
+/// converter, which agrees with Atlassian's on the cases in
+/// testdata/markup), or its plain text when the converter refuses it; a
+/// string (wiki markup through v2) is kept as the text.
 pub(crate) fn rich_in(v: &Value) -> (Option<String>, Option<Value>) {
     match v {
         Value::Null => (None, None),
         Value::String(s) => (Some(s.clone()), None),
-        other => (text_of(other), Some(other.clone())),
+        other => {
+            let wiki = cairn_markup::adf_to_markdown(other)
+                .ok()
+                .map(|md| cairn_markup::markdown_to_wiki(&md));
+            (wiki.or_else(|| text_of(other)), Some(other.clone()))
+        }
     }
 }
 
 /// Rich text as a read through `ver` returns it: v3 gives the ADF written,
-/// or wiki text wrapped in one paragraph; v2 gives the wiki text written, or
-/// the plain text of ADF. Good enough for a simulator: no markup conversion.
+/// or wiki text wrapped in one paragraph; v2 (and webhooks) give the wiki
+/// text written, or the wiki rendering of the ADF.
 pub(crate) fn rich_out(ver: Ver, text: Option<&str>, adf: Option<&Value>) -> Value {
     match (ver, adf) {
         (Ver::V3, Some(a)) => a.clone(),

@@ -263,7 +263,7 @@ static VALIDATORS: std::sync::LazyLock<Mutex<HashMap<String, Arc<jsonschema::Val
 
 /// The document's path template a request path falls under (the one with
 /// the most literal segments), if any.
-fn template_of<'a>(document: &'a Value, path: &str) -> Option<&'a str> {
+pub fn template_of<'a>(document: &'a Value, path: &str) -> Option<&'a str> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     document["paths"]
         .as_object()?
@@ -595,7 +595,17 @@ impl Harness {
     /// The harness with notifications that may reach loopback (like the
     /// demo), retry delays scaled down from seconds to milliseconds, and
     /// channels disabled after failing for `disable_after`.
-    pub fn with_loopback_notify(mut self, disable_after: Duration) -> Harness {
+    pub fn with_loopback_notify(self, disable_after: Duration) -> Harness {
+        self.with_loopback_notify_scaled(disable_after, 0.001)
+    }
+
+    /// [`Harness::with_loopback_notify`] with retry delays (and
+    /// `Retry-After`) multiplied by `delay_scale`.
+    pub fn with_loopback_notify_scaled(
+        mut self,
+        disable_after: Duration,
+        delay_scale: f64,
+    ) -> Harness {
         let settings = NotifySettings {
             public_url: Some("https://cairn.example.com".to_owned()),
             outbound: OutboundConfig {
@@ -603,7 +613,7 @@ impl Harness {
                 timeout: Duration::from_secs(5),
                 ..OutboundConfig::default()
             },
-            delay_scale: 0.001,
+            delay_scale,
             disable_after,
         };
         self.state = self
