@@ -816,7 +816,14 @@ impl Hooks {
             }
             Err(error) => return Ok((DeliveryState::Unreadable, Some(error.to_string()))),
         };
-        let (state, reason) = self.apply_gitlab_issue(delivery, &hook, now).await?;
+        // Accepted for people's activity, an epic or a group's work item is
+        // still nothing data links read.
+        let (state, reason) = match issue_verdict(&hook) {
+            Verdict::Apply => self.apply_gitlab_issue(delivery, &hook, now).await?,
+            Verdict::Ignore(reason) | Verdict::Unreadable(reason) => {
+                (DeliveryState::Ignored, Some(reason))
+            }
+        };
         Ok(match (state, activity) {
             (DeliveryState::Ignored, Some(_)) => (DeliveryState::Applied, None),
             _ => (state, reason),
