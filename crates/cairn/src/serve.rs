@@ -176,6 +176,7 @@ where
     state.hooks.register(&mut registry);
     state.notify.register(&mut registry);
     state.sync.register(&mut registry);
+    state.time.register(&mut registry);
     // Webhooks wake the worker as soon as their job is stored.
     let signal: JobSignal = state.hooks.signal();
     let worker = Worker::new(

@@ -374,7 +374,7 @@ async fn write_flow(jira: &JiraClient, key: &str) {
             key,
             &NewWorklog {
                 seconds: 5400,
-                started: chrono::Utc::now() - chrono::Duration::hours(2),
+                started: (chrono::Utc::now() - chrono::Duration::hours(2)).fixed_offset(),
                 comment: Some("pairing".into()),
                 adjust_estimate: Some("leave".into()),
             },
@@ -387,7 +387,7 @@ async fn write_flow(jira: &JiraClient, key: &str) {
             key,
             &NewWorklog {
                 seconds: 0,
-                started: chrono::Utc::now(),
+                started: chrono::Utc::now().fixed_offset(),
                 comment: None,
                 adjust_estimate: None,
             },

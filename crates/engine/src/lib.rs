@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod keyring;
 pub mod notify;
 pub mod sync;
+pub mod time;
 
 pub use error::{EngineError, authorize};
 

@@ -25,6 +25,7 @@ pub mod notify;
 mod postgres;
 mod sqlite;
 pub mod sync;
+pub mod time;
 mod types;
 
 #[cfg(feature = "test-support")]
@@ -44,6 +45,7 @@ pub use hooks::{HookStore, HookTx};
 pub use locks::{KeyLock, LockKey};
 pub use notify::{NotifyStore, NotifyTx};
 pub use sync::{SyncStore, SyncTx};
+pub use time::{TimeStore, TimeTx};
 pub use types::*;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -133,7 +135,15 @@ impl SchemaStatus {
 /// suite in `tests/` runs the same assertions against both.
 #[async_trait]
 pub trait Store:
-    AccountStore + goals::GoalStore + HookStore + NotifyStore + SyncStore + Send + Sync + 'static
+    AccountStore
+    + goals::GoalStore
+    + HookStore
+    + NotifyStore
+    + SyncStore
+    + TimeStore
+    + Send
+    + Sync
+    + 'static
 {
     fn backend(&self) -> Backend;
 
@@ -243,7 +253,7 @@ pub trait Store:
 
 /// A transaction: domain changes and the jobs they cause, committed together.
 #[async_trait]
-pub trait StoreTx: AccountTx + goals::GoalTx + HookTx + NotifyTx + SyncTx + Send {
+pub trait StoreTx: AccountTx + goals::GoalTx + HookTx + NotifyTx + SyncTx + TimeTx + Send {
     async fn enqueue(&mut self, job: &NewJob, now: DateTime<Utc>) -> Result<Option<i64>>;
     async fn append_audit(&mut self, entry: &NewAuditEntry, now: DateTime<Utc>) -> Result<i64>;
     async fn commit(self: Box<Self>) -> Result<()>;

@@ -647,3 +647,5 @@ crate::hooks::impl_hooks!(PgStore, PgTx);
 crate::notify::impl_notify!(PgStore, PgTx);
 
 crate::sync::impl_sync!(PgStore, PgTx);
+
+crate::time::impl_time!(PgStore, PgTx);

@@ -509,3 +509,5 @@ crate::hooks::impl_hooks!(SqliteStore, SqliteTx);
 crate::notify::impl_notify!(SqliteStore, SqliteTx);
 
 crate::sync::impl_sync!(SqliteStore, SqliteTx);
+
+crate::time::impl_time!(SqliteStore, SqliteTx);

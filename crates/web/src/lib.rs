@@ -40,6 +40,8 @@ pub struct AppState {
     pub notify: Arc<cairn_engine::notify::Notifier>,
     /// Two-way sync: pairs, their items, runs and conflicts.
     pub sync: Arc<cairn_engine::sync::SyncEngine>,
+    /// Time: GitLab activity, suggested worklogs, writing them.
+    pub time: Arc<cairn_engine::time::TimeEngine>,
     /// Largest request body, also for forms read by the CSRF check.
     pub body_limit: usize,
     /// How GitLab and Jira reach this Cairn; `None`: the address a request
@@ -69,6 +71,11 @@ impl AppState {
             keyring.clone(),
             cairn_engine::sync::SyncSettings::default(),
         ));
+        let time = Arc::new(cairn_engine::time::TimeEngine::new(
+            store.clone(),
+            keyring.clone(),
+            cairn_engine::time::TimeSettings::default(),
+        ));
         AppState {
             accounts: Arc::new(cairn_engine::accounts::Accounts::new(store.clone())),
             connections: Arc::new(cairn_engine::connections::Connections::new(
@@ -83,9 +90,11 @@ impl AppState {
                     goals.clone(),
                     cairn_engine::hooks::HookSettings::default(),
                 )
-                .with_sync(sync.clone()),
+                .with_sync(sync.clone())
+                .with_time(time.clone()),
             ),
             sync,
+            time,
             notify: Arc::new(cairn_engine::notify::Notifier::new(
                 store.clone(),
                 keyring,
@@ -158,7 +167,8 @@ impl AppState {
                 self.goals.clone(),
                 hook_settings,
             )
-            .with_sync(self.sync.clone()),
+            .with_sync(self.sync.clone())
+            .with_time(self.time.clone()),
         );
         self
     }
@@ -182,7 +192,8 @@ impl AppState {
                 self.goals.clone(),
                 self.hooks.settings().clone(),
             )
-            .with_sync(self.sync.clone()),
+            .with_sync(self.sync.clone())
+            .with_time(self.time.clone()),
         );
         self
     }
@@ -288,6 +299,20 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api::sync::list_conflicts))
         .routes(routes!(api::sync::list_runs))
         .routes(routes!(api::sync::list_operations))
+        .routes(routes!(
+            api::time::get_source,
+            api::time::put_source,
+            api::time::delete_source
+        ))
+        .routes(routes!(api::time::match_people))
+        .routes(routes!(api::time::list_people, api::time::connect_people))
+        .routes(routes!(api::time::get_me, api::time::put_me))
+        .routes(routes!(api::time::delete_person))
+        .routes(routes!(api::time::week))
+        .routes(routes!(api::time::accept))
+        .routes(routes!(api::time::dismiss))
+        .routes(routes!(api::time::retry_worklog))
+        .routes(routes!(api::time::totals))
         .routes(routes!(api::goals::list_periods, api::goals::create_period))
         .routes(routes!(api::goals::list_okrs, api::goals::create_okr))
         .routes(routes!(
@@ -360,6 +385,9 @@ fn ui_router() -> Router<AppState> {
         .route("/connections/{id}/test", post(ui::test_connection))
         .route("/connections/{id}/share", post(ui::share_connection))
         .route("/connections/{id}/delete", post(ui::delete_connection))
+        .route("/my-work", get(ui::my_work))
+        .route("/my-work/accept", post(ui::accept_work))
+        .route("/my-work/dismiss", post(ui::dismiss_work))
         .route("/tokens", get(ui::tokens).post(ui::create_token))
         .route("/tokens/{id}/revoke", post(ui::revoke_token))
         .route("/admin/integrations", get(ui::integrations))

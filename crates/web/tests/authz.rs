@@ -761,6 +761,112 @@ async fn every_endpoint_for_every_kind_of_caller() {
     for row in &rows {
         m.row(row).await;
     }
+
+    // Time: the source and people are the admins'; a person's week and
+    // suggestions are theirs alone (not even an admin's to read).
+    let reply = h
+        .call(
+            "PUT",
+            "/api/v1/time/source",
+            Some(&h.admin.token),
+            Some(json!({"connection_id": shared, "projects": [PROJECT]})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let owner_id = h.owner.id;
+    let reply = h
+        .call(
+            "PUT",
+            "/api/v1/time/people/me",
+            Some(&h.owner.token),
+            Some(json!({"gitlab_user_id": 9000, "gitlab_username": "owner", "time_zone": "UTC"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let key = json!({"key": "2026-12-01/OPS-1/1"});
+    let time_rows = vec![
+        row("GET", "/api/v1/time/source", None, [401, 403, 403, 200]),
+        row(
+            "PUT",
+            "/api/v1/time/source",
+            Some(json!({"connection_id": shared, "projects": [PROJECT]})),
+            [401, 403, 403, 200],
+        ),
+        row(
+            "POST",
+            "/api/v1/time/people/match",
+            Some(json!({"user_ids": [owner_id]})),
+            [401, 403, 403, 200],
+        ),
+        row("GET", "/api/v1/time/people", None, [401, 403, 403, 200]),
+        row(
+            "POST",
+            "/api/v1/time/people",
+            Some(json!({"people": []})),
+            [401, 403, 403, 200],
+        ),
+        row("GET", "/api/v1/time/people/me", None, [401, 404, 200, 404]),
+        row(
+            "GET",
+            format!("/api/v1/time/people/{owner_id}/week?day=2026-12-01"),
+            None,
+            [401, 404, 200, 404],
+        ),
+        row(
+            "POST",
+            format!("/api/v1/time/people/{owner_id}/accept"),
+            Some(key.clone()),
+            [401, 404, 404, 404],
+        ),
+        row(
+            "POST",
+            format!("/api/v1/time/people/{owner_id}/dismiss"),
+            Some(key),
+            [401, 404, 404, 404],
+        ),
+        row(
+            "POST",
+            "/api/v1/time/worklogs/424242/retry",
+            None,
+            [401, 404, 404, 404],
+        ),
+        row("GET", "/api/v1/time/totals", None, [401, 403, 403, 200]),
+    ];
+    for row in &time_rows {
+        m.row(row).await;
+    }
+    // Connecting oneself: each caller with an account of their own.
+    for (who, gitlab_id) in [(0, 9001), (1, 9002), (2, 9000), (3, 9003)] {
+        m.check(
+            who,
+            "PUT",
+            "/api/v1/time/people/me",
+            Some(json!({"gitlab_user_id": gitlab_id, "gitlab_username": format!("u{gitlab_id}"), "time_zone": "UTC"})),
+            [401, 200, 200, 200][who],
+        )
+        .await;
+    }
+    // Disconnecting: the owner's link is not another member's to remove;
+    // an admin removes the other member's; the owner their own.
+    for (who, user, expect) in [
+        (0, owner_id, 401),
+        (1, owner_id, 404),
+        (3, other_id, 200),
+        (2, owner_id, 200),
+    ] {
+        m.check(
+            who,
+            "DELETE",
+            &format!("/api/v1/time/people/{user}"),
+            None,
+            expect,
+        )
+        .await;
+    }
+    for (who, expect) in [(0, 401), (1, 403), (2, 403), (3, 200)] {
+        m.check(who, "DELETE", "/api/v1/time/source", None, expect)
+            .await;
+    }
     // The owner's OKR kept its owner through the admin's edits.
     let okr = h
         .call(

@@ -720,3 +720,139 @@ async fn the_ui_in_chromium_links_a_key_result_and_follows_the_simulator_live() 
         .await
         .expect("the server stops although pages were open");
 }
+
+/// "My work" in Chromium at 375 and 1440 px: the week of suggestions
+/// (no sideways scrolling), accepted from the keyboard (Enter in the length
+/// field submits its form) and dismissed with Tab then Enter on the
+/// button.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn my_work_in_chromium_at_375_and_1440_px_from_the_keyboard() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let running = Running::server_and_worker(&h).await;
+    let address = running.address.expect("listening");
+    let base = format!("http://{address}");
+    let gitlab = h.gitlab_connection(&h.admin, "sim gitlab", true).await;
+    let jira = h
+        .call(
+            "POST",
+            "/api/v1/connections",
+            Some(&h.admin.token),
+            Some(json!({"kind": "jira", "name": "sim jira", "base_url": h.sim.jira_url(), "auth_kind": "basic",
+                "username": cairn_sim::DEFAULT_JIRA_EMAIL, "secret": cairn_sim::DEFAULT_JIRA_API_TOKEN, "shared": true})),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .expect("jira");
+    let request = axum::http::Request::builder()
+        .method("PUT")
+        .uri("/api/v1/time/source")
+        .header("authorization", format!("Bearer {}", h.admin.token))
+        .header("content-type", "application/json")
+        .header("host", address.to_string())
+        .body(axum::body::Body::from(
+            json!({"connection_id": gitlab, "jira_connection_id": jira, "enabled": true, "projects": [PROJECT]})
+                .to_string(),
+        ))
+        .expect("request");
+    assert_eq!(h.send(request).await.status, axum::http::StatusCode::OK);
+    let (amartin, email) = h.sim.with_world(|w| {
+        w.gitlab
+            .user_by_name("amartin")
+            .map(|u| (u.id, u.email.clone()))
+            .expect("user")
+    });
+    let reply = h
+        .call(
+            "PUT",
+            "/api/v1/time/people/me",
+            Some(&h.owner.token),
+            Some(json!({"gitlab_user_id": amartin, "gitlab_username": "amartin", "gitlab_email": email,
+                "time_zone": "Asia/Kolkata"})),
+        )
+        .await;
+    assert_eq!(reply.status, axum::http::StatusCode::OK, "{}", reply.text);
+    for (branch, message, at) in [
+        (
+            "feature/OPS-1-login",
+            "Add the login form with a rather long message to wrap",
+            "2026-12-01T04:00:00Z",
+        ),
+        (
+            "feature/OPS-1-login",
+            "Validate email",
+            "2026-12-01T04:20:00Z",
+        ),
+        ("fix/OPS-2", "Fix rounding", "2026-12-01T09:00:00Z"),
+    ] {
+        h.control(
+            "gitlab/push",
+            json!({"project": PROJECT, "as": "amartin", "branch": branch, "messages": [message],
+                   "authored_at": at}),
+        )
+        .await;
+    }
+    common::eventually("Alice's activity", || async {
+        h.state
+            .store
+            .count_activities(h.owner.id)
+            .await
+            .unwrap_or(0)
+            == 3
+    })
+    .await;
+
+    let driver = Driver::start().await;
+    let c = driver.browser().await;
+    c.goto(&format!("{base}/login")).await.expect("login");
+    fill(&c, "email", &h.owner.email).await;
+    fill(&c, "password", PASSWORD).await;
+    click(&c, "form button[type=submit]").await;
+    wait_path(&c, "signed in", |p| p == "/").await;
+    screenshots(&c, &base, "/my-work?day=2026-12-01", "my-work").await;
+
+    // Accept from the keyboard: a new length (60 for the suggested 45),
+    // Enter submits.
+    let minutes = c.find(Locator::Id("minutes-1")).await.expect("minutes");
+    minutes.clear().await.expect("clear");
+    minutes
+        .send_keys(&format!("60{}", Key::Enter))
+        .await
+        .expect("enter");
+    wait_js(
+        &c,
+        "the first suggestion accepted",
+        "return document.body.textContent.includes('edited');",
+    )
+    .await;
+    // Dismiss: from the description field, Tab to Accept, Tab to Dismiss.
+    c.find(Locator::Id("description-2"))
+        .await
+        .expect("description")
+        .send_keys(&format!("{}{}", Key::Tab, Key::Tab))
+        .await
+        .expect("tab");
+    let focused: Value = c
+        .execute("return document.activeElement.textContent;", vec![])
+        .await
+        .expect("focus");
+    assert!(
+        focused.as_str().is_some_and(|t| t.contains("Dismiss")),
+        "{focused}"
+    );
+    c.active_element()
+        .await
+        .expect("button")
+        .send_keys(&Key::Enter.to_string())
+        .await
+        .expect("enter");
+    wait_js(
+        &c,
+        "the second suggestion dismissed",
+        "return document.body.textContent.includes('dismissed');",
+    )
+    .await;
+    screenshots(&c, &base, "/my-work?day=2026-12-01", "my-work-decided").await;
+    no_alert(&c).await;
+    running.stop().await;
+}

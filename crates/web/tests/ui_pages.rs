@@ -1605,6 +1605,8 @@ async fn every_page_route_for_every_kind_of_caller() {
         (format!("/connections/{private}"), [303, 404, 200, 200]),
         (format!("/connections/{shared}"), [303, 200, 200, 200]),
         ("/tokens".to_owned(), [303, 200, 200, 200]),
+        // One's own week; nobody here is connected to GitLab.
+        ("/my-work?day=2026-12-01".to_owned(), [303, 200, 200, 200]),
         // The catalog is everyone's to read.
         ("/admin/integrations".to_owned(), [303, 200, 200, 200]),
         ("/admin/users".to_owned(), [303, 403, 403, 200]),
@@ -1710,6 +1712,17 @@ async fn every_page_route_for_every_kind_of_caller() {
             "/tokens".to_owned(),
             vec![("name", "laptop")],
             [303, 200, 200, 200],
+        ),
+        // Deciding a suggestion of one's own: nobody is connected here.
+        (
+            "/my-work/accept".to_owned(),
+            vec![("key", "2026-12-01/OPS-1/1"), ("day", "2026-12-01")],
+            [303, 404, 404, 404],
+        ),
+        (
+            "/my-work/dismiss".to_owned(),
+            vec![("key", "2026-12-01/OPS-1/1"), ("day", "2026-12-01")],
+            [303, 404, 404, 404],
         ),
         (
             "/admin/integrations/slack".to_owned(),

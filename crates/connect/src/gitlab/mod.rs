@@ -753,6 +753,17 @@ impl GitLabClient {
             .await
     }
 
+    /// `GET /projects/:id/repository/commits?ref_name=...`: the history of
+    /// a branch or commit, newest first, with author dates (a push hook
+    /// carries only the committer's time, which a rebase moves).
+    pub fn commits(&self, project: &ProjectRef, ref_name: &str) -> Pages<Commit> {
+        let mut url = self.project_url(project, &["repository", "commits"]);
+        url.query_pairs_mut()
+            .append_pair("ref_name", ref_name)
+            .append_pair("per_page", "100");
+        Pages::new(self.http.clone(), url)
+    }
+
     /// `GET /users/:id/events` (activity since `after`, a date).
     pub fn user_events(&self, user_id: u64, after: Option<chrono::NaiveDate>) -> Pages<Event> {
         let id = user_id.to_string();

@@ -72,6 +72,28 @@ pub struct Project {
     /// Last activity.
     #[serde(default, deserialize_with = "crate::de::flex_time")]
     pub last_activity_at: Option<DateTime<Utc>>,
+    /// The token's access (single-project and membership lists carry it):
+    /// why a project can or cannot be hooked.
+    #[serde(default)]
+    pub permissions: Option<ProjectPermissions>,
+}
+
+/// The token's access to a project, directly and through its group.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectPermissions {
+    /// Direct membership.
+    #[serde(default)]
+    pub project_access: Option<AccessLevel>,
+    /// Through the group.
+    #[serde(default)]
+    pub group_access: Option<AccessLevel>,
+}
+
+/// An access level: 10 guest, 20 reporter, 30 developer, 40 maintainer, 50 owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessLevel {
+    /// The level.
+    pub access_level: u64,
 }
 
 /// A project or group milestone.
@@ -363,4 +385,29 @@ pub struct Event {
     /// The note for comment events.
     #[serde(default)]
     pub note: Option<serde_json::Value>,
+}
+
+/// A commit as the Commits API lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Commit {
+    /// SHA.
+    pub id: String,
+    /// Full message.
+    #[serde(default)]
+    pub message: String,
+    /// Author name.
+    #[serde(default)]
+    pub author_name: String,
+    /// Author email.
+    #[serde(default)]
+    pub author_email: String,
+    /// When the author wrote it (kept by rebases).
+    #[serde(default, deserialize_with = "crate::de::flex_time")]
+    pub authored_date: Option<DateTime<Utc>>,
+    /// When it was (re)committed.
+    #[serde(default, deserialize_with = "crate::de::flex_time")]
+    pub committed_date: Option<DateTime<Utc>>,
+    /// Page.
+    #[serde(default)]
+    pub web_url: Option<String>,
 }

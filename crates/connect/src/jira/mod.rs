@@ -385,6 +385,48 @@ impl JiraClient {
             .await
     }
 
+    /// `GET .../issue/{key}/remotelink`: the issue's links to things
+    /// outside Jira, as Jira gives them (`globalId`, `object.url`, ...).
+    pub async fn remote_links(&self, key: &str) -> Result<Vec<Value>, ConnectError> {
+        let url = self.api(&["issue", key, "remotelink"]).await?;
+        self.http.json(Req::get(url)).await
+    }
+
+    /// `POST .../issue/{key}/remotelink`: adds a link, or updates the one
+    /// with the same `global_id` (Jira's own deduplication).
+    pub async fn put_remote_link(
+        &self,
+        key: &str,
+        global_id: &str,
+        url: &str,
+        title: &str,
+    ) -> Result<(), ConnectError> {
+        let api = self.api(&["issue", key, "remotelink"]).await?;
+        let body = json!({
+            "globalId": global_id,
+            "application": { "type": "com.gitlab", "name": "GitLab" },
+            "object": { "url": url, "title": title },
+        });
+        self.http
+            .execute(Req::with_body(Method::POST, api, body))
+            .await
+            .map(|_| ())
+    }
+
+    /// `GET .../issue/{key}/worklog`: the issue's worklogs (up to 5,000,
+    /// Jira's page), e.g. to find one Cairn wrote by its marker.
+    pub async fn worklogs(&self, key: &str) -> Result<Vec<JiraWorklog>, ConnectError> {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            #[serde(default)]
+            worklogs: Vec<JiraWorklog>,
+        }
+        let mut url = self.api(&["issue", key, "worklog"]).await?;
+        url.query_pairs_mut().append_pair("maxResults", "5000");
+        let page: Page = self.http.json(Req::get(url)).await?;
+        Ok(page.worklogs)
+    }
+
     /// `POST .../issue/{key}/worklog`: logs time on an issue.
     pub async fn add_worklog(
         &self,
@@ -484,8 +526,9 @@ fn last_segment(link: &str) -> Option<String> {
 pub struct NewWorklog {
     /// Seconds worked.
     pub seconds: i64,
-    /// When the work started.
-    pub started: chrono::DateTime<chrono::Utc>,
+    /// When the work started, with the offset it is sent in: the
+    /// person's own, so Jira files it on their day.
+    pub started: chrono::DateTime<chrono::FixedOffset>,
     /// Optional comment (plain text).
     pub comment: Option<String>,
     /// `auto` (default), `new`, `leave` or `manual`.

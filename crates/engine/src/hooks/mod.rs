@@ -217,6 +217,9 @@ pub struct Hooks {
     milestones: Mutex<HashMap<(i64, u64), (Instant, String)>>,
     /// Two-way sync hears about the same issue events.
     sync: Option<Arc<crate::sync::SyncEngine>>,
+    /// Time turns pushes, merge requests, comments and issue events of
+    /// the organisation's activity source into activities.
+    time: Option<Arc<crate::time::TimeEngine>>,
 }
 
 /// Stores a delivery and, if it needs one, its apply job (one write of a
@@ -419,6 +422,7 @@ impl Hooks {
             signal: JobSignal::default(),
             milestones: Mutex::new(HashMap::new()),
             sync: None,
+            time: None,
         }
     }
 
@@ -434,6 +438,13 @@ impl Hooks {
     /// Issue events also reach two-way sync.
     pub fn with_sync(mut self, sync: Arc<crate::sync::SyncEngine>) -> Self {
         self.sync = Some(sync);
+        self
+    }
+
+    /// Pushes, merge requests, comments and issue events of the activity
+    /// source's connection also become people's activities.
+    pub fn with_time(mut self, time: Arc<crate::time::TimeEngine>) -> Self {
+        self.time = Some(time);
         self
     }
 
@@ -560,9 +571,17 @@ impl Hooks {
                 headers.event.unwrap_or_default().to_owned(),
             ));
         }
+        let reads_activity = match (&self.time, tracker) {
+            (Some(time), IntegrationKind::Gitlab) => time
+                .active_source(connection_id)
+                .await
+                .map_err(HookError::Engine)?
+                .is_some(),
+            _ => false,
+        };
         let classified = match tracker {
             IntegrationKind::Jira => classify_jira(body),
-            _ => classify_gitlab(body, headers.event),
+            _ => classify_gitlab(body, headers.event, reads_activity),
         }?;
         let body_text = String::from_utf8_lossy(body).into_owned();
         let delivery_id = headers
@@ -777,8 +796,18 @@ impl Hooks {
         delivery: &Delivery,
         now: DateTime<Utc>,
     ) -> Result<(DeliveryState, Option<String>), ApplyError> {
+        // People's activity first: a push, merge request, comment or issue
+        // event of the activity source (see `crate::time::ingest`).
+        let activity = match &self.time {
+            Some(time) => {
+                time.ingest_gitlab(delivery.connection_id, delivery.body.as_bytes(), now)
+                    .await?
+            }
+            None => None,
+        };
         let hook = match parse_gitlab_webhook(delivery.body.as_bytes()) {
             Ok(GitLabWebhook::Issue(hook)) => hook,
+            Ok(_) if activity.is_some() => return Ok((DeliveryState::Applied, None)),
             Ok(_) => {
                 return Ok((
                     DeliveryState::Ignored,
@@ -787,6 +816,26 @@ impl Hooks {
             }
             Err(error) => return Ok((DeliveryState::Unreadable, Some(error.to_string()))),
         };
+        // Accepted for people's activity, an epic or a group's work item is
+        // still nothing data links read.
+        let (state, reason) = match issue_verdict(&hook) {
+            Verdict::Apply => self.apply_gitlab_issue(delivery, &hook, now).await?,
+            Verdict::Ignore(reason) | Verdict::Unreadable(reason) => {
+                (DeliveryState::Ignored, Some(reason))
+            }
+        };
+        Ok(match (state, activity) {
+            (DeliveryState::Ignored, Some(_)) => (DeliveryState::Applied, None),
+            _ => (state, reason),
+        })
+    }
+
+    async fn apply_gitlab_issue(
+        &self,
+        delivery: &Delivery,
+        hook: &IssueHook,
+        now: DateTime<Utc>,
+    ) -> Result<(DeliveryState, Option<String>), ApplyError> {
         let Some(connection) = self.store.get_connection(delivery.connection_id).await? else {
             return Ok((
                 DeliveryState::Ignored,
@@ -1190,7 +1239,13 @@ fn unreadable_or_malformed(error: WebhookError) -> Result<Verdict, HookError> {
     }
 }
 
-fn classify_gitlab(body: &[u8], header: Option<&str>) -> Result<Classified, HookError> {
+/// `reads_activity`: the connection is the organisation's activity source,
+/// so pushes, merge requests and comments are applied too.
+fn classify_gitlab(
+    body: &[u8],
+    header: Option<&str>,
+    reads_activity: bool,
+) -> Result<Classified, HookError> {
     let parsed = parse_gitlab_webhook(body);
     let event = header
         .map(|h| h.trim().chars().take(100).collect::<String>())
@@ -1206,20 +1261,25 @@ fn classify_gitlab(body: &[u8], header: Option<&str>) -> Result<Classified, Hook
             Err(_) => None,
         })
         .unwrap_or_else(|| "unknown".to_owned());
-    let verdict = match parsed {
-        Err(error) => unreadable_or_malformed(error)?,
-        Ok(GitLabWebhook::Issue(hook)) => issue_verdict(&hook),
-        Ok(GitLabWebhook::Note(_)) => Verdict::Ignore("comments are not read yet".to_owned()),
-        Ok(GitLabWebhook::MergeRequest(_)) => {
-            Verdict::Ignore("merge requests are not read yet".to_owned())
-        }
-        Ok(GitLabWebhook::Push(_) | GitLabWebhook::TagPush(_)) => {
-            Verdict::Ignore("pushes are not read yet".to_owned())
-        }
-        Ok(GitLabWebhook::Other { object_kind }) => {
-            Verdict::Ignore(format!("`{object_kind}` events are not read"))
-        }
-    };
+    let verdict =
+        match parsed {
+            Err(error) => unreadable_or_malformed(error)?,
+            Ok(GitLabWebhook::Issue(_)) if reads_activity => Verdict::Apply,
+            Ok(GitLabWebhook::Issue(hook)) => issue_verdict(&hook),
+            Ok(
+                GitLabWebhook::Note(_) | GitLabWebhook::MergeRequest(_) | GitLabWebhook::Push(_),
+            ) if reads_activity => Verdict::Apply,
+            Ok(GitLabWebhook::Note(_)) => Verdict::Ignore("comments are not read yet".to_owned()),
+            Ok(GitLabWebhook::MergeRequest(_)) => {
+                Verdict::Ignore("merge requests are not read yet".to_owned())
+            }
+            Ok(GitLabWebhook::Push(_) | GitLabWebhook::TagPush(_)) => {
+                Verdict::Ignore("pushes are not read yet".to_owned())
+            }
+            Ok(GitLabWebhook::Other { object_kind }) => {
+                Verdict::Ignore(format!("`{object_kind}` events are not read"))
+            }
+        };
     Ok(Classified { event, verdict })
 }
 

@@ -8,3 +8,4 @@ pub(crate) mod hooks;
 pub(crate) mod jira;
 pub(crate) mod notify;
 pub(crate) mod sync;
+pub(crate) mod time;

@@ -13,6 +13,7 @@ mod hooks;
 mod link;
 mod live;
 mod okrs;
+mod work;
 
 pub(crate) use admin::*;
 pub(crate) use channels::*;
@@ -20,6 +21,7 @@ pub(crate) use hooks::*;
 pub(crate) use link::*;
 pub(crate) use live::*;
 pub(crate) use okrs::*;
+pub(crate) use work::*;
 
 use askama::Template;
 use axum::Form;

@@ -388,6 +388,7 @@ impl Running {
         h.state.hooks.register(&mut registry);
         h.state.notify.register(&mut registry);
         h.state.sync.register(&mut registry);
+        h.state.time.register(&mut registry);
         let worker = Worker::new(
             h.state.store.clone(),
             registry,
