@@ -23,8 +23,10 @@ use cairn_engine::accounts::Authenticated;
 use cairn_engine::connections::ConnectionInput;
 use cairn_engine::goals::{GitLabQuery, JiraLinkInput, LinkInput, OkrInput};
 use cairn_engine::sync::{PairInput, SideInput};
+use cairn_engine::time::{PersonInput, SourceInput};
 use cairn_sim::{SimConfig, SimHandle, World};
 use cairn_store::goals::OkrKind;
+use cairn_store::time::MatchedBy;
 use cairn_web::AppState;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use tokio_util::sync::CancellationToken;
@@ -49,6 +51,10 @@ const REFRESH_SECS: i64 = 60;
 const SYNC_GITLAB_PROJECT: &str = "northwind/checkout";
 const SYNC_JIRA_PROJECT: &str = "OPS";
 const SYNC_JIRA_SCOPE: &str = "labels = checkout";
+
+/// The simulated GitLab account the demo admin is connected to for Time:
+/// the simulator pushes commits as this person.
+const TIME_GITLAB_USER: &str = "amartin";
 
 /// Options of `cairn demo`. It reads no `cairn.toml` and no `CAIRN_*`
 /// settings, so a production configuration in the working directory can
@@ -163,11 +169,21 @@ pub async fn run(args: DemoArgs, settings: Settings) -> anyhow::Result<()> {
     let gitlab_url = sim.gitlab_url();
     let jira_url = sim.jira_url();
     let banner_jira_url = jira_url.clone();
+    let seed_sim = sim.clone();
     let result = crate::serve::run_with(settings, |ready| async move {
         let now = Utc::now();
         let password = demo_password();
         let url = browser_url(ready.address);
-        let seeded = seed(&ready.state, &gitlab_url, &jira_url, &url, &password, now).await?;
+        let seeded = seed(
+            &ready.state,
+            &seed_sim,
+            &gitlab_url,
+            &jira_url,
+            &url,
+            &password,
+            now,
+        )
+        .await?;
         println!();
         println!("Cairn demo is running at {url}");
         println!("  sign in as  {DEMO_EMAIL}");
@@ -326,6 +342,7 @@ enum Source {
 /// the simulator or take check-ins, and an active GitLab <-> Jira sync pair.
 async fn seed(
     state: &AppState,
+    sim: &SimHandle,
     gitlab_url: &str,
     jira_url: &str,
     cairn_url: &str,
@@ -596,6 +613,7 @@ async fn seed(
         .context("cannot register the simulated GitLab's webhooks")?;
     seeded.hooked = real_time.registered.len();
     seeded.sync_pair = seed_sync(state, &by, connection.id, jira.id, cairn_url, now).await?;
+    seed_time(state, sim, &by, connection.id, jira.id, cairn_url, now).await?;
     Ok(seeded)
 }
 
@@ -648,6 +666,67 @@ async fn seed_sync(
         .await
         .context("cannot create the demo's sync pair")?;
     Ok(view.pair.id)
+}
+
+/// Time: the simulated GitLab is the organisation's activity source for
+/// `northwind/checkout` (its push, merge request and comment hooks reach
+/// Cairn), and the demo admin is connected to the simulated account
+/// [`TIME_GITLAB_USER`], whose pushes fill "My work" with suggestions.
+async fn seed_time(
+    state: &AppState,
+    sim: &SimHandle,
+    by: &Authenticated,
+    gitlab_connection: i64,
+    jira_connection: i64,
+    cairn_url: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let source = state
+        .time
+        .set_source(
+            by,
+            SourceInput {
+                connection_id: gitlab_connection,
+                jira_connection_id: Some(jira_connection),
+                enabled: true,
+                projects: vec![SYNC_GITLAB_PROJECT.to_owned()],
+                settings: None,
+                dev_links: Default::default(),
+            },
+            now,
+        )
+        .await
+        .context("cannot make the simulated GitLab the activity source")?;
+    state
+        .time
+        .register_source_hooks(&state.hooks, by, &source, Some(cairn_url), now)
+        .await
+        .context("cannot register the activity source's hooks")?;
+    let (gitlab_user_id, email) = sim
+        .with_world(|w| {
+            w.gitlab
+                .user_by_name(TIME_GITLAB_USER)
+                .map(|u| (u.id, u.email.clone()))
+        })
+        .context("the sample has no GitLab user amartin")?;
+    state
+        .time
+        .connect_person(
+            by,
+            PersonInput {
+                user_id: by.user.id,
+                gitlab_user_id: i64::try_from(gitlab_user_id).unwrap_or_default(),
+                gitlab_username: TIME_GITLAB_USER.to_owned(),
+                gitlab_email: Some(email),
+                time_zone: "UTC".to_owned(),
+                own_connection_id: None,
+                matched_by: MatchedBy::Manual,
+            },
+            now,
+        )
+        .await
+        .context("cannot connect the demo admin to the simulated GitLab account")?;
+    Ok(())
 }
 
 fn okr_input(
@@ -913,6 +992,7 @@ async fn change_now_and_then(
     let control = format!("{}/_sim/gitlab", sim.gitlab_url());
     let jira_control = format!("{}/_sim/jira", sim.gitlab_url());
     let mut bugs = 0u32;
+    let mut pushes = 0u32;
     let mut dice = Dice::new();
     let mut filed = 0u32;
     let base = u64::try_from(every.as_millis()).unwrap_or(u64::MAX / 2);
@@ -961,6 +1041,30 @@ async fn change_now_and_then(
             }
             Err(error) => {
                 tracing::warn!(change = %change, error = %error, "cannot reach the simulator");
+            }
+        }
+        // Work for "My work": the connected person pushes a commit.
+        pushes += 1;
+        let push = serde_json::json!({
+            "project": SYNC_GITLAB_PROJECT,
+            "as": TIME_GITLAB_USER,
+            "branch": "feature/OPS-3-replication-lag",
+            "messages": [format!("OPS-3 tune the replication lag alert (step {pushes})")],
+        });
+        match client
+            .post(format!("{control}/push"))
+            .json(&push)
+            .send()
+            .await
+        {
+            Ok(response) if response.status().is_success() => {
+                tracing::info!(pushes, "the simulator pushed a commit");
+            }
+            Ok(response) => {
+                tracing::warn!(status = %response.status(), "the simulator refused a push");
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "cannot reach the simulator");
             }
         }
         let change = sim.with_world(|world| pick_jira(world, &mut dice));

@@ -335,6 +335,13 @@ async fn demo_seeds_okrs_linked_to_the_simulator_and_prints_a_login() {
         "one twin per issue, in Jira: {ops:?}"
     );
 
+    // Time: the simulated GitLab is the activity source for the checkout
+    // project, and the admin is connected to the simulated amartin.
+    let source = api.get("/api/v1/time/source").await;
+    assert_eq!(source["enabled"], true, "{source}");
+    let me = api.get("/api/v1/time/people/me").await;
+    assert_eq!(me["gitlab_username"], "amartin", "{me}");
+
     let log = demo.stop().await;
     assert!(
         !log.iter().any(|l| l.contains("the simulator changed")),
@@ -397,6 +404,30 @@ async fn the_simulator_moves_progress_and_the_history_records_it() {
             demo.process.lines()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Time: the connected admin's pushes (one a tick) reach "My work" as
+    // activity today, with a suggested worklog for OPS-3.
+    let me = api.get("/api/v1/time/people/me").await;
+    let week = format!(
+        "/api/v1/time/people/{}/week",
+        me["user_id"].as_i64().expect("the admin is connected")
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let view = api.get(&week).await;
+        let activities = view["activities"].as_array().map_or(0, Vec::len);
+        let suggested = view["suggestions"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|s| s.to_string().contains("OPS-3")));
+        if activities > 0 && suggested {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no activity or suggestion in My work: {view}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 
     // The simulator changes an issue every second or so; a refresh shows it.

@@ -359,6 +359,44 @@ impl TimeEngine {
         Ok(())
     }
 
+    /// Registers an enabled source's project hooks with GitLab ("enable
+    /// real-time", reached at `base`) and records them; `None` when the
+    /// source is disabled or watches no project.
+    pub async fn register_source_hooks(
+        &self,
+        hooks: &crate::hooks::Hooks,
+        by: &Authenticated,
+        source: &TimeSource,
+        base: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<crate::hooks::setup::RealTime>, EngineError> {
+        if !source.source.enabled || source.source.projects.is_empty() {
+            return Ok(None);
+        }
+        let paths: Vec<String> = source
+            .source
+            .projects
+            .iter()
+            .map(|p| p.path.clone())
+            .collect();
+        let outcome = hooks
+            .enable_real_time(by, source.source.connection_id, base, paths, now)
+            .await?;
+        let registered: Vec<RegisteredHook> = outcome
+            .registered
+            .iter()
+            .filter_map(|r| {
+                let project = source.source.projects.iter().find(|p| p.path == r.target)?;
+                Some(RegisteredHook {
+                    project_id: project.id,
+                    hook_id: r.hook_id.clone(),
+                })
+            })
+            .collect();
+        self.record_hooks(&registered, now).await?;
+        Ok(Some(outcome))
+    }
+
     pub async fn source(&self, by: &Authenticated) -> Result<Option<TimeSource>, EngineError> {
         require_admin(by)?;
         Ok(self.store.get_time_source().await?)

@@ -16,9 +16,7 @@ use cairn_engine::time::write::AcceptInput;
 use cairn_engine::time::{
     ActivityView, PersonInput, PersonMatch, SourceInput, SuggestionView, WeekView, WorklogView,
 };
-use cairn_store::time::{
-    DevLinks, MatchedBy, RegisteredHook, TimePerson, TimeSource, WatchedProject,
-};
+use cairn_store::time::{DevLinks, MatchedBy, TimePerson, TimeSource, WatchedProject};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -206,39 +204,11 @@ pub(crate) async fn put_source(
             Utc::now(),
         )
         .await?;
-    let mut real_time = None;
-    if source.source.enabled && !source.source.projects.is_empty() {
-        let base = crate::api::hooks::public_base(&state, &headers);
-        let paths: Vec<String> = source
-            .source
-            .projects
-            .iter()
-            .map(|p| p.path.clone())
-            .collect();
-        let outcome = state
-            .hooks
-            .enable_real_time(
-                &caller,
-                source.source.connection_id,
-                base.as_deref(),
-                paths,
-                Utc::now(),
-            )
-            .await?;
-        let hooks: Vec<RegisteredHook> = outcome
-            .registered
-            .iter()
-            .filter_map(|r| {
-                let project = source.source.projects.iter().find(|p| p.path == r.target)?;
-                Some(RegisteredHook {
-                    project_id: project.id,
-                    hook_id: r.hook_id.clone(),
-                })
-            })
-            .collect();
-        state.time.record_hooks(&hooks, Utc::now()).await?;
-        real_time = Some(outcome);
-    }
+    let base = crate::api::hooks::public_base(&state, &headers);
+    let real_time = state
+        .time
+        .register_source_hooks(&state.hooks, &caller, &source, base.as_deref(), Utc::now())
+        .await?;
     let source = state
         .time
         .source(&caller)
