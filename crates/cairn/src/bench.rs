@@ -123,6 +123,19 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// GitLab activity in: pushes delivered by webhook to the
+    /// organisation's activity source, until every commit is stored as a
+    /// person's activity (pushes and commits per second, API calls per push).
+    Time {
+        #[arg(long, default_value_t = 10_000)]
+        pushes: u64,
+        /// Commits in each push.
+        #[arg(long, default_value_t = 5)]
+        commits: u64,
+        /// Pushes made at once through the simulator.
+        #[arg(long, default_value_t = 8)]
+        senders: usize,
+    },
     /// What open live pages cost PostgreSQL: transactions per second with
     /// many `/live` streams open, quiet and with one change a second.
     Live {
@@ -213,6 +226,18 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
                 issues,
                 rate,
                 seconds,
+            })
+            .await
+        }
+        BenchCommand::Time {
+            pushes,
+            commits,
+            senders,
+        } => {
+            crate::bench_time::run(crate::bench_time::TimeBench {
+                pushes,
+                commits,
+                senders,
             })
             .await
         }

@@ -116,14 +116,14 @@ async fn prepare(state: &AppState, sim: &cairn_sim::SimHandle) -> anyhow::Result
     }))
 }
 
-fn number(prepared: &Value, key: &str) -> anyhow::Result<i64> {
+pub(crate) fn number(prepared: &Value, key: &str) -> anyhow::Result<i64> {
     prepared
         .get(key)
         .and_then(Value::as_i64)
         .with_context(|| format!("the setup lost `{key}`"))
 }
 
-async fn admin(
+pub(crate) async fn admin(
     state: &AppState,
     prepared: &Value,
 ) -> anyhow::Result<cairn_engine::accounts::Authenticated> {

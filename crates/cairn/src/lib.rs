@@ -8,6 +8,7 @@ mod bench_goals;
 mod bench_hooks;
 mod bench_live;
 mod bench_sync;
+mod bench_time;
 pub mod cli;
 pub mod config;
 pub mod demo;

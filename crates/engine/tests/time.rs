@@ -1079,7 +1079,30 @@ async fn bad_input_is_handled_and_never_fails_the_delivery(backend: Backend) {
     .await;
     h.push("outsider", "main", &["Fixes OPS-4"], "2026-12-01T17:00:00Z")
         .await;
+    // Git allows a commit without an author email: it is the pusher's.
+    h.ctl(
+        "/_sim/gitlab/push",
+        json!({"project": PROJECT, "as": "bokafor", "branch": "feature/OPS-5",
+               "messages": ["OPS-5 no email configured"],
+               "authored_at": "2026-12-01T10:00:00Z",
+               "author_name": "laptop", "author_email": ""}),
+    )
+    .await;
     h.settle().await;
+    let bruno = h
+        .store
+        .list_activities(
+            h.people[1].user.id,
+            at("2026-12-01T00:00:00Z"),
+            at("2026-12-02T00:00:00Z"),
+        )
+        .await
+        .expect("activities");
+    assert_eq!(bruno.len(), 1, "the pusher's commit without an email");
+    assert_eq!(
+        bruno[0].activity.target.as_ref().map(ToString::to_string),
+        Some("OPS-5".to_owned())
+    );
     let alice = h
         .store
         .list_activities(
@@ -1102,7 +1125,7 @@ async fn bad_input_is_handled_and_never_fails_the_delivery(backend: Backend) {
         .hook_stats(h.gitlab, Utc::now() - chrono::Duration::hours(1))
         .await
         .expect("stats");
-    assert_eq!(stats.deliveries, 3, "{stats:?}");
+    assert_eq!(stats.deliveries, 4, "{stats:?}");
     assert_eq!(stats.failures, 0, "{stats:?}");
     for person in &h.people {
         let n = h.store.count_activities(person.user.id).await.expect("n");

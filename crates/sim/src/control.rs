@@ -587,12 +587,18 @@ fn push_messages(f: &Fields) -> Result<Vec<String>, CtlErr> {
 /// Pushes commits as a person (`as`) to `branch` (default main):
 /// `messages` or `commits` (a count); `authored_at` (RFC 3339) dates the
 /// first commit's author date, each next one a minute later, so a test can
-/// script a day of work. A new branch starts from main.
+/// script a day of work. A new branch starts from main. `author_name` and
+/// `author_email` (which may be empty, as Git allows) set the commits'
+/// author instead of the pusher.
 async fn gl_push(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
     let f = Fields(body_obj(&body)?);
     let (pidx, _, user) = gl_target(&s, &f, false)?;
     let branch = f.str_opt("branch")?.unwrap_or_else(|| "main".into());
     let messages = push_messages(&f)?;
+    let author = match (f.str_opt("author_name")?, f.str_opt("author_email")?) {
+        (None, None) => None,
+        (name, email) => Some((name.unwrap_or_default(), email.unwrap_or_default())),
+    };
     let authored = match f.str_opt("authored_at")? {
         None => None,
         Some(t) => Some(
@@ -605,7 +611,7 @@ async fn gl_push(State(s): State<Arc<Shared>>, body: Bytes) -> CtlResult {
         .enumerate()
         .map(|(i, m)| gitlab::NewCommit {
             message: m.clone(),
-            author: None,
+            author: author.clone(),
             authored_date: authored.map(|t| t + chrono::Duration::minutes(i as i64)),
         })
         .collect();
