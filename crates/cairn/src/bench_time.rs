@@ -110,7 +110,6 @@ async fn ingest(
                 enabled: true,
                 projects: vec![PROJECT.to_owned()],
                 settings: None,
-                dev_links: Default::default(),
             },
             now,
         )

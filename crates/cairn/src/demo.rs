@@ -26,7 +26,7 @@ use cairn_engine::sync::{PairInput, SideInput};
 use cairn_engine::time::{PersonInput, SourceInput};
 use cairn_sim::{SimConfig, SimHandle, World};
 use cairn_store::goals::OkrKind;
-use cairn_store::time::MatchedBy;
+use cairn_store::time::{DevLinks, MatchedBy};
 use cairn_web::AppState;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use tokio_util::sync::CancellationToken;
@@ -671,7 +671,9 @@ async fn seed_sync(
 /// Time: the simulated GitLab is the organisation's activity source for
 /// `northwind/checkout` (its push, merge request and comment hooks reach
 /// Cairn), and the demo admin is connected to the simulated account
-/// [`TIME_GITLAB_USER`], whose pushes fill "My work" with suggestions.
+/// [`TIME_GITLAB_USER`], whose pushes fill "My work" with suggestions and,
+/// through Jira development links, add a link to each commit on the Jira
+/// ticket they name.
 async fn seed_time(
     state: &AppState,
     sim: &SimHandle,
@@ -691,7 +693,6 @@ async fn seed_time(
                 enabled: true,
                 projects: vec![SYNC_GITLAB_PROJECT.to_owned()],
                 settings: None,
-                dev_links: Default::default(),
             },
             now,
         )
@@ -726,6 +727,19 @@ async fn seed_time(
         )
         .await
         .context("cannot connect the demo admin to the simulated GitLab account")?;
+    // Jira development links: the pushes mentioning OPS-3 show up on the
+    // Jira ticket as a link to the commit.
+    state
+        .time
+        .set_dev_links(
+            by,
+            gitlab_connection,
+            jira_connection,
+            DevLinks::default(),
+            now,
+        )
+        .await
+        .context("cannot turn on Jira development links")?;
     Ok(())
 }
 

@@ -341,6 +341,8 @@ async fn demo_seeds_okrs_linked_to_the_simulator_and_prints_a_login() {
     assert_eq!(source["enabled"], true, "{source}");
     let me = api.get("/api/v1/time/people/me").await;
     assert_eq!(me["gitlab_username"], "amartin", "{me}");
+    let links = api.get("/api/v1/time/dev-links").await;
+    assert_eq!(links.as_array().map(Vec::len), Some(1), "{links}");
 
     let log = demo.stop().await;
     assert!(
@@ -429,6 +431,35 @@ async fn the_simulator_moves_progress_and_the_history_records_it() {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+
+    // Jira development links: the pushes naming OPS-3 are linked on the
+    // ticket in the simulated Jira, one link per commit.
+    let banner = printed(&demo.out, "simulator");
+    let jira = banner
+        .split("Jira ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .expect("the simulated Jira's address");
+    let links: Value = reqwest::Client::new()
+        .get(format!("{jira}/rest/api/2/issue/OPS-3/remotelink"))
+        .basic_auth(
+            cairn_sim::DEFAULT_JIRA_EMAIL,
+            Some(cairn_sim::DEFAULT_JIRA_API_TOKEN),
+        )
+        .send()
+        .await
+        .expect("remote links")
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        links
+            .as_array()
+            .is_some_and(|l| l.iter().any(|l| l["globalId"]
+                .as_str()
+                .is_some_and(|g| g.starts_with("cairn:commit:")))),
+        "no development link on OPS-3: {links}"
+    );
 
     // The simulator changes an issue every second or so; a refresh shows it.
     let before: f64 = linked.iter().map(|o| percent(o)).sum();

@@ -151,14 +151,14 @@ impl Harness {
     /// `project_hooks`: whether real-time is enabled (GitLab's project
     /// hooks registered); without, only the backfill sees activity.
     async fn with_hooks(backend: Backend, third_zone: &str, project_hooks: bool) -> Harness {
-        Harness::with_options(backend, third_zone, project_hooks, DevLinks::default()).await
+        Harness::with_options(backend, third_zone, project_hooks, None).await
     }
 
     async fn with_options(
         backend: Backend,
         third_zone: &str,
         project_hooks: bool,
-        dev_links: DevLinks,
+        dev_links: Option<DevLinks>,
     ) -> Harness {
         let db = TestDb::new(backend).await;
         let store = db.store().await;
@@ -274,12 +274,16 @@ impl Harness {
                 enabled: true,
                 projects: vec![PROJECT.into()],
                 settings: None,
-                dev_links,
             },
             Utc::now(),
         )
         .await
         .expect("source");
+        if let Some(links) = dev_links {
+            time.set_dev_links(&admin, gitlab, jira_connection, links, Utc::now())
+                .await
+                .expect("development links");
+        }
         if project_hooks {
             let real_time = hooks
                 .enable_real_time(
@@ -1210,11 +1214,10 @@ async fn jira_development_links_once_and_done_only_from_the_default_branch(backe
         backend,
         "UTC",
         true,
-        DevLinks {
-            enabled: true,
+        Some(DevLinks {
             comment: true,
             transition: true,
-        },
+        }),
     )
     .await;
     let links = |key: &'static str| {
@@ -1295,6 +1298,62 @@ async fn jira_development_links_once_and_done_only_from_the_default_branch(backe
     h.settle().await;
     assert!(done("OPS-4").await, "closed from the default branch");
     assert!(!done("OPS-5").await, "another branch closes nothing");
+
+    // Development links belong to the GitLab and Jira connections, not to
+    // the activity source: with the source switched off, its hooks still
+    // bring links (and no activity).
+    h.time
+        .set_source(
+            &h.admin,
+            SourceInput {
+                connection_id: h.gitlab,
+                jira_connection_id: None,
+                enabled: false,
+                projects: vec![PROJECT.into()],
+                settings: None,
+            },
+            Utc::now(),
+        )
+        .await
+        .expect("source off");
+    let activity_before = h
+        .store
+        .count_activities(h.people[1].user.id)
+        .await
+        .expect("n");
+    h.push(
+        "bokafor",
+        "feature/OPS-2",
+        &["OPS-2 first step"],
+        "2026-12-01T20:00:00Z",
+    )
+    .await;
+    h.settle().await;
+    assert_eq!(links("OPS-2").await, 1, "linked without the source");
+    assert_eq!(
+        h.store
+            .count_activities(h.people[1].user.id)
+            .await
+            .expect("n"),
+        activity_before,
+        "no activity while the source is off"
+    );
+    // Turned off, a pair adds nothing more.
+    let pairs = h.time.dev_link_pairs(&h.admin).await.expect("pairs");
+    assert_eq!(pairs.len(), 1);
+    h.time
+        .delete_dev_links(&h.admin, pairs[0].id, Utc::now())
+        .await
+        .expect("off");
+    h.push(
+        "bokafor",
+        "feature/OPS-6",
+        &["OPS-6 first step"],
+        "2026-12-01T20:30:00Z",
+    )
+    .await;
+    h.settle().await;
+    assert_eq!(links("OPS-6").await, 0, "nothing once turned off");
     let stats = h
         .store
         .hook_stats(h.gitlab, Utc::now() - chrono::Duration::hours(1))

@@ -32,16 +32,28 @@ pub struct RegisteredHook {
     pub hook_id: String,
 }
 
-/// Jira development links for the source's GitLab and Jira connections:
-/// a Jira key mentioned in a commit, merge request or comment adds one
-/// remote link to the Jira issue (and a comment if `comment`); a closing
-/// phrase landing on the default branch moves the issue to done.
+/// What Jira development links do for one GitLab connection and one Jira
+/// connection (a stored [`DevLinkPair`] turns them on): a Jira key
+/// mentioned in a commit, merge request or comment adds one remote link to
+/// the Jira issue, plus a comment if `comment`; with `transition`, a
+/// closing phrase landing on the default branch moves the issue to done.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct DevLinks {
-    pub enabled: bool,
     pub comment: bool,
     pub transition: bool,
+}
+
+/// Development links turned on for a GitLab connection and a Jira
+/// connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DevLinkPair {
+    pub id: i64,
+    pub gitlab_connection_id: i64,
+    pub jira_connection_id: i64,
+    pub links: DevLinks,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// What an admin sets on the organisation's activity source.
@@ -57,7 +69,6 @@ pub struct TimeSourceSettings {
     pub watch_all: bool,
     pub projects: Vec<WatchedProject>,
     pub settings: WorklogSettings,
-    pub dev_links: DevLinks,
 }
 
 /// The stored source.
@@ -350,6 +361,10 @@ pub struct Disconnected {
 #[async_trait]
 pub trait TimeStore: Send + Sync {
     async fn get_time_source(&self) -> Result<Option<TimeSource>>;
+    /// Every pair with development links, by id.
+    async fn list_dev_link_pairs(&self) -> Result<Vec<DevLinkPair>>;
+    /// The pairs whose GitLab side is `gitlab_connection_id`.
+    async fn dev_link_pairs_of(&self, gitlab_connection_id: i64) -> Result<Vec<DevLinkPair>>;
 
     async fn get_time_person(&self, user_id: i64) -> Result<Option<TimePerson>>;
     /// Every linked person, by user id.
@@ -417,6 +432,17 @@ pub trait TimeTx: Send {
         now: DateTime<Utc>,
     ) -> Result<()>;
     async fn mark_time_backfilled(&mut self, at: DateTime<Utc>) -> Result<()>;
+    /// Turns development links on (or changes them) for a pair of
+    /// connections.
+    async fn save_dev_link_pair(
+        &mut self,
+        gitlab_connection_id: i64,
+        jira_connection_id: i64,
+        links: DevLinks,
+        now: DateTime<Utc>,
+    ) -> Result<DevLinkPair>;
+    /// Turns them off; false when there was no such pair.
+    async fn delete_dev_link_pair(&mut self, id: i64) -> Result<bool>;
     /// Removes the source and everyone's links, activity and decisions
     /// that wrote nothing (written worklogs and their decisions stay).
     async fn delete_time_source(&mut self) -> Result<Disconnected>;
@@ -494,7 +520,23 @@ pub(crate) fn invalid(what: &str, text: &str) -> StoreError {
 macro_rules! impl_time {
     ($store:ty, $tx:ty) => {
         const TIME_SOURCE_COLUMNS: &str = "connection_id, jira_connection_id, enabled, watch_all, projects, settings, \
-            dev_links, registered_hooks, backfilled_at, created_at, updated_at";
+            registered_hooks, backfilled_at, created_at, updated_at";
+        const DEV_LINK_COLUMNS: &str =
+            "id, gitlab_connection_id, jira_connection_id, comment, transition, created_at, updated_at";
+
+        fn dev_link_pair_from_row(row: &DbRow) -> Result<crate::time::DevLinkPair> {
+            Ok(crate::time::DevLinkPair {
+                id: row.try_get("id")?,
+                gitlab_connection_id: row.try_get("gitlab_connection_id")?,
+                jira_connection_id: row.try_get("jira_connection_id")?,
+                links: crate::time::DevLinks {
+                    comment: row.try_get("comment")?,
+                    transition: row.try_get("transition")?,
+                },
+                created_at: from_db(row.try_get("created_at")?)?,
+                updated_at: from_db(row.try_get("updated_at")?)?,
+            })
+        }
         const TIME_PERSON_COLUMNS: &str = "user_id, gitlab_user_id, gitlab_username, gitlab_email, own_token, \
             own_connection_id, time_zone, matched_by, connected_at, updated_at";
         const ACTIVITY_COLUMNS: &str = "id, user_id, project_id, project_path, kind, occurred_at, fingerprint, \
@@ -514,7 +556,6 @@ macro_rules! impl_time {
                     watch_all: row.try_get("watch_all")?,
                     projects: from_json("watched projects", json_from_db(row.try_get("projects")?)?)?,
                     settings: from_json("worklog settings", json_from_db(row.try_get("settings")?)?)?,
-                    dev_links: from_json("dev links", json_from_db(row.try_get("dev_links")?)?)?,
                 },
                 registered_hooks: from_json(
                     "registered hooks",
@@ -624,6 +665,23 @@ macro_rules! impl_time {
                 let sql = format!("SELECT {TIME_SOURCE_COLUMNS} FROM time_sources WHERE id = 1");
                 let row = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_optional(&self.pool).await?;
                 row.as_ref().map(time_source_from_row).transpose()
+            }
+
+            async fn list_dev_link_pairs(&self) -> Result<Vec<crate::time::DevLinkPair>> {
+                let sql = format!("SELECT {DEV_LINK_COLUMNS} FROM dev_links ORDER BY id");
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await?;
+                rows.iter().map(dev_link_pair_from_row).collect()
+            }
+
+            async fn dev_link_pairs_of(&self, gitlab_connection_id: i64) -> Result<Vec<crate::time::DevLinkPair>> {
+                let sql = format!(
+                    "SELECT {DEV_LINK_COLUMNS} FROM dev_links WHERE gitlab_connection_id = $1 ORDER BY id"
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(gitlab_connection_id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(dev_link_pair_from_row).collect()
             }
 
             async fn get_time_person(&self, user_id: i64) -> Result<Option<crate::time::TimePerson>> {
@@ -807,10 +865,9 @@ macro_rules! impl_time {
                 use crate::sync::to_json;
                 sqlx::query(
                     "INSERT INTO time_sources (id, connection_id, enabled, watch_all, projects, settings, \
-                     registered_hooks, created_at, updated_at, jira_connection_id, dev_links) \
-                     VALUES (1, $1, $2, $3, $4, $5, $6, $7, $7, $8, $9) \
+                     registered_hooks, created_at, updated_at, jira_connection_id) \
+                     VALUES (1, $1, $2, $3, $4, $5, $6, $7, $7, $8) \
                      ON CONFLICT (id) DO UPDATE SET connection_id = excluded.connection_id, \
-                     dev_links = excluded.dev_links, \
                      jira_connection_id = excluded.jira_connection_id, \
                      enabled = excluded.enabled, watch_all = excluded.watch_all, projects = excluded.projects, \
                      settings = excluded.settings, updated_at = excluded.updated_at",
@@ -823,10 +880,42 @@ macro_rules! impl_time {
                 .bind(json_to_db(&serde_json::json!([])))
                 .bind(to_db(now))
                 .bind(s.jira_connection_id)
-                .bind(json_to_db(&to_json("dev links", &s.dev_links)?))
                 .execute(&mut *self.tx)
                 .await?;
                 Ok(())
+            }
+
+            async fn save_dev_link_pair(
+                &mut self,
+                gitlab_connection_id: i64,
+                jira_connection_id: i64,
+                links: crate::time::DevLinks,
+                now: DateTime<Utc>,
+            ) -> Result<crate::time::DevLinkPair> {
+                let sql = format!(
+                    "INSERT INTO dev_links (gitlab_connection_id, jira_connection_id, comment, transition, \
+                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) \
+                     ON CONFLICT (gitlab_connection_id, jira_connection_id) DO UPDATE SET \
+                     comment = excluded.comment, transition = excluded.transition, updated_at = excluded.updated_at \
+                     RETURNING {DEV_LINK_COLUMNS}"
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(gitlab_connection_id)
+                    .bind(jira_connection_id)
+                    .bind(links.comment)
+                    .bind(links.transition)
+                    .bind(to_db(now))
+                    .fetch_one(&mut *self.tx)
+                    .await?;
+                dev_link_pair_from_row(&row)
+            }
+
+            async fn delete_dev_link_pair(&mut self, id: i64) -> Result<bool> {
+                let done = sqlx::query("DELETE FROM dev_links WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(done.rows_affected() > 0)
             }
 
             async fn save_time_source_hooks(

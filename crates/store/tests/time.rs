@@ -33,6 +33,7 @@ macro_rules! conformance {
 
 conformance!(
     the_source_round_trips_and_keeps_its_hooks,
+    development_links_are_one_row_per_connection_pair_and_go_with_a_connection,
     people_link_to_one_gitlab_account_and_are_found_by_id_email_then_username,
     activity_is_stored_once_per_fingerprint_and_read_by_time,
     decisions_are_unique_per_suggestion_and_writes_record_intent_then_outcome,
@@ -166,11 +167,6 @@ async fn the_source_round_trips_and_keeps_its_hooks(backend: Backend) {
             role: "maintainer".into(),
         }],
         settings: WorklogSettings::default(),
-        dev_links: DevLinks {
-            enabled: true,
-            comment: false,
-            transition: true,
-        },
     };
     let mut tx = store.begin().await.expect("begin");
     tx.save_time_source(&settings, t0()).await.expect("save");
@@ -535,7 +531,6 @@ async fn disconnecting_removes_activity_and_dismissals_but_keeps_written_worklog
             watch_all: true,
             projects: Vec::new(),
             settings: WorklogSettings::default(),
-            dev_links: DevLinks::default(),
         },
         t0(),
     )
@@ -621,4 +616,66 @@ async fn disconnecting_removes_activity_and_dismissals_but_keeps_written_worklog
     assert!(store.list_time_people().await.expect("list").is_empty());
     assert_eq!(store.count_activities(bo).await.expect("count"), 0);
     assert!(store.get_time_decision(kept).await.expect("read").is_some());
+}
+
+async fn development_links_are_one_row_per_connection_pair_and_go_with_a_connection(
+    backend: Backend,
+) {
+    let (_db, store) = store(backend).await;
+    let admin = user(&store, "admin@example.com").await;
+    let gitlab = connection(&store, admin, IntegrationKind::Gitlab, "gitlab").await;
+    let other_gitlab = connection(&store, admin, IntegrationKind::Gitlab, "gitlab 2").await;
+    let jira = connection(&store, admin, IntegrationKind::Jira, "jira").await;
+    let mut tx = store.begin().await.expect("begin");
+    let first = tx
+        .save_dev_link_pair(gitlab, jira, DevLinks::default(), t0())
+        .await
+        .expect("save");
+    // Saving the same pair again changes it in place.
+    let changed = tx
+        .save_dev_link_pair(
+            gitlab,
+            jira,
+            DevLinks {
+                comment: true,
+                transition: true,
+            },
+            t0() + Duration::minutes(1),
+        )
+        .await
+        .expect("save again");
+    let second = tx
+        .save_dev_link_pair(other_gitlab, jira, DevLinks::default(), t0())
+        .await
+        .expect("another pair");
+    tx.commit().await.expect("commit");
+    assert_eq!(changed.id, first.id);
+    assert_eq!(changed.created_at, t0());
+    assert_eq!(changed.updated_at, t0() + Duration::minutes(1));
+    assert!(changed.links.comment && changed.links.transition);
+    assert_eq!(
+        store.list_dev_link_pairs().await.expect("list"),
+        vec![changed.clone(), second.clone()]
+    );
+    assert_eq!(
+        store.dev_link_pairs_of(gitlab).await.expect("of gitlab"),
+        vec![changed.clone()]
+    );
+    assert!(
+        store
+            .dev_link_pairs_of(jira)
+            .await
+            .expect("of jira")
+            .is_empty()
+    );
+
+    let mut tx = store.begin().await.expect("begin");
+    assert!(tx.delete_dev_link_pair(second.id).await.expect("delete"));
+    assert!(!tx.delete_dev_link_pair(second.id).await.expect("again"));
+    tx.commit().await.expect("commit");
+    // Deleting a connection takes its pairs with it.
+    let mut tx = store.begin().await.expect("begin");
+    tx.delete_connection(jira).await.expect("delete jira");
+    tx.commit().await.expect("commit");
+    assert!(store.list_dev_link_pairs().await.expect("list").is_empty());
 }

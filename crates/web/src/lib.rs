@@ -313,6 +313,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api::time::dismiss))
         .routes(routes!(api::time::retry_worklog))
         .routes(routes!(api::time::totals))
+        .routes(routes!(api::time::list_dev_links, api::time::put_dev_links))
+        .routes(routes!(api::time::delete_dev_links))
         .routes(routes!(api::goals::list_periods, api::goals::create_period))
         .routes(routes!(api::goals::list_okrs, api::goals::create_okr))
         .routes(routes!(
@@ -422,6 +424,23 @@ fn ui_router() -> Router<AppState> {
             post(ui::unsubscribe_channel),
         )
         .route("/admin/notices/{id}/dismiss", post(ui::dismiss_notice))
+        .route("/admin/time", get(ui::time_admin))
+        .route("/admin/time/source", post(ui::save_time_source))
+        .route(
+            "/admin/time/disconnect",
+            get(ui::confirm_time_disconnect).post(ui::time_disconnect),
+        )
+        .route("/admin/time/match", post(ui::match_time_people))
+        .route("/admin/time/people", post(ui::connect_time_people))
+        .route(
+            "/admin/time/people/{id}/disconnect",
+            get(ui::confirm_time_person_disconnect).post(ui::time_person_disconnect),
+        )
+        .route("/admin/time/dev-links", post(ui::save_dev_links))
+        .route(
+            "/admin/time/dev-links/{id}/delete",
+            post(ui::delete_dev_links),
+        )
         .route("/admin/hooks", get(ui::hooks))
         .route("/admin/hooks/{id}/enable", post(ui::enable_hook))
         .route("/admin/hooks/{id}/secret", post(ui::rotate_hook_secret))

@@ -831,9 +831,36 @@ async fn every_endpoint_for_every_kind_of_caller() {
             [401, 404, 404, 404],
         ),
         row("GET", "/api/v1/time/totals", None, [401, 403, 403, 200]),
+        row(
+            "PUT",
+            "/api/v1/time/dev-links",
+            Some(json!({"gitlab_connection_id": shared, "jira_connection_id": jira_shared})),
+            [401, 403, 403, 200],
+        ),
+        row("GET", "/api/v1/time/dev-links", None, [401, 403, 403, 200]),
+        row(
+            "DELETE",
+            "/api/v1/time/dev-links/424242",
+            None,
+            [401, 403, 403, 404],
+        ),
     ];
     for row in &time_rows {
         m.row(row).await;
+    }
+    let pairs = h
+        .call("GET", "/api/v1/time/dev-links", Some(&h.admin.token), None)
+        .await;
+    let pair = pairs.body[0]["id"].as_i64().expect("the pair's id");
+    for (who, expect) in [(0, 401), (1, 403), (2, 403), (3, 204)] {
+        m.check(
+            who,
+            "DELETE",
+            &format!("/api/v1/time/dev-links/{pair}"),
+            None,
+            expect,
+        )
+        .await;
     }
     // Connecting oneself: each caller with an account of their own.
     for (who, gitlab_id) in [(0, 9001), (1, 9002), (2, 9000), (3, 9003)] {

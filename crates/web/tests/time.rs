@@ -162,6 +162,67 @@ async fn time_through_the_api(backend: cairn_store::Backend) {
         reply.text
     );
 
+    // Development links: per GitLab connection and Jira connection; the
+    // wrong kind on either side is refused naming it, nothing saved.
+    for (body, field) in [
+        (
+            json!({"gitlab_connection_id": jira, "jira_connection_id": jira}),
+            "gitlab_connection_id",
+        ),
+        (
+            json!({"gitlab_connection_id": gitlab, "jira_connection_id": gitlab}),
+            "jira_connection_id",
+        ),
+        (
+            json!({"gitlab_connection_id": gitlab, "jira_connection_id": 424242}),
+            "jira_connection_id",
+        ),
+    ] {
+        let reply = h
+            .call(
+                "PUT",
+                "/api/v1/time/dev-links",
+                Some(&h.admin.token),
+                Some(body),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            reply.text
+        );
+        assert_eq!(reply.body["error"]["field"], field, "{}", reply.text);
+    }
+    let reply = h
+        .call("GET", "/api/v1/time/dev-links", Some(&h.admin.token), None)
+        .await;
+    assert_eq!(reply.body, json!([]), "nothing saved");
+    let links =
+        json!({"gitlab_connection_id": gitlab, "jira_connection_id": jira, "transition": true});
+    let reply = h
+        .call(
+            "PUT",
+            "/api/v1/time/dev-links",
+            Some(&h.admin.token),
+            Some(links.clone()),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(
+        (&reply.body["comment"], &reply.body["transition"]),
+        (&json!(false), &json!(true))
+    );
+    let again = h
+        .call(
+            "PUT",
+            "/api/v1/time/dev-links",
+            Some(&h.admin.token),
+            Some(links),
+        )
+        .await;
+    assert_eq!(again.body["id"], reply.body["id"], "one per pair");
+
     // Enabling registers the project hook where GitLab reaches this Cairn.
     let request = Request::builder()
         .method("PUT")

@@ -197,6 +197,7 @@ async fn every_page_answers_signed_in_people_and_sends_others_to_sign_in() {
         "/admin/users".to_owned(),
         "/admin/notifications".to_owned(),
         "/admin/hooks".to_owned(),
+        "/admin/time".to_owned(),
     ];
     for path in &pages {
         let signed_in = b.get(path).await;
@@ -929,6 +930,255 @@ async fn hook_setup_shows_url_events_health_and_enables_real_time() {
     assert!(stale.status.is_client_error(), "{}", stale.text);
 }
 
+/// The admin's time page: the source with the token's role per project,
+/// refusals next to their field with the input kept, bulk connect with the
+/// matches shown before anything is saved, development links on and off,
+/// and disconnecting a person only after a page that says what goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn time_tracking_page_sets_the_source_connects_people_and_links() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let gitlab = h.gitlab_connection(&h.admin, "sim gitlab", true).await;
+    let jira = h
+        .call(
+            "POST",
+            "/api/v1/connections",
+            Some(&h.admin.token),
+            Some(json!({"kind": "jira", "name": "sim jira", "base_url": h.sim.jira_url(), "auth_kind": "basic",
+                   "username": cairn_sim::DEFAULT_JIRA_EMAIL, "secret": cairn_sim::DEFAULT_JIRA_API_TOKEN, "shared": true})),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .expect("jira");
+    let alice = h
+        .state
+        .accounts
+        .create_user(
+            None,
+            "amartin@corp.example",
+            "Alice Martin",
+            cairn_core::authz::Role::Member,
+            PASSWORD,
+            chrono::Utc::now(),
+        )
+        .await
+        .expect("alice");
+    let member = Browser::sign_in(&h, &h.other.email).await;
+    assert_eq!(
+        member.get("/admin/time").await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    let b = Browser::sign_in(&h, &h.admin.email).await;
+    let (gitlab_s, jira_s, alice_s) = (gitlab.to_string(), jira.to_string(), alice.id.to_string());
+    let source = |rounding: &'static str| {
+        vec![
+            ("connection_id", gitlab_s.clone()),
+            ("jira_connection_id", jira_s.clone()),
+            ("projects", PROJECT.to_owned()),
+            ("session_gap_minutes", "90".to_owned()),
+            ("lead_in_minutes", "30".to_owned()),
+            ("rounding_minutes", rounding.to_owned()),
+            ("daily_target_minutes", "480".to_owned()),
+        ]
+    };
+    let refused = b
+        .post(
+            "/admin/time/source",
+            &source("7")
+                .iter()
+                .map(|(k, v)| (*k, v.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .await;
+    refused_at(&refused, "rounding_minutes");
+    assert!(
+        refused.text.contains(&format!("value=\"{PROJECT}\"")),
+        "input kept"
+    );
+    assert!(
+        b.get("/admin/time")
+            .await
+            .text
+            .contains("Save the activity source")
+    );
+    assert!(
+        h.state
+            .store
+            .get_time_source()
+            .await
+            .expect("read")
+            .is_none(),
+        "nothing saved"
+    );
+
+    let saved = b
+        .post(
+            "/admin/time/source",
+            &source("15")
+                .iter()
+                .map(|(k, v)| (*k, v.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    let page = b.get("/admin/time?done=source").await;
+    assert!(
+        page.text.contains("The activity source is saved."),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text
+            .contains(&format!("<th scope=\"row\">{PROJECT}</th>"))
+            && page.text.contains("Cairn can register it"),
+        "{}",
+        page.text
+    );
+
+    // Bulk connect: the match is shown (by username), nothing saved yet.
+    let matched = b
+        .post("/admin/time/match", &[("user", alice_s.as_str())])
+        .await;
+    assert_eq!(matched.status, StatusCode::OK, "{}", matched.text);
+    assert!(
+        matched
+            .text
+            .contains("GitLab <strong>amartin</strong> (matched by username)"),
+        "{}",
+        matched.text
+    );
+    assert!(
+        h.state
+            .store
+            .list_time_people()
+            .await
+            .expect("people")
+            .is_empty()
+    );
+    let gitlab_user = |name: &str| {
+        h.sim
+            .with_world(|w| w.gitlab.user_by_name(name).map(|u| u.id))
+            .expect("sim user")
+            .to_string()
+    };
+    let amartin = gitlab_user("amartin");
+    let (id_field, name_field, by_field) = (
+        format!("gitlab_user_id_{}", alice.id),
+        format!("gitlab_username_{}", alice.id),
+        format!("matched_by_{}", alice.id),
+    );
+    let connected = b
+        .post(
+            "/admin/time/people",
+            &[
+                ("connect", alice_s.as_str()),
+                (id_field.as_str(), amartin.as_str()),
+                (name_field.as_str(), "amartin"),
+                (by_field.as_str(), "username"),
+                ("time_zone", "Europe/Berlin"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        connected.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        connected.text
+    );
+    let page = b.get("/admin/time?done=people&n=1").await;
+    assert!(page.text.contains("1 person connected."), "{}", page.text);
+    assert!(page.text.contains("Europe/Berlin") && page.text.contains("by username"));
+
+    // Development links for the two connections; off again.
+    let on = b
+        .post(
+            "/admin/time/dev-links",
+            &[
+                ("gitlab_connection_id", gitlab_s.as_str()),
+                ("jira_connection_id", jira_s.as_str()),
+                ("comment", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(on.status, StatusCode::SEE_OTHER, "{}", on.text);
+    let pairs = h.state.store.list_dev_link_pairs().await.expect("pairs");
+    assert_eq!(pairs.len(), 1);
+    assert!(pairs[0].links.comment && !pairs[0].links.transition);
+    let page = b.get("/admin/time?done=links").await;
+    assert!(page.text.contains("Development links are saved."));
+    let wrong = b
+        .post(
+            "/admin/time/dev-links",
+            &[
+                ("gitlab_connection_id", jira_s.as_str()),
+                ("jira_connection_id", jira_s.as_str()),
+            ],
+        )
+        .await;
+    refused_at(&wrong, "gitlab_connection_id");
+    let off = b
+        .post(
+            &format!("/admin/time/dev-links/{}/delete", pairs[0].id),
+            &[],
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::SEE_OTHER);
+    assert!(
+        h.state
+            .store
+            .list_dev_link_pairs()
+            .await
+            .expect("pairs")
+            .is_empty()
+    );
+
+    // Disconnecting asks first and says what goes.
+    let ask = b
+        .get(&format!("/admin/time/people/{}/disconnect", alice.id))
+        .await;
+    assert_eq!(ask.status, StatusCode::OK);
+    assert!(
+        ask.text
+            .contains("Disconnect Alice Martin from GitLab account amartin?"),
+        "{}",
+        ask.text
+    );
+    assert!(
+        ask.text
+            .contains("activity and pending suggestions are deleted")
+    );
+    assert_eq!(
+        h.state
+            .store
+            .list_time_people()
+            .await
+            .expect("people")
+            .len(),
+        1,
+        "asking changes nothing"
+    );
+    let gone = b
+        .post(&format!("/admin/time/people/{}/disconnect", alice.id), &[])
+        .await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER);
+    assert!(
+        h.state
+            .store
+            .list_time_people()
+            .await
+            .expect("people")
+            .is_empty()
+    );
+    let ask = b.get("/admin/time/disconnect").await;
+    assert!(
+        ask.text
+            .contains("the project hooks Cairn registered are removed"),
+        "{}",
+        ask.text
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notification_channels_are_added_tested_subscribed_and_their_notices_dismissed() {
     let h = Harness::new(cairn_store::Backend::Sqlite)
@@ -1571,6 +1821,7 @@ async fn every_page_route_for_every_kind_of_caller() {
     };
     let gitlab_url = h.sim.gitlab_url();
     let other_id = h.other.id;
+    let other_s = other_id.to_string();
     let mut m = Pages::new(&h).await;
     let period_s = period.to_string();
     let okr_fields = [
@@ -1620,6 +1871,12 @@ async fn every_page_route_for_every_kind_of_caller() {
             [303, 403, 403, 200],
         ),
         ("/admin/hooks".to_owned(), [303, 403, 403, 200]),
+        ("/admin/time".to_owned(), [303, 403, 403, 200]),
+        ("/admin/time/disconnect".to_owned(), [303, 403, 403, 200]),
+        (
+            format!("/admin/time/people/{other_id}/disconnect"),
+            [303, 403, 403, 404],
+        ),
     ];
     for (path, expect) in &gets {
         m.row("GET", path, &[], *expect).await;
@@ -1795,6 +2052,53 @@ async fn every_page_route_for_every_kind_of_caller() {
             format!("/admin/hooks/{private}/secret"),
             vec![],
             [303, 403, 403, 200],
+        ),
+        // Time tracking is an admin page; matches are shown before anything
+        // is saved, and connecting none is refused on the form.
+        (
+            "/admin/time/source".to_owned(),
+            vec![
+                ("connection_id", shared_s.as_str()),
+                ("projects", PROJECT),
+                ("session_gap_minutes", "90"),
+                ("lead_in_minutes", "30"),
+                ("rounding_minutes", "15"),
+                ("daily_target_minutes", "480"),
+            ],
+            [303, 403, 403, 303],
+        ),
+        (
+            "/admin/time/match".to_owned(),
+            vec![("user", other_s.as_str())],
+            [303, 403, 403, 200],
+        ),
+        (
+            "/admin/time/people".to_owned(),
+            vec![("time_zone", "UTC")],
+            [303, 403, 403, 422],
+        ),
+        (
+            format!("/admin/time/people/{other_id}/disconnect"),
+            vec![],
+            [303, 403, 403, 404],
+        ),
+        (
+            "/admin/time/dev-links".to_owned(),
+            vec![
+                ("gitlab_connection_id", shared_s.as_str()),
+                ("jira_connection_id", jira_s.as_str()),
+            ],
+            [303, 403, 403, 303],
+        ),
+        (
+            "/admin/time/dev-links/424242/delete".to_owned(),
+            vec![],
+            [303, 403, 403, 404],
+        ),
+        (
+            "/admin/time/disconnect".to_owned(),
+            vec![],
+            [303, 403, 403, 303],
         ),
     ];
     for (path, fields, expect) in &posts {

@@ -573,10 +573,9 @@ impl Hooks {
         }
         let reads_activity = match (&self.time, tracker) {
             (Some(time), IntegrationKind::Gitlab) => time
-                .active_source(connection_id)
+                .reads_gitlab_activity(connection_id)
                 .await
-                .map_err(HookError::Engine)?
-                .is_some(),
+                .map_err(HookError::Engine)?,
             _ => false,
         };
         let classified = match tracker {

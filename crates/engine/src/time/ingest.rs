@@ -75,59 +75,53 @@ pub(crate) struct Observed {
 }
 
 impl TimeEngine {
-    /// Ingests one GitLab delivery's body when the organisation's source
-    /// reads this connection and project; `None` when it does not (the
-    /// caller decides what the delivery is then).
+    /// Ingests one GitLab delivery's body: as people's activity when the
+    /// organisation's source reads this connection and project, and as Jira
+    /// development links for each Jira connection this GitLab connection
+    /// has them with. `None` when neither wants it (the caller decides what
+    /// the delivery is then).
     pub async fn ingest_gitlab(
         &self,
         connection_id: i64,
         body: &[u8],
         now: DateTime<Utc>,
     ) -> Result<Option<IngestCounts>, ApplyError> {
-        let Some(source) = self.active_source(connection_id).await? else {
+        let source = self.active_source(connection_id).await?;
+        let dev_links = self.store.dev_link_pairs_of(connection_id).await?;
+        if source.is_none() && dev_links.is_empty() {
             return Ok(None);
-        };
+        }
         let Ok(hook) = parse_gitlab_webhook(body) else {
             return Ok(None);
         };
         let raw: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-        let observed = match hook {
-            GitLabWebhook::Push(push) => {
-                let Some(project) = push_project(&push) else {
-                    return Ok(None);
-                };
-                if !watches(&source, &project) {
-                    return Ok(None);
-                }
-                self.push_commits(&source, &push, project).await?
+        let project = match &hook {
+            GitLabWebhook::Push(push) => push_project(push),
+            GitLabWebhook::MergeRequest(_) | GitLabWebhook::Note(_) | GitLabWebhook::Issue(_) => {
+                project_of(&raw)
             }
+            GitLabWebhook::TagPush(_) | GitLabWebhook::Other { .. } => return Ok(None),
+        };
+        let Some(project) = project else {
+            return Ok(None);
+        };
+        // Activity only from the watched projects; links from any project
+        // whose hooks reach this connection.
+        let watched = source.filter(|s| watches(s, &project));
+        if watched.is_none() && dev_links.is_empty() {
+            return Ok(None);
+        }
+        let observed = match hook {
+            GitLabWebhook::Push(push) => self.push_commits(connection_id, &push, project).await?,
             GitLabWebhook::MergeRequest(mr) => {
-                let Some(project) = project_of(&raw) else {
-                    return Ok(None);
-                };
-                if !watches(&source, &project) {
-                    return Ok(None);
-                }
                 merge_request(&mr, project, now).into_iter().collect()
             }
             GitLabWebhook::Note(note) => {
-                let Some(project) = project_of(&raw) else {
-                    return Ok(None);
-                };
-                if !watches(&source, &project) {
-                    return Ok(None);
-                }
                 comment(&raw, Author::of_user(note.user.as_ref()), project, now)
                     .into_iter()
                     .collect()
             }
             GitLabWebhook::Issue(issue) => {
-                let Some(project) = project_of(&raw) else {
-                    return Ok(None);
-                };
-                if !watches(&source, &project) {
-                    return Ok(None);
-                }
                 let attrs = &issue.object_attributes;
                 let action = match attrs.action.as_deref() {
                     Some("open") => IssueAction::Opened,
@@ -160,8 +154,13 @@ impl TimeEngine {
             .unwrap_or("main")
             .to_owned();
         let links = super::links::link_work(&observed, &default_branch);
-        let counts = self.store_observed(observed, now).await?;
-        self.apply_links(&source, &links).await?;
+        let counts = match watched {
+            Some(_) => self.store_observed(observed, now).await?,
+            None => IngestCounts::default(),
+        };
+        for pair in &dev_links {
+            self.apply_links(pair, &links).await?;
+        }
         Ok(Some(counts))
     }
 
@@ -247,7 +246,7 @@ impl TimeEngine {
     /// moves, and at most 20 commits).
     async fn push_commits(
         &self,
-        source: &TimeSource,
+        connection_id: i64,
         push: &PushHook,
         project: ActivityProject,
     ) -> Result<Vec<Observed>, ApplyError> {
@@ -260,7 +259,7 @@ impl TimeEngine {
         let want = usize::try_from(push.total_commits_count)
             .unwrap_or(MAX_COMMITS_PER_PUSH)
             .min(MAX_COMMITS_PER_PUSH);
-        let client = self.gitlab_client(source.source.connection_id).await?;
+        let client = self.gitlab_client(connection_id).await?;
         let mut pages = client.commits(&ProjectRef::Id(project.id), &push.after);
         let mut commits = Vec::new();
         while commits.len() < want {

@@ -1,5 +1,5 @@
-//! Jira development links (off by default, per the source's GitLab and Jira
-//! connections): a Jira key mentioned in a commit, merge request or comment
+//! Jira development links (off by default; turned on per GitLab connection
+//! and Jira connection, see [`cairn_store::time::DevLinkPair`]): a Jira key mentioned in a commit, merge request or comment
 //! adds one remote link to the issue ("GitLab MR !42: title"), and, when
 //! enabled, one comment; `Closes|Fixes|Resolves KEY` in a commit pushed to
 //! the default branch or a merge request merged into it moves the issue to
@@ -13,11 +13,15 @@
 
 use cairn_connect::ConnectError;
 use cairn_core::activity::ActivityDetail;
-use cairn_store::time::TimeSource;
-use serde_json::Value;
+use cairn_core::integrations::IntegrationKind;
+use cairn_store::NewAuditEntry;
+use cairn_store::time::{DevLinkPair, DevLinks};
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
 
-use super::TimeEngine;
 use super::ingest::Observed;
+use super::{TimeEngine, require_admin};
+use crate::accounts::Authenticated;
 use crate::error::EngineError;
 
 /// What one activity asks of Jira.
@@ -66,21 +70,107 @@ pub(crate) fn link_work(observed: &[Observed], default_branch: &str) -> Vec<Link
 }
 
 impl TimeEngine {
+    /// The connection pairs with development links (admin).
+    pub async fn dev_link_pairs(
+        &self,
+        by: &Authenticated,
+    ) -> Result<Vec<DevLinkPair>, EngineError> {
+        require_admin(by)?;
+        Ok(self.store.list_dev_link_pairs().await?)
+    }
+
+    /// Turns development links on for a GitLab connection and a Jira
+    /// connection, or changes what they do (admin). They act on what that
+    /// GitLab connection's real-time hooks deliver.
+    pub async fn set_dev_links(
+        &self,
+        by: &Authenticated,
+        gitlab_connection_id: i64,
+        jira_connection_id: i64,
+        links: DevLinks,
+        now: DateTime<Utc>,
+    ) -> Result<DevLinkPair, EngineError> {
+        require_admin(by)?;
+        for (id, field, kind, what) in [
+            (
+                gitlab_connection_id,
+                "gitlab_connection_id",
+                IntegrationKind::Gitlab,
+                "a GitLab connection",
+            ),
+            (
+                jira_connection_id,
+                "jira_connection_id",
+                IntegrationKind::Jira,
+                "a Jira connection",
+            ),
+        ] {
+            let connection = self
+                .store
+                .get_connection(id)
+                .await?
+                .ok_or_else(|| EngineError::invalid(field, "no such connection"))?;
+            if connection.kind != kind {
+                return Err(EngineError::invalid(field, format!("must be {what}")));
+            }
+        }
+        let mut tx = self.store.begin().await?;
+        let pair = tx
+            .save_dev_link_pair(gitlab_connection_id, jira_connection_id, links, now)
+            .await?;
+        tx.append_audit(
+            &NewAuditEntry {
+                actor: by.user.email.clone(),
+                action: "time.dev_links_saved".to_owned(),
+                subject: format!("connections:{gitlab_connection_id}:{jira_connection_id}"),
+                detail: json!({"comment": links.comment, "transition": links.transition}),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(pair)
+    }
+
+    /// Turns a pair's development links off (admin); links already added
+    /// in Jira stay.
+    pub async fn delete_dev_links(
+        &self,
+        by: &Authenticated,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        require_admin(by)?;
+        let mut tx = self.store.begin().await?;
+        if !tx.delete_dev_link_pair(id).await? {
+            return Err(EngineError::NotFound(format!("no development links {id}")));
+        }
+        tx.append_audit(
+            &NewAuditEntry {
+                actor: by.user.email.clone(),
+                action: "time.dev_links_deleted".to_owned(),
+                subject: format!("dev_links:{id}"),
+                detail: json!({}),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Adds the links (and comments, transitions) the work asks for.
     /// Returns how many links were added.
     pub(crate) async fn apply_links(
         &self,
-        source: &TimeSource,
+        pair: &DevLinkPair,
         work: &[LinkWork],
     ) -> Result<u64, EngineError> {
-        let settings = source.source.dev_links;
-        let Some(jira) = source.source.jira_connection_id else {
-            return Ok(0);
-        };
-        if !settings.enabled || work.is_empty() {
+        let settings = pair.links;
+        if work.is_empty() {
             return Ok(0);
         }
-        let client = self.jira_client(jira).await?;
+        let client = self.jira_client(pair.jira_connection_id).await?;
         let mut added = 0;
         for w in work {
             for key in &w.keys {

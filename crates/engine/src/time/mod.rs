@@ -66,8 +66,6 @@ pub struct SourceInput {
     /// sees as Owner or Maintainer.
     pub projects: Vec<String>,
     pub settings: Option<WorklogSettings>,
-    /// Jira development links (off by default).
-    pub dev_links: cairn_store::time::DevLinks,
 }
 
 /// Linking a person to a GitLab account.
@@ -187,6 +185,21 @@ impl TimeEngine {
             .filter(|s| s.source.enabled && s.source.connection_id == connection_id))
     }
 
+    /// Whether pushes, merge requests and comments delivered by this GitLab
+    /// connection are wanted: for people's activity (the enabled source)
+    /// or for Jira development links.
+    pub(crate) async fn reads_gitlab_activity(
+        &self,
+        connection_id: i64,
+    ) -> Result<bool, EngineError> {
+        Ok(self.active_source(connection_id).await?.is_some()
+            || !self
+                .store
+                .dev_link_pairs_of(connection_id)
+                .await?
+                .is_empty())
+    }
+
     pub(crate) async fn gitlab_client(
         &self,
         connection_id: i64,
@@ -259,14 +272,7 @@ impl TimeEngine {
             watch_all,
             projects,
             settings,
-            dev_links: input.dev_links,
         };
-        if source.dev_links.enabled && source.jira_connection_id.is_none() {
-            return Err(EngineError::invalid(
-                "jira_connection_id",
-                "development links need the Jira connection",
-            ));
-        }
         let mut tx = self.store.begin().await?;
         tx.save_time_source(&source, now).await?;
         tx.append_audit(
@@ -883,7 +889,7 @@ pub(crate) fn decided(error: StoreError) -> EngineError {
     }
 }
 
-fn require_admin(by: &Authenticated) -> Result<(), EngineError> {
+pub(crate) fn require_admin(by: &Authenticated) -> Result<(), EngineError> {
     if by.user.role == Role::Admin {
         Ok(())
     } else {

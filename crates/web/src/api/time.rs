@@ -16,7 +16,7 @@ use cairn_engine::time::write::AcceptInput;
 use cairn_engine::time::{
     ActivityView, PersonInput, PersonMatch, SourceInput, SuggestionView, WeekView, WorklogView,
 };
-use cairn_store::time::{DevLinks, MatchedBy, TimePerson, TimeSource, WatchedProject};
+use cairn_store::time::{DevLinkPair, DevLinks, MatchedBy, TimePerson, TimeSource, WatchedProject};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -98,11 +98,6 @@ pub(crate) struct SourceRequest {
     projects: Vec<String>,
     #[serde(default)]
     settings: Option<SettingsBody>,
-    /// Jira development links for this GitLab and Jira connection (off by
-    /// default): a remote link per mentioned key, optionally a comment,
-    /// and done on a closing phrase landing on the default branch.
-    #[serde(default)]
-    dev_links: Option<DevLinks>,
 }
 
 /// A watched project and the token's role on it.
@@ -133,7 +128,6 @@ pub(crate) struct SourceResponse {
     watch_all: bool,
     projects: Vec<WatchedProjectView>,
     settings: SettingsBody,
-    dev_links: DevLinks,
     /// Project hooks Cairn registered (removed on disconnect).
     registered_hooks: usize,
     backfilled_at: Option<DateTime<Utc>>,
@@ -151,7 +145,6 @@ impl SourceResponse {
             watch_all: s.source.watch_all,
             projects: s.source.projects.iter().map(Into::into).collect(),
             settings: s.source.settings.into(),
-            dev_links: s.source.dev_links,
             registered_hooks: s.registered_hooks.len(),
             backfilled_at: s.backfilled_at,
             real_time,
@@ -199,7 +192,6 @@ pub(crate) async fn put_source(
                 enabled: body.enabled,
                 projects: body.projects,
                 settings: body.settings.map(Into::into),
-                dev_links: body.dev_links.unwrap_or_default(),
             },
             Utc::now(),
         )
@@ -732,4 +724,105 @@ pub(crate) async fn totals(
             .map(|(user_id, minutes)| WrittenView { user_id, minutes })
             .collect(),
     }))
+}
+
+/// Turning Jira development links on for a GitLab connection and a Jira
+/// connection (or changing what they do).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DevLinksRequest {
+    /// The GitLab connection whose real-time hooks bring the commits,
+    /// merge requests and comments.
+    gitlab_connection_id: i64,
+    /// The Jira connection the remote links are added through.
+    jira_connection_id: i64,
+    /// Also add one Jira comment per new link (default false).
+    #[serde(default)]
+    comment: bool,
+    /// Move a Jira issue to done when `Closes|Fixes|Resolves KEY` lands on
+    /// the default branch (default false).
+    #[serde(default)]
+    transition: bool,
+}
+
+/// Development links turned on for a pair of connections.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct DevLinksResponse {
+    id: i64,
+    gitlab_connection_id: i64,
+    jira_connection_id: i64,
+    comment: bool,
+    transition: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<DevLinkPair> for DevLinksResponse {
+    fn from(p: DevLinkPair) -> Self {
+        DevLinksResponse {
+            id: p.id,
+            gitlab_connection_id: p.gitlab_connection_id,
+            jira_connection_id: p.jira_connection_id,
+            comment: p.links.comment,
+            transition: p.links.transition,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+/// The connection pairs with Jira development links (admin).
+#[utoipa::path(get, path = "/api/v1/time/dev-links", tag = "time", responses(
+    (status = 200, description = "Every pair with development links", body = [DevLinksResponse]),
+    (status = 403, description = "Admins only", body = ErrorBody)))]
+pub(crate) async fn list_dev_links(
+    State(state): State<AppState>,
+    SignedIn(caller): SignedIn,
+) -> Result<Json<Vec<DevLinksResponse>>, ApiError> {
+    let pairs = state.time.dev_link_pairs(&caller).await?;
+    Ok(Json(pairs.into_iter().map(Into::into).collect()))
+}
+
+/// Turns Jira development links on for a GitLab connection and a Jira
+/// connection, or changes what they do (admin): a Jira key mentioned in a
+/// commit, merge request or comment that the GitLab connection's real-time
+/// hooks deliver adds one remote link to the Jira issue.
+#[utoipa::path(put, path = "/api/v1/time/dev-links", tag = "time", request_body = DevLinksRequest, responses(
+    (status = 200, description = "The pair's development links", body = DevLinksResponse),
+    (status = 403, description = "Admins only", body = ErrorBody),
+    (status = 422, description = "`gitlab_connection_id` or `jira_connection_id` is not such a connection", body = ErrorBody)))]
+pub(crate) async fn put_dev_links(
+    State(state): State<AppState>,
+    SignedIn(caller): SignedIn,
+    ApiJson(body): ApiJson<DevLinksRequest>,
+) -> Result<Json<DevLinksResponse>, ApiError> {
+    let pair = state
+        .time
+        .set_dev_links(
+            &caller,
+            body.gitlab_connection_id,
+            body.jira_connection_id,
+            DevLinks {
+                comment: body.comment,
+                transition: body.transition,
+            },
+            Utc::now(),
+        )
+        .await?;
+    Ok(Json(pair.into()))
+}
+
+/// Turns a pair's development links off (admin); links already in Jira
+/// stay.
+#[utoipa::path(delete, path = "/api/v1/time/dev-links/{id}", tag = "time", params(("id" = i64, Path)), responses(
+    (status = 204, description = "Turned off"),
+    (status = 403, description = "Admins only", body = ErrorBody),
+    (status = 404, description = "No such pair", body = ErrorBody)))]
+pub(crate) async fn delete_dev_links(
+    State(state): State<AppState>,
+    SignedIn(caller): SignedIn,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    state.time.delete_dev_links(&caller, id, Utc::now()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -13,6 +13,7 @@ mod hooks;
 mod link;
 mod live;
 mod okrs;
+mod time_admin;
 mod work;
 
 pub(crate) use admin::*;
@@ -21,6 +22,7 @@ pub(crate) use hooks::*;
 pub(crate) use link::*;
 pub(crate) use live::*;
 pub(crate) use okrs::*;
+pub(crate) use time_admin::*;
 pub(crate) use work::*;
 
 use askama::Template;
