@@ -116,7 +116,13 @@ pub struct GlProject {
     /// Project webhooks.
     pub hooks: Vec<GlHook>,
     /// Every commit pushed so far, in push order (a rebase adds new ones).
+    /// Add with [`GlProject::push_commit`] so the index below stays whole.
     pub commits: Vec<GlCommit>,
+    /// Position in `commits` by full SHA, so walking a history of tens of
+    /// thousands of commits is not a scan per step. Not saved: a loaded
+    /// world falls back to scanning.
+    #[serde(skip)]
+    pub commit_index: HashMap<String, usize>,
     /// Branch heads: name to commit sha.
     #[serde(default)]
     pub branches: BTreeMap<String, String>,
@@ -164,13 +170,28 @@ impl GlProject {
         if sha.len() < 7 {
             return None;
         }
-        self.commits.iter().find(|c| c.id.starts_with(sha))
+        self.commit_by_sha(sha)
+            .or_else(|| self.commits.iter().find(|c| c.id.starts_with(sha)))
+    }
+
+    /// A commit by its full SHA.
+    fn commit_by_sha(&self, sha: &str) -> Option<&GlCommit> {
+        match self.commit_index.get(sha) {
+            Some(&i) => self.commits.get(i),
+            None if self.commit_index.len() == self.commits.len() => None,
+            None => self.commits.iter().find(|c| c.id == sha),
+        }
+    }
+
+    /// Records a new commit.
+    pub fn push_commit(&mut self, commit: GlCommit) {
+        self.commit_index
+            .insert(commit.id.clone(), self.commits.len());
+        self.commits.push(commit);
     }
 
     /// First-parent history from a branch name or SHA, newest first.
     pub fn history(&self, rev: &str) -> Vec<&GlCommit> {
-        let by_id: HashMap<&str, &GlCommit> =
-            self.commits.iter().map(|c| (c.id.as_str(), c)).collect();
         let mut out = Vec::new();
         let mut cur = self
             .branches
@@ -178,8 +199,10 @@ impl GlProject {
             .map(String::as_str)
             .or_else(|| self.commit(rev).map(|c| c.id.as_str()));
         while let Some(sha) = cur {
-            let Some(c) = by_id.get(sha) else { break };
-            out.push(*c);
+            let Some(c) = self.commit_by_sha(sha) else {
+                break;
+            };
+            out.push(c);
             cur = c.parent_ids.first().map(String::as_str);
         }
         out

@@ -800,6 +800,7 @@ fn build_gitlab(gl: &mut GitLab, spec: &GitLabSpec) -> Result<(), SimError> {
             merge_requests: Vec::new(),
             hooks: Vec::new(),
             commits: Vec::new(),
+            commit_index: HashMap::new(),
             branches: BTreeMap::new(),
             commit_notes: Vec::new(),
         };
@@ -969,13 +970,14 @@ fn build_gitlab(gl: &mut GitLab, spec: &GitLabSpec) -> Result<(), SimError> {
                 .as_ref()
                 .map(|u| (u.name.clone(), u.email.clone()))
                 .unwrap_or_default();
-            project.commits.push(GlCommit {
+            let parent_ids = project
+                .commits
+                .last()
+                .map(|c| vec![c.id.clone()])
+                .unwrap_or_default();
+            project.push_commit(GlCommit {
                 id: sha.clone(),
-                parent_ids: project
-                    .commits
-                    .last()
-                    .map(|c| vec![c.id.clone()])
-                    .unwrap_or_default(),
+                parent_ids,
                 message: msg.clone(),
                 author_name: name.clone(),
                 author_email: email.clone(),

@@ -9,7 +9,7 @@ use crate::Shared;
 use crate::model::*;
 use crate::util::parse_time;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -73,7 +73,7 @@ pub(crate) fn do_push_chain(
             committed_date: at,
         };
         parent = Some(commit.id.clone());
-        p.commits.push(commit.clone());
+        p.push_commit(commit.clone());
         created.push(commit);
     }
     let after = parent.clone().unwrap_or_else(|| zero.clone());
@@ -234,7 +234,7 @@ pub(crate) async fn list_commits(
     };
     let base = s.gitlab_base();
     let with_stats = c.params.bool("with_stats").unwrap_or(false);
-    let out: Vec<Value> = commits
+    let matching: Vec<&GlCommit> = commits
         .into_iter()
         .filter(|x| since.is_none_or(|t| x.committed_date >= t))
         .filter(|x| until.is_none_or(|t| x.committed_date <= t))
@@ -244,6 +244,13 @@ pub(crate) async fn list_commits(
                     || x.author_email.to_lowercase().contains(a)
             })
         })
+        .collect();
+    // Only the page asked for is rendered: a long history stays cheap.
+    let page = page_params(&c.params)?;
+    let start = ((page.page - 1) * page.per_page).min(matching.len());
+    let end = (start + page.per_page).min(matching.len());
+    let out: Vec<Value> = matching[start..end]
+        .iter()
         .map(|x| {
             let mut v = commit_json(base, p, x);
             if with_stats {
@@ -252,11 +259,13 @@ pub(crate) async fn list_commits(
             v
         })
         .collect();
-    paged_json(
-        &out,
-        &c.params,
+    let headers = offset_headers(
+        &page,
+        matching.len(),
         &format!("{base}/api/v4/projects/{}/repository/commits", p.id),
-    )
+        &c.params,
+    );
+    Ok(json_response(StatusCode::OK, &out, headers))
 }
 
 pub(crate) async fn get_commit(
