@@ -483,6 +483,7 @@ async fn the_ui_in_chromium_links_a_key_result_and_follows_the_simulator_live() 
     .await;
     shot(&c, "admin-hooks-enabled-1440").await;
     screenshots(&c, &base, "/admin/hooks", "admin-hooks").await;
+    screenshots(&c, &base, "/admin/time", "admin-time").await;
 
     // A signed webhook channel to a local receiver, subscribed to every
     // OKR, so the bar's moves below are delivered; its secret shows once.
