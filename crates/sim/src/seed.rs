@@ -1339,6 +1339,87 @@ fn build_jira(jira: &mut Jira, spec: &JiraSpec) -> Result<(), SimError> {
     Ok(())
 }
 
+/// Moves the dates of every issue and ticket into `from..until`, so a
+/// sample read today has a history: each is created in the first third of
+/// the span (in its order), a closed or done one is closed somewhere
+/// between its creation and `until`, an open one with completed tasks was
+/// last changed somewhere in between, and its comments and worklogs follow
+/// its creation. Deterministic (no randomness beyond the items' own ids).
+/// Nothing changes when `until` is not after `from`. No webhooks are sent:
+/// this is how the world was before anyone looked.
+pub fn spread_dates(world: &mut World, from: DateTime<Utc>, until: DateTime<Utc>) {
+    let span = until - from;
+    if span <= Duration::zero() {
+        return;
+    }
+    // Somewhere between 15 % and 95 % of the way, the same for the same id.
+    let fraction = |id: u64| 0.15 + ((id.wrapping_mul(2_654_435_761) >> 7) % 81) as f64 / 100.0;
+    let part = |start: DateTime<Utc>, f: f64| {
+        let length = (until - start).num_seconds().max(0) as f64;
+        start + Duration::seconds((length * f) as i64)
+    };
+    let created_at = |index: usize, count: usize| {
+        from + Duration::seconds(
+            (span.num_seconds() as f64 / 3.0 * index as f64 / count.max(1) as f64) as i64,
+        )
+    };
+    for project in &mut world.gitlab.projects {
+        let count = project.issues.len();
+        for (index, issue) in project.issues.iter_mut().enumerate() {
+            let created = created_at(index, count);
+            let changed = part(created, fraction(issue.id));
+            issue.created_at = created;
+            if issue.closed_at.is_some() {
+                issue.closed_at = Some(changed);
+                issue.updated_at = changed;
+            } else if issue.tasks.1 > 0 {
+                issue.updated_at = changed;
+            } else {
+                issue.updated_at = created;
+            }
+            let note_at = part(created, 0.02).min(issue.updated_at);
+            for note in &mut issue.notes {
+                note.created_at = note_at;
+                note.updated_at = note_at;
+            }
+        }
+    }
+    let done: std::collections::HashSet<String> = world
+        .jira
+        .statuses
+        .iter()
+        .filter(|status| status.category == "done")
+        .map(|status| status.id.clone())
+        .collect();
+    let count = world.jira.issues.len();
+    for (index, issue) in world.jira.issues.iter_mut().enumerate() {
+        let created = created_at(index, count);
+        let changed = part(created, fraction(issue.id));
+        issue.created = created;
+        if done.contains(&issue.status) {
+            issue.resolved = Some(changed);
+            issue.updated = changed;
+        } else {
+            issue.resolved = None;
+            issue.updated = if issue.worklogs.is_empty() {
+                created
+            } else {
+                changed
+            };
+        }
+        let early = part(created, 0.02).min(issue.updated);
+        for comment in &mut issue.comments {
+            comment.created = early;
+            comment.updated = early;
+        }
+        for worklog in &mut issue.worklogs {
+            worklog.started = early;
+            worklog.created = early;
+            worklog.updated = early;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1390,6 +1471,40 @@ mod tests {
                 .any(|p| p.issues.iter().any(|i| i.tasks.0 > 0))
         );
         assert!(w.jira.issues.iter().any(|i| i.issue_type == "10001"));
+    }
+
+    #[test]
+    fn spread_dates_put_the_sample_in_the_span_in_order() {
+        let ds: Dataset = serde_json::from_str(SAMPLE_DATASET).expect("sample parses");
+        let mut w = build(&ds).expect("sample builds");
+        let from = Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap();
+        let until = Utc.with_ymd_and_hms(2026, 12, 7, 2, 0, 0).unwrap();
+        spread_dates(&mut w, from, until);
+        let mut closes = std::collections::BTreeSet::new();
+        for issue in w.gitlab.projects.iter().flat_map(|p| &p.issues) {
+            assert!(issue.created_at >= from && issue.created_at < until);
+            assert!(issue.updated_at >= issue.created_at && issue.updated_at < until);
+            if let Some(closed) = issue.closed_at {
+                assert!(closed >= issue.created_at && closed < until);
+                assert_eq!(issue.updated_at, closed);
+                closes.insert(closed.date_naive());
+            }
+        }
+        for issue in &w.jira.issues {
+            assert!(issue.created >= from && issue.updated < until);
+            if let Some(resolved) = issue.resolved {
+                assert!(resolved >= issue.created);
+                closes.insert(resolved.date_naive());
+            }
+        }
+        assert!(closes.len() > 5, "closes spread over many days: {closes:?}");
+        // An empty span changes nothing.
+        let before = serde_json::to_string(&w.gitlab.projects).expect("json");
+        spread_dates(&mut w, until, from);
+        assert_eq!(
+            serde_json::to_string(&w.gitlab.projects).expect("json"),
+            before
+        );
     }
 
     #[test]
