@@ -2,7 +2,10 @@
 //! and the same server as `cairn serve` seeded with a period, objectives and
 //! key results linked to simulated GitLab milestones. While it runs, the
 //! simulator completes tasks and closes issues now and then, so a person
-//! watching sees progress move at the next scheduled refresh.
+//! watching sees progress move at the next scheduled refresh. The sample's
+//! issues and tickets are dated over the quarter so far, and each linked
+//! key result's history is reconstructed from those dates, so its first
+//! chart has a line to read.
 //!
 //! The data directory is emptied at every start: the simulator keeps its
 //! data in memory and starts afresh (on new ports) each run, so a database
@@ -156,6 +159,16 @@ pub async fn run(args: DemoArgs, settings: Settings) -> anyhow::Result<()> {
     })
     .await
     .context("cannot start the simulator")?;
+    // The sample's issues and tickets were created and closed over the
+    // quarter so far (at least four weeks), so the key results' first
+    // charts have a history to show.
+    let started = Utc::now();
+    let quarter_start = quarter_of(started.date_naive())
+        .and_then(|(_, starts_on, _)| starts_on.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .unwrap_or(started);
+    let sample_from = quarter_start.min(started - chrono::Duration::days(28));
+    sim.with_world_mut(|w| cairn_sim::seed::spread_dates(w, sample_from, started));
     let sim = Arc::new(sim);
     let stop = CancellationToken::new();
     let (seeded_tx, seeded_rx) = tokio::sync::oneshot::channel::<Started>();
@@ -181,6 +194,7 @@ pub async fn run(args: DemoArgs, settings: Settings) -> anyhow::Result<()> {
             &jira_url,
             &url,
             &password,
+            sample_from,
             now,
         )
         .await?;
@@ -347,6 +361,7 @@ async fn seed(
     jira_url: &str,
     cairn_url: &str,
     password: &Secret,
+    sample_from: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Seeded> {
     let admin = state
@@ -571,6 +586,7 @@ async fn seed(
                         )
                         .await
                         .with_context(|| format!("cannot link `{}` to GitLab", kr.title))?;
+                    backfill(state, &by, okr.id, kr.title, now).await?;
                     seeded.links += 1;
                 }
                 Source::Jira(jql, metric, scope) => {
@@ -590,6 +606,7 @@ async fn seed(
                         )
                         .await
                         .with_context(|| format!("cannot link `{}` to Jira", kr.title))?;
+                    backfill(state, &by, okr.id, kr.title, now).await?;
                     seeded.jira_links += 1;
                 }
                 Source::CheckIns(check_ins) => {
@@ -612,14 +629,42 @@ async fn seed(
         .await
         .context("cannot register the simulated GitLab's webhooks")?;
     seeded.hooked = real_time.registered.len();
-    seeded.sync_pair = seed_sync(state, &by, connection.id, jira.id, cairn_url, now).await?;
+    seeded.sync_pair = seed_sync(
+        state,
+        &by,
+        connection.id,
+        jira.id,
+        cairn_url,
+        sample_from,
+        now,
+    )
+    .await?;
     seed_time(state, sim, &by, connection.id, jira.id, cairn_url, now).await?;
     Ok(seeded)
 }
 
+/// A linked key result's history for the quarter so far, from its items'
+/// dates (see `Goals::backfill_history`).
+async fn backfill(
+    state: &AppState,
+    by: &Authenticated,
+    okr_id: i64,
+    title: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let points = state
+        .goals
+        .backfill_history(by, okr_id, now)
+        .await
+        .with_context(|| format!("cannot reconstruct the history of `{title}`"))?;
+    tracing::debug!(okr = okr_id, points, "history reconstructed");
+    Ok(())
+}
+
 /// The simulated Jira's webhook registered, and an active pair keeping
 /// `northwind/checkout` and Jira's OPS the same.
-/// It reaches back to the sample's first day, so the checkout issues have
+/// It reaches back to the sample's first day (`sample_from`, the dates
+/// the simulator's issues were spread from), so the checkout issues have
 /// their Jira twins as soon as the demo is up; OPS's own tickets stay out
 /// of GitLab unless labelled `checkout`.
 async fn seed_sync(
@@ -628,6 +673,7 @@ async fn seed_sync(
     gitlab_connection: i64,
     jira_connection: i64,
     cairn_url: &str,
+    sample_from: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<i64> {
     state
@@ -654,7 +700,9 @@ async fn seed_sync(
                     jql: Some(SYNC_JIRA_SCOPE.to_owned()),
                 },
                 active: true,
-                created_after: Some(cairn_sim::seed::base_time() - chrono::Duration::days(1)),
+                created_after: Some(
+                    cairn_sim::seed::base_time().min(sample_from) - chrono::Duration::days(1),
+                ),
                 fields: Default::default(),
                 status_mapping: None,
                 transition_defaults: None,
