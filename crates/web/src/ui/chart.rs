@@ -6,8 +6,9 @@
 //! a day (a key result linked this morning), days otherwise (the schedule,
 //! from the start date to the due date). The plot stretches to the page's
 //! width while its labels keep their size: lines are drawn in a stretched
-//! inner SVG (with strokes that do not scale), labels in the outer one,
-//! placed in percent of its width, so they stay readable at 375 px.
+//! inner SVG (with strokes that do not scale), the time labels in percent
+//! of the plot's width and the percent labels in a column beside it, so
+//! they stay readable at 375 px.
 
 use cairn_core::goals::Schedule;
 use cairn_store::goals::{Okr, ProgressPoint};
@@ -43,7 +44,9 @@ pub(crate) struct Chart {
     pub expected: String,
     pub dots: Vec<Dot>,
     pub x_ticks: Vec<Tick>,
-    pub y_ticks: Vec<Tick>,
+    /// The percent labels, top to bottom, beside the grid lines (the
+    /// stylesheet places them in a column of their own).
+    pub y_ticks: Vec<String>,
     /// Horizontal grid lines (plot y) at 0, 50 and 100 %.
     pub grid: Vec<String>,
     pub today: Option<String>,
@@ -265,12 +268,7 @@ impl Chart {
             .collect();
         let y_ticks = [100.0, 50.0, 0.0]
             .iter()
-            .map(|p| Tick {
-                x: "4".to_owned(),
-                y: coord(PLOT_TOP + y(*p) - 4.0),
-                text: format!("{p} %"),
-                anchor: "start",
-            })
+            .map(|p| format!("{p} %"))
             .collect();
         let grid = [100.0, 50.0, 0.0].iter().map(|p| coord(y(*p))).collect();
         let today = (now > axis.from && now < axis.to).then(|| coord(x(now)));
