@@ -1341,43 +1341,45 @@ fn build_jira(jira: &mut Jira, spec: &JiraSpec) -> Result<(), SimError> {
 
 /// Moves the dates of every issue and ticket into `from..until`, so a
 /// sample read today has a history: each is created in the first third of
-/// the span (in its order), a closed or done one is closed somewhere
-/// between its creation and `until`, an open one with completed tasks was
-/// last changed somewhere in between, and its comments and worklogs follow
-/// its creation. Deterministic (no randomness beyond the items' own ids).
-/// Nothing changes when `until` is not after `from`. No webhooks are sent:
-/// this is how the world was before anyone looked.
+/// the span (in its order); those closed or done, and the open ones with
+/// completed tasks or logged work, last changed one after another over the
+/// rest of it (in the same order, evenly apart), and their comments and
+/// worklogs follow their creation. Deterministic. Nothing changes when
+/// `until` is not after `from`. No webhooks are sent: this is how the
+/// world was before anyone looked.
 pub fn spread_dates(world: &mut World, from: DateTime<Utc>, until: DateTime<Utc>) {
     let span = until - from;
     if span <= Duration::zero() {
         return;
     }
-    // Somewhere between 15 % and 95 % of the way, the same for the same id.
-    let fraction = |id: u64| 0.15 + ((id.wrapping_mul(2_654_435_761) >> 7) % 81) as f64 / 100.0;
-    let part = |start: DateTime<Utc>, f: f64| {
-        let length = (until - start).num_seconds().max(0) as f64;
-        start + Duration::seconds((length * f) as i64)
-    };
-    let created_at = |index: usize, count: usize| {
-        from + Duration::seconds(
-            (span.num_seconds() as f64 / 3.0 * index as f64 / count.max(1) as f64) as i64,
-        )
-    };
+    let at =
+        |fraction: f64| from + Duration::seconds((span.num_seconds() as f64 * fraction) as i64);
+    // The k-th of `count`: created within the first third; changed after
+    // a third, evenly apart, the last shortly before `until`.
+    let created_at = |k: usize, count: usize| at(k as f64 / count.max(1) as f64 / 3.0);
+    let changed_at =
+        |k: usize, count: usize| at(0.36 + 0.6 * (k as f64 + 0.5) / count.max(1) as f64);
     for project in &mut world.gitlab.projects {
         let count = project.issues.len();
+        let changing = project
+            .issues
+            .iter()
+            .filter(|i| i.closed_at.is_some() || i.tasks.1 > 0)
+            .count();
+        let mut k = 0;
         for (index, issue) in project.issues.iter_mut().enumerate() {
             let created = created_at(index, count);
-            let changed = part(created, fraction(issue.id));
             issue.created_at = created;
-            if issue.closed_at.is_some() {
-                issue.closed_at = Some(changed);
+            issue.updated_at = created;
+            if issue.closed_at.is_some() || issue.tasks.1 > 0 {
+                let changed = changed_at(k, changing);
+                k += 1;
                 issue.updated_at = changed;
-            } else if issue.tasks.1 > 0 {
-                issue.updated_at = changed;
-            } else {
-                issue.updated_at = created;
+                if issue.closed_at.is_some() {
+                    issue.closed_at = Some(changed);
+                }
             }
-            let note_at = part(created, 0.02).min(issue.updated_at);
+            let note_at = (created + Duration::minutes(30)).min(issue.updated_at);
             for note in &mut issue.notes {
                 note.created_at = note_at;
                 note.updated_at = note_at;
@@ -1392,22 +1394,24 @@ pub fn spread_dates(world: &mut World, from: DateTime<Utc>, until: DateTime<Utc>
         .map(|status| status.id.clone())
         .collect();
     let count = world.jira.issues.len();
+    let changing = world
+        .jira
+        .issues
+        .iter()
+        .filter(|i| done.contains(&i.status) || !i.worklogs.is_empty())
+        .count();
+    let mut k = 0;
     for (index, issue) in world.jira.issues.iter_mut().enumerate() {
         let created = created_at(index, count);
-        let changed = part(created, fraction(issue.id));
         issue.created = created;
-        if done.contains(&issue.status) {
-            issue.resolved = Some(changed);
-            issue.updated = changed;
-        } else {
-            issue.resolved = None;
-            issue.updated = if issue.worklogs.is_empty() {
-                created
-            } else {
-                changed
-            };
+        issue.updated = created;
+        let is_done = done.contains(&issue.status);
+        if is_done || !issue.worklogs.is_empty() {
+            issue.updated = changed_at(k, changing);
+            k += 1;
         }
-        let early = part(created, 0.02).min(issue.updated);
+        issue.resolved = is_done.then_some(issue.updated);
+        let early = (created + Duration::hours(1)).min(issue.updated);
         for comment in &mut issue.comments {
             comment.created = early;
             comment.updated = early;
@@ -1497,7 +1501,13 @@ mod tests {
                 closes.insert(resolved.date_naive());
             }
         }
-        assert!(closes.len() > 5, "closes spread over many days: {closes:?}");
+        assert!(closes.len() > 3, "closes spread over many days: {closes:?}");
+        assert!(
+            closes
+                .last()
+                .is_some_and(|d| *d > (until - Duration::days(14)).date_naive()),
+            "the last close is recent: {closes:?}"
+        );
         // An empty span changes nothing.
         let before = serde_json::to_string(&w.gitlab.projects).expect("json");
         spread_dates(&mut w, until, from);
