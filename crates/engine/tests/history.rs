@@ -2,7 +2,8 @@
 //! (issue 19), against the simulator with its sample spread over the
 //! period so far, on both backends: the points agree with the simulator's
 //! own dates, are what the stored items give again, come before the first
-//! real measurement, and are added once.
+//! real measurement, and are added once; an objective's are its children's
+//! rolled up.
 
 use std::sync::Arc;
 
@@ -330,6 +331,47 @@ async fn a_linked_key_result_gets_the_history_its_items_dates_give(backend: Back
         .expect("evaluate");
         assert_eq!(again.progress.percent, point.percent, "at {}", point.at);
     }
+
+    // The objective's past: its children's points rolled up as they stood.
+    let added = goals
+        .backfill_history(&by, objective.id, now)
+        .await
+        .expect("objective backfill");
+    let points = history(&goals, &by, objective.id).await;
+    assert!(added > 1, "{points:?}");
+    let children = [
+        history(&goals, &by, closed.id).await,
+        history(&goals, &by, bugs_kr.id).await,
+    ];
+    for point in &points[..added] {
+        assert_eq!(point.source, BACKFILL_SOURCE);
+        let then: Vec<f64> = children
+            .iter()
+            .filter_map(|c| {
+                c.iter()
+                    .filter(|p| p.at <= point.at)
+                    .last()
+                    .map(|p| p.percent)
+            })
+            .collect();
+        let mean = then.iter().sum::<f64>() / then.len() as f64;
+        assert!(
+            (point.percent - mean).abs() < 1e-9,
+            "at {}: {point:?} {then:?}",
+            point.at
+        );
+    }
+    assert!(
+        points[added - 1].at < points[added].at,
+        "before its first roll-up"
+    );
+    assert_eq!(
+        goals
+            .backfill_history(&by, objective.id, now)
+            .await
+            .expect("again"),
+        0
+    );
 
     // A key result read from check-ins has no items to go by.
     let manual = goals

@@ -16,6 +16,9 @@
 //!   points, custom fields) are taken as they are now: the snapshot has no
 //!   history of them.
 //!
+//! An objective's past is its children's: [`roll_up_history`] rolls up
+//! each child's recorded points as they stood at each instant.
+//!
 //! Everything is a pure function of the snapshots, so reconstructing again
 //! from the same items gives the same points.
 
@@ -25,6 +28,7 @@ use super::error::GoalError;
 use super::item::ItemSnapshot;
 use super::link::{LinkRule, evaluate};
 use super::measure::{Measure, Progress};
+use super::rollup::{RollupChild, RollupNote, roll_up};
 use super::schedule::Schedule;
 use super::status::{Assessment, assess};
 
@@ -108,6 +112,66 @@ pub fn reconstruct(
             last.progress.value == progress.value
                 && last.progress.percent == progress.percent
                 && last.assessment.status == assessment.status
+        });
+        if !same {
+            points.push(PastPoint {
+                at,
+                progress,
+                assessment,
+            });
+        }
+    }
+    Ok(points)
+}
+
+/// One child's recorded history, for its parent's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChildHistory<Id> {
+    /// The child's id.
+    pub id: Id,
+    /// Its weight in the parent.
+    pub weight: f64,
+    /// Whether it counts towards the parent.
+    pub contributes: bool,
+    /// Its recorded (instant, percent) points, in any order.
+    pub points: Vec<(DateTime<Utc>, f64)>,
+}
+
+/// A parent's progress at each of `instants` (ascending): the roll-up of
+/// each child's latest point at or before it (children with none yet are
+/// left out, as a child without progress is today), keeping a point only
+/// when the percent or status changes. No point where no child had one.
+pub fn roll_up_history<Id: Clone>(
+    children: &[ChildHistory<Id>],
+    schedule: &Schedule,
+    instants: &[DateTime<Utc>],
+) -> Result<Vec<PastPoint>, GoalError> {
+    let mut points: Vec<PastPoint> = Vec::new();
+    for &at in instants {
+        let then: Vec<RollupChild<Id>> = children
+            .iter()
+            .filter_map(|child| {
+                let (_, percent) = child
+                    .points
+                    .iter()
+                    .filter(|(when, _)| *when <= at)
+                    .max_by_key(|(when, _)| *when)?;
+                Some(RollupChild {
+                    id: child.id.clone(),
+                    percent: *percent,
+                    weight: child.weight,
+                    contributes: child.contributes,
+                })
+            })
+            .collect();
+        let rollup = roll_up(&then)?;
+        if rollup.note == Some(RollupNote::NoChildren) {
+            continue;
+        }
+        let progress = rollup.progress;
+        let assessment = assess(&progress, schedule, at.naive_utc(), None);
+        let same = points.last().is_some_and(|last| {
+            last.progress.percent == progress.percent && last.assessment.status == assessment.status
         });
         if !same {
             points.push(PastPoint {
@@ -269,6 +333,40 @@ mod tests {
             points
                 .iter()
                 .any(|p| p.progress.value == 1.0 && p.assessment.status == Status::Behind)
+        );
+    }
+
+    #[test]
+    fn a_parent_rolls_up_each_childs_point_of_the_time() {
+        let children = [
+            ChildHistory {
+                id: 1,
+                weight: 1.0,
+                contributes: true,
+                points: vec![(t(2, 0), 0.0), (t(5, 0), 50.0), (t(9, 0), 100.0)],
+            },
+            ChildHistory {
+                id: 2,
+                weight: 3.0,
+                contributes: true,
+                points: vec![(t(4, 0), 20.0)],
+            },
+        ];
+        let instants = [t(1, 0), t(2, 0), t(4, 0), t(5, 0), t(9, 0)];
+        let points = roll_up_history(&children, &schedule(), &instants).unwrap();
+        let percents: Vec<(DateTime<Utc>, f64)> = points
+            .iter()
+            .map(|p| (p.at, (p.progress.percent * 1000.0).round() / 1000.0))
+            .collect();
+        // Only child 1; then (0 + 3 × 20) / 4, (50 + 60) / 4, (100 + 60) / 4.
+        assert_eq!(
+            percents,
+            vec![
+                (t(2, 0), 0.0),
+                (t(4, 0), 15.0),
+                (t(5, 0), 27.5),
+                (t(9, 0), 40.0)
+            ]
         );
     }
 

@@ -43,7 +43,9 @@ pub use checkin::{CheckIn, latest_check_in};
 pub use error::GoalError;
 pub use explain::{Aggregation, Contribution, ContributionNote, Explanation, ExplanationNote};
 pub use gitlab::IssueState;
-pub use history::{PastPoint, daily_instants, items_at, reconstruct};
+pub use history::{
+    ChildHistory, PastPoint, daily_instants, items_at, reconstruct, roll_up_history,
+};
 pub use item::ItemSnapshot;
 pub use jira::{JiraMetric, KpiScope};
 pub use link::{Evaluation, LinkRule, evaluate};
