@@ -621,6 +621,8 @@ async fn seed(
                 }
             }
         }
+        // The objective's line from its key results' (their histories first).
+        backfill(state, &by, objective.id, title, now).await?;
     }
     // Real time: the simulator's webhooks move the bars between polls.
     let real_time = state
@@ -643,8 +645,9 @@ async fn seed(
     Ok(seeded)
 }
 
-/// A linked key result's history for the quarter so far, from its items'
-/// dates (see `Goals::backfill_history`).
+/// An OKR's history for the quarter so far: a linked key result's from its
+/// items' dates, an objective's from its key results' (see
+/// `Goals::backfill_history`).
 async fn backfill(
     state: &AppState,
     by: &Authenticated,
