@@ -528,21 +528,24 @@ async fn seed(
         sync_pair: 0,
     };
     for (title, description, key_results) in objectives {
+        // Created without a source of progress (check-ins, none made) and
+        // made a roll-up once its key results are in, so it records one
+        // roll-up of them all rather than one per key result as each is
+        // seeded, and its history is theirs rolled up.
+        let objective_input = |source| {
+            okr_input(
+                OkrKind::Objective,
+                title,
+                description,
+                period.id,
+                None,
+                Measure::PercentComplete,
+                source,
+            )
+        };
         let objective = state
             .goals
-            .create_okr(
-                &by,
-                okr_input(
-                    OkrKind::Objective,
-                    title,
-                    description,
-                    period.id,
-                    None,
-                    Measure::PercentComplete,
-                    ProgressSource::RollUp,
-                ),
-                now,
-            )
+            .create_okr(&by, objective_input(ProgressSource::CheckIn), now)
             .await
             .with_context(|| format!("cannot create the objective `{title}`"))?;
         seeded.objectives += 1;
@@ -621,6 +624,16 @@ async fn seed(
                 }
             }
         }
+        state
+            .goals
+            .update_okr(
+                &by,
+                objective.id,
+                objective_input(ProgressSource::RollUp),
+                now,
+            )
+            .await
+            .with_context(|| format!("cannot roll up the objective `{title}`"))?;
         // The objective's line from its key results' (their histories first).
         backfill(state, &by, objective.id, title, now).await?;
     }
