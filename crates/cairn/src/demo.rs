@@ -180,8 +180,7 @@ pub async fn run(args: DemoArgs, settings: Settings) -> anyhow::Result<()> {
     ));
 
     let gitlab_url = sim.gitlab_url();
-    let jira_url = sim.jira_url();
-    let banner_jira_url = jira_url.clone();
+    let banner_jira_url = sim.jira_url();
     let seed_sim = sim.clone();
     let result = crate::serve::run_with(settings, |ready| async move {
         let now = Utc::now();
@@ -190,8 +189,6 @@ pub async fn run(args: DemoArgs, settings: Settings) -> anyhow::Result<()> {
         let seeded = seed(
             &ready.state,
             &seed_sim,
-            &gitlab_url,
-            &jira_url,
             &url,
             &password,
             sample_from,
@@ -357,8 +354,6 @@ enum Source {
 async fn seed(
     state: &AppState,
     sim: &SimHandle,
-    gitlab_url: &str,
-    jira_url: &str,
     cairn_url: &str,
     password: &Secret,
     sample_from: DateTime<Utc>,
@@ -387,7 +382,7 @@ async fn seed(
             ConnectionInput {
                 kind: "gitlab".to_owned(),
                 name: "Northwind GitLab (simulated)".to_owned(),
-                base_url: Some(gitlab_url.to_owned()),
+                base_url: Some(sim.gitlab_url()),
                 auth_kind: "private_token".to_owned(),
                 username: None,
                 secret: Secret::new(cairn_sim::DEFAULT_GITLAB_TOKEN),
@@ -404,7 +399,7 @@ async fn seed(
             ConnectionInput {
                 kind: "jira".to_owned(),
                 name: "Northwind Jira (simulated)".to_owned(),
-                base_url: Some(jira_url.to_owned()),
+                base_url: Some(sim.jira_url()),
                 auth_kind: "basic".to_owned(),
                 username: Some(cairn_sim::DEFAULT_JIRA_EMAIL.to_owned()),
                 secret: Secret::new(cairn_sim::DEFAULT_JIRA_API_TOKEN),

@@ -347,12 +347,7 @@ async fn a_linked_key_result_gets_the_history_its_items_dates_give(backend: Back
         assert_eq!(point.source, BACKFILL_SOURCE);
         let then: Vec<f64> = children
             .iter()
-            .filter_map(|c| {
-                c.iter()
-                    .filter(|p| p.at <= point.at)
-                    .last()
-                    .map(|p| p.percent)
-            })
+            .filter_map(|c| c.iter().rfind(|p| p.at <= point.at).map(|p| p.percent))
             .collect();
         let mean = then.iter().sum::<f64>() / then.len() as f64;
         assert!(
