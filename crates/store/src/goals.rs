@@ -161,7 +161,9 @@ pub struct ProgressPoint {
     pub expected_percent: f64,
     #[schema(value_type = String, example = "on_track")]
     pub status: Status,
-    /// `check_in`, `roll_up`, `data_link`, or `edit`.
+    /// `check_in`, `roll_up`, `data_link`, `schedule`, `edit`, or
+    /// `backfill` (a point before the first one recorded, reconstructed
+    /// from the items' dates or the children's history).
     pub source: String,
     pub note: String,
 }

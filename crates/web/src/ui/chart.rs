@@ -212,10 +212,15 @@ impl Chart {
                 x: coord(x(p.at)),
                 y: coord(y(p.percent)),
                 label: format!(
-                    "{}: {} % (expected {} %)",
+                    "{}: {} % (expected {} %){}",
                     p.at.format("%Y-%m-%d %H:%M"),
                     p.percent.floor(),
-                    p.expected_percent.floor()
+                    p.expected_percent.floor(),
+                    if p.source == "backfill" {
+                        ", reconstructed from the dates of the items"
+                    } else {
+                        ""
+                    }
                 ),
             });
             previous = Some(p.percent);
