@@ -2,7 +2,10 @@
 //! and the same server as `cairn serve` seeded with a period, objectives and
 //! key results linked to simulated GitLab milestones. While it runs, the
 //! simulator completes tasks and closes issues now and then, so a person
-//! watching sees progress move at the next scheduled refresh.
+//! watching sees progress move at the next scheduled refresh. The sample's
+//! issues and tickets are dated over the quarter so far, and each linked
+//! key result's history is reconstructed from those dates, so its first
+//! chart has a line to read.
 //!
 //! The data directory is emptied at every start: the simulator keeps its
 //! data in memory and starts afresh (on new ports) each run, so a database
@@ -156,6 +159,16 @@ pub async fn run(args: DemoArgs, settings: Settings) -> anyhow::Result<()> {
     })
     .await
     .context("cannot start the simulator")?;
+    // The sample's issues and tickets were created and closed over the
+    // quarter so far (at least four weeks), so the key results' first
+    // charts have a history to show.
+    let started = Utc::now();
+    let quarter_start = quarter_of(started.date_naive())
+        .and_then(|(_, starts_on, _)| starts_on.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .unwrap_or(started);
+    let sample_from = quarter_start.min(started - chrono::Duration::days(28));
+    sim.with_world_mut(|w| cairn_sim::seed::spread_dates(w, sample_from, started));
     let sim = Arc::new(sim);
     let stop = CancellationToken::new();
     let (seeded_tx, seeded_rx) = tokio::sync::oneshot::channel::<Started>();
@@ -167,8 +180,7 @@ pub async fn run(args: DemoArgs, settings: Settings) -> anyhow::Result<()> {
     ));
 
     let gitlab_url = sim.gitlab_url();
-    let jira_url = sim.jira_url();
-    let banner_jira_url = jira_url.clone();
+    let banner_jira_url = sim.jira_url();
     let seed_sim = sim.clone();
     let result = crate::serve::run_with(settings, |ready| async move {
         let now = Utc::now();
@@ -177,10 +189,9 @@ pub async fn run(args: DemoArgs, settings: Settings) -> anyhow::Result<()> {
         let seeded = seed(
             &ready.state,
             &seed_sim,
-            &gitlab_url,
-            &jira_url,
             &url,
             &password,
+            sample_from,
             now,
         )
         .await?;
@@ -343,10 +354,9 @@ enum Source {
 async fn seed(
     state: &AppState,
     sim: &SimHandle,
-    gitlab_url: &str,
-    jira_url: &str,
     cairn_url: &str,
     password: &Secret,
+    sample_from: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Seeded> {
     let admin = state
@@ -372,7 +382,7 @@ async fn seed(
             ConnectionInput {
                 kind: "gitlab".to_owned(),
                 name: "Northwind GitLab (simulated)".to_owned(),
-                base_url: Some(gitlab_url.to_owned()),
+                base_url: Some(sim.gitlab_url()),
                 auth_kind: "private_token".to_owned(),
                 username: None,
                 secret: Secret::new(cairn_sim::DEFAULT_GITLAB_TOKEN),
@@ -389,7 +399,7 @@ async fn seed(
             ConnectionInput {
                 kind: "jira".to_owned(),
                 name: "Northwind Jira (simulated)".to_owned(),
-                base_url: Some(jira_url.to_owned()),
+                base_url: Some(sim.jira_url()),
                 auth_kind: "basic".to_owned(),
                 username: Some(cairn_sim::DEFAULT_JIRA_EMAIL.to_owned()),
                 secret: Secret::new(cairn_sim::DEFAULT_JIRA_API_TOKEN),
@@ -513,21 +523,24 @@ async fn seed(
         sync_pair: 0,
     };
     for (title, description, key_results) in objectives {
+        // Created without a source of progress (check-ins, none made) and
+        // made a roll-up once its key results are in, so it records one
+        // roll-up of them all rather than one per key result as each is
+        // seeded, and its history is theirs rolled up.
+        let objective_input = |source| {
+            okr_input(
+                OkrKind::Objective,
+                title,
+                description,
+                period.id,
+                None,
+                Measure::PercentComplete,
+                source,
+            )
+        };
         let objective = state
             .goals
-            .create_okr(
-                &by,
-                okr_input(
-                    OkrKind::Objective,
-                    title,
-                    description,
-                    period.id,
-                    None,
-                    Measure::PercentComplete,
-                    ProgressSource::RollUp,
-                ),
-                now,
-            )
+            .create_okr(&by, objective_input(ProgressSource::CheckIn), now)
             .await
             .with_context(|| format!("cannot create the objective `{title}`"))?;
         seeded.objectives += 1;
@@ -571,6 +584,7 @@ async fn seed(
                         )
                         .await
                         .with_context(|| format!("cannot link `{}` to GitLab", kr.title))?;
+                    backfill(state, &by, okr.id, kr.title, now).await?;
                     seeded.links += 1;
                 }
                 Source::Jira(jql, metric, scope) => {
@@ -590,6 +604,7 @@ async fn seed(
                         )
                         .await
                         .with_context(|| format!("cannot link `{}` to Jira", kr.title))?;
+                    backfill(state, &by, okr.id, kr.title, now).await?;
                     seeded.jira_links += 1;
                 }
                 Source::CheckIns(check_ins) => {
@@ -604,6 +619,18 @@ async fn seed(
                 }
             }
         }
+        state
+            .goals
+            .update_okr(
+                &by,
+                objective.id,
+                objective_input(ProgressSource::RollUp),
+                now,
+            )
+            .await
+            .with_context(|| format!("cannot roll up the objective `{title}`"))?;
+        // The objective's line from its key results' (their histories first).
+        backfill(state, &by, objective.id, title, now).await?;
     }
     // Real time: the simulator's webhooks move the bars between polls.
     let real_time = state
@@ -612,14 +639,43 @@ async fn seed(
         .await
         .context("cannot register the simulated GitLab's webhooks")?;
     seeded.hooked = real_time.registered.len();
-    seeded.sync_pair = seed_sync(state, &by, connection.id, jira.id, cairn_url, now).await?;
+    seeded.sync_pair = seed_sync(
+        state,
+        &by,
+        connection.id,
+        jira.id,
+        cairn_url,
+        sample_from,
+        now,
+    )
+    .await?;
     seed_time(state, sim, &by, connection.id, jira.id, cairn_url, now).await?;
     Ok(seeded)
 }
 
+/// An OKR's history for the quarter so far: a linked key result's from its
+/// items' dates, an objective's from its key results' (see
+/// `Goals::backfill_history`).
+async fn backfill(
+    state: &AppState,
+    by: &Authenticated,
+    okr_id: i64,
+    title: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let points = state
+        .goals
+        .backfill_history(by, okr_id, now)
+        .await
+        .with_context(|| format!("cannot reconstruct the history of `{title}`"))?;
+    tracing::debug!(okr = okr_id, points, "history reconstructed");
+    Ok(())
+}
+
 /// The simulated Jira's webhook registered, and an active pair keeping
 /// `northwind/checkout` and Jira's OPS the same.
-/// It reaches back to the sample's first day, so the checkout issues have
+/// It reaches back to the sample's first day (`sample_from`, the dates
+/// the simulator's issues were spread from), so the checkout issues have
 /// their Jira twins as soon as the demo is up; OPS's own tickets stay out
 /// of GitLab unless labelled `checkout`.
 async fn seed_sync(
@@ -628,6 +684,7 @@ async fn seed_sync(
     gitlab_connection: i64,
     jira_connection: i64,
     cairn_url: &str,
+    sample_from: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<i64> {
     state
@@ -654,7 +711,9 @@ async fn seed_sync(
                     jql: Some(SYNC_JIRA_SCOPE.to_owned()),
                 },
                 active: true,
-                created_after: Some(cairn_sim::seed::base_time() - chrono::Duration::days(1)),
+                created_after: Some(
+                    cairn_sim::seed::base_time().min(sample_from) - chrono::Duration::days(1),
+                ),
                 fields: Default::default(),
                 status_mapping: None,
                 transition_defaults: None,

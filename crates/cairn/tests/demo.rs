@@ -276,6 +276,39 @@ async fn demo_seeds_okrs_linked_to_the_simulator_and_prints_a_login() {
     let bugs = by_title(&okrs, "Fix 20 bugs");
     assert_eq!(bugs["progress"]["value"], 1.0, "{bugs}");
     assert_rolled_up(&okrs);
+    // Every key result has a history of more than one point: the linked
+    // ones from the period's start, reconstructed from the simulator's
+    // dates, then measured today; the objectives' rolled up from theirs,
+    // with no 0 % point nobody measured.
+    for okr in &okrs {
+        let history = api
+            .get(&format!("/api/v1/okrs/{}/history?limit=1000", okr["id"]))
+            .await;
+        let points = history.as_array().expect("history");
+        assert!(points.len() > 1, "{}: {history}", okr["title"]);
+        if okr["kind"] == "objective" {
+            assert!(
+                !points
+                    .iter()
+                    .any(|p| p["source"] == "edit" && p["percent"] == 0.0),
+                "no 0 % point when created without children: {history}"
+            );
+        }
+        if okr["kind"] == "objective" || okr["link"].is_object() {
+            let oldest = points.last().expect("a point");
+            assert_eq!(oldest["source"], "backfill", "{}: {history}", okr["title"]);
+            assert!(
+                oldest["at"].as_str().unwrap_or_default() >= starts,
+                "{}: {history}",
+                okr["title"]
+            );
+            assert_ne!(
+                points[0]["source"], "backfill",
+                "{}: {history}",
+                okr["title"]
+            );
+        }
+    }
     // Every number is assessed today (same dates, same expected progress),
     // even those whose history starts with backdated check-ins.
     // (Assessed seconds apart, by a refresh or a webhook: equal to within

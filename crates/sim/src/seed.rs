@@ -1341,6 +1341,91 @@ fn build_jira(jira: &mut Jira, spec: &JiraSpec) -> Result<(), SimError> {
     Ok(())
 }
 
+/// Moves the dates of every issue and ticket into `from..until`, so a
+/// sample read today has a history: each is created in the first third of
+/// the span (in its order); those closed or done, and the open ones with
+/// completed tasks or logged work, last changed one after another over the
+/// rest of it (in the same order, evenly apart), and their comments and
+/// worklogs follow their creation. Deterministic. Nothing changes when
+/// `until` is not after `from`. No webhooks are sent: this is how the
+/// world was before anyone looked.
+pub fn spread_dates(world: &mut World, from: DateTime<Utc>, until: DateTime<Utc>) {
+    let span = until - from;
+    if span <= Duration::zero() {
+        return;
+    }
+    let at =
+        |fraction: f64| from + Duration::seconds((span.num_seconds() as f64 * fraction) as i64);
+    // The k-th of `count`: created within the first third; changed after
+    // a third, evenly apart, the last shortly before `until`.
+    let created_at = |k: usize, count: usize| at(k as f64 / count.max(1) as f64 / 3.0);
+    let changed_at =
+        |k: usize, count: usize| at(0.36 + 0.6 * (k as f64 + 0.5) / count.max(1) as f64);
+    for project in &mut world.gitlab.projects {
+        let count = project.issues.len();
+        let changing = project
+            .issues
+            .iter()
+            .filter(|i| i.closed_at.is_some() || i.tasks.1 > 0)
+            .count();
+        let mut k = 0;
+        for (index, issue) in project.issues.iter_mut().enumerate() {
+            let created = created_at(index, count);
+            issue.created_at = created;
+            issue.updated_at = created;
+            if issue.closed_at.is_some() || issue.tasks.1 > 0 {
+                let changed = changed_at(k, changing);
+                k += 1;
+                issue.updated_at = changed;
+                if issue.closed_at.is_some() {
+                    issue.closed_at = Some(changed);
+                }
+            }
+            let note_at = (created + Duration::minutes(30)).min(issue.updated_at);
+            for note in &mut issue.notes {
+                note.created_at = note_at;
+                note.updated_at = note_at;
+            }
+        }
+    }
+    let done: std::collections::HashSet<String> = world
+        .jira
+        .statuses
+        .iter()
+        .filter(|status| status.category == "done")
+        .map(|status| status.id.clone())
+        .collect();
+    let count = world.jira.issues.len();
+    let changing = world
+        .jira
+        .issues
+        .iter()
+        .filter(|i| done.contains(&i.status) || !i.worklogs.is_empty())
+        .count();
+    let mut k = 0;
+    for (index, issue) in world.jira.issues.iter_mut().enumerate() {
+        let created = created_at(index, count);
+        issue.created = created;
+        issue.updated = created;
+        let is_done = done.contains(&issue.status);
+        if is_done || !issue.worklogs.is_empty() {
+            issue.updated = changed_at(k, changing);
+            k += 1;
+        }
+        issue.resolved = is_done.then_some(issue.updated);
+        let early = (created + Duration::hours(1)).min(issue.updated);
+        for comment in &mut issue.comments {
+            comment.created = early;
+            comment.updated = early;
+        }
+        for worklog in &mut issue.worklogs {
+            worklog.started = early;
+            worklog.created = early;
+            worklog.updated = early;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1392,6 +1477,46 @@ mod tests {
                 .any(|p| p.issues.iter().any(|i| i.tasks.0 > 0))
         );
         assert!(w.jira.issues.iter().any(|i| i.issue_type == "10001"));
+    }
+
+    #[test]
+    fn spread_dates_put_the_sample_in_the_span_in_order() {
+        let ds: Dataset = serde_json::from_str(SAMPLE_DATASET).expect("sample parses");
+        let mut w = build(&ds).expect("sample builds");
+        let from = Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap();
+        let until = Utc.with_ymd_and_hms(2026, 12, 7, 2, 0, 0).unwrap();
+        spread_dates(&mut w, from, until);
+        let mut closes = std::collections::BTreeSet::new();
+        for issue in w.gitlab.projects.iter().flat_map(|p| &p.issues) {
+            assert!(issue.created_at >= from && issue.created_at < until);
+            assert!(issue.updated_at >= issue.created_at && issue.updated_at < until);
+            if let Some(closed) = issue.closed_at {
+                assert!(closed >= issue.created_at && closed < until);
+                assert_eq!(issue.updated_at, closed);
+                closes.insert(closed.date_naive());
+            }
+        }
+        for issue in &w.jira.issues {
+            assert!(issue.created >= from && issue.updated < until);
+            if let Some(resolved) = issue.resolved {
+                assert!(resolved >= issue.created);
+                closes.insert(resolved.date_naive());
+            }
+        }
+        assert!(closes.len() > 3, "closes spread over many days: {closes:?}");
+        assert!(
+            closes
+                .last()
+                .is_some_and(|d| *d > (until - Duration::days(14)).date_naive()),
+            "the last close is recent: {closes:?}"
+        );
+        // An empty span changes nothing.
+        let before = serde_json::to_string(&w.gitlab.projects).expect("json");
+        spread_dates(&mut w, until, from);
+        assert_eq!(
+            serde_json::to_string(&w.gitlab.projects).expect("json"),
+            before
+        );
     }
 
     #[test]

@@ -161,7 +161,9 @@ pub struct ProgressPoint {
     pub expected_percent: f64,
     #[schema(value_type = String, example = "on_track")]
     pub status: Status,
-    /// `check_in`, `roll_up`, `data_link`, or `edit`.
+    /// `check_in`, `roll_up`, `data_link`, `schedule`, `edit`, or
+    /// `backfill` (a point before the first one recorded, reconstructed
+    /// from the items' dates or the children's history).
     pub source: String,
     pub note: String,
 }
@@ -289,6 +291,16 @@ pub trait GoalTx: Send {
         note: &str,
         settles: bool,
     ) -> Result<()>;
+    /// Adds points to an OKR's history at past instants (each progress's
+    /// `computed_at`), leaving its current progress alone: a history
+    /// reconstructed from its items (see `core::goals::history`).
+    async fn insert_past_progress(
+        &mut self,
+        okr_id: i64,
+        points: &[OkrProgress],
+        source: &str,
+        note: &str,
+    ) -> Result<()>;
 }
 
 pub(crate) fn date_to_db(d: NaiveDate) -> String {
@@ -302,8 +314,11 @@ pub(crate) fn date_from_db(s: &str) -> Result<NaiveDate> {
 
 /// One item as the backends aggregate it: `[key, title, url, state, done,
 /// tasks_total, tasks_done, time_spent, original_estimate, remaining_estimate,
-/// story_points, custom_fields, remote_updated_at]`.
-type ItemTuple = (
+/// story_points, custom_fields, remote_updated_at, created_at, done_at]`;
+/// the stored `numbers` tuples end at `remote_updated_at` (the rules never
+/// read the dates).
+#[derive(serde::Deserialize)]
+struct ItemTuple(
     String,
     String,
     String,
@@ -317,7 +332,26 @@ type ItemTuple = (
     Option<f64>,
     serde_json::Value,
     serde_json::Value,
+    #[serde(default)] serde_json::Value,
+    #[serde(default)] serde_json::Value,
 );
+
+/// A time as the backends aggregate it: Unix milliseconds (SQLite) or
+/// RFC 3339 text (PostgreSQL); `null` is `None`.
+fn item_time(value: &serde_json::Value) -> Result<Option<DateTime<Utc>>> {
+    match value {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .and_then(DateTime::from_timestamp_millis)
+            .map(Some)
+            .ok_or_else(|| invalid("item time", &value.to_string())),
+        serde_json::Value::String(s) => DateTime::parse_from_rfc3339(s)
+            .map(|t| Some(t.with_timezone(&Utc)))
+            .map_err(|_| invalid("item time", s)),
+        other => Err(invalid("item time", &other.to_string())),
+    }
+}
 
 /// Reads the items of a link from the JSON array the store aggregated, in
 /// the order they joined the store. Booleans may come as 0/1 (SQLite) and times as Unix
@@ -326,7 +360,7 @@ pub(crate) fn items_from_json(text: &str) -> Result<Vec<ItemSnapshot>> {
     let tuples: Vec<ItemTuple> = serde_json::from_str(text)
         .map_err(|e| crate::StoreError::InvalidData(format!("link items: {e}")))?;
     let mut items = Vec::with_capacity(tuples.len());
-    for (
+    for ItemTuple(
         key,
         title,
         url,
@@ -340,6 +374,8 @@ pub(crate) fn items_from_json(text: &str) -> Result<Vec<ItemSnapshot>> {
         points,
         custom,
         updated,
+        created,
+        done_time,
     ) in tuples
     {
         let done = done
@@ -354,16 +390,7 @@ pub(crate) fn items_from_json(text: &str) -> Result<Vec<ItemSnapshot>> {
             other => serde_json::from_value(other)
                 .map_err(|e| crate::StoreError::InvalidData(format!("item custom fields: {e}")))?,
         };
-        let updated_at = match &updated {
-            serde_json::Value::Number(n) => n
-                .as_i64()
-                .and_then(DateTime::from_timestamp_millis)
-                .ok_or_else(|| invalid("item time", &updated.to_string()))?,
-            serde_json::Value::String(s) => DateTime::parse_from_rfc3339(s)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| invalid("item time", s))?,
-            other => return Err(invalid("item time", &other.to_string())),
-        };
+        let updated_at = item_time(&updated)?.ok_or_else(|| invalid("item time", "null"))?;
         items.push(ItemSnapshot {
             key,
             title,
@@ -378,6 +405,8 @@ pub(crate) fn items_from_json(text: &str) -> Result<Vec<ItemSnapshot>> {
             story_points: points,
             custom_fields: custom,
             updated_at,
+            created_at: item_time(&created)?,
+            done_at: item_time(&done_time)?,
         });
     }
     Ok(items)
@@ -1021,6 +1050,32 @@ macro_rules! impl_goals {
                 self.changed.push(okr_id);
                 Ok(())
             }
+
+            async fn insert_past_progress(
+                &mut self,
+                okr_id: i64,
+                points: &[crate::goals::OkrProgress],
+                source: &str,
+                note: &str,
+            ) -> Result<()> {
+                for chunk in points.chunks(crate::goals::ROWS_PER_STATEMENT) {
+                    let mut insert = sqlx::QueryBuilder::<Db>::new(
+                        "INSERT INTO progress_points (okr_id, at, value, percent, expected_percent, status, source, note) ",
+                    );
+                    insert.push_values(chunk, |mut row, p| {
+                        row.push_bind(okr_id)
+                            .push_bind(to_db(p.computed_at))
+                            .push_bind(p.value)
+                            .push_bind(p.percent)
+                            .push_bind(p.expected_percent)
+                            .push_bind(p.status.as_str())
+                            .push_bind(source)
+                            .push_bind(note);
+                    });
+                    insert.build().execute(&mut *self.tx).await?;
+                }
+                Ok(())
+            }
         }
 
         impl $tx {
@@ -1064,7 +1119,7 @@ macro_rules! impl_goals {
                         let mut insert = sqlx::QueryBuilder::<Db>::new(
                             "INSERT INTO items (connection_id, key, title, url, state, done, tasks_total, tasks_done, \
                              time_spent_seconds, original_estimate_seconds, remaining_estimate_seconds, story_points, \
-                             custom_fields, remote_updated_at, fetched_at, numbers) ",
+                             custom_fields, remote_updated_at, fetched_at, numbers, created_at, done_at) ",
                         );
                         insert.push_values(chunk.iter().zip(&customs), |mut row, (item, custom)| {
                             row.push_bind(connection_id)
@@ -1082,7 +1137,9 @@ macro_rules! impl_goals {
                                 .push_bind(json_to_db(custom))
                                 .push_bind(to_db(item.updated_at))
                                 .push_bind(to_db(now))
-                                .push_bind(crate::goals::numbers_json(item));
+                                .push_bind(crate::goals::numbers_json(item))
+                                .push_bind(item.created_at.map(to_db))
+                                .push_bind(item.done_at.map(to_db));
                         });
                         insert.push(
                             " ON CONFLICT (connection_id, key) DO UPDATE SET title = excluded.title, url = excluded.url, \
@@ -1092,7 +1149,8 @@ macro_rules! impl_goals {
                              remaining_estimate_seconds = excluded.remaining_estimate_seconds, \
                              story_points = excluded.story_points, custom_fields = excluded.custom_fields, \
                              remote_updated_at = excluded.remote_updated_at, fetched_at = excluded.fetched_at, \
-                             numbers = excluded.numbers",
+                             numbers = excluded.numbers, created_at = COALESCE(excluded.created_at, items.created_at), \
+                             done_at = CASE WHEN excluded.done THEN COALESCE(excluded.done_at, items.done_at) END",
                         );
                         if only_newer {
                             // A late or reordered delivery never overwrites a newer snapshot.

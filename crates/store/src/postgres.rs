@@ -632,7 +632,8 @@ fn json_from_db(value: Json<serde_json::Value>) -> Result<serde_json::Value> {
 /// A link's items as one JSON array (see `goals::items_from_json`).
 const LINK_ITEMS_AS_JSON: &str = "SELECT COALESCE(json_agg(json_build_array(i.key, i.title, i.url, i.state, i.done, \
     i.tasks_total, i.tasks_done, i.time_spent_seconds, i.original_estimate_seconds, \
-    i.remaining_estimate_seconds, i.story_points, i.custom_fields, i.remote_updated_at)), '[]')::text \
+    i.remaining_estimate_seconds, i.story_points, i.custom_fields, i.remote_updated_at, \
+    i.created_at, i.done_at)), '[]')::text \
     FROM (SELECT item_id FROM link_items WHERE link_id = $1 ORDER BY item_id) l JOIN items i ON i.id = l.item_id";
 
 /// A link's items' numbers as one JSON array, concatenated from the stored

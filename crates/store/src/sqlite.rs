@@ -494,7 +494,8 @@ fn json_from_db(text: String) -> Result<serde_json::Value> {
 /// A link's items as one JSON array (see `goals::items_from_json`).
 const LINK_ITEMS_AS_JSON: &str = "SELECT json_group_array(json_array(i.key, i.title, i.url, i.state, i.done, \
     i.tasks_total, i.tasks_done, i.time_spent_seconds, i.original_estimate_seconds, \
-    i.remaining_estimate_seconds, i.story_points, i.custom_fields, i.remote_updated_at)) \
+    i.remaining_estimate_seconds, i.story_points, i.custom_fields, i.remote_updated_at, \
+    i.created_at, i.done_at)) \
     FROM (SELECT item_id FROM link_items WHERE link_id = $1 ORDER BY item_id) l JOIN items i ON i.id = l.item_id";
 
 /// A link's items' numbers as one JSON array, concatenated from the stored

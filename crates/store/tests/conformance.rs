@@ -1248,6 +1248,8 @@ async fn links_items_and_progress_history(backend: Backend) {
             item.tasks_done = n - 1;
             item.custom_fields
                 .insert("customfield_1".into(), f64::from(n));
+            // The tracker's own creation date, when it gave one.
+            item.created_at = (n != 3).then(|| t0() - Duration::days(i64::from(n)));
             item
         })
         .collect();
@@ -1265,10 +1267,12 @@ async fn links_items_and_progress_history(backend: Backend) {
             title: String::new(),
             url: String::new(),
             state: String::new(),
+            created_at: None,
+            done_at: None,
             ..i.clone()
         })
         .collect();
-    assert_eq!(numbers, lean, "the same numbers without the texts");
+    assert_eq!(numbers, lean, "the same numbers without the texts or dates");
     let due = store.due_links(t0(), 10).await.expect("due");
     assert_eq!(
         due.iter().map(|l| l.id).collect::<Vec<_>>(),
@@ -1282,8 +1286,18 @@ async fn links_items_and_progress_history(backend: Backend) {
     let mut closed = items[0].clone();
     closed.done = true;
     closed.state = "closed".into();
+    closed.done_at = Some(t0() - Duration::hours(1));
+    // A snapshot without a creation date (a payload that lacks it) keeps
+    // the one known.
+    let mut undated = closed.clone();
+    undated.created_at = None;
     let same = tx
         .upsert_items(connection, &[closed.clone()], t0())
+        .await
+        .expect("upsert");
+    assert_eq!(same, vec![ids[0]], "same row for the same key");
+    let same = tx
+        .upsert_items(connection, &[undated], t0())
         .await
         .expect("upsert");
     assert_eq!(same, vec![ids[0]], "same row for the same key");
@@ -1390,6 +1404,42 @@ async fn links_items_and_progress_history(backend: Backend) {
         "newest first"
     );
     assert_eq!(history[0].note, "issue closed");
+
+    // A history reconstructed before the first point goes in before it,
+    // and the current progress stays the latest.
+    let past: Vec<OkrProgress> = (1..=2)
+        .map(|d| OkrProgress {
+            computed_at: t0() - Duration::days(3 - d),
+            percent: 10.0 * d as f64,
+            value: 10.0 * d as f64,
+            ..progress.clone()
+        })
+        .collect();
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_past_progress(kr, &past, "backfill", "from item dates")
+        .await
+        .expect("past");
+    tx.commit().await.expect("commit");
+    let history = store.progress_points(kr, 10).await.expect("history");
+    assert_eq!(
+        history
+            .iter()
+            .map(|p| (p.percent, p.source.as_str()))
+            .collect::<Vec<_>>(),
+        vec![
+            (75.0, "data_link"),
+            (50.0, "data_link"),
+            (20.0, "backfill"),
+            (10.0, "backfill")
+        ]
+    );
+    assert_eq!(history[3].at, t0() - Duration::days(2));
+    assert_eq!(history[3].note, "from item dates");
+    assert_eq!(
+        store.get_okr(kr).await.expect("get").expect("okr").progress,
+        Some(later.clone()),
+        "the current progress is untouched"
+    );
     assert_eq!(
         store
             .links_for_connection(connection)

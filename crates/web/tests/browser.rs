@@ -286,6 +286,79 @@ async fn bar(c: &Client, okr: i64) -> Value {
     .expect("bar")
 }
 
+/// The key result's history chart at 375 px: minutes of history count
+/// hours, and every label is drawn at least 11 px tall, inside the chart,
+/// without touching its neighbour.
+async fn history_chart_reads_at_375_px(c: &Client, base: &str, kr: i64) {
+    c.set_window_size(375, 812).await.expect("resize");
+    c.goto(&format!("{base}/okrs/{kr}")).await.expect("page");
+    wait_js(c, "the page", "return document.readyState === 'complete';").await;
+    let chart: Value = c
+        .execute(
+            "var svg = document.querySelector('.chart svg.history');
+             var box = svg.getBoundingClientRect();
+             var ticks = Array.from(document.querySelectorAll('.chart .tick')).map(function (t) {
+               var r = t.getBoundingClientRect();
+               return {text: t.textContent, axis: t.classList.contains('x') ? 'x' : 'y',
+                       left: r.left, right: r.right, height: r.height,
+                       size: parseFloat(getComputedStyle(t).fontSize)};
+             });
+             var plot = svg.querySelector('svg.plot').getBoundingClientRect();
+             return {unit: svg.getAttribute('data-unit'), left: box.left, right: box.right, ticks: ticks,
+                     plot_left: plot.left, plot_width: plot.width,
+                     caption: document.querySelector('.chart figcaption').textContent};",
+            vec![],
+        )
+        .await
+        .expect("chart");
+    assert_eq!(chart["unit"], "hours", "{chart}");
+    let ticks = chart["ticks"].as_array().expect("ticks");
+    let x: Vec<&Value> = ticks.iter().filter(|t| t["axis"] == "x").collect();
+    assert!(x.len() >= 2, "{chart}");
+    for t in ticks {
+        assert!(t["size"].as_f64().is_some_and(|s| s >= 11.0), "{t}");
+        assert!(t["height"].as_f64().is_some_and(|h| h >= 11.0), "{t}");
+        if t["axis"] == "y" {
+            continue;
+        }
+        let (left, right) = (
+            t["left"].as_f64().unwrap_or(-1.0),
+            t["right"].as_f64().unwrap_or(1e9),
+        );
+        assert!(
+            left >= chart["left"].as_f64().unwrap_or(0.0) - 0.5
+                && right <= chart["right"].as_f64().unwrap_or(0.0) + 0.5,
+            "inside the chart: {t} {chart}"
+        );
+    }
+    // The percent labels sit in a gutter left of the plot, which takes
+    // the rest of the width.
+    let plot_left = chart["plot_left"].as_f64().unwrap_or(0.0);
+    for t in ticks.iter().filter(|t| t["axis"] == "y") {
+        assert!(
+            t["right"].as_f64().is_some_and(|r| r <= plot_left),
+            "{t} {chart}"
+        );
+    }
+    assert!(
+        chart["plot_width"].as_f64().is_some_and(|w| w > 250.0),
+        "{chart}"
+    );
+    for pair in x.windows(2) {
+        assert!(
+            pair[0]["right"].as_f64() < pair[1]["left"].as_f64(),
+            "labels apart: {chart}"
+        );
+    }
+    assert!(
+        chart["caption"]
+            .as_str()
+            .is_some_and(|c| c.contains(" changes;") || c.contains("1 change;")),
+        "{chart}"
+    );
+    c.set_window_size(1440, 900).await.expect("resize");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ui_in_chromium_links_a_key_result_and_follows_the_simulator_live() {
     let h = Harness::new(cairn_store::Backend::Sqlite)
@@ -572,6 +645,7 @@ async fn the_ui_in_chromium_links_a_key_result_and_follows_the_simulator_live() 
     assert_eq!(marker, json!("still here"), "the page was not reloaded");
     shot(&c, "key-result-moved-live-1440").await;
     screenshots(&c, &base, &format!("/okrs/{kr}"), "key-result").await;
+    history_chart_reads_at_375_px(&c, &base, kr).await;
     screenshots(&c, &base, &format!("/?period={period}"), "okr-tree").await;
     no_alert(&c).await;
 

@@ -376,6 +376,95 @@ async fn forms_without_the_csrf_token_are_refused_and_change_nothing() {
     }
 }
 
+/// The time axis's labels, as the OKR page draws them.
+fn axis_labels(html: &str) -> Vec<String> {
+    html.split("<text class=\"tick x\"")
+        .skip(1)
+        .filter_map(|t| t.split('>').nth(1)?.split('<').next().map(str::to_owned))
+        .collect()
+}
+
+/// The history chart of an OKR page: hours when its history spans less
+/// than a day, days otherwise, no more than five labels, and "1 change".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_history_chart_counts_hours_or_days_and_its_changes() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let period = period(&h).await;
+    let b = Browser::sign_in(&h, &h.owner.email).await;
+    let okr = new_okr(
+        &h,
+        &h.owner.token,
+        "key_result",
+        "By hand",
+        period,
+        "check_in",
+    )
+    .await;
+    let page = b.get(&format!("/okrs/{okr}")).await;
+    assert!(
+        page.text.contains("no progress recorded yet"),
+        "{}",
+        page.text
+    );
+
+    let reply = b
+        .post(&format!("/okrs/{okr}/check-ins"), &[("value", "40")])
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let page = b.get(&format!("/okrs/{okr}")).await;
+    assert!(page.text.contains("1 change;"), "{}", page.text);
+    assert!(!page.text.contains("1 changes"), "{}", page.text);
+    assert!(page.text.contains("data-unit=\"hours\""), "{}", page.text);
+    let labels = axis_labels(&page.text);
+    assert!(
+        (2..=5).contains(&labels.len())
+            && labels
+                .iter()
+                .all(|l| l.len() == 5 && l.ends_with(":00") && l.as_bytes()[2] == b':'),
+        "whole hours: {labels:?}"
+    );
+
+    // A check-in a week ago: the history spans days.
+    let user = h
+        .state
+        .store
+        .get_user(h.owner.id)
+        .await
+        .expect("user")
+        .expect("owner");
+    let who = cairn_engine::accounts::Authenticated {
+        user,
+        session: None,
+    };
+    h.state
+        .goals
+        .check_in(
+            &who,
+            okr,
+            20.0,
+            None,
+            "last week",
+            chrono::Utc::now() - chrono::Duration::days(7),
+        )
+        .await
+        .expect("check-in");
+    let page = b.get(&format!("/okrs/{okr}")).await;
+    assert!(page.text.contains("2 changes;"), "{}", page.text);
+    assert!(page.text.contains("data-unit=\"days\""), "{}", page.text);
+    let labels = axis_labels(&page.text);
+    // The period runs 30 days either side of today: weekly labels.
+    assert!((3..=5).contains(&labels.len()), "{labels:?}");
+    for label in &labels {
+        let (month, day) = label.split_once(' ').expect("`Mon D`");
+        assert!(
+            month.len() == 3 && day.parse::<u32>().is_ok_and(|d| (1..=31).contains(&d)),
+            "{labels:?}"
+        );
+    }
+    // Every label placed within the chart's width.
+    assert!(!page.text.contains("x=\"-"), "{}", page.text);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_forms_come_back_with_the_input_and_the_error_next_to_the_field() {
     let h = Harness::new(cairn_store::Backend::Sqlite).await;

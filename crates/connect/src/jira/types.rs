@@ -321,6 +321,10 @@ pub struct JiraIssueFields {
     /// Last change.
     #[serde(default, deserialize_with = "crate::de::flex_time")]
     pub updated: Option<DateTime<Utc>>,
+    /// When the status category last changed: for a done ticket, when it
+    /// became done (whatever its resolution).
+    #[serde(default, deserialize_with = "crate::de::flex_time")]
+    pub statuscategorychangedate: Option<DateTime<Utc>>,
     /// Description: ADF (an object) through API v3, wiki markup (a string)
     /// through v2 and in webhooks; `null` when empty.
     #[serde(default)]

@@ -51,6 +51,16 @@ pub struct ItemSnapshot {
     pub custom_fields: BTreeMap<String, f64>,
     /// When the tracker last changed the item (drives incremental refresh).
     pub updated_at: DateTime<Utc>,
+    /// When the item was created, if the tracker said (GitLab `created_at`,
+    /// Jira `created`); read only to reconstruct past progress
+    /// ([`crate::goals::history`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<DateTime<Utc>>,
+    /// When a done item became done, if the tracker said (GitLab
+    /// `closed_at`, Jira `statuscategorychangedate`); `None` for an open
+    /// item. Read only to reconstruct past progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done_at: Option<DateTime<Utc>>,
 }
 
 impl ItemSnapshot {
@@ -77,6 +87,8 @@ impl ItemSnapshot {
             story_points: None,
             custom_fields: BTreeMap::new(),
             updated_at,
+            created_at: None,
+            done_at: None,
         }
     }
 

@@ -17,6 +17,7 @@
 //!   colours.
 //! - [`rollup`]: an objective's progress from its children.
 //! - [`checkin`]: manual values through the same measure rules.
+//! - [`history`]: a link's past progress from its items' own dates.
 //!
 //! Names: every enum has stable `snake_case` names (`as_str`, `parse`,
 //! serde) meant to be used unchanged in the API, the database and the UI.
@@ -29,6 +30,7 @@ pub mod checkin;
 pub mod error;
 pub mod explain;
 pub mod gitlab;
+pub mod history;
 pub mod item;
 pub mod jira;
 pub mod link;
@@ -41,6 +43,9 @@ pub use checkin::{CheckIn, latest_check_in};
 pub use error::GoalError;
 pub use explain::{Aggregation, Contribution, ContributionNote, Explanation, ExplanationNote};
 pub use gitlab::IssueState;
+pub use history::{
+    ChildHistory, PastPoint, daily_instants, items_at, reconstruct, roll_up_history,
+};
 pub use item::ItemSnapshot;
 pub use jira::{JiraMetric, KpiScope};
 pub use link::{Evaluation, LinkRule, evaluate};

@@ -117,6 +117,8 @@ pub fn snapshot(project_path: &str, issue: &Issue) -> ItemSnapshot {
     );
     item.state = issue.state.clone();
     item.done = issue.is_closed();
+    item.created_at = issue.created_at;
+    item.done_at = item.done.then_some(issue.closed_at).flatten();
     if let Some(tasks) = &issue.task_completion_status {
         item.tasks_total = tasks.count;
         item.tasks_done = tasks.completed_count;

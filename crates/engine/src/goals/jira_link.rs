@@ -45,9 +45,16 @@ pub struct JiraQuery {
     pub story_points_field: Option<String>,
 }
 
-/// The fields every read asks for: what the explanation shows and whether a
-/// ticket is done.
-const BASE_FIELDS: [&str; 3] = ["summary", "status", "updated"];
+/// The fields every read asks for: what the explanation shows, whether a
+/// ticket is done, and since when it exists and is done (for a history
+/// reconstructed from them).
+const BASE_FIELDS: [&str; 5] = [
+    "summary",
+    "status",
+    "updated",
+    "created",
+    "statuscategorychangedate",
+];
 
 /// The Jira fields `metric` reads, beyond [`BASE_FIELDS`].
 pub fn metric_fields(metric: &JiraMetric, story_points_field: Option<&str>) -> Vec<String> {
@@ -242,6 +249,12 @@ pub fn snapshot(
     item.remaining_estimate_seconds = f.timeestimate;
     item.story_points = story_points_field.and_then(|id| f.custom_numbers.get(id));
     item.custom_fields = f.custom_numbers.0.clone();
+    item.created_at = f.created;
+    // Done since its status category last changed (into done).
+    item.done_at = item
+        .done
+        .then(|| f.statuscategorychangedate.or(f.updated))
+        .flatten();
     item
 }
 
@@ -703,7 +716,13 @@ mod tests {
         let sp = Some("customfield_10016");
         assert_eq!(
             search_fields(&[JiraMetric::Count], sp),
-            ["summary", "status", "updated"]
+            [
+                "summary",
+                "status",
+                "updated",
+                "created",
+                "statuscategorychangedate"
+            ]
         );
         let fields = search_fields(
             &[
@@ -720,6 +739,8 @@ mod tests {
                 "summary",
                 "status",
                 "updated",
+                "created",
+                "statuscategorychangedate",
                 "timespent",
                 "timeestimate",
                 "customfield_10016",

@@ -9,6 +9,7 @@
 mod apply;
 pub mod browse;
 pub mod gitlab_link;
+pub mod history;
 pub mod items;
 pub mod jira_link;
 
@@ -844,6 +845,13 @@ impl Goals {
                         Some(check_in.progress(&okr.fields.measure).map_err(goal_error)?),
                         record.status_override,
                     )
+                }
+                // An objective with no children has nothing to measure: no
+                // point at 0 % that nobody measured.
+                Inputs::RollUp(rollup)
+                    if rollup.note == Some(cairn_core::goals::RollupNote::NoChildren) =>
+                {
+                    (None, None)
                 }
                 Inputs::RollUp(rollup) => (Some(rollup.progress), None),
                 Inputs::DataLink(evaluation) => (Some(evaluation.progress), None),
