@@ -748,6 +748,6 @@ mod tests {
             ]
         );
         assert!(!fields.iter().any(|f| f.starts_with("aggregate")));
-        assert_eq!(search_fields(&[JiraMetric::StoryPoints], None).len(), 3);
+        assert_eq!(search_fields(&[JiraMetric::StoryPoints], None).len(), 5);
     }
 }
