@@ -372,3 +372,55 @@ async fn comments_on_merge_requests_and_commits_send_note_hooks() {
         .collect();
     assert_eq!(kinds, vec!["Commit", "MergeRequest"]);
 }
+
+/// Every commit pushed gets a SHA of its own, however quickly pushes follow
+/// each other (a seed mixed from the clock once gave two pushes the same
+/// SHAs, so reading one push's commits back returned the other's), and
+/// reading a push back from its `after` gives exactly its commits.
+#[tokio::test]
+async fn rapid_pushes_never_repeat_a_sha() {
+    let s = sim(JiraFlavour::Cloud).await;
+    let c = client();
+    let gl = s.gitlab_url();
+    let mut afters = Vec::new();
+    for n in 0..300 {
+        let (st, v) = ctl(
+            &c,
+            &gl,
+            "/_sim/gitlab/push",
+            json!({"project": "northwind/checkout", "as": "amartin",
+                   "branch": format!("feature/b{}", n % 7), "commits": 3}),
+        )
+        .await;
+        assert_eq!(st, 201, "{v}");
+        afters.push((n, v["after"].as_str().expect("after").to_owned()));
+    }
+    let shas = s.with_world(|w| {
+        w.gitlab
+            .projects
+            .iter()
+            .find(|p| p.path_with_namespace == "northwind/checkout")
+            .map(|p| p.commits.iter().map(|c| c.id.clone()).collect::<Vec<_>>())
+            .expect("project")
+    });
+    let unique: std::collections::HashSet<&String> = shas.iter().collect();
+    assert_eq!(unique.len(), shas.len(), "a SHA repeated");
+    let p = format!("{gl}/api/v4/projects/northwind%2Fcheckout");
+    for (n, after) in afters.iter().step_by(37) {
+        let (st, v) = get(
+            &c,
+            &format!("{p}/repository/commits?ref_name={after}&per_page=3"),
+            ROOT,
+        )
+        .await;
+        assert_eq!(st, 200, "{v}");
+        let read: Vec<&str> = v
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter_map(|c| c["id"].as_str())
+            .collect();
+        assert_eq!(read.len(), 3, "push {n}: {v}");
+        assert_eq!(read[0], after, "push {n} read back from its head");
+    }
+}

@@ -49,7 +49,6 @@ pub(crate) fn do_push_chain(
         .projects
         .get_mut(pidx)
         .ok_or_else(|| GlErr::not_found("Project"))?;
-    let mut rng = crate::util::Rng::new(eid ^ p.id ^ now.timestamp_micros() as u64);
     let zero = "0".repeat(40);
     let before = p.branches.get(branch).cloned();
     let mut parent = base
@@ -62,7 +61,10 @@ pub(crate) fn do_push_chain(
             .author
             .unwrap_or_else(|| (pusher.name.clone(), pusher.email.clone()));
         let commit = GlCommit {
-            id: rng.sha(),
+            // The push's event id is unique in the world, so each commit
+            // gets a seed of its own and SHAs never repeat (a seed mixed
+            // from the time once gave two pushes the same SHAs).
+            id: crate::util::Rng::new((eid << 20) | i as u64).sha(),
             parent_ids: parent.iter().cloned().collect(),
             message: c.message,
             author_name,
