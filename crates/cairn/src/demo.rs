@@ -208,7 +208,7 @@ pub async fn run(args: DemoArgs, settings: Settings) -> anyhow::Result<()> {
             seeded.hooked
         );
         println!(
-            "  sync        {SYNC_GITLAB_PROJECT} <-> Jira {SYNC_JIRA_PROJECT} (pair {}, active): {url}/api/v1/sync-pairs/{}/items",
+            "  sync        {SYNC_GITLAB_PROJECT} <-> Jira {SYNC_JIRA_PROJECT} (pair {}, active): {url}/sync-pairs/{}",
             seeded.sync_pair, seeded.sync_pair
         );
         println!(

@@ -77,6 +77,23 @@ impl Api {
         self.call(reqwest::Method::GET, path).await
     }
 
+    /// A page, as the signed-in browser sees it.
+    async fn page(&self, path: &str) -> String {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .expect("Cairn answers");
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        response.text().await.expect("body")
+    }
+
     async fn post(&self, path: &str) -> Value {
         self.call(reqwest::Method::POST, path).await
     }
@@ -367,6 +384,19 @@ async fn demo_seeds_okrs_linked_to_the_simulator_and_prints_a_login() {
             .all(|o| o["kind"] == "create" && o["side"] == "right" && o["state"] == "done"),
         "one twin per issue, in Jira: {ops:?}"
     );
+    // The banner's page of the pair shows the same: 7 synced, OPS keys.
+    let pair_page = printed(&demo.out, "sync")
+        .rsplit(' ')
+        .next()
+        .map(str::to_owned)
+        .expect("the pair's page");
+    let path = pair_page
+        .split_once("/sync-pairs/")
+        .map(|(_, id)| format!("/sync-pairs/{id}"))
+        .expect("a /sync-pairs/ URL");
+    let html = api.page(&path).await;
+    assert!(html.contains("class=\"count-synced\">7<"), "{html}");
+    assert!(html.contains(">OPS-"), "{html}");
 
     // Time: the simulated GitLab is the activity source for the checkout
     // project, and the admin is connected to the simulated amartin.

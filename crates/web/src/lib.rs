@@ -387,6 +387,12 @@ fn ui_router() -> Router<AppState> {
         .route("/connections/{id}/test", post(ui::test_connection))
         .route("/connections/{id}/share", post(ui::share_connection))
         .route("/connections/{id}/delete", post(ui::delete_connection))
+        .route("/sync-pairs", get(ui::sync_pairs))
+        .route("/sync-pairs/{id}", get(ui::sync_pair))
+        .route(
+            "/sync-pairs/{id}/items/{item}/retry",
+            post(ui::retry_sync_item),
+        )
         .route("/my-work", get(ui::my_work))
         .route("/my-work/accept", post(ui::accept_work))
         .route("/my-work/dismiss", post(ui::dismiss_work))

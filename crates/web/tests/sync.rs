@@ -455,15 +455,39 @@ async fn a_failing_item_is_listed_and_retried_on_request() {
     );
     h.sim.clear_faults();
     let item_id = item["id"].as_i64().expect("item id");
-    let reply = h
+    // The pair's page lists it first, with its error and a Retry button.
+    let page = h
         .call(
-            "POST",
-            &format!("/api/v1/sync-pairs/{id}/items/{item_id}/retry"),
+            "GET",
+            &format!("/sync-pairs/{id}"),
             Some(&h.owner.token),
             None,
         )
         .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("Jira answered 5"), "{}", page.text);
+    let retry_action = format!("/sync-pairs/{id}/items/{item_id}/retry");
+    assert!(page.text.contains(&retry_action), "{}", page.text);
+    assert!(
+        page.text.contains("<span class=\"pill failing\">1</span>"),
+        "{}",
+        page.text
+    );
+    let reply = h
+        .call("POST", &retry_action, Some(&h.owner.token), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text);
+    let after = reply.headers["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let page = h.call("GET", &after, Some(&h.owner.token), None).await;
+    assert!(
+        page.text
+            .contains(&format!("Item {item_id} is queued to be tried again now.")),
+        "{}",
+        page.text
+    );
     eventually("the retry succeeds", || async {
         h.call(
             "GET",
@@ -476,6 +500,20 @@ async fn a_failing_item_is_listed_and_retried_on_request() {
             == 1
     })
     .await;
+    let page = h
+        .call(
+            "GET",
+            &format!("/sync-pairs/{id}"),
+            Some(&h.owner.token),
+            None,
+        )
+        .await;
+    assert!(
+        page.text.contains("class=\"count-synced\">1<"),
+        "{}",
+        page.text
+    );
+    assert!(!page.text.contains(&retry_action), "no Retry once synced");
     let reply = h
         .call(
             "POST",

@@ -198,6 +198,7 @@ async fn every_page_answers_signed_in_people_and_sends_others_to_sign_in() {
         "/admin/notifications".to_owned(),
         "/admin/hooks".to_owned(),
         "/admin/time".to_owned(),
+        "/sync-pairs".to_owned(),
     ];
     for path in &pages {
         let signed_in = b.get(path).await;
@@ -1922,6 +1923,19 @@ async fn every_page_route_for_every_kind_of_caller() {
     ];
     let shared_s = shared.to_string();
     let jira_s = jira.to_string();
+    let pair = {
+        let reply = h
+            .call(
+                "POST",
+                "/api/v1/sync-pairs",
+                Some(&h.owner.token),
+                Some(json!({"name": "checkout <-> OPS", "left": {"connection_id": shared, "project": PROJECT},
+                    "right": {"connection_id": jira, "project": "OPS"}, "active": false})),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        reply.body["id"].as_i64().expect("pair")
+    };
 
     // Reading.
     let gets: Vec<(String, [u16; 4])> = vec![
@@ -1962,6 +1976,9 @@ async fn every_page_route_for_every_kind_of_caller() {
         ("/admin/hooks".to_owned(), [303, 403, 403, 200]),
         ("/admin/time".to_owned(), [303, 403, 403, 200]),
         ("/admin/time/disconnect".to_owned(), [303, 403, 403, 200]),
+        // A pair is its owner's and the admins'; others learn nothing of it.
+        ("/sync-pairs".to_owned(), [303, 200, 200, 200]),
+        (format!("/sync-pairs/{pair}"), [303, 404, 200, 200]),
         (
             format!("/admin/time/people/{other_id}/disconnect"),
             [303, 403, 403, 404],
@@ -2141,6 +2158,11 @@ async fn every_page_route_for_every_kind_of_caller() {
             format!("/admin/hooks/{private}/secret"),
             vec![],
             [303, 403, 403, 200],
+        ),
+        (
+            format!("/sync-pairs/{pair}/items/424242/retry"),
+            vec![],
+            [303, 404, 404, 404],
         ),
         // Time tracking is an admin page; matches are shown before anything
         // is saved, and connecting none is refused on the form.

@@ -13,6 +13,7 @@ mod hooks;
 mod link;
 mod live;
 mod okrs;
+mod sync_pairs;
 mod time_admin;
 mod work;
 
@@ -22,6 +23,7 @@ pub(crate) use hooks::*;
 pub(crate) use link::*;
 pub(crate) use live::*;
 pub(crate) use okrs::*;
+pub(crate) use sync_pairs::*;
 pub(crate) use time_admin::*;
 pub(crate) use work::*;
 

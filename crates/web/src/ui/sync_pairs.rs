@@ -1,0 +1,318 @@
+//! Sync pairs' pages: the pairs a person may see (`/sync-pairs`), and one
+//! pair (`/sync-pairs/{id}`) with its sides, its live counts, the linked
+//! items with each side's key (failing and paused ones first, each with its
+//! last error and a Retry button), the latest writes on either side, the
+//! latest runs and the conflicts as decided. Setting a pair up stays in the
+//! API for now.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use cairn_core::sync::{Side, SyncItemState};
+use cairn_engine::accounts::Authenticated;
+use cairn_engine::sync::PairView;
+use cairn_store::sync::{RemoteRef, SyncPair};
+use chrono::Utc;
+
+use super::common::{Nav, PageError, PageResult, ago, page, see_other, signed_in};
+use crate::AppState;
+use crate::auth::Caller;
+
+/// How many of each list the pair's page shows.
+const SHOWN: u32 = 50;
+
+/// A pair in the list.
+pub(crate) struct PairRow {
+    pub id: i64,
+    pub name: String,
+    pub active: bool,
+    pub left: String,
+    pub right: String,
+    pub synced: i64,
+    pub pending: i64,
+    pub failing: i64,
+    pub paused: i64,
+}
+
+/// One side of a pair, in words.
+pub(crate) struct SideRow {
+    pub title: &'static str,
+    pub connection: String,
+    pub project: String,
+    pub scope: String,
+}
+
+/// A linked item.
+pub(crate) struct ItemRow {
+    pub id: i64,
+    pub left: Option<RemoteRef>,
+    pub right: Option<RemoteRef>,
+    pub state: &'static str,
+    pub retry: bool,
+    pub last_synced: String,
+    pub error: String,
+}
+
+/// A write on one side.
+pub(crate) struct OperationRow {
+    pub at: String,
+    pub side: &'static str,
+    pub kind: &'static str,
+    pub item_id: i64,
+    pub fields: String,
+    pub state: &'static str,
+    pub error: String,
+}
+
+/// A run.
+pub(crate) struct RunRow {
+    pub at: String,
+    pub triggered_by: String,
+    pub seen: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub failed: i64,
+    pub api_calls: i64,
+}
+
+/// A conflict as decided.
+pub(crate) struct ConflictRow {
+    pub item_id: i64,
+    pub field: String,
+    pub left_value: String,
+    pub right_value: String,
+    pub decided: String,
+}
+
+#[derive(Template)]
+#[template(path = "sync_pairs.html")]
+struct PairsPage {
+    nav: Nav,
+    pairs: Vec<PairRow>,
+}
+
+#[derive(Template)]
+#[template(path = "sync_pair.html")]
+struct PairPage {
+    nav: Nav,
+    message: Option<String>,
+    pair: PairRow,
+    sides: Vec<SideRow>,
+    items: Vec<ItemRow>,
+    operations: Vec<OperationRow>,
+    runs: Vec<RunRow>,
+    conflicts: Vec<ConflictRow>,
+}
+
+fn side_title(side: Side) -> &'static str {
+    match side {
+        Side::Left => "Left",
+        Side::Right => "Right",
+    }
+}
+
+async fn connection_names(
+    state: &AppState,
+    who: &Authenticated,
+) -> Result<Vec<(i64, String)>, PageError> {
+    Ok(state
+        .connections
+        .list(who)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect())
+}
+
+fn name_of(names: &[(i64, String)], id: i64) -> String {
+    names
+        .iter()
+        .find(|(c, _)| *c == id)
+        .map_or_else(|| format!("connection {id}"), |(_, n)| n.clone())
+}
+
+fn pair_row(view: &PairView, names: &[(i64, String)]) -> PairRow {
+    let s = &view.pair.settings;
+    PairRow {
+        id: view.pair.id,
+        name: s.name.clone(),
+        active: s.active,
+        left: format!(
+            "{} · {}",
+            name_of(names, s.left.connection_id),
+            s.left.project
+        ),
+        right: format!(
+            "{} · {}",
+            name_of(names, s.right.connection_id),
+            s.right.project
+        ),
+        synced: view.items.synced,
+        pending: view.items.pending,
+        failing: view.items.failing,
+        paused: view.items.paused,
+    }
+}
+
+fn side_rows(pair: &SyncPair, names: &[(i64, String)]) -> Vec<SideRow> {
+    [Side::Left, Side::Right]
+        .into_iter()
+        .map(|side| {
+            let s = pair.side(side);
+            SideRow {
+                title: side_title(side),
+                connection: name_of(names, s.connection_id),
+                project: s.project.clone(),
+                scope: scope_text(&s.scope),
+            }
+        })
+        .collect()
+}
+
+fn scope_text(scope: &cairn_core::sync::SideScope) -> String {
+    match (&scope.jql, scope.labels.is_empty()) {
+        (Some(jql), _) => format!("issues matching {jql}"),
+        (None, false) => format!("issues labelled {}", scope.labels.join(" or ")),
+        (None, true) => "every issue".to_owned(),
+    }
+}
+
+/// `/sync-pairs`.
+pub(crate) async fn sync_pairs(State(state): State<AppState>, caller: Caller) -> PageResult {
+    let who = signed_in(&caller)?;
+    let names = connection_names(&state, who).await?;
+    let pairs = state.sync.list_pairs(who).await?;
+    page(&PairsPage {
+        nav: Nav::new(who, "sync"),
+        pairs: pairs.iter().map(|p| pair_row(p, &names)).collect(),
+    })
+}
+
+async fn pair_page(
+    state: &AppState,
+    who: &Authenticated,
+    id: i64,
+    message: Option<String>,
+) -> Result<PairPage, PageError> {
+    let view = state.sync.get_pair(who, id).await?;
+    let names = connection_names(state, who).await?;
+    let now = Utc::now();
+    // Failing and paused items first (they need a person), then the rest.
+    let mut items = Vec::new();
+    for wanted in [
+        Some(SyncItemState::Failing),
+        Some(SyncItemState::Paused),
+        None,
+    ] {
+        let found = state.sync.list_items(who, id, wanted, 0, SHOWN).await?;
+        for item in found {
+            if wanted.is_none()
+                && matches!(item.state, SyncItemState::Failing | SyncItemState::Paused)
+            {
+                continue;
+            }
+            if items.len() >= SHOWN as usize {
+                break;
+            }
+            items.push(ItemRow {
+                id: item.id,
+                retry: matches!(item.state, SyncItemState::Failing | SyncItemState::Paused),
+                state: item.state.as_str(),
+                last_synced: item
+                    .last_synced_at
+                    .map_or_else(|| "not yet".to_owned(), |at| ago(at, now)),
+                error: item.last_error.clone().unwrap_or_default(),
+                left: item.left,
+                right: item.right,
+            });
+        }
+    }
+    let operations = state
+        .sync
+        .list_operations(who, id, None, SHOWN)
+        .await?
+        .into_iter()
+        .map(|o| OperationRow {
+            at: ago(o.created_at, now),
+            side: side_title(o.side),
+            kind: o.kind.as_str(),
+            item_id: o.item_id,
+            fields: o.fields.keys().cloned().collect::<Vec<_>>().join(", "),
+            state: o.state.as_str(),
+            error: o.error.unwrap_or_default(),
+        })
+        .collect();
+    let runs = state
+        .sync
+        .list_runs(who, id, 10)
+        .await?
+        .into_iter()
+        .map(|r| RunRow {
+            at: ago(r.finished_at, now),
+            triggered_by: r.triggered_by,
+            seen: r.counts.seen,
+            created: r.counts.created,
+            updated: r.counts.updated,
+            failed: r.counts.failed,
+            api_calls: r.counts.api_calls,
+        })
+        .collect();
+    let conflicts = state
+        .sync
+        .list_conflicts(who, id, 20)
+        .await?
+        .into_iter()
+        .map(|c| ConflictRow {
+            item_id: c.item_id,
+            field: c.field,
+            left_value: c.left_value,
+            right_value: c.right_value,
+            decided: format!(
+                "{} kept ({}), {}",
+                side_title(c.winner).to_lowercase(),
+                c.reason,
+                ago(c.decided_at, now)
+            ),
+        })
+        .collect();
+    Ok(PairPage {
+        nav: Nav::new(who, "sync"),
+        message,
+        sides: side_rows(&view.pair, &names),
+        pair: pair_row(&view, &names),
+        items,
+        operations,
+        runs,
+        conflicts,
+    })
+}
+
+/// `/sync-pairs/{id}`.
+pub(crate) async fn sync_pair(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    axum::extract::Query(done): axum::extract::Query<RetriedQuery>,
+) -> PageResult {
+    let who = signed_in(&caller)?;
+    let message = done
+        .retried
+        .map(|item| format!("Item {item} is queued to be tried again now."));
+    page(&pair_page(&state, who, id, message).await?)
+}
+
+/// What a Retry left to say.
+#[derive(serde::Deserialize)]
+pub(crate) struct RetriedQuery {
+    retried: Option<i64>,
+}
+
+/// Tries a failing or paused item again now.
+pub(crate) async fn retry_sync_item(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, item)): Path<(i64, i64)>,
+) -> PageResult {
+    let who = signed_in(&caller)?;
+    state.sync.retry_item(who, id, item, Utc::now()).await?;
+    see_other(&format!("/sync-pairs/{id}?retried={item}"))
+}
