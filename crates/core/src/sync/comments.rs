@@ -53,8 +53,10 @@ pub struct CopyLink {
 pub enum CommentPlan {
     /// A new original: record the link, then write its copy.
     Create { origin_side: Side, origin: OriginComment },
-    /// A create that was interrupted: look for the copy, write it if it is
-    /// not there.
+    /// A create that was interrupted, its copy found on the other side
+    /// (a comment naming the original's address): record it.
+    Adopt { link: CopyLink, copy_id: String },
+    /// A create that was interrupted before the copy was made: write it.
     Recover { link: CopyLink, origin: OriginComment },
     /// The original was edited: write the copy again.
     Update { link: CopyLink, origin: OriginComment },
@@ -116,11 +118,51 @@ pub fn plan_comments(
     delete_copies: bool,
 ) -> Vec<CommentPlan> {
     let mut plans = Vec::new();
+    // Copies of interrupted creates, found by the original's address they
+    // name: adopted, never taken for new comments.
+    let mut adopted: Vec<(Side, String)> = Vec::new();
+    for (side, comments, other) in [(Side::Left, left, right), (Side::Right, right, left)] {
+        for link in links
+            .iter()
+            .filter(|l| l.origin_side == side && l.copy_id.is_none())
+        {
+            let Some(origin) = comments.iter().find(|c| c.id == link.origin_id) else {
+                continue;
+            };
+            let known = |id: &str| {
+                links.iter().any(|l| {
+                    (l.origin_side == side.other() && l.origin_id == id)
+                        || (l.origin_side == side && l.copy_id.as_deref() == Some(id))
+                })
+            };
+            if let Some(copy) = other.iter().find(|c| {
+                !c.skip
+                    && !known(&c.id)
+                    && !adopted.contains(&(side.other(), c.id.clone()))
+                    && c.body.contains(&origin.url)
+            }) {
+                adopted.push((side.other(), copy.id.clone()));
+                plans.push(CommentPlan::Adopt {
+                    link: link.clone(),
+                    copy_id: copy.id.clone(),
+                });
+                if link.origin_hash != comment_fingerprint(&origin.body) {
+                    let mut found = link.clone();
+                    found.copy_id = Some(copy.id.clone());
+                    plans.push(CommentPlan::Update {
+                        link: found,
+                        origin: origin.clone(),
+                    });
+                }
+            }
+        }
+    }
     for (side, comments) in [(Side::Left, left), (Side::Right, right)] {
         let is_copy = |id: &str| {
             links
                 .iter()
                 .any(|l| l.origin_side == side.other() && l.copy_id.as_deref() == Some(id))
+                || adopted.contains(&(side, id.to_owned()))
         };
         for comment in comments {
             if comment.skip || is_copy(&comment.id) {
@@ -134,10 +176,17 @@ pub fn plan_comments(
                     origin_side: side,
                     origin: comment.clone(),
                 }),
-                Some(link) if link.copy_id.is_none() => plans.push(CommentPlan::Recover {
-                    link: link.clone(),
-                    origin: comment.clone(),
-                }),
+                Some(link) if link.copy_id.is_none() => {
+                    let found = plans.iter().any(
+                        |p| matches!(p, CommentPlan::Adopt { link: l, .. } if l.id == link.id),
+                    );
+                    if !found {
+                        plans.push(CommentPlan::Recover {
+                            link: link.clone(),
+                            origin: comment.clone(),
+                        });
+                    }
+                }
                 Some(link) if link.origin_hash != comment_fingerprint(&comment.body) => {
                     plans.push(CommentPlan::Update {
                         link: link.clone(),
@@ -218,6 +267,22 @@ mod tests {
         let plans = plan_comments(&left, &[], &links, false);
         assert!(matches!(&plans[0], CommentPlan::Update { link, .. } if link.origin_id == "1"));
         assert!(matches!(&plans[1], CommentPlan::Recover { link, .. } if link.origin_id == "2"));
+    }
+
+    #[test]
+    fn an_interrupted_copy_that_was_made_is_adopted_not_copied_back() {
+        let left = [comment("2", "second")];
+        let mut made = comment("44", "");
+        made.body = copy_text(&left[0], "GitLab");
+        let links = [link(Side::Left, "2", None, "second")];
+        let plans = plan_comments(&left, &[made], &links, false);
+        assert_eq!(
+            plans,
+            vec![CommentPlan::Adopt {
+                link: links[0].clone(),
+                copy_id: "44".into()
+            }]
+        );
     }
 
     #[test]

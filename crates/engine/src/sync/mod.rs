@@ -14,6 +14,7 @@
 //! (a lease in the database), not by an in-process lock, because it spans
 //! remote calls.
 
+mod comments;
 mod gitlab;
 mod item;
 mod jira;
