@@ -807,6 +807,17 @@ impl Hooks {
         };
         let hook = match parse_gitlab_webhook(delivery.body.as_bytes()) {
             Ok(GitLabWebhook::Issue(hook)) => hook,
+            Ok(GitLabWebhook::Note(note)) => {
+                let synced = self.apply_gitlab_note(delivery, &note, now).await?;
+                return Ok(if synced > 0 || activity.is_some() {
+                    (DeliveryState::Applied, None)
+                } else {
+                    (
+                        DeliveryState::Ignored,
+                        Some("no sync pair links the issue commented on".to_owned()),
+                    )
+                });
+            }
             Ok(_) if activity.is_some() => return Ok((DeliveryState::Applied, None)),
             Ok(_) => {
                 return Ok((
@@ -828,6 +839,40 @@ impl Hooks {
             (DeliveryState::Ignored, Some(_)) => (DeliveryState::Applied, None),
             _ => (state, reason),
         })
+    }
+
+    /// A comment on an issue: the sync pairs linking the issue carry its
+    /// comments (GitLab's own system notes and comments on anything else
+    /// are nothing to sync).
+    async fn apply_gitlab_note(
+        &self,
+        delivery: &Delivery,
+        note: &cairn_connect::webhook::gitlab::NoteHook,
+        now: DateTime<Utc>,
+    ) -> Result<usize, ApplyError> {
+        let attrs = &note.object_attributes;
+        let (Some(sync), Some(issue)) = (&self.sync, &note.issue) else {
+            return Ok(0);
+        };
+        if attrs.noteable_type != "Issue" || attrs.system == Some(true) {
+            return Ok(0);
+        }
+        let project = note
+            .project_id
+            .or_else(|| note.project.as_ref().and_then(|p| p.id))
+            .or(issue.project_id);
+        let (Some(project), Some(iid)) = (project, issue.iid) else {
+            return Ok(0);
+        };
+        Ok(sync
+            .note_comment(
+                delivery.connection_id,
+                &project.to_string(),
+                &iid.to_string(),
+                &attrs.id.to_string(),
+                now,
+            )
+            .await?)
     }
 
     async fn apply_gitlab_issue(
@@ -1045,6 +1090,23 @@ impl Hooks {
                     }
                     JiraEventKind::IssueDeleted => {
                         synced += sync.note_gone(connection.id, &issue.id, now).await?;
+                    }
+                    JiraEventKind::CommentCreated
+                    | JiraEventKind::CommentUpdated
+                    | JiraEventKind::CommentDeleted => {
+                        let project = issue
+                            .fields
+                            .project
+                            .as_ref()
+                            .and_then(|p| p.key.clone())
+                            .unwrap_or_else(|| {
+                                issue.key.split('-').next().unwrap_or_default().to_owned()
+                            });
+                        if let Some(comment) = hook.comment.as_ref().and_then(|c| c.id.clone()) {
+                            synced += sync
+                                .note_comment(connection.id, &project, &issue.id, &comment, now)
+                                .await?;
+                        }
                     }
                     _ => {}
                 }
