@@ -140,19 +140,27 @@ impl Harness {
             JobSignal::default(),
         );
         tokio::spawn(worker.run(shutdown.clone()));
-        let gitlab = GitLabClient::new(&GitLabSettings::new(
+        // The test's own clients write as fast as the simulator takes it.
+        let fast = cairn_connect::HttpConfig {
+            requests_per_second: 5_000.0,
+            burst: 5_000,
+            ..cairn_connect::HttpConfig::default()
+        };
+        let mut gitlab_settings = GitLabSettings::new(
             sim.gitlab_url(),
             GitLabAuth::PrivateToken(Secret::new(cairn_sim::DEFAULT_GITLAB_TOKEN)),
-        ))
-        .expect("client");
-        let jira = JiraClient::new(&cairn_connect::JiraSettings::new(
+        );
+        gitlab_settings.http = fast.clone();
+        let gitlab = GitLabClient::new(&gitlab_settings).expect("client");
+        let mut jira_settings = cairn_connect::JiraSettings::new(
             sim.jira_url(),
             cairn_connect::JiraAuth::CloudBasic {
                 email: cairn_sim::DEFAULT_JIRA_EMAIL.into(),
                 api_token: Secret::new(cairn_sim::DEFAULT_JIRA_API_TOKEN),
             },
-        ))
-        .expect("jira client");
+        );
+        jira_settings.http = fast;
+        let jira = JiraClient::new(&jira_settings).expect("jira client");
         Harness {
             _db: db,
             _keys: keys,
@@ -438,7 +446,9 @@ async fn ten_rounds_of_comments_on_both_sides(backend: Backend, n: usize) {
     let mut gitlab: BTreeMap<u64, Vec<(u64, String)>> = BTreeMap::new();
     let mut jira: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     let started = std::time::Instant::now();
+    let mut writing = Duration::ZERO;
     for round in 0..10 {
+        let round_started = std::time::Instant::now();
         for (i, (iid, key)) in linked.iter().enumerate() {
             let on_gitlab = gitlab.entry(*iid).or_default();
             if let Some((id, text)) = on_gitlab.last_mut() {
@@ -467,6 +477,7 @@ async fn ten_rounds_of_comments_on_both_sides(backend: Backend, n: usize) {
             let id = h.jira_comment(key, &text).await;
             on_jira.push((id, text));
         }
+        writing += round_started.elapsed();
         h.settle(pair, 0).await;
         if round == 0 || round == 9 {
             for (iid, key) in &linked {
@@ -477,7 +488,7 @@ async fn ten_rounds_of_comments_on_both_sides(backend: Backend, n: usize) {
         }
     }
     eprintln!(
-        "{n} items, 10 rounds of comments and edits on both sides: {:?}",
+        "{n} items, 10 rounds of comments and edits on both sides: {:?} ({writing:?} of it the test's own writes)",
         started.elapsed()
     );
     // Every copy was written once and every edit of an original once.
@@ -804,6 +815,107 @@ async fn an_interrupted_copy_is_adopted_not_repeated(backend: Backend) {
     assert_eq!(links[0].copy_id.as_deref(), Some(comments[0].0.as_str()));
 }
 
+/// A back link written by an attempt whose answer never came (a timeout
+/// after the tracker wrote it) is found before writing and not written
+/// again: the Jira remote link by its globalId (no second POST at all),
+/// the GitLab note by its mark.
+async fn a_back_link_written_before_an_interruption_is_not_written_again(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let mut input = h.input(false);
+    input.active = false;
+    let view = h
+        .sync
+        .create_pair(&h.by, &input, Utc::now())
+        .await
+        .expect("pair");
+    let pair = view.pair.id;
+    let issue_type = view.pair.settings.jira_issue_type.clone().expect("type");
+    // A Jira issue whose GitLab twin will be the project's next issue.
+    let key = h.jira_issue(&issue_type, "Linked before").await;
+    let next_iid = h
+        .gitlab
+        .issues(
+            &ProjectRef::from(LEFT),
+            &cairn_connect::gitlab::IssueFilter {
+                state: Some(cairn_connect::gitlab::IssueState::All),
+                ..Default::default()
+            },
+        )
+        .collect_all()
+        .await
+        .expect("issues")
+        .iter()
+        .map(|i| i.iid)
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let twin_url = format!(
+        "{}/{LEFT}/-/issues/{next_iid}",
+        h.sim.gitlab_url().trim_end_matches('/')
+    );
+    // What the lost attempt left in Jira.
+    h.jira
+        .put_remote_link_to(
+            &key,
+            &format!("cairn-sync:pair={pair}:{twin_url}"),
+            ("com.gitlab", "GitLab"),
+            &twin_url,
+            "written before",
+        )
+        .await
+        .expect("link");
+    let mut input = h.input(false);
+    input.created_after = Some(Utc::now() - chrono::Duration::hours(1));
+    h.sync
+        .update_pair(&h.by, pair, &input, Utc::now())
+        .await
+        .expect("activate");
+    h.sim.clear_requests();
+    h.settle(pair, 0).await;
+    let linked = h.linked(pair).await;
+    assert_eq!(linked, vec![(next_iid, key.clone())], "the twin is the next issue");
+    let links = h.jira.remote_links(&key).await.expect("links");
+    assert_eq!(links.len(), 1, "{links:?}");
+    assert_eq!(
+        links[0].pointer("/object/title").and_then(Value::as_str),
+        Some("written before"),
+        "found, not written over"
+    );
+    let posts = h
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/remotelink"))
+        .count();
+    assert_eq!(posts, 0, "looked for before writing");
+    assert_eq!(h.backlink_notes(next_iid).await, 1);
+
+    // The same for a GitLab note naming a Jira twin not recorded yet.
+    let iid = h.gitlab_issue("Noted before").await;
+    let next_key = format!(
+        "OPS-{}",
+        key.trim_start_matches("OPS-").parse::<u64>().expect("number") + 1
+    );
+    let jira_url = format!(
+        "{}/browse/{next_key}",
+        h.sim.jira_url().trim_end_matches('/')
+    );
+    h.gitlab
+        .create_note(
+            &ProjectRef::from(LEFT),
+            iid,
+            &cairn_core::sync::backlink_note(pair, &next_key, &jira_url),
+        )
+        .await
+        .expect("note");
+    h.settle(pair, 0).await;
+    let linked: BTreeMap<u64, String> = h.linked(pair).await.into_iter().collect();
+    assert_eq!(linked.get(&iid), Some(&next_key), "the twin is the next key");
+    assert_eq!(h.backlink_notes(iid).await, 1, "one back link note");
+    assert!(h.notes(iid).await.is_empty(), "the back link is not a comment");
+    assert!(h.comments(&next_key).await.is_empty(), "nor copied as one");
+}
+
 macro_rules! both_backends {
     ($($name:ident),*) => {
         mod sqlite {
@@ -822,7 +934,8 @@ both_backends!(
     a_refused_comment_fails_alone,
     back_links_and_comments_once_when_answers_are_lost,
     deleted_originals_delete_copies_only_when_the_pair_says_so,
-    an_interrupted_copy_is_adopted_not_repeated
+    an_interrupted_copy_is_adopted_not_repeated,
+    a_back_link_written_before_an_interruption_is_not_written_again
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -834,3 +947,4 @@ async fn ten_rounds_of_comments_on_200_items_on_sqlite() {
 async fn ten_rounds_of_comments_on_50_items_on_postgres() {
     ten_rounds_of_comments_on_both_sides(Backend::Postgres, 50).await;
 }
+
