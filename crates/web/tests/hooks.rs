@@ -192,10 +192,10 @@ async fn every_real_capture_gets_a_2xx_and_is_stored_and_applied_without_harm() 
             || file.starts_with("issue_hook__key_result")
         {
             "ignored" // not what data links read
-        } else if file.contains("issue_hook") {
-            "accepted"
+        } else if file.contains("issue_hook") || file.starts_with("note_hook__issue_note") {
+            "accepted" // issues, and comments on them (sync carries them)
         } else {
-            "ignored" // comments, merge requests, pushes: parsed, not read yet
+            "ignored" // other comments, merge requests, pushes: parsed, not read yet
         };
         assert_eq!(status, expected, "{file}: {}", reply.text);
     }
@@ -221,7 +221,8 @@ async fn every_real_capture_gets_a_2xx_and_is_stored_and_applied_without_harm() 
                 || f.starts_with("deleted")
                 || f.starts_with("issue_")
                 || f.starts_with("change_status")
-                || f.starts_with("commented") =>
+                || f.starts_with("commented")
+                || f.starts_with("comment_") =>
             {
                 "accepted"
             }

@@ -299,10 +299,14 @@ fn setup(connection_id: i64, tracker: IntegrationKind) -> HookSetup {
             connection_id,
             tracker,
             url_path: format!("/hooks/jira/{connection_id}"),
+            // Comments for sync pairs, which carry them both ways.
             events: vec![
                 "jira:issue_created",
                 "jira:issue_updated",
                 "jira:issue_deleted",
+                "comment_created",
+                "comment_updated",
+                "comment_deleted",
             ],
             secret_usage: "the webhook's secret: Jira signs each delivery with it (X-Hub-Signature: sha256=...)",
         },
@@ -1331,7 +1335,16 @@ fn classify_gitlab(
             Ok(
                 GitLabWebhook::Note(_) | GitLabWebhook::MergeRequest(_) | GitLabWebhook::Push(_),
             ) if reads_activity => Verdict::Apply,
-            Ok(GitLabWebhook::Note(_)) => Verdict::Ignore("comments are not read yet".to_owned()),
+            // A person's comment on an issue: sync pairs carry it.
+            Ok(GitLabWebhook::Note(note))
+                if note.object_attributes.noteable_type == "Issue"
+                    && note.object_attributes.system != Some(true) =>
+            {
+                Verdict::Apply
+            }
+            Ok(GitLabWebhook::Note(_)) => {
+                Verdict::Ignore("only people's comments on issues are read".to_owned())
+            }
             Ok(GitLabWebhook::MergeRequest(_)) => {
                 Verdict::Ignore("merge requests are not read yet".to_owned())
             }
@@ -1368,6 +1381,13 @@ fn classify_jira(body: &[u8]) -> Result<Classified, HookError> {
                     Some(key) if is_jira_key(key) => Verdict::Apply,
                     Some(key) => Verdict::Unreadable(format!("`{key}` is not an issue key")),
                     None => Verdict::Unreadable("the issue event names no issue".to_owned()),
+                },
+                // Sync pairs carry comments.
+                JiraEventKind::CommentCreated
+                | JiraEventKind::CommentUpdated
+                | JiraEventKind::CommentDeleted => match hook.issue_key() {
+                    Some(key) if is_jira_key(key) && hook.comment.is_some() => Verdict::Apply,
+                    _ => Verdict::Unreadable("the comment event names no issue".to_owned()),
                 },
                 _ => Verdict::Ignore(format!("`{event}` events are not read")),
             };
