@@ -293,9 +293,7 @@ impl Harness {
             .await
             .expect("ops")
             .iter()
-            .filter(|op| {
-                !matches!(op.kind, OperationKind::Backlink | OperationKind::Comment)
-            })
+            .filter(|op| !matches!(op.kind, OperationKind::Backlink | OperationKind::Comment))
             .count()
     }
 }

@@ -241,9 +241,7 @@ impl Harness {
                     .await
                     .expect("items")
                     .failing;
-                if failing == expected
-                    && busy("running") == 0
-                    && busy("queued") as i64 <= expected
+                if failing == expected && busy("running") == 0 && busy("queued") as i64 <= expected
                 {
                     break;
                 }
@@ -556,7 +554,8 @@ async fn an_unmapped_authors_comment_carries_the_attribution(backend: Backend) {
     );
     let raw = h.jira.comments(&key).await.expect("raw");
     assert!(
-        raw.iter().all(|c| c.body.get("type") == Some(&json!("doc"))),
+        raw.iter()
+            .all(|c| c.body.get("type") == Some(&json!("doc"))),
         "ADF on Cloud"
     );
     let notes = h.notes(iid).await;
@@ -565,12 +564,18 @@ async fn an_unmapped_authors_comment_carries_the_attribution(backend: Backend) {
         .find(|n| n.body.starts_with(JIRA_NAME))
         .expect("the copy in GitLab");
     assert!(
-        back.body
-            .starts_with(&format!("{JIRA_NAME} in [Jira]({}/browse/{key}?focusedCommentId=", h.sim.jira_url().trim_end_matches('/'))),
+        back.body.starts_with(&format!(
+            "{JIRA_NAME} in [Jira]({}/browse/{key}?focusedCommentId=",
+            h.sim.jira_url().trim_end_matches('/')
+        )),
         "{}",
         back.body
     );
-    assert!(back.body.ends_with("Seen on *staging* too"), "{}", back.body);
+    assert!(
+        back.body.ends_with("Seen on *staging* too"),
+        "{}",
+        back.body
+    );
     let _ = issue_type;
 }
 
@@ -622,9 +627,15 @@ async fn a_refused_comment_fails_alone(backend: Backend) {
         .await
         .expect("failing");
     assert_eq!(failing.len(), 1);
-    assert_eq!(failing[0].left.as_ref().map(|r| r.id.clone()), Some(first.to_string()));
+    assert_eq!(
+        failing[0].left.as_ref().map(|r| r.id.clone()),
+        Some(first.to_string())
+    );
     let error = failing[0].last_error.clone().unwrap_or_default();
-    assert!(error.contains("32,767") && error.contains(GITLAB_NAME), "{error}");
+    assert!(
+        error.contains("32,767") && error.contains(GITLAB_NAME),
+        "{error}"
+    );
     let failed: Vec<_> = h
         .ops(pair, OperationKind::Comment)
         .await
@@ -632,7 +643,11 @@ async fn a_refused_comment_fails_alone(backend: Backend) {
         .filter(|o| o.state == OperationState::Failed)
         .collect();
     assert!(!failed.is_empty());
-    assert!(failed.iter().all(|o| o.error.as_deref().is_some_and(|e| e.contains("400"))));
+    assert!(
+        failed
+            .iter()
+            .all(|o| o.error.as_deref().is_some_and(|e| e.contains("400")))
+    );
     // Shortened, it goes on the next attempt and the item is well again.
     let notes = h.notes(first).await;
     let long = notes.iter().find(|n| n.body.len() > 30_000).expect("long");
@@ -647,7 +662,10 @@ async fn a_refused_comment_fails_alone(backend: Backend) {
         .into_iter()
         .map(|c| copy_of(&c.1))
         .collect();
-    assert_eq!(texts, ["before the long one", "after the long one", "now short"]);
+    assert_eq!(
+        texts,
+        ["before the long one", "after the long one", "now short"]
+    );
 }
 
 /// Each side links to its twin exactly once (a remote link in Jira, one
@@ -699,7 +717,11 @@ async fn back_links_and_comments_once_when_answers_are_lost(backend: Backend) {
             &[format!("comment on #{iid}")],
         )
         .await;
-        assert_eq!(h.backlink_notes(*iid).await, 1, "#{iid}: one back link note");
+        assert_eq!(
+            h.backlink_notes(*iid).await,
+            1,
+            "#{iid}: one back link note"
+        );
         let links = h.jira.remote_links(key).await.expect("links");
         let web_url = h
             .gitlab
@@ -873,7 +895,11 @@ async fn a_back_link_written_before_an_interruption_is_not_written_again(backend
     h.sim.clear_requests();
     h.settle(pair, 0).await;
     let linked = h.linked(pair).await;
-    assert_eq!(linked, vec![(next_iid, key.clone())], "the twin is the next issue");
+    assert_eq!(
+        linked,
+        vec![(next_iid, key.clone())],
+        "the twin is the next issue"
+    );
     let links = h.jira.remote_links(&key).await.expect("links");
     assert_eq!(links.len(), 1, "{links:?}");
     assert_eq!(
@@ -894,7 +920,10 @@ async fn a_back_link_written_before_an_interruption_is_not_written_again(backend
     let iid = h.gitlab_issue("Noted before").await;
     let next_key = format!(
         "OPS-{}",
-        key.trim_start_matches("OPS-").parse::<u64>().expect("number") + 1
+        key.trim_start_matches("OPS-")
+            .parse::<u64>()
+            .expect("number")
+            + 1
     );
     let jira_url = format!(
         "{}/browse/{next_key}",
@@ -910,9 +939,16 @@ async fn a_back_link_written_before_an_interruption_is_not_written_again(backend
         .expect("note");
     h.settle(pair, 0).await;
     let linked: BTreeMap<u64, String> = h.linked(pair).await.into_iter().collect();
-    assert_eq!(linked.get(&iid), Some(&next_key), "the twin is the next key");
+    assert_eq!(
+        linked.get(&iid),
+        Some(&next_key),
+        "the twin is the next key"
+    );
     assert_eq!(h.backlink_notes(iid).await, 1, "one back link note");
-    assert!(h.notes(iid).await.is_empty(), "the back link is not a comment");
+    assert!(
+        h.notes(iid).await.is_empty(),
+        "the back link is not a comment"
+    );
     assert!(h.comments(&next_key).await.is_empty(), "nor copied as one");
 }
 
@@ -947,4 +983,3 @@ async fn ten_rounds_of_comments_on_200_items_on_sqlite() {
 async fn ten_rounds_of_comments_on_50_items_on_postgres() {
     ten_rounds_of_comments_on_both_sides(Backend::Postgres, 50).await;
 }
-

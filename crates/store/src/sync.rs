@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use cairn_core::sync::{
-    CopyLink, FieldPolicies, Fuse, Observed, OperationKind, OperationState, Shadow, Side, SideScope,
-    StatusMapping, SyncItemState, Workflow,
+    CopyLink, FieldPolicies, Fuse, Observed, OperationKind, OperationState, Shadow, Side,
+    SideScope, StatusMapping, SyncItemState, Workflow,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -289,8 +289,7 @@ pub trait SyncStore: Send + Sync {
     async fn list_sync_comments(&self, item_id: i64) -> Result<Vec<CopyLink>>;
     /// Whether `copy_id` on `side` is the copy of a comment of the pair's
     /// other side: a webhook for it is Cairn's own write coming back.
-    async fn is_sync_comment_copy(&self, pair_id: i64, side: Side, copy_id: &str)
-    -> Result<bool>;
+    async fn is_sync_comment_copy(&self, pair_id: i64, side: Side, copy_id: &str) -> Result<bool>;
     /// Whether `remote_id` on `side` is an item's link to its twin.
     async fn is_sync_backlink(&self, side: Side, remote_id: &str) -> Result<bool>;
     /// The link an item carries to its twin on `side`, once written.

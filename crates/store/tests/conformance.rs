@@ -2758,7 +2758,12 @@ async fn sync_comment_links_and_backlinks_are_kept_once(backend: Backend) {
     let links = store.list_sync_comments(item).await.expect("links");
     assert_eq!(links.len(), 1);
     assert_eq!(links[0].copy_id, None);
-    assert!(!store.is_sync_comment_copy(pair, Side::Right, "9001").await.expect("copy"));
+    assert!(
+        !store
+            .is_sync_comment_copy(pair, Side::Right, "9001")
+            .await
+            .expect("copy")
+    );
 
     // One original, one link: a second intent for it is refused.
     let mut tx = store.begin().await.expect("begin");
@@ -2766,13 +2771,18 @@ async fn sync_comment_links_and_backlinks_are_kept_once(backend: Backend) {
         .insert_sync_comment(pair, item, Side::Left, "501", "h1", t0())
         .await;
     assert!(
-        matches!(again, Err(cairn_store::StoreError::Conflict { field: "comment" })),
+        matches!(
+            again,
+            Err(cairn_store::StoreError::Conflict { field: "comment" })
+        ),
         "{again:?}"
     );
     drop(tx);
 
     let mut tx = store.begin().await.expect("begin");
-    tx.save_sync_comment(link, "9001", "h2", t0()).await.expect("save");
+    tx.save_sync_comment(link, "9001", "h2", t0())
+        .await
+        .expect("save");
     tx.insert_sync_backlink(item, Side::Right, "rl-1", t0())
         .await
         .expect("backlink");
@@ -2784,20 +2794,49 @@ async fn sync_comment_links_and_backlinks_are_kept_once(backend: Backend) {
     let links = store.list_sync_comments(item).await.expect("links");
     assert_eq!(links[0].copy_id.as_deref(), Some("9001"));
     assert_eq!(links[0].origin_hash, "h2");
-    assert!(store.is_sync_comment_copy(pair, Side::Right, "9001").await.expect("copy"));
     assert!(
-        !store.is_sync_comment_copy(pair, Side::Left, "9001").await.expect("copy"),
+        store
+            .is_sync_comment_copy(pair, Side::Right, "9001")
+            .await
+            .expect("copy")
+    );
+    assert!(
+        !store
+            .is_sync_comment_copy(pair, Side::Left, "9001")
+            .await
+            .expect("copy"),
         "a copy is on the other side of its original"
     );
     assert_eq!(
-        store.get_sync_backlink(item, Side::Right).await.expect("get").as_deref(),
+        store
+            .get_sync_backlink(item, Side::Right)
+            .await
+            .expect("get")
+            .as_deref(),
         Some("rl-1")
     );
-    assert!(store.is_sync_backlink(Side::Right, "rl-1").await.expect("is"));
-    assert_eq!(store.get_sync_backlink(item, Side::Left).await.expect("get"), None);
+    assert!(
+        store
+            .is_sync_backlink(Side::Right, "rl-1")
+            .await
+            .expect("is")
+    );
+    assert_eq!(
+        store
+            .get_sync_backlink(item, Side::Left)
+            .await
+            .expect("get"),
+        None
+    );
 
     let mut tx = store.begin().await.expect("begin");
     assert!(tx.delete_sync_comment(link).await.expect("delete"));
     tx.commit().await.expect("commit");
-    assert!(store.list_sync_comments(item).await.expect("links").is_empty());
+    assert!(
+        store
+            .list_sync_comments(item)
+            .await
+            .expect("links")
+            .is_empty()
+    );
 }

@@ -575,7 +575,12 @@ async fn webhooks_carry_comments_both_ways() {
     let mut body = pair(g, j, true);
     body["delete_comment_copies"] = json!(true);
     let reply = h
-        .call("POST", "/api/v1/sync-pairs", Some(&h.owner.token), Some(body))
+        .call(
+            "POST",
+            "/api/v1/sync-pairs",
+            Some(&h.owner.token),
+            Some(body),
+        )
         .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
     assert_eq!(reply.body["delete_comment_copies"], true, "{}", reply.text);
@@ -616,7 +621,12 @@ async fn webhooks_carry_comments_both_ways() {
                     .issues
                     .iter()
                     .find(|i| i.key == key)
-                    .map(|i| i.comments.iter().map(|c| c.body.clone()).collect::<Vec<_>>())
+                    .map(|i| {
+                        i.comments
+                            .iter()
+                            .map(|c| c.body.clone())
+                            .collect::<Vec<_>>()
+                    })
                     .unwrap_or_default()
             })
         }
@@ -649,7 +659,8 @@ async fn webhooks_carry_comments_both_ways() {
     let note_id = note["id"].as_u64().expect("note id");
     eventually("the GitLab comment reaches Jira", || async {
         jira_comments(key.clone()).await.iter().any(|c| {
-            c.starts_with(&format!("{gitlab_name} in [GitLab|")) && c.ends_with("Reproduced on *staging*")
+            c.starts_with(&format!("{gitlab_name} in [GitLab|"))
+                && c.ends_with("Reproduced on *staging*")
         })
     })
     .await;
@@ -671,7 +682,10 @@ async fn webhooks_carry_comments_both_ways() {
     .await;
     eventually("the edit reaches the copy", || async {
         let comments = jira_comments(key.clone()).await;
-        comments.len() == 2 && comments.iter().any(|c| c.ends_with("Reproduced on staging and prod"))
+        comments.len() == 2
+            && comments
+                .iter()
+                .any(|c| c.ends_with("Reproduced on staging and prod"))
     })
     .await;
     eventually("all deliveries handled", || async {
@@ -700,7 +714,12 @@ async fn webhooks_carry_comments_both_ways() {
             .issues
             .iter()
             .find(|i| i.key == key)
-            .and_then(|i| i.comments.iter().find(|c| c.body == "Fixed in 2.3").map(|c| c.id))
+            .and_then(|i| {
+                i.comments
+                    .iter()
+                    .find(|c| c.body == "Fixed in 2.3")
+                    .map(|c| c.id)
+            })
             .expect("the Jira original")
     });
     h.control(

@@ -52,14 +52,23 @@ pub struct CopyLink {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CommentPlan {
     /// A new original: record the link, then write its copy.
-    Create { origin_side: Side, origin: OriginComment },
+    Create {
+        origin_side: Side,
+        origin: OriginComment,
+    },
     /// A create that was interrupted, its copy found on the other side
     /// (a comment naming the original's address): record it.
     Adopt { link: CopyLink, copy_id: String },
     /// A create that was interrupted before the copy was made: write it.
-    Recover { link: CopyLink, origin: OriginComment },
+    Recover {
+        link: CopyLink,
+        origin: OriginComment,
+    },
     /// The original was edited: write the copy again.
-    Update { link: CopyLink, origin: OriginComment },
+    Update {
+        link: CopyLink,
+        origin: OriginComment,
+    },
     /// The original is gone and the pair deletes copies.
     Delete { link: CopyLink },
 }

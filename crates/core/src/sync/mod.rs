@@ -27,8 +27,8 @@ pub mod values;
 pub mod workflow;
 
 pub use comments::{
-    CommentAuthor, CommentPlan, CopyLink, OriginComment, attribution, backlink_note, comment_fingerprint,
-    copy_text, is_backlink_note, plan_comments,
+    CommentAuthor, CommentPlan, CopyLink, OriginComment, attribution, backlink_note,
+    comment_fingerprint, copy_text, is_backlink_note, plan_comments,
 };
 pub use decide::{
     Conflict, CreatePlan, Observed, Plan, Readback, Shadow, Verbatim, decide, plan_create,

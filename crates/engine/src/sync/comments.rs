@@ -49,9 +49,7 @@ impl Carry<'_> {
             0 => Ok(wrote),
             1 => Err(failures.remove(0).into()),
             n => {
-                let retry = failures
-                    .iter()
-                    .any(|f| matches!(f, Failure::Retry { .. }));
+                let retry = failures.iter().any(|f| matches!(f, Failure::Retry { .. }));
                 let message = format!(
                     "{n} writes failed: {}",
                     failures
@@ -370,7 +368,8 @@ impl Carry<'_> {
             }
             Err(failure) => {
                 let failure = about_comment(failure, origin, self.client(origin_side).tracker());
-                self.record_failure(op, target, kind, &failure, None).await?;
+                self.record_failure(op, target, kind, &failure, None)
+                    .await?;
                 Err(failure.into())
             }
         }
@@ -415,7 +414,8 @@ impl Carry<'_> {
                 Ok(true)
             }
             Err(failure) => {
-                self.record_failure(op, target, kind, &failure, None).await?;
+                self.record_failure(op, target, kind, &failure, None)
+                    .await?;
                 Err(failure.into())
             }
         }

@@ -243,7 +243,11 @@ impl GitLabSide {
             .collect())
     }
 
-    pub async fn create_comment(&self, item: &RemoteRef, markdown: &str) -> Result<String, Failure> {
+    pub async fn create_comment(
+        &self,
+        item: &RemoteRef,
+        markdown: &str,
+    ) -> Result<String, Failure> {
         let iid = parse_iid(&item.id)?;
         self.client
             .create_note(&self.project, iid, markdown)

@@ -12,8 +12,7 @@ use cairn_core::sync::marker::PROPERTY_KEY;
 use cairn_core::sync::workflow::unfilled_fields;
 use cairn_core::sync::{
     CommentAuthor, FieldValue, ItemState, ItemValues, Marker, Observed, OriginComment, Readback,
-    Side, SideScope, StatusMapping,
-    Step, SyncField, Transition, Workflow, normalize_description,
+    Side, SideScope, StatusMapping, Step, SyncField, Transition, Workflow, normalize_description,
 };
 use cairn_store::sync::RemoteRef;
 use chrono::{DateTime, Duration, Utc};
@@ -666,7 +665,11 @@ impl JiraSide {
         }
     }
 
-    pub async fn create_comment(&self, item: &RemoteRef, markdown: &str) -> Result<String, Failure> {
+    pub async fn create_comment(
+        &self,
+        item: &RemoteRef,
+        markdown: &str,
+    ) -> Result<String, Failure> {
         let comment = self
             .client
             .add_comment_body(&item.id, self.comment_body(markdown))

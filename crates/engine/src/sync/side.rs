@@ -229,7 +229,11 @@ impl SideClient {
 
     /// Adds a comment (GitLab Markdown, converted as descriptions are);
     /// returns its id.
-    pub async fn create_comment(&self, item: &RemoteRef, markdown: &str) -> Result<String, Failure> {
+    pub async fn create_comment(
+        &self,
+        item: &RemoteRef,
+        markdown: &str,
+    ) -> Result<String, Failure> {
         match self {
             SideClient::GitLab(g) => g.create_comment(item, markdown).await,
             SideClient::Jira(j) => j.create_comment(item, markdown).await,
