@@ -290,8 +290,9 @@ pub trait SyncStore: Send + Sync {
     /// Whether `copy_id` on `side` is the copy of a comment of the pair's
     /// other side: a webhook for it is Cairn's own write coming back.
     async fn is_sync_comment_copy(&self, pair_id: i64, side: Side, copy_id: &str) -> Result<bool>;
-    /// Whether `remote_id` on `side` is an item's link to its twin.
-    async fn is_sync_backlink(&self, side: Side, remote_id: &str) -> Result<bool>;
+    /// Whether `remote_id` on `side` is the link of one of the pair's
+    /// items to its twin.
+    async fn is_sync_backlink(&self, pair_id: i64, side: Side, remote_id: &str) -> Result<bool>;
     /// The link an item carries to its twin on `side`, once written.
     async fn get_sync_backlink(&self, item_id: i64, side: Side) -> Result<Option<String>>;
 }
@@ -820,10 +821,17 @@ macro_rules! impl_sync {
                 Ok(found.is_some())
             }
 
-            async fn is_sync_backlink(&self, side: cairn_core::sync::Side, remote_id: &str) -> Result<bool> {
+            async fn is_sync_backlink(
+                &self,
+                pair_id: i64,
+                side: cairn_core::sync::Side,
+                remote_id: &str,
+            ) -> Result<bool> {
                 let found: Option<i64> = sqlx::query_scalar(
-                    "SELECT item_id FROM sync_backlinks WHERE side = $1 AND remote_id = $2 LIMIT 1",
+                    "SELECT b.item_id FROM sync_backlinks b JOIN sync_items i ON i.id = b.item_id \
+                     WHERE i.pair_id = $1 AND b.side = $2 AND b.remote_id = $3 LIMIT 1",
                 )
+                .bind(pair_id)
                 .bind(side.as_str())
                 .bind(remote_id)
                 .fetch_optional(&self.pool)

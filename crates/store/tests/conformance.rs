@@ -2817,9 +2817,16 @@ async fn sync_comment_links_and_backlinks_are_kept_once(backend: Backend) {
     );
     assert!(
         store
-            .is_sync_backlink(Side::Right, "rl-1")
+            .is_sync_backlink(pair, Side::Right, "rl-1")
             .await
             .expect("is")
+    );
+    assert!(
+        !store
+            .is_sync_backlink(pair + 1, Side::Right, "rl-1")
+            .await
+            .expect("is"),
+        "another pair's"
     );
     assert_eq!(
         store

@@ -528,7 +528,7 @@ impl SyncEngine {
                     .store
                     .is_sync_comment_copy(pair.id, side, comment)
                     .await?
-                    || self.store.is_sync_backlink(side, comment).await?
+                    || self.store.is_sync_backlink(pair.id, side, comment).await?
                 {
                     metrics::counter!("cairn_sync_echoes_total", "side" => side.as_str())
                         .increment(1);
