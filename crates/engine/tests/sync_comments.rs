@@ -863,6 +863,39 @@ async fn an_interrupted_copy_is_adopted_not_repeated(backend: Backend) {
     assert_eq!(links[0].copy_id.as_deref(), Some(comments[0].0.as_str()));
 }
 
+/// What an attempt that wrote a back link and never heard back leaves in
+/// Cairn: the item noted and the link's intent.
+async fn lost_backlink_attempt(h: &Harness, pair: i64, side: Side, id: &str, key: &str, url: &str) {
+    let mut tx = h.store.begin().await.expect("begin");
+    let (item, _) = tx
+        .note_sync_item(
+            pair,
+            side,
+            &cairn_store::sync::RemoteRef {
+                id: id.into(),
+                key: key.into(),
+                url: url.into(),
+            },
+            None,
+            Utc::now(),
+        )
+        .await
+        .expect("note");
+    tx.insert_sync_operation(
+        &cairn_store::sync::NewSyncOperation {
+            pair_id: pair,
+            item_id: item,
+            side,
+            kind: OperationKind::Backlink,
+            fields: Default::default(),
+        },
+        Utc::now(),
+    )
+    .await
+    .expect("intent");
+    tx.commit().await.expect("commit");
+}
+
 /// A back link written by an attempt whose answer never came (a timeout
 /// after the tracker wrote it) is found before writing and not written
 /// again: the Jira remote link by its globalId (no second POST at all),
@@ -901,7 +934,15 @@ async fn a_back_link_written_before_an_interruption_is_not_written_again(backend
         "{}/{LEFT}/-/issues/{next_iid}",
         h.sim.gitlab_url().trim_end_matches('/')
     );
-    // What the lost attempt left in Jira.
+    // What the lost attempt left: its intent in Cairn, the link in Jira.
+    let jira_id = h
+        .jira
+        .issue_with(&key, &["summary"], &[], false)
+        .await
+        .expect("issue")
+        .id;
+    let browse = format!("{}/browse/{key}", h.sim.jira_url().trim_end_matches('/'));
+    lost_backlink_attempt(&h, pair, Side::Right, &jira_id, &key, &browse).await;
     h.jira
         .put_remote_link_to(
             &key,
@@ -944,6 +985,19 @@ async fn a_back_link_written_before_an_interruption_is_not_written_again(backend
 
     // The same for a GitLab note naming a Jira twin not recorded yet.
     let iid = h.gitlab_issue("Noted before").await;
+    let web_url = format!(
+        "{}/{LEFT}/-/issues/{iid}",
+        h.sim.gitlab_url().trim_end_matches('/')
+    );
+    lost_backlink_attempt(
+        &h,
+        pair,
+        Side::Left,
+        &iid.to_string(),
+        &format!("#{iid}"),
+        &web_url,
+    )
+    .await;
     let next_key = format!(
         "OPS-{}",
         key.trim_start_matches("OPS-")

@@ -29,7 +29,11 @@ impl Carry<'_> {
     /// Back links and comments of a linked item. True when something was
     /// written. Failures are gathered so one refusal does not hold up the
     /// rest; the first is returned once everything else was tried.
-    pub(super) async fn carry_extras(&self, item: &SyncItem) -> Result<bool, CarryError> {
+    pub(super) async fn carry_extras(
+        &self,
+        item: &SyncItem,
+        created: Option<Side>,
+    ) -> Result<bool, CarryError> {
         let (Some(left), Some(right)) = (item.left.clone(), item.right.clone()) else {
             return Ok(false);
         };
@@ -43,7 +47,7 @@ impl Carry<'_> {
             }
         }
         wrote |= self
-            .carry_comments(item, &left, &right, &mut failures)
+            .carry_comments(item, &left, &right, created, &mut failures)
             .await?;
         match failures.len() {
             0 => Ok(wrote),
@@ -137,6 +141,14 @@ impl Carry<'_> {
             return Ok(false);
         };
         let kind = OperationKind::Backlink;
+        // Only an earlier attempt can have written it: then look first.
+        let tried = self
+            .engine
+            .store
+            .list_sync_operations(self.pair.id, Some(item.id), 500)
+            .await?
+            .iter()
+            .any(|o| o.kind == kind && o.side == side);
         let op = self
             .record_intent(
                 item,
@@ -149,7 +161,7 @@ impl Carry<'_> {
         let twin_tracker = self.client(side.other()).tracker();
         match self
             .client(side)
-            .ensure_backlink(self.pair.id, this, twin, twin_tracker)
+            .ensure_backlink(self.pair.id, this, twin, twin_tracker, tried)
             .await
         {
             Ok(id) => {
@@ -174,20 +186,31 @@ impl Carry<'_> {
         item: &SyncItem,
         left: &RemoteRef,
         right: &RemoteRef,
+        created: Option<Side>,
         failures: &mut Vec<Failure>,
     ) -> Result<bool, CarryError> {
-        let left_comments = match self.left.comments(self.pair.id, left).await {
-            Ok(c) => c,
-            Err(f) => {
-                failures.push(f);
-                return Ok(false);
+        // A twin made a moment ago holds no comment of anyone's yet (only
+        // Cairn's link back); the next look at the item reads it.
+        let left_comments = if created == Some(Side::Left) {
+            Vec::new()
+        } else {
+            match self.left.comments(self.pair.id, left).await {
+                Ok(c) => c,
+                Err(f) => {
+                    failures.push(f);
+                    return Ok(false);
+                }
             }
         };
-        let right_comments = match self.right.comments(self.pair.id, right).await {
-            Ok(c) => c,
-            Err(f) => {
-                failures.push(f);
-                return Ok(false);
+        let right_comments = if created == Some(Side::Right) {
+            Vec::new()
+        } else {
+            match self.right.comments(self.pair.id, right).await {
+                Ok(c) => c,
+                Err(f) => {
+                    failures.push(f);
+                    return Ok(false);
+                }
             }
         };
         let links = self.engine.store.list_sync_comments(item.id).await?;

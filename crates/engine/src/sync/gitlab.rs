@@ -290,24 +290,31 @@ impl GitLabSide {
     /// sync (a footer would have to be left out of every description
     /// comparison and would be written over by a person's edit), it shows
     /// in the activity, and the mark in it lets a retry find it
-    /// before writing a second one. Returns the note's id.
+    /// before writing a second one (when an earlier attempt may have
+    /// written it). Returns the note's id.
     pub async fn ensure_backlink(
         &self,
         pair_id: i64,
         item: &RemoteRef,
         twin: &RemoteRef,
+        look_first: bool,
     ) -> Result<String, Failure> {
         let iid = parse_iid(&item.id)?;
-        let mut pages = self.client.notes(&self.project, iid);
-        loop {
-            match pages.next_page().await {
-                Ok(Some(page)) => {
-                    if let Some(note) = page.iter().find(|n| is_backlink_note(pair_id, &n.body)) {
-                        return Ok(note.id.to_string());
+        if look_first {
+            let mut pages = self.client.notes(&self.project, iid);
+            loop {
+                match pages.next_page().await {
+                    Ok(Some(page)) => {
+                        if let Some(note) = page.iter().find(|n| is_backlink_note(pair_id, &n.body))
+                        {
+                            return Ok(note.id.to_string());
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        return Err(failure(&format!("reading the comments of #{iid}"), &e));
                     }
                 }
-                Ok(None) => break,
-                Err(e) => return Err(failure(&format!("reading the comments of #{iid}"), &e)),
             }
         }
         self.create_comment(item, &backlink_note(pair_id, &twin.key, &twin.url))

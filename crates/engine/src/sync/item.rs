@@ -179,17 +179,24 @@ impl Carry<'_> {
         self.finish_interrupted_creates(item).await?;
         let left = self.observe(item, Side::Left).await?;
         let right = self.observe(item, Side::Right).await?;
-        let outcome = match (left, right) {
-            (Some(left), Some(right)) => self.carry_changes(item, left, right).await?,
-            (Some(only), None) => self.create_twin(item, Side::Left, only).await?,
-            (None, Some(only)) => self.create_twin(item, Side::Right, only).await?,
-            (None, None) => Outcome::Skipped,
+        let (outcome, created) = match (left, right) {
+            (Some(left), Some(right)) => (self.carry_changes(item, left, right).await?, None),
+            (Some(only), None) => (
+                self.create_twin(item, Side::Left, only).await?,
+                Some(Side::Right),
+            ),
+            (None, Some(only)) => (
+                self.create_twin(item, Side::Right, only).await?,
+                Some(Side::Left),
+            ),
+            (None, None) => (Outcome::Skipped, None),
         };
+        let created = created.filter(|_| outcome == Outcome::Created);
         // Linked now: the links to the twin and the comments follow.
         if outcome != Outcome::Skipped
             && item.left.is_some()
             && item.right.is_some()
-            && self.carry_extras(item).await?
+            && self.carry_extras(item, created).await?
             && outcome == Outcome::Unchanged
         {
             return Ok(Outcome::Updated);

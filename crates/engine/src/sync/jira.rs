@@ -714,7 +714,8 @@ impl JiraSide {
     }
 
     /// The link to the twin is a remote link whose `globalId` names the
-    /// pair and the twin: looked for before it is written, and Jira itself
+    /// pair and the twin: looked for before it is written when an earlier
+    /// attempt may have written it, and Jira itself
     /// updates rather than adds a link with a known `globalId`, so a retry
     /// after a timeout never makes a second. Returns the link's id.
     pub async fn ensure_backlink(
@@ -723,15 +724,19 @@ impl JiraSide {
         item: &RemoteRef,
         twin: &RemoteRef,
         twin_tracker: &str,
+        look_first: bool,
     ) -> Result<String, Failure> {
         let global_id = backlink_global_id(pair_id, twin);
         let what = format!("linking {} to {}", item.key, twin.key);
-        if let Some(link) = self
-            .client
-            .remote_link_by_global_id(&item.id, &global_id)
-            .await
-            .map_err(|e| failure(&what, &e))?
-        {
+        let found = if look_first {
+            self.client
+                .remote_link_by_global_id(&item.id, &global_id)
+                .await
+                .map_err(|e| failure(&what, &e))?
+        } else {
+            None
+        };
+        if let Some(link) = found {
             return Ok(match link.get("id") {
                 Some(Value::Number(n)) => n.to_string(),
                 Some(Value::String(s)) => s.clone(),

@@ -261,18 +261,22 @@ impl SideClient {
         }
     }
 
-    /// Makes sure `item` links to its twin, looking before writing;
-    /// returns the link's id.
+    /// Makes sure `item` links to its twin, looking first when an earlier
+    /// attempt may have written it (`look_first`); returns the link's id.
     pub async fn ensure_backlink(
         &self,
         pair_id: i64,
         item: &RemoteRef,
         twin: &RemoteRef,
         twin_tracker: &str,
+        look_first: bool,
     ) -> Result<String, Failure> {
         match self {
-            SideClient::GitLab(g) => g.ensure_backlink(pair_id, item, twin).await,
-            SideClient::Jira(j) => j.ensure_backlink(pair_id, item, twin, twin_tracker).await,
+            SideClient::GitLab(g) => g.ensure_backlink(pair_id, item, twin, look_first).await,
+            SideClient::Jira(j) => {
+                j.ensure_backlink(pair_id, item, twin, twin_tracker, look_first)
+                    .await
+            }
         }
     }
 
