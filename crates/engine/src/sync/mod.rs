@@ -584,7 +584,10 @@ impl SyncEngine {
             // A scan that finds an item updated since it was last read, with
             // no field changed, may have found a comment a webhook missed.
             let moved = tracker_read_is_newer(&existing, side, read) && from_scan;
-            if linked && changed.is_empty() && !moved {
+            // Linked but never finished (an attempt died after linking,
+            // before its links and comments were written): look again.
+            let unfinished = existing.state == SyncItemState::Pending;
+            if linked && changed.is_empty() && !moved && !unfinished {
                 metrics::counter!("cairn_sync_echoes_total", "side" => side.as_str()).increment(1);
                 return Ok(false);
             }
