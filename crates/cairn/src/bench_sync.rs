@@ -102,6 +102,7 @@ async fn prepare(state: &AppState, sim: &cairn_sim::SimHandle) -> anyhow::Result
         transition_defaults: None,
         jira_issue_type: None,
         scan_interval_secs: None,
+        delete_comment_copies: false,
     };
     let pair = state
         .sync

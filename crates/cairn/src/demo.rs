@@ -719,6 +719,7 @@ async fn seed_sync(
                 transition_defaults: None,
                 jira_issue_type: None,
                 scan_interval_secs: None,
+                delete_comment_copies: false,
             },
             now,
         )

@@ -373,17 +373,25 @@ async fn demo_seeds_okrs_linked_to_the_simulator_and_prints_a_login() {
         "{explain}"
     );
 
-    // Sync: the checkout project's 7 issues get their Jira twins, with
+    // Sync: the checkout project's 7 issues get their Jira twins, each
+    // side linked to the other once and their comments copied, with
     // nothing else written.
     let operations = demo.synced_pair().await;
     let ops = api.get(&operations).await;
     let ops = ops.as_array().expect("operations");
-    assert_eq!(ops.len(), 7, "{ops:?}");
+    let of = |kind: &str| ops.iter().filter(|o| o["kind"] == kind).collect::<Vec<_>>();
+    assert_eq!(of("create").len(), 7, "{ops:?}");
     assert!(
-        ops.iter()
-            .all(|o| o["kind"] == "create" && o["side"] == "right" && o["state"] == "done"),
+        of("create").iter().all(|o| o["side"] == "right"),
         "one twin per issue, in Jira: {ops:?}"
     );
+    assert_eq!(of("backlink").len(), 14, "a link each way: {ops:?}");
+    assert_eq!(
+        ops.len(),
+        7 + 14 + of("comment").len(),
+        "nothing else: {ops:?}"
+    );
+    assert!(ops.iter().all(|o| o["state"] == "done"), "{ops:?}");
     // The banner's page of the pair shows the same: 7 synced, OPS keys.
     let pair_page = printed(&demo.out, "sync")
         .rsplit(' ')

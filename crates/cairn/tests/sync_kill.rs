@@ -114,6 +114,7 @@ async fn sigkill_during_sync_never_duplicates_and_loses_nothing() {
                 transition_defaults: None,
                 jira_issue_type: None,
                 scan_interval_secs: None,
+                delete_comment_copies: false,
             },
             Utc::now(),
         )

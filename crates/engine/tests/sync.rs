@@ -177,6 +177,7 @@ impl Harness {
             transition_defaults: None,
             jira_issue_type: None,
             scan_interval_secs: None,
+            delete_comment_copies: false,
         }
     }
 
@@ -284,12 +285,16 @@ impl Harness {
         });
     }
 
+    /// Field writes (creates and edits of items; links to the twin and
+    /// comments are counted apart).
     async fn writes(&self, pair: i64) -> usize {
         self.store
             .list_sync_operations(pair, None, 100_000)
             .await
             .expect("ops")
-            .len()
+            .iter()
+            .filter(|op| !matches!(op.kind, OperationKind::Backlink | OperationKind::Comment))
+            .count()
     }
 }
 
@@ -840,6 +845,7 @@ fn jira_input(h: &Harness, mapping: Option<Vec<cairn_engine::sync::StatusMapInpu
         transition_defaults: None,
         jira_issue_type: None,
         scan_interval_secs: None,
+        delete_comment_copies: false,
     }
 }
 

@@ -769,3 +769,43 @@ async fn per_issue_write_limit_answers_429_with_retry_after() {
     .await;
     assert_eq!(st, 201);
 }
+
+/// Jira refuses a comment over 32,767 characters with a 400 and an
+/// ErrorCollection naming the limit; one at the limit is taken.
+#[tokio::test]
+async fn a_comment_over_the_limit_is_refused_like_jira() {
+    let s = sim(JiraFlavour::Cloud).await;
+    let c = client();
+    let a = cloud_auth();
+    let v3 = format!("{}/rest/api/3", s.jira_url());
+    let spec = Spec::load("swagger-v3.v3.json");
+    let url = format!("{v3}/issue/OPS-1/comment");
+    let long = "x".repeat(32_768);
+    let (st, e) = call(
+        &c,
+        Method::POST,
+        &url,
+        &a,
+        Some(json!({"body": adf(&long)})),
+    )
+    .await;
+    assert_eq!(st, 400, "{e}");
+    spec.check_component("ErrorCollection", &e);
+    assert!(
+        e["errorMessages"][0]
+            .as_str()
+            .is_some_and(|m| m.contains("32,767")),
+        "{e}"
+    );
+    let (st, _) = call(
+        &c,
+        Method::POST,
+        &url,
+        &a,
+        Some(json!({"body": {"type": "doc", "version": 1, "content": [
+            {"type": "paragraph", "content": [{"type": "text", "text": &long[1..]}]}
+        ]}})),
+    )
+    .await;
+    assert_eq!(st, 201, "at the limit");
+}

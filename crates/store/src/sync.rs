@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use cairn_core::sync::{
-    FieldPolicies, Fuse, Observed, OperationKind, OperationState, Shadow, Side, SideScope,
-    StatusMapping, SyncItemState, Workflow,
+    CopyLink, FieldPolicies, Fuse, Observed, OperationKind, OperationState, Shadow, Side,
+    SideScope, StatusMapping, SyncItemState, Workflow,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -46,6 +46,9 @@ pub struct SyncPairSettings {
     /// The issue type of issues created on a Jira side.
     pub jira_issue_type: Option<String>,
     pub scan_interval_secs: i64,
+    /// Whether deleting a comment deletes its copy on the other side (off
+    /// by default: a copy someone may still want is not taken away).
+    pub delete_comment_copies: bool,
 }
 
 /// A stored pair.
@@ -281,6 +284,17 @@ pub trait SyncStore: Send + Sync {
     async fn list_sync_conflicts(&self, pair_id: i64, limit: u32) -> Result<Vec<SyncConflict>>;
     /// Newest first.
     async fn list_sync_runs(&self, pair_id: i64, limit: u32) -> Result<Vec<SyncRun>>;
+
+    /// An item's links between original comments and their copies.
+    async fn list_sync_comments(&self, item_id: i64) -> Result<Vec<CopyLink>>;
+    /// Whether `copy_id` on `side` is the copy of a comment of the pair's
+    /// other side: a webhook for it is Cairn's own write coming back.
+    async fn is_sync_comment_copy(&self, pair_id: i64, side: Side, copy_id: &str) -> Result<bool>;
+    /// Whether `remote_id` on `side` is the link of one of the pair's
+    /// items to its twin.
+    async fn is_sync_backlink(&self, pair_id: i64, side: Side, remote_id: &str) -> Result<bool>;
+    /// The link an item carries to its twin on `side`, once written.
+    async fn get_sync_backlink(&self, item_id: i64, side: Side) -> Result<Option<String>>;
 }
 
 /// Sync changes, made inside a [`crate::StoreTx`].
@@ -370,6 +384,36 @@ pub trait SyncTx: Send {
         counts: &SyncCounts,
         now: DateTime<Utc>,
     ) -> Result<i64>;
+
+    /// Records that a comment is about to be copied (no copy id yet);
+    /// returns the link's id.
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_sync_comment(
+        &mut self,
+        pair_id: i64,
+        item_id: i64,
+        origin_side: Side,
+        origin_id: &str,
+        origin_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64>;
+    /// Records the copy's id and the text it carries.
+    async fn save_sync_comment(
+        &mut self,
+        id: i64,
+        copy_id: &str,
+        origin_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    async fn delete_sync_comment(&mut self, id: i64) -> Result<bool>;
+    /// Records an item's link to its twin on `side`.
+    async fn insert_sync_backlink(
+        &mut self,
+        item_id: i64,
+        side: Side,
+        remote_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
 }
 
 pub(crate) fn to_json<T: Serialize>(what: &str, value: &T) -> Result<serde_json::Value> {
@@ -395,7 +439,8 @@ macro_rules! impl_sync {
         const PAIR_COLUMNS: &str = "id, name, owner_id, active, left_connection_id, left_project, \
             left_project_id, left_scope, right_connection_id, right_project, right_project_id, right_scope, \
             created_after, fields, status_mapping, transition_defaults, jira_issue_type, workflows, \
-            scan_interval_secs, left_scanned_to, right_scanned_to, next_scan_at, full_scanned_at, activated_at, created_at, updated_at";
+            scan_interval_secs, left_scanned_to, right_scanned_to, next_scan_at, full_scanned_at, activated_at, created_at, updated_at, \
+            delete_comment_copies";
         const ITEM_COLUMNS: &str = "id, pair_id, left_id, left_key, left_url, right_id, right_key, right_url, \
             state, shadow, fuse, hint, hint_at, left_updated_at, right_updated_at, last_error, failures, \
             next_attempt_at, last_synced_at, created_at, updated_at";
@@ -433,6 +478,7 @@ macro_rules! impl_sync {
                     )?,
                     jira_issue_type: row.try_get("jira_issue_type")?,
                     scan_interval_secs: row.try_get("scan_interval_secs")?,
+                    delete_comment_copies: row.try_get("delete_comment_copies")?,
                 },
                 workflows: from_json("workflows", json_from_db(row.try_get("workflows")?)?)?,
                 left_scanned_to: opt_from_db(row.try_get("left_scanned_to")?)?,
@@ -735,6 +781,75 @@ macro_rules! impl_sync {
                     })
                     .collect()
             }
+
+            async fn list_sync_comments(&self, item_id: i64) -> Result<Vec<cairn_core::sync::CopyLink>> {
+                let rows = sqlx::query(
+                    "SELECT id, origin_side, origin_id, copy_id, origin_hash FROM sync_comments \
+                     WHERE item_id = $1 ORDER BY id",
+                )
+                .bind(item_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        let side: String = row.try_get("origin_side")?;
+                        Ok(cairn_core::sync::CopyLink {
+                            id: row.try_get("id")?,
+                            origin_side: crate::sync::side_from(&side)?,
+                            origin_id: row.try_get("origin_id")?,
+                            copy_id: row.try_get("copy_id")?,
+                            origin_hash: row.try_get("origin_hash")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn is_sync_comment_copy(
+                &self,
+                pair_id: i64,
+                side: cairn_core::sync::Side,
+                copy_id: &str,
+            ) -> Result<bool> {
+                let found: Option<i64> = sqlx::query_scalar(
+                    "SELECT id FROM sync_comments WHERE pair_id = $1 AND origin_side = $2 AND copy_id = $3 LIMIT 1",
+                )
+                .bind(pair_id)
+                .bind(side.other().as_str())
+                .bind(copy_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(found.is_some())
+            }
+
+            async fn is_sync_backlink(
+                &self,
+                pair_id: i64,
+                side: cairn_core::sync::Side,
+                remote_id: &str,
+            ) -> Result<bool> {
+                let found: Option<i64> = sqlx::query_scalar(
+                    "SELECT b.item_id FROM sync_backlinks b JOIN sync_items i ON i.id = b.item_id \
+                     WHERE i.pair_id = $1 AND b.side = $2 AND b.remote_id = $3 LIMIT 1",
+                )
+                .bind(pair_id)
+                .bind(side.as_str())
+                .bind(remote_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(found.is_some())
+            }
+
+            async fn get_sync_backlink(
+                &self,
+                item_id: i64,
+                side: cairn_core::sync::Side,
+            ) -> Result<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT remote_id FROM sync_backlinks WHERE item_id = $1 AND side = $2")
+                    .bind(item_id)
+                    .bind(side.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
         }
 
         #[async_trait::async_trait]
@@ -750,8 +865,8 @@ macro_rules! impl_sync {
                     "INSERT INTO sync_pairs (name, owner_id, active, left_connection_id, left_project, left_project_id, \
                      left_scope, right_connection_id, right_project, right_project_id, right_scope, created_after, \
                      fields, status_mapping, transition_defaults, jira_issue_type, workflows, scan_interval_secs, \
-                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-                     $15, $16, $17, $18, $19, $19) RETURNING id",
+                     created_at, updated_at, delete_comment_copies) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+                     $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, $20) RETURNING id",
                 )
                 .bind(&p.name)
                 .bind(p.owner_id)
@@ -772,6 +887,7 @@ macro_rules! impl_sync {
                 .bind(json_to_db(&serde_json::json!({})))
                 .bind(p.scan_interval_secs)
                 .bind(to_db(now))
+                .bind(p.delete_comment_copies)
                 .fetch_one(&mut *self.tx)
                 .await?;
                 Ok(id)
@@ -791,7 +907,8 @@ macro_rules! impl_sync {
                      left_project = $5, left_project_id = $6, left_scope = $7, right_connection_id = $8, \
                      right_project = $9, right_project_id = $10, right_scope = $11, created_after = $12, fields = $13, \
                      status_mapping = $14, transition_defaults = $15, jira_issue_type = $16, scan_interval_secs = $17, \
-                     activated_at = COALESCE(activated_at, $18), updated_at = $19 WHERE id = $20",
+                     activated_at = COALESCE(activated_at, $18), updated_at = $19, delete_comment_copies = $21 \
+                     WHERE id = $20",
                 )
                 .bind(&p.name)
                 .bind(p.owner_id)
@@ -813,6 +930,7 @@ macro_rules! impl_sync {
                 .bind(activated_at.map(to_db))
                 .bind(to_db(now))
                 .bind(id)
+                .bind(p.delete_comment_copies)
                 .execute(&mut *self.tx)
                 .await?
                 .rows_affected();
@@ -1071,6 +1189,77 @@ macro_rules! impl_sync {
                 .fetch_one(&mut *self.tx)
                 .await?;
                 Ok(id)
+            }
+            async fn insert_sync_comment(
+                &mut self,
+                pair_id: i64,
+                item_id: i64,
+                origin_side: cairn_core::sync::Side,
+                origin_id: &str,
+                origin_hash: &str,
+                now: DateTime<Utc>,
+            ) -> Result<i64> {
+                let id = sqlx::query_scalar(
+                    "INSERT INTO sync_comments (pair_id, item_id, origin_side, origin_id, origin_hash, created_at, \
+                     updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+                )
+                .bind(pair_id)
+                .bind(item_id)
+                .bind(origin_side.as_str())
+                .bind(origin_id)
+                .bind(origin_hash)
+                .bind(to_db(now))
+                .fetch_one(&mut *self.tx)
+                .await
+                .map_err(crate::error::conflict_on("comment"))?;
+                Ok(id)
+            }
+
+            async fn save_sync_comment(
+                &mut self,
+                id: i64,
+                copy_id: &str,
+                origin_hash: &str,
+                now: DateTime<Utc>,
+            ) -> Result<()> {
+                sqlx::query("UPDATE sync_comments SET copy_id = $1, origin_hash = $2, updated_at = $3 WHERE id = $4")
+                    .bind(copy_id)
+                    .bind(origin_hash)
+                    .bind(to_db(now))
+                    .bind(id)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(crate::error::conflict_on("comment"))?;
+                Ok(())
+            }
+
+            async fn delete_sync_comment(&mut self, id: i64) -> Result<bool> {
+                let deleted = sqlx::query("DELETE FROM sync_comments WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *self.tx)
+                    .await?
+                    .rows_affected();
+                Ok(deleted == 1)
+            }
+
+            async fn insert_sync_backlink(
+                &mut self,
+                item_id: i64,
+                side: cairn_core::sync::Side,
+                remote_id: &str,
+                now: DateTime<Utc>,
+            ) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO sync_backlinks (item_id, side, remote_id, created_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(item_id)
+                .bind(side.as_str())
+                .bind(remote_id)
+                .bind(to_db(now))
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
             }
         }
     };

@@ -61,6 +61,7 @@ conformance!(
     sync_items_link_once_per_side_and_keep_the_newest_hint,
     sync_item_claims_exclude_others_until_saved_or_expired,
     sync_operations_conflicts_and_runs_are_logged,
+    sync_comment_links_and_backlinks_are_kept_once,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -2331,6 +2332,7 @@ fn sync_pair(owner_id: i64, left: i64, right: i64) -> cairn_store::sync::SyncPai
         transition_defaults: [("resolution".to_owned(), "Done".to_owned())].into(),
         jira_issue_type: Some("10001".into()),
         scan_interval_secs: 300,
+        delete_comment_copies: true,
     }
 }
 
@@ -2784,6 +2786,114 @@ async fn sync_operations_conflicts_and_runs_are_logged(backend: Backend) {
             .list_sync_runs(pair, 10)
             .await
             .expect("runs")
+            .is_empty()
+    );
+}
+
+async fn sync_comment_links_and_backlinks_are_kept_once(backend: Backend) {
+    use cairn_core::sync::Side;
+    let (_db, store) = store(backend).await;
+    let (pair, _, _) = sync_setup(&store).await;
+    let mut tx = store.begin().await.expect("begin");
+    let (item, _) = tx
+        .note_sync_item(pair, Side::Left, &remote("7"), None, t0())
+        .await
+        .expect("item");
+    let link = tx
+        .insert_sync_comment(pair, item, Side::Left, "501", "h1", t0())
+        .await
+        .expect("comment");
+    tx.commit().await.expect("commit");
+    // The intent has no copy yet.
+    let links = store.list_sync_comments(item).await.expect("links");
+    assert_eq!(links.len(), 1);
+    assert_eq!(links[0].copy_id, None);
+    assert!(
+        !store
+            .is_sync_comment_copy(pair, Side::Right, "9001")
+            .await
+            .expect("copy")
+    );
+
+    // One original, one link: a second intent for it is refused.
+    let mut tx = store.begin().await.expect("begin");
+    let again = tx
+        .insert_sync_comment(pair, item, Side::Left, "501", "h1", t0())
+        .await;
+    assert!(
+        matches!(
+            again,
+            Err(cairn_store::StoreError::Conflict { field: "comment" })
+        ),
+        "{again:?}"
+    );
+    drop(tx);
+
+    let mut tx = store.begin().await.expect("begin");
+    tx.save_sync_comment(link, "9001", "h2", t0())
+        .await
+        .expect("save");
+    tx.insert_sync_backlink(item, Side::Right, "rl-1", t0())
+        .await
+        .expect("backlink");
+    // Written once: a second record keeps the first.
+    tx.insert_sync_backlink(item, Side::Right, "rl-2", t0())
+        .await
+        .expect("backlink again");
+    tx.commit().await.expect("commit");
+    let links = store.list_sync_comments(item).await.expect("links");
+    assert_eq!(links[0].copy_id.as_deref(), Some("9001"));
+    assert_eq!(links[0].origin_hash, "h2");
+    assert!(
+        store
+            .is_sync_comment_copy(pair, Side::Right, "9001")
+            .await
+            .expect("copy")
+    );
+    assert!(
+        !store
+            .is_sync_comment_copy(pair, Side::Left, "9001")
+            .await
+            .expect("copy"),
+        "a copy is on the other side of its original"
+    );
+    assert_eq!(
+        store
+            .get_sync_backlink(item, Side::Right)
+            .await
+            .expect("get")
+            .as_deref(),
+        Some("rl-1")
+    );
+    assert!(
+        store
+            .is_sync_backlink(pair, Side::Right, "rl-1")
+            .await
+            .expect("is")
+    );
+    assert!(
+        !store
+            .is_sync_backlink(pair + 1, Side::Right, "rl-1")
+            .await
+            .expect("is"),
+        "another pair's"
+    );
+    assert_eq!(
+        store
+            .get_sync_backlink(item, Side::Left)
+            .await
+            .expect("get"),
+        None
+    );
+
+    let mut tx = store.begin().await.expect("begin");
+    assert!(tx.delete_sync_comment(link).await.expect("delete"));
+    tx.commit().await.expect("commit");
+    assert!(
+        store
+            .list_sync_comments(item)
+            .await
+            .expect("links")
             .is_empty()
     );
 }

@@ -73,14 +73,24 @@ async fn twin_key(h: &Harness, pair: i64, iid: u64) -> Option<String> {
     })
 }
 
-/// The pair's remote writes so far.
+/// The pair's remote writes of items so far (links to the twin and
+/// comments apart).
 async fn operations(h: &Harness, pair: i64) -> usize {
+    operations_of(h, pair, &["create", "update", "transition"]).await
+}
+
+/// The pair's remote writes of these kinds so far.
+async fn operations_of(h: &Harness, pair: i64, kinds: &[&str]) -> usize {
     let path = format!("/api/v1/sync-pairs/{pair}/operations");
     h.call("GET", &path, Some(&h.owner.token), None)
         .await
         .body
         .as_array()
-        .map_or(0, Vec::len)
+        .map_or(0, |ops| {
+            ops.iter()
+                .filter(|o| o["kind"].as_str().is_some_and(|k| kinds.contains(&k)))
+                .count()
+        })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -584,5 +594,180 @@ async fn a_scan_on_request_finds_what_no_webhook_said() {
     })
     .await;
     assert_eq!(scans().await, 2, "one scan on request, no other");
+    running.stop().await;
+}
+
+/// Comments by webhook, both ways: a GitLab Note Hook and Jira's
+/// comment_created / comment_updated carry a comment and its edits within
+/// seconds, attributed to its author; Cairn's own copies coming back as
+/// webhooks cost nothing; each side links to its twin once; the pair
+/// shows its comment option.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_carry_comments_both_ways() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let running = Running::server_and_worker(&h).await;
+    let address = running.address.expect("listening");
+    let (g, j) = (gitlab(&h).await, jira(&h).await);
+    enable(&h, g, address, json!({"projects": [PROJECT]})).await;
+    enable(&h, j, address, json!({})).await;
+    let mut body = pair(g, j, true);
+    body["delete_comment_copies"] = json!(true);
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/sync-pairs",
+            Some(&h.owner.token),
+            Some(body),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    assert_eq!(reply.body["delete_comment_copies"], true, "{}", reply.text);
+    let id = reply.body["id"].as_i64().expect("id");
+    let made = h
+        .control(
+            "gitlab/issues",
+            json!({"project": PROJECT, "title": "Comments travel", "as": "amartin"}),
+        )
+        .await;
+    let iid = made["iid"].as_u64().expect("iid");
+    eventually("the Jira twin is created by webhook", || async {
+        twin_key(&h, id, iid).await.is_some()
+    })
+    .await;
+    let key = twin_key(&h, id, iid).await.expect("twin");
+    let (gitlab_name, jira_name) = h.sim.with_world(|w| {
+        (
+            w.gitlab
+                .users
+                .iter()
+                .find(|u| u.username == "amartin")
+                .map(|u| u.name.clone())
+                .expect("amartin in GitLab"),
+            w.jira
+                .users
+                .iter()
+                .find(|u| u.name == "amartin")
+                .map(|u| u.display_name.clone())
+                .expect("amartin in Jira"),
+        )
+    });
+    let jira_comments = |key: String| {
+        let sim = &h.sim;
+        async move {
+            sim.with_world(|w| {
+                w.jira
+                    .issues
+                    .iter()
+                    .find(|i| i.key == key)
+                    .map(|i| {
+                        i.comments
+                            .iter()
+                            .map(|c| c.body.clone())
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default()
+            })
+        }
+    };
+    let gitlab_notes = || async {
+        h.gitlab(
+            "GET",
+            &format!("/projects/northwind%2Fcheckout/issues/{iid}/notes?sort=asc"),
+            None,
+        )
+        .await
+        .as_array()
+        .map(|notes| {
+            notes
+                .iter()
+                .filter(|n| n["system"] != true)
+                .filter_map(|n| n["body"].as_str().map(str::to_owned))
+                .filter(|b| !b.contains("<!-- cairn-sync backlink"))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
+    };
+
+    let note = h
+        .control(
+            "gitlab/notes",
+            json!({"project": PROJECT, "iid": iid, "body": "Reproduced on **staging**", "as": "amartin"}),
+        )
+        .await;
+    let note_id = note["id"].as_u64().expect("note id");
+    eventually("the GitLab comment reaches Jira", || async {
+        jira_comments(key.clone()).await.iter().any(|c| {
+            c.starts_with(&format!("{gitlab_name} in [GitLab|"))
+                && c.ends_with("Reproduced on *staging*")
+        })
+    })
+    .await;
+    h.control(
+        "jira/comment",
+        json!({"key": key, "body": "Fixed in 2.3", "as": "amartin"}),
+    )
+    .await;
+    eventually("the Jira comment reaches GitLab", || async {
+        gitlab_notes().await.iter().any(|n| {
+            n.starts_with(&format!("{jira_name} in [Jira](")) && n.ends_with("Fixed in 2.3")
+        })
+    })
+    .await;
+    h.control(
+        "gitlab/notes/edit",
+        json!({"project": PROJECT, "iid": iid, "note_id": note_id, "body": "Reproduced on staging and prod", "as": "amartin"}),
+    )
+    .await;
+    eventually("the edit reaches the copy", || async {
+        let comments = jira_comments(key.clone()).await;
+        comments.len() == 2
+            && comments
+                .iter()
+                .any(|c| c.ends_with("Reproduced on staging and prod"))
+    })
+    .await;
+    eventually("all deliveries handled", || async {
+        let counts = h.state.store.job_counts().await.expect("counts");
+        counts.0.get("queued").copied().unwrap_or(0) == 0
+            && counts.0.get("running").copied().unwrap_or(0) == 0
+    })
+    .await;
+    // Two copies and one edit; every echo cost nothing.
+    assert_eq!(operations_of(&h, id, &["comment"]).await, 3, "no echo");
+    assert_eq!(gitlab_notes().await.len(), 2);
+    assert_eq!(jira_comments(key.clone()).await.len(), 2);
+    // One link each way.
+    assert_eq!(operations_of(&h, id, &["backlink"]).await, 2);
+    let links = h.sim.with_world(|w| {
+        w.jira
+            .issues
+            .iter()
+            .find(|i| i.key == key)
+            .map_or(0, |i| i.remote_links.len())
+    });
+    assert_eq!(links, 1);
+    // Jira's comment_deleted deletes the GitLab copy (the pair says so).
+    let jira_id = h.sim.with_world(|w| {
+        w.jira
+            .issues
+            .iter()
+            .find(|i| i.key == key)
+            .and_then(|i| {
+                i.comments
+                    .iter()
+                    .find(|c| c.body == "Fixed in 2.3")
+                    .map(|c| c.id)
+            })
+            .expect("the Jira original")
+    });
+    h.control(
+        "jira/comment/delete",
+        json!({"key": key, "id": jira_id, "as": "amartin"}),
+    )
+    .await;
+    eventually("the copy goes with its original", || async {
+        gitlab_notes().await.len() == 1
+    })
+    .await;
     running.stop().await;
 }

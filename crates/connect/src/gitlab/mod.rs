@@ -729,6 +729,43 @@ impl GitLabClient {
             .await
     }
 
+    /// `PUT /projects/:id/issues/:iid/notes/:note_id`: edits a comment's
+    /// body (GitLab sends a Note Hook with `action: update`).
+    pub async fn update_note(
+        &self,
+        project: &ProjectRef,
+        iid: u64,
+        note_id: u64,
+        body: &str,
+    ) -> Result<Note, ConnectError> {
+        let iid = iid.to_string();
+        let id = note_id.to_string();
+        let url = self.project_url(project, &["issues", &iid, "notes", &id]);
+        self.http
+            .json(Req::with_body(Method::PUT, url, json!({ "body": body })).idempotent())
+            .await
+    }
+
+    /// `DELETE /projects/:id/issues/:iid/notes/:note_id` (GitLab sends no
+    /// webhook for it).
+    pub async fn delete_note(
+        &self,
+        project: &ProjectRef,
+        iid: u64,
+        note_id: u64,
+    ) -> Result<(), ConnectError> {
+        let iid = iid.to_string();
+        let id = note_id.to_string();
+        let url = self.project_url(project, &["issues", &iid, "notes", &id]);
+        let req = Req {
+            method: Method::DELETE,
+            url,
+            body: None,
+            idempotent: true,
+        };
+        self.http.execute(req).await.map(|_| ())
+    }
+
     /// `POST /projects/:id/issues/:iid/add_spent_time`: logs time, e.g. `1h30m`.
     pub async fn add_spent_time(
         &self,

@@ -385,6 +385,115 @@ impl JiraClient {
             .await
     }
 
+    /// `GET .../issue/{key}/comment`: every comment of an issue, oldest
+    /// first, page by page.
+    pub async fn comments(&self, key: &str) -> Result<Vec<JiraComment>, ConnectError> {
+        #[derive(Deserialize)]
+        struct Page {
+            #[serde(default)]
+            comments: Vec<JiraComment>,
+            #[serde(default)]
+            total: Option<u64>,
+        }
+        let mut all = Vec::new();
+        loop {
+            let mut url = self.api(&["issue", key, "comment"]).await?;
+            url.query_pairs_mut()
+                .append_pair("startAt", &all.len().to_string())
+                .append_pair("maxResults", "1000");
+            let page: Page = self.http.json(Req::get(url)).await?;
+            let got = page.comments.len();
+            all.extend(page.comments);
+            let total = page.total.unwrap_or(all.len() as u64);
+            if got == 0 || all.len() as u64 >= total {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// `POST .../issue/{key}/comment` with a body already in the
+    /// deployment's format (ADF on Cloud, wiki markup on Data Center).
+    pub async fn add_comment_body(
+        &self,
+        key: &str,
+        body: Value,
+    ) -> Result<JiraComment, ConnectError> {
+        let url = self.api(&["issue", key, "comment"]).await?;
+        self.http
+            .json(Req::with_body(Method::POST, url, json!({ "body": body })))
+            .await
+    }
+
+    /// `PUT .../issue/{key}/comment/{id}`: edits a comment.
+    pub async fn update_comment(
+        &self,
+        key: &str,
+        id: &str,
+        body: Value,
+    ) -> Result<JiraComment, ConnectError> {
+        let url = self.api(&["issue", key, "comment", id]).await?;
+        self.http
+            .json(Req::with_body(Method::PUT, url, json!({ "body": body })).idempotent())
+            .await
+    }
+
+    /// `DELETE .../issue/{key}/comment/{id}`.
+    pub async fn delete_comment(&self, key: &str, id: &str) -> Result<(), ConnectError> {
+        let url = self.api(&["issue", key, "comment", id]).await?;
+        let req = Req {
+            method: Method::DELETE,
+            url,
+            body: None,
+            idempotent: true,
+        };
+        self.http.execute(req).await.map(|_| ())
+    }
+
+    /// `GET .../issue/{key}/remotelink?globalId=`: the issue's link with
+    /// this global id, `None` when it has none (404).
+    pub async fn remote_link_by_global_id(
+        &self,
+        key: &str,
+        global_id: &str,
+    ) -> Result<Option<Value>, ConnectError> {
+        let mut url = self.api(&["issue", key, "remotelink"]).await?;
+        url.query_pairs_mut().append_pair("globalId", global_id);
+        match self.http.json(Req::get(url)).await {
+            Ok(link) => Ok(Some(link)),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `POST .../issue/{key}/remotelink` with any application: adds a
+    /// link, or updates the one with the same `global_id`. Returns the
+    /// link's id.
+    pub async fn put_remote_link_to(
+        &self,
+        key: &str,
+        global_id: &str,
+        application: (&str, &str),
+        url: &str,
+        title: &str,
+    ) -> Result<String, ConnectError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            #[serde(default, deserialize_with = "crate::de::scalar_string")]
+            id: Option<String>,
+        }
+        let api = self.api(&["issue", key, "remotelink"]).await?;
+        let body = json!({
+            "globalId": global_id,
+            "application": { "type": application.0, "name": application.1 },
+            "object": { "url": url, "title": title },
+        });
+        let answer: Answer = self
+            .http
+            .json(Req::with_body(Method::POST, api, body).idempotent())
+            .await?;
+        Ok(answer.id.unwrap_or_default())
+    }
+
     /// `GET .../issue/{key}/remotelink`: the issue's links to things
     /// outside Jira, as Jira gives them (`globalId`, `object.url`, ...).
     pub async fn remote_links(&self, key: &str) -> Result<Vec<Value>, ConnectError> {

@@ -10,9 +10,12 @@
 //! - [`fuse`]: pausing an item whose field keeps flipping.
 //! - [`status_map`]: the seed's status mapping rules.
 //! - [`workflow`]: paths through a Jira workflow.
+//! - [`comments`]: which comments to copy, edit or delete, and the
+//!   copy's text.
 //! - [`marker`]: the mark on items Cairn creates, so a retry never
 //!   creates twice.
 
+pub mod comments;
 pub mod decide;
 pub mod error;
 pub mod fuse;
@@ -23,6 +26,10 @@ pub mod status_map;
 pub mod values;
 pub mod workflow;
 
+pub use comments::{
+    CommentAuthor, CommentPlan, CopyLink, OriginComment, attribution, backlink_note,
+    comment_fingerprint, copy_text, is_backlink_note, plan_comments,
+};
 pub use decide::{
     Conflict, CreatePlan, Observed, Plan, Readback, Shadow, Verbatim, decide, plan_create,
 };

@@ -25,5 +25,9 @@ stable_names! {
         Update => "update",
         /// Moves a Jira issue through its workflow.
         Transition => "transition",
+        /// Creates, edits or deletes the copy of a comment.
+        Comment => "comment",
+        /// Writes the link from an item to its twin.
+        Backlink => "backlink",
     }
 }

@@ -299,10 +299,14 @@ fn setup(connection_id: i64, tracker: IntegrationKind) -> HookSetup {
             connection_id,
             tracker,
             url_path: format!("/hooks/jira/{connection_id}"),
+            // Comments for sync pairs, which carry them both ways.
             events: vec![
                 "jira:issue_created",
                 "jira:issue_updated",
                 "jira:issue_deleted",
+                "comment_created",
+                "comment_updated",
+                "comment_deleted",
             ],
             secret_usage: "the webhook's secret: Jira signs each delivery with it (X-Hub-Signature: sha256=...)",
         },
@@ -806,6 +810,17 @@ impl Hooks {
         };
         let hook = match parse_gitlab_webhook(delivery.body.as_bytes()) {
             Ok(GitLabWebhook::Issue(hook)) => hook,
+            Ok(GitLabWebhook::Note(note)) => {
+                let synced = self.apply_gitlab_note(delivery, &note, now).await?;
+                return Ok(if synced > 0 || activity.is_some() {
+                    (DeliveryState::Applied, None)
+                } else {
+                    (
+                        DeliveryState::Ignored,
+                        Some("no sync pair links the issue commented on".to_owned()),
+                    )
+                });
+            }
             Ok(_) if activity.is_some() => return Ok((DeliveryState::Applied, None)),
             Ok(_) => {
                 return Ok((
@@ -827,6 +842,40 @@ impl Hooks {
             (DeliveryState::Ignored, Some(_)) => (DeliveryState::Applied, None),
             _ => (state, reason),
         })
+    }
+
+    /// A comment on an issue: the sync pairs linking the issue carry its
+    /// comments (GitLab's own system notes and comments on anything else
+    /// are nothing to sync).
+    async fn apply_gitlab_note(
+        &self,
+        delivery: &Delivery,
+        note: &cairn_connect::webhook::gitlab::NoteHook,
+        now: DateTime<Utc>,
+    ) -> Result<usize, ApplyError> {
+        let attrs = &note.object_attributes;
+        let (Some(sync), Some(issue)) = (&self.sync, &note.issue) else {
+            return Ok(0);
+        };
+        if attrs.noteable_type != "Issue" || attrs.system == Some(true) {
+            return Ok(0);
+        }
+        let project = note
+            .project_id
+            .or_else(|| note.project.as_ref().and_then(|p| p.id))
+            .or(issue.project_id);
+        let (Some(project), Some(iid)) = (project, issue.iid) else {
+            return Ok(0);
+        };
+        Ok(sync
+            .note_comment(
+                delivery.connection_id,
+                &project.to_string(),
+                &iid.to_string(),
+                &attrs.id.to_string(),
+                now,
+            )
+            .await?)
     }
 
     async fn apply_gitlab_issue(
@@ -1044,6 +1093,23 @@ impl Hooks {
                     }
                     JiraEventKind::IssueDeleted => {
                         synced += sync.note_gone(connection.id, &issue.id, now).await?;
+                    }
+                    JiraEventKind::CommentCreated
+                    | JiraEventKind::CommentUpdated
+                    | JiraEventKind::CommentDeleted => {
+                        let project = issue
+                            .fields
+                            .project
+                            .as_ref()
+                            .and_then(|p| p.key.clone())
+                            .unwrap_or_else(|| {
+                                issue.key.split('-').next().unwrap_or_default().to_owned()
+                            });
+                        if let Some(comment) = hook.comment.as_ref().and_then(|c| c.id.clone()) {
+                            synced += sync
+                                .note_comment(connection.id, &project, &issue.id, &comment, now)
+                                .await?;
+                        }
                     }
                     _ => {}
                 }
@@ -1268,7 +1334,16 @@ fn classify_gitlab(
             Ok(
                 GitLabWebhook::Note(_) | GitLabWebhook::MergeRequest(_) | GitLabWebhook::Push(_),
             ) if reads_activity => Verdict::Apply,
-            Ok(GitLabWebhook::Note(_)) => Verdict::Ignore("comments are not read yet".to_owned()),
+            // A person's comment on an issue: sync pairs carry it.
+            Ok(GitLabWebhook::Note(note))
+                if note.object_attributes.noteable_type == "Issue"
+                    && note.object_attributes.system != Some(true) =>
+            {
+                Verdict::Apply
+            }
+            Ok(GitLabWebhook::Note(_)) => {
+                Verdict::Ignore("only people's comments on issues are read".to_owned())
+            }
             Ok(GitLabWebhook::MergeRequest(_)) => {
                 Verdict::Ignore("merge requests are not read yet".to_owned())
             }
@@ -1305,6 +1380,13 @@ fn classify_jira(body: &[u8]) -> Result<Classified, HookError> {
                     Some(key) if is_jira_key(key) => Verdict::Apply,
                     Some(key) => Verdict::Unreadable(format!("`{key}` is not an issue key")),
                     None => Verdict::Unreadable("the issue event names no issue".to_owned()),
+                },
+                // Sync pairs carry comments.
+                JiraEventKind::CommentCreated
+                | JiraEventKind::CommentUpdated
+                | JiraEventKind::CommentDeleted => match hook.issue_key() {
+                    Some(key) if is_jira_key(key) && hook.comment.is_some() => Verdict::Apply,
+                    _ => Verdict::Unreadable("the comment event names no issue".to_owned()),
                 },
                 _ => Verdict::Ignore(format!("`{event}` events are not read")),
             };

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use cairn_connect::GitLabClient;
 use cairn_connect::gitlab::{Issue, IssueChanges, IssueFilter, IssueState, ProjectRef, StateEvent};
 use cairn_core::sync::{
-    FieldValue, ItemState, ItemValues, Marker, Observed, SideScope, SyncField, split_marker,
-    with_marker,
+    CommentAuthor, FieldValue, ItemState, ItemValues, Marker, Observed, OriginComment, SideScope,
+    SyncField, backlink_note, is_backlink_note, split_marker, with_marker,
 };
 use cairn_store::sync::RemoteRef;
 use chrono::{DateTime, Duration, Utc};
@@ -202,4 +202,127 @@ impl GitLabSide {
             .map(|_| ())
             .map_err(|e| failure(&format!("editing issue #{iid}"), &e))
     }
+}
+
+impl GitLabSide {
+    /// An issue's notes as comments, oldest first. System notes, internal
+    /// notes (not for a wider audience) and Cairn's link to the twin are
+    /// marked to be skipped.
+    pub async fn comments(
+        &self,
+        pair_id: i64,
+        item: &RemoteRef,
+    ) -> Result<Vec<OriginComment>, Failure> {
+        let iid = parse_iid(&item.id)?;
+        let mut pages = self.client.notes(&self.project, iid);
+        let mut notes = Vec::new();
+        loop {
+            match pages.next_page().await {
+                Ok(Some(page)) => notes.extend(page),
+                Ok(None) => break,
+                Err(e) => return Err(failure(&format!("reading the comments of #{iid}"), &e)),
+            }
+        }
+        notes.sort_by_key(|n| n.id);
+        Ok(notes
+            .into_iter()
+            .map(|n| OriginComment {
+                id: n.id.to_string(),
+                author: CommentAuthor {
+                    name: n
+                        .author
+                        .as_ref()
+                        .map(|a| a.name.clone())
+                        .unwrap_or_default(),
+                    mapped: false,
+                },
+                skip: n.system || n.internal == Some(true) || is_backlink_note(pair_id, &n.body),
+                url: format!("{}#note_{}", item.url, n.id),
+                body: n.body,
+            })
+            .collect())
+    }
+
+    pub async fn create_comment(
+        &self,
+        item: &RemoteRef,
+        markdown: &str,
+    ) -> Result<String, Failure> {
+        let iid = parse_iid(&item.id)?;
+        self.client
+            .create_note(&self.project, iid, markdown)
+            .await
+            .map(|n| n.id.to_string())
+            .map_err(|e| failure(&format!("adding a comment to #{iid}"), &e))
+    }
+
+    /// False when the comment is gone.
+    pub async fn update_comment(
+        &self,
+        item: &RemoteRef,
+        id: &str,
+        markdown: &str,
+    ) -> Result<bool, Failure> {
+        let iid = parse_iid(&item.id)?;
+        let note = parse_note(id)?;
+        match self
+            .client
+            .update_note(&self.project, iid, note, markdown)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.status() == Some(404) => Ok(false),
+            Err(e) => Err(failure(&format!("editing comment {id} of #{iid}"), &e)),
+        }
+    }
+
+    pub async fn delete_comment(&self, item: &RemoteRef, id: &str) -> Result<(), Failure> {
+        let iid = parse_iid(&item.id)?;
+        let note = parse_note(id)?;
+        match self.client.delete_note(&self.project, iid, note).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.status() == Some(404) => Ok(()),
+            Err(e) => Err(failure(&format!("deleting comment {id} of #{iid}"), &e)),
+        }
+    }
+
+    /// The link to the twin is one note: it does not fight description
+    /// sync (a footer would have to be left out of every description
+    /// comparison and would be written over by a person's edit), it shows
+    /// in the issue's activity, and the mark in it lets a retry find it
+    /// before writing a second one (when an earlier attempt may have
+    /// written it). Returns the note's id.
+    pub async fn ensure_backlink(
+        &self,
+        pair_id: i64,
+        item: &RemoteRef,
+        twin: &RemoteRef,
+        look_first: bool,
+    ) -> Result<String, Failure> {
+        let iid = parse_iid(&item.id)?;
+        if look_first {
+            let mut pages = self.client.notes(&self.project, iid);
+            loop {
+                match pages.next_page().await {
+                    Ok(Some(page)) => {
+                        if let Some(note) = page.iter().find(|n| is_backlink_note(pair_id, &n.body))
+                        {
+                            return Ok(note.id.to_string());
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        return Err(failure(&format!("reading the comments of #{iid}"), &e));
+                    }
+                }
+            }
+        }
+        self.create_comment(item, &backlink_note(pair_id, &twin.key, &twin.url))
+            .await
+    }
+}
+
+fn parse_note(id: &str) -> Result<u64, Failure> {
+    id.parse()
+        .map_err(|_| Failure::Refused(format!("`{id}` is not a GitLab note id")))
 }

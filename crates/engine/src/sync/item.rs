@@ -55,7 +55,7 @@ impl Outcome {
 }
 
 /// Counts a finished remote write (`cairn_sync_operations_total`).
-fn count_operation(pair: i64, side: Side, kind: OperationKind, outcome: OperationState) {
+pub(super) fn count_operation(pair: i64, side: Side, kind: OperationKind, outcome: OperationState) {
     metrics::counter!(
         "cairn_sync_operations_total",
         "pair" => pair.to_string(),
@@ -106,7 +106,7 @@ pub(crate) struct Carry<'a> {
 }
 
 impl Carry<'_> {
-    fn client(&self, side: Side) -> &SideClient {
+    pub(super) fn client(&self, side: Side) -> &SideClient {
         match side {
             Side::Left => self.left,
             Side::Right => self.right,
@@ -127,7 +127,7 @@ impl Carry<'_> {
     /// Renews this attempt's claim before a remote write, so a slow attempt
     /// (waiting out a rate limit, say) never writes after its claim ran out
     /// and another attempt took the item.
-    async fn renew_claim(&self, item: &SyncItem) -> Result<(), CarryError> {
+    pub(super) async fn renew_claim(&self, item: &SyncItem) -> Result<(), CarryError> {
         let now = Utc::now();
         let until =
             now + Duration::from_std(self.engine.settings.claim).unwrap_or(Duration::minutes(2));
@@ -179,12 +179,29 @@ impl Carry<'_> {
         self.finish_interrupted_creates(item).await?;
         let left = self.observe(item, Side::Left).await?;
         let right = self.observe(item, Side::Right).await?;
-        match (left, right) {
-            (Some(left), Some(right)) => self.carry_changes(item, left, right).await,
-            (Some(only), None) => self.create_twin(item, Side::Left, only).await,
-            (None, Some(only)) => self.create_twin(item, Side::Right, only).await,
-            (None, None) => Ok(Outcome::Skipped),
+        let (outcome, created) = match (left, right) {
+            (Some(left), Some(right)) => (self.carry_changes(item, left, right).await?, None),
+            (Some(only), None) => (
+                self.create_twin(item, Side::Left, only).await?,
+                Some(Side::Right),
+            ),
+            (None, Some(only)) => (
+                self.create_twin(item, Side::Right, only).await?,
+                Some(Side::Left),
+            ),
+            (None, None) => (Outcome::Skipped, None),
+        };
+        let created = created.filter(|_| outcome == Outcome::Created);
+        // Linked now: the links to the twin and the comments follow.
+        if outcome != Outcome::Skipped
+            && item.left.is_some()
+            && item.right.is_some()
+            && self.carry_extras(item, created).await?
+            && outcome == Outcome::Unchanged
+        {
+            return Ok(Outcome::Updated);
         }
+        Ok(outcome)
     }
 
     async fn finish_interrupted_creates(&self, item: &mut SyncItem) -> Result<(), CarryError> {

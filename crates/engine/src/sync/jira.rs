@@ -11,8 +11,8 @@ use cairn_connect::jira::{JiraIssue, JiraTransition};
 use cairn_core::sync::marker::PROPERTY_KEY;
 use cairn_core::sync::workflow::unfilled_fields;
 use cairn_core::sync::{
-    FieldValue, ItemState, ItemValues, Marker, Observed, Readback, Side, SideScope, StatusMapping,
-    Step, SyncField, Transition, Workflow, normalize_description,
+    CommentAuthor, FieldValue, ItemState, ItemValues, Marker, Observed, OriginComment, Readback,
+    Side, SideScope, StatusMapping, Step, SyncField, Transition, Workflow, normalize_description,
 };
 use cairn_store::sync::RemoteRef;
 use chrono::{DateTime, Duration, Utc};
@@ -620,5 +620,149 @@ impl JiraSide {
             self.mapping.name_of(&current),
             self.mapping.name_of(&target)
         )))
+    }
+}
+
+impl JiraSide {
+    fn comment_url(&self, item: &RemoteRef, id: &str) -> String {
+        format!("{}?focusedCommentId={id}", self.browse_url(&item.key))
+    }
+
+    /// An issue's comments, oldest first, as GitLab Markdown.
+    pub async fn comments(&self, item: &RemoteRef) -> Result<Vec<OriginComment>, Failure> {
+        let comments = self
+            .client
+            .comments(&item.id)
+            .await
+            .map_err(|e| failure(&format!("reading the comments of {}", item.key), &e))?;
+        Ok(comments
+            .into_iter()
+            .filter_map(|c| {
+                let id = c.id.clone()?;
+                Some(OriginComment {
+                    url: self.comment_url(item, &id),
+                    author: CommentAuthor {
+                        name: c
+                            .author
+                            .as_ref()
+                            .and_then(|a| a.display_name.clone().or_else(|| a.name.clone()))
+                            .unwrap_or_default(),
+                        mapped: false,
+                    },
+                    body: description_markdown(Some(&c.body)),
+                    skip: false,
+                    id,
+                })
+            })
+            .collect())
+    }
+
+    fn comment_body(&self, markdown: &str) -> Value {
+        if self.cloud {
+            cairn_markup::markdown_to_adf(markdown)
+        } else {
+            Value::String(cairn_markup::markdown_to_wiki(markdown))
+        }
+    }
+
+    pub async fn create_comment(
+        &self,
+        item: &RemoteRef,
+        markdown: &str,
+    ) -> Result<String, Failure> {
+        let comment = self
+            .client
+            .add_comment_body(&item.id, self.comment_body(markdown))
+            .await
+            .map_err(|e| failure(&format!("adding a comment to {}", item.key), &e))?;
+        comment.id.ok_or_else(|| Failure::Retry {
+            message: format!("Jira added a comment to {} without naming it", item.key),
+            after: None,
+        })
+    }
+
+    /// False when the comment is gone.
+    pub async fn update_comment(
+        &self,
+        item: &RemoteRef,
+        id: &str,
+        markdown: &str,
+    ) -> Result<bool, Failure> {
+        match self
+            .client
+            .update_comment(&item.id, id, self.comment_body(markdown))
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.status() == Some(404) => Ok(false),
+            Err(e) => Err(failure(
+                &format!("editing comment {id} of {}", item.key),
+                &e,
+            )),
+        }
+    }
+
+    pub async fn delete_comment(&self, item: &RemoteRef, id: &str) -> Result<(), Failure> {
+        match self.client.delete_comment(&item.id, id).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.status() == Some(404) => Ok(()),
+            Err(e) => Err(failure(
+                &format!("deleting comment {id} of {}", item.key),
+                &e,
+            )),
+        }
+    }
+
+    /// The link to the twin is a remote link whose `globalId` names the
+    /// pair and the twin: looked for before it is written when an earlier
+    /// attempt may have written it, and Jira itself
+    /// updates rather than adds a link with a known `globalId`, so a retry
+    /// after a timeout never makes a second. Returns the link's id.
+    pub async fn ensure_backlink(
+        &self,
+        pair_id: i64,
+        item: &RemoteRef,
+        twin: &RemoteRef,
+        twin_tracker: &str,
+        look_first: bool,
+    ) -> Result<String, Failure> {
+        let global_id = backlink_global_id(pair_id, twin);
+        let what = format!("linking {} to {}", item.key, twin.key);
+        let found = if look_first {
+            self.client
+                .remote_link_by_global_id(&item.id, &global_id)
+                .await
+                .map_err(|e| failure(&what, &e))?
+        } else {
+            None
+        };
+        if let Some(link) = found {
+            return Ok(match link.get("id") {
+                Some(Value::Number(n)) => n.to_string(),
+                Some(Value::String(s)) => s.clone(),
+                _ => global_id,
+            });
+        }
+        let application = if twin_tracker == "GitLab" {
+            ("com.gitlab", "GitLab")
+        } else {
+            ("com.atlassian.jira", "Jira")
+        };
+        let title = format!("{} {}", twin_tracker, twin.key);
+        self.client
+            .put_remote_link_to(&item.id, &global_id, application, &twin.url, &title)
+            .await
+            .map_err(|e| failure(&what, &e))
+    }
+}
+
+/// The `globalId` of an item's link to its twin (Jira allows 255
+/// characters).
+pub(crate) fn backlink_global_id(pair_id: i64, twin: &RemoteRef) -> String {
+    let by_url = format!("cairn-sync:pair={pair_id}:{}", twin.url);
+    if by_url.chars().count() <= 255 {
+        by_url
+    } else {
+        format!("cairn-sync:pair={pair_id}:id={}", twin.id)
     }
 }

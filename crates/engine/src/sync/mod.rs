@@ -14,6 +14,7 @@
 //! (a lease in the database), not by an in-process lock, because it spans
 //! remote calls.
 
+mod comments;
 mod gitlab;
 mod item;
 mod jira;
@@ -401,6 +402,7 @@ impl SyncEngine {
                         &read,
                         verified.then_some(hint),
                         &[],
+                        false,
                         now,
                     )
                     .await?
@@ -463,6 +465,7 @@ impl SyncEngine {
                         &read,
                         verified.then_some(hint),
                         rendered,
+                        false,
                         now,
                     )
                     .await?
@@ -500,6 +503,49 @@ impl SyncEngine {
         Ok(noted)
     }
 
+    /// A comment was added, edited or deleted on an issue (a GitLab Note
+    /// Hook, a Jira comment event): every active pair linking the issue
+    /// carries its comments again. A comment that is Cairn's own copy or
+    /// link to the twin, known by the stored link, makes no job.
+    /// `project` is GitLab's numeric project id or Jira's project key,
+    /// `issue` the issue's id on that side (iid, Jira issue id).
+    pub async fn note_comment(
+        &self,
+        connection_id: i64,
+        project: &str,
+        issue: &str,
+        comment: &str,
+        now: DateTime<Utc>,
+    ) -> Result<usize, EngineError> {
+        let mut noted = 0;
+        for pair in self.store.sync_pairs_on_connection(connection_id).await? {
+            for side in [Side::Left, Side::Right] {
+                let spec = pair.side(side);
+                if spec.connection_id != connection_id || spec.project_id != project {
+                    continue;
+                }
+                if self
+                    .store
+                    .is_sync_comment_copy(pair.id, side, comment)
+                    .await?
+                    || self.store.is_sync_backlink(pair.id, side, comment).await?
+                {
+                    metrics::counter!("cairn_sync_echoes_total", "side" => side.as_str())
+                        .increment(1);
+                    continue;
+                }
+                let Some(item) = self.store.find_sync_item(pair.id, side, issue).await? else {
+                    continue;
+                };
+                if pair.settings.active && item.left.is_some() && item.right.is_some() {
+                    self.enqueue_item(item.id, now).await?;
+                    noted += 1;
+                }
+            }
+        }
+        Ok(noted)
+    }
+
     /// Notes one item of one pair; true when a job was enqueued. Without a
     /// hint (an unverified delivery) the event is only a reason to look:
     /// the job reads both sides. `rendered` names fields the delivery holds
@@ -515,6 +561,7 @@ impl SyncEngine {
         read: &RemoteItem,
         mut hint: Option<SyncHint>,
         rendered: &[SyncField],
+        from_scan: bool,
         now: DateTime<Utc>,
     ) -> Result<bool, EngineError> {
         if hint.is_none() {
@@ -534,7 +581,13 @@ impl SyncEngine {
                 })
                 .collect();
             let linked = existing.left.is_some() && existing.right.is_some();
-            if linked && changed.is_empty() {
+            // A scan that finds an item updated since it was last read, with
+            // no field changed, may have found a comment a webhook missed.
+            let moved = tracker_read_is_newer(&existing, side, read) && from_scan;
+            // Linked but never finished (an attempt died after linking,
+            // before its links and comments were written): look again.
+            let unfinished = existing.state == SyncItemState::Pending;
+            if linked && changed.is_empty() && !moved && !unfinished {
                 metrics::counter!("cairn_sync_echoes_total", "side" => side.as_str()).increment(1);
                 return Ok(false);
             }
@@ -580,6 +633,15 @@ fn scope_admits(pair: &SyncPair, side: Side, read: &RemoteItem) -> bool {
         _ => true,
     };
     created_ok && scope.admits_labels(read.labels.iter().map(String::as_str))
+}
+
+/// Whether a side's read is newer than the last one the item carried.
+fn tracker_read_is_newer(item: &SyncItem, side: Side, read: &RemoteItem) -> bool {
+    let last = match side {
+        Side::Left => item.left_updated_at,
+        Side::Right => item.right_updated_at,
+    };
+    last.is_none_or(|at| read.observed.updated_at > at)
 }
 
 /// A random name for this process's claims.

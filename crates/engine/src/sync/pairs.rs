@@ -79,6 +79,10 @@ pub struct PairInput {
     pub jira_issue_type: Option<String>,
     #[serde(default)]
     pub scan_interval_secs: Option<i64>,
+    /// Whether deleting a comment also deletes its copy on the other side
+    /// (default off).
+    #[serde(default)]
+    pub delete_comment_copies: bool,
 }
 
 /// A pair with how it is doing.
@@ -350,6 +354,7 @@ impl SyncEngine {
                 .unwrap_or_else(|| BTreeMap::from([("resolution".to_owned(), "Done".to_owned())])),
             jira_issue_type,
             scan_interval_secs: scan,
+            delete_comment_copies: input.delete_comment_copies,
         })
     }
 

@@ -139,7 +139,13 @@ impl SyncEngine {
                         item.remote(side)
                             .is_some_and(|r| !present[i].contains(&r.id))
                     });
-                if missing && item.state != cairn_core::sync::SyncItemState::Paused {
+                // GitLab sends nothing when a comment is deleted: a pair
+                // that deletes copies looks at every linked item.
+                let linked = item.left.is_some() && item.right.is_some();
+                let comments_due = pair.settings.delete_comment_copies && linked;
+                if (missing || comments_due)
+                    && item.state != cairn_core::sync::SyncItemState::Paused
+                {
                     self.enqueue_item(item.id, now).await?;
                 }
             }
@@ -163,7 +169,7 @@ impl SyncEngine {
         };
         for read in items {
             let hint = client.hint_of(side, read);
-            self.note(pair, side, tracker, read, Some(hint), &[], now)
+            self.note(pair, side, tracker, read, Some(hint), &[], true, now)
                 .await?;
         }
         Ok(())

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use cairn_connect::ConnectError;
 use cairn_core::sync::{
-    FieldValue, ItemValues, Marker, Observed, Readback, Side, SyncField, Verbatim,
+    FieldValue, ItemValues, Marker, Observed, OriginComment, Readback, Side, SyncField, Verbatim,
 };
 use cairn_store::sync::{RemoteRef, SyncHint, SyncPair};
 use chrono::{DateTime, Utc};
@@ -211,6 +211,72 @@ impl SideClient {
             marker: hint.marker.clone(),
             created_at: hint.created_at,
             labels: hint.observed.values.labels.iter().cloned().collect(),
+        }
+    }
+
+    /// An item's comments as GitLab Markdown, oldest first; those never
+    /// carried are marked `skip`.
+    pub async fn comments(
+        &self,
+        pair_id: i64,
+        item: &RemoteRef,
+    ) -> Result<Vec<OriginComment>, Failure> {
+        match self {
+            SideClient::GitLab(g) => g.comments(pair_id, item).await,
+            SideClient::Jira(j) => j.comments(item).await,
+        }
+    }
+
+    /// Adds a comment (GitLab Markdown, converted as descriptions are);
+    /// returns its id.
+    pub async fn create_comment(
+        &self,
+        item: &RemoteRef,
+        markdown: &str,
+    ) -> Result<String, Failure> {
+        match self {
+            SideClient::GitLab(g) => g.create_comment(item, markdown).await,
+            SideClient::Jira(j) => j.create_comment(item, markdown).await,
+        }
+    }
+
+    /// Rewrites a comment; false when it is gone.
+    pub async fn update_comment(
+        &self,
+        item: &RemoteRef,
+        id: &str,
+        markdown: &str,
+    ) -> Result<bool, Failure> {
+        match self {
+            SideClient::GitLab(g) => g.update_comment(item, id, markdown).await,
+            SideClient::Jira(j) => j.update_comment(item, id, markdown).await,
+        }
+    }
+
+    /// Deletes a comment; one already gone is no failure.
+    pub async fn delete_comment(&self, item: &RemoteRef, id: &str) -> Result<(), Failure> {
+        match self {
+            SideClient::GitLab(g) => g.delete_comment(item, id).await,
+            SideClient::Jira(j) => j.delete_comment(item, id).await,
+        }
+    }
+
+    /// Makes sure `item` links to its twin, looking first when an earlier
+    /// attempt may have written it (`look_first`); returns the link's id.
+    pub async fn ensure_backlink(
+        &self,
+        pair_id: i64,
+        item: &RemoteRef,
+        twin: &RemoteRef,
+        twin_tracker: &str,
+        look_first: bool,
+    ) -> Result<String, Failure> {
+        match self {
+            SideClient::GitLab(g) => g.ensure_backlink(pair_id, item, twin, look_first).await,
+            SideClient::Jira(j) => {
+                j.ensure_backlink(pair_id, item, twin, twin_tracker, look_first)
+                    .await
+            }
         }
     }
 

@@ -101,6 +101,8 @@ pub(crate) fn do_add_note(
         updated_at: now,
         internal,
     });
+    // A comment moves its issue's update time, as in GitLab.
+    i.updated_at = now;
     let (iid, iid_id, title) = (i.iid, i.id, i.title.clone());
     p.touch(now);
     gl.events.push(GlEvent {

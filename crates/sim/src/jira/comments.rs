@@ -94,13 +94,22 @@ fn comment_event(
     );
 }
 
-/// A comment body from a request: ADF (v3) or a wiki string (v2), not empty.
+/// The longest comment Jira takes, in characters.
+pub(crate) const MAX_COMMENT_CHARS: usize = 32_767;
+
+/// A comment body from a request: ADF (v3) or a wiki string (v2), not
+/// empty and, as Jira has it, at most 32,767 characters (a 400 with an
+/// error message otherwise).
 pub(crate) fn comment_body(body: Option<&Value>) -> Result<(String, Option<Value>), JErr> {
     let (text, adf) = body
         .and_then(|b| b.get("body"))
         .map(rich_in)
         .unwrap_or_default();
     match text {
+        Some(t) if t.chars().count() > MAX_COMMENT_CHARS => Err(JErr::msg(
+            StatusCode::BAD_REQUEST,
+            "The entered text is too long. It exceeds the allowed limit of 32,767 characters.",
+        )),
         Some(t) if !t.trim().is_empty() => Ok((t, adf)),
         _ => Err(JErr::field("comment", "Comment body can not be empty!")),
     }

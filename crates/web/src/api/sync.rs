@@ -100,6 +100,11 @@ pub(crate) struct PairRequest {
     /// How often the reconciliation scan runs (at least 60; default 300).
     #[serde(default)]
     scan_interval_secs: Option<i64>,
+    /// Comments travel both ways, with who wrote them; when this is true,
+    /// deleting a comment also deletes its copy on the other side
+    /// (default false: the copy stays).
+    #[serde(default)]
+    delete_comment_copies: bool,
 }
 
 fn parse_name<T>(
@@ -178,6 +183,7 @@ impl PairRequest {
             transition_defaults: self.transition_defaults,
             jira_issue_type: self.jira_issue_type,
             scan_interval_secs: self.scan_interval_secs,
+            delete_comment_copies: self.delete_comment_copies,
         })
     }
 }
@@ -250,6 +256,8 @@ pub(crate) struct PairResponse {
     transition_defaults: BTreeMap<String, String>,
     jira_issue_type: Option<String>,
     scan_interval_secs: i64,
+    /// Whether deleting a comment deletes its copy on the other side.
+    delete_comment_copies: bool,
     activated_at: Option<DateTime<Utc>>,
     /// How far each side's scan has read (the tracker's update time).
     left_scanned_to: Option<DateTime<Utc>>,
@@ -298,6 +306,7 @@ impl From<PairView> for PairResponse {
             transition_defaults: s.transition_defaults.clone(),
             jira_issue_type: s.jira_issue_type.clone(),
             scan_interval_secs: s.scan_interval_secs,
+            delete_comment_copies: s.delete_comment_copies,
             activated_at: pair.activated_at,
             left_scanned_to: pair.left_scanned_to,
             right_scanned_to: pair.right_scanned_to,
