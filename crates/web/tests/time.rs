@@ -100,6 +100,18 @@ async fn week(h: &Harness, token: &str, user: i64) -> (StatusCode, Value) {
     (reply.status, reply.body)
 }
 
+/// An admin's PUT of `body` to `path` is refused (422) naming `field`.
+async fn refused_naming(h: &Harness, path: &str, body: serde_json::Value, field: &str) {
+    let reply = h.call("PUT", path, Some(&h.admin.token), Some(body)).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text
+    );
+    assert_eq!(reply.body["error"]["field"], field, "{}", reply.text);
+}
+
 async fn time_through_the_api(backend: cairn_store::Backend) {
     let h = Harness::new(backend).await;
     let running = Running::server_and_worker(&h).await;
@@ -136,21 +148,7 @@ async fn time_through_the_api(backend: cairn_store::Backend) {
             "projects",
         ),
     ] {
-        let reply = h
-            .call(
-                "PUT",
-                "/api/v1/time/source",
-                Some(&h.admin.token),
-                Some(body),
-            )
-            .await;
-        assert_eq!(
-            reply.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{}",
-            reply.text
-        );
-        assert_eq!(reply.body["error"]["field"], field, "{}", reply.text);
+        refused_naming(&h, "/api/v1/time/source", body, field).await;
     }
     let reply = h
         .call("GET", "/api/v1/time/source", Some(&h.admin.token), None)
@@ -178,21 +176,7 @@ async fn time_through_the_api(backend: cairn_store::Backend) {
             "jira_connection_id",
         ),
     ] {
-        let reply = h
-            .call(
-                "PUT",
-                "/api/v1/time/dev-links",
-                Some(&h.admin.token),
-                Some(body),
-            )
-            .await;
-        assert_eq!(
-            reply.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{}",
-            reply.text
-        );
-        assert_eq!(reply.body["error"]["field"], field, "{}", reply.text);
+        refused_naming(&h, "/api/v1/time/dev-links", body, field).await;
     }
     let reply = h
         .call("GET", "/api/v1/time/dev-links", Some(&h.admin.token), None)

@@ -165,6 +165,21 @@ async fn new_okr(
     reply.body["id"].as_i64().expect("okr")
 }
 
+/// A shared connection to the simulated Jira, made with `token`; its id.
+async fn shared_jira(h: &Harness, token: &str, name: &str) -> i64 {
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/connections",
+            Some(token),
+            Some(json!({"kind": "jira", "name": name, "base_url": h.sim.jira_url(), "auth_kind": "basic",
+                "username": cairn_sim::DEFAULT_JIRA_EMAIL, "secret": cairn_sim::DEFAULT_JIRA_API_TOKEN, "shared": true})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    reply.body["id"].as_i64().expect("jira")
+}
+
 /// How many things the admin's `GET path` lists.
 async fn count(h: &Harness, path: &str) -> usize {
     h.call("GET", path, Some(&h.admin.token), None)
@@ -855,18 +870,7 @@ fn text_of(html: &str, class: &str) -> String {
 async fn hook_setup_shows_url_events_health_and_enables_real_time() {
     let h = Harness::new(cairn_store::Backend::Sqlite).await;
     let gitlab = h.gitlab_connection(&h.admin, "sim gitlab", true).await;
-    let jira = h
-        .call(
-            "POST",
-            "/api/v1/connections",
-            Some(&h.admin.token),
-            Some(json!({"kind": "jira", "name": "sim jira", "base_url": h.sim.jira_url(), "auth_kind": "basic",
-                   "username": cairn_sim::DEFAULT_JIRA_EMAIL, "secret": cairn_sim::DEFAULT_JIRA_API_TOKEN, "shared": true})),
-        )
-        .await
-        .body["id"]
-        .as_i64()
-        .expect("jira");
+    let jira = shared_jira(&h, &h.admin.token, "sim jira").await;
 
     // Members do not set hooks up.
     let member = Browser::sign_in(&h, &h.other.email).await;
@@ -1028,18 +1032,7 @@ async fn hook_setup_shows_url_events_health_and_enables_real_time() {
 async fn time_tracking_page_sets_the_source_connects_people_and_links() {
     let h = Harness::new(cairn_store::Backend::Sqlite).await;
     let gitlab = h.gitlab_connection(&h.admin, "sim gitlab", true).await;
-    let jira = h
-        .call(
-            "POST",
-            "/api/v1/connections",
-            Some(&h.admin.token),
-            Some(json!({"kind": "jira", "name": "sim jira", "base_url": h.sim.jira_url(), "auth_kind": "basic",
-                   "username": cairn_sim::DEFAULT_JIRA_EMAIL, "secret": cairn_sim::DEFAULT_JIRA_API_TOKEN, "shared": true})),
-        )
-        .await
-        .body["id"]
-        .as_i64()
-        .expect("jira");
+    let jira = shared_jira(&h, &h.admin.token, "sim jira").await;
     let alice = h
         .state
         .accounts
@@ -1871,19 +1864,7 @@ async fn every_page_route_for_every_kind_of_caller() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-    let jira = {
-        let reply = h
-            .call(
-                "POST",
-                "/api/v1/connections",
-                Some(&h.owner.token),
-                Some(json!({"kind": "jira", "name": "owner's jira", "base_url": h.sim.jira_url(), "auth_kind": "basic",
-                    "username": cairn_sim::DEFAULT_JIRA_EMAIL, "secret": cairn_sim::DEFAULT_JIRA_API_TOKEN, "shared": true})),
-            )
-            .await;
-        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
-        reply.body["id"].as_i64().expect("id")
-    };
+    let jira = shared_jira(&h, &h.owner.token, "owner's jira").await;
     let channel = admins_channel(&h, "pages").await;
     let signed = {
         let reply = h
