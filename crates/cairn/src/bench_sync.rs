@@ -103,6 +103,7 @@ async fn prepare(state: &AppState, sim: &cairn_sim::SimHandle) -> anyhow::Result
         jira_issue_type: None,
         scan_interval_secs: None,
         delete_comment_copies: false,
+        scan_overlap_secs: None,
     };
     let pair = state
         .sync

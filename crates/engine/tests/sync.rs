@@ -178,6 +178,7 @@ impl Harness {
             jira_issue_type: None,
             scan_interval_secs: None,
             delete_comment_copies: false,
+            scan_overlap_secs: None,
         }
     }
 
@@ -846,6 +847,7 @@ fn jira_input(h: &Harness, mapping: Option<Vec<cairn_engine::sync::StatusMapInpu
         jira_issue_type: None,
         scan_interval_secs: None,
         delete_comment_copies: false,
+        scan_overlap_secs: None,
     }
 }
 
@@ -1394,6 +1396,73 @@ async fn a_jira_delivery_outside_the_jql_scope_makes_no_twin(backend: Backend) {
     assert!(!titles.iter().any(|t| t == "Out of scope"), "{titles:?}");
 }
 
+/// The seed's time offset: a tracker that stamps a change earlier than
+/// changes the scan has already seen (its clock is behind, or its
+/// transaction was slow) is missed by a scan whose overlap is shorter than
+/// the gap, and found once the pair's overlap reaches back that far.
+async fn the_time_offset_reaches_changes_stamped_behind_the_last_scan(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let mut input = h.input();
+    input.scan_overlap_secs = Some(60);
+    let pair = h
+        .sync
+        .create_pair(&h.by, &input, Utc::now())
+        .await
+        .expect("pair")
+        .pair;
+    assert_eq!(pair.settings.scan_overlap_secs, 60);
+    h.create(LEFT, "Seen first", "").await;
+    h.settle(pair.id).await;
+    assert_eq!(titled(&h.issues(RIGHT).await, "Seen first").len(), 1);
+
+    let late = h.create(LEFT, "Stamped five minutes late", "").await;
+    let global_id = h
+        .issues(LEFT)
+        .await
+        .iter()
+        .find(|i| i.iid == late)
+        .expect("the late issue")
+        .id;
+    h.age(global_id, -chrono::Duration::minutes(5));
+    h.settle(pair.id).await;
+    assert!(
+        titled(&h.issues(RIGHT).await, "Stamped five minutes late").is_empty(),
+        "a 60 s overlap does not reach 5 minutes back"
+    );
+
+    input.scan_overlap_secs = Some(600);
+    let updated = h
+        .sync
+        .update_pair(&h.by, pair.id, &input, Utc::now())
+        .await
+        .expect("update");
+    assert_eq!(updated.pair.settings.scan_overlap_secs, 600);
+    h.settle(pair.id).await;
+    assert_eq!(
+        titled(&h.issues(RIGHT).await, "Stamped five minutes late").len(),
+        1,
+        "a 10 minute overlap finds it"
+    );
+
+    input.scan_overlap_secs = Some(86_401);
+    let refused = h
+        .sync
+        .update_pair(&h.by, pair.id, &input, Utc::now())
+        .await
+        .expect_err("over a day");
+    assert!(
+        refused.to_string().contains("scan_overlap_secs"),
+        "{refused}"
+    );
+    let stored = h
+        .store
+        .get_sync_pair(pair.id)
+        .await
+        .expect("read")
+        .expect("pair");
+    assert_eq!(stored.settings.scan_overlap_secs, 600, "nothing saved");
+}
+
 macro_rules! both_backends {
     ($($name:ident),*) => {
         mod sqlite {
@@ -1417,7 +1486,8 @@ both_backends!(
     a_deleted_issue_pauses_its_item_and_keeps_the_twin,
     a_flipping_field_trips_the_fuse,
     a_jira_rendering_never_overwrites_gitlab,
-    a_jira_delivery_outside_the_jql_scope_makes_no_twin
+    a_jira_delivery_outside_the_jql_scope_makes_no_twin,
+    the_time_offset_reaches_changes_stamped_behind_the_last_scan
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2333,6 +2333,7 @@ fn sync_pair(owner_id: i64, left: i64, right: i64) -> cairn_store::sync::SyncPai
         jira_issue_type: Some("10001".into()),
         scan_interval_secs: 300,
         delete_comment_copies: true,
+        scan_overlap_secs: 120,
     }
 }
 

@@ -157,6 +157,16 @@ async fn bad_pairs_are_refused_naming_the_field_and_nothing_is_saved() {
                 "right": {"connection_id": j, "project": "OPS"}}),
             "name",
         ),
+        (
+            json!({"name": "x", "left": {"connection_id": g, "project": PROJECT},
+                "right": {"connection_id": j, "project": "OPS"}, "scan_overlap_secs": -1}),
+            "scan_overlap_secs",
+        ),
+        (
+            json!({"name": "x", "left": {"connection_id": g, "project": PROJECT},
+                "right": {"connection_id": j, "project": "OPS"}, "scan_overlap_secs": 86_401}),
+            "scan_overlap_secs",
+        ),
     ];
     for (body, field) in cases {
         let reply = h
@@ -476,6 +486,19 @@ async fn a_failing_item_is_listed_and_retried_on_request() {
         .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);
     assert!(page.text.contains("Jira answered 5"), "{}", page.text);
+    // The seed's settings: the time offset and each side's server address.
+    assert!(
+        page.text
+            .contains("<dt>Time offset</dt><dd>120 s: each scan reads"),
+        "{}",
+        page.text
+    );
+    let jira_url = h.sim.jira_url().to_string();
+    assert!(
+        page.text.contains(jira_url.trim_end_matches('/')),
+        "{}",
+        page.text
+    );
     let retry_action = format!("/sync-pairs/{id}/items/{item_id}/retry");
     assert!(page.text.contains(&retry_action), "{}", page.text);
     assert!(

@@ -57,9 +57,10 @@ pub struct SyncSettings {
     /// How long a worker holds an item it works on before others may take
     /// it (it dies, say).
     pub claim: Duration,
-    /// How far back a scan reads beyond where the last one stopped, for
-    /// clocks that disagree (the seed's "time offset").
-    pub scan_overlap: Duration,
+    /// A pair's scan overlap unless it sets one: how far back a scan reads
+    /// beyond where the last one stopped, for clocks that disagree (the
+    /// seed's "time offset").
+    pub default_scan_overlap_secs: i64,
     /// How often a scan lists both sides' whole scope, to notice items
     /// deleted without a webhook.
     pub full_scan_every: Duration,
@@ -78,7 +79,7 @@ impl Default for SyncSettings {
         SyncSettings {
             http: HttpConfig::default(),
             claim: Duration::from_secs(120),
-            scan_overlap: Duration::from_secs(120),
+            default_scan_overlap_secs: 120,
             full_scan_every: Duration::from_secs(24 * 3600),
             default_scan_interval_secs: 300,
             min_scan_interval_secs: 60,

@@ -83,7 +83,15 @@ pub struct PairInput {
     /// (default off).
     #[serde(default)]
     pub delete_comment_copies: bool,
+    /// How far back each scan reads beyond the last one (the seed's time
+    /// offset); default the engine's.
+    #[serde(default)]
+    pub scan_overlap_secs: Option<i64>,
 }
+
+/// The longest scan overlap a pair may set: clocks a day apart are a
+/// misconfiguration to fix, not to work around by rereading a day each scan.
+pub const MAX_SCAN_OVERLAP_SECS: i64 = 24 * 3600;
 
 /// A pair with how it is doing.
 #[derive(Debug, Clone, Serialize)]
@@ -323,6 +331,15 @@ impl SyncEngine {
                 format!("at least {} seconds", self.settings.min_scan_interval_secs),
             ));
         }
+        let scan_overlap_secs = input
+            .scan_overlap_secs
+            .unwrap_or(self.settings.default_scan_overlap_secs);
+        if !(0..=MAX_SCAN_OVERLAP_SECS).contains(&scan_overlap_secs) {
+            return Err(EngineError::invalid(
+                "scan_overlap_secs",
+                format!("between 0 and {MAX_SCAN_OVERLAP_SECS} seconds (one day)"),
+            ));
+        }
         let jira = left_jira.or(right_jira);
         let (status_mapping, jira_issue_type) = match &jira {
             None => {
@@ -355,6 +372,7 @@ impl SyncEngine {
             jira_issue_type,
             scan_interval_secs: scan,
             delete_comment_copies: input.delete_comment_copies,
+            scan_overlap_secs,
         })
     }
 

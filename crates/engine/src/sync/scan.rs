@@ -27,8 +27,7 @@ impl SyncEngine {
             .created_after
             .or(pair.activated_at)
             .unwrap_or(started);
-        let overlap = chrono::Duration::from_std(self.settings.scan_overlap)
-            .unwrap_or(chrono::Duration::minutes(2));
+        let overlap = chrono::Duration::seconds(pair.settings.scan_overlap_secs.max(0));
         let mut counts = SyncCounts::default();
         let mut scanned_to = [pair.left_scanned_to, pair.right_scanned_to];
         for (i, side) in [Side::Left, Side::Right].into_iter().enumerate() {

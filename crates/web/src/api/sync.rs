@@ -105,6 +105,11 @@ pub(crate) struct PairRequest {
     /// (default false: the copy stays).
     #[serde(default)]
     delete_comment_copies: bool,
+    /// How far back each scan reads beyond where the last one stopped, in
+    /// seconds, for trackers whose clocks disagree with Cairn's (0 to
+    /// 86400; default 120).
+    #[serde(default)]
+    scan_overlap_secs: Option<i64>,
 }
 
 fn parse_name<T>(
@@ -184,6 +189,7 @@ impl PairRequest {
             jira_issue_type: self.jira_issue_type,
             scan_interval_secs: self.scan_interval_secs,
             delete_comment_copies: self.delete_comment_copies,
+            scan_overlap_secs: self.scan_overlap_secs,
         })
     }
 }
@@ -258,6 +264,8 @@ pub(crate) struct PairResponse {
     scan_interval_secs: i64,
     /// Whether deleting a comment deletes its copy on the other side.
     delete_comment_copies: bool,
+    /// How far back each scan reads beyond the last one, in seconds.
+    scan_overlap_secs: i64,
     activated_at: Option<DateTime<Utc>>,
     /// How far each side's scan has read (the tracker's update time).
     left_scanned_to: Option<DateTime<Utc>>,
@@ -307,6 +315,7 @@ impl From<PairView> for PairResponse {
             jira_issue_type: s.jira_issue_type.clone(),
             scan_interval_secs: s.scan_interval_secs,
             delete_comment_copies: s.delete_comment_copies,
+            scan_overlap_secs: s.scan_overlap_secs,
             activated_at: pair.activated_at,
             left_scanned_to: pair.left_scanned_to,
             right_scanned_to: pair.right_scanned_to,

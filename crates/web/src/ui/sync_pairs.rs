@@ -37,6 +37,8 @@ pub(crate) struct PairRow {
 pub(crate) struct SideRow {
     pub title: &'static str,
     pub connection: String,
+    /// The connection's address: the self-managed server, or the cloud.
+    pub connection_url: String,
     pub project: String,
     pub scope: String,
 }
@@ -101,6 +103,7 @@ struct PairPage {
     operations: Vec<OperationRow>,
     runs: Vec<RunRow>,
     conflicts: Vec<ConflictRow>,
+    settings: Vec<(&'static str, String)>,
 }
 
 fn side_title(side: Side) -> &'static str {
@@ -110,27 +113,70 @@ fn side_title(side: Side) -> &'static str {
     }
 }
 
+/// A connection as a pair's page names it.
+struct ConnectionName {
+    id: i64,
+    name: String,
+    base_url: String,
+}
+
 async fn connection_names(
     state: &AppState,
     who: &Authenticated,
-) -> Result<Vec<(i64, String)>, PageError> {
+) -> Result<Vec<ConnectionName>, PageError> {
     Ok(state
         .connections
         .list(who)
         .await?
         .into_iter()
-        .map(|c| (c.id, c.name))
+        .map(|c| ConnectionName {
+            id: c.id,
+            name: c.name,
+            base_url: c.base_url,
+        })
         .collect())
 }
 
-fn name_of(names: &[(i64, String)], id: i64) -> String {
-    names
-        .iter()
-        .find(|(c, _)| *c == id)
-        .map_or_else(|| format!("connection {id}"), |(_, n)| n.clone())
+fn connection_of(names: &[ConnectionName], id: i64) -> Option<&ConnectionName> {
+    names.iter().find(|c| c.id == id)
 }
 
-fn pair_row(view: &PairView, names: &[(i64, String)]) -> PairRow {
+fn name_of(names: &[ConnectionName], id: i64) -> String {
+    connection_of(names, id).map_or_else(|| format!("connection {id}"), |c| c.name.clone())
+}
+
+/// A pair's settings in words, as the seed names them where it does.
+fn settings_rows(pair: &SyncPair) -> Vec<(&'static str, String)> {
+    let s = &pair.settings;
+    let created_after = s.created_after.or(pair.activated_at).map_or_else(
+        || "items created after it is activated".to_owned(),
+        |at| format!("items created after {}", at.format("%Y-%m-%d %H:%M UTC")),
+    );
+    vec![
+        ("Brings across", created_after),
+        (
+            "Scans every",
+            format!("{} s, and on every webhook", s.scan_interval_secs),
+        ),
+        (
+            "Time offset",
+            format!(
+                "{} s: each scan reads that far back beyond the last one",
+                s.scan_overlap_secs
+            ),
+        ),
+        (
+            "Deleted comments",
+            if s.delete_comment_copies {
+                "their copies are deleted too".to_owned()
+            } else {
+                "their copies stay".to_owned()
+            },
+        ),
+    ]
+}
+
+fn pair_row(view: &PairView, names: &[ConnectionName]) -> PairRow {
     let s = &view.pair.settings;
     PairRow {
         id: view.pair.id,
@@ -153,7 +199,7 @@ fn pair_row(view: &PairView, names: &[(i64, String)]) -> PairRow {
     }
 }
 
-fn side_rows(pair: &SyncPair, names: &[(i64, String)]) -> Vec<SideRow> {
+fn side_rows(pair: &SyncPair, names: &[ConnectionName]) -> Vec<SideRow> {
     [Side::Left, Side::Right]
         .into_iter()
         .map(|side| {
@@ -161,6 +207,9 @@ fn side_rows(pair: &SyncPair, names: &[(i64, String)]) -> Vec<SideRow> {
             SideRow {
                 title: side_title(side),
                 connection: name_of(names, s.connection_id),
+                connection_url: connection_of(names, s.connection_id)
+                    .map(|c| c.base_url.clone())
+                    .unwrap_or_default(),
                 project: s.project.clone(),
                 scope: scope_text(&s.scope),
             }
@@ -171,7 +220,7 @@ fn side_rows(pair: &SyncPair, names: &[(i64, String)]) -> Vec<SideRow> {
 fn scope_text(scope: &cairn_core::sync::SideScope) -> String {
     match (&scope.jql, scope.labels.is_empty()) {
         (Some(jql), _) => format!("issues matching {jql}"),
-        (None, false) => format!("issues labelled {}", scope.labels.join(" or ")),
+        (None, false) => format!("issues labelled {}", scope.labels.join(" and ")),
         (None, true) => "every issue".to_owned(),
     }
 }
@@ -283,6 +332,7 @@ async fn pair_page(
         operations,
         runs,
         conflicts,
+        settings: settings_rows(&view.pair),
     })
 }
 
