@@ -16,7 +16,10 @@ use cairn_connect::outbound::{
     resolve_checked, slack, standard_webhooks, teams,
 };
 use cairn_core::goals::Status;
-use cairn_core::notify::{EventDetail, EventKind, NotificationEvent, OkrKind};
+use cairn_core::notify::{
+    EventDetail, EventKind, FailingSyncItem, Notification, NotificationEvent, OkrKind,
+    SyncFailingEvent, UnreachableSide,
+};
 use cairn_core::secret::Secret;
 use chrono::{TimeZone, Utc};
 use hmac::{Hmac, Mac};
@@ -146,7 +149,7 @@ async fn signed_webhook_arrives_with_body_and_headers_when_loopback_is_allowlist
     let event = status_changed();
     let msg_id = standard_webhooks::new_message_id();
     let now = Utc::now().timestamp();
-    let request = standard_webhooks::request(&event, &msg_id, now, &secret).unwrap();
+    let request = standard_webhooks::request(&event.clone().into(), &msg_id, now, &secret).unwrap();
 
     let outcome = loopback_allowed(Duration::from_secs(10))
         .send(&url(&format!("{base}/hook")), &request)
@@ -511,7 +514,10 @@ fn events_serialise_with_stable_names_and_round_trip() {
     let stale = serde_json::to_value(&all[2]).unwrap();
     assert_eq!(stale["failures"], 5);
     assert_eq!(stale["last_error"], "Jira answered 401");
-    assert_eq!(EventKind::ALL.len(), all.len());
+    assert_eq!(
+        EventKind::ALL.iter().filter(|k| k.is_about_okrs()).count(),
+        all.len()
+    );
 }
 
 /// Every mrkdwn text in a Slack body.
@@ -686,7 +692,7 @@ fn teams_message_is_an_adaptive_card_attachment() {
         "https://cairn.example.com/okrs/42?tab=progress&x=1"
     );
 
-    let request = teams::request(&status_changed());
+    let request = teams::request(&status_changed().into());
     assert_eq!(
         request.headers,
         [("content-type".to_owned(), "application/json".to_owned())]
@@ -699,7 +705,7 @@ fn teams_message_is_an_adaptive_card_attachment() {
 async fn slack_and_teams_requests_arrive_as_json() {
     let (base, log) = server().await;
     let outbound = loopback_allowed(Duration::from_secs(10));
-    let e = status_changed();
+    let e: Notification = status_changed().into();
     assert!(
         outbound
             .send(&url(&format!("{base}/slack")), &slack::request(&e))
@@ -721,4 +727,83 @@ async fn slack_and_teams_requests_arrive_as_json() {
     for s in &seen {
         assert_eq!(s.headers["content-type"], "application/json");
     }
+}
+
+fn sync_failing() -> SyncFailingEvent {
+    let at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 30, 0).unwrap();
+    SyncFailingEvent {
+        pair_id: 5,
+        pair_name: "Web <app> & OPS".into(),
+        pair_url: "https://cairn.example.com/sync-pairs/5".into(),
+        failing_count: 3,
+        failing_items: vec![FailingSyncItem {
+            left_key: Some("#12".into()),
+            right_key: Some("OPS-3".into()),
+            failing_since: at - chrono::Duration::hours(2),
+            last_error: "Jira answered 400: <summary> too long".into(),
+        }],
+        unreachable_sides: vec![UnreachableSide {
+            side: "right".into(),
+            connection_name: "Company Jira".into(),
+            error: "connection refused".into(),
+            since: at - chrono::Duration::hours(1),
+        }],
+        occurred_at: at,
+    }
+}
+
+/// A sync pair's trouble reads the same in every format: the pair, how
+/// many items fail, the unreachable side, the first item's error, and a
+/// button to the pair's page; the signed webhook's type is `sync.failing`.
+#[test]
+fn sync_failing_messages_name_the_pair_its_items_and_the_unreachable_side() {
+    let notification: Notification = sync_failing().into();
+    let slack_body: Value = serde_json::from_slice(&slack::request(&notification).body).unwrap();
+    let mut texts = Vec::new();
+    mrkdwn_texts(&slack_body, &mut texts);
+    let all = texts.join("\n");
+    assert!(
+        all.contains("Web &lt;app&gt; &amp; OPS"),
+        "escaped pair name: {all}"
+    );
+    assert!(all.contains("*Failing for over an hour*\n3"), "{all}");
+    assert!(
+        all.contains("*Unreachable (right side)*\nCompany Jira: connection refused"),
+        "{all}"
+    );
+    assert!(all.contains("*#12 ↔ OPS-3*"), "{all}");
+    assert_eq!(
+        slack_body["blocks"][0]["text"]["text"],
+        "Sync pair Web <app> & OPS is failing"
+    );
+    let button = slack_body["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["type"] == "actions")
+        .expect("a button");
+    assert_eq!(
+        button["elements"][0]["url"],
+        "https://cairn.example.com/sync-pairs/5"
+    );
+
+    let teams_body: Value = serde_json::from_slice(&teams::request(&notification).body).unwrap();
+    let card = &teams_body["attachments"][0]["content"];
+    assert_eq!(card["body"][0]["color"], "Attention");
+    let facts = card["body"][2]["facts"].as_array().unwrap();
+    assert!(facts.contains(&json!({"title": "Sync pair", "value": "Web <app> & OPS"})));
+    assert!(facts.contains(
+        &json!({"title": "#12 ↔ OPS-3", "value": "Jira answered 400: <summary> too long"})
+    ));
+    assert_eq!(
+        card["actions"][0]["url"],
+        "https://cairn.example.com/sync-pairs/5"
+    );
+
+    let payload = standard_webhooks::payload(&notification);
+    assert_eq!(payload["type"], "sync.failing");
+    assert_eq!(payload["timestamp"], "2026-03-02T09:30:00Z");
+    assert_eq!(payload["data"]["kind"], "sync_failing");
+    assert_eq!(payload["data"]["pair_id"], 5);
+    assert_eq!(payload["data"]["failing_items"][0]["right_key"], "OPS-3");
 }

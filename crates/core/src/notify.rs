@@ -1,6 +1,6 @@
-//! Notifications out: what happened to an OKR, said once in a form every
-//! channel (Slack, Teams, a signed webhook) renders, and the schedule on
-//! which a failed delivery is tried again.
+//! Notifications out: what happened to an OKR or a sync pair, said once in
+//! a form every channel (Slack, Teams, a signed webhook) renders, and the
+//! schedule on which a failed delivery is tried again.
 //!
 //! Pure: the engine builds a [`NotificationEvent`] from an assessment and
 //! stores it as a job payload; `cairn_connect::outbound` turns it into a
@@ -58,17 +58,27 @@ pub enum EventKind {
     LinkFailing,
     /// A connection the OKR's data is read through is unhealthy.
     ConnectionUnhealthy,
+    /// A sync pair's items have been failing for a while, or one of its
+    /// sides cannot be reached: about a pair, not an OKR.
+    SyncFailing,
 }
 
 impl EventKind {
     /// Every kind, in declaration order (for pickers and round-trip tests).
-    pub const ALL: [EventKind; 5] = [
+    pub const ALL: [EventKind; 6] = [
         EventKind::StatusChanged,
         EventKind::TargetReached,
         EventKind::LinkStale,
         EventKind::LinkFailing,
         EventKind::ConnectionUnhealthy,
+        EventKind::SyncFailing,
     ];
+
+    /// Whether events of this kind are about an OKR, so a subscription to
+    /// one OKR (or its subtree) can hear them.
+    pub fn is_about_okrs(self) -> bool {
+        !matches!(self, EventKind::SyncFailing)
+    }
 
     /// The stable name, e.g. `status_changed`.
     pub fn as_str(self) -> &'static str {
@@ -78,6 +88,7 @@ impl EventKind {
             EventKind::LinkStale => "link_stale",
             EventKind::LinkFailing => "link_failing",
             EventKind::ConnectionUnhealthy => "connection_unhealthy",
+            EventKind::SyncFailing => "sync_failing",
         }
     }
 
@@ -87,7 +98,8 @@ impl EventKind {
     }
 
     /// The hierarchical event type of signed webhooks (Standard Webhooks'
-    /// `type`), e.g. `okr.status_changed`: every event is about an OKR.
+    /// `type`), e.g. `okr.status_changed`, `sync.failing`: named after what
+    /// the event is about.
     pub fn webhook_type(self) -> &'static str {
         match self {
             EventKind::StatusChanged => "okr.status_changed",
@@ -95,6 +107,7 @@ impl EventKind {
             EventKind::LinkStale => "okr.link_stale",
             EventKind::LinkFailing => "okr.link_failing",
             EventKind::ConnectionUnhealthy => "okr.connection_unhealthy",
+            EventKind::SyncFailing => "sync.failing",
         }
     }
 }
@@ -355,6 +368,160 @@ pub fn summary(event: &NotificationEvent) -> Summary {
     }
 }
 
+/// A synced item that has been failing, as a sync event names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailingSyncItem {
+    /// The item's key on each side, once it exists there (`#12`, `OPS-3`).
+    pub left_key: Option<String>,
+    pub right_key: Option<String>,
+    pub failing_since: DateTime<Utc>,
+    pub last_error: String,
+}
+
+/// A side of a pair its scan could not reach.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnreachableSide {
+    /// `left` or `right`.
+    pub side: String,
+    pub connection_name: String,
+    pub error: String,
+    pub since: DateTime<Utc>,
+}
+
+/// One notification about one sync pair: its items have been failing for
+/// a while, or a side cannot be reached. Said once per episode: the pair
+/// is heard from again only after it recovered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename = "sync_failing")]
+pub struct SyncFailingEvent {
+    pub pair_id: i64,
+    pub pair_name: String,
+    /// Absolute URL of the pair's page in Cairn.
+    pub pair_url: String,
+    /// How many items have been failing for longer than the threshold.
+    pub failing_count: u32,
+    /// The first few of them, oldest failure first.
+    pub failing_items: Vec<FailingSyncItem>,
+    pub unreachable_sides: Vec<UnreachableSide>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+impl SyncFailingEvent {
+    /// The item keys as people read them: "#12 ↔ OPS-3".
+    pub fn item_name(item: &FailingSyncItem) -> String {
+        match (&item.left_key, &item.right_key) {
+            (Some(l), Some(r)) => format!("{l} ↔ {r}"),
+            (Some(k), None) | (None, Some(k)) => k.clone(),
+            (None, None) => "an item".to_owned(),
+        }
+    }
+}
+
+/// What a channel delivers: an event about an OKR or about a sync pair.
+/// Stored untagged so deliveries queued before sync events existed still
+/// read as OKR events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Notification {
+    Okr(NotificationEvent),
+    Sync(SyncFailingEvent),
+}
+
+impl From<NotificationEvent> for Notification {
+    fn from(event: NotificationEvent) -> Self {
+        Notification::Okr(event)
+    }
+}
+
+impl From<SyncFailingEvent> for Notification {
+    fn from(event: SyncFailingEvent) -> Self {
+        Notification::Sync(event)
+    }
+}
+
+impl Notification {
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Notification::Okr(event) => event.kind(),
+            Notification::Sync(_) => EventKind::SyncFailing,
+        }
+    }
+
+    pub fn occurred_at(&self) -> DateTime<Utc> {
+        match self {
+            Notification::Okr(event) => event.occurred_at,
+            Notification::Sync(event) => event.occurred_at,
+        }
+    }
+
+    /// The Cairn page the message's button opens.
+    pub fn url(&self) -> &str {
+        match self {
+            Notification::Okr(event) => &event.okr_url,
+            Notification::Sync(event) => &event.pair_url,
+        }
+    }
+
+    /// Replaces the page link (made absolute by the fan-out).
+    pub fn set_url(&mut self, url: String) {
+        match self {
+            Notification::Okr(event) => event.okr_url = url,
+            Notification::Sync(event) => event.pair_url = url,
+        }
+    }
+
+    /// The headline, sentence and colour every format starts from.
+    pub fn summary(&self) -> Summary {
+        match self {
+            Notification::Okr(event) => summary(event),
+            Notification::Sync(event) => sync_summary(event),
+        }
+    }
+}
+
+/// The headline and sentence of a sync pair's trouble.
+pub fn sync_summary(event: &SyncFailingEvent) -> Summary {
+    let name = event.pair_name.trim();
+    let mut parts = Vec::new();
+    for side in &event.unreachable_sides {
+        parts.push(format!(
+            "its {} side ({}) cannot be reached: {}",
+            side.side,
+            side.connection_name.trim(),
+            one_line(&side.error)
+        ));
+    }
+    if event.failing_count > 0 {
+        let items = if event.failing_count == 1 {
+            "1 item has".to_owned()
+        } else {
+            format!("{} items have", event.failing_count)
+        };
+        let first = event
+            .failing_items
+            .first()
+            .map_or_else(String::new, |item| {
+                format!(
+                    " (first {}: {})",
+                    SyncFailingEvent::item_name(item),
+                    one_line(&item.last_error)
+                )
+            });
+        parts.push(format!("{items} been failing for over an hour{first}"));
+    }
+    let title = format!("Sync pair {name} is failing");
+    let text = if parts.is_empty() {
+        format!("{title}.")
+    } else {
+        format!("Sync pair {name}: {}.", parts.join("; "))
+    };
+    Summary {
+        title,
+        text,
+        colour: Colour::Red,
+    }
+}
+
 /// Collapses whitespace so an error message fits on one line.
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -470,17 +637,67 @@ mod tests {
         }
     }
 
+    fn sync_event() -> SyncFailingEvent {
+        let at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 30, 0).unwrap();
+        SyncFailingEvent {
+            pair_id: 3,
+            pair_name: "Checkout ↔ OPS".into(),
+            pair_url: "/sync-pairs/3".into(),
+            failing_count: 2,
+            failing_items: vec![FailingSyncItem {
+                left_key: Some("#12".into()),
+                right_key: Some("OPS-3".into()),
+                failing_since: at - chrono::Duration::hours(2),
+                last_error: "Jira answered 500:\n  try later".into(),
+            }],
+            unreachable_sides: vec![UnreachableSide {
+                side: "right".into(),
+                connection_name: "Acme Jira".into(),
+                error: "connection refused".into(),
+                since: at - chrono::Duration::hours(1),
+            }],
+            occurred_at: at,
+        }
+    }
+
+    #[test]
+    fn sync_events_say_what_fails_and_read_back_as_themselves() {
+        let event = Notification::Sync(sync_event());
+        let s = event.summary();
+        assert_eq!(s.title, "Sync pair Checkout ↔ OPS is failing");
+        assert_eq!(
+            s.text,
+            "Sync pair Checkout ↔ OPS: its right side (Acme Jira) cannot be reached: connection refused; \
+             2 items have been failing for over an hour (first #12 ↔ OPS-3: Jira answered 500: try later)."
+        );
+        assert_eq!(s.colour, Colour::Red);
+        assert_eq!(event.kind(), EventKind::SyncFailing);
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["kind"], "sync_failing");
+        assert_eq!(serde_json::from_value::<Notification>(json).unwrap(), event);
+        // An OKR event stored before sync events existed reads as one.
+        let okr = serde_json::to_value(event(EventDetail::TargetReached)).unwrap();
+        assert!(matches!(
+            serde_json::from_value::<Notification>(okr).unwrap(),
+            Notification::Okr(_)
+        ));
+        assert!(!EventKind::SyncFailing.is_about_okrs());
+    }
+
     #[test]
     fn event_kinds_round_trip_through_their_names() {
         for kind in EventKind::ALL {
             assert_eq!(kind.as_str().parse::<EventKind>(), Ok(kind));
             assert_eq!(kind.to_string(), kind.as_str());
-            assert_eq!(
-                kind.webhook_type(),
-                format!("okr.{}", kind.as_str()),
-                "webhook types are the kind under okr."
-            );
+            if kind.is_about_okrs() {
+                assert_eq!(
+                    kind.webhook_type(),
+                    format!("okr.{}", kind.as_str()),
+                    "OKR webhook types are the kind under okr."
+                );
+            }
         }
+        assert_eq!(EventKind::SyncFailing.webhook_type(), "sync.failing");
         assert_eq!(
             "status-changed".parse::<EventKind>(),
             Err(UnknownEventKind("status-changed".into()))

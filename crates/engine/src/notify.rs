@@ -23,7 +23,9 @@ use cairn_connect::outbound::{
 };
 use cairn_core::authz::Action;
 use cairn_core::goals::Status;
-use cairn_core::notify::{EventDetail, EventKind, NotificationEvent, OkrKind, next_delivery_delay};
+use cairn_core::notify::{
+    EventDetail, EventKind, Notification, NotificationEvent, OkrKind, next_delivery_delay,
+};
 use cairn_core::secret::Secret;
 use cairn_store::goals::Okr;
 use cairn_store::notify::{
@@ -95,19 +97,29 @@ pub(crate) fn okr_event(okr: &Okr, detail: EventDetail, now: DateTime<Utc>) -> N
     }
 }
 
-/// Enqueues the fan-out job of an event inside the transaction of the
-/// change that caused it, when an enabled channel subscribes to its kind.
+/// Enqueues the fan-out job of an OKR's event inside the transaction of
+/// the change that caused it, when an enabled channel subscribes to its
+/// kind.
 pub(crate) async fn enqueue_event(
     tx: &mut dyn StoreTx,
     event: &NotificationEvent,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    enqueue_notification(tx, &Notification::Okr(event.clone()), now).await
+}
+
+/// Enqueues the fan-out job of any notification (see [`enqueue_event`]).
+pub(crate) async fn enqueue_notification(
+    tx: &mut dyn StoreTx,
+    notification: &Notification,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     // Nobody listens for this kind: no job (a fan-out per status change
     // would double the job queue's work when no channel exists).
-    if !tx.anyone_subscribed(event.kind()).await? {
+    if !tx.anyone_subscribed(notification.kind()).await? {
         return Ok(());
     }
-    let payload = serde_json::to_value(event)
+    let payload = serde_json::to_value(notification)
         .map_err(|e| StoreError::InvalidData(format!("notification event: {e}")))?;
     tx.enqueue(
         &NewJob::new(FANOUT_KIND, payload, now).with_max_attempts(5),
@@ -517,7 +529,7 @@ impl Notifier {
             detail: EventDetail::TargetReached,
         };
         let webhook_id = standard_webhooks::new_message_id();
-        let outcome = self.send(&channel, &event, &webhook_id, now).await;
+        let outcome = self.send(&channel, &event.into(), &webhook_id, now).await;
         Ok(attempt_of(0, 1, now, &outcome))
     }
 
@@ -571,6 +583,7 @@ impl Notifier {
         {
             return Err(EngineError::invalid("okr_id", "no such OKR"));
         }
+        let about_okr = input.okr_id.is_some();
         let mut events = BTreeSet::new();
         for name in &input.events {
             let kind = EventKind::parse(name.trim()).ok_or_else(|| {
@@ -583,10 +596,23 @@ impl Notifier {
                     ),
                 )
             })?;
+            if about_okr && !kind.is_about_okrs() {
+                return Err(EngineError::invalid(
+                    "events",
+                    format!(
+                        "`{}` is about sync pairs, not OKRs: subscribe to it without an OKR",
+                        kind.as_str()
+                    ),
+                ));
+            }
             events.insert(kind);
         }
+        // No kinds named: every kind the subscription can hear.
         let events: Vec<EventKind> = if events.is_empty() {
-            EventKind::ALL.to_vec()
+            EventKind::ALL
+                .into_iter()
+                .filter(|k| !about_okr || k.is_about_okrs())
+                .collect()
         } else {
             events.into_iter().collect()
         };
@@ -688,8 +714,16 @@ impl Notifier {
         }
     }
 
-    /// The subscriptions' channels that hear about `event`, each once.
-    async fn matching_channels(&self, event: &NotificationEvent) -> Result<Vec<i64>, StoreError> {
+    /// The subscriptions' channels that hear about `notification`, each
+    /// once: an OKR's event reaches subscriptions on it, on an ancestor
+    /// with its subtree, and those without an OKR; a sync pair's event
+    /// reaches only those without an OKR.
+    async fn matching_channels(&self, notification: &Notification) -> Result<Vec<i64>, StoreError> {
+        let Notification::Okr(event) = notification else {
+            return self
+                .subscribed_channels(notification.kind(), |s| s.okr_id.is_none())
+                .await;
+        };
         // The OKRs the event is about and their ancestors: a subscription
         // on one of them, or with its subtree on an ancestor, covers it.
         let mut about = vec![event.okr_id];
@@ -717,6 +751,20 @@ impl Notifier {
                     .and_then(|o| o.fields.parent_id);
             }
         }
+        self.subscribed_channels(event.kind(), |s| match s.okr_id {
+            None => true,
+            Some(id) => about.contains(&id) || (s.include_subtree && ancestors.contains(&id)),
+        })
+        .await
+    }
+
+    /// Enabled channels with a subscription to `kind` that `covers`
+    /// admits.
+    async fn subscribed_channels(
+        &self,
+        kind: EventKind,
+        covers: impl Fn(&Subscription) -> bool,
+    ) -> Result<Vec<i64>, StoreError> {
         let enabled: BTreeSet<i64> = self
             .store
             .list_channels()
@@ -730,11 +778,8 @@ impl Notifier {
             .list_subscriptions(None)
             .await?
             .into_iter()
-            .filter(|s| s.events.contains(&event.kind()))
-            .filter(|s| match s.okr_id {
-                None => true,
-                Some(id) => about.contains(&id) || (s.include_subtree && ancestors.contains(&id)),
-            })
+            .filter(|s| s.events.contains(&kind))
+            .filter(|s| covers(s))
             .map(|s| s.channel_id)
             .filter(|id| enabled.contains(id))
             .collect();
@@ -742,9 +787,9 @@ impl Notifier {
     }
 
     async fn fan_out(&self, job: &Job) -> Result<(), JobError> {
-        let mut event: NotificationEvent = serde_json::from_value(job.payload.clone())
+        let mut event: Notification = serde_json::from_value(job.payload.clone())
             .map_err(|e| JobError::Permanent(format!("not a notification event: {e}")))?;
-        event.okr_url = self.absolute(&event.okr_url);
+        event.set_url(self.absolute(event.url()));
         let channels = self.matching_channels(&event).await.map_err(retry)?;
         if channels.is_empty() {
             return Ok(());
@@ -778,7 +823,7 @@ impl Notifier {
     async fn send(
         &self,
         channel: &Channel,
-        event: &NotificationEvent,
+        event: &Notification,
         webhook_id: &str,
         now: DateTime<Utc>,
     ) -> DeliveryOutcome {
@@ -881,7 +926,7 @@ impl Notifier {
             tx.commit().await.map_err(retry)?;
             return Ok(());
         }
-        let event: NotificationEvent = serde_json::from_value(delivery.payload.clone())
+        let event: Notification = serde_json::from_value(delivery.payload.clone())
             .map_err(|e| JobError::Permanent(format!("not a notification event: {e}")))?;
         let outcome = self.send(&channel, &event, &delivery.webhook_id, now).await;
         let done = Utc::now();

@@ -71,6 +71,12 @@ pub struct SyncPair {
     /// When the scan last listed each side's whole scope (deletions).
     pub full_scanned_at: Option<DateTime<Utc>>,
     pub activated_at: Option<DateTime<Utc>>,
+    /// Since when a scan has not reached one of its sides (cleared by a
+    /// scan that reaches both).
+    pub unreachable_since: Option<DateTime<Utc>>,
+    /// When people were last told the pair is failing; cleared once it
+    /// recovers, so each episode is told once.
+    pub failing_notified_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -132,6 +138,8 @@ pub struct SyncItem {
     pub failures: i64,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub last_synced_at: Option<DateTime<Utc>>,
+    /// Since when it has been failing without a success in between.
+    pub failing_since: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -263,6 +271,14 @@ pub trait SyncStore: Send + Sync {
     async fn sync_item_counts(&self, pair_id: i64) -> Result<SyncItemCounts>;
     /// Failing items whose next attempt is due, of active pairs.
     async fn due_sync_items(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<SyncItem>>;
+    /// How many of a pair's items have been failing since before
+    /// `failing_before`, and the first `limit` of them, oldest first.
+    async fn long_failing_sync_items(
+        &self,
+        pair_id: i64,
+        failing_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<(i64, Vec<SyncItem>)>;
     /// Makes `owner` the only one working on the item until `until`;
     /// false while someone else holds it.
     async fn claim_sync_item(
@@ -333,6 +349,16 @@ pub trait SyncTx: Send {
     ) -> Result<()>;
     /// Records a scan that listed both sides' whole scope.
     async fn save_sync_full_scan(&mut self, id: i64, at: DateTime<Utc>) -> Result<()>;
+    /// Records since when a scan has not reached one of a pair's sides.
+    async fn save_sync_unreachable(
+        &mut self,
+        id: i64,
+        unreachable_since: Option<DateTime<Utc>>,
+    ) -> Result<()>;
+    /// `Some(at)`: notes that people were told the pair fails, unless they
+    /// were already told in this episode; true if this call noted it (so
+    /// of two scans at once, one tells). `None`: the episode is over.
+    async fn set_sync_failing_told(&mut self, id: i64, at: Option<DateTime<Utc>>) -> Result<bool>;
 
     /// Notes that an item was seen on `side`: a pending item is added
     /// unless the pair links it already, and `hint` replaces the stored
@@ -444,10 +470,11 @@ macro_rules! impl_sync {
             left_project_id, left_scope, right_connection_id, right_project, right_project_id, right_scope, \
             created_after, fields, status_mapping, transition_defaults, jira_issue_type, workflows, \
             scan_interval_secs, left_scanned_to, right_scanned_to, next_scan_at, full_scanned_at, activated_at, created_at, updated_at, \
+            unreachable_since, failing_notified_at, \
             delete_comment_copies, scan_overlap_secs";
         const ITEM_COLUMNS: &str = "id, pair_id, left_id, left_key, left_url, right_id, right_key, right_url, \
             state, shadow, fuse, hint, hint_at, left_updated_at, right_updated_at, last_error, failures, \
-            next_attempt_at, last_synced_at, created_at, updated_at";
+            next_attempt_at, last_synced_at, failing_since, created_at, updated_at";
         const OPERATION_COLUMNS: &str =
             "id, pair_id, item_id, side, kind, fields, state, remote_id, error, created_at, finished_at";
 
@@ -491,6 +518,8 @@ macro_rules! impl_sync {
                 next_scan_at: opt_from_db(row.try_get("next_scan_at")?)?,
                 full_scanned_at: opt_from_db(row.try_get("full_scanned_at")?)?,
                 activated_at: opt_from_db(row.try_get("activated_at")?)?,
+                unreachable_since: opt_from_db(row.try_get("unreachable_since")?)?,
+                failing_notified_at: opt_from_db(row.try_get("failing_notified_at")?)?,
                 created_at: from_db(row.try_get("created_at")?)?,
                 updated_at: from_db(row.try_get("updated_at")?)?,
             })
@@ -530,6 +559,7 @@ macro_rules! impl_sync {
                 failures: row.try_get("failures")?,
                 next_attempt_at: opt_from_db(row.try_get("next_attempt_at")?)?,
                 last_synced_at: opt_from_db(row.try_get("last_synced_at")?)?,
+                failing_since: opt_from_db(row.try_get("failing_since")?)?,
                 created_at: from_db(row.try_get("created_at")?)?,
                 updated_at: from_db(row.try_get("updated_at")?)?,
             })
@@ -669,6 +699,32 @@ macro_rules! impl_sync {
                     .fetch_all(&self.pool)
                     .await?;
                 rows.iter().map(sync_item_from_row).collect()
+            }
+
+            async fn long_failing_sync_items(
+                &self,
+                pair_id: i64,
+                failing_before: DateTime<Utc>,
+                limit: u32,
+            ) -> Result<(i64, Vec<crate::sync::SyncItem>)> {
+                let count: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM sync_items WHERE pair_id = $1 AND state = 'failing' AND failing_since <= $2",
+                )
+                .bind(pair_id)
+                .bind(to_db(failing_before))
+                .fetch_one(&self.pool)
+                .await?;
+                let sql = format!(
+                    "SELECT {ITEM_COLUMNS} FROM sync_items WHERE pair_id = $1 AND state = 'failing' \
+                     AND failing_since <= $2 ORDER BY failing_since, id LIMIT $3"
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(pair_id)
+                    .bind(to_db(failing_before))
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok((count, rows.iter().map(sync_item_from_row).collect::<Result<_>>()?))
             }
 
             async fn claim_sync_item(
@@ -994,6 +1050,40 @@ macro_rules! impl_sync {
                 Ok(())
             }
 
+            async fn save_sync_unreachable(
+                &mut self,
+                id: i64,
+                unreachable_since: Option<DateTime<Utc>>,
+            ) -> Result<()> {
+                sqlx::query("UPDATE sync_pairs SET unreachable_since = $1 WHERE id = $2")
+                    .bind(unreachable_since.map(to_db))
+                    .bind(id)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(())
+            }
+
+            async fn set_sync_failing_told(
+                &mut self,
+                id: i64,
+                at: Option<DateTime<Utc>>,
+            ) -> Result<bool> {
+                let done = match at {
+                    Some(at) => sqlx::query(
+                        "UPDATE sync_pairs SET failing_notified_at = $1 WHERE id = $2 AND failing_notified_at IS NULL",
+                    )
+                    .bind(to_db(at))
+                    .bind(id)
+                    .execute(&mut *self.tx)
+                    .await?,
+                    None => sqlx::query("UPDATE sync_pairs SET failing_notified_at = NULL WHERE id = $1")
+                        .bind(id)
+                        .execute(&mut *self.tx)
+                        .await?,
+                };
+                Ok(done.rows_affected() > 0)
+            }
+
             async fn note_sync_item(
                 &mut self,
                 pair_id: i64,
@@ -1065,6 +1155,7 @@ macro_rules! impl_sync {
                     "UPDATE sync_items SET left_id = $1, left_key = $2, left_url = $3, right_id = $4, right_key = $5, \
                      right_url = $6, state = $7, shadow = $8, fuse = $9, left_updated_at = $10, right_updated_at = $11, \
                      last_error = $12, failures = $13, next_attempt_at = $14, last_synced_at = $15, updated_at = $16, \
+                     failing_since = CASE WHEN $7 = 'failing' THEN COALESCE(failing_since, $16) ELSE NULL END, \
                      hint = CASE WHEN hint_at = $17 THEN NULL ELSE hint END, \
                      hint_at = CASE WHEN hint_at = $17 THEN NULL ELSE hint_at END, \
                      lease_owner = CASE WHEN lease_owner = $18 THEN NULL ELSE lease_owner END, \

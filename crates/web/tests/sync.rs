@@ -794,3 +794,178 @@ async fn webhooks_carry_comments_both_ways() {
     .await;
     running.stop().await;
 }
+
+/// `sync_failing`: a pair whose Jira side is down and whose item fails is
+/// told once to a channel subscribed without an OKR, with the pair, the
+/// unreachable side and the item; later scans of the same episode tell
+/// nothing more; once the pair is well again, the next episode is told
+/// anew. A subscription to one OKR cannot take the kind.
+async fn sync_failing_is_told_once_per_episode(backend: cairn_store::Backend) {
+    use cairn_sim::{FaultKind, FaultSpec, Service};
+    let h = Harness::new(backend)
+        .await
+        .with_loopback_notify(std::time::Duration::from_secs(3600));
+    let receiver = common::Receiver::start().await;
+    let running = Running::worker(&h).await;
+    let (g, j) = (gitlab(&h).await, jira(&h).await);
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/channels",
+            Some(&h.admin.token),
+            Some(json!({"name": "ops", "kind": "slack", "url": receiver.url("/slack")})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let channel = reply.body["id"].as_i64().expect("channel");
+    let period = common::period(&h).await;
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/okrs",
+            Some(&h.owner.token),
+            Some(
+                json!({"kind": "key_result", "title": "Any", "period_id": period,
+                "measure": {"mode": "percent_complete"}, "progress_source": "check_in"}),
+            ),
+        )
+        .await;
+    let okr = reply.body["id"].as_i64().expect("okr");
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/subscriptions",
+            Some(&h.admin.token),
+            Some(json!({"channel_id": channel, "okr_id": okr, "events": ["sync_failing"]})),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text
+    );
+    assert_eq!(reply.body["error"]["field"], "events", "{}", reply.text);
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/subscriptions",
+            Some(&h.admin.token),
+            Some(json!({"channel_id": channel, "events": ["sync_failing"]})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/sync-pairs",
+            Some(&h.owner.token),
+            Some(pair(g, j, true)),
+        )
+        .await;
+    let id = reply.body["id"].as_i64().expect("id");
+    let created = h
+        .control(
+            "gitlab/issues",
+            json!({"project": PROJECT, "title": "Fails while Jira is down"}),
+        )
+        .await;
+    assert!(created["iid"].as_u64().is_some(), "{created}");
+    let mut down = FaultSpec::new(Service::Jira, FaultKind::ServerError);
+    down.count = Some(100_000);
+    h.sim.inject(&down);
+    let told = |n: usize| {
+        let receiver = &receiver;
+        let h = &h;
+        async move {
+            h.state.sync.scan(id).await.expect("scan");
+            receiver.received("/slack").len() >= n
+        }
+    };
+    eventually("the channel hears the pair is failing", || told(1)).await;
+    let text = receiver.received("/slack")[0].json().to_string();
+    assert!(
+        text.contains("Sync pair checkout <-> OPS is failing")
+            || text.contains("Sync pair checkout &lt;-&gt; OPS is failing"),
+        "{text}"
+    );
+    // Told by whichever came first: a scan that could not list Jira, or
+    // the item whose create Jira refused.
+    assert!(
+        text.contains("Unreachable (right side)") || text.contains("Jira answered 5"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("/sync-pairs/{id}")), "{text}");
+    eventually("the item fails too", || async {
+        h.state
+            .store
+            .sync_item_counts(id)
+            .await
+            .expect("counts")
+            .failing
+            == 1
+    })
+    .await;
+    // The same episode: more scans, nothing more told.
+    for _ in 0..3 {
+        h.state.sync.scan(id).await.expect("scan");
+    }
+    eventually("every job is done", || async {
+        let counts = h.state.store.job_counts().await.expect("counts");
+        counts.get(cairn_store::JobState::Running) == 0
+            && h.state
+                .store
+                .list_jobs(None, 1000)
+                .await
+                .expect("jobs")
+                .iter()
+                .filter(|j| j.kind.starts_with("notify"))
+                .all(|j| j.state != cairn_store::JobState::Queued)
+    })
+    .await;
+    assert_eq!(receiver.received("/slack").len(), 1, "told once");
+
+    // Jira is back: the item syncs, the pair is well, and the next
+    // episode is told anew, this time naming the failing item.
+    h.sim.clear_faults();
+    let failing = h
+        .state
+        .store
+        .list_sync_items(id, Some(cairn_core::sync::SyncItemState::Failing), 0, 10)
+        .await
+        .expect("failing");
+    h.call(
+        "POST",
+        &format!("/api/v1/sync-pairs/{id}/items/{}/retry", failing[0].id),
+        Some(&h.owner.token),
+        None,
+    )
+    .await;
+    eventually("the pair recovers", || async {
+        h.state.sync.scan(id).await.expect("scan");
+        let pair = h.state.store.get_sync_pair(id).await.expect("pair");
+        pair.is_some_and(|p| p.failing_notified_at.is_none() && p.unreachable_since.is_none())
+    })
+    .await;
+    h.control(
+        "gitlab/issues",
+        json!({"project": PROJECT, "title": "Fails the second time"}),
+    )
+    .await;
+    h.sim.inject(&down);
+    eventually("the second episode is told", || told(2)).await;
+    let text = receiver.received("/slack")[1].json().to_string();
+    assert!(text.contains("is failing"), "{text}");
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_failing_is_told_once_per_episode_on_sqlite() {
+    sync_failing_is_told_once_per_episode(cairn_store::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_failing_is_told_once_per_episode_on_postgres() {
+    sync_failing_is_told_once_per_episode(cairn_store::Backend::Postgres).await;
+}

@@ -1,6 +1,7 @@
 //! The body of a Slack incoming webhook: a plain `text` fallback (shown in
 //! notifications and to screen readers) and Block Kit `blocks` with the
-//! headline, the status and progress as fields, and a button to the OKR.
+//! headline, the status and progress (or the sync pair's failures) as
+//! fields, and a button to the OKR or the pair.
 //!
 //! Slack parses `&`, `<` and `>` in mrkdwn text as control characters
 //! (links, mentions such as `<!channel>`), so every string that came from a
@@ -10,7 +11,8 @@ use serde_json::{Value, json};
 use url::Url;
 
 use cairn_core::notify::{
-    Colour, EventDetail, NotificationEvent, progress_phrase, status_label, summary,
+    Colour, EventDetail, Notification, NotificationEvent, Summary, SyncFailingEvent,
+    progress_phrase, status_label, summary,
 };
 
 use super::OutboundRequest;
@@ -69,9 +71,9 @@ fn mrkdwn(text: &str, max: usize) -> String {
     out
 }
 
-/// The OKR page URL when it is one Slack accepts for a button or a link.
-fn okr_link(event: &NotificationEvent) -> Option<String> {
-    let url = Url::parse(event.okr_url.trim()).ok()?;
+/// A Cairn page URL when it is one Slack accepts for a button or a link.
+fn page_link(url: &str) -> Option<String> {
+    let url = Url::parse(url.trim()).ok()?;
     let ok = matches!(url.scheme(), "http" | "https") && url.as_str().len() <= URL_MAX;
     ok.then(|| url.to_string())
 }
@@ -98,10 +100,10 @@ fn field_raw(label: &str, value: String) -> Value {
     json!({"type": "mrkdwn", "text": format!("*{}*\n{value}", escape(label))})
 }
 
-/// The Slack incoming-webhook body for `event`.
+/// The Slack incoming-webhook body for an OKR's `event`.
 pub fn slack_message(event: &NotificationEvent) -> Value {
     let s = summary(event);
-    let link = okr_link(event);
+    let link = page_link(&event.okr_url);
     let status_colour = Colour::for_status(event.status);
 
     let okr = match &link {
@@ -146,8 +148,55 @@ pub fn slack_message(event: &NotificationEvent) -> Value {
         }
     }
 
-    let ts = event.occurred_at.timestamp();
-    let fallback = event.occurred_at.format("%Y-%m-%d %H:%M UTC").to_string();
+    blocks_message(&s, fields, event.occurred_at, link.as_deref())
+}
+
+/// The Slack incoming-webhook body for a sync pair's trouble.
+pub fn slack_sync_message(event: &SyncFailingEvent) -> Value {
+    let link = page_link(&event.pair_url);
+    let pair = match &link {
+        Some(url) => format!(
+            "<{}|{}>",
+            escape(&url.replace('|', "%7C")),
+            mrkdwn(event.pair_name.trim(), 500)
+        ),
+        None => mrkdwn(event.pair_name.trim(), 500),
+    };
+    let mut fields = vec![
+        field_raw("Sync pair", pair),
+        field("Failing for over an hour", &event.failing_count.to_string()),
+    ];
+    // Slack takes at most 10 fields in a section.
+    for side in event.unreachable_sides.iter().take(2) {
+        fields.push(field(
+            &format!("Unreachable ({} side)", side.side),
+            &format!("{}: {}", side.connection_name.trim(), side.error.trim()),
+        ));
+    }
+    for item in event.failing_items.iter().take(6) {
+        fields.push(field(
+            &SyncFailingEvent::item_name(item),
+            item.last_error.trim(),
+        ));
+    }
+    blocks_message(
+        &cairn_core::notify::sync_summary(event),
+        fields,
+        event.occurred_at,
+        link.as_deref(),
+    )
+}
+
+/// The blocks around a message's fields: header, sentence, fields, a
+/// button to `link` and when it happened.
+fn blocks_message(
+    s: &Summary,
+    fields: Vec<Value>,
+    occurred_at: chrono::DateTime<chrono::Utc>,
+    link: Option<&str>,
+) -> Value {
+    let ts = occurred_at.timestamp();
+    let fallback = occurred_at.format("%Y-%m-%d %H:%M UTC").to_string();
     let mut blocks = vec![
         json!({
             "type": "header",
@@ -162,7 +211,7 @@ pub fn slack_message(event: &NotificationEvent) -> Value {
         }),
         json!({"type": "section", "fields": fields}),
     ];
-    if let Some(url) = &link {
+    if let Some(url) = link {
         blocks.push(json!({
             "type": "actions",
             "elements": [{
@@ -187,9 +236,13 @@ pub fn slack_message(event: &NotificationEvent) -> Value {
     })
 }
 
-/// [`slack_message`] as a request for [`super::Outbound::send`].
-pub fn request(event: &NotificationEvent) -> OutboundRequest {
-    OutboundRequest::json(&slack_message(event))
+/// The message for a notification as a request for
+/// [`super::Outbound::send`].
+pub fn request(notification: &Notification) -> OutboundRequest {
+    OutboundRequest::json(&match notification {
+        Notification::Okr(event) => slack_message(event),
+        Notification::Sync(event) => slack_sync_message(event),
+    })
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use rand::RngCore;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use cairn_core::notify::NotificationEvent;
+use cairn_core::notify::Notification;
 use cairn_core::secret::Secret;
 
 use super::{OutboundError, OutboundRequest};
@@ -108,13 +108,14 @@ pub fn sign(
     Ok(format!("v1,{}", BASE64.encode(mac.finalize().into_bytes())))
 }
 
-/// The payload: `type` (e.g. `okr.status_changed`), `timestamp` (when the
-/// event happened, RFC 3339) and the event itself in `data`.
-pub fn payload(event: &NotificationEvent) -> Value {
+/// The payload: `type` (e.g. `okr.status_changed`, `sync.failing`),
+/// `timestamp` (when the event happened, RFC 3339) and the event itself in
+/// `data`.
+pub fn payload(notification: &Notification) -> Value {
     json!({
-        "type": event.kind().webhook_type(),
-        "timestamp": event.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "data": event,
+        "type": notification.kind().webhook_type(),
+        "timestamp": notification.occurred_at().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "data": notification,
     })
 }
 
@@ -132,7 +133,7 @@ pub fn headers(msg_id: &str, timestamp: i64, signature: &str) -> Vec<(String, St
 /// ones, so sign again on every retry) with the message id kept across
 /// retries.
 pub fn request(
-    event: &NotificationEvent,
+    event: &Notification,
     msg_id: &str,
     timestamp: i64,
     secret: &Secret,

@@ -2,13 +2,14 @@
 //! workflow ("When a Teams webhook request is received"): a `message` with
 //! one Adaptive Card attachment (schema 1.4, which both render), holding
 //! the headline in the status colour, the sentence, a fact set and a
-//! button to the OKR.
+//! button to the OKR or sync pair.
 
 use serde_json::{Value, json};
 use url::Url;
 
 use cairn_core::notify::{
-    Colour, EventDetail, NotificationEvent, progress_phrase, status_label, summary,
+    Colour, EventDetail, Notification, NotificationEvent, Summary, SyncFailingEvent,
+    progress_phrase, status_label, summary,
 };
 
 use super::OutboundRequest;
@@ -34,9 +35,8 @@ fn fact(title: &str, value: impl Into<String>) -> Value {
     json!({"title": title, "value": value.into()})
 }
 
-/// The Teams / Power Automate webhook body for `event`.
+/// The Teams / Power Automate webhook body for an OKR's `event`.
 pub fn teams_message(event: &NotificationEvent) -> Value {
-    let s = summary(event);
     let mut facts = vec![
         fact(event.okr_kind.label(), event.okr_title.trim()),
         fact("Status", status_label(event.status)),
@@ -65,9 +65,46 @@ pub fn teams_message(event: &NotificationEvent) -> Value {
             facts.push(fact("Problem", code.as_str()));
         }
     }
+    card_message(&summary(event), facts, event.occurred_at, &event.okr_url)
+}
+
+/// The Teams / Power Automate webhook body for a sync pair's trouble.
+pub fn teams_sync_message(event: &SyncFailingEvent) -> Value {
+    let mut facts = vec![
+        fact("Sync pair", event.pair_name.trim()),
+        fact("Failing for over an hour", event.failing_count.to_string()),
+    ];
+    for side in &event.unreachable_sides {
+        facts.push(fact(
+            &format!("Unreachable ({} side)", side.side),
+            format!("{}: {}", side.connection_name.trim(), side.error.trim()),
+        ));
+    }
+    for item in &event.failing_items {
+        facts.push(fact(
+            &SyncFailingEvent::item_name(item),
+            item.last_error.trim(),
+        ));
+    }
+    card_message(
+        &cairn_core::notify::sync_summary(event),
+        facts,
+        event.occurred_at,
+        &event.pair_url,
+    )
+}
+
+/// The card around a message's facts: headline, sentence, facts, when,
+/// and a button to `url` when it is a web address.
+fn card_message(
+    s: &Summary,
+    mut facts: Vec<Value>,
+    occurred_at: chrono::DateTime<chrono::Utc>,
+    url: &str,
+) -> Value {
     facts.push(fact(
         "When",
-        event.occurred_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        occurred_at.format("%Y-%m-%d %H:%M UTC").to_string(),
     ));
 
     let mut card = json!({
@@ -88,7 +125,7 @@ pub fn teams_message(event: &NotificationEvent) -> Value {
         ],
         "msteams": {"width": "Full"},
     });
-    let link = Url::parse(event.okr_url.trim())
+    let link = Url::parse(url.trim())
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https"));
     if let (Some(url), Some(obj)) = (link, card.as_object_mut()) {
@@ -108,7 +145,11 @@ pub fn teams_message(event: &NotificationEvent) -> Value {
     })
 }
 
-/// [`teams_message`] as a request for [`super::Outbound::send`].
-pub fn request(event: &NotificationEvent) -> OutboundRequest {
-    OutboundRequest::json(&teams_message(event))
+/// The message for a notification as a request for
+/// [`super::Outbound::send`].
+pub fn request(notification: &Notification) -> OutboundRequest {
+    OutboundRequest::json(&match notification {
+        Notification::Okr(event) => teams_message(event),
+        Notification::Sync(event) => teams_sync_message(event),
+    })
 }

@@ -72,6 +72,9 @@ pub struct SyncSettings {
     /// up to `retry_cap`.
     pub retry_base: Duration,
     pub retry_cap: Duration,
+    /// How long an item fails, or a side stays unreachable, before the
+    /// pair's `sync_failing` notification goes out.
+    pub alert_after: Duration,
 }
 
 impl Default for SyncSettings {
@@ -85,6 +88,7 @@ impl Default for SyncSettings {
             min_scan_interval_secs: 60,
             retry_base: Duration::from_secs(30),
             retry_cap: Duration::from_secs(3600),
+            alert_after: Duration::from_secs(3600),
         }
     }
 }

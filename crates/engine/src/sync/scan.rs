@@ -4,6 +4,7 @@
 //! last scan (less an overlap for clocks that disagree), and each becomes
 //! a hint and an item job, as if a webhook had delivered it.
 
+use cairn_core::notify::{FailingSyncItem, SyncFailingEvent, UnreachableSide};
 use cairn_core::sync::Side;
 use cairn_store::sync::SyncCounts;
 use chrono::{DateTime, Utc};
@@ -11,6 +12,9 @@ use chrono::{DateTime, Utc};
 use super::SyncEngine;
 use super::side::{RemoteItem, SideClient};
 use crate::error::EngineError;
+
+/// How many failing items a `sync_failing` notification names.
+const ALERT_ITEMS_SHOWN: u32 = 5;
 
 impl SyncEngine {
     /// Scans both sides of a pair once.
@@ -29,6 +33,7 @@ impl SyncEngine {
             .unwrap_or(started);
         let overlap = chrono::Duration::seconds(pair.settings.scan_overlap_secs.max(0));
         let mut counts = SyncCounts::default();
+        let mut unreachable = Vec::new();
         let mut scanned_to = [pair.left_scanned_to, pair.right_scanned_to];
         for (i, side) in [Side::Left, Side::Right].into_iter().enumerate() {
             let client = match self.side_client(&pair, side).await {
@@ -36,6 +41,7 @@ impl SyncEngine {
                 Err(error) => {
                     tracing::warn!(pair = pair.id, side = %side, error = %error, "sync scan cannot reach a side");
                     counts.failed += 1;
+                    unreachable.push((side, error.to_string()));
                     continue;
                 }
             };
@@ -48,6 +54,7 @@ impl SyncEngine {
                 Err(failure) => {
                     tracing::warn!(pair = pair.id, side = %side, error = %failure.message(), "sync scan failed");
                     counts.failed += 1;
+                    unreachable.push((side, failure.message().to_owned()));
                     continue;
                 }
             };
@@ -86,6 +93,78 @@ impl SyncEngine {
         }
         tx.insert_sync_run(pair.id, "scan", started, &counts, Utc::now())
             .await?;
+        tx.commit().await?;
+        self.tell_if_failing(&pair, &unreachable, Utc::now()).await
+    }
+
+    /// After a scan: when items have been failing, or a side unreachable,
+    /// for longer than `alert_after`, one `sync_failing` notification for
+    /// the episode; once the pair is well again, the next episode is told
+    /// anew.
+    async fn tell_if_failing(
+        &self,
+        pair: &cairn_store::sync::SyncPair,
+        unreachable: &[(Side, String)],
+        now: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        let alert_after = chrono::Duration::from_std(self.settings.alert_after)
+            .unwrap_or(chrono::Duration::hours(1));
+        let unreachable_since = if unreachable.is_empty() {
+            None
+        } else {
+            Some(pair.unreachable_since.unwrap_or(now))
+        };
+        let (failing_count, failing) = self
+            .store
+            .long_failing_sync_items(pair.id, now - alert_after, ALERT_ITEMS_SHOWN)
+            .await?;
+        let side_down_long = unreachable_since.is_some_and(|since| now - since >= alert_after);
+        let failing_now = side_down_long || failing_count > 0;
+        let mut tx = self.store.begin().await?;
+        tx.save_sync_unreachable(pair.id, unreachable_since).await?;
+        // Told already (as this scan began): nothing to do; another scan
+        // at the same moment is settled by the store, only one tells.
+        if failing_now
+            && pair.failing_notified_at.is_none()
+            && tx.set_sync_failing_told(pair.id, Some(now)).await?
+        {
+            let mut unreachable_sides = Vec::new();
+            for (side, error) in unreachable.iter().filter(|_| side_down_long) {
+                let connection_id = pair.side(*side).connection_id;
+                let connection_name = self
+                    .store
+                    .get_connection(connection_id)
+                    .await?
+                    .map_or_else(|| format!("connection {connection_id}"), |c| c.name);
+                unreachable_sides.push(UnreachableSide {
+                    side: side.as_str().to_owned(),
+                    connection_name,
+                    error: error.clone(),
+                    since: unreachable_since.unwrap_or(now),
+                });
+            }
+            let event = SyncFailingEvent {
+                pair_id: pair.id,
+                pair_name: pair.settings.name.clone(),
+                pair_url: format!("/sync-pairs/{}", pair.id),
+                failing_count: u32::try_from(failing_count).unwrap_or(u32::MAX),
+                failing_items: failing
+                    .iter()
+                    .map(|item| FailingSyncItem {
+                        left_key: item.left.as_ref().map(|r| r.key.clone()),
+                        right_key: item.right.as_ref().map(|r| r.key.clone()),
+                        failing_since: item.failing_since.unwrap_or(now),
+                        last_error: item.last_error.clone().unwrap_or_default(),
+                    })
+                    .collect(),
+                unreachable_sides,
+                occurred_at: now,
+            };
+            crate::notify::enqueue_notification(&mut *tx, &event.into(), now).await?;
+        } else if !failing_now && unreachable_since.is_none() && pair.failing_notified_at.is_some()
+        {
+            tx.set_sync_failing_told(pair.id, None).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -46,6 +46,7 @@ fn event_label(kind: EventKind) -> &'static str {
         EventKind::LinkStale => "Link stale",
         EventKind::LinkFailing => "Link failing",
         EventKind::ConnectionUnhealthy => "Connection unhealthy",
+        EventKind::SyncFailing => "Sync pair failing (without an OKR only)",
     }
 }
 
@@ -263,7 +264,13 @@ impl Default for SubscriptionForm {
         SubscriptionForm {
             okr_id: String::new(),
             include_subtree: true,
-            events: EventKind::ALL.map(|k| k.as_str().to_owned()).to_vec(),
+            // The kinds about OKRs: a subscription to one OKR takes no
+            // other, and this form starts as one.
+            events: EventKind::ALL
+                .into_iter()
+                .filter(|k| k.is_about_okrs())
+                .map(|k| k.as_str().to_owned())
+                .collect(),
         }
     }
 }
@@ -394,6 +401,7 @@ async fn channel_page(
             okr_title: d
                 .event
                 .get("okr_title")
+                .or_else(|| d.event.get("pair_name"))
                 .and_then(|t| t.as_str())
                 .map(str::to_owned),
             state: d.state.as_str(),

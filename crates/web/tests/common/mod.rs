@@ -76,6 +76,8 @@ impl Harness {
             http: settings.http.clone(),
             retry_base: std::time::Duration::from_millis(200),
             retry_cap: std::time::Duration::from_secs(2),
+            // A pair is told failing at the first scan that finds it so.
+            alert_after: std::time::Duration::ZERO,
             ..Default::default()
         };
         let state = AppState::new(store, keyring.clone(), metrics_handle())
