@@ -662,8 +662,8 @@ mod tests {
 
     #[test]
     fn sync_events_say_what_fails_and_read_back_as_themselves() {
-        let event = Notification::Sync(sync_event());
-        let s = event.summary();
+        let sync = Notification::Sync(sync_event());
+        let s = sync.summary();
         assert_eq!(s.title, "Sync pair Checkout ↔ OPS is failing");
         assert_eq!(
             s.text,
@@ -671,10 +671,10 @@ mod tests {
              2 items have been failing for over an hour (first #12 ↔ OPS-3: Jira answered 500: try later)."
         );
         assert_eq!(s.colour, Colour::Red);
-        assert_eq!(event.kind(), EventKind::SyncFailing);
-        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(sync.kind(), EventKind::SyncFailing);
+        let json = serde_json::to_value(&sync).unwrap();
         assert_eq!(json["kind"], "sync_failing");
-        assert_eq!(serde_json::from_value::<Notification>(json).unwrap(), event);
+        assert_eq!(serde_json::from_value::<Notification>(json).unwrap(), sync);
         // An OKR event stored before sync events existed reads as one.
         let okr = serde_json::to_value(event(EventDetail::TargetReached)).unwrap();
         assert!(matches!(
