@@ -2,7 +2,8 @@
 //! connections → projects → scope → fields and directions → status mapping
 //! → the dry-run preview → Activate. Works without JavaScript.
 //!
-//! The first two steps travel in hidden fields; submitting the projects
+//! The first two steps travel in the query and hidden fields; submitting
+//! the projects
 //! saves the pair *inactive* (a draft: an inactive pair writes nothing),
 //! so every later step is checked against both trackers by the same
 //! engine calls as the API and refused next to its field, nothing saved.
@@ -13,7 +14,7 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use cairn_core::integrations::IntegrationKind;
 use cairn_core::sync::{ConflictRule, FieldDirection, FieldPolicy, ItemState, Side, SyncField};
@@ -212,11 +213,12 @@ async fn projects_page(
     })
 }
 
-/// Step 1 submitted: checked, then the projects of both connections.
+/// `/sync-pairs/new/projects?name=…`: step 1 checked (it writes nothing,
+/// so it is a GET), then the projects of both connections.
 pub(crate) async fn choose_projects(
     State(state): State<AppState>,
     caller: Caller,
-    Form(form): Form<StartForm>,
+    Query(form): Query<StartForm>,
 ) -> PageResult {
     let who = signed_in(&caller)?;
     let checked = (|| {

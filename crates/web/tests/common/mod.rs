@@ -215,6 +215,28 @@ impl Harness {
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
         reply.body["id"].as_i64().expect("id")
     }
+
+    /// A Jira connection to the simulator owned by `owner`.
+    pub async fn jira_connection(&self, owner: &User, name: &str, shared: bool) -> i64 {
+        let reply = self
+            .call(
+                "POST",
+                "/api/v1/connections",
+                Some(&owner.token),
+                Some(json!({
+                    "kind": "jira",
+                    "name": name,
+                    "base_url": self.sim.jira_url(),
+                    "auth_kind": "basic",
+                    "username": cairn_sim::DEFAULT_JIRA_EMAIL,
+                    "secret": cairn_sim::DEFAULT_JIRA_API_TOKEN,
+                    "shared": shared,
+                })),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        reply.body["id"].as_i64().expect("id")
+    }
 }
 
 impl Harness {
