@@ -389,11 +389,11 @@ fn ui_router() -> Router<AppState> {
         .route("/connections/{id}/share", post(ui::share_connection))
         .route("/connections/{id}/delete", post(ui::delete_connection))
         .route("/sync-pairs", get(ui::sync_pairs))
+        .route("/sync-pairs/new", get(ui::new_pair))
         .route(
-            "/sync-pairs/new",
-            get(ui::new_pair).post(ui::choose_projects),
+            "/sync-pairs/new/projects",
+            get(ui::choose_projects).post(ui::create_draft),
         )
-        .route("/sync-pairs/new/projects", post(ui::create_draft))
         .route("/sync-pairs/{id}", get(ui::sync_pair))
         .route(
             "/sync-pairs/{id}/setup/scope",
