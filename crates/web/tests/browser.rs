@@ -1000,7 +1000,7 @@ async fn a_pair_built_in_the_wizard_carries_a_closed_gitlab_issue_to_jira_in_chr
     fill(&c, "name", "Checkout <-> OPS").await;
     select(&c, "left.connection_id", &gitlab.to_string()).await;
     select(&c, "right.connection_id", &jira.to_string()).await;
-    click(&c, "form button[type=submit]").await;
+    click(&c, "form[action='/sync-pairs/new/projects'] button").await;
     wait_path(&c, "the projects", |p| p == "/sync-pairs/new/projects").await;
 
     // Projects, listed from the connections.
@@ -1009,7 +1009,7 @@ async fn a_pair_built_in_the_wizard_carries_a_closed_gitlab_issue_to_jira_in_chr
     screenshots(&c, &base, &step, "wizard-2-projects").await;
     select(&c, "left.project", PROJECT).await;
     select(&c, "right.project", "OPS").await;
-    click(&c, "form button[type=submit]").await;
+    click(&c, "form[action='/sync-pairs/new/projects'] button").await;
     let scope = wait_path(&c, "the scope", |p| p.ends_with("/setup/scope")).await;
     let pair: i64 = scope
         .trim_start_matches("/sync-pairs/")
@@ -1026,10 +1026,10 @@ async fn a_pair_built_in_the_wizard_carries_a_closed_gitlab_issue_to_jira_in_chr
     )
     .await
     .expect("date");
-    click(&c, "form button[type=submit]").await;
+    click(&c, "form[action$='/setup/scope'] button").await;
     let fields = wait_path(&c, "the fields", |p| p.ends_with("/setup/fields")).await;
     screenshots(&c, &base, &fields, "wizard-4-fields").await;
-    click(&c, "form button[type=submit]").await;
+    click(&c, "form[action$='/setup/fields'] button").await;
     let statuses = wait_path(&c, "the statuses", |p| p.ends_with("/setup/statuses")).await;
     screenshots(&c, &base, &statuses, "wizard-5-statuses").await;
 
@@ -1044,7 +1044,7 @@ async fn a_pair_built_in_the_wizard_carries_a_closed_gitlab_issue_to_jira_in_chr
     )
     .await
     .expect("primaries");
-    click(&c, "form button[type=submit]").await;
+    click(&c, "form[action$='/setup/statuses'] button").await;
     wait_js(
         &c,
         "the mapping refused",
@@ -1055,7 +1055,7 @@ async fn a_pair_built_in_the_wizard_carries_a_closed_gitlab_issue_to_jira_in_chr
     shot(&c, "wizard-5-statuses-refused-1440").await;
     // As suggested: one primary per state.
     c.goto(&format!("{base}{statuses}")).await.expect("page");
-    click(&c, "form button[type=submit]").await;
+    click(&c, "form[action$='/setup/statuses'] button").await;
     let preview = wait_path(&c, "the preview", |p| p.ends_with("/setup/preview")).await;
 
     // The preview: the issue's twin would be created; nothing is yet.
