@@ -202,6 +202,15 @@ async fn click(c: &Client, css: &str) {
         .expect("click");
 }
 
+/// Signs in through the form as `email`.
+async fn sign_in(c: &Client, base: &str, email: &str) {
+    c.goto(&format!("{base}/login")).await.expect("login");
+    fill(c, "email", email).await;
+    fill(c, "password", PASSWORD).await;
+    click(c, "form button[type=submit]").await;
+    wait_path(c, "signed in", |p| p == "/").await;
+}
+
 /// `target/screenshots/` of the workspace.
 fn screenshot_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
@@ -879,11 +888,7 @@ async fn my_work_in_chromium_at_375_and_1440_px_from_the_keyboard() {
 
     let driver = Driver::start().await;
     let c = driver.browser().await;
-    c.goto(&format!("{base}/login")).await.expect("login");
-    fill(&c, "email", &h.owner.email).await;
-    fill(&c, "password", PASSWORD).await;
-    click(&c, "form button[type=submit]").await;
-    wait_path(&c, "signed in", |p| p == "/").await;
+    sign_in(&c, &base, &h.owner.email).await;
     screenshots(&c, &base, "/my-work?day=2026-12-01", "my-work").await;
 
     // Accept from the keyboard: a new length (60 for the suggested 45),
@@ -986,11 +991,7 @@ async fn a_pair_built_in_the_wizard_carries_a_closed_gitlab_issue_to_jira_in_chr
 
     let driver = Driver::start().await;
     let c = driver.browser().await;
-    c.goto(&format!("{base}/login")).await.expect("login");
-    fill(&c, "email", &h.owner.email).await;
-    fill(&c, "password", PASSWORD).await;
-    click(&c, "form button[type=submit]").await;
-    wait_path(&c, "signed in", |p| p == "/").await;
+    sign_in(&c, &base, &h.owner.email).await;
 
     // Connections.
     screenshots(&c, &base, "/sync-pairs", "sync-pairs").await;
@@ -1033,23 +1034,35 @@ async fn a_pair_built_in_the_wizard_carries_a_closed_gitlab_issue_to_jira_in_chr
     let statuses = wait_path(&c, "the statuses", |p| p.ends_with("/setup/statuses")).await;
     screenshots(&c, &base, &statuses, "wizard-5-statuses").await;
 
-    // Every opened status primary: refused, said next to the mapping.
+    // Every opened status primary: said as it is edited, then refused by
+    // the server, next to the mapping.
     c.execute(
         "document.querySelectorAll('select[id^=\"state.\"]').forEach(function (s) {
            if (s.value === 'opened') {
-             document.getElementById('primary.' + s.id.slice(6)).checked = true;
+             var box = document.getElementById('primary.' + s.id.slice(6));
+             if (!box.checked) { box.click(); }
            }
          });",
         vec![],
     )
     .await
     .expect("primaries");
+    wait_js(
+        &c,
+        "the mapping checked as it is edited",
+        "var e = document.getElementById('status_mapping-error');
+         return !!e && e.textContent.includes('are all primary');",
+    )
+    .await;
     click(&c, "form[action$='/setup/statuses'] button").await;
     wait_js(
         &c,
         "the mapping refused",
+        // The server's own message (the live one carries aria-live).
         "var e = document.getElementById('status_mapping-error');
-         return !!e && e.textContent.includes('primary');",
+         return document.readyState === 'complete' && !!e && !e.hasAttribute('aria-live')
+           && e.textContent.includes('are all primary')
+           && document.querySelector('fieldset.status-mapping').getAttribute('aria-invalid') === 'true';",
     )
     .await;
     shot(&c, "wizard-5-statuses-refused-1440").await;

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use cairn_core::sync::{
-    FieldValue, ItemState, OperationKind, OperationState, Side, SyncField, SyncItemState,
+    FieldValue, ItemState, OperationKind, OperationState, Readback, Side, SyncField,
 };
 use cairn_store::sync::{NewSyncOperation, SyncConflict, SyncItem, SyncPair};
 use chrono::{DateTime, Utc};
@@ -20,7 +20,6 @@ use super::item::count_operation;
 use super::side::PairReadback;
 use crate::accounts::Authenticated;
 use crate::error::EngineError;
-use cairn_core::sync::Readback;
 
 /// A refusal of the choice (409), naming the `side` field.
 fn refused(message: impl Into<String>) -> EngineError {
@@ -114,8 +113,6 @@ impl SyncEngine {
             .await;
         let mut tx = self.store.begin().await?;
         if written.is_ok() {
-            item.state = SyncItemState::Synced;
-            item.last_synced_at = Some(now);
             tx.choose_sync_conflict(conflict.id, side, &by.user.email, now)
                 .await?;
             tx.append_audit(

@@ -91,6 +91,26 @@ impl SyncEngine {
     }
 }
 
+impl PairInput {
+    /// An inactive pair of two sides, every other setting at its default:
+    /// the wizard's draft, its later steps filling in the rest.
+    pub fn draft(name: String, left: SideInput, right: SideInput) -> PairInput {
+        PairInput {
+            name,
+            left,
+            right,
+            active: false,
+            created_after: None,
+            fields: Default::default(),
+            status_mapping: None,
+            transition_defaults: None,
+            jira_issue_type: None,
+            scan_interval_secs: None,
+            delete_comment_copies: false,
+        }
+    }
+}
+
 /// A stored pair as the input that would save it again unchanged, for a
 /// step that changes one part of it.
 pub fn input_of(pair: &SyncPair) -> PairInput {

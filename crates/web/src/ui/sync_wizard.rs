@@ -39,6 +39,32 @@ pub(crate) struct StepRow {
     pub href: Option<String>,
 }
 
+/// What every step shows above its form.
+pub(crate) struct WizardHead {
+    pub steps: Vec<StepRow>,
+    /// The draft's (0 before it is saved).
+    pub pair_id: i64,
+    pub name: String,
+}
+
+/// The head of a step of the draft `pair`.
+fn head(step: &str, pair: &SyncPair) -> WizardHead {
+    WizardHead {
+        steps: steps(step, Some(pair), has_jira(pair)),
+        pair_id: pair.id,
+        name: pair.settings.name.clone(),
+    }
+}
+
+/// The head of a step before the draft is saved.
+fn head_before_draft(step: &str, name: &str) -> WizardHead {
+    WizardHead {
+        steps: steps(step, None, true),
+        pair_id: 0,
+        name: name.to_owned(),
+    }
+}
+
 /// The steps, the current one marked; a pair without a Jira side has no
 /// status mapping step.
 fn steps(current: &str, pair: Option<&SyncPair>, jira: bool) -> Vec<StepRow> {
@@ -112,7 +138,7 @@ pub(crate) struct StartForm {
 #[template(path = "sync_wizard_start.html")]
 struct StartPage {
     nav: Nav,
-    steps: Vec<StepRow>,
+    head: WizardHead,
     form: StartForm,
     error: FormError,
     left: Vec<Choice>,
@@ -132,7 +158,7 @@ pub(crate) async fn new_pair(State(state): State<AppState>, caller: Caller) -> P
     let (left, right) = (first(IntegrationKind::Gitlab), first(IntegrationKind::Jira));
     page(&StartPage {
         nav: Nav::new(who, "sync"),
-        steps: steps("connections", None, true),
+        head: head_before_draft("connections", ""),
         form: StartForm {
             left_connection: left.to_string(),
             right_connection: right.to_string(),
@@ -158,7 +184,7 @@ fn connection_id(field: &str, value: &str) -> Result<i64, FormError> {
 #[template(path = "sync_wizard_projects.html")]
 struct ProjectsPage {
     nav: Nav,
-    steps: Vec<StepRow>,
+    head: WizardHead,
     form: StartForm,
     error: FormError,
     left: Vec<Choice>,
@@ -205,7 +231,7 @@ async fn projects_page(
     };
     Ok(ProjectsPage {
         nav: Nav::new(who, "sync"),
-        steps: steps("projects", None, true),
+        head: head_before_draft("projects", &form.name),
         form,
         error,
         left,
@@ -241,7 +267,7 @@ pub(crate) async fn choose_projects(
             StatusCode::UNPROCESSABLE_ENTITY,
             &StartPage {
                 nav: Nav::new(who, "sync"),
-                steps: steps("connections", None, true),
+                head: head_before_draft("connections", &form.name),
                 error,
                 left: side_connections(&state, who, left).await?,
                 right: side_connections(&state, who, right).await?,
@@ -266,19 +292,11 @@ pub(crate) async fn create_draft(
         labels: Vec::new(),
         jql: None,
     };
-    let input = PairInput {
-        name: form.name.clone(),
-        left: side(&form.left_connection, &form.left_project),
-        right: side(&form.right_connection, &form.right_project),
-        active: false,
-        created_after: None,
-        fields: Default::default(),
-        status_mapping: None,
-        transition_defaults: None,
-        jira_issue_type: None,
-        scan_interval_secs: None,
-        delete_comment_copies: false,
-    };
+    let input = PairInput::draft(
+        form.name.clone(),
+        side(&form.left_connection, &form.left_project),
+        side(&form.right_connection, &form.right_project),
+    );
     match state.sync.create_pair(who, &input, Utc::now()).await {
         Ok(view) => see_other(&format!("/sync-pairs/{}/setup/scope", view.pair.id)),
         Err(e) => {
@@ -336,9 +354,14 @@ fn side_facts(pair: &SyncPair) -> Vec<SideFacts> {
         .collect()
 }
 
-/// The draft, if the caller may change it.
-async fn draft(state: &AppState, who: &Authenticated, id: i64) -> Result<SyncPair, PageError> {
-    Ok(state.sync.get_pair(who, id).await?.pair)
+/// The signed-in caller and the draft, if they may change it.
+async fn draft<'c>(
+    state: &AppState,
+    caller: &'c Caller,
+    id: i64,
+) -> Result<(&'c Authenticated, SyncPair), PageError> {
+    let who = signed_in(caller)?;
+    Ok((who, state.sync.get_pair(who, id).await?.pair))
 }
 
 /// Saves a step's change of the pair, or says why not next to `fields`.
@@ -384,9 +407,7 @@ pub(crate) struct ScopeForm {
 #[template(path = "sync_wizard_scope.html")]
 struct ScopePage {
     nav: Nav,
-    steps: Vec<StepRow>,
-    pair_id: i64,
-    name: String,
+    head: WizardHead,
     sides: Vec<SideFacts>,
     created_after: String,
     error: FormError,
@@ -395,9 +416,7 @@ struct ScopePage {
 fn scope_page(who: &Authenticated, pair: &SyncPair, error: FormError) -> ScopePage {
     ScopePage {
         nav: Nav::new(who, "sync"),
-        steps: steps("scope", Some(pair), has_jira(pair)),
-        pair_id: pair.id,
-        name: pair.settings.name.clone(),
+        head: head("scope", pair),
         sides: side_facts(pair),
         created_after: pair
             .settings
@@ -414,8 +433,7 @@ pub(crate) async fn wizard_scope(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> PageResult {
-    let who = signed_in(&caller)?;
-    let pair = draft(&state, who, id).await?;
+    let (who, pair) = draft(&state, &caller, id).await?;
     page(&scope_page(who, &pair, FormError::none()))
 }
 
@@ -433,8 +451,7 @@ pub(crate) async fn save_scope(
     Path(id): Path<i64>,
     Form(form): Form<ScopeForm>,
 ) -> PageResult {
-    let who = signed_in(&caller)?;
-    let mut pair = draft(&state, who, id).await?;
+    let (who, mut pair) = draft(&state, &caller, id).await?;
     let mut input = input_of(&pair);
     let created_after = match form.created_after.trim() {
         "" => Ok(None),
@@ -499,9 +516,7 @@ pub(crate) struct FieldRow {
 #[template(path = "sync_wizard_fields.html")]
 struct FieldsPage {
     nav: Nav,
-    steps: Vec<StepRow>,
-    pair_id: i64,
-    name: String,
+    head: WizardHead,
     rows: Vec<FieldRow>,
     error: FormError,
 }
@@ -572,13 +587,10 @@ pub(crate) async fn wizard_fields(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> PageResult {
-    let who = signed_in(&caller)?;
-    let pair = draft(&state, who, id).await?;
+    let (who, pair) = draft(&state, &caller, id).await?;
     page(&FieldsPage {
         nav: Nav::new(who, "sync"),
-        steps: steps("fields", Some(&pair), has_jira(&pair)),
-        pair_id: pair.id,
-        name: pair.settings.name.clone(),
+        head: head("fields", &pair),
         rows: field_rows(&policies_of(&pair)),
         error: FormError::none(),
     })
@@ -626,8 +638,7 @@ pub(crate) async fn save_fields(
     Path(id): Path<i64>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    let who = signed_in(&caller)?;
-    let pair = draft(&state, who, id).await?;
+    let (who, pair) = draft(&state, &caller, id).await?;
     let (given, parsed) = policies_from(&form);
     let mut shown = policies_of(&pair);
     shown.extend(given.clone());
@@ -654,9 +665,7 @@ pub(crate) async fn save_fields(
             StatusCode::UNPROCESSABLE_ENTITY,
             &FieldsPage {
                 nav: Nav::new(who, "sync"),
-                steps: steps("fields", Some(&pair), has_jira(&pair)),
-                pair_id: pair.id,
-                name: pair.settings.name.clone(),
+                head: head("fields", &pair),
                 rows: field_rows(&shown),
                 error,
             },
@@ -676,9 +685,7 @@ pub(crate) struct StatusRow {
 #[template(path = "sync_wizard_statuses.html")]
 struct StatusesPage {
     nav: Nav,
-    steps: Vec<StepRow>,
-    pair_id: i64,
-    name: String,
+    head: WizardHead,
     rows: Vec<StatusRow>,
     error: FormError,
 }
@@ -718,9 +725,7 @@ fn statuses_page(
 ) -> StatusesPage {
     StatusesPage {
         nav: Nav::new(who, "sync"),
-        steps: steps("statuses", Some(pair), true),
-        pair_id: pair.id,
-        name: pair.settings.name.clone(),
+        head: head("statuses", pair),
         rows: status_rows(entries),
         error,
     }
@@ -733,8 +738,7 @@ pub(crate) async fn wizard_statuses(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> PageResult {
-    let who = signed_in(&caller)?;
-    let pair = draft(&state, who, id).await?;
+    let (who, pair) = draft(&state, &caller, id).await?;
     if !has_jira(&pair) {
         return see_other(&format!("/sync-pairs/{id}/setup/preview"));
     }
@@ -785,8 +789,7 @@ pub(crate) async fn save_statuses(
     Path(id): Path<i64>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    let who = signed_in(&caller)?;
-    let pair = draft(&state, who, id).await?;
+    let (who, pair) = draft(&state, &caller, id).await?;
     let (entries, parsed) = mapping_from(&mapping_of(&pair), &form);
     let saved = match parsed {
         Ok(()) => {
@@ -828,9 +831,7 @@ pub(crate) struct PreviewRow {
 #[template(path = "sync_wizard_preview.html")]
 struct PreviewPage {
     nav: Nav,
-    steps: Vec<StepRow>,
-    pair_id: i64,
-    name: String,
+    head: WizardHead,
     active: bool,
     since: String,
     rows: Vec<PreviewRow>,
@@ -873,9 +874,7 @@ async fn preview_page(
     };
     Ok(PreviewPage {
         nav: Nav::new(who, "sync"),
-        steps: steps("preview", Some(pair), has_jira(pair)),
-        pair_id: pair.id,
-        name: pair.settings.name.clone(),
+        head: head("preview", pair),
         active: pair.settings.active,
         since: pair
             .settings
@@ -897,8 +896,7 @@ pub(crate) async fn wizard_preview(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> PageResult {
-    let who = signed_in(&caller)?;
-    let pair = draft(&state, who, id).await?;
+    let (who, pair) = draft(&state, &caller, id).await?;
     page(&preview_page(&state, who, &pair, FormError::none()).await?)
 }
 
@@ -908,8 +906,7 @@ pub(crate) async fn activate_pair(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> PageResult {
-    let who = signed_in(&caller)?;
-    let pair = draft(&state, who, id).await?;
+    let (who, pair) = draft(&state, &caller, id).await?;
     let mut input = input_of(&pair);
     input.active = true;
     match save_step(&state, who, id, &input, &[]).await? {
@@ -946,8 +943,7 @@ pub(crate) async fn confirm_cancel(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> PageResult {
-    let who = signed_in(&caller)?;
-    let pair = draft(&state, who, id).await?;
+    let (who, pair) = draft(&state, &caller, id).await?;
     page(&CancelPage {
         nav: Nav::new(who, "sync"),
         pair_id: pair.id,
@@ -962,8 +958,7 @@ pub(crate) async fn cancel_draft(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> PageResult {
-    let who = signed_in(&caller)?;
-    let pair = draft(&state, who, id).await?;
+    let (who, pair) = draft(&state, &caller, id).await?;
     if let Some(error) = not_a_draft(&pair) {
         return refused(
             StatusCode::CONFLICT,

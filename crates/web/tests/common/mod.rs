@@ -197,41 +197,38 @@ impl Harness {
 
     /// A GitLab connection to the simulator owned by `owner`.
     pub async fn gitlab_connection(&self, owner: &User, name: &str, shared: bool) -> i64 {
-        let reply = self
-            .call(
-                "POST",
-                "/api/v1/connections",
-                Some(&owner.token),
-                Some(json!({
-                    "kind": "gitlab",
-                    "name": name,
-                    "base_url": self.sim.gitlab_url(),
-                    "auth_kind": "private_token",
-                    "secret": cairn_sim::DEFAULT_GITLAB_TOKEN,
-                    "shared": shared,
-                })),
-            )
-            .await;
-        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
-        reply.body["id"].as_i64().expect("id")
+        let settings = json!({
+            "kind": "gitlab",
+            "auth_kind": "private_token",
+            "base_url": self.sim.gitlab_url(),
+            "secret": cairn_sim::DEFAULT_GITLAB_TOKEN,
+        });
+        self.connection(owner, name, shared, settings).await
     }
 
     /// A Jira connection to the simulator owned by `owner`.
     pub async fn jira_connection(&self, owner: &User, name: &str, shared: bool) -> i64 {
+        let settings = json!({
+            "kind": "jira",
+            "auth_kind": "basic",
+            "base_url": self.sim.jira_url(),
+            "username": cairn_sim::DEFAULT_JIRA_EMAIL,
+            "secret": cairn_sim::DEFAULT_JIRA_API_TOKEN,
+        });
+        self.connection(owner, name, shared, settings).await
+    }
+
+    /// A connection with `settings` (kind, URL, credentials) owned by
+    /// `owner`.
+    async fn connection(&self, owner: &User, name: &str, shared: bool, mut settings: Value) -> i64 {
+        settings["name"] = json!(name);
+        settings["shared"] = json!(shared);
         let reply = self
             .call(
                 "POST",
                 "/api/v1/connections",
                 Some(&owner.token),
-                Some(json!({
-                    "kind": "jira",
-                    "name": name,
-                    "base_url": self.sim.jira_url(),
-                    "auth_kind": "basic",
-                    "username": cairn_sim::DEFAULT_JIRA_EMAIL,
-                    "secret": cairn_sim::DEFAULT_JIRA_API_TOKEN,
-                    "shared": shared,
-                })),
+                Some(settings),
             )
             .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
