@@ -71,17 +71,18 @@ async fn keep_the_overruled_side(backend: cairn_store::Backend) {
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
     let pair = reply.body["id"].as_i64().expect("pair");
     let items = format!("/api/v1/sync-pairs/{pair}/items?state=synced");
+    let left_id = iid.to_string();
     let mut key = String::new();
     eventually("the activation links the issue", || async {
         get(&h, &items).await.as_array().is_some_and(|items| {
             items
                 .iter()
-                .any(|i| i["left"]["id"] == iid.to_string() && i["right"]["key"].is_string())
+                .any(|i| i["left"]["id"] == left_id.as_str() && i["right"]["key"].is_string())
         })
     })
     .await;
     for item in get(&h, &items).await.as_array().expect("items") {
-        if item["left"]["id"] == iid.to_string() {
+        if item["left"]["id"] == left_id.as_str() {
             key = item["right"]["key"].as_str().expect("key").to_owned();
         }
     }

@@ -86,7 +86,7 @@ impl SyncEngine {
                 ));
             }
         };
-        choices.sort_by(|a, b| a.label.to_lowercase().cmp(&b.label.to_lowercase()));
+        choices.sort_by_key(|c| c.label.to_lowercase());
         Ok(choices)
     }
 }

@@ -17,7 +17,9 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use cairn_core::integrations::IntegrationKind;
-use cairn_core::sync::{ConflictRule, FieldDirection, FieldPolicy, ItemState, Side, SyncField};
+use cairn_core::sync::{
+    ConflictRule, FieldDirection, FieldPolicy, ItemState, Side, StatusMapEntry, SyncField,
+};
 use cairn_engine::accounts::Authenticated;
 use cairn_engine::sync::wizard::{ProjectChoice, input_of};
 use cairn_engine::sync::{PairInput, SideInput, StatusMapInput};
@@ -690,37 +692,33 @@ struct StatusesPage {
     error: FormError,
 }
 
-fn status_rows(entries: &[(String, String, ItemState, bool)]) -> Vec<StatusRow> {
+fn status_rows(entries: &[StatusMapEntry]) -> Vec<StatusRow> {
     entries
         .iter()
-        .map(|(id, name, state, primary)| StatusRow {
-            id: id.clone(),
-            name: name.clone(),
+        .map(|e| StatusRow {
+            id: e.status_id.clone(),
+            name: e.name.clone(),
             states: ItemState::ALL
                 .iter()
-                .map(|s| Choice::new(s.as_str(), s.as_str(), state.as_str()))
+                .map(|s| Choice::new(s.as_str(), s.as_str(), e.state.as_str()))
                 .collect(),
-            primary: *primary,
+            primary: e.primary,
         })
         .collect()
 }
 
-fn mapping_of(pair: &SyncPair) -> Vec<(String, String, ItemState, bool)> {
+fn mapping_of(pair: &SyncPair) -> Vec<StatusMapEntry> {
     pair.settings
         .status_mapping
         .as_ref()
-        .map(|m| {
-            m.0.iter()
-                .map(|e| (e.status_id.clone(), e.name.clone(), e.state, e.primary))
-                .collect()
-        })
+        .map(|m| m.0.clone())
         .unwrap_or_default()
 }
 
 fn statuses_page(
     who: &Authenticated,
     pair: &SyncPair,
-    entries: &[(String, String, ItemState, bool)],
+    entries: &[StatusMapEntry],
     error: FormError,
 ) -> StatusesPage {
     StatusesPage {
@@ -753,17 +751,15 @@ pub(crate) async fn wizard_statuses(
 /// Reads `state.{status}` and `primary.{status}` for the statuses of the
 /// saved mapping; a state that is not one is refused naming the status.
 fn mapping_from(
-    saved: &[(String, String, ItemState, bool)],
+    saved: &[StatusMapEntry],
     form: &[(String, String)],
-) -> (
-    Vec<(String, String, ItemState, bool)>,
-    Result<(), FormError>,
-) {
+) -> (Vec<StatusMapEntry>, Result<(), FormError>) {
     let value = |name: String| form.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
     let mut result = Ok(());
     let entries = saved
         .iter()
-        .map(|(id, name, before, _)| {
+        .map(|saved| {
+            let (id, name, before) = (&saved.status_id, &saved.name, saved.state);
             let state = match value(format!("state.{id}")) {
                 Some(v) => ItemState::parse(v).unwrap_or_else(|| {
                     if result.is_ok() {
@@ -772,12 +768,16 @@ fn mapping_from(
                             format!("`{v}` is not opened or closed (status `{name}`)"),
                         ));
                     }
-                    *before
+                    before
                 }),
-                None => *before,
+                None => before,
             };
             let primary = value(format!("primary.{id}")).is_some();
-            (id.clone(), name.clone(), state, primary)
+            StatusMapEntry {
+                state,
+                primary,
+                ..saved.clone()
+            }
         })
         .collect();
     (entries, result)
@@ -797,10 +797,10 @@ pub(crate) async fn save_statuses(
             input.status_mapping = Some(
                 entries
                     .iter()
-                    .map(|(id, _, state, primary)| StatusMapInput {
-                        status: id.clone(),
-                        state: *state,
-                        primary: *primary,
+                    .map(|e| StatusMapInput {
+                        status: e.status_id.clone(),
+                        state: e.state,
+                        primary: e.primary,
                     })
                     .collect(),
             );
