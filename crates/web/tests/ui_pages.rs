@@ -2555,13 +2555,7 @@ async fn the_pair_wizard_works_without_javascript() {
         preview.text
     );
     assert!(preview.text.contains("create its twin"), "{}", preview.text);
-    let writes: Vec<_> = h
-        .sim
-        .requests()
-        .into_iter()
-        .filter(|r| r.method != "GET" && !r.path.contains("/search"))
-        .collect();
-    assert!(writes.is_empty(), "the preview wrote: {writes:?}");
+    h.assert_sim_unwritten("the preview");
     let active = b.post(&format!("/sync-pairs/{id}/activate"), &[]).await;
     assert_eq!(active.status, StatusCode::SEE_OTHER, "{}", active.text);
     assert_eq!(pair().await["active"], true);

@@ -256,6 +256,18 @@ impl Harness {
         response.json().await.expect("JSON")
     }
 
+    /// Asserts that nothing was written in the simulator since its request
+    /// log was last cleared (reads and Jira's POSTed searches apart).
+    pub fn assert_sim_unwritten(&self, what: &str) {
+        let writes: Vec<_> = self
+            .sim
+            .requests()
+            .into_iter()
+            .filter(|r| r.method != "GET" && !r.path.contains("/search"))
+            .collect();
+        assert!(writes.is_empty(), "{what} wrote: {writes:?}");
+    }
+
     /// Makes something happen in the simulator.
     pub async fn control(&self, path: &str, body: Value) -> Value {
         let response = reqwest::Client::new()
