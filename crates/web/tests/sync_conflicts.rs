@@ -6,86 +6,22 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{Harness, Running, eventually};
+use common::{Harness, Running, TitleConflict};
 use serde_json::{Value, json};
-
-const PROJECT: &str = "northwind/checkout";
-
-async fn get(h: &Harness, path: &str) -> Value {
-    let reply = h.call("GET", path, Some(&h.owner.token), None).await;
-    assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.text);
-    reply.body
-}
-
-/// The pair's runs started by a scan.
-async fn scans(h: &Harness, pair: i64) -> usize {
-    get(h, &format!("/api/v1/sync-pairs/{pair}/runs"))
-        .await
-        .as_array()
-        .map_or(0, |runs| {
-            runs.iter().filter(|r| r["triggered_by"] == "scan").count()
-        })
-}
-
-/// Runs a scan now and waits until it has run.
-async fn scan(h: &Harness, pair: i64) {
-    let before = scans(h, pair).await;
-    let path = format!("/api/v1/sync-pairs/{pair}/scan");
-    let reply = h.call("POST", &path, Some(&h.owner.token), None).await;
-    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text);
-    eventually("the scan ran", || async { scans(h, pair).await > before }).await;
-    eventually("its items are carried", || async {
-        let counts = h.state.store.job_counts().await.expect("counts");
-        counts.0.get("queued").copied().unwrap_or(0) == 0
-            && counts.0.get("running").copied().unwrap_or(0) == 0
-    })
-    .await;
-}
 
 async fn keep_the_overruled_side(backend: cairn_store::Backend) {
     let h = Harness::new(backend).await;
     let running = Running::worker(&h).await;
-    let g = h.gitlab_connection(&h.owner, "sim gitlab", false).await;
-    let j = h.jira_connection(&h.owner, "sim jira", false).await;
-    let since = chrono::Utc::now() - chrono::Duration::seconds(5);
-    let iid = h
-        .control(
-            "gitlab/issues",
-            json!({"project": PROJECT, "title": "Both sides edit me"}),
-        )
-        .await["iid"]
-        .as_u64()
-        .expect("iid");
-    let reply = h
-        .call(
-            "POST",
-            "/api/v1/sync-pairs",
-            Some(&h.owner.token),
-            Some(
-                json!({"name": "conflicts", "left": {"connection_id": g, "project": PROJECT},
-                "right": {"connection_id": j, "project": "OPS"}, "active": true,
-                "created_after": since}),
-            ),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
-    let pair = reply.body["id"].as_i64().expect("pair");
-    let items = format!("/api/v1/sync-pairs/{pair}/items?state=synced");
-    let left_id = iid.to_string();
-    let mut key = String::new();
-    eventually("the activation links the issue", || async {
-        get(&h, &items).await.as_array().is_some_and(|items| {
-            items
-                .iter()
-                .any(|i| i["left"]["id"] == left_id.as_str() && i["right"]["key"].is_string())
-        })
-    })
-    .await;
-    for item in get(&h, &items).await.as_array().expect("items") {
-        if item["left"]["id"] == left_id.as_str() {
-            key = item["right"]["key"].as_str().expect("key").to_owned();
-        }
-    }
+    let TitleConflict {
+        pair,
+        iid,
+        key,
+        conflict,
+    } = h.title_conflict().await;
+    let get = |path: String| {
+        let h = &h;
+        async move { h.api_get(&path).await }
+    };
     let gitlab_title = || async {
         h.gitlab(
             "GET",
@@ -105,26 +41,7 @@ async fn keep_the_overruled_side(backend: cairn_store::Backend) {
                 .map(|i| i.summary.clone())
         })
     };
-
-    // No hook is registered: both edits meet in the next scan.
-    h.control(
-        "gitlab/issues/edit",
-        json!({"project": PROJECT, "iid": iid, "title": "GitLab's title"}),
-    )
-    .await;
-    h.control(
-        "jira/issues/edit",
-        json!({"key": key, "fields": {"summary": "Jira's title"}}),
-    )
-    .await;
-    scan(&h, pair).await;
     let conflicts_path = format!("/api/v1/sync-pairs/{pair}/conflicts");
-    let conflicts = get(&h, &conflicts_path).await;
-    let conflict = conflicts
-        .as_array()
-        .and_then(|c| c.iter().find(|c| c["field"] == "title"))
-        .cloned()
-        .expect("a title conflict");
     assert_eq!(conflict["chosen"], Value::Null, "{conflict}");
     let winner = conflict["winner"].as_str().expect("winner").to_owned();
     let (loser, lost_value) = if winner == "left" {
@@ -188,24 +105,24 @@ async fn keep_the_overruled_side(backend: cairn_store::Backend) {
     );
     assert_eq!(gitlab_title().await.as_deref(), Some(lost_value));
     assert_eq!(jira_title().as_deref(), Some(lost_value));
-    let listed = get(&h, &conflicts_path).await;
+    let listed = get(conflicts_path.clone()).await;
     assert_eq!(listed[0]["chosen"], loser, "{listed}");
 
     // The next scan sees Cairn's own writes: no new conflict, no write back.
-    let writes = get(&h, &format!("/api/v1/sync-pairs/{pair}/operations"))
+    let writes = get(format!("/api/v1/sync-pairs/{pair}/operations"))
         .await
         .as_array()
         .map_or(0, Vec::len);
-    scan(&h, pair).await;
+    h.scan_now(pair).await;
     assert_eq!(
-        get(&h, &conflicts_path)
+        get(conflicts_path.clone())
             .await
             .as_array()
             .map_or(0, Vec::len),
         1
     );
     assert_eq!(
-        get(&h, &format!("/api/v1/sync-pairs/{pair}/operations"))
+        get(format!("/api/v1/sync-pairs/{pair}/operations"))
             .await
             .as_array()
             .map_or(0, Vec::len),

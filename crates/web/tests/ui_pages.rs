@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use cairn_engine::notify::NotifySettings;
-use common::{Harness, PASSWORD, Receiver, Reply};
+use common::{Harness, PASSWORD, Receiver, Reply, Running, TitleConflict};
 use serde_json::json;
 use tower::ServiceExt;
 
@@ -2589,4 +2589,65 @@ async fn the_pair_wizard_works_without_javascript() {
         "{}",
         said.text
     );
+}
+
+/// "Keep left / keep right" from the pair's page: the link asks first,
+/// showing both values; confirming writes the overruled value and the page
+/// says so, with who chose.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_is_overturned_from_the_pairs_page_after_asking() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let running = Running::worker(&h).await;
+    let TitleConflict { pair, conflict, .. } = h.title_conflict().await;
+    let id = conflict["id"].as_i64().expect("id");
+    let (loser, lost) = if conflict["winner"] == "left" {
+        ("right", "Jira&#39;s title")
+    } else {
+        ("left", "GitLab&#39;s title")
+    };
+    let b = Browser::sign_in(&h, &h.owner.email).await;
+    let page = b.get(&format!("/sync-pairs/{pair}")).await;
+    let ask = format!("/sync-pairs/{pair}/conflicts/{id}/keep?side={loser}");
+    assert!(page.text.contains(&ask), "{}", page.text);
+    let asked = b.get(&ask).await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.text);
+    assert!(
+        asked.text.contains(&format!("Keep the {loser} side")),
+        "{}",
+        asked.text
+    );
+    assert!(asked.text.contains(lost), "{}", asked.text);
+    let listed = h
+        .api_get(&format!("/api/v1/sync-pairs/{pair}/conflicts"))
+        .await;
+    assert_eq!(
+        listed[0]["chosen"],
+        serde_json::Value::Null,
+        "asking writes nothing"
+    );
+    let kept = b
+        .post(
+            &format!("/sync-pairs/{pair}/conflicts/{id}/keep"),
+            &[("side", loser)],
+        )
+        .await;
+    assert_eq!(kept.status, StatusCode::SEE_OTHER, "{}", kept.text);
+    let shown = b
+        .get(kept.headers["location"].to_str().expect("location"))
+        .await;
+    assert!(
+        shown
+            .text
+            .contains("the value you chose is written on both sides"),
+        "{}",
+        shown.text
+    );
+    assert!(
+        shown
+            .text
+            .contains(&format!("{loser} kept by {}", h.owner.email)),
+        "{}",
+        shown.text
+    );
+    running.stop().await;
 }

@@ -285,6 +285,127 @@ impl Harness {
     }
 }
 
+/// A title both sides of a pair changed before a scan, as the pair's rule
+/// decided it.
+pub struct TitleConflict {
+    pub pair: i64,
+    /// The GitLab issue.
+    pub iid: u64,
+    /// Its Jira twin.
+    pub key: String,
+    /// The conflict as `GET .../conflicts` lists it.
+    pub conflict: Value,
+}
+
+impl Harness {
+    /// `GET path` as the owner, which must answer 200; its body.
+    pub async fn api_get(&self, path: &str) -> Value {
+        let reply = self.call("GET", path, Some(&self.owner.token), None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.text);
+        reply.body
+    }
+
+    /// The pair's runs started by a scan.
+    async fn scans(&self, pair: i64) -> usize {
+        self.api_get(&format!("/api/v1/sync-pairs/{pair}/runs"))
+            .await
+            .as_array()
+            .map_or(0, |runs| {
+                runs.iter().filter(|r| r["triggered_by"] == "scan").count()
+            })
+    }
+
+    /// Runs the pair's scan now and waits until it and the items it found
+    /// are done (a worker must run).
+    pub async fn scan_now(&self, pair: i64) {
+        let before = self.scans(pair).await;
+        let path = format!("/api/v1/sync-pairs/{pair}/scan");
+        let reply = self
+            .call("POST", &path, Some(&self.owner.token), None)
+            .await;
+        assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text);
+        eventually("the scan ran", || async { self.scans(pair).await > before }).await;
+        eventually("its items are carried", || async {
+            let counts = self.state.store.job_counts().await.expect("counts");
+            counts.0.get("queued").copied().unwrap_or(0) == 0
+                && counts.0.get("running").copied().unwrap_or(0) == 0
+        })
+        .await;
+    }
+
+    /// An active pair of the owner's between `northwind/checkout` and Jira's
+    /// OPS, without webhooks, whose one issue both sides retitle before a
+    /// scan: a title conflict (a worker must run).
+    pub async fn title_conflict(&self) -> TitleConflict {
+        let g = self
+            .gitlab_connection(&self.owner, "sim gitlab", false)
+            .await;
+        let j = self.jira_connection(&self.owner, "sim jira", false).await;
+        let since = chrono::Utc::now() - chrono::Duration::seconds(5);
+        let project = "northwind/checkout";
+        let iid = self
+            .control(
+                "gitlab/issues",
+                json!({"project": project, "title": "Both sides edit me"}),
+            )
+            .await["iid"]
+            .as_u64()
+            .expect("iid");
+        let reply = self
+            .call(
+                "POST",
+                "/api/v1/sync-pairs",
+                Some(&self.owner.token),
+                Some(
+                    json!({"name": "conflicts", "left": {"connection_id": g, "project": project},
+                    "right": {"connection_id": j, "project": "OPS"}, "active": true,
+                    "created_after": since}),
+                ),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        let pair = reply.body["id"].as_i64().expect("pair");
+        let items = format!("/api/v1/sync-pairs/{pair}/items?state=synced");
+        let left_id = iid.to_string();
+        let twin = || async {
+            self.api_get(&items).await.as_array().and_then(|items| {
+                items
+                    .iter()
+                    .find(|i| i["left"]["id"] == left_id.as_str())
+                    .and_then(|i| i["right"]["key"].as_str().map(str::to_owned))
+            })
+        };
+        eventually("the activation links the issue", || async {
+            twin().await.is_some()
+        })
+        .await;
+        let key = twin().await.expect("the twin");
+        self.control(
+            "gitlab/issues/edit",
+            json!({"project": project, "iid": iid, "title": "GitLab's title"}),
+        )
+        .await;
+        self.control(
+            "jira/issues/edit",
+            json!({"key": key, "fields": {"summary": "Jira's title"}}),
+        )
+        .await;
+        self.scan_now(pair).await;
+        let conflict = self
+            .api_get(&format!("/api/v1/sync-pairs/{pair}/conflicts"))
+            .await
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["field"] == "title").cloned())
+            .expect("a title conflict");
+        TitleConflict {
+            pair,
+            iid,
+            key,
+            conflict,
+        }
+    }
+}
+
 /// The OpenAPI document the contract is checked against.
 static CONTRACT: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
 
