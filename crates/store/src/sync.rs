@@ -215,6 +215,22 @@ pub struct SyncConflict {
     pub winner: Side,
     pub reason: String,
     pub decided_at: DateTime<Utc>,
+    /// Both values in full, as JSON (the `*_value` columns are cut to
+    /// [`CONFLICT_VALUE_CHARS`]); absent on conflicts recorded before a
+    /// person could overturn them.
+    pub left_full: Option<String>,
+    pub right_full: Option<String>,
+    /// A person's choice of side, overturning the rule's.
+    pub chosen: Option<ConflictChoice>,
+}
+
+/// The side a person chose for a conflict, written to the other side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConflictChoice {
+    pub side: Side,
+    /// The person's email, as in the audit log.
+    pub by: String,
+    pub at: DateTime<Utc>,
 }
 
 /// What one run did.
@@ -302,6 +318,7 @@ pub trait SyncStore: Send + Sync {
     ) -> Result<Vec<SyncOperation>>;
     /// Newest first.
     async fn list_sync_conflicts(&self, pair_id: i64, limit: u32) -> Result<Vec<SyncConflict>>;
+    async fn get_sync_conflict(&self, id: i64) -> Result<Option<SyncConflict>>;
     /// Newest first.
     async fn list_sync_runs(&self, pair_id: i64, limit: u32) -> Result<Vec<SyncRun>>;
 
@@ -406,6 +423,14 @@ pub trait SyncTx: Send {
         conflict: &cairn_core::sync::Conflict,
         now: DateTime<Utc>,
     ) -> Result<i64>;
+    /// Records a person's choice of side for a conflict.
+    async fn choose_sync_conflict(
+        &mut self,
+        id: i64,
+        side: Side,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
     async fn insert_sync_run(
         &mut self,
         pair_id: i64,
@@ -477,6 +502,36 @@ macro_rules! impl_sync {
             next_attempt_at, last_synced_at, failing_since, created_at, updated_at";
         const OPERATION_COLUMNS: &str =
             "id, pair_id, item_id, side, kind, fields, state, remote_id, error, created_at, finished_at";
+
+        const CONFLICT_COLUMNS: &str = "id, pair_id, item_id, field, left_value, right_value, winner, reason, \
+            decided_at, left_full, right_full, chosen, chosen_by, chosen_at";
+
+        fn sync_conflict_from_row(row: &DbRow) -> Result<crate::sync::SyncConflict> {
+            let winner: String = row.try_get("winner")?;
+            let chosen: Option<String> = row.try_get("chosen")?;
+            let chosen = match (chosen, row.try_get::<Option<String>, _>("chosen_by")?, opt_from_db(row.try_get("chosen_at")?)?) {
+                (Some(side), Some(by), Some(at)) => Some(crate::sync::ConflictChoice {
+                    side: crate::sync::side_from(&side)?,
+                    by,
+                    at,
+                }),
+                _ => None,
+            };
+            Ok(crate::sync::SyncConflict {
+                id: row.try_get("id")?,
+                pair_id: row.try_get("pair_id")?,
+                item_id: row.try_get("item_id")?,
+                field: row.try_get("field")?,
+                left_value: row.try_get("left_value")?,
+                right_value: row.try_get("right_value")?,
+                winner: crate::sync::side_from(&winner)?,
+                reason: row.try_get("reason")?,
+                decided_at: from_db(row.try_get("decided_at")?)?,
+                left_full: row.try_get("left_full")?,
+                right_full: row.try_get("right_full")?,
+                chosen,
+            })
+        }
 
         fn sync_pair_from_row(row: &DbRow) -> Result<crate::sync::SyncPair> {
             use crate::sync::from_json;
@@ -787,30 +842,24 @@ macro_rules! impl_sync {
             }
 
             async fn list_sync_conflicts(&self, pair_id: i64, limit: u32) -> Result<Vec<crate::sync::SyncConflict>> {
-                let rows = sqlx::query(
-                    "SELECT id, pair_id, item_id, field, left_value, right_value, winner, reason, decided_at \
-                     FROM sync_conflicts WHERE pair_id = $1 ORDER BY id DESC LIMIT $2",
-                )
-                .bind(pair_id)
-                .bind(i64::from(limit))
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|row| {
-                        let winner: String = row.try_get("winner")?;
-                        Ok(crate::sync::SyncConflict {
-                            id: row.try_get("id")?,
-                            pair_id: row.try_get("pair_id")?,
-                            item_id: row.try_get("item_id")?,
-                            field: row.try_get("field")?,
-                            left_value: row.try_get("left_value")?,
-                            right_value: row.try_get("right_value")?,
-                            winner: crate::sync::side_from(&winner)?,
-                            reason: row.try_get("reason")?,
-                            decided_at: from_db(row.try_get("decided_at")?)?,
-                        })
-                    })
-                    .collect()
+                let sql = format!(
+                    "SELECT {CONFLICT_COLUMNS} FROM sync_conflicts WHERE pair_id = $1 ORDER BY id DESC LIMIT $2"
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(pair_id)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(sync_conflict_from_row).collect()
+            }
+
+            async fn get_sync_conflict(&self, id: i64) -> Result<Option<crate::sync::SyncConflict>> {
+                let sql = format!("SELECT {CONFLICT_COLUMNS} FROM sync_conflicts WHERE id = $1");
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(sync_conflict_from_row).transpose()
             }
 
             async fn list_sync_runs(&self, pair_id: i64, limit: u32) -> Result<Vec<crate::sync::SyncRun>> {
@@ -1247,7 +1296,7 @@ macro_rules! impl_sync {
             ) -> Result<i64> {
                 let id = sqlx::query_scalar(
                     "INSERT INTO sync_conflicts (pair_id, item_id, field, left_value, right_value, winner, reason, \
-                     decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                     decided_at, left_full, right_full) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
                 )
                 .bind(pair_id)
                 .bind(item_id)
@@ -1257,9 +1306,28 @@ macro_rules! impl_sync {
                 .bind(c.winner.as_str())
                 .bind(c.reason)
                 .bind(to_db(now))
+                .bind(serde_json::to_string(&c.left).ok())
+                .bind(serde_json::to_string(&c.right).ok())
                 .fetch_one(&mut *self.tx)
                 .await?;
                 Ok(id)
+            }
+
+            async fn choose_sync_conflict(
+                &mut self,
+                id: i64,
+                side: cairn_core::sync::Side,
+                by: &str,
+                now: DateTime<Utc>,
+            ) -> Result<()> {
+                sqlx::query("UPDATE sync_conflicts SET chosen = $1, chosen_by = $2, chosen_at = $3 WHERE id = $4")
+                    .bind(side.as_str())
+                    .bind(by)
+                    .bind(to_db(now))
+                    .bind(id)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(())
             }
 
             async fn insert_sync_run(

@@ -2774,6 +2774,47 @@ async fn sync_operations_conflicts_and_runs_are_logged(backend: Backend) {
         10_001,
         "cut at 10,000 characters plus an ellipsis"
     );
+    // Whole values are kept beside, for a person overturning the rule.
+    let id = conflicts[0].id;
+    let whole = store
+        .get_sync_conflict(id)
+        .await
+        .expect("get")
+        .expect("the conflict");
+    assert_eq!(
+        whole.left_full.as_deref(),
+        Some(serde_json::to_string(&long).expect("json").as_str())
+    );
+    assert_eq!(whole.right_full.as_deref(), Some("\"jira\""));
+    assert_eq!(whole.chosen, None);
+    let mut tx = store.begin().await.expect("begin");
+    tx.choose_sync_conflict(
+        id,
+        Side::Left,
+        "owner@example.com",
+        t0() + Duration::seconds(9),
+    )
+    .await
+    .expect("choose");
+    tx.commit().await.expect("commit");
+    let chosen = store
+        .list_sync_conflicts(pair, 10)
+        .await
+        .expect("conflicts")
+        .remove(0)
+        .chosen
+        .expect("the choice");
+    assert_eq!(
+        (chosen.side, chosen.by.as_str(), chosen.at),
+        (Side::Left, "owner@example.com", t0() + Duration::seconds(9))
+    );
+    assert!(
+        store
+            .get_sync_conflict(id + 1000)
+            .await
+            .expect("get")
+            .is_none()
+    );
     let runs = store.list_sync_runs(pair, 10).await.expect("runs");
     assert_eq!(runs[0].counts, counts);
     assert_eq!(runs[0].triggered_by, "hook");

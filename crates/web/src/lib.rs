@@ -297,6 +297,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api::sync::list_items))
         .routes(routes!(api::sync::retry_item))
         .routes(routes!(api::sync::list_conflicts))
+        .routes(routes!(api::sync_conflicts::keep_side))
         .routes(routes!(api::sync::list_runs))
         .routes(routes!(api::sync::list_operations))
         .routes(routes!(
@@ -388,7 +389,34 @@ fn ui_router() -> Router<AppState> {
         .route("/connections/{id}/share", post(ui::share_connection))
         .route("/connections/{id}/delete", post(ui::delete_connection))
         .route("/sync-pairs", get(ui::sync_pairs))
+        .route("/sync-pairs/new", get(ui::new_pair))
+        .route(
+            "/sync-pairs/new/projects",
+            get(ui::choose_projects).post(ui::create_draft),
+        )
         .route("/sync-pairs/{id}", get(ui::sync_pair))
+        .route(
+            "/sync-pairs/{id}/setup/scope",
+            get(ui::wizard_scope).post(ui::save_scope),
+        )
+        .route(
+            "/sync-pairs/{id}/setup/fields",
+            get(ui::wizard_fields).post(ui::save_fields),
+        )
+        .route(
+            "/sync-pairs/{id}/setup/statuses",
+            get(ui::wizard_statuses).post(ui::save_statuses),
+        )
+        .route("/sync-pairs/{id}/setup/preview", get(ui::wizard_preview))
+        .route("/sync-pairs/{id}/activate", post(ui::activate_pair))
+        .route(
+            "/sync-pairs/{id}/setup/cancel",
+            get(ui::confirm_cancel).post(ui::cancel_draft),
+        )
+        .route(
+            "/sync-pairs/{id}/conflicts/{conflict}/keep",
+            get(ui::confirm_keep).post(ui::keep_side),
+        )
         .route(
             "/sync-pairs/{id}/items/{item}/retry",
             post(ui::retry_sync_item),

@@ -328,12 +328,52 @@
     connection.addEventListener("change", function () { loadMetrics(); runPreview(); });
   }
 
+  // ---- The pair wizard's status mapping, checked as it is edited --------
+  // The seed's rule (exactly one primary status per GitLab state) said
+  // next to the mapping at once; the server checks it again on submit.
+
+  function enhanceStatusMapping() {
+    var fieldset = document.querySelector("fieldset.status-mapping");
+    if (!fieldset) { return; }
+    var message = document.getElementById("status_mapping-error");
+    if (!message) {
+      message = document.createElement("p");
+      message.className = "field-error";
+      message.id = "status_mapping-error";
+      message.setAttribute("aria-live", "polite");
+      fieldset.insertBefore(message, fieldset.querySelector(".table-wrap"));
+    }
+    var check = function () {
+      var primaries = { opened: [], closed: [], mapped: { opened: 0, closed: 0 } };
+      Array.prototype.forEach.call(fieldset.querySelectorAll('select[name^="state."]'), function (select) {
+        var id = select.name.slice("state.".length);
+        var box = document.getElementById("primary." + id);
+        var name = select.closest("tr").querySelector("th").textContent;
+        primaries.mapped[select.value] += 1;
+        if (box && box.checked) { primaries[select.value].push("`" + name + "`"); }
+      });
+      var problem = "";
+      ["opened", "closed"].some(function (state) {
+        var found = primaries[state];
+        if (found.length === 1) { return false; }
+        var what = found.length > 1 ? found.join(" and ") + " are all primary"
+          : primaries.mapped[state] === 0 ? "no status is mapped to it" : "none of its statuses is primary";
+        problem = what + ": exactly one Jira status must be primary for `" + state + "`";
+        return true;
+      });
+      message.textContent = problem;
+      fieldset.setAttribute("aria-invalid", problem ? "true" : "false");
+    };
+    fieldset.addEventListener("change", check);
+  }
+
   function start() {
     startLive();
     enhanceRefresh();
     enhanceMeasure();
     enhanceGitLab();
     enhanceJira();
+    enhanceStatusMapping();
   }
 
   if (document.readyState === "loading") {

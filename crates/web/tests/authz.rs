@@ -714,6 +714,12 @@ async fn every_endpoint_for_every_kind_of_caller() {
             [401, 404, 200, 200],
         ),
         row(
+            "POST",
+            format!("/api/v1/sync-pairs/{pair}/conflicts/424242/keep"),
+            Some(json!({"side": "left"})),
+            [401, 404, 404, 404],
+        ),
+        row(
             "GET",
             format!("/api/v1/sync-pairs/{pair}/runs"),
             None,

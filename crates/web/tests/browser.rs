@@ -202,6 +202,15 @@ async fn click(c: &Client, css: &str) {
         .expect("click");
 }
 
+/// Signs in through the form as `email`.
+async fn sign_in(c: &Client, base: &str, email: &str) {
+    c.goto(&format!("{base}/login")).await.expect("login");
+    fill(c, "email", email).await;
+    fill(c, "password", PASSWORD).await;
+    click(c, "form button[type=submit]").await;
+    wait_path(c, "signed in", |p| p == "/").await;
+}
+
 /// `target/screenshots/` of the workspace.
 fn screenshot_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
@@ -879,11 +888,7 @@ async fn my_work_in_chromium_at_375_and_1440_px_from_the_keyboard() {
 
     let driver = Driver::start().await;
     let c = driver.browser().await;
-    c.goto(&format!("{base}/login")).await.expect("login");
-    fill(&c, "email", &h.owner.email).await;
-    fill(&c, "password", PASSWORD).await;
-    click(&c, "form button[type=submit]").await;
-    wait_path(&c, "signed in", |p| p == "/").await;
+    sign_in(&c, &base, &h.owner.email).await;
     screenshots(&c, &base, "/my-work?day=2026-12-01", "my-work").await;
 
     // Accept from the keyboard: a new length (60 for the suggested 45),
@@ -928,6 +933,204 @@ async fn my_work_in_chromium_at_375_and_1440_px_from_the_keyboard() {
     )
     .await;
     screenshots(&c, &base, "/my-work?day=2026-12-01", "my-work-decided").await;
+    no_alert(&c).await;
+    running.stop().await;
+}
+
+/// Loads `path` again and again until `js` returns `true` on it: a page
+/// without live updates, polled the way a person reloads it.
+async fn reload_until(c: &Client, base: &str, path: &str, what: &str, js: &str) {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        c.goto(&format!("{base}{path}")).await.expect("page");
+        wait_js(c, "the page", "return document.readyState === 'complete';").await;
+        if c.execute(js, vec![]).await.expect("script runs") == json!(true) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what} on {path}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Issue 16's browser test: a person builds a pair in the wizard, sees the
+/// preview, activates it, closes the GitLab issue in the simulator and
+/// sees the Jira side follow on the pair's page. Screenshots of every step
+/// and of the pair's page at 375 and 1440 px, none scrolling sideways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pair_built_in_the_wizard_carries_a_closed_gitlab_issue_to_jira_in_chromium() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let running = Running::server_and_worker(&h).await;
+    let address = running.address.expect("listening");
+    let base = format!("http://{address}");
+    let gitlab = h.gitlab_connection(&h.owner, "sim gitlab", false).await;
+    let jira = h.jira_connection(&h.owner, "sim jira", false).await;
+    // Real-time on both connections, Cairn reached at `address`.
+    for (connection, body) in [(gitlab, json!({"projects": [PROJECT]})), (jira, json!({}))] {
+        let request = axum::http::Request::builder()
+            .method("POST")
+            .uri(format!("/api/v1/connections/{connection}/hooks/enable"))
+            .header("authorization", format!("Bearer {}", h.owner.token))
+            .header("content-type", "application/json")
+            .header("host", address.to_string())
+            .body(axum::body::Body::from(body.to_string()))
+            .expect("request");
+        let reply = h.send(request).await;
+        assert_eq!(reply.status, axum::http::StatusCode::OK, "{}", reply.text);
+    }
+    let iid = h
+        .control(
+            "gitlab/issues",
+            json!({"project": PROJECT, "title": "Close me in GitLab"}),
+        )
+        .await["iid"]
+        .as_u64()
+        .expect("iid");
+
+    let driver = Driver::start().await;
+    let c = driver.browser().await;
+    sign_in(&c, &base, &h.owner.email).await;
+
+    // Connections.
+    screenshots(&c, &base, "/sync-pairs", "sync-pairs").await;
+    click(&c, "#new-pair").await;
+    wait_path(&c, "the wizard", |p| p == "/sync-pairs/new").await;
+    screenshots(&c, &base, "/sync-pairs/new", "wizard-1-connections").await;
+    fill(&c, "name", "Checkout <-> OPS").await;
+    select(&c, "left.connection_id", &gitlab.to_string()).await;
+    select(&c, "right.connection_id", &jira.to_string()).await;
+    click(&c, "form[action='/sync-pairs/new/projects'] button").await;
+    wait_path(&c, "the projects", |p| p == "/sync-pairs/new/projects").await;
+
+    // Projects, listed from the connections.
+    let url = c.current_url().await.expect("url");
+    let step = format!("{}?{}", url.path(), url.query().unwrap_or_default());
+    screenshots(&c, &base, &step, "wizard-2-projects").await;
+    select(&c, "left.project", PROJECT).await;
+    select(&c, "right.project", "OPS").await;
+    click(&c, "form[action='/sync-pairs/new/projects'] button").await;
+    let scope = wait_path(&c, "the scope", |p| p.ends_with("/setup/scope")).await;
+    let pair: i64 = scope
+        .trim_start_matches("/sync-pairs/")
+        .trim_end_matches("/setup/scope")
+        .parse()
+        .expect("the draft's id");
+
+    // Scope: issues created since today, so the one above comes across.
+    screenshots(&c, &base, &scope, "wizard-3-scope").await;
+    let today = chrono::Utc::now().date_naive().to_string();
+    c.execute(
+        "document.getElementById('created_after').value = arguments[0];",
+        vec![json!(today)],
+    )
+    .await
+    .expect("date");
+    click(&c, "form[action$='/setup/scope'] button").await;
+    let fields = wait_path(&c, "the fields", |p| p.ends_with("/setup/fields")).await;
+    screenshots(&c, &base, &fields, "wizard-4-fields").await;
+    click(&c, "form[action$='/setup/fields'] button").await;
+    let statuses = wait_path(&c, "the statuses", |p| p.ends_with("/setup/statuses")).await;
+    screenshots(&c, &base, &statuses, "wizard-5-statuses").await;
+
+    // Every opened status primary: said as it is edited, then refused by
+    // the server, next to the mapping.
+    c.execute(
+        "document.querySelectorAll('select[id^=\"state.\"]').forEach(function (s) {
+           if (s.value === 'opened') {
+             var box = document.getElementById('primary.' + s.id.slice(6));
+             if (!box.checked) { box.click(); }
+           }
+         });",
+        vec![],
+    )
+    .await
+    .expect("primaries");
+    wait_js(
+        &c,
+        "the mapping checked as it is edited",
+        "var e = document.getElementById('status_mapping-error');
+         return !!e && e.textContent.includes('are all primary');",
+    )
+    .await;
+    click(&c, "form[action$='/setup/statuses'] button").await;
+    wait_js(
+        &c,
+        "the mapping refused",
+        // The server's own message (the live one carries aria-live).
+        "var e = document.getElementById('status_mapping-error');
+         return document.readyState === 'complete' && !!e && !e.hasAttribute('aria-live')
+           && e.textContent.includes('are all primary')
+           && document.querySelector('fieldset.status-mapping').getAttribute('aria-invalid') === 'true';",
+    )
+    .await;
+    shot(&c, "wizard-5-statuses-refused-1440").await;
+    // As suggested: one primary per state.
+    c.goto(&format!("{base}{statuses}")).await.expect("page");
+    click(&c, "form[action$='/setup/statuses'] button").await;
+    let preview = wait_path(&c, "the preview", |p| p.ends_with("/setup/preview")).await;
+
+    // The preview: the issue's twin would be created; nothing is yet.
+    wait_js(
+        &c,
+        "the preview",
+        "var t = document.querySelector('table.sync-preview');
+         return !!t && t.textContent.includes('Close me in GitLab') && t.textContent.includes('create its twin');",
+    )
+    .await;
+    screenshots(&c, &base, &preview, "wizard-6-preview").await;
+    let twins = || {
+        h.sim.with_world(|w| {
+            w.jira
+                .issues
+                .iter()
+                .filter(|i| i.summary == "Close me in GitLab")
+                .map(|i| i.status.clone())
+                .collect::<Vec<_>>()
+        })
+    };
+    assert!(twins().is_empty(), "the preview wrote nothing");
+    click(&c, "#activate").await;
+    let page = format!("/sync-pairs/{pair}");
+    wait_path(&c, "the pair's page", |p| p == page).await;
+    wait_js(
+        &c,
+        "the activation said",
+        "return document.body.textContent.includes('The pair is active');",
+    )
+    .await;
+
+    // Linked by the activation's scan, then closed in GitLab: the Jira
+    // twin follows, and the pair's page shows the write.
+    reload_until(
+        &c,
+        &base,
+        &page,
+        "the twin linked",
+        "var t = document.querySelector('table.sync-items');
+         return !!t && /OPS-\\d+/.test(t.textContent);",
+    )
+    .await;
+    assert_eq!(twins().len(), 1, "one twin");
+    h.control(
+        "gitlab/issues/edit",
+        json!({"project": PROJECT, "iid": iid, "state_event": "close"}),
+    )
+    .await;
+    reload_until(
+        &c,
+        &base,
+        &page,
+        "the Jira side following",
+        "return Array.from(document.querySelectorAll('table.sync-operations tbody tr')).some(function (r) {
+           var c = Array.from(r.cells).map(function (x) { return x.textContent.trim(); });
+           return c[1] === 'Right' && c[2] === 'update' && c[4] === 'state' && c[5] === 'done';
+         });",
+    )
+    .await;
+    assert_eq!(twins(), vec!["10001".to_owned()], "the twin is Done");
+    screenshots(&c, &base, &page, "sync-pair").await;
     no_alert(&c).await;
     running.stop().await;
 }

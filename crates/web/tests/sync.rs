@@ -304,13 +304,7 @@ async fn the_preview_shows_what_would_happen_and_writes_nothing() {
         .expect("description");
     assert_eq!(description["side"], "right");
     assert_eq!(description["after"], "**bold** text");
-    let writes: Vec<_> = h
-        .sim
-        .requests()
-        .into_iter()
-        .filter(|r| r.method != "GET" && !r.path.contains("/search"))
-        .collect();
-    assert!(writes.is_empty(), "the preview wrote: {writes:?}");
+    h.assert_sim_unwritten("the preview");
 }
 
 /// GitLab and Jira kept the same by their own webhooks: a new GitLab issue

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use cairn_engine::notify::NotifySettings;
-use common::{Harness, PASSWORD, Receiver, Reply};
+use common::{Harness, PASSWORD, Receiver, Reply, Running, TitleConflict};
 use serde_json::json;
 use tower::ServiceExt;
 
@@ -1960,6 +1960,39 @@ async fn every_page_route_for_every_kind_of_caller() {
         // A pair is its owner's and the admins'; others learn nothing of it.
         ("/sync-pairs".to_owned(), [303, 200, 200, 200]),
         (format!("/sync-pairs/{pair}"), [303, 404, 200, 200]),
+        // The wizard: anyone may start a pair; a draft's steps are its
+        // owner's and the admins'.
+        ("/sync-pairs/new".to_owned(), [303, 200, 200, 200]),
+        (
+            format!(
+                "/sync-pairs/new/projects?name=wizard&left.connection_id={shared}&right.connection_id={jira}"
+            ),
+            [303, 200, 200, 200],
+        ),
+        (
+            format!("/sync-pairs/{pair}/setup/scope"),
+            [303, 404, 200, 200],
+        ),
+        (
+            format!("/sync-pairs/{pair}/setup/fields"),
+            [303, 404, 200, 200],
+        ),
+        (
+            format!("/sync-pairs/{pair}/setup/statuses"),
+            [303, 404, 200, 200],
+        ),
+        (
+            format!("/sync-pairs/{pair}/setup/preview"),
+            [303, 404, 200, 200],
+        ),
+        (
+            format!("/sync-pairs/{pair}/setup/cancel"),
+            [303, 404, 200, 200],
+        ),
+        (
+            format!("/sync-pairs/{pair}/conflicts/424242/keep?side=left"),
+            [303, 404, 404, 404],
+        ),
         (
             format!("/admin/time/people/{other_id}/disconnect"),
             [303, 403, 403, 404],
@@ -2145,6 +2178,50 @@ async fn every_page_route_for_every_kind_of_caller() {
             vec![],
             [303, 404, 404, 404],
         ),
+        // The wizard's steps: refused input comes back with its error.
+        (
+            "/sync-pairs/new/projects".to_owned(),
+            vec![
+                ("name", "wizard"),
+                ("left.connection_id", shared_s.as_str()),
+                ("right.connection_id", jira_s.as_str()),
+                ("left.project", PROJECT),
+                ("right.project", "NOPE"),
+            ],
+            [303, 422, 422, 422],
+        ),
+        (
+            format!("/sync-pairs/{pair}/setup/scope"),
+            vec![("created_after", "soon")],
+            [303, 404, 422, 422],
+        ),
+        (
+            format!("/sync-pairs/{pair}/setup/fields"),
+            vec![("fields.title.direction", "sideways")],
+            [303, 404, 422, 422],
+        ),
+        // No status marked primary.
+        (
+            format!("/sync-pairs/{pair}/setup/statuses"),
+            vec![],
+            [303, 404, 422, 422],
+        ),
+        (
+            format!("/sync-pairs/{pair}/conflicts/424242/keep"),
+            vec![("side", "left")],
+            [303, 404, 404, 404],
+        ),
+        (
+            format!("/sync-pairs/{pair}/activate"),
+            vec![],
+            [303, 404, 303, 303],
+        ),
+        // Once active, a pair is no draft to cancel.
+        (
+            format!("/sync-pairs/{pair}/setup/cancel"),
+            vec![],
+            [303, 404, 409, 409],
+        ),
         // Time tracking is an admin page; matches are shown before anything
         // is saved, and connecting none is refused on the form.
         (
@@ -2260,4 +2337,317 @@ async fn every_page_route_for_every_kind_of_caller() {
     }
     m.row("POST", "/logout", &[], [303, 303, 303, 303]).await;
     m.assert_every_route_covered();
+}
+
+/// The pair wizard without JavaScript: each step refused next to its field
+/// with nothing saved, the status mapping held to one primary per state,
+/// the preview writing nothing, Activate, and Cancel deleting a draft
+/// after asking.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pair_wizard_works_without_javascript() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let g = h.gitlab_connection(&h.owner, "sim gitlab", false).await;
+    let j = h.jira_connection(&h.owner, "sim jira", false).await;
+    let (g_s, j_s) = (g.to_string(), j.to_string());
+    h.control(
+        "gitlab/issues",
+        json!({"project": PROJECT, "title": "Previewed in the wizard"}),
+    )
+    .await;
+    let b = Browser::sign_in(&h, &h.owner.email).await;
+    let list = b.get("/sync-pairs").await;
+    assert!(
+        list.text.contains("href=\"/sync-pairs/new\""),
+        "{}",
+        list.text
+    );
+    let start = b.get("/sync-pairs/new").await;
+    assert_eq!(start.status, StatusCode::OK, "{}", start.text);
+    assert!(start.text.contains("sim gitlab (GitLab)") && start.text.contains("sim jira (Jira)"));
+
+    // Connections, then projects listed from them.
+    let sides = [
+        ("left.connection_id", g_s.as_str()),
+        ("right.connection_id", j_s.as_str()),
+    ];
+    let step_two = |name: &str| {
+        format!(
+            "/sync-pairs/new/projects?{}",
+            serde_urlencoded::to_string([("name", name), sides[0], sides[1]]).expect("query")
+        )
+    };
+    let refused = b.get(&step_two(" ")).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.text.contains("id=\"name-error\""),
+        "{}",
+        refused.text
+    );
+    let mut named = sides.to_vec();
+    named.push(("name", "checkout <-> OPS"));
+    let projects = b.get(&step_two("checkout <-> OPS")).await;
+    assert_eq!(projects.status, StatusCode::OK, "{}", projects.text);
+    assert!(
+        projects.text.contains("value=\"northwind/checkout\""),
+        "{}",
+        projects.text
+    );
+    assert!(projects.text.contains("value=\"OPS\""), "{}", projects.text);
+    let mut same = named.clone();
+    same.extend([("left.project", PROJECT), ("right.project", "NOPE")]);
+    let refused = b.post("/sync-pairs/new/projects", &same).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.text.contains("id=\"right.project-error\""),
+        "{}",
+        refused.text
+    );
+    let pairs = || async {
+        h.call("GET", "/api/v1/sync-pairs", Some(&h.owner.token), None)
+            .await
+            .body
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    assert_eq!(pairs().await, 0, "nothing saved");
+    let mut chosen = named.clone();
+    chosen.extend([("left.project", PROJECT), ("right.project", "OPS")]);
+    let draft = b.post("/sync-pairs/new/projects", &chosen).await;
+    assert_eq!(draft.status, StatusCode::SEE_OTHER, "{}", draft.text);
+    let scope = draft.headers["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let id: i64 = scope
+        .trim_start_matches("/sync-pairs/")
+        .trim_end_matches("/setup/scope")
+        .parse()
+        .expect("the draft's id");
+    let pair_path = format!("/api/v1/sync-pairs/{id}");
+    let pair = || async {
+        h.call("GET", &pair_path, Some(&h.owner.token), None)
+            .await
+            .body
+    };
+    assert_eq!(pair().await["active"], false, "a draft is inactive");
+
+    // Scope: Jira's refusal of the JQL next to it; then from yesterday.
+    let yesterday = (chrono::Utc::now() - chrono::Duration::days(1))
+        .date_naive()
+        .to_string();
+    let refused = b
+        .post(
+            &scope,
+            &[
+                ("left.labels", ""),
+                ("right.jql", "status = = Done"),
+                ("created_after", &yesterday),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.text.contains("id=\"right.jql-error\""),
+        "{}",
+        refused.text
+    );
+    assert_eq!(
+        pair().await["right"]["jql"],
+        serde_json::Value::Null,
+        "nothing saved"
+    );
+    let fields = b
+        .post(
+            &scope,
+            &[
+                ("left.labels", ""),
+                ("right.jql", ""),
+                ("created_after", &yesterday),
+            ],
+        )
+        .await;
+    assert_eq!(fields.status, StatusCode::SEE_OTHER, "{}", fields.text);
+    assert_eq!(
+        fields.headers["location"],
+        format!("/sync-pairs/{id}/setup/fields")
+    );
+
+    // Fields and directions.
+    let statuses = b
+        .post(
+            &format!("/sync-pairs/{id}/setup/fields"),
+            &[
+                ("fields.title.direction", "both"),
+                ("fields.title.conflict", "left_wins"),
+            ],
+        )
+        .await;
+    assert_eq!(statuses.status, StatusCode::SEE_OTHER, "{}", statuses.text);
+    assert_eq!(pair().await["fields"]["title"]["conflict"], "left_wins");
+
+    // The status mapping: every opened status primary, then none of them,
+    // refused next to the mapping naming the problem; then the seed's way.
+    let path = format!("/sync-pairs/{id}/setup/statuses");
+    let page = b.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let mapping = pair().await["status_mapping"].clone();
+    let entries = mapping.as_array().expect("a suggested mapping");
+    let form = |primaries: &dyn Fn(&serde_json::Value) -> bool| -> Vec<(String, String)> {
+        let mut form = Vec::new();
+        for e in entries {
+            let id = e["status_id"].as_str().expect("id");
+            form.push((
+                format!("state.{id}"),
+                e["state"].as_str().expect("state").to_owned(),
+            ));
+            if primaries(e) {
+                form.push((format!("primary.{id}"), "1".to_owned()));
+            }
+        }
+        form
+    };
+    let cases = [
+        (
+            form(&|e: &serde_json::Value| e["primary"] == true || e["state"] == "opened"),
+            "are all primary",
+        ),
+        (
+            form(&|e: &serde_json::Value| e["primary"] == true && e["state"] == "closed"),
+            "none of its statuses is primary",
+        ),
+    ];
+    for (fields, problem) in cases {
+        let fields: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let refused = b.post(&path, &fields).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            refused.text
+        );
+        let error = refused
+            .text
+            .split("id=\"status_mapping-error\">")
+            .nth(1)
+            .expect("the error next to the mapping");
+        assert!(error.contains(problem), "{error}");
+        assert_eq!(pair().await["status_mapping"], mapping, "nothing saved");
+    }
+    let kept = form(&|e: &serde_json::Value| e["primary"] == true);
+    let kept: Vec<(&str, &str)> = kept.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let preview = b.post(&path, &kept).await;
+    assert_eq!(preview.status, StatusCode::SEE_OTHER, "{}", preview.text);
+    assert_eq!(
+        preview.headers["location"],
+        format!("/sync-pairs/{id}/setup/preview")
+    );
+
+    // The preview writes nothing; Activate does.
+    h.sim.clear_requests();
+    let preview = b.get(&format!("/sync-pairs/{id}/setup/preview")).await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.text);
+    assert!(
+        preview.text.contains("Previewed in the wizard"),
+        "{}",
+        preview.text
+    );
+    assert!(preview.text.contains("create its twin"), "{}", preview.text);
+    h.assert_sim_unwritten("the preview");
+    let active = b.post(&format!("/sync-pairs/{id}/activate"), &[]).await;
+    assert_eq!(active.status, StatusCode::SEE_OTHER, "{}", active.text);
+    assert_eq!(pair().await["active"], true);
+    let shown = b
+        .get(active.headers["location"].to_str().expect("location"))
+        .await;
+    assert!(shown.text.contains("The pair is active"), "{}", shown.text);
+
+    // Cancel asks first, then deletes a draft.
+    let draft = b.post("/sync-pairs/new/projects", &chosen).await;
+    assert_eq!(draft.status, StatusCode::SEE_OTHER, "{}", draft.text);
+    let other: i64 = draft.headers["location"]
+        .to_str()
+        .expect("location")
+        .trim_start_matches("/sync-pairs/")
+        .trim_end_matches("/setup/scope")
+        .parse()
+        .expect("id");
+    let cancel = format!("/sync-pairs/{other}/setup/cancel");
+    let ask = b.get(&cancel).await;
+    assert!(ask.text.contains("Delete the draft pair"), "{}", ask.text);
+    assert_eq!(pairs().await, 2, "asking deletes nothing");
+    let gone = b.post(&cancel, &[]).await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER, "{}", gone.text);
+    assert_eq!(pairs().await, 1);
+    let said = b
+        .get(gone.headers["location"].to_str().expect("location"))
+        .await;
+    assert!(
+        said.text.contains("The draft pair is deleted"),
+        "{}",
+        said.text
+    );
+}
+
+/// "Keep left / keep right" from the pair's page: the link asks first,
+/// showing both values; confirming writes the overruled value and the page
+/// says so, with who chose.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_is_overturned_from_the_pairs_page_after_asking() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let running = Running::worker(&h).await;
+    let TitleConflict { pair, conflict, .. } = h.title_conflict().await;
+    let id = conflict["id"].as_i64().expect("id");
+    let (loser, lost) = if conflict["winner"] == "left" {
+        ("right", "Jira&#39;s title")
+    } else {
+        ("left", "GitLab&#39;s title")
+    };
+    let b = Browser::sign_in(&h, &h.owner.email).await;
+    let page = b.get(&format!("/sync-pairs/{pair}")).await;
+    let ask = format!("/sync-pairs/{pair}/conflicts/{id}/keep?side={loser}");
+    assert!(page.text.contains(&ask), "{}", page.text);
+    let asked = b.get(&ask).await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.text);
+    assert!(
+        asked.text.contains(&format!("Keep the {loser} side")),
+        "{}",
+        asked.text
+    );
+    assert!(asked.text.contains(lost), "{}", asked.text);
+    let listed = h
+        .api_get(&format!("/api/v1/sync-pairs/{pair}/conflicts"))
+        .await;
+    assert_eq!(
+        listed[0]["chosen"],
+        serde_json::Value::Null,
+        "asking writes nothing"
+    );
+    let kept = b
+        .post(
+            &format!("/sync-pairs/{pair}/conflicts/{id}/keep"),
+            &[("side", loser)],
+        )
+        .await;
+    assert_eq!(kept.status, StatusCode::SEE_OTHER, "{}", kept.text);
+    let shown = b
+        .get(kept.headers["location"].to_str().expect("location"))
+        .await;
+    assert!(
+        shown
+            .text
+            .contains("the value you chose is written on both sides"),
+        "{}",
+        shown.text
+    );
+    assert!(
+        shown
+            .text
+            .contains(&format!("{loser} kept by {}", h.owner.email)),
+        "{}",
+        shown.text
+    );
+    running.stop().await;
 }

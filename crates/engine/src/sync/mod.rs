@@ -18,9 +18,11 @@ mod comments;
 mod gitlab;
 mod item;
 mod jira;
+mod overturn;
 pub mod pairs;
 mod scan;
 mod side;
+pub mod wizard;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -126,7 +126,7 @@ fn upstream(field: &str, error: cairn_connect::ConnectError) -> EngineError {
 }
 
 impl SyncEngine {
-    async fn usable_connection(
+    pub(super) async fn usable_connection(
         &self,
         by: &Authenticated,
         field: &str,
@@ -377,7 +377,11 @@ impl SyncEngine {
     }
 
     /// The pair, if the caller may see it (404 otherwise).
-    async fn pair_for(&self, by: &Authenticated, id: i64) -> Result<SyncPair, EngineError> {
+    pub(super) async fn pair_for(
+        &self,
+        by: &Authenticated,
+        id: i64,
+    ) -> Result<SyncPair, EngineError> {
         let pair = self
             .store
             .get_sync_pair(id)

@@ -400,6 +400,11 @@ pub(crate) struct ConflictView {
     /// `newer_wins`, `left_wins`, `right_wins` or `one_way`.
     reason: String,
     decided_at: DateTime<Utc>,
+    /// The side a person chose instead (`left` or `right`), if one did.
+    chosen: Option<String>,
+    /// Who chose (their email).
+    chosen_by: Option<String>,
+    chosen_at: Option<DateTime<Utc>>,
 }
 
 impl From<SyncConflict> for ConflictView {
@@ -413,6 +418,9 @@ impl From<SyncConflict> for ConflictView {
             winner: c.winner.as_str().to_owned(),
             reason: c.reason,
             decided_at: c.decided_at,
+            chosen: c.chosen.as_ref().map(|k| k.side.as_str().to_owned()),
+            chosen_by: c.chosen.as_ref().map(|k| k.by.clone()),
+            chosen_at: c.chosen.map(|k| k.at),
         }
     }
 }

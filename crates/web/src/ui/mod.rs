@@ -13,7 +13,9 @@ mod hooks;
 mod link;
 mod live;
 mod okrs;
+mod sync_conflicts;
 mod sync_pairs;
+mod sync_wizard;
 mod time_admin;
 mod work;
 
@@ -23,7 +25,9 @@ pub(crate) use hooks::*;
 pub(crate) use link::*;
 pub(crate) use live::*;
 pub(crate) use okrs::*;
+pub(crate) use sync_conflicts::*;
 pub(crate) use sync_pairs::*;
+pub(crate) use sync_wizard::*;
 pub(crate) use time_admin::*;
 pub(crate) use work::*;
 

@@ -2,8 +2,9 @@
 //! pair (`/sync-pairs/{id}`) with its sides, its live counts, the linked
 //! items with each side's key (failing and paused ones first, each with its
 //! last error and a Retry button), the latest writes on either side, the
-//! latest runs and the conflicts as decided. Setting a pair up stays in the
-//! API for now.
+//! latest runs and the conflicts as decided, each with "keep left / keep
+//! right" (`sync_conflicts`). Pairs are set up in the wizard
+//! (`sync_wizard`).
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -78,6 +79,7 @@ pub(crate) struct RunRow {
 
 /// A conflict as decided.
 pub(crate) struct ConflictRow {
+    pub id: i64,
     pub item_id: i64,
     pub field: String,
     pub left_value: String,
@@ -89,6 +91,7 @@ pub(crate) struct ConflictRow {
 #[template(path = "sync_pairs.html")]
 struct PairsPage {
     nav: Nav,
+    message: Option<&'static str>,
     pairs: Vec<PairRow>,
 }
 
@@ -226,12 +229,19 @@ fn scope_text(scope: &cairn_core::sync::SideScope) -> String {
 }
 
 /// `/sync-pairs`.
-pub(crate) async fn sync_pairs(State(state): State<AppState>, caller: Caller) -> PageResult {
+pub(crate) async fn sync_pairs(
+    State(state): State<AppState>,
+    caller: Caller,
+    axum::extract::Query(done): axum::extract::Query<CancelledQuery>,
+) -> PageResult {
     let who = signed_in(&caller)?;
     let names = connection_names(&state, who).await?;
     let pairs = state.sync.list_pairs(who).await?;
     page(&PairsPage {
         nav: Nav::new(who, "sync"),
+        message: done
+            .cancelled
+            .map(|_| "The draft pair is deleted; nothing was written on either side."),
         pairs: pairs.iter().map(|p| pair_row(p, &names)).collect(),
     })
 }
@@ -311,16 +321,26 @@ async fn pair_page(
         .await?
         .into_iter()
         .map(|c| ConflictRow {
+            id: c.id,
             item_id: c.item_id,
             field: c.field,
             left_value: c.left_value,
             right_value: c.right_value,
-            decided: format!(
-                "{} kept ({}), {}",
-                side_title(c.winner).to_lowercase(),
-                c.reason,
-                ago(c.decided_at, now)
-            ),
+            decided: match &c.chosen {
+                Some(k) => format!(
+                    "{} kept by {}, {} (the rule had kept {})",
+                    side_title(k.side).to_lowercase(),
+                    k.by,
+                    ago(k.at, now),
+                    side_title(c.winner).to_lowercase()
+                ),
+                None => format!(
+                    "{} kept ({}), {}",
+                    side_title(c.winner).to_lowercase(),
+                    c.reason,
+                    ago(c.decided_at, now)
+                ),
+            },
         })
         .collect();
     Ok(PairPage {
@@ -344,16 +364,42 @@ pub(crate) async fn sync_pair(
     axum::extract::Query(done): axum::extract::Query<RetriedQuery>,
 ) -> PageResult {
     let who = signed_in(&caller)?;
-    let message = done
-        .retried
-        .map(|item| format!("Item {item} is queued to be tried again now."));
+    let message = match done {
+        RetriedQuery {
+            retried: Some(item),
+            ..
+        } => Some(format!("Item {item} is queued to be tried again now.")),
+        RetriedQuery {
+            activated: Some(_), ..
+        } => Some(
+            "The pair is active: its first scan runs now, and each change follows within seconds of its webhook."
+                .to_owned(),
+        ),
+        RetriedQuery {
+            kept: Some(conflict),
+            ..
+        } => Some(format!(
+            "Conflict {conflict}: the value you chose is written on both sides."
+        )),
+        _ => None,
+    };
     page(&pair_page(&state, who, id, message).await?)
 }
 
-/// What a Retry left to say.
+/// What the wizard's Cancel left to say.
+#[derive(serde::Deserialize)]
+pub(crate) struct CancelledQuery {
+    cancelled: Option<u8>,
+}
+
+/// What a Retry, an activation or a kept side left to say.
 #[derive(serde::Deserialize)]
 pub(crate) struct RetriedQuery {
     retried: Option<i64>,
+    /// Set by the wizard's Activate.
+    activated: Option<u8>,
+    /// A conflict overturned by "keep left / keep right".
+    kept: Option<i64>,
 }
 
 /// Tries a failing or paused item again now.

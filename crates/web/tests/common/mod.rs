@@ -199,19 +199,38 @@ impl Harness {
 
     /// A GitLab connection to the simulator owned by `owner`.
     pub async fn gitlab_connection(&self, owner: &User, name: &str, shared: bool) -> i64 {
+        let settings = json!({
+            "kind": "gitlab",
+            "auth_kind": "private_token",
+            "base_url": self.sim.gitlab_url(),
+            "secret": cairn_sim::DEFAULT_GITLAB_TOKEN,
+        });
+        self.connection(owner, name, shared, settings).await
+    }
+
+    /// A Jira connection to the simulator owned by `owner`.
+    pub async fn jira_connection(&self, owner: &User, name: &str, shared: bool) -> i64 {
+        let settings = json!({
+            "kind": "jira",
+            "auth_kind": "basic",
+            "base_url": self.sim.jira_url(),
+            "username": cairn_sim::DEFAULT_JIRA_EMAIL,
+            "secret": cairn_sim::DEFAULT_JIRA_API_TOKEN,
+        });
+        self.connection(owner, name, shared, settings).await
+    }
+
+    /// A connection with `settings` (kind, URL, credentials) owned by
+    /// `owner`.
+    async fn connection(&self, owner: &User, name: &str, shared: bool, mut settings: Value) -> i64 {
+        settings["name"] = json!(name);
+        settings["shared"] = json!(shared);
         let reply = self
             .call(
                 "POST",
                 "/api/v1/connections",
                 Some(&owner.token),
-                Some(json!({
-                    "kind": "gitlab",
-                    "name": name,
-                    "base_url": self.sim.gitlab_url(),
-                    "auth_kind": "private_token",
-                    "secret": cairn_sim::DEFAULT_GITLAB_TOKEN,
-                    "shared": shared,
-                })),
+                Some(settings),
             )
             .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
@@ -239,6 +258,18 @@ impl Harness {
         response.json().await.expect("JSON")
     }
 
+    /// Asserts that nothing was written in the simulator since its request
+    /// log was last cleared (reads and Jira's POSTed searches apart).
+    pub fn assert_sim_unwritten(&self, what: &str) {
+        let writes: Vec<_> = self
+            .sim
+            .requests()
+            .into_iter()
+            .filter(|r| r.method != "GET" && !r.path.contains("/search"))
+            .collect();
+        assert!(writes.is_empty(), "{what} wrote: {writes:?}");
+    }
+
     /// Makes something happen in the simulator.
     pub async fn control(&self, path: &str, body: Value) -> Value {
         let response = reqwest::Client::new()
@@ -253,6 +284,127 @@ impl Harness {
             response.status()
         );
         response.json().await.expect("JSON")
+    }
+}
+
+/// A title both sides of a pair changed before a scan, as the pair's rule
+/// decided it.
+pub struct TitleConflict {
+    pub pair: i64,
+    /// The GitLab issue.
+    pub iid: u64,
+    /// Its Jira twin.
+    pub key: String,
+    /// The conflict as `GET .../conflicts` lists it.
+    pub conflict: Value,
+}
+
+impl Harness {
+    /// `GET path` as the owner, which must answer 200; its body.
+    pub async fn api_get(&self, path: &str) -> Value {
+        let reply = self.call("GET", path, Some(&self.owner.token), None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.text);
+        reply.body
+    }
+
+    /// The pair's runs started by a scan.
+    async fn scans(&self, pair: i64) -> usize {
+        self.api_get(&format!("/api/v1/sync-pairs/{pair}/runs"))
+            .await
+            .as_array()
+            .map_or(0, |runs| {
+                runs.iter().filter(|r| r["triggered_by"] == "scan").count()
+            })
+    }
+
+    /// Runs the pair's scan now and waits until it and the items it found
+    /// are done (a worker must run).
+    pub async fn scan_now(&self, pair: i64) {
+        let before = self.scans(pair).await;
+        let path = format!("/api/v1/sync-pairs/{pair}/scan");
+        let reply = self
+            .call("POST", &path, Some(&self.owner.token), None)
+            .await;
+        assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text);
+        eventually("the scan ran", || async { self.scans(pair).await > before }).await;
+        eventually("its items are carried", || async {
+            let counts = self.state.store.job_counts().await.expect("counts");
+            counts.0.get("queued").copied().unwrap_or(0) == 0
+                && counts.0.get("running").copied().unwrap_or(0) == 0
+        })
+        .await;
+    }
+
+    /// An active pair of the owner's between `northwind/checkout` and Jira's
+    /// OPS, without webhooks, whose one issue both sides retitle before a
+    /// scan: a title conflict (a worker must run).
+    pub async fn title_conflict(&self) -> TitleConflict {
+        let g = self
+            .gitlab_connection(&self.owner, "sim gitlab", false)
+            .await;
+        let j = self.jira_connection(&self.owner, "sim jira", false).await;
+        let since = chrono::Utc::now() - chrono::Duration::seconds(5);
+        let project = "northwind/checkout";
+        let iid = self
+            .control(
+                "gitlab/issues",
+                json!({"project": project, "title": "Both sides edit me"}),
+            )
+            .await["iid"]
+            .as_u64()
+            .expect("iid");
+        let reply = self
+            .call(
+                "POST",
+                "/api/v1/sync-pairs",
+                Some(&self.owner.token),
+                Some(
+                    json!({"name": "conflicts", "left": {"connection_id": g, "project": project},
+                    "right": {"connection_id": j, "project": "OPS"}, "active": true,
+                    "created_after": since}),
+                ),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        let pair = reply.body["id"].as_i64().expect("pair");
+        let items = format!("/api/v1/sync-pairs/{pair}/items?state=synced");
+        let left_id = iid.to_string();
+        let twin = || async {
+            self.api_get(&items).await.as_array().and_then(|items| {
+                items
+                    .iter()
+                    .find(|i| i["left"]["id"] == left_id.as_str())
+                    .and_then(|i| i["right"]["key"].as_str().map(str::to_owned))
+            })
+        };
+        eventually("the activation links the issue", || async {
+            twin().await.is_some()
+        })
+        .await;
+        let key = twin().await.expect("the twin");
+        self.control(
+            "gitlab/issues/edit",
+            json!({"project": project, "iid": iid, "title": "GitLab's title"}),
+        )
+        .await;
+        self.control(
+            "jira/issues/edit",
+            json!({"key": key, "fields": {"summary": "Jira's title"}}),
+        )
+        .await;
+        self.scan_now(pair).await;
+        let conflict = self
+            .api_get(&format!("/api/v1/sync-pairs/{pair}/conflicts"))
+            .await
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["field"] == "title").cloned())
+            .expect("a title conflict");
+        TitleConflict {
+            pair,
+            iid,
+            key,
+            conflict,
+        }
     }
 }
 
