@@ -2456,6 +2456,26 @@ async fn the_pair_wizard_works_without_javascript() {
         serde_json::Value::Null,
         "nothing saved"
     );
+    // The seed's time offset: refused out of range, next to its field.
+    let refused = b
+        .post(
+            &scope,
+            &[
+                ("left.labels", ""),
+                ("right.jql", ""),
+                ("created_after", &yesterday),
+                ("scan_overlap_secs", "90000"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.text.contains("id=\"scan_overlap_secs-error\"")
+            && refused.text.contains("between 0 and 86400 seconds"),
+        "{}",
+        refused.text
+    );
+    assert_eq!(pair().await["scan_overlap_secs"], 120, "nothing saved");
     let fields = b
         .post(
             &scope,
@@ -2463,10 +2483,12 @@ async fn the_pair_wizard_works_without_javascript() {
                 ("left.labels", ""),
                 ("right.jql", ""),
                 ("created_after", &yesterday),
+                ("scan_overlap_secs", "300"),
             ],
         )
         .await;
     assert_eq!(fields.status, StatusCode::SEE_OTHER, "{}", fields.text);
+    assert_eq!(pair().await["scan_overlap_secs"], 300);
     assert_eq!(
         fields.headers["location"],
         format!("/sync-pairs/{id}/setup/fields")

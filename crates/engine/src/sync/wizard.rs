@@ -107,6 +107,7 @@ impl PairInput {
             jira_issue_type: None,
             scan_interval_secs: None,
             delete_comment_copies: false,
+            scan_overlap_secs: None,
         }
     }
 }
@@ -141,5 +142,6 @@ pub fn input_of(pair: &SyncPair) -> PairInput {
         jira_issue_type: s.jira_issue_type.clone(),
         scan_interval_secs: Some(s.scan_interval_secs),
         delete_comment_copies: s.delete_comment_copies,
+        scan_overlap_secs: Some(s.scan_overlap_secs),
     }
 }

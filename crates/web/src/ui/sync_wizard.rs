@@ -403,6 +403,8 @@ pub(crate) struct ScopeForm {
     pub right_jql: String,
     /// A date (UTC), or empty for "from activation".
     pub created_after: String,
+    /// The seed's time offset, in seconds.
+    pub scan_overlap_secs: String,
 }
 
 #[derive(Template)]
@@ -412,6 +414,7 @@ struct ScopePage {
     head: WizardHead,
     sides: Vec<SideFacts>,
     created_after: String,
+    scan_overlap_secs: String,
     error: FormError,
 }
 
@@ -425,6 +428,7 @@ fn scope_page(who: &Authenticated, pair: &SyncPair, error: FormError) -> ScopePa
             .created_after
             .map(|d| d.date_naive().to_string())
             .unwrap_or_default(),
+        scan_overlap_secs: pair.settings.scan_overlap_secs.to_string(),
         error,
     }
 }
@@ -464,9 +468,20 @@ pub(crate) async fn save_scope(
             .map(|t| Some(Utc.from_utc_datetime(&t)))
             .ok_or_else(|| FormError::at("created_after", "a date such as 2026-01-31")),
     };
-    let saved = match created_after {
-        Ok(created_after) => {
+    // Empty: the default.
+    let scan_overlap = match form.scan_overlap_secs.trim() {
+        "" => Ok(None),
+        secs => secs.parse::<i64>().map(Some).map_err(|_| {
+            FormError::at(
+                "scan_overlap_secs",
+                "a whole number of seconds, such as 120",
+            )
+        }),
+    };
+    let saved = match created_after.and_then(|c| scan_overlap.map(|o| (c, o))) {
+        Ok((created_after, scan_overlap)) => {
             input.created_after = created_after;
+            input.scan_overlap_secs = scan_overlap;
             for facts in side_facts(&pair) {
                 let (side, labels_text, jql_text) = match facts.side {
                     "left" => (&mut input.left, &form.left_labels, &form.left_jql),
@@ -483,7 +498,13 @@ pub(crate) async fn save_scope(
                 who,
                 id,
                 &input,
-                &["left.labels", "right.labels", "left.jql", "right.jql"],
+                &[
+                    "left.labels",
+                    "right.labels",
+                    "left.jql",
+                    "right.jql",
+                    "scan_overlap_secs",
+                ],
             )
             .await?
         }
@@ -499,6 +520,7 @@ pub(crate) async fn save_scope(
             pair.settings.right.scope.jql = Some(form.right_jql.clone());
             let mut shown = scope_page(who, &pair, error);
             shown.created_after = form.created_after;
+            shown.scan_overlap_secs = form.scan_overlap_secs;
             refused(StatusCode::UNPROCESSABLE_ENTITY, &shown)
         }
     }
