@@ -49,6 +49,10 @@ pub struct SyncPairSettings {
     /// Whether deleting a comment deletes its copy on the other side (off
     /// by default: a copy someone may still want is not taken away).
     pub delete_comment_copies: bool,
+    /// Whether people are mapped automatically (by email, then by a name
+    /// that occurs once on each side); manual mappings count either way.
+    #[serde(default)]
+    pub auto_map_people: bool,
 }
 
 /// A stored pair.
@@ -440,7 +444,7 @@ macro_rules! impl_sync {
             left_project_id, left_scope, right_connection_id, right_project, right_project_id, right_scope, \
             created_after, fields, status_mapping, transition_defaults, jira_issue_type, workflows, \
             scan_interval_secs, left_scanned_to, right_scanned_to, next_scan_at, full_scanned_at, activated_at, created_at, updated_at, \
-            delete_comment_copies";
+            delete_comment_copies, auto_map_people";
         const ITEM_COLUMNS: &str = "id, pair_id, left_id, left_key, left_url, right_id, right_key, right_url, \
             state, shadow, fuse, hint, hint_at, left_updated_at, right_updated_at, last_error, failures, \
             next_attempt_at, last_synced_at, created_at, updated_at";
@@ -479,6 +483,7 @@ macro_rules! impl_sync {
                     jira_issue_type: row.try_get("jira_issue_type")?,
                     scan_interval_secs: row.try_get("scan_interval_secs")?,
                     delete_comment_copies: row.try_get("delete_comment_copies")?,
+                    auto_map_people: row.try_get("auto_map_people")?,
                 },
                 workflows: from_json("workflows", json_from_db(row.try_get("workflows")?)?)?,
                 left_scanned_to: opt_from_db(row.try_get("left_scanned_to")?)?,
@@ -865,8 +870,8 @@ macro_rules! impl_sync {
                     "INSERT INTO sync_pairs (name, owner_id, active, left_connection_id, left_project, left_project_id, \
                      left_scope, right_connection_id, right_project, right_project_id, right_scope, created_after, \
                      fields, status_mapping, transition_defaults, jira_issue_type, workflows, scan_interval_secs, \
-                     created_at, updated_at, delete_comment_copies) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-                     $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, $20) RETURNING id",
+                     created_at, updated_at, delete_comment_copies, auto_map_people) VALUES ($1, $2, $3, $4, $5, $6, \
+                     $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, $20, $21) RETURNING id",
                 )
                 .bind(&p.name)
                 .bind(p.owner_id)
@@ -888,6 +893,7 @@ macro_rules! impl_sync {
                 .bind(p.scan_interval_secs)
                 .bind(to_db(now))
                 .bind(p.delete_comment_copies)
+                .bind(p.auto_map_people)
                 .fetch_one(&mut *self.tx)
                 .await?;
                 Ok(id)
@@ -907,8 +913,8 @@ macro_rules! impl_sync {
                      left_project = $5, left_project_id = $6, left_scope = $7, right_connection_id = $8, \
                      right_project = $9, right_project_id = $10, right_scope = $11, created_after = $12, fields = $13, \
                      status_mapping = $14, transition_defaults = $15, jira_issue_type = $16, scan_interval_secs = $17, \
-                     activated_at = COALESCE(activated_at, $18), updated_at = $19, delete_comment_copies = $21 \
-                     WHERE id = $20",
+                     activated_at = COALESCE(activated_at, $18), updated_at = $19, delete_comment_copies = $21, \
+                     auto_map_people = $22 WHERE id = $20",
                 )
                 .bind(&p.name)
                 .bind(p.owner_id)
@@ -931,6 +937,7 @@ macro_rules! impl_sync {
                 .bind(to_db(now))
                 .bind(id)
                 .bind(p.delete_comment_copies)
+                .bind(p.auto_map_people)
                 .execute(&mut *self.tx)
                 .await?
                 .rows_affected();

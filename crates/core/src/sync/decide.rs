@@ -200,7 +200,9 @@ pub fn decide(
             Side::Right => right_value,
         };
         plan.shadow.note_seen(source, field, value);
-        if policy.direction.carries(source) {
+        // An assignee the other side does not know is not carried: that
+        // side keeps its value.
+        if policy.direction.carries(source) && value.writable_to(source.other()) {
             let target = source.other();
             plan.writes_mut(target).insert(field, value.clone());
             let forms = readback.read_back(target, field, value);
@@ -265,9 +267,10 @@ pub fn plan_create(
         state: ItemState::Opened,
         labels: Default::default(),
         due_date: None,
+        assignee: Default::default(),
     };
     for (field, policy) in policies.all() {
-        if policy.direction.carries(source) {
+        if policy.direction.carries(source) && observed.get(field).writable_to(target) {
             values.set(field, observed.get(field));
         }
     }
