@@ -103,6 +103,7 @@ async fn prepare(state: &AppState, sim: &cairn_sim::SimHandle) -> anyhow::Result
         jira_issue_type: None,
         scan_interval_secs: None,
         delete_comment_copies: false,
+        auto_map_people: false,
     };
     let pair = state
         .sync

@@ -720,6 +720,7 @@ async fn seed_sync(
                 jira_issue_type: None,
                 scan_interval_secs: None,
                 delete_comment_copies: false,
+                auto_map_people: false,
             },
             now,
         )

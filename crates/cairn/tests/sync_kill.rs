@@ -115,6 +115,7 @@ async fn sigkill_during_sync_never_duplicates_and_loses_nothing() {
                 jira_issue_type: None,
                 scan_interval_secs: None,
                 delete_comment_copies: false,
+                auto_map_people: false,
             },
             Utc::now(),
         )

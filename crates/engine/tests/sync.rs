@@ -178,6 +178,7 @@ impl Harness {
             jira_issue_type: None,
             scan_interval_secs: None,
             delete_comment_copies: false,
+            auto_map_people: false,
         }
     }
 
@@ -846,6 +847,7 @@ fn jira_input(h: &Harness, mapping: Option<Vec<cairn_engine::sync::StatusMapInpu
         jira_issue_type: None,
         scan_interval_secs: None,
         delete_comment_copies: false,
+        auto_map_people: false,
     }
 }
 

@@ -199,6 +199,7 @@ impl Harness {
             jira_issue_type: None,
             scan_interval_secs: None,
             delete_comment_copies,
+            auto_map_people: false,
         }
     }
 

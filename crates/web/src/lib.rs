@@ -300,6 +300,11 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api::sync::list_runs))
         .routes(routes!(api::sync::list_operations))
         .routes(routes!(
+            api::sync_people::list_people,
+            api::sync_people::map_person
+        ))
+        .routes(routes!(api::sync_people::unmap_person))
+        .routes(routes!(
             api::time::get_source,
             api::time::put_source,
             api::time::delete_source

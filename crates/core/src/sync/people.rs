@@ -146,6 +146,17 @@ impl Assignee {
         }
     }
 
+    /// This value as `side`'s tracker is to be given it: that side's id in
+    /// both slots, as a read has it.
+    pub fn for_side(&self, side: Side) -> Assignee {
+        Assignee::read(self.id(side).map(str::to_owned))
+    }
+
+    /// The tracker's id of a value as read or [`Assignee::for_side`].
+    pub fn tracker_id(&self) -> Option<&str> {
+        self.left.as_deref().or(self.right.as_deref())
+    }
+
     /// Nobody on either side.
     pub fn is_nobody(&self) -> bool {
         self.left.is_none() && self.right.is_none()

@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::SyncEngine;
+use super::people::place_assignee;
 use super::side::PairReadback;
 use crate::accounts::Authenticated;
 use crate::error::{EngineError, authorize};
@@ -83,6 +84,11 @@ pub struct PairInput {
     /// (default off).
     #[serde(default)]
     pub delete_comment_copies: bool,
+    /// Whether people are mapped automatically: by email where both
+    /// sides show one, then by a full name that occurs once on each side
+    /// (default off: only manual mappings).
+    #[serde(default)]
+    pub auto_map_people: bool,
 }
 
 /// A pair with how it is doing.
@@ -355,11 +361,16 @@ impl SyncEngine {
             jira_issue_type,
             scan_interval_secs: scan,
             delete_comment_copies: input.delete_comment_copies,
+            auto_map_people: input.auto_map_people,
         })
     }
 
     /// The pair, if the caller may see it (404 otherwise).
-    async fn pair_for(&self, by: &Authenticated, id: i64) -> Result<SyncPair, EngineError> {
+    pub(super) async fn pair_for(
+        &self,
+        by: &Authenticated,
+        id: i64,
+    ) -> Result<SyncPair, EngineError> {
         let pair = self
             .store
             .get_sync_pair(id)
@@ -662,6 +673,15 @@ impl SyncEngine {
             left: left.readback(),
             right: right.readback(),
         };
+        let people = self
+            .people_map(&pair, &left, &right)
+            .await
+            .map_err(|e| match e {
+                super::item::CarryError::Store(e) => e,
+                super::item::CarryError::Failure(f) => {
+                    EngineError::invalid("auto_map_people", f.message().to_owned())
+                }
+            })?;
         let mut entries = Vec::new();
         for (side, client) in [(Side::Left, &left), (Side::Right, &right)] {
             let other = match side {
@@ -674,7 +694,8 @@ impl SyncEngine {
                 .map_err(|f| {
                     EngineError::invalid(&format!("{side}.project"), f.message().to_owned())
                 })?;
-            for read in items {
+            for mut read in items {
+                place_assignee(&people, side, &mut read);
                 let linked = self
                     .store
                     .find_sync_item(pair.id, side, &read.reference.id)
@@ -695,7 +716,8 @@ impl SyncEngine {
                             })?,
                             None => None,
                         };
-                        let Some(twin) = twin else { continue };
+                        let Some(mut twin) = twin else { continue };
+                        place_assignee(&people, side.other(), &mut twin);
                         let plan = decide(
                             &pair.settings.fields,
                             &item.shadow,
@@ -875,7 +897,12 @@ fn activation(
     Some(now)
 }
 
-fn audit(by: &Authenticated, action: &str, id: i64, detail: serde_json::Value) -> NewAuditEntry {
+pub(super) fn audit(
+    by: &Authenticated,
+    action: &str,
+    id: i64,
+    detail: serde_json::Value,
+) -> NewAuditEntry {
     NewAuditEntry {
         actor: by.user.email.clone(),
         action: action.to_owned(),

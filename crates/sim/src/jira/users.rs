@@ -70,3 +70,41 @@ pub(crate) async fn user_search(
         .collect();
     ok(&json!(out))
 }
+
+/// `GET /user/assignable/search?project=KEY`: the active users who can be
+/// assigned the project's issues (in the simulator, every active user),
+/// paged by `startAt` and `maxResults`; Cloud shows emails as each user's
+/// privacy setting allows.
+pub(crate) async fn assignable_search(
+    State(s): State<Arc<Shared>>,
+    Path(ver): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> JResult {
+    let c = ctx(&s, &ver, &headers, q, &[])?;
+    let Some(key) = c.params.get("project") else {
+        return Err(JErr::msg(
+            axum::http::StatusCode::BAD_REQUEST,
+            "The query parameter 'project', 'issueKey' or 'issueId' is required.",
+        ));
+    };
+    let start = parse_max(c.params.get("startAt"), 0, usize::MAX)?;
+    let max = parse_max(c.params.get("maxResults"), 50, 1000)?;
+    let w = s.read();
+    if w.jira.project(key).is_none() {
+        return Err(JErr::msg(
+            axum::http::StatusCode::NOT_FOUND,
+            format!("No project could be found with key '{key}'."),
+        ));
+    }
+    let out: Vec<serde_json::Value> = w
+        .jira
+        .users
+        .iter()
+        .filter(|u| u.active)
+        .skip(start)
+        .take(max)
+        .map(|u| user_json(&s, c.ver, &w.jira, &u.account_id))
+        .collect();
+    ok(&json!(out))
+}

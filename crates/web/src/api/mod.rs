@@ -8,4 +8,5 @@ pub(crate) mod hooks;
 pub(crate) mod jira;
 pub(crate) mod notify;
 pub(crate) mod sync;
+pub(crate) mod sync_people;
 pub(crate) mod time;

@@ -80,7 +80,8 @@ pub(crate) struct PairRequest {
     /// moment the pair is first activated.
     #[serde(default)]
     created_after: Option<DateTime<Utc>>,
-    /// By field (`title`, `description`, `state`, `labels`, `due_date`);
+    /// By field (`title`, `description`, `state`, `labels`, `due_date`,
+    /// `assignee`);
     /// a field not named syncs both ways, the newer change winning.
     #[serde(default)]
     fields: BTreeMap<String, FieldPolicyRequest>,
@@ -105,6 +106,12 @@ pub(crate) struct PairRequest {
     /// (default false: the copy stays).
     #[serde(default)]
     delete_comment_copies: bool,
+    /// Map people automatically: by email where both sides show one,
+    /// then by a full name that occurs once on each side (default false:
+    /// only the pair's manual mappings). A mapped person's comments are
+    /// copied without their name, and assignees follow the mapping.
+    #[serde(default)]
+    auto_map_people: bool,
 }
 
 fn parse_name<T>(
@@ -184,6 +191,7 @@ impl PairRequest {
             jira_issue_type: self.jira_issue_type,
             scan_interval_secs: self.scan_interval_secs,
             delete_comment_copies: self.delete_comment_copies,
+            auto_map_people: self.auto_map_people,
         })
     }
 }
@@ -258,6 +266,8 @@ pub(crate) struct PairResponse {
     scan_interval_secs: i64,
     /// Whether deleting a comment deletes its copy on the other side.
     delete_comment_copies: bool,
+    /// Whether people are mapped automatically (email, then unique name).
+    auto_map_people: bool,
     activated_at: Option<DateTime<Utc>>,
     /// How far each side's scan has read (the tracker's update time).
     left_scanned_to: Option<DateTime<Utc>>,
@@ -307,6 +317,7 @@ impl From<PairView> for PairResponse {
             jira_issue_type: s.jira_issue_type.clone(),
             scan_interval_secs: s.scan_interval_secs,
             delete_comment_copies: s.delete_comment_copies,
+            auto_map_people: s.auto_map_people,
             activated_at: pair.activated_at,
             left_scanned_to: pair.left_scanned_to,
             right_scanned_to: pair.right_scanned_to,
