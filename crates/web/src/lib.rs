@@ -398,6 +398,11 @@ fn ui_router() -> Router<AppState> {
             "/sync-pairs/{id}/items/{item}/retry",
             post(ui::retry_sync_item),
         )
+        .route("/sync-pairs/{id}/people", post(ui::map_sync_person))
+        .route(
+            "/sync-pairs/{id}/people/{mapping}/delete",
+            post(ui::unmap_sync_person),
+        )
         .route("/my-work", get(ui::my_work))
         .route("/my-work/accept", post(ui::accept_work))
         .route("/my-work/dismiss", post(ui::dismiss_work))

@@ -14,6 +14,7 @@ mod link;
 mod live;
 mod okrs;
 mod sync_pairs;
+mod sync_people;
 mod time_admin;
 mod work;
 
@@ -24,6 +25,7 @@ pub(crate) use link::*;
 pub(crate) use live::*;
 pub(crate) use okrs::*;
 pub(crate) use sync_pairs::*;
+pub(crate) use sync_people::{map_sync_person, unmap_sync_person};
 pub(crate) use time_admin::*;
 pub(crate) use work::*;
 

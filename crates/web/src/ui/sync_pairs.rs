@@ -13,7 +13,8 @@ use cairn_engine::sync::PairView;
 use cairn_store::sync::{RemoteRef, SyncPair};
 use chrono::Utc;
 
-use super::common::{Nav, PageError, PageResult, ago, page, see_other, signed_in};
+use super::common::{FormError, Nav, PageError, PageResult, ago, page, see_other, signed_in};
+use super::sync_people::{PeopleSection, PersonForm, people_section};
 use crate::AppState;
 use crate::auth::Caller;
 
@@ -92,8 +93,9 @@ struct PairsPage {
 
 #[derive(Template)]
 #[template(path = "sync_pair.html")]
-struct PairPage {
+pub(crate) struct PairPage {
     nav: Nav,
+    pub people: PeopleSection,
     message: Option<String>,
     pair: PairRow,
     sides: Vec<SideRow>,
@@ -187,7 +189,7 @@ pub(crate) async fn sync_pairs(State(state): State<AppState>, caller: Caller) ->
     })
 }
 
-async fn pair_page(
+pub(crate) async fn pair_page(
     state: &AppState,
     who: &Authenticated,
     id: i64,
@@ -276,6 +278,7 @@ async fn pair_page(
         .collect();
     Ok(PairPage {
         nav: Nav::new(who, "sync"),
+        people: people_section(state, who, id, FormError::none(), &PersonForm::default()).await?,
         message,
         sides: side_rows(&view.pair, &names),
         pair: pair_row(&view, &names),
@@ -294,9 +297,20 @@ pub(crate) async fn sync_pair(
     axum::extract::Query(done): axum::extract::Query<RetriedQuery>,
 ) -> PageResult {
     let who = signed_in(&caller)?;
-    let message = done
-        .retried
-        .map(|item| format!("Item {item} is queued to be tried again now."));
+    let message = match (done.retried, done.people.as_deref()) {
+        (Some(item), _) => Some(format!("Item {item} is queued to be tried again now.")),
+        (None, Some("mapped")) => Some(
+            "The two people are mapped by hand now: their comments are copied without their \
+             name, and assignees follow."
+                .to_owned(),
+        ),
+        (None, Some("unmapped")) => Some(
+            "The mapping is removed; the two people are mapped automatically again, if the pair \
+             does that."
+                .to_owned(),
+        ),
+        _ => None,
+    };
     page(&pair_page(&state, who, id, message).await?)
 }
 
@@ -304,6 +318,8 @@ pub(crate) async fn sync_pair(
 #[derive(serde::Deserialize)]
 pub(crate) struct RetriedQuery {
     retried: Option<i64>,
+    /// `mapped` or `unmapped`, after the people form.
+    people: Option<String>,
 }
 
 /// Tries a failing or paused item again now.
