@@ -204,9 +204,14 @@ impl Harness {
     }
 
     async fn pair(&self, delete_comment_copies: bool) -> (i64, String) {
+        self.pair_of(&self.input(delete_comment_copies)).await
+    }
+
+    /// Creates a pair; its id and the Jira issue type it creates.
+    async fn pair_of(&self, input: &PairInput) -> (i64, String) {
         let view = self
             .sync
-            .create_pair(&self.by, &self.input(delete_comment_copies), Utc::now())
+            .create_pair(&self.by, input, Utc::now())
             .await
             .expect("pair");
         let issue_type = view
@@ -1140,13 +1145,7 @@ async fn people_are_mapped_by_email_by_hand_and_never_by_a_shared_name(backend: 
     let (carla, dora, eva) = (gitlab["carla"], gitlab["dora"], gitlab["eva"]);
     let mut input = h.input(false);
     input.auto_map_people = true;
-    let pair = h
-        .sync
-        .create_pair(&h.by, &input, Utc::now())
-        .await
-        .expect("pair")
-        .pair
-        .id;
+    let (pair, _) = h.pair_of(&input).await;
     let mapping = h
         .sync
         .map_person(&h.by, pair, &eva.to_string(), "acc-eva", Utc::now())

@@ -39,6 +39,24 @@ fn pair(gitlab: i64, jira: i64, active: bool) -> Value {
     })
 }
 
+/// POSTs `body` as the owner and checks it is refused (422) naming `field`.
+async fn refused_naming(h: &Harness, path: &str, body: Value, field: &str) {
+    let reply = h
+        .call("POST", path, Some(&h.owner.token), Some(body.clone()))
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{body}: {}",
+        reply.text
+    );
+    assert_eq!(
+        reply.body["error"]["field"], field,
+        "{body}: {}",
+        reply.text
+    );
+}
+
 async fn pairs(h: &Harness) -> usize {
     let reply = h
         .call("GET", "/api/v1/sync-pairs", Some(&h.owner.token), None)
@@ -159,25 +177,7 @@ async fn bad_pairs_are_refused_naming_the_field_and_nothing_is_saved() {
         ),
     ];
     for (body, field) in cases {
-        let reply = h
-            .call(
-                "POST",
-                "/api/v1/sync-pairs",
-                Some(&h.owner.token),
-                Some(body.clone()),
-            )
-            .await;
-        assert_eq!(
-            reply.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{body}: {}",
-            reply.text
-        );
-        assert_eq!(
-            reply.body["error"]["field"], field,
-            "{body}: {}",
-            reply.text
-        );
+        refused_naming(&h, "/api/v1/sync-pairs", body, field).await;
     }
     // The status named in the mapping's refusal.
     let reply = h
@@ -837,20 +837,7 @@ async fn a_person_mapped_twice_on_one_side_is_refused_naming_the_field() {
         (map("999999", "acc-joao"), "left_id"),
         (map(&left[1], "acc-nobody"), "right_id"),
     ] {
-        let reply = h
-            .call("POST", &path, Some(&h.owner.token), Some(body.clone()))
-            .await;
-        assert_eq!(
-            reply.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{body}: {}",
-            reply.text
-        );
-        assert_eq!(
-            reply.body["error"]["field"], field,
-            "{body}: {}",
-            reply.text
-        );
+        refused_naming(&h, &path, body, field).await;
     }
     let people = h.call("GET", &path, Some(&h.owner.token), None).await;
     let manual = people.body["manual"].as_array().expect("manual");
