@@ -104,6 +104,7 @@ async fn prepare(state: &AppState, sim: &cairn_sim::SimHandle) -> anyhow::Result
         scan_interval_secs: None,
         delete_comment_copies: false,
         scan_overlap_secs: None,
+        auto_map_people: false,
     };
     let pair = state
         .sync

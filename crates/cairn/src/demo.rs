@@ -721,6 +721,7 @@ async fn seed_sync(
                 scan_interval_secs: None,
                 delete_comment_copies: false,
                 scan_overlap_secs: None,
+                auto_map_people: false,
             },
             now,
         )

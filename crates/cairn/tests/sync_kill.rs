@@ -116,6 +116,7 @@ async fn sigkill_during_sync_never_duplicates_and_loses_nothing() {
                 scan_interval_secs: None,
                 delete_comment_copies: false,
                 scan_overlap_secs: None,
+                auto_map_people: false,
             },
             Utc::now(),
         )

@@ -179,6 +179,7 @@ impl Harness {
             scan_interval_secs: None,
             delete_comment_copies: false,
             scan_overlap_secs: None,
+            auto_map_people: false,
         }
     }
 
@@ -848,6 +849,7 @@ fn jira_input(h: &Harness, mapping: Option<Vec<cairn_engine::sync::StatusMapInpu
         scan_interval_secs: None,
         delete_comment_copies: false,
         scan_overlap_secs: None,
+        auto_map_people: false,
     }
 }
 

@@ -1,7 +1,7 @@
 //! Comments both ways and back links, GitLab <-> Jira against the
 //! simulator, on both backends, driven by the reconciliation scan and the
 //! job worker (webhooks are tested through the web layer). Everyone is
-//! unmapped (people mapping comes later), so every copy says who wrote it.
+//! unmapped unless a test maps people, so copies say who wrote them.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -200,13 +200,19 @@ impl Harness {
             scan_interval_secs: None,
             delete_comment_copies,
             scan_overlap_secs: None,
+            auto_map_people: false,
         }
     }
 
     async fn pair(&self, delete_comment_copies: bool) -> (i64, String) {
+        self.pair_of(&self.input(delete_comment_copies)).await
+    }
+
+    /// Creates a pair; its id and the Jira issue type it creates.
+    async fn pair_of(&self, input: &PairInput) -> (i64, String) {
         let view = self
             .sync
-            .create_pair(&self.by, &self.input(delete_comment_copies), Utc::now())
+            .create_pair(&self.by, input, Utc::now())
             .await
             .expect("pair");
         let issue_type = view
@@ -1033,6 +1039,254 @@ async fn a_back_link_written_before_an_interruption_is_not_written_again(backend
     assert!(h.comments(&next_key).await.is_empty(), "nor copied as one");
 }
 
+/// Adds people to the simulator: GitLab users (user name, name, public
+/// email) made members of the pair's project, and Jira users (account id,
+/// display name, visible email). Returns the GitLab users' ids.
+fn add_people(
+    h: &Harness,
+    gitlab: &[(&str, &str, &str)],
+    jira: &[(&str, &str, &str)],
+) -> BTreeMap<String, u64> {
+    h.sim.with_world_mut(|w| {
+        let mut ids = BTreeMap::new();
+        for (username, name, email) in gitlab {
+            let id = w.gitlab.users.iter().map(|u| u.id).max().unwrap_or(0) + 1;
+            w.gitlab.users.push(cairn_sim::model::GlUser {
+                id,
+                username: (*username).into(),
+                name: (*name).into(),
+                email: (*email).into(),
+                admin: false,
+                state: "active".into(),
+            });
+            let project = w
+                .gitlab
+                .projects
+                .iter_mut()
+                .find(|p| p.path_with_namespace == LEFT)
+                .expect("project");
+            project.members.push((id, 30));
+            ids.insert((*username).to_owned(), id);
+        }
+        for (account, name, email) in jira {
+            w.jira.users.push(cairn_sim::model::JiraUser {
+                account_id: (*account).into(),
+                name: (*account).into(),
+                display_name: (*name).into(),
+                email: (*email).into(),
+                api_token: String::new(),
+                pat: String::new(),
+                active: true,
+                email_visible: !email.is_empty(),
+            });
+        }
+        ids
+    })
+}
+
+impl Harness {
+    async fn ctl(&self, path: &str, body: Value) {
+        let reply = reqwest::Client::new()
+            .post(format!("{}{path}", self.sim.gitlab_url()))
+            .json(&body)
+            .send()
+            .await
+            .expect("control");
+        assert!(reply.status().is_success(), "{path}: {}", reply.status());
+    }
+
+    async fn gitlab_assignee(&self, iid: u64) -> Option<u64> {
+        let issue = self
+            .gitlab
+            .issue(&ProjectRef::from(LEFT), iid)
+            .await
+            .expect("issue");
+        issue.assignees.first().map(|a| a.id)
+    }
+
+    async fn jira_assignee(&self, key: &str) -> Option<String> {
+        let issue = self.jira.issue(key, &["assignee"]).await.expect("issue");
+        issue.fields.assignee.and_then(|a| a.account_id)
+    }
+
+    async fn assign_in_jira(&self, key: &str, account: &str) {
+        let mut fields = serde_json::Map::new();
+        fields.insert("assignee".into(), json!({ "accountId": account }));
+        self.jira.edit_issue(key, fields).await.expect("assign");
+    }
+}
+
+/// Issue 16's people: two Jira users with one display name are never
+/// auto-mapped, an email match is, a manual mapping wins over both, an
+/// unmapped author's comment carries the attribution (a mapped author's
+/// does not), and assignees follow the mapping both ways (an unmapped
+/// one leaves the other side as it is).
+async fn people_are_mapped_by_email_by_hand_and_never_by_a_shared_name(backend: Backend) {
+    use cairn_core::sync::PersonMapping;
+    let h = Harness::new(backend).await;
+    let gitlab = add_people(
+        &h,
+        &[
+            ("carla", "Carla Dias", "carla@example.com"),
+            ("dora", "Dora Lima", ""),
+            ("eva", "Eva Reis", "eva@example.com"),
+        ],
+        &[
+            // Another name, the same email: mapped by email.
+            ("acc-carla", "C. Dias", "carla@example.com"),
+            // Two Jira users named Dora Lima: neither is mapped.
+            ("acc-dora-1", "Dora Lima", ""),
+            ("acc-dora-2", "Dora Lima", ""),
+            // Eva's old account matches by email; a manual mapping to her
+            // new one wins.
+            ("acc-eva-old", "Eva Reis", "eva@example.com"),
+            ("acc-eva", "Eva R.", ""),
+        ],
+    );
+    let (carla, dora, eva) = (gitlab["carla"], gitlab["dora"], gitlab["eva"]);
+    let mut input = h.input(false);
+    input.auto_map_people = true;
+    let (pair, _) = h.pair_of(&input).await;
+    let mapping = h
+        .sync
+        .map_person(&h.by, pair, &eva.to_string(), "acc-eva", Utc::now())
+        .await
+        .expect("manual mapping");
+    assert_eq!(mapping.right_name, "Eva R.");
+    // Eva mapped twice on the left: refused naming the field, not saved.
+    let twice = h
+        .sync
+        .map_person(&h.by, pair, &eva.to_string(), "acc-eva-old", Utc::now())
+        .await;
+    assert!(
+        matches!(&twice, Err(cairn_engine::EngineError::Invalid { field, .. }) if field == "left_id"),
+        "{twice:?}"
+    );
+
+    let people = h.sync.list_people(&h.by, pair).await.expect("people");
+    assert_eq!(people.manual.len(), 1, "the refused mapping was not saved");
+    let how = |side: Side, id: &str| {
+        let p = people
+            .people
+            .iter()
+            .find(|p| p.side == side && p.id == id)
+            .unwrap_or_else(|| panic!("{side} {id} listed"));
+        (p.mapping, p.mapped_to.clone())
+    };
+    assert_eq!(
+        how(Side::Left, &carla.to_string()),
+        (PersonMapping::AutoByEmail, Some("acc-carla".into()))
+    );
+    assert_eq!(
+        how(Side::Left, &dora.to_string()),
+        (PersonMapping::AmbiguousName, None)
+    );
+    assert_eq!(
+        how(Side::Right, "acc-dora-2"),
+        (PersonMapping::AmbiguousName, None)
+    );
+    assert_eq!(
+        how(Side::Left, &eva.to_string()),
+        (PersonMapping::Manual, Some("acc-eva".into()))
+    );
+    assert_eq!(
+        how(Side::Right, "acc-eva-old"),
+        (PersonMapping::Unmapped, None)
+    );
+
+    // An assignee crosses through the mapping, both ways.
+    let iid = h
+        .gitlab
+        .create_issue(
+            &ProjectRef::from(LEFT),
+            &IssueChanges {
+                title: Some("Checkout button misaligned".into()),
+                assignee_ids: Some(vec![carla]),
+                ..IssueChanges::default()
+            },
+        )
+        .await
+        .expect("issue")
+        .iid;
+    h.settle(pair, 0).await;
+    let key = h
+        .linked(pair)
+        .await
+        .into_iter()
+        .find(|(i, _)| *i == iid)
+        .expect("linked")
+        .1;
+    assert_eq!(h.jira_assignee(&key).await.as_deref(), Some("acc-carla"));
+    h.assign_in_jira(&key, "acc-eva").await;
+    h.settle(pair, 0).await;
+    assert_eq!(
+        h.gitlab_assignee(iid).await,
+        Some(eva),
+        "the manual mapping wins"
+    );
+    // Someone unmapped on Jira: GitLab keeps its assignee.
+    h.assign_in_jira(&key, "acc-dora-1").await;
+    h.settle(pair, 0).await;
+    assert_eq!(h.gitlab_assignee(iid).await, Some(eva));
+    assert_eq!(h.jira_assignee(&key).await.as_deref(), Some("acc-dora-1"));
+
+    // Comments: a mapped author's copy does not name them; an unmapped
+    // author's does.
+    for (who, text) in [("carla", "Fixed on my side"), ("dora", "Not for me")] {
+        h.ctl(
+            "/_sim/gitlab/notes",
+            json!({"project": LEFT, "iid": iid, "as": who, "body": text}),
+        )
+        .await;
+    }
+    h.ctl(
+        "/_sim/jira/comment",
+        json!({"key": key, "as": "acc-eva", "body": "Thanks"}),
+    )
+    .await;
+    h.settle(pair, 0).await;
+    let comments: Vec<String> = h.comments(&key).await.into_iter().map(|c| c.1).collect();
+    let carla_copy = comments
+        .iter()
+        .find(|c| c.ends_with("Fixed on my side"))
+        .expect("Carla's copy");
+    assert!(carla_copy.starts_with("[GitLab]("), "{carla_copy}");
+    let dora_copy = comments
+        .iter()
+        .find(|c| c.ends_with("Not for me"))
+        .expect("Dora's copy");
+    assert!(
+        dora_copy.starts_with("Dora Lima in [GitLab]("),
+        "{dora_copy}"
+    );
+    let notes = h.notes(iid).await;
+    let eva_copy = notes
+        .iter()
+        .find(|n| n.body.trim_end().ends_with("Thanks"))
+        .expect("Eva's copy");
+    assert!(eva_copy.body.starts_with("[Jira]("), "{}", eva_copy.body);
+    // Copies are written by the connection's account either way.
+    assert_eq!(
+        eva_copy.author.as_ref().map(|a| a.username.as_str()),
+        Some("root")
+    );
+
+    // Deleting the manual mapping: Eva falls back to the automatic one
+    // (her old account, by email).
+    h.sync
+        .unmap_person(&h.by, pair, mapping.id, Utc::now())
+        .await
+        .expect("unmap");
+    let people = h.sync.list_people(&h.by, pair).await.expect("people");
+    let eva_now = people
+        .people
+        .iter()
+        .find(|p| p.side == Side::Left && p.id == eva.to_string())
+        .expect("eva");
+    assert_eq!(eva_now.mapping, PersonMapping::AutoByEmail);
+    assert_eq!(eva_now.mapped_to.as_deref(), Some("acc-eva-old"));
+}
+
 macro_rules! both_backends {
     ($($name:ident),*) => {
         mod sqlite {
@@ -1052,7 +1306,8 @@ both_backends!(
     back_links_and_comments_once_when_answers_are_lost,
     deleted_originals_delete_copies_only_when_the_pair_says_so,
     an_interrupted_copy_is_adopted_not_repeated,
-    a_back_link_written_before_an_interruption_is_not_written_again
+    a_back_link_written_before_an_interruption_is_not_written_again,
+    people_are_mapped_by_email_by_hand_and_never_by_a_shared_name
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -649,4 +649,6 @@ crate::notify::impl_notify!(PgStore, PgTx);
 
 crate::sync::impl_sync!(PgStore, PgTx);
 
+crate::sync_people::impl_sync_people!(PgStore, PgTx);
+
 crate::time::impl_time!(PgStore, PgTx);

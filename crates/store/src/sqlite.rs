@@ -511,4 +511,6 @@ crate::notify::impl_notify!(SqliteStore, SqliteTx);
 
 crate::sync::impl_sync!(SqliteStore, SqliteTx);
 
+crate::sync_people::impl_sync_people!(SqliteStore, SqliteTx);
+
 crate::time::impl_time!(SqliteStore, SqliteTx);

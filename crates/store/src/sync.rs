@@ -53,6 +53,10 @@ pub struct SyncPairSettings {
     /// trackers whose clocks disagree with Cairn's (the seed's "time
     /// offset").
     pub scan_overlap_secs: i64,
+    /// Whether people are mapped automatically (by email, then by a name
+    /// that occurs once on each side); manual mappings count either way.
+    #[serde(default)]
+    pub auto_map_people: bool,
 }
 
 /// A stored pair.
@@ -496,7 +500,7 @@ macro_rules! impl_sync {
             created_after, fields, status_mapping, transition_defaults, jira_issue_type, workflows, \
             scan_interval_secs, left_scanned_to, right_scanned_to, next_scan_at, full_scanned_at, activated_at, created_at, updated_at, \
             unreachable_since, failing_notified_at, \
-            delete_comment_copies, scan_overlap_secs";
+            delete_comment_copies, scan_overlap_secs, auto_map_people";
         const ITEM_COLUMNS: &str = "id, pair_id, left_id, left_key, left_url, right_id, right_key, right_url, \
             state, shadow, fuse, hint, hint_at, left_updated_at, right_updated_at, last_error, failures, \
             next_attempt_at, last_synced_at, failing_since, created_at, updated_at";
@@ -566,6 +570,7 @@ macro_rules! impl_sync {
                     scan_interval_secs: row.try_get("scan_interval_secs")?,
                     delete_comment_copies: row.try_get("delete_comment_copies")?,
                     scan_overlap_secs: row.try_get("scan_overlap_secs")?,
+                    auto_map_people: row.try_get("auto_map_people")?,
                 },
                 workflows: from_json("workflows", json_from_db(row.try_get("workflows")?)?)?,
                 left_scanned_to: opt_from_db(row.try_get("left_scanned_to")?)?,
@@ -975,8 +980,9 @@ macro_rules! impl_sync {
                     "INSERT INTO sync_pairs (name, owner_id, active, left_connection_id, left_project, left_project_id, \
                      left_scope, right_connection_id, right_project, right_project_id, right_scope, created_after, \
                      fields, status_mapping, transition_defaults, jira_issue_type, workflows, scan_interval_secs, \
-                     created_at, updated_at, delete_comment_copies, scan_overlap_secs) VALUES ($1, $2, $3, $4, $5, $6, \
-                     $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, $20, $21) RETURNING id",
+                     created_at, updated_at, delete_comment_copies, scan_overlap_secs, auto_map_people) VALUES ($1, $2, \
+                     $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, $20, $21, $22) \
+                     RETURNING id",
                 )
                 .bind(&p.name)
                 .bind(p.owner_id)
@@ -999,6 +1005,7 @@ macro_rules! impl_sync {
                 .bind(to_db(now))
                 .bind(p.delete_comment_copies)
                 .bind(p.scan_overlap_secs)
+                .bind(p.auto_map_people)
                 .fetch_one(&mut *self.tx)
                 .await?;
                 Ok(id)
@@ -1019,7 +1026,7 @@ macro_rules! impl_sync {
                      right_project = $9, right_project_id = $10, right_scope = $11, created_after = $12, fields = $13, \
                      status_mapping = $14, transition_defaults = $15, jira_issue_type = $16, scan_interval_secs = $17, \
                      activated_at = COALESCE(activated_at, $18), updated_at = $19, delete_comment_copies = $21, \
-                     scan_overlap_secs = $22 WHERE id = $20",
+                     scan_overlap_secs = $22, auto_map_people = $23 WHERE id = $20",
                 )
                 .bind(&p.name)
                 .bind(p.owner_id)
@@ -1043,6 +1050,7 @@ macro_rules! impl_sync {
                 .bind(id)
                 .bind(p.delete_comment_copies)
                 .bind(p.scan_overlap_secs)
+                .bind(p.auto_map_people)
                 .execute(&mut *self.tx)
                 .await?
                 .rows_affected();

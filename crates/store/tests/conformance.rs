@@ -62,6 +62,7 @@ conformance!(
     sync_item_claims_exclude_others_until_saved_or_expired,
     sync_operations_conflicts_and_runs_are_logged,
     sync_comment_links_and_backlinks_are_kept_once,
+    sync_people_are_mapped_once_per_side_of_a_pair,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -2334,6 +2335,7 @@ fn sync_pair(owner_id: i64, left: i64, right: i64) -> cairn_store::sync::SyncPai
         scan_interval_secs: 300,
         delete_comment_copies: true,
         scan_overlap_secs: 120,
+        auto_map_people: true,
     }
 }
 
@@ -2465,6 +2467,7 @@ async fn sync_items_link_once_per_side_and_keep_the_newest_hint(backend: Backend
                 state: ItemState::Opened,
                 labels: Default::default(),
                 due_date: None,
+                assignee: Default::default(),
             },
             updated_at: t0() + Duration::minutes(minute),
         },
@@ -2936,6 +2939,89 @@ async fn sync_comment_links_and_backlinks_are_kept_once(backend: Backend) {
             .list_sync_comments(item)
             .await
             .expect("links")
+            .is_empty()
+    );
+}
+
+async fn sync_people_are_mapped_once_per_side_of_a_pair(backend: Backend) {
+    use cairn_store::sync_people::NewSyncPersonMapping;
+    let (_db, store) = store(backend).await;
+    let (pair, _, _) = sync_setup(&store).await;
+    let mapping = |left: &str, right: &str| NewSyncPersonMapping {
+        pair_id: pair,
+        left_id: left.into(),
+        left_name: format!("GitLab {left}"),
+        right_id: right.into(),
+        right_name: format!("Jira {right}"),
+    };
+    let mut tx = store.begin().await.expect("begin");
+    let first = tx
+        .insert_sync_person_mapping(&mapping("7", "acc-1"), t0())
+        .await
+        .expect("mapping");
+    tx.insert_sync_person_mapping(&mapping("8", "acc-2"), t0())
+        .await
+        .expect("second mapping");
+    tx.commit().await.expect("commit");
+    let stored = store.list_sync_person_mappings(pair).await.expect("list");
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[0].id, first);
+    assert_eq!(
+        (stored[0].left_id.as_str(), stored[0].right_name.as_str()),
+        ("7", "Jira acc-1")
+    );
+    assert_eq!(stored[0].created_at, t0());
+
+    // A person already mapped on either side is refused, and nothing of
+    // that transaction is kept.
+    for (left, right) in [("7", "acc-9"), ("9", "acc-2")] {
+        let mut tx = store.begin().await.expect("begin");
+        let again = tx
+            .insert_sync_person_mapping(&mapping(left, right), t0())
+            .await;
+        assert!(
+            matches!(again, Err(StoreError::Conflict { field: "person" })),
+            "{left} <-> {right}: {again:?}"
+        );
+    }
+    assert_eq!(
+        store
+            .list_sync_person_mappings(pair)
+            .await
+            .expect("list")
+            .len(),
+        2
+    );
+
+    // Deleting is per pair; deleting the pair deletes its mappings.
+    let mut tx = store.begin().await.expect("begin");
+    assert!(
+        !tx.delete_sync_person_mapping(pair + 1, first)
+            .await
+            .expect("other pair")
+    );
+    assert!(
+        tx.delete_sync_person_mapping(pair, first)
+            .await
+            .expect("delete")
+    );
+    assert!(
+        !tx.delete_sync_person_mapping(pair, first)
+            .await
+            .expect("gone")
+    );
+    tx.commit().await.expect("commit");
+    let left = store.list_sync_person_mappings(pair).await.expect("list");
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].left_id, "8");
+    let mut tx = store.begin().await.expect("begin");
+    tx.delete_sync_pair(pair).await.expect("delete pair");
+    tx.commit().await.expect("commit");
+    assert!(
+        store
+            .list_sync_person_mappings(pair)
+            .await
+            .expect("list")
             .is_empty()
     );
 }

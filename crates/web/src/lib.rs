@@ -301,6 +301,11 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api::sync::list_runs))
         .routes(routes!(api::sync::list_operations))
         .routes(routes!(
+            api::sync_people::list_people,
+            api::sync_people::map_person
+        ))
+        .routes(routes!(api::sync_people::unmap_person))
+        .routes(routes!(
             api::time::get_source,
             api::time::put_source,
             api::time::delete_source
@@ -420,6 +425,11 @@ fn ui_router() -> Router<AppState> {
         .route(
             "/sync-pairs/{id}/items/{item}/retry",
             post(ui::retry_sync_item),
+        )
+        .route("/sync-pairs/{id}/people", post(ui::map_sync_person))
+        .route(
+            "/sync-pairs/{id}/people/{mapping}/delete",
+            post(ui::unmap_sync_person),
         )
         .route("/my-work", get(ui::my_work))
         .route("/my-work/accept", post(ui::accept_work))

@@ -39,6 +39,24 @@ fn pair(gitlab: i64, jira: i64, active: bool) -> Value {
     })
 }
 
+/// POSTs `body` as the owner and checks it is refused (422) naming `field`.
+async fn refused_naming(h: &Harness, path: &str, body: Value, field: &str) {
+    let reply = h
+        .call("POST", path, Some(&h.owner.token), Some(body.clone()))
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{body}: {}",
+        reply.text
+    );
+    assert_eq!(
+        reply.body["error"]["field"], field,
+        "{body}: {}",
+        reply.text
+    );
+}
+
 async fn pairs(h: &Harness) -> usize {
     let reply = h
         .call("GET", "/api/v1/sync-pairs", Some(&h.owner.token), None)
@@ -169,25 +187,7 @@ async fn bad_pairs_are_refused_naming_the_field_and_nothing_is_saved() {
         ),
     ];
     for (body, field) in cases {
-        let reply = h
-            .call(
-                "POST",
-                "/api/v1/sync-pairs",
-                Some(&h.owner.token),
-                Some(body.clone()),
-            )
-            .await;
-        assert_eq!(
-            reply.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{body}: {}",
-            reply.text
-        );
-        assert_eq!(
-            reply.body["error"]["field"], field,
-            "{body}: {}",
-            reply.text
-        );
+        refused_naming(&h, "/api/v1/sync-pairs", body, field).await;
     }
     // The status named in the mapping's refusal.
     let reply = h
@@ -962,4 +962,93 @@ async fn sync_failing_is_told_once_per_episode_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_failing_is_told_once_per_episode_on_postgres() {
     sync_failing_is_told_once_per_episode(cairn_store::Backend::Postgres).await;
+}
+
+/// People of a pair through the API: a person mapped twice on one side is
+/// refused naming the field (`left_id`, `right_id`) and nothing is saved;
+/// an unknown person too; a mapping can be removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_mapped_twice_on_one_side_is_refused_naming_the_field() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    // Two Jira users more, so the right side has someone to map twice.
+    h.sim.with_world_mut(|w| {
+        for (account, name) in [("acc-ines", "Inês Rocha"), ("acc-joao", "João Pinto")] {
+            w.jira.users.push(cairn_sim::model::JiraUser {
+                account_id: account.into(),
+                name: account.into(),
+                display_name: name.into(),
+                email: String::new(),
+                api_token: String::new(),
+                pat: String::new(),
+                active: true,
+                email_visible: false,
+            });
+        }
+    });
+    let (g, j) = (gitlab(&h).await, jira(&h).await);
+    let mut body = pair(g, j, false);
+    body["auto_map_people"] = json!(true);
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/sync-pairs",
+            Some(&h.owner.token),
+            Some(body),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    assert_eq!(reply.body["auto_map_people"], true);
+    let path = format!("/api/v1/sync-pairs/{}/people", reply.body["id"]);
+    let people = h.call("GET", &path, Some(&h.owner.token), None).await;
+    assert_eq!(people.status, StatusCode::OK, "{}", people.text);
+    let ids = |side: &str| -> Vec<String> {
+        people.body["people"]
+            .as_array()
+            .expect("people")
+            .iter()
+            .filter(|p| p["side"] == side)
+            .filter_map(|p| p["id"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let (left, right) = (ids("left"), ids("right"));
+    assert!(left.len() >= 2 && right.len() >= 2, "{}", people.text);
+    let map = |l: &str, r: &str| json!({"left_id": l, "right_id": r});
+    let made = h
+        .call(
+            "POST",
+            &path,
+            Some(&h.owner.token),
+            Some(map(&left[0], "acc-ines")),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+    assert_eq!(made.body["right_name"], "Inês Rocha");
+    for (body, field) in [
+        (map(&left[0], "acc-joao"), "left_id"),
+        (map(&left[1], "acc-ines"), "right_id"),
+        (map("999999", "acc-joao"), "left_id"),
+        (map(&left[1], "acc-nobody"), "right_id"),
+    ] {
+        refused_naming(&h, &path, body, field).await;
+    }
+    let people = h.call("GET", &path, Some(&h.owner.token), None).await;
+    let manual = people.body["manual"].as_array().expect("manual");
+    assert_eq!(manual.len(), 1, "nothing saved: {}", people.text);
+    let mapped = people.body["people"]
+        .as_array()
+        .expect("people")
+        .iter()
+        .find(|p| p["side"] == "left" && p["id"] == left[0].as_str())
+        .expect("mapped person")
+        .clone();
+    assert_eq!(mapped["mapping"], "manual");
+    assert_eq!(mapped["mapped_to"], "acc-ines");
+
+    let gone = format!("{path}/{}", made.body["id"]);
+    let reply = h.call("DELETE", &gone, Some(&h.owner.token), None).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text);
+    let reply = h.call("DELETE", &gone, Some(&h.owner.token), None).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text);
+    let people = h.call("GET", &path, Some(&h.owner.token), None).await;
+    assert_eq!(people.body["manual"], json!([]));
 }

@@ -2222,6 +2222,17 @@ async fn every_page_route_for_every_kind_of_caller() {
             vec![],
             [303, 404, 409, 409],
         ),
+        // Someone not of the side: shown on the form, nothing saved.
+        (
+            format!("/sync-pairs/{pair}/people"),
+            vec![("left_id", "999999"), ("right_id", "nobody")],
+            [303, 404, 422, 422],
+        ),
+        (
+            format!("/sync-pairs/{pair}/people/424242/delete"),
+            vec![],
+            [303, 404, 404, 404],
+        ),
         // Time tracking is an admin page; matches are shown before anything
         // is saved, and connecting none is refused on the form.
         (

@@ -37,6 +37,9 @@ pub struct GitLabUser {
     /// Email (only visible to admins or for `/user`).
     #[serde(default)]
     pub email: Option<String>,
+    /// The email a person chose to show on their profile.
+    #[serde(default)]
+    pub public_email: Option<String>,
     /// Access level (members only): 10 guest ... 50 owner.
     #[serde(default)]
     pub access_level: Option<u32>,

@@ -3,6 +3,7 @@
 
 mod issues;
 mod types;
+mod users;
 
 pub use issues::CreatedIssue;
 pub use types::*;

@@ -268,6 +268,7 @@ impl IssueHook {
                     avatar_url: None,
                     web_url: None,
                     email: None,
+                    public_email: None,
                     access_level: None,
                 })
                 .collect(),

@@ -16,10 +16,15 @@ use super::settings::Side;
 /// Who wrote a comment, as the other side should read it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommentAuthor {
+    /// The tracker's id of the person (GitLab user id, Jira account id),
+    /// by which the pair's people mapping knows them; empty when the
+    /// tracker does not say.
+    #[serde(default)]
+    pub id: String,
     /// The name the tracker shows.
     pub name: String,
-    /// Whether the person is mapped to someone on the other side. Nobody
-    /// is yet (people mapping comes later): every copy is attributed.
+    /// Whether the person is mapped to someone on the other side (see
+    /// [`super::people`]): then the copy does not name them.
     pub mapped: bool,
 }
 
@@ -80,8 +85,11 @@ pub fn comment_fingerprint(markdown: &str) -> String {
 
 /// The line that says who wrote a comment on the other side, linking the
 /// original: "Ana Silva in [GitLab](…):". The one place attribution is
-/// decided, so people mapping can drop the name for mapped people; the
-/// link stays either way (a copy always names its original).
+/// decided. A mapped author's copy is still written by the connection's
+/// account (Cairn holds one token per connection, not one per person),
+/// so it keeps the link to its original, "[GitLab](…):", without the
+/// name: the reader knows the person by the mapping. An unmapped author
+/// is named.
 pub fn attribution(author: &CommentAuthor, tracker: &str, url: &str) -> String {
     if author.mapped {
         format!("[{tracker}]({url}):")
@@ -225,6 +233,7 @@ mod tests {
         OriginComment {
             id: id.into(),
             author: CommentAuthor {
+                id: "1".into(),
                 name: "Ana Silva".into(),
                 mapped: false,
             },

@@ -200,7 +200,9 @@ pub fn decide(
             Side::Right => right_value,
         };
         plan.shadow.note_seen(source, field, value);
-        if policy.direction.carries(source) {
+        // An assignee the other side does not know is not carried: that
+        // side keeps its value.
+        if policy.direction.carries(source) && value.writable_to(source.other()) {
             let target = source.other();
             plan.writes_mut(target).insert(field, value.clone());
             let forms = readback.read_back(target, field, value);
@@ -265,9 +267,10 @@ pub fn plan_create(
         state: ItemState::Opened,
         labels: Default::default(),
         due_date: None,
+        assignee: Default::default(),
     };
     for (field, policy) in policies.all() {
-        if policy.direction.carries(source) {
+        if policy.direction.carries(source) && observed.get(field).writable_to(target) {
             values.set(field, observed.get(field));
         }
     }
@@ -599,5 +602,49 @@ mod tests {
             serde_json::from_str::<Shadow>("{}").unwrap(),
             Shadow::default()
         );
+    }
+
+    #[test]
+    fn an_assignee_the_other_side_does_not_know_leaves_it_as_it_is() {
+        use super::super::people::Assignee;
+        let person = |left: Option<&str>, right: Option<&str>| Assignee {
+            left: left.map(str::to_owned),
+            right: right.map(str::to_owned),
+        };
+        let mut before = observed("x", 0);
+        before.values.assignee = person(Some("7"), Some("acc-7"));
+        let shadow = synced(&before, &before);
+        // Left assigns someone unmapped: not carried, the right keeps Ana.
+        let mut left = observed("x", 5);
+        left.values.assignee = person(Some("9"), None);
+        let plan = decide(
+            &FieldPolicies::default(),
+            &shadow,
+            &left,
+            &before,
+            &Verbatim,
+        );
+        assert!(plan.writes_nothing(), "{plan:?}");
+        assert_eq!(plan.not_carried, vec![(Side::Left, SyncField::Assignee)]);
+        // Nobody assigned is carried, and so is a mapped person.
+        for now in [person(None, None), person(Some("8"), Some("acc-8"))] {
+            left.values.assignee = now.clone();
+            let plan = decide(
+                &FieldPolicies::default(),
+                &shadow,
+                &left,
+                &before,
+                &Verbatim,
+            );
+            assert_eq!(
+                plan.right.get(&SyncField::Assignee),
+                Some(&FieldValue::Person(now))
+            );
+        }
+        // A new item's unmapped assignee: its twin starts with nobody.
+        let mut values = values("x");
+        values.assignee = person(None, Some("acc-9"));
+        let create = plan_create(&FieldPolicies::default(), Side::Right, &values, &Verbatim);
+        assert!(create.values.assignee.is_nobody());
     }
 }

@@ -55,6 +55,16 @@ pub enum SyncError {
         /// `left_scope` or `right_scope`.
         field: &'static str,
     },
+    /// A manual people mapping naming a person who is already mapped on
+    /// that side.
+    #[error("{side} person `{id}` is mapped more than once")]
+    PersonMappedTwice {
+        side: super::settings::Side,
+        id: String,
+    },
+    /// A manual people mapping without a person on one side.
+    #[error("a {side} person is required")]
+    PersonMissing { side: super::settings::Side },
 }
 
 impl SyncError {
@@ -69,6 +79,12 @@ impl SyncError {
             | SyncError::PrimaryStatus { .. }
             | SyncError::PrimaryMismatch { .. } => "status_mapping",
             SyncError::BadLabel { field } => field,
+            SyncError::PersonMappedTwice { side, .. } | SyncError::PersonMissing { side } => {
+                match side {
+                    super::settings::Side::Left => "left_id",
+                    super::settings::Side::Right => "right_id",
+                }
+            }
         }
     }
 }

@@ -12,6 +12,7 @@
 //! - [`workflow`]: paths through a Jira workflow.
 //! - [`comments`]: which comments to copy, edit or delete, and the
 //!   copy's text.
+//! - [`people`]: who on one side is who on the other, and assignees.
 //! - [`marker`]: the mark on items Cairn creates, so a retry never
 //!   creates twice.
 
@@ -21,6 +22,7 @@ pub mod error;
 pub mod fuse;
 pub mod marker;
 pub mod operation;
+pub mod people;
 pub mod settings;
 pub mod status_map;
 pub mod values;
@@ -37,6 +39,9 @@ pub use error::SyncError;
 pub use fuse::{Fuse, Tripped};
 pub use marker::{Marker, normalize_description, split_marker, with_marker};
 pub use operation::{OperationKind, OperationState};
+pub use people::{
+    Assignee, ManualMapping, Match, PeopleMap, Person, PersonMapping, check_manual, map_people,
+};
 pub use settings::{
     ConflictRule, FieldDirection, FieldPolicies, FieldPolicy, Side, SideScope, SyncField,
     SyncItemState,

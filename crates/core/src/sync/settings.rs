@@ -42,6 +42,10 @@ stable_names! {
         Labels => "labels",
         /// GitLab's due date, Jira's `duedate`.
         DueDate => "due_date",
+        /// The person an issue is assigned to (GitLab's first assignee),
+        /// through the pair's people mapping; an unmapped person leaves
+        /// the other side as it is.
+        Assignee => "assignee",
     }
 }
 

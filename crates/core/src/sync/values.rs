@@ -12,6 +12,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::error::SyncError;
+use super::people::Assignee;
 use super::settings::SyncField;
 
 stable_names! {
@@ -31,6 +32,7 @@ pub enum FieldValue {
     State(ItemState),
     Labels(BTreeSet<String>),
     Date(Option<NaiveDate>),
+    Person(Assignee),
 }
 
 impl FieldValue {
@@ -49,8 +51,24 @@ impl FieldValue {
                 out
             }
             FieldValue::Date(d) => format!("d:{}", d.map(|d| d.to_string()).unwrap_or_default()),
+            FieldValue::Person(a) => {
+                let part = |id: &Option<String>| match id {
+                    Some(id) => format!("{}:{id};", id.len()),
+                    None => "-;".to_owned(),
+                };
+                format!("p:{}{}", part(&a.left), part(&a.right))
+            }
         };
         Fingerprint(crate::digest::hex128(&canonical))
+    }
+
+    /// Whether `side` can be given this value. Only an assignee known on
+    /// the other side alone cannot.
+    pub fn writable_to(&self, side: super::settings::Side) -> bool {
+        match self {
+            FieldValue::Person(a) => a.writable_to(side),
+            _ => true,
+        }
     }
 
     /// A short rendering for logs, conflicts and previews.
@@ -60,6 +78,14 @@ impl FieldValue {
             FieldValue::State(s) => s.to_string(),
             FieldValue::Labels(l) => l.iter().cloned().collect::<Vec<_>>().join(", "),
             FieldValue::Date(d) => d.map(|d| d.to_string()).unwrap_or_else(|| "none".into()),
+            FieldValue::Person(a) => match (&a.left, &a.right) {
+                (None, None) => "nobody".into(),
+                (l, r) => format!(
+                    "left {}, right {}",
+                    l.as_deref().unwrap_or("unmapped"),
+                    r.as_deref().unwrap_or("unmapped")
+                ),
+            },
         };
         if full.chars().count() <= max_chars {
             full
@@ -85,6 +111,9 @@ pub struct ItemValues {
     pub state: ItemState,
     pub labels: BTreeSet<String>,
     pub due_date: Option<NaiveDate>,
+    /// Hints stored before assignees were synced have none.
+    #[serde(default)]
+    pub assignee: Assignee,
 }
 
 impl ItemValues {
@@ -95,6 +124,7 @@ impl ItemValues {
             SyncField::State => FieldValue::State(self.state),
             SyncField::Labels => FieldValue::Labels(self.labels.clone()),
             SyncField::DueDate => FieldValue::Date(self.due_date),
+            SyncField::Assignee => FieldValue::Person(self.assignee.clone()),
         }
     }
 
@@ -107,6 +137,7 @@ impl ItemValues {
             (SyncField::State, FieldValue::State(s)) => self.state = s,
             (SyncField::Labels, FieldValue::Labels(l)) => self.labels = l,
             (SyncField::DueDate, FieldValue::Date(d)) => self.due_date = d,
+            (SyncField::Assignee, FieldValue::Person(a)) => self.assignee = a,
             _ => {}
         }
     }
@@ -123,6 +154,7 @@ pub(crate) mod fixtures {
             state: ItemState::Opened,
             labels: BTreeSet::new(),
             due_date: None,
+            assignee: Assignee::default(),
         }
     }
 }

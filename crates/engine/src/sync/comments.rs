@@ -214,12 +214,42 @@ impl Carry<'_> {
             }
         };
         let links = self.engine.store.list_sync_comments(item.id).await?;
-        let plans = plan_comments(
+        let mut plans = plan_comments(
             &left_comments,
             &right_comments,
             &links,
             self.pair.settings.delete_comment_copies,
         );
+        // Whether each author is mapped decides what their copy says.
+        if plans.iter().any(|p| {
+            matches!(
+                p,
+                CommentPlan::Create { .. }
+                    | CommentPlan::Recover { .. }
+                    | CommentPlan::Update { .. }
+            )
+        }) {
+            let map = match self.people().await {
+                Ok(map) => map,
+                Err(CarryError::Failure(f)) => {
+                    failures.push(f);
+                    return Ok(false);
+                }
+                Err(e) => return Err(e),
+            };
+            for plan in &mut plans {
+                let (side, origin) = match plan {
+                    CommentPlan::Create {
+                        origin_side,
+                        origin,
+                    } => (*origin_side, origin),
+                    CommentPlan::Recover { link, origin }
+                    | CommentPlan::Update { link, origin } => (link.origin_side, origin),
+                    CommentPlan::Adopt { .. } | CommentPlan::Delete { .. } => continue,
+                };
+                super::people::mark_author(&map, side, &mut origin.author);
+            }
+        }
         let mut wrote = false;
         for plan in plans {
             let result = match plan {

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use cairn_connect::GitLabClient;
 use cairn_connect::gitlab::{Issue, IssueChanges, IssueFilter, IssueState, ProjectRef, StateEvent};
 use cairn_core::sync::{
-    CommentAuthor, FieldValue, ItemState, ItemValues, Marker, Observed, OriginComment, SideScope,
-    SyncField, backlink_note, is_backlink_note, split_marker, with_marker,
+    Assignee, CommentAuthor, FieldValue, ItemState, ItemValues, Marker, Observed, OriginComment,
+    SideScope, SyncField, backlink_note, is_backlink_note, split_marker, with_marker,
 };
 use cairn_store::sync::RemoteRef;
 use chrono::{DateTime, Duration, Utc};
@@ -48,6 +48,15 @@ pub(crate) fn remote_item(issue: &Issue) -> RemoteItem {
                 },
                 labels: issue.labels.iter().cloned().collect(),
                 due_date: issue.due_date,
+                // The first assignee (Free has only one); a payload
+                // without ids counts as nobody known.
+                assignee: Assignee::read(
+                    issue
+                        .assignees
+                        .first()
+                        .filter(|a| a.id != 0)
+                        .map(|a| a.id.to_string()),
+                ),
             },
             updated_at: issue.updated_at.or(issue.created_at).unwrap_or_default(),
         },
@@ -55,6 +64,18 @@ pub(crate) fn remote_item(issue: &Issue) -> RemoteItem {
         created_at: issue.created_at,
         labels: issue.labels.clone(),
     }
+}
+
+/// The assignee as GitLab's `assignee_ids`: none for nobody.
+fn assignee_ids(assignee: &Assignee) -> Result<Option<Vec<u64>>, Failure> {
+    assignee
+        .tracker_id()
+        .map(|id| {
+            id.parse()
+                .map(|id| vec![id])
+                .map_err(|_| Failure::Refused(format!("`{id}` is not a GitLab user id")))
+        })
+        .transpose()
 }
 
 fn parse_iid(id: &str) -> Result<u64, Failure> {
@@ -135,6 +156,7 @@ impl GitLabSide {
             description: Some(with_marker(&values.description, marker)),
             labels: Some(values.labels.iter().cloned().collect()),
             due_date: values.due_date,
+            assignee_ids: assignee_ids(&values.assignee)?,
             ..IssueChanges::default()
         };
         let issue = self
@@ -193,6 +215,9 @@ impl GitLabSide {
                     edit.due_date = *d;
                     edit.remove_due_date = d.is_none();
                 }
+                (SyncField::Assignee, FieldValue::Person(a)) => {
+                    edit.assignee_ids = Some(assignee_ids(a)?.unwrap_or_default());
+                }
                 _ => {}
             }
         }
@@ -229,6 +254,11 @@ impl GitLabSide {
             .map(|n| OriginComment {
                 id: n.id.to_string(),
                 author: CommentAuthor {
+                    id: n
+                        .author
+                        .as_ref()
+                        .map(|a| a.id.to_string())
+                        .unwrap_or_default(),
                     name: n
                         .author
                         .as_ref()

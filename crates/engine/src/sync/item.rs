@@ -15,14 +15,15 @@
 use std::collections::BTreeMap;
 
 use cairn_core::sync::{
-    CreatePlan, FieldValue, Marker, OperationKind, OperationState, Plan, Side, SyncField,
-    SyncItemState, decide, plan_create,
+    CreatePlan, FieldValue, Marker, OperationKind, OperationState, PeopleMap, Plan, Side,
+    SyncField, SyncItemState, decide, plan_create,
 };
 use cairn_store::StoreTx;
 use cairn_store::sync::{NewSyncOperation, SyncCounts, SyncItem, SyncPair};
 use chrono::{DateTime, Duration, Utc};
 
 use super::SyncEngine;
+use super::people::{for_side, place_assignee};
 use super::side::{Failure, PairReadback, RemoteItem, SideClient};
 use crate::error::EngineError;
 
@@ -118,6 +119,32 @@ impl Carry<'_> {
             left: self.left.readback(),
             right: self.right.readback(),
         }
+    }
+
+    /// The pair's people mapping, as of now.
+    pub(super) async fn people(&self) -> Result<PeopleMap, CarryError> {
+        self.engine
+            .people_map(self.pair, self.left, self.right)
+            .await
+    }
+
+    /// Places both sides' assignees through the mapping, when either has
+    /// one (an item nobody is assigned to needs no mapping).
+    async fn place_assignees(
+        &self,
+        reads: &mut [(Side, &mut RemoteItem)],
+    ) -> Result<(), CarryError> {
+        if reads
+            .iter()
+            .all(|(_, r)| r.observed.values.assignee.is_nobody())
+        {
+            return Ok(());
+        }
+        let map = self.people().await?;
+        for (side, read) in reads.iter_mut() {
+            place_assignee(&map, *side, read);
+        }
+        Ok(())
     }
 
     async fn begin(&self) -> Result<Box<dyn StoreTx>, EngineError> {
@@ -281,7 +308,7 @@ impl Carry<'_> {
         &self,
         item: &mut SyncItem,
         source: Side,
-        observed: RemoteItem,
+        mut observed: RemoteItem,
     ) -> Result<Outcome, CarryError> {
         let client = self.client(source);
         if let Some(marker) = &observed.marker
@@ -304,6 +331,7 @@ impl Carry<'_> {
             return Ok(Outcome::Skipped);
         }
         let target = source.other();
+        self.place_assignees(&mut [(source, &mut observed)]).await?;
         let readback = self.readback();
         let CreatePlan { values, shadow, .. } = plan_create(
             &self.pair.settings.fields,
@@ -338,7 +366,9 @@ impl Carry<'_> {
             op
         };
         self.renew_claim(item).await?;
-        let created = match self.client(target).create(&values, &marker).await {
+        let mut given = values.clone();
+        given.assignee = values.assignee.for_side(target);
+        let created = match self.client(target).create(&given, &marker).await {
             Ok(created) => created,
             Err(failure) => {
                 // A refusal created nothing; anything else may have, and
@@ -403,9 +433,11 @@ impl Carry<'_> {
     async fn carry_changes(
         &self,
         item: &mut SyncItem,
-        left: RemoteItem,
-        right: RemoteItem,
+        mut left: RemoteItem,
+        mut right: RemoteItem,
     ) -> Result<Outcome, CarryError> {
+        self.place_assignees(&mut [(Side::Left, &mut left), (Side::Right, &mut right)])
+            .await?;
         let readback = self.readback();
         let plan = decide(
             &self.pair.settings.fields,
@@ -454,7 +486,11 @@ impl Carry<'_> {
                 op
             };
             self.renew_claim(item).await?;
-            if let Err(failure) = self.client(side).write(remote, writes).await {
+            if let Err(failure) = self
+                .client(side)
+                .write(remote, &for_side(side, writes))
+                .await
+            {
                 let mut tx = self.begin().await?;
                 tx.finish_sync_operation(
                     op,

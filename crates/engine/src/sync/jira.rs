@@ -11,8 +11,9 @@ use cairn_connect::jira::{JiraIssue, JiraTransition};
 use cairn_core::sync::marker::PROPERTY_KEY;
 use cairn_core::sync::workflow::unfilled_fields;
 use cairn_core::sync::{
-    CommentAuthor, FieldValue, ItemState, ItemValues, Marker, Observed, OriginComment, Readback,
-    Side, SideScope, StatusMapping, Step, SyncField, Transition, Workflow, normalize_description,
+    Assignee, CommentAuthor, FieldValue, ItemState, ItemValues, Marker, Observed, OriginComment,
+    Readback, Side, SideScope, StatusMapping, Step, SyncField, Transition, Workflow,
+    normalize_description,
 };
 use cairn_store::sync::RemoteRef;
 use chrono::{DateTime, Duration, Utc};
@@ -22,6 +23,7 @@ use super::side::{Failure, RemoteItem};
 
 /// The fields sync reads.
 pub(crate) const FIELDS: &[&str] = &[
+    "assignee",
     "summary",
     "description",
     "status",
@@ -226,6 +228,13 @@ impl JiraSide {
                     state,
                     labels: fields.labels.iter().cloned().collect(),
                     due_date: fields.duedate,
+                    assignee: Assignee::read(
+                        fields
+                            .assignee
+                            .as_ref()
+                            .and_then(|a| a.id())
+                            .map(str::to_owned),
+                    ),
                 },
                 updated_at: fields.updated.or(fields.created).unwrap_or_default(),
             },
@@ -353,6 +362,15 @@ impl JiraSide {
                         d.map_or(Value::Null, |d| json!(d.format("%Y-%m-%d").to_string())),
                     );
                 }
+                (SyncField::Assignee, FieldValue::Person(a)) => {
+                    // Cloud knows people by account id, Data Center by
+                    // user name.
+                    let key = if self.cloud { "accountId" } else { "name" };
+                    fields.insert(
+                        "assignee".into(),
+                        a.tracker_id().map_or(Value::Null, |id| json!({ key: id })),
+                    );
+                }
                 _ => {}
             }
         }
@@ -373,10 +391,14 @@ impl JiraSide {
             SyncField::Description,
             SyncField::Labels,
             SyncField::DueDate,
+            SyncField::Assignee,
         ] {
             changes.insert(field, values.get(field));
         }
         let mut fields = self.field_changes(&changes);
+        if fields.get("assignee") == Some(&Value::Null) {
+            fields.remove("assignee");
+        }
         if fields.get("description") == Some(&Value::Null) {
             fields.remove("description");
         }
@@ -642,6 +664,12 @@ impl JiraSide {
                 Some(OriginComment {
                     url: self.comment_url(item, &id),
                     author: CommentAuthor {
+                        id: c
+                            .author
+                            .as_ref()
+                            .and_then(|a| a.id())
+                            .unwrap_or_default()
+                            .to_owned(),
                         name: c
                             .author
                             .as_ref()

@@ -20,6 +20,7 @@ mod item;
 mod jira;
 mod overturn;
 pub mod pairs;
+pub mod people;
 mod scan;
 mod side;
 pub mod wizard;
@@ -46,6 +47,7 @@ use item::{Carry, CarryError, Outcome};
 use side::{RemoteItem, SideClient};
 
 pub use pairs::{PairInput, PairView, SideInput, StatusMapInput};
+pub use people::{PeopleView, PersonView};
 
 /// The job kind that carries one item.
 pub const ITEM_KIND: &str = "sync_item";
@@ -102,6 +104,8 @@ pub struct SyncEngine {
     pub(crate) settings: SyncSettings,
     /// Names this process's claims.
     owner: String,
+    /// Both sides' people per pair, reused for a while.
+    people_lists: people::PeopleLists,
 }
 
 /// Why a trigger was not acted on.
@@ -117,6 +121,7 @@ impl SyncEngine {
             store,
             settings,
             owner: format!("sync-{}", uuid_like()),
+            people_lists: people::PeopleLists::default(),
         }
     }
 

@@ -49,6 +49,9 @@ fn value_of(field: SyncField, json: &str) -> Option<FieldValue> {
             Value::String(d) => Some(FieldValue::Date(Some(d.parse().ok()?))),
             _ => None,
         },
+        // Kept by assigning on the tracker: a value holds one side's id,
+        // which the pair's people mapping places on the other.
+        SyncField::Assignee => None,
     }
 }
 
@@ -76,6 +79,11 @@ impl SyncEngine {
             .filter(|c| c.pair_id == pair.id)
             .ok_or_else(not_found)?;
         let field = SyncField::parse(&conflict.field).ok_or_else(not_found)?;
+        if field == SyncField::Assignee {
+            return Err(refused(
+                "an assignee is kept by assigning the person on the tracker; the pair carries it from there",
+            ));
+        }
         let policy = pair.settings.fields.get(field);
         if !policy.direction.carries(side) {
             return Err(refused(format!(

@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::SyncEngine;
+use super::people::place_assignee;
 use super::side::PairReadback;
 use crate::accounts::Authenticated;
 use crate::error::{EngineError, authorize};
@@ -87,6 +88,11 @@ pub struct PairInput {
     /// offset); default the engine's.
     #[serde(default)]
     pub scan_overlap_secs: Option<i64>,
+    /// Whether people are mapped automatically: by email where both
+    /// sides show one, then by a full name that occurs once on each side
+    /// (default off: only manual mappings).
+    #[serde(default)]
+    pub auto_map_people: bool,
 }
 
 /// The longest scan overlap a pair may set: clocks a day apart are a
@@ -373,6 +379,7 @@ impl SyncEngine {
             scan_interval_secs: scan,
             delete_comment_copies: input.delete_comment_copies,
             scan_overlap_secs,
+            auto_map_people: input.auto_map_people,
         })
     }
 
@@ -684,6 +691,15 @@ impl SyncEngine {
             left: left.readback(),
             right: right.readback(),
         };
+        let people = self
+            .people_map(&pair, &left, &right)
+            .await
+            .map_err(|e| match e {
+                super::item::CarryError::Store(e) => e,
+                super::item::CarryError::Failure(f) => {
+                    EngineError::invalid("auto_map_people", f.message().to_owned())
+                }
+            })?;
         let mut entries = Vec::new();
         for (side, client) in [(Side::Left, &left), (Side::Right, &right)] {
             let other = match side {
@@ -696,7 +712,8 @@ impl SyncEngine {
                 .map_err(|f| {
                     EngineError::invalid(&format!("{side}.project"), f.message().to_owned())
                 })?;
-            for read in items {
+            for mut read in items {
+                place_assignee(&people, side, &mut read);
                 let linked = self
                     .store
                     .find_sync_item(pair.id, side, &read.reference.id)
@@ -717,7 +734,8 @@ impl SyncEngine {
                             })?,
                             None => None,
                         };
-                        let Some(twin) = twin else { continue };
+                        let Some(mut twin) = twin else { continue };
+                        place_assignee(&people, side.other(), &mut twin);
                         let plan = decide(
                             &pair.settings.fields,
                             &item.shadow,
@@ -897,7 +915,12 @@ fn activation(
     Some(now)
 }
 
-fn audit(by: &Authenticated, action: &str, id: i64, detail: serde_json::Value) -> NewAuditEntry {
+pub(super) fn audit(
+    by: &Authenticated,
+    action: &str,
+    id: i64,
+    detail: serde_json::Value,
+) -> NewAuditEntry {
     NewAuditEntry {
         actor: by.user.email.clone(),
         action: action.to_owned(),

@@ -108,6 +108,7 @@ impl PairInput {
             scan_interval_secs: None,
             delete_comment_copies: false,
             scan_overlap_secs: None,
+            auto_map_people: false,
         }
     }
 }
@@ -143,5 +144,6 @@ pub fn input_of(pair: &SyncPair) -> PairInput {
         scan_interval_secs: Some(s.scan_interval_secs),
         delete_comment_copies: s.delete_comment_copies,
         scan_overlap_secs: Some(s.scan_overlap_secs),
+        auto_map_people: s.auto_map_people,
     }
 }

@@ -37,6 +37,10 @@ pub(crate) async fn list_members(
             v["created_at"] = json!(gl_time(&p.created_at));
             v["expires_at"] = Value::Null;
             v["locked"] = json!(false);
+            // The email a person shows on their profile.
+            if !u.email.is_empty() {
+                v["public_email"] = json!(u.email);
+            }
             v
         })
         .collect();

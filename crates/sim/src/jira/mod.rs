@@ -37,7 +37,7 @@ use self::properties::{delete_property, get_property, list_properties, put_prope
 use self::remote_links::{delete_link, get_link, list_links, post_link};
 use self::search::{approximate_count, search_jql, search_old};
 use self::transitions::{do_transition, get_transitions};
-use self::users::{myself, user_search};
+use self::users::{assignable_search, myself, user_search};
 use self::versions::{create_version, get_version, project_versions, update_version};
 use self::webhooks::{
     cloud_register, cloud_unregister, cloud_webhooks, dc_register, dc_unregister, dc_update,
@@ -99,6 +99,10 @@ pub(crate) fn router(s: Arc<Shared>) -> Router {
             get(get_link).delete(delete_link),
         )
         .route("/rest/api/{ver}/user/search", get(user_search))
+        .route(
+            "/rest/api/{ver}/user/assignable/search",
+            get(assignable_search),
+        )
         .route(
             "/rest/api/{ver}/project/{key}/statuses",
             get(project_statuses),

@@ -80,7 +80,8 @@ pub(crate) struct PairRequest {
     /// moment the pair is first activated.
     #[serde(default)]
     created_after: Option<DateTime<Utc>>,
-    /// By field (`title`, `description`, `state`, `labels`, `due_date`);
+    /// By field (`title`, `description`, `state`, `labels`, `due_date`,
+    /// `assignee`);
     /// a field not named syncs both ways, the newer change winning.
     #[serde(default)]
     fields: BTreeMap<String, FieldPolicyRequest>,
@@ -110,6 +111,12 @@ pub(crate) struct PairRequest {
     /// 86400; default 120).
     #[serde(default)]
     scan_overlap_secs: Option<i64>,
+    /// Map people automatically: by email where both sides show one,
+    /// then by a full name that occurs once on each side (default false:
+    /// only the pair's manual mappings). A mapped person's comments are
+    /// copied without their name, and assignees follow the mapping.
+    #[serde(default)]
+    auto_map_people: bool,
 }
 
 fn parse_name<T>(
@@ -190,6 +197,7 @@ impl PairRequest {
             scan_interval_secs: self.scan_interval_secs,
             delete_comment_copies: self.delete_comment_copies,
             scan_overlap_secs: self.scan_overlap_secs,
+            auto_map_people: self.auto_map_people,
         })
     }
 }
@@ -266,6 +274,8 @@ pub(crate) struct PairResponse {
     delete_comment_copies: bool,
     /// How far back each scan reads beyond the last one, in seconds.
     scan_overlap_secs: i64,
+    /// Whether people are mapped automatically (email, then unique name).
+    auto_map_people: bool,
     activated_at: Option<DateTime<Utc>>,
     /// How far each side's scan has read (the tracker's update time).
     left_scanned_to: Option<DateTime<Utc>>,
@@ -316,6 +326,7 @@ impl From<PairView> for PairResponse {
             scan_interval_secs: s.scan_interval_secs,
             delete_comment_copies: s.delete_comment_copies,
             scan_overlap_secs: s.scan_overlap_secs,
+            auto_map_people: s.auto_map_people,
             activated_at: pair.activated_at,
             left_scanned_to: pair.left_scanned_to,
             right_scanned_to: pair.right_scanned_to,

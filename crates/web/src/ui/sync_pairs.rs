@@ -14,7 +14,8 @@ use cairn_engine::sync::PairView;
 use cairn_store::sync::{RemoteRef, SyncPair};
 use chrono::Utc;
 
-use super::common::{Nav, PageError, PageResult, ago, page, see_other, signed_in};
+use super::common::{FormError, Nav, PageError, PageResult, ago, page, see_other, signed_in};
+use super::sync_people::{PeopleSection, PersonForm, people_section};
 use crate::AppState;
 use crate::auth::Caller;
 
@@ -97,8 +98,9 @@ struct PairsPage {
 
 #[derive(Template)]
 #[template(path = "sync_pair.html")]
-struct PairPage {
+pub(crate) struct PairPage {
     nav: Nav,
+    pub people: PeopleSection,
     message: Option<String>,
     pair: PairRow,
     sides: Vec<SideRow>,
@@ -246,7 +248,7 @@ pub(crate) async fn sync_pairs(
     })
 }
 
-async fn pair_page(
+pub(crate) async fn pair_page(
     state: &AppState,
     who: &Authenticated,
     id: i64,
@@ -345,6 +347,7 @@ async fn pair_page(
         .collect();
     Ok(PairPage {
         nav: Nav::new(who, "sync"),
+        people: people_section(state, who, id, FormError::none(), &PersonForm::default()).await?,
         message,
         sides: side_rows(&view.pair, &names),
         pair: pair_row(&view, &names),
@@ -381,6 +384,22 @@ pub(crate) async fn sync_pair(
         } => Some(format!(
             "Conflict {conflict}: the value you chose is written on both sides."
         )),
+        RetriedQuery {
+            people: Some(people),
+            ..
+        } if people == "mapped" => Some(
+            "The two people are mapped by hand now: their comments are copied without their \
+             name, and assignees follow."
+                .to_owned(),
+        ),
+        RetriedQuery {
+            people: Some(people),
+            ..
+        } if people == "unmapped" => Some(
+            "The mapping is removed; the two people are mapped automatically again, if the pair \
+             does that."
+                .to_owned(),
+        ),
         _ => None,
     };
     page(&pair_page(&state, who, id, message).await?)
@@ -400,6 +419,8 @@ pub(crate) struct RetriedQuery {
     activated: Option<u8>,
     /// A conflict overturned by "keep left / keep right".
     kept: Option<i64>,
+    /// `mapped` or `unmapped`, after the people form.
+    people: Option<String>,
 }
 
 /// Tries a failing or paused item again now.

@@ -552,6 +552,7 @@ fn field_title(field: SyncField) -> &'static str {
         SyncField::State => "State (open or closed)",
         SyncField::Labels => "Labels",
         SyncField::DueDate => "Due date",
+        SyncField::Assignee => "Assignee (through the pair's people mapping)",
     }
 }
 
