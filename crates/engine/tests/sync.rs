@@ -607,6 +607,83 @@ async fn many_items_with_faults_are_linked_exactly_once(backend: Backend) {
     assert_eq!((counts.pending, counts.failing, counts.paused), (0, 0, 0));
 }
 
+/// An item edited while the scan reads the pages of a side (here the
+/// first one listed, just after page 1 was read) makes no other item slip
+/// past the page boundary unseen: every issue of the side gets its item.
+async fn an_edit_during_the_scan_hides_no_item(backend: Backend) {
+    use cairn_sim::{FaultKind, FaultSpec, Service};
+    let h = Harness::new(backend).await;
+    let pair = h
+        .sync
+        .create_pair(&h.by, &h.input(), Utc::now())
+        .await
+        .expect("pair")
+        .pair
+        .id;
+    let since = Utc::now();
+    const N: usize = 120; // more than one page of 100
+    for i in 0..N {
+        h.create(LEFT, &format!("paged {i}"), "on two pages").await;
+    }
+    let created = new_issues(&h, LEFT, since).await;
+    assert_eq!(created.len(), N);
+    let first = created["paged 0"][0].id;
+    h._sim.clear_requests();
+    let mut slow = FaultSpec::new(Service::Gitlab, FaultKind::Latency);
+    slow.latency_ms = Some(1_000);
+    h._sim.inject(&slow);
+    let scan = {
+        let sync = h.sync.clone();
+        tokio::spawn(async move { sync.scan(pair).await })
+    };
+    // Page 1 has been answered; page 2 is asked for and waits out the
+    // latency: the first issue is edited now, as a person might.
+    let listed = |r: &cairn_sim::RequestRecord| {
+        r.method == "GET"
+            && r.path.ends_with("/issues")
+            && r.query
+                .as_deref()
+                .is_some_and(|q| q.contains("updated_after"))
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !h._sim.requests().iter().any(listed) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the scan never listed"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    h._sim.with_world_mut(|w| {
+        let issues = w
+            .gitlab
+            .projects
+            .iter_mut()
+            .flat_map(|p| p.issues.iter_mut());
+        if let Some(issue) = issues.into_iter().find(|i| i.id == first) {
+            issue.updated_at = Utc::now();
+        }
+    });
+    scan.await.expect("join").expect("scan");
+    h._sim.clear_faults();
+    let pages = h._sim.requests().into_iter().filter(listed).count();
+    assert!(pages >= 2, "the side was read in {pages} pages");
+    let items = h
+        .store
+        .list_sync_items(pair, None, 0, 1_000)
+        .await
+        .expect("items");
+    let known: std::collections::HashSet<String> = items
+        .iter()
+        .filter_map(|i| i.left.as_ref().map(|r| r.key.clone()))
+        .collect();
+    let unseen: Vec<_> = created
+        .iter()
+        .filter(|(_, v)| !known.contains(&format!("#{}", v[0].iid)))
+        .map(|(t, _)| t.clone())
+        .collect();
+    assert!(unseen.is_empty(), "never seen by the scan: {unseen:?}");
+}
+
 /// Ten rounds of random edits on both sides, some to the same field at
 /// once and some several times in a row: afterwards both sides agree as
 /// the policy says (the newer edit wins), and Cairn wrote exactly once per
@@ -1482,6 +1559,7 @@ both_backends!(
     gitlab_to_gitlab,
     an_interrupted_create_is_finished_not_repeated,
     many_items_with_faults_are_linked_exactly_once,
+    an_edit_during_the_scan_hides_no_item,
     random_edits_converge_with_no_echo,
     gitlab_to_jira_through_the_workflow,
     required_fields_and_unreachable_statuses,

@@ -119,7 +119,8 @@ impl GitLabSide {
             labels: self.scope.labels.clone(),
             updated_after: Some(since),
             created_after: Some(created_after),
-            order_by: Some("updated_at".into()),
+            // Creation order: see `SideClient::updated_since`.
+            order_by: Some("created_at".into()),
             sort: Some(cairn_connect::gitlab::Sort::Asc),
             ..IssueFilter::default()
         };

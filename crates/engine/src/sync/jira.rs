@@ -305,8 +305,9 @@ impl JiraSide {
         since: DateTime<Utc>,
         created_after: DateTime<Utc>,
     ) -> Result<Vec<RemoteItem>, Failure> {
+        // Creation order: see `SideClient::updated_since`.
         let jql = format!(
-            "{} AND updated >= {} AND created >= {} ORDER BY updated ASC",
+            "{} AND updated >= {} AND created >= {} ORDER BY created ASC, key ASC",
             self.project_jql(),
             since.timestamp_millis(),
             created_after.timestamp_millis()

@@ -110,16 +110,24 @@ impl SideClient {
     }
 
     /// Items in the side's scope updated at or after `since` and created
-    /// at or after `created_after`, oldest update first.
+    /// at or after `created_after`, each once, oldest update first.
+    ///
+    /// The trackers page by offset, so the list is asked for in creation
+    /// order: an item edited while the pages are read (a back link Cairn
+    /// writes, a person's edit) keeps its place and cannot push another
+    /// past a page boundary unseen, as it would in update order. An item
+    /// that enters the list meanwhile can make another show twice; the
+    /// later read is kept.
     pub async fn updated_since(
         &self,
         since: DateTime<Utc>,
         created_after: DateTime<Utc>,
     ) -> Result<Vec<RemoteItem>, Failure> {
-        match self {
-            SideClient::GitLab(g) => g.updated_since(since, created_after).await,
-            SideClient::Jira(j) => j.updated_since(since, created_after).await,
-        }
+        let listed = match self {
+            SideClient::GitLab(g) => g.updated_since(since, created_after).await?,
+            SideClient::Jira(j) => j.updated_since(since, created_after).await?,
+        };
+        Ok(each_once_by_update(listed))
     }
 
     /// The item carrying `marker` created at or after `since`, if any.
@@ -302,4 +310,21 @@ impl Readback for PairReadback<'_> {
             Side::Right => self.right.read_back(side, field, value),
         }
     }
+}
+
+/// The items of a listing each once (the later read of one listed twice),
+/// oldest update first.
+fn each_once_by_update(listed: Vec<RemoteItem>) -> Vec<RemoteItem> {
+    let mut latest = std::collections::HashMap::with_capacity(listed.len());
+    for item in listed {
+        latest.insert(item.reference.id.clone(), item);
+    }
+    let mut items: Vec<RemoteItem> = latest.into_values().collect();
+    items.sort_by(|a, b| {
+        a.observed
+            .updated_at
+            .cmp(&b.observed.updated_at)
+            .then_with(|| a.reference.id.cmp(&b.reference.id))
+    });
+    items
 }
