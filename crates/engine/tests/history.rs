@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use cairn_connect::Secret;
 use cairn_core::authz::Role;
+use cairn_core::goals::forecast::Forecast;
 use cairn_core::goals::{
     IssueState, JiraMetric, Kpi, LinkRule, Measure, ProgressSource, evaluate, items_at,
 };
@@ -277,6 +278,40 @@ async fn a_linked_key_result_gets_the_history_its_items_dates_give(backend: Back
         0
     );
     assert_eq!(history(&goals, &by, closed.id).await.len(), points.len());
+
+    // The forecast reads this history: the recent pace is the change over
+    // the last 14 days, the value held then being the last point before.
+    let at = Utc::now();
+    let latest = points.last().expect("a point");
+    match goals.forecast(&by, closed.id, at).await.expect("forecast") {
+        Forecast::Reached { reached_at } => {
+            assert!(latest.percent >= 100.0, "{points:?}");
+            assert!(points.iter().any(|p| p.at == reached_at));
+        }
+        Forecast::Paced(pace) => {
+            let since = at - Duration::days(14);
+            let then = points
+                .iter()
+                .rev()
+                .find(|p| p.at <= since)
+                .expect("history older than the window");
+            assert_eq!(pace.since, since);
+            assert_eq!(pace.percent_then, then.percent);
+            assert_eq!(pace.percent_now, latest.percent);
+            assert!(
+                (pace.points_per_day - (latest.percent - then.percent) / 14.0).abs() < 1e-6,
+                "{pace:?}"
+            );
+            assert_eq!(
+                pace.due_at,
+                (ends_on + Duration::days(1))
+                    .and_time(NaiveTime::MIN)
+                    .and_utc(),
+                "the end of the due date"
+            );
+        }
+        other => panic!("60 days of history make a forecast: {other:?}"),
+    }
 
     // Jira: the share of OPS bugs done.
     let bugs_kr = goals

@@ -347,6 +347,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api::goals::refresh))
         .routes(routes!(api::goals::explain))
         .routes(routes!(api::goals::history))
+        .routes(routes!(api::goals::forecast))
         .routes(routes!(api::browse::projects))
         .routes(routes!(api::browse::milestones))
         .routes(routes!(api::browse::members))

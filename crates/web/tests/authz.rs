@@ -626,6 +626,12 @@ async fn every_endpoint_for_every_kind_of_caller() {
         ),
         row(
             "GET",
+            format!("/api/v1/okrs/{linked}/forecast"),
+            None,
+            [401, 200, 200, 200],
+        ),
+        row(
+            "GET",
             format!("/api/v1/okrs/{checked_in}/check-ins"),
             None,
             [401, 200, 200, 200],

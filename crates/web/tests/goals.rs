@@ -222,6 +222,28 @@ async fn tasks_25_then_50(backend: cairn_store::Backend) {
         vec![50.0, 25.0, 0.0],
         "every change is a point, newest first"
     );
+
+    // Minutes of history make no forecast, and it says what it needs.
+    let forecast =
+        s.h.call(
+            "GET",
+            &format!("/api/v1/okrs/{kr}/forecast"),
+            Some(&s.h.other.token),
+            None,
+        )
+        .await;
+    assert_eq!(forecast.status, StatusCode::OK, "{}", forecast.text);
+    assert_eq!(
+        forecast.body["outcome"], "not_enough_data",
+        "{}",
+        forecast.body
+    );
+    assert_eq!(forecast.body["needed_hours"], 48);
+    assert!(
+        forecast.body["history_hours"]
+            .as_f64()
+            .is_some_and(|h| h < 1.0)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -430,6 +430,13 @@ async fn the_history_chart_counts_hours_or_days_and_its_changes() {
     let page = b.get(&format!("/okrs/{okr}")).await;
     assert!(page.text.contains("1 change;"), "{}", page.text);
     assert!(!page.text.contains("1 changes"), "{}", page.text);
+    assert!(
+        page.text.contains(
+            "<strong>Forecast:</strong> not enough data: a forecast needs 48 hours of history, this one has 0."
+        ),
+        "{}",
+        page.text
+    );
     assert!(page.text.contains("data-unit=\"hours\""), "{}", page.text);
     let labels = axis_labels(&page.text);
     assert!(
@@ -466,6 +473,26 @@ async fn the_history_chart_counts_hours_or_days_and_its_changes() {
         .expect("check-in");
     let page = b.get(&format!("/okrs/{okr}")).await;
     assert!(page.text.contains("2 changes;"), "{}", page.text);
+    // The newer check-in (40) holds since the older one's point a week
+    // ago: no progress over the week, and 60 points over the 30 to 31 days
+    // to the due date need about 2 a day.
+    let week_ago = (chrono::Utc::now() - chrono::Duration::days(7)).format("%Y-%m-%d");
+    let stalled = format!(
+        "at this pace (from 40 % on {week_ago} to 40 % now: 0.0 points a day) it does not reach 100 %."
+    );
+    assert!(page.text.contains(&stalled), "{stalled}: {}", page.text);
+    let needed = page
+        .text
+        .split_once("Making the due date (")
+        .and_then(|(_, rest)| rest.split_once(") needs "))
+        .and_then(|(_, rest)| rest.split_once(" points a day."))
+        .and_then(|(n, _)| n.parse::<f64>().ok());
+    // 30 to 31 days left, depending on the hour.
+    assert!(
+        needed.is_some_and(|n| (1.9..=2.0).contains(&n)),
+        "{needed:?}: {}",
+        page.text
+    );
     assert!(page.text.contains("data-unit=\"days\""), "{}", page.text);
     let labels = axis_labels(&page.text);
     // The period runs 30 days either side of today: weekly labels.

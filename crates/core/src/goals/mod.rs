@@ -18,6 +18,7 @@
 //! - [`rollup`]: an objective's progress from its children.
 //! - [`checkin`]: manual values through the same measure rules.
 //! - [`history`]: a link's past progress from its items' own dates.
+//! - [`forecast`]: when an OKR reaches its target at its recent pace.
 //!
 //! Names: every enum has stable `snake_case` names (`as_str`, `parse`,
 //! serde) meant to be used unchanged in the API, the database and the UI.
@@ -29,6 +30,7 @@
 pub mod checkin;
 pub mod error;
 pub mod explain;
+pub mod forecast;
 pub mod gitlab;
 pub mod history;
 pub mod item;

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cairn_core::authz::Action;
+use cairn_core::goals::forecast::{Forecast, HistoryPoint};
 use cairn_core::goals::{
     CheckIn, GoalError, LinkRule, Measure, ProgressSource, RollupChild, Schedule, Status, assess,
     evaluate, roll_up,
@@ -678,6 +679,20 @@ impl Goals {
             .await?)
     }
 
+    /// When the OKR reaches its target at its recent pace, and the pace its
+    /// due date needs (the rule: `cairn_core::goals::forecast`).
+    pub async fn forecast(
+        &self,
+        by: &Authenticated,
+        okr_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Forecast, EngineError> {
+        authorize(Some(by.actor()), Action::ViewGoals)?;
+        let okr = self.load(okr_id).await?;
+        let history = self.store.progress_points(okr_id, 10_000).await?;
+        forecast_of(&okr, &history, now)
+    }
+
     /// The inputs behind an OKR's number, each with its contribution.
     pub async fn explain(&self, by: &Authenticated, okr_id: i64) -> Result<Explain, EngineError> {
         authorize(Some(by.actor()), Action::ViewGoals)?;
@@ -960,4 +975,24 @@ fn validate_check_in(okr: &Okr, value: f64, note: &str) -> Result<(), EngineErro
     }
     okr.fields.measure.progress(value).map_err(goal_error)?;
     Ok(())
+}
+
+/// The forecast of `okr` from its recorded `history` (any order), for
+/// pages that have read the history already.
+pub fn forecast_of(
+    okr: &Okr,
+    history: &[cairn_store::goals::ProgressPoint],
+    now: DateTime<Utc>,
+) -> Result<Forecast, EngineError> {
+    let schedule = Schedule::new(okr.fields.starts_on, okr.fields.due_on).map_err(goal_error)?;
+    let points: Vec<HistoryPoint> = history
+        .iter()
+        .map(|p| HistoryPoint {
+            at: p.at,
+            percent: p.percent,
+        })
+        .collect();
+    Ok(cairn_core::goals::forecast::forecast(
+        &points, &schedule, now,
+    ))
 }

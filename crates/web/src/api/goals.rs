@@ -513,6 +513,58 @@ pub(crate) async fn explain(
     Ok(Json(state.goals.explain(&caller, id).await?))
 }
 
+/// A forecast as the API shows it (`cairn_core::goals::forecast::Forecast`),
+/// tagged by `outcome`.
+#[allow(dead_code)] // A schema only: the engine's value is what is sent.
+#[derive(ToSchema)]
+#[schema(as = Forecast)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub(crate) enum ForecastSchema {
+    /// The history is shorter than the minimum (48 hours).
+    NotEnoughData {
+        /// Hours from the first point to now.
+        history_hours: f64,
+        /// The minimum.
+        needed_hours: i64,
+    },
+    /// The target is reached.
+    Reached {
+        /// The first point of the latest run at 100 %.
+        reached_at: DateTime<Utc>,
+    },
+    /// The recent pace (the last 14 days, or since the first point) and
+    /// where it leads.
+    Paced {
+        /// Where the pace is measured from, and the percent then.
+        since: DateTime<Utc>,
+        percent_then: f64,
+        percent_now: f64,
+        /// Percentage points a day over the window.
+        points_per_day: f64,
+        /// When 100 % is reached at that pace; null when it is not positive.
+        reaches_target_at: Option<DateTime<Utc>>,
+        /// Whether that is by the end of the due date.
+        on_time: bool,
+        /// Percentage points a day that make the due date; null once it
+        /// has passed.
+        needed_points_per_day: Option<f64>,
+        /// The end of the due date.
+        due_at: DateTime<Utc>,
+    },
+}
+
+/// When an OKR reaches its target at its recent pace, and the pace its due
+/// date needs; "not enough data" below 48 hours of history.
+#[utoipa::path(get, path = "/api/v1/okrs/{id}/forecast", tag = "goals", params(("id" = i64, Path)), responses(
+    (status = 200, description = "The forecast", body = ForecastSchema)))]
+pub(crate) async fn forecast(
+    State(state): State<AppState>,
+    SignedIn(caller): SignedIn,
+    Path(id): Path<i64>,
+) -> Result<Json<cairn_core::goals::forecast::Forecast>, ApiError> {
+    Ok(Json(state.goals.forecast(&caller, id, Utc::now()).await?))
+}
+
 #[derive(Deserialize, IntoParams)]
 pub(crate) struct HistoryQuery {
     /// Newest first; default 500.

@@ -7,11 +7,12 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use cairn_core::goals::forecast::Forecast;
 use cairn_core::goals::{Kpi, Measure, ProgressSource, Status};
 use cairn_engine::accounts::Authenticated;
 use cairn_engine::goals::OkrInput;
 use cairn_store::goals::{DataLink, Okr, OkrKind, Period};
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 use super::chart::Chart;
@@ -311,6 +312,8 @@ struct OkrPage {
     bar: Bar,
     link: Option<LinkBadge>,
     chart: Chart,
+    /// The forecast in words, for key results.
+    forecast: String,
     items: Vec<ItemRow>,
     items_unit: String,
     check_ins: Vec<CheckInRow>,
@@ -364,6 +367,15 @@ async fn okr_page(
         .map(|l| badge(&l, &connections));
     let history = state.goals.history(who, id, 1000).await?;
     let chart = Chart::new(&okr, &history, Utc::now());
+    let forecast = if okr.fields.kind == OkrKind::KeyResult {
+        forecast_words(&cairn_engine::goals::forecast_of(
+            &okr,
+            &history,
+            Utc::now(),
+        )?)
+    } else {
+        String::new()
+    };
     let mut items_unit = String::new();
     if let cairn_engine::goals::Explain::DataLink { explanation } =
         state.goals.explain(who, id).await?
@@ -461,6 +473,7 @@ async fn okr_page(
         bar: Bar::new(id, &f.measure, okr.progress.as_ref()),
         link,
         chart,
+        forecast,
         items,
         items_unit,
         check_ins,
@@ -470,6 +483,57 @@ async fn okr_page(
         error,
         live_ids: live.join(","),
     })
+}
+
+/// A forecast as a person reads it, with the numbers behind it.
+fn forecast_words(forecast: &Forecast) -> String {
+    let day = |at: DateTime<Utc>| at.format("%Y-%m-%d").to_string();
+    let points = |per_day: f64| {
+        let n = format!("{per_day:.1}");
+        if n == "1.0" {
+            "1 point a day".to_owned()
+        } else {
+            format!("{n} points a day")
+        }
+    };
+    match forecast {
+        Forecast::NotEnoughData {
+            history_hours,
+            needed_hours,
+        } => format!(
+            "not enough data: a forecast needs {needed_hours} hours of history, this one has {:.0}.",
+            history_hours.floor()
+        ),
+        Forecast::Reached { reached_at } => format!("target reached on {}.", day(*reached_at)),
+        Forecast::Paced(pace) => {
+            let window = format!(
+                "from {:.0} % on {} to {:.0} % now: {}",
+                pace.percent_then,
+                day(pace.since),
+                pace.percent_now,
+                points(pace.points_per_day)
+            );
+            let outlook = match pace.reaches_target_at {
+                Some(at) if pace.on_time => format!(
+                    "at this pace ({window}) it reaches 100 % on {}, before the due date.",
+                    day(at)
+                ),
+                Some(at) => format!(
+                    "at this pace ({window}) it reaches 100 % on {}, after the due date.",
+                    day(at)
+                ),
+                None => format!("at this pace ({window}) it does not reach 100 %."),
+            };
+            match pace.needed_points_per_day {
+                Some(needed) => format!(
+                    "{outlook} Making the due date ({}) needs {}.",
+                    day(pace.due_at - chrono::TimeDelta::days(1)),
+                    points(needed)
+                ),
+                None => format!("{outlook} The due date has passed."),
+            }
+        }
+    }
 }
 
 /// `/okrs/{id}`: an OKR with its chart, items, check-ins and children.
