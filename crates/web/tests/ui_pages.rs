@@ -508,6 +508,44 @@ async fn the_history_chart_counts_hours_or_days_and_its_changes() {
     assert!(!page.text.contains("x=\"-"), "{}", page.text);
 }
 
+/// The create form: a new objective's progress rolls up from its children
+/// and a key result's is checked in, and "Aligns to" offers objectives only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_create_form_defaults_by_kind_and_aligns_to_objectives() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let period = period(&h).await;
+    let b = Browser::sign_in(&h, &h.owner.email).await;
+    let objective = new_okr(&h, &h.owner.token, "objective", "Grow", period, "roll_up").await;
+    new_okr(
+        &h,
+        &h.owner.token,
+        "key_result",
+        "Sign 10 customers",
+        period,
+        "check_in",
+    )
+    .await;
+    let selected =
+        |text: &str, value: &str| text.contains(&format!("<option value=\"{value}\" selected>"));
+    let page = b.get(&format!("/okrs/new?period={period}")).await;
+    assert!(selected(&page.text, "roll_up"), "{}", page.text);
+    assert!(
+        page.text
+            .contains(&format!("<option value=\"{objective}\">")),
+        "{}",
+        page.text
+    );
+    assert!(
+        !page.text.contains("Sign 10 customers"),
+        "a key result is not offered as a parent: {}",
+        page.text
+    );
+    let page = b
+        .get(&format!("/okrs/new?period={period}&kind=key_result"))
+        .await;
+    assert!(selected(&page.text, "check_in"), "{}", page.text);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_forms_come_back_with_the_input_and_the_error_next_to_the_field() {
     let h = Harness::new(cairn_store::Backend::Sqlite).await;

@@ -832,6 +832,10 @@ async fn okr_form_page(
             candidates
                 .iter()
                 .filter(|o| Some(o.id) != editing)
+                // OKRs align to objectives (a parent kept as it was stays).
+                .filter(|o| {
+                    o.fields.kind == OkrKind::Objective || o.id.to_string() == form.parent_id
+                })
                 .map(|o| {
                     Choice::new(
                         o.id.to_string(),
@@ -908,15 +912,22 @@ pub(crate) async fn new_okr(
     Query(query): Query<NewOkrQuery>,
 ) -> PageResult {
     let who = signed_in(&caller)?;
+    let kind = query.kind.unwrap_or_else(|| "objective".to_owned());
+    // An objective's progress is its children's unless told otherwise.
+    let progress_source = if kind == OkrKind::Objective.as_str() {
+        ProgressSource::RollUp
+    } else {
+        ProgressSource::CheckIn
+    };
     let form = OkrForm {
-        kind: query.kind.unwrap_or_else(|| "objective".to_owned()),
+        kind,
         period_id: query.period.unwrap_or_default(),
         parent_id: query.parent.unwrap_or_default(),
         owner_id: who.user.id.to_string(),
         measure: "percent_complete".to_owned(),
         weight: "1".to_owned(),
         contributes: "on".to_owned(),
-        progress_source: "check_in".to_owned(),
+        progress_source: progress_source.as_str().to_owned(),
         ..OkrForm::default()
     };
     page(&okr_form_page(&state, who, None, form, FormError::none()).await?)
