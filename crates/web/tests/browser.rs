@@ -774,8 +774,28 @@ async fn the_ui_in_chromium_links_a_key_result_and_follows_the_simulator_live() 
     .expect("notice");
     tx.commit().await.expect("commit");
 
+    // A title with a long unbroken URL wraps, on its page and in the tree,
+    // instead of making either scroll sideways at 375 px.
+    let unbroken = h
+        .call(
+            "POST",
+            "/api/v1/okrs",
+            Some(&h.admin.token),
+            Some(json!({"kind": "objective", "period_id": period, "progress_source": "roll_up",
+                   "measure": {"mode": "percent_complete"},
+                   "title": "Close https://gitlab.example.com/northwind/checkout/-/issues/?label_name=customer-reported"})),
+        )
+        .await;
+    let unbroken = unbroken.body["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("okr: {}", unbroken.body));
+    let unbroken_path = format!("/okrs/{unbroken}");
+    let tree_path = format!("/?period={period}");
+
     // The other main pages, at both widths.
     for (path, name) in [
+        (unbroken_path.as_str(), "objective-long-title"),
+        (tree_path.as_str(), "okr-tree-long-title"),
         ("/admin/integrations", "admin-integrations"),
         ("/connections", "connections"),
         ("/admin/users", "admin-users"),
