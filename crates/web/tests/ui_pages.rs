@@ -2233,6 +2233,28 @@ async fn every_page_route_for_every_kind_of_caller() {
             vec![],
             [303, 404, 404, 404],
         ),
+        // The initial sync: a preview shows counts; a malformed date is
+        // refused next to its field; nothing runs to pause or resume.
+        (
+            format!("/sync-pairs/{pair}/initial-sync/preview"),
+            vec![("since", "2020-01-01")],
+            [303, 404, 200, 200],
+        ),
+        (
+            format!("/sync-pairs/{pair}/initial-sync"),
+            vec![("since", "soon")],
+            [303, 404, 422, 422],
+        ),
+        (
+            format!("/sync-pairs/{pair}/initial-sync/pause"),
+            vec![],
+            [303, 404, 422, 422],
+        ),
+        (
+            format!("/sync-pairs/{pair}/initial-sync/resume"),
+            vec![],
+            [303, 404, 422, 422],
+        ),
         // Time tracking is an admin page; matches are shown before anything
         // is saved, and connecting none is refused on the form.
         (
