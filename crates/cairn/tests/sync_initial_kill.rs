@@ -46,9 +46,15 @@ async fn sigkill_during_the_initial_sync_resumes_and_never_duplicates() {
     let sim = cairn_sim::start(cairn_sim::SimConfig::default())
         .await
         .expect("simulator");
-    let mut cluster = Cluster::start(binary(), &db.url, 1, 2)
+    // Started without instances, to set the sync's rate first: the
+    // simulator may be asked fast.
+    let mut cluster = Cluster::start(binary(), &db.url, 0, 2)
         .await
-        .expect("an instance");
+        .expect("a cluster");
+    cluster.sync_requests_per_second = Some(1_000.0);
+    cluster
+        .processes
+        .push(Some(cluster.spawn().await.expect("an instance")));
     let state = cluster.state().await.expect("state");
     let (admin, token, _) = admin_with_token(&state, "initial-sync@example.com")
         .await
@@ -99,18 +105,29 @@ async fn sigkill_during_the_initial_sync_resumes_and_never_duplicates() {
         .await
         .expect("jira")
         .id;
-    let gl = GitLabClient::new(&GitLabSettings::new(
-        sim.gitlab_url(),
-        GitLabAuth::PrivateToken(Secret::new(cairn_sim::DEFAULT_GITLAB_TOKEN)),
-    ))
+    let fast = cairn_connect::HttpConfig {
+        requests_per_second: 1_000.0,
+        burst: 1_000,
+        ..cairn_connect::HttpConfig::default()
+    };
+    let gl = GitLabClient::new(&GitLabSettings {
+        http: fast.clone(),
+        ..GitLabSettings::new(
+            sim.gitlab_url(),
+            GitLabAuth::PrivateToken(Secret::new(cairn_sim::DEFAULT_GITLAB_TOKEN)),
+        )
+    })
     .expect("gitlab client");
-    let jc = JiraClient::new(&JiraSettings::new(
-        sim.jira_url(),
-        JiraAuth::CloudBasic {
-            email: cairn_sim::DEFAULT_JIRA_EMAIL.into(),
-            api_token: Secret::new(cairn_sim::DEFAULT_JIRA_API_TOKEN),
-        },
-    ))
+    let jc = JiraClient::new(&JiraSettings {
+        http: fast,
+        ..JiraSettings::new(
+            sim.jira_url(),
+            JiraAuth::CloudBasic {
+                email: cairn_sim::DEFAULT_JIRA_EMAIL.into(),
+                api_token: Secret::new(cairn_sim::DEFAULT_JIRA_API_TOKEN),
+            },
+        )
+    })
     .expect("jira client");
 
     // The pair, inactive until the items exist: its scope begins at its
@@ -185,14 +202,14 @@ async fn sigkill_during_the_initial_sync_resumes_and_never_duplicates() {
     assert_eq!(started.status().as_u16(), 202, "{:?}", started.text().await);
 
     // Kill the instance once a tenth is across, in the middle of chunks.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     let before = loop {
         let p = progress(&cluster, &token, pair).await;
         if p["done"].as_i64().unwrap_or(0) >= (2 * N / 10) as i64 {
             break p;
         }
         assert!(tokio::time::Instant::now() < deadline, "no progress: {p}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(before["total"], 2 * N, "{before}");
     assert!(before["rate_per_minute"].as_f64().is_some(), "{before}");
@@ -207,8 +224,9 @@ async fn sigkill_during_the_initial_sync_resumes_and_never_duplicates() {
     );
 
     // It resumes on its own (the dead instance's leases run out) and
-    // finishes.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(150);
+    // finishes. About two minutes on an idle machine; generous for a busy
+    // one.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(480);
     let finished = loop {
         let p = progress(&cluster, &token, pair).await;
         if p["state"] == "done" {
