@@ -31,7 +31,9 @@ fn binary() -> &'static Path {
 async fn progress(cluster: &Cluster, token: &str, pair: i64) -> Value {
     let address = cluster.address(0).expect("running");
     let response = reqwest::Client::new()
-        .get(format!("http://{address}/api/v1/sync-pairs/{pair}/initial-sync"))
+        .get(format!(
+            "http://{address}/api/v1/sync-pairs/{pair}/initial-sync"
+        ))
         .bearer_auth(token)
         .send()
         .await
@@ -193,7 +195,9 @@ async fn sigkill_during_the_initial_sync_resumes_and_never_duplicates() {
 
     let address = cluster.address(0).expect("running");
     let started = reqwest::Client::new()
-        .post(format!("http://{address}/api/v1/sync-pairs/{pair}/initial-sync"))
+        .post(format!(
+            "http://{address}/api/v1/sync-pairs/{pair}/initial-sync"
+        ))
         .bearer_auth(&token)
         .json(&json!({"since": since}))
         .send()

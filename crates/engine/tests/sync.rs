@@ -1474,7 +1474,10 @@ async fn jobs_idle(h: &Harness) {
         if busy("running") == 0 && busy("queued") == 0 {
             return;
         }
-        assert!(std::time::Instant::now() < deadline, "jobs never idle: {counts:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "jobs never idle: {counts:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -1578,7 +1581,10 @@ async fn an_initial_sync_brings_history_across(backend: Backend) {
         .expect("progress")
         .expect("run");
     assert_eq!(paused.state, "paused");
-    assert!(paused.done < 2 * N as i64, "paused before the end: {paused:?}");
+    assert!(
+        paused.done < 2 * N as i64,
+        "paused before the end: {paused:?}"
+    );
     h.sync.enqueue_due(Utc::now()).await.expect("due");
     jobs_idle(&h).await;
     let still = h

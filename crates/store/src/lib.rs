@@ -260,7 +260,15 @@ pub trait Store:
 /// A transaction: domain changes and the jobs they cause, committed together.
 #[async_trait]
 pub trait StoreTx:
-    AccountTx + goals::GoalTx + HookTx + NotifyTx + SyncTx + SyncPeopleTx + SyncInitialTx + TimeTx + Send
+    AccountTx
+    + goals::GoalTx
+    + HookTx
+    + NotifyTx
+    + SyncTx
+    + SyncPeopleTx
+    + SyncInitialTx
+    + TimeTx
+    + Send
 {
     async fn enqueue(&mut self, job: &NewJob, now: DateTime<Utc>) -> Result<Option<i64>>;
     async fn append_audit(&mut self, entry: &NewAuditEntry, now: DateTime<Utc>) -> Result<i64>;

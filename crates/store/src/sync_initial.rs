@@ -122,8 +122,7 @@ pub trait SyncInitialStore: Send + Sync {
         to: i64,
     ) -> Result<Vec<InitialSyncEntry>>;
     /// The chunks (`seq / chunk_size`) that have entries not done yet.
-    async fn pending_initial_sync_chunks(&self, pair_id: i64, chunk_size: i64)
-    -> Result<Vec<i64>>;
+    async fn pending_initial_sync_chunks(&self, pair_id: i64, chunk_size: i64) -> Result<Vec<i64>>;
 }
 
 /// Writes.
@@ -131,8 +130,7 @@ pub trait SyncInitialStore: Send + Sync {
 pub trait SyncInitialTx: Send {
     /// Starts a run in `planning`, replacing the pair's earlier run and
     /// its plan.
-    async fn start_initial_sync(&mut self, run: &NewInitialSync, now: DateTime<Utc>)
-    -> Result<()>;
+    async fn start_initial_sync(&mut self, run: &NewInitialSync, now: DateTime<Utc>) -> Result<()>;
     /// Stores the plan and moves the run from `planning` to `running`;
     /// false (nothing written) when it was not planning.
     async fn plan_initial_sync(

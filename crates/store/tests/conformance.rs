@@ -3054,7 +3054,11 @@ async fn initial_sync_plans_count_each_entry_once(backend: Backend) {
     let entries: Vec<InitialSyncEntry> = (0..7)
         .map(|seq| InitialSyncEntry {
             seq,
-            side: if seq % 2 == 0 { Side::Left } else { Side::Right },
+            side: if seq % 2 == 0 {
+                Side::Left
+            } else {
+                Side::Right
+            },
             remote: RemoteRef {
                 id: format!("{seq}"),
                 key: format!("K-{seq}"),
@@ -3063,17 +3067,32 @@ async fn initial_sync_plans_count_each_entry_once(backend: Backend) {
         })
         .collect();
     let mut tx = store.begin().await.expect("begin");
-    assert!(tx.plan_initial_sync(pair, &entries, t0()).await.expect("plan"));
+    assert!(
+        tx.plan_initial_sync(pair, &entries, t0())
+            .await
+            .expect("plan")
+    );
     tx.commit().await.expect("commit");
     // Planned once: a second planning job writes nothing.
     let mut tx = store.begin().await.expect("begin");
-    assert!(!tx.plan_initial_sync(pair, &entries, t0()).await.expect("plan"));
+    assert!(
+        !tx.plan_initial_sync(pair, &entries, t0())
+            .await
+            .expect("plan")
+    );
     tx.commit().await.expect("commit");
-    let stored = store.get_initial_sync(pair).await.expect("read").expect("run");
+    let stored = store
+        .get_initial_sync(pair)
+        .await
+        .expect("read")
+        .expect("run");
     assert_eq!(stored.state, InitialSyncState::Running);
     assert_eq!((stored.left_total, stored.right_total), (Some(4), Some(3)));
     assert_eq!(
-        store.pending_initial_sync_chunks(pair, 3).await.expect("chunks"),
+        store
+            .pending_initial_sync_chunks(pair, 3)
+            .await
+            .expect("chunks"),
         vec![0, 1, 2]
     );
     let chunk = store
@@ -3084,12 +3103,28 @@ async fn initial_sync_plans_count_each_entry_once(backend: Backend) {
 
     // Each entry counts once, however often it is marked.
     let mut tx = store.begin().await.expect("begin");
-    assert!(tx.mark_initial_sync_entry(pair, 3, false, t0()).await.expect("mark"));
-    assert!(!tx.mark_initial_sync_entry(pair, 3, false, t0()).await.expect("again"));
-    assert!(tx.mark_initial_sync_entry(pair, 4, true, t0()).await.expect("mark"));
+    assert!(
+        tx.mark_initial_sync_entry(pair, 3, false, t0())
+            .await
+            .expect("mark")
+    );
+    assert!(
+        !tx.mark_initial_sync_entry(pair, 3, false, t0())
+            .await
+            .expect("again")
+    );
+    assert!(
+        tx.mark_initial_sync_entry(pair, 4, true, t0())
+            .await
+            .expect("mark")
+    );
     assert!(!tx.finish_initial_sync(pair, t0()).await.expect("not yet"));
     tx.commit().await.expect("commit");
-    let stored = store.get_initial_sync(pair).await.expect("read").expect("run");
+    let stored = store
+        .get_initial_sync(pair)
+        .await
+        .expect("read")
+        .expect("run");
     assert_eq!((stored.done, stored.failed), (2, 1));
     assert_eq!(
         store
@@ -3126,7 +3161,11 @@ async fn initial_sync_plans_count_each_entry_once(backend: Backend) {
         .expect("pause again")
     );
     tx.commit().await.expect("commit");
-    let paused = store.get_initial_sync(pair).await.expect("read").expect("run");
+    let paused = store
+        .get_initial_sync(pair)
+        .await
+        .expect("read")
+        .expect("run");
     assert_eq!(paused.paused_reason.as_deref(), Some("paused by owner"));
     let mut tx = store.begin().await.expect("begin");
     assert!(
@@ -3141,7 +3180,11 @@ async fn initial_sync_plans_count_each_entry_once(backend: Backend) {
         .expect("resume")
     );
     tx.commit().await.expect("commit");
-    let resumed = store.get_initial_sync(pair).await.expect("read").expect("run");
+    let resumed = store
+        .get_initial_sync(pair)
+        .await
+        .expect("read")
+        .expect("run");
     assert_eq!((resumed.resumed_at, resumed.done_at_resume), (later, 2));
     assert_eq!(resumed.paused_reason, None);
 
@@ -3154,15 +3197,29 @@ async fn initial_sync_plans_count_each_entry_once(backend: Backend) {
     }
     assert!(tx.finish_initial_sync(pair, later).await.expect("finish"));
     tx.commit().await.expect("commit");
-    let done = store.get_initial_sync(pair).await.expect("read").expect("run");
+    let done = store
+        .get_initial_sync(pair)
+        .await
+        .expect("read")
+        .expect("run");
     assert_eq!(done.state, InitialSyncState::Done);
     assert_eq!((done.done, done.finished_at), (7, Some(later)));
-    assert!(store.pending_initial_sync_chunks(pair, 3).await.expect("chunks").is_empty());
+    assert!(
+        store
+            .pending_initial_sync_chunks(pair, 3)
+            .await
+            .expect("chunks")
+            .is_empty()
+    );
 
     // A new run replaces the finished one and its plan.
     let mut tx = store.begin().await.expect("begin");
     tx.start_initial_sync(&run, later).await.expect("again");
     tx.commit().await.expect("commit");
-    let fresh = store.get_initial_sync(pair).await.expect("read").expect("run");
+    let fresh = store
+        .get_initial_sync(pair)
+        .await
+        .expect("read")
+        .expect("run");
     assert_eq!((fresh.state, fresh.done), (InitialSyncState::Planning, 0));
 }

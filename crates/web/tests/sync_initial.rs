@@ -58,13 +58,32 @@ async fn initial_sync_through_the_api(backend: cairn_store::Backend) {
         ("2999-01-01T00:00:00Z", "in the future"),
     ] {
         let refused = post(path.clone(), json!({"since": since})).await;
-        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{why}: {}", refused.text);
-        assert_eq!(refused.body["error"]["field"], "since", "{why}: {}", refused.text);
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{why}: {}",
+            refused.text
+        );
+        assert_eq!(
+            refused.body["error"]["field"], "since",
+            "{why}: {}",
+            refused.text
+        );
     }
     let unknown = post(path.clone(), json!({"since": since, "until": since})).await;
-    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", unknown.text);
+    assert_eq!(
+        unknown.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        unknown.text
+    );
     let none = h.call("GET", &path, Some(&h.owner.token), None).await;
-    assert_eq!(none.status, StatusCode::NOT_FOUND, "nothing saved: {}", none.text);
+    assert_eq!(
+        none.status,
+        StatusCode::NOT_FOUND,
+        "nothing saved: {}",
+        none.text
+    );
 
     // The preview first: what each side would bring.
     let preview = post(format!("{path}/preview"), json!({"since": since})).await;
@@ -77,7 +96,12 @@ async fn initial_sync_through_the_api(backend: cairn_store::Backend) {
     assert_eq!(started.body["done"], 0, "{}", started.text);
     // A second one while it runs, or once the pair reaches back there.
     let twice = post(path.clone(), json!({"since": since})).await;
-    assert_eq!(twice.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", twice.text);
+    assert_eq!(
+        twice.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        twice.text
+    );
     assert_eq!(twice.body["error"]["field"], "since", "{}", twice.text);
 
     eventually("the initial sync finishes", || async {
@@ -91,7 +115,12 @@ async fn initial_sync_through_the_api(backend: cairn_store::Backend) {
     let paused = h
         .call("POST", &format!("{path}/pause"), Some(&h.owner.token), None)
         .await;
-    assert_eq!(paused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", paused.text);
+    assert_eq!(
+        paused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        paused.text
+    );
     assert_eq!(paused.body["error"]["field"], "state", "{}", paused.text);
     eventually("every item is linked", || async {
         h.api_get(&format!("/api/v1/sync-pairs/{pair}/items?state=synced"))

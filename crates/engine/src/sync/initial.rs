@@ -376,10 +376,7 @@ impl SyncEngine {
     /// The refusal of a pause or resume the run's state forbids.
     async fn not_in_state(&self, pair_id: i64, wanted: &str) -> Result<EngineError, EngineError> {
         let message = match self.store.get_initial_sync(pair_id).await? {
-            Some(run) => format!(
-                "the initial sync is {}, not {wanted}",
-                run.state.as_str()
-            ),
+            Some(run) => format!("the initial sync is {}, not {wanted}", run.state.as_str()),
             None => "the pair has no initial sync: start one first".to_owned(),
         };
         Ok(EngineError::invalid("state", message))
@@ -446,14 +443,22 @@ impl SyncEngine {
     async fn plan_initial_sync(&self, pair_id: i64) -> Result<(), JobError> {
         let retry = |e: EngineError| JobError::Retry(e.to_string());
         let now = Utc::now();
-        let Some(run) = self.store.get_initial_sync(pair_id).await.map_err(|e| retry(e.into()))?
+        let Some(run) = self
+            .store
+            .get_initial_sync(pair_id)
+            .await
+            .map_err(|e| retry(e.into()))?
         else {
             return Ok(());
         };
         if run.state != InitialSyncState::Planning {
             return Ok(());
         }
-        let Some(pair) = self.store.get_sync_pair(pair_id).await.map_err(|e| retry(e.into()))?
+        let Some(pair) = self
+            .store
+            .get_sync_pair(pair_id)
+            .await
+            .map_err(|e| retry(e.into()))?
         else {
             return Ok(());
         };

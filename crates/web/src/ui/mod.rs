@@ -28,10 +28,10 @@ pub(crate) use link::*;
 pub(crate) use live::*;
 pub(crate) use okrs::*;
 pub(crate) use sync_conflicts::*;
-pub(crate) use sync_pairs::*;
 pub(crate) use sync_initial::{
     pause_initial_sync, preview_initial_sync, resume_initial_sync, start_initial_sync,
 };
+pub(crate) use sync_pairs::*;
 pub(crate) use sync_people::{map_sync_person, unmap_sync_person};
 pub(crate) use sync_wizard::*;
 pub(crate) use time_admin::*;

@@ -16,9 +16,9 @@ use super::common::{
     FormError, PageError, PageResult, ago, page, refusal, refused, see_other, signed_in,
 };
 use super::sync_pairs::pair_page;
+use crate::AppState;
 use crate::api::sync_initial::parse_since;
 use crate::auth::Caller;
-use crate::AppState;
 
 /// A run as the page shows it.
 pub(crate) struct InitialRow {
@@ -152,9 +152,15 @@ pub(crate) async fn preview_initial_sync(
     };
     match previewed {
         Ok(preview) => {
-            let view =
-                with_section(&state, who, id, &form.since, Some(preview), FormError::none())
-                    .await?;
+            let view = with_section(
+                &state,
+                who,
+                id,
+                &form.since,
+                Some(preview),
+                FormError::none(),
+            )
+            .await?;
             page(&view)
         }
         Err(e) => {
@@ -174,7 +180,12 @@ pub(crate) async fn start_initial_sync(
 ) -> PageResult {
     let who = signed_in(&caller)?;
     let started = match parse_since(&form.since) {
-        Ok(since) => state.sync.start_initial_sync(who, id, since, Utc::now()).await,
+        Ok(since) => {
+            state
+                .sync
+                .start_initial_sync(who, id, since, Utc::now())
+                .await
+        }
         Err(e) => Err(e),
     };
     match started {
@@ -229,7 +240,10 @@ pub(crate) fn initial_message(done: &str) -> Option<String> {
              Reload the page to see it move."
                 .to_owned(),
         ),
-        "paused" => Some("The initial sync is paused; nothing more is brought across until you resume it.".to_owned()),
+        "paused" => Some(
+            "The initial sync is paused; nothing more is brought across until you resume it."
+                .to_owned(),
+        ),
         "resumed" => Some("The initial sync goes on where it stopped.".to_owned()),
         _ => None,
     }
