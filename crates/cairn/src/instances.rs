@@ -89,6 +89,9 @@ pub struct Cluster {
     database_url: String,
     data: tempfile::TempDir,
     lease_secs: u64,
+    /// Requests per second each instance's sync may send to a connection
+    /// (`--sync-requests-per-second`); `None`: the default.
+    pub sync_requests_per_second: Option<f64>,
     /// `None` while an instance is down.
     pub processes: Vec<Option<ServeProcess>>,
 }
@@ -107,6 +110,7 @@ impl Cluster {
             database_url: database_url.to_owned(),
             data: tempfile::tempdir()?,
             lease_secs,
+            sync_requests_per_second: None,
             processes: Vec::new(),
         };
         for _ in 0..instances {
@@ -142,7 +146,8 @@ impl Cluster {
         let settings = self.settings();
         let data_dir = settings.data_dir.to_string_lossy().into_owned();
         let lease = self.lease_secs.to_string();
-        let args = [
+        let rate = self.sync_requests_per_second.map(|r| r.to_string());
+        let mut args = vec![
             "--database-url",
             self.database_url.as_str(),
             "--data-dir",
@@ -150,6 +155,9 @@ impl Cluster {
             "--job-lease-secs",
             lease.as_str(),
         ];
+        if let Some(rate) = &rate {
+            args.extend(["--sync-requests-per-second", rate.as_str()]);
+        }
         let process = ServeProcess::start(&self.binary, &args, "warn", &[]).await?;
         wait_ready(process.address, Duration::from_secs(30)).await?;
         Ok(process)

@@ -1542,6 +1542,174 @@ async fn the_time_offset_reaches_changes_stamped_behind_the_last_scan(backend: B
     assert_eq!(stored.settings.scan_overlap_secs, 600, "nothing saved");
 }
 
+/// Waits until no job is queued or running.
+async fn jobs_idle(h: &Harness) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let counts = h.store.job_counts().await.expect("counts");
+        let busy = |s: &str| counts.0.get(s).copied().unwrap_or(0);
+        if busy("running") == 0 && busy("queued") == 0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "jobs never idle: {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Items created before the pair was activated: the pair leaves them out
+/// until an initial sync from a date brings them across, previewed first,
+/// with progress that moves, stops while paused and finishes once resumed;
+/// no item is made twice. Bad dates are refused and nothing is saved.
+async fn an_initial_sync_brings_history_across(backend: Backend) {
+    use cairn_engine::EngineError;
+    let h = Harness::new(backend).await;
+    let since = Utc::now() - chrono::Duration::seconds(2);
+    const N: usize = 60;
+    for i in 0..N {
+        h.create(LEFT, &format!("old left {i}"), "history").await;
+        h.create(RIGHT, &format!("old right {i}"), "history").await;
+    }
+    let pair = h
+        .sync
+        .create_pair(&h.by, &h.input(), Utc::now())
+        .await
+        .expect("pair")
+        .pair
+        .id;
+    h.settle(pair).await;
+    let counts = h.store.sync_item_counts(pair).await.expect("counts");
+    assert_eq!(counts.synced, 0, "older items are out of the pair's scope");
+
+    let field_of = |e: EngineError| match e {
+        EngineError::Invalid { field, .. } => field,
+        other => panic!("not a refusal: {other:?}"),
+    };
+    let now = Utc::now();
+    let future = h
+        .sync
+        .start_initial_sync(&h.by, pair, now + chrono::Duration::days(1), now)
+        .await
+        .expect_err("future");
+    assert_eq!(field_of(future), "since");
+    let too_late = h
+        .sync
+        .start_initial_sync(&h.by, pair, now, now)
+        .await
+        .expect_err("not before the scope");
+    assert_eq!(field_of(too_late), "since");
+    assert!(
+        h.sync
+            .initial_sync(&h.by, pair, now)
+            .await
+            .expect("read")
+            .is_none(),
+        "nothing saved"
+    );
+
+    let preview = h
+        .sync
+        .preview_initial_sync(&h.by, pair, since, Utc::now())
+        .await
+        .expect("preview");
+    assert_eq!((preview.left, preview.right), (N as i64, N as i64));
+    let started = h
+        .sync
+        .start_initial_sync(&h.by, pair, since, Utc::now())
+        .await
+        .expect("start");
+    assert_eq!(started.done, 0);
+    let twice = h
+        .sync
+        .start_initial_sync(&h.by, pair, since, Utc::now())
+        .await
+        .expect_err("already running");
+    assert_eq!(field_of(twice), "since");
+
+    // Progress moves...
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let moving = loop {
+        let p = h
+            .sync
+            .initial_sync(&h.by, pair, Utc::now())
+            .await
+            .expect("progress")
+            .expect("run");
+        if p.done >= 10 {
+            break p;
+        }
+        assert!(std::time::Instant::now() < deadline, "no progress: {p:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(moving.total, Some(2 * N as i64));
+    assert!(moving.rate_per_minute.is_some(), "{moving:?}");
+    // ...stops while paused (items already in hand are finished)...
+    h.sync
+        .pause_initial_sync(&h.by, pair, Utc::now())
+        .await
+        .expect("pause");
+    jobs_idle(&h).await;
+    let paused = h
+        .sync
+        .initial_sync(&h.by, pair, Utc::now())
+        .await
+        .expect("progress")
+        .expect("run");
+    assert_eq!(paused.state, "paused");
+    assert!(
+        paused.done < 2 * N as i64,
+        "paused before the end: {paused:?}"
+    );
+    h.sync.enqueue_due(Utc::now()).await.expect("due");
+    jobs_idle(&h).await;
+    let still = h
+        .sync
+        .initial_sync(&h.by, pair, Utc::now())
+        .await
+        .expect("progress")
+        .expect("run");
+    assert_eq!(still.done, paused.done, "nothing moves while paused");
+    let again = h
+        .sync
+        .pause_initial_sync(&h.by, pair, Utc::now())
+        .await
+        .expect_err("not running");
+    assert_eq!(field_of(again), "state");
+
+    // ...and finishes once resumed.
+    h.sync
+        .resume_initial_sync(&h.by, pair, Utc::now())
+        .await
+        .expect("resume");
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let done = loop {
+        let p = h
+            .sync
+            .initial_sync(&h.by, pair, Utc::now())
+            .await
+            .expect("progress")
+            .expect("run");
+        if p.state == "done" {
+            break p;
+        }
+        assert!(std::time::Instant::now() < deadline, "never done: {p:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!((done.done, done.percent), (2 * N as i64, Some(100)));
+    jobs_idle(&h).await;
+    for project in [LEFT, RIGHT] {
+        let found = new_issues(&h, project, since).await;
+        assert_eq!(found.len(), 2 * N, "{project}: every title");
+        let doubled: Vec<_> = found.iter().filter(|(_, v)| v.len() != 1).collect();
+        assert!(doubled.is_empty(), "{project}: duplicated {doubled:?}");
+    }
+    let counts = h.store.sync_item_counts(pair).await.expect("counts");
+    assert_eq!(counts.synced as usize, 2 * N, "{counts:?}");
+    assert_eq!((counts.pending, counts.failing), (0, 0), "{counts:?}");
+}
+
 macro_rules! both_backends {
     ($($name:ident),*) => {
         mod sqlite {
@@ -1567,7 +1735,8 @@ both_backends!(
     a_flipping_field_trips_the_fuse,
     a_jira_rendering_never_overwrites_gitlab,
     a_jira_delivery_outside_the_jql_scope_makes_no_twin,
-    the_time_offset_reaches_changes_stamped_behind_the_last_scan
+    the_time_offset_reaches_changes_stamped_behind_the_last_scan,
+    an_initial_sync_brings_history_across
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -63,6 +63,7 @@ conformance!(
     sync_operations_conflicts_and_runs_are_logged,
     sync_comment_links_and_backlinks_are_kept_once,
     sync_people_are_mapped_once_per_side_of_a_pair,
+    initial_sync_plans_count_each_entry_once,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -3024,4 +3025,201 @@ async fn sync_people_are_mapped_once_per_side_of_a_pair(backend: Backend) {
             .expect("list")
             .is_empty()
     );
+}
+
+async fn initial_sync_plans_count_each_entry_once(backend: Backend) {
+    use cairn_core::sync::Side;
+    use cairn_store::sync::RemoteRef;
+    use cairn_store::sync_initial::{InitialSyncEntry, InitialSyncState, NewInitialSync};
+    let (_db, store) = store(backend).await;
+    let (pair, _, _) = sync_setup(&store).await;
+    let run = NewInitialSync {
+        pair_id: pair,
+        since: t0() - chrono::Duration::days(30),
+        boundary: t0(),
+        started_by: "owner@example.com".into(),
+    };
+    let mut tx = store.begin().await.expect("begin");
+    tx.start_initial_sync(&run, t0()).await.expect("start");
+    tx.commit().await.expect("commit");
+    let stored = store
+        .get_initial_sync(pair)
+        .await
+        .expect("read")
+        .expect("run");
+    assert_eq!(stored.state, InitialSyncState::Planning);
+    assert_eq!((stored.since, stored.boundary), (run.since, run.boundary));
+    assert_eq!(stored.total(), None);
+
+    let entries: Vec<InitialSyncEntry> = (0..7)
+        .map(|seq| InitialSyncEntry {
+            seq,
+            side: if seq % 2 == 0 {
+                Side::Left
+            } else {
+                Side::Right
+            },
+            remote: RemoteRef {
+                id: format!("{seq}"),
+                key: format!("K-{seq}"),
+                url: format!("https://example.com/{seq}"),
+            },
+        })
+        .collect();
+    let mut tx = store.begin().await.expect("begin");
+    assert!(
+        tx.plan_initial_sync(pair, &entries, t0())
+            .await
+            .expect("plan")
+    );
+    tx.commit().await.expect("commit");
+    // Planned once: a second planning job writes nothing.
+    let mut tx = store.begin().await.expect("begin");
+    assert!(
+        !tx.plan_initial_sync(pair, &entries, t0())
+            .await
+            .expect("plan")
+    );
+    tx.commit().await.expect("commit");
+    let stored = store
+        .get_initial_sync(pair)
+        .await
+        .expect("read")
+        .expect("run");
+    assert_eq!(stored.state, InitialSyncState::Running);
+    assert_eq!((stored.left_total, stored.right_total), (Some(4), Some(3)));
+    assert_eq!(
+        store
+            .pending_initial_sync_chunks(pair, 3)
+            .await
+            .expect("chunks"),
+        vec![0, 1, 2]
+    );
+    let chunk = store
+        .pending_initial_sync_entries(pair, 3, 6)
+        .await
+        .expect("entries");
+    assert_eq!(chunk, entries[3..6].to_vec());
+
+    // Each entry counts once, however often it is marked.
+    let mut tx = store.begin().await.expect("begin");
+    assert!(
+        tx.mark_initial_sync_entry(pair, 3, false, t0())
+            .await
+            .expect("mark")
+    );
+    assert!(
+        !tx.mark_initial_sync_entry(pair, 3, false, t0())
+            .await
+            .expect("again")
+    );
+    assert!(
+        tx.mark_initial_sync_entry(pair, 4, true, t0())
+            .await
+            .expect("mark")
+    );
+    assert!(!tx.finish_initial_sync(pair, t0()).await.expect("not yet"));
+    tx.commit().await.expect("commit");
+    let stored = store
+        .get_initial_sync(pair)
+        .await
+        .expect("read")
+        .expect("run");
+    assert_eq!((stored.done, stored.failed), (2, 1));
+    assert_eq!(
+        store
+            .pending_initial_sync_entries(pair, 3, 6)
+            .await
+            .expect("entries")
+            .len(),
+        1
+    );
+
+    // Paused: only from a working state; resuming restarts the rate.
+    let later = t0() + chrono::Duration::minutes(5);
+    let mut tx = store.begin().await.expect("begin");
+    assert!(
+        tx.set_initial_sync_state(
+            pair,
+            &[InitialSyncState::Running],
+            InitialSyncState::Paused,
+            Some("paused by owner"),
+            later
+        )
+        .await
+        .expect("pause")
+    );
+    assert!(
+        !tx.set_initial_sync_state(
+            pair,
+            &[InitialSyncState::Running],
+            InitialSyncState::Paused,
+            None,
+            later
+        )
+        .await
+        .expect("pause again")
+    );
+    tx.commit().await.expect("commit");
+    let paused = store
+        .get_initial_sync(pair)
+        .await
+        .expect("read")
+        .expect("run");
+    assert_eq!(paused.paused_reason.as_deref(), Some("paused by owner"));
+    let mut tx = store.begin().await.expect("begin");
+    assert!(
+        tx.set_initial_sync_state(
+            pair,
+            &[InitialSyncState::Paused],
+            InitialSyncState::Running,
+            None,
+            later
+        )
+        .await
+        .expect("resume")
+    );
+    tx.commit().await.expect("commit");
+    let resumed = store
+        .get_initial_sync(pair)
+        .await
+        .expect("read")
+        .expect("run");
+    assert_eq!((resumed.resumed_at, resumed.done_at_resume), (later, 2));
+    assert_eq!(resumed.paused_reason, None);
+
+    // Done once every entry is.
+    let mut tx = store.begin().await.expect("begin");
+    for seq in [0, 1, 2, 5, 6] {
+        tx.mark_initial_sync_entry(pair, seq, false, later)
+            .await
+            .expect("mark");
+    }
+    assert!(tx.finish_initial_sync(pair, later).await.expect("finish"));
+    tx.commit().await.expect("commit");
+    let done = store
+        .get_initial_sync(pair)
+        .await
+        .expect("read")
+        .expect("run");
+    assert_eq!(done.state, InitialSyncState::Done);
+    assert_eq!((done.done, done.finished_at), (7, Some(later)));
+    assert!(
+        store
+            .pending_initial_sync_chunks(pair, 3)
+            .await
+            .expect("chunks")
+            .is_empty()
+    );
+
+    // A new run replaces the finished one and its plan.
+    let mut tx = store.begin().await.expect("begin");
+    tx.start_initial_sync(&run, later).await.expect("again");
+    tx.commit().await.expect("commit");
+    let fresh = store
+        .get_initial_sync(pair)
+        .await
+        .expect("read")
+        .expect("run");
+    assert_eq!((fresh.state, fresh.done), (InitialSyncState::Planning, 0));
 }

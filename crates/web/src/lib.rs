@@ -306,6 +306,13 @@ fn api_router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(api::sync_people::unmap_person))
         .routes(routes!(
+            api::sync_initial::get_initial_sync,
+            api::sync_initial::start_initial_sync
+        ))
+        .routes(routes!(api::sync_initial::preview_initial_sync))
+        .routes(routes!(api::sync_initial::pause_initial_sync))
+        .routes(routes!(api::sync_initial::resume_initial_sync))
+        .routes(routes!(
             api::time::get_source,
             api::time::put_source,
             api::time::delete_source
@@ -428,6 +435,22 @@ fn ui_router() -> Router<AppState> {
             post(ui::retry_sync_item),
         )
         .route("/sync-pairs/{id}/people", post(ui::map_sync_person))
+        .route(
+            "/sync-pairs/{id}/initial-sync",
+            post(ui::start_initial_sync),
+        )
+        .route(
+            "/sync-pairs/{id}/initial-sync/preview",
+            post(ui::preview_initial_sync),
+        )
+        .route(
+            "/sync-pairs/{id}/initial-sync/pause",
+            post(ui::pause_initial_sync),
+        )
+        .route(
+            "/sync-pairs/{id}/initial-sync/resume",
+            post(ui::resume_initial_sync),
+        )
         .route(
             "/sync-pairs/{id}/people/{mapping}/delete",
             post(ui::unmap_sync_person),

@@ -756,6 +756,38 @@ async fn every_endpoint_for_every_kind_of_caller() {
             None,
             [401, 404, 404, 404],
         ),
+        // The initial sync: none yet; an inactive pair starts none, and
+        // there is nothing to pause or resume.
+        row(
+            "GET",
+            format!("/api/v1/sync-pairs/{pair}/initial-sync"),
+            None,
+            [401, 404, 404, 404],
+        ),
+        row(
+            "POST",
+            format!("/api/v1/sync-pairs/{pair}/initial-sync/preview"),
+            Some(json!({"since": "2020-01-01"})),
+            [401, 404, 200, 200],
+        ),
+        row(
+            "POST",
+            format!("/api/v1/sync-pairs/{pair}/initial-sync"),
+            Some(json!({"since": "2020-01-01"})),
+            [401, 404, 422, 422],
+        ),
+        row(
+            "POST",
+            format!("/api/v1/sync-pairs/{pair}/initial-sync/pause"),
+            None,
+            [401, 404, 422, 422],
+        ),
+        row(
+            "POST",
+            format!("/api/v1/sync-pairs/{pair}/initial-sync/resume"),
+            None,
+            [401, 404, 422, 422],
+        ),
         row(
             "GET",
             "/api/v1/sync-pairs/424242",

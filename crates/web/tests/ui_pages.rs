@@ -2298,6 +2298,28 @@ async fn every_page_route_for_every_kind_of_caller() {
             vec![],
             [303, 404, 404, 404],
         ),
+        // The initial sync: a preview shows counts; a malformed date is
+        // refused next to its field; nothing runs to pause or resume.
+        (
+            format!("/sync-pairs/{pair}/initial-sync/preview"),
+            vec![("since", "2020-01-01")],
+            [303, 404, 200, 200],
+        ),
+        (
+            format!("/sync-pairs/{pair}/initial-sync"),
+            vec![("since", "soon")],
+            [303, 404, 422, 422],
+        ),
+        (
+            format!("/sync-pairs/{pair}/initial-sync/pause"),
+            vec![],
+            [303, 404, 422, 422],
+        ),
+        (
+            format!("/sync-pairs/{pair}/initial-sync/resume"),
+            vec![],
+            [303, 404, 422, 422],
+        ),
         // Time tracking is an admin page; matches are shown before anything
         // is saved, and connecting none is refused on the form.
         (
@@ -2747,5 +2769,138 @@ async fn a_conflict_is_overturned_from_the_pairs_page_after_asking() {
         "{}",
         shown.text
     );
+    running.stop().await;
+}
+
+/// The initial sync from the pair's page: Preview says how many items
+/// each side would bring, Start (shown after the preview) starts it, Pause
+/// and Resume say they worked, the progress bar reaches the total, and a
+/// refused action says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_initial_sync_is_previewed_started_paused_and_resumed_from_the_pairs_page() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let g = h.gitlab_connection(&h.owner, "sim gitlab", false).await;
+    let j = h.jira_connection(&h.owner, "sim jira", false).await;
+    let since = (chrono::Utc::now() - chrono::Duration::seconds(5)).to_rfc3339();
+    for i in 0..3 {
+        h.control(
+            "gitlab/issues",
+            json!({"project": PROJECT, "title": format!("history {i}")}),
+        )
+        .await;
+    }
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/sync-pairs",
+            Some(&h.owner.token),
+            Some(
+                json!({"name": "history", "left": {"connection_id": g, "project": PROJECT},
+                "right": {"connection_id": j, "project": "OPS"}, "active": true}),
+            ),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let pair = reply.body["id"].as_i64().expect("pair");
+    let b = Browser::sign_in(&h, &h.owner.email).await;
+    let shown = b.get(&format!("/sync-pairs/{pair}")).await;
+    assert!(
+        shown.text.contains("Initial sync of history")
+            && shown
+                .text
+                .contains(&format!("/sync-pairs/{pair}/initial-sync/preview")),
+        "{}",
+        shown.text
+    );
+
+    let refused = b
+        .post(
+            &format!("/sync-pairs/{pair}/initial-sync/preview"),
+            &[("since", "2999-01-01")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.text.contains("id=\"since-error\"") && refused.text.contains("in the future"),
+        "{}",
+        refused.text
+    );
+    let preview = b
+        .post(
+            &format!("/sync-pairs/{pair}/initial-sync/preview"),
+            &[("since", since.as_str())],
+        )
+        .await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.text);
+    assert!(
+        preview
+            .text
+            .contains("<strong>3</strong> items on the left")
+            && preview.text.contains("Start the initial sync"),
+        "{}",
+        preview.text
+    );
+
+    // No worker yet: it stays planning until resumed.
+    let started = b
+        .post(
+            &format!("/sync-pairs/{pair}/initial-sync"),
+            &[("since", since.as_str())],
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.text);
+    let shown = b
+        .get(started.headers["location"].to_str().expect("location"))
+        .await;
+    assert!(
+        shown.text.contains("The initial sync has started") && shown.text.contains("<progress"),
+        "{}",
+        shown.text
+    );
+    let paused = b
+        .post(&format!("/sync-pairs/{pair}/initial-sync/pause"), &[])
+        .await;
+    assert_eq!(paused.status, StatusCode::SEE_OTHER, "{}", paused.text);
+    let shown = b
+        .get(paused.headers["location"].to_str().expect("location"))
+        .await;
+    assert!(
+        shown.text.contains("The initial sync is paused")
+            && shown.text.contains("Resume the initial sync"),
+        "{}",
+        shown.text
+    );
+    let again = b
+        .post(&format!("/sync-pairs/{pair}/initial-sync/pause"), &[])
+        .await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        again
+            .text
+            .contains("the initial sync is paused, not running"),
+        "{}",
+        again.text
+    );
+
+    let running = Running::worker(&h).await;
+    let resumed = b
+        .post(&format!("/sync-pairs/{pair}/initial-sync/resume"), &[])
+        .await;
+    assert_eq!(resumed.status, StatusCode::SEE_OTHER, "{}", resumed.text);
+    let shown = b
+        .get(resumed.headers["location"].to_str().expect("location"))
+        .await;
+    assert!(
+        shown.text.contains("goes on where it stopped"),
+        "{}",
+        shown.text
+    );
+    common::eventually("the page shows it done", || async {
+        b.get(&format!("/sync-pairs/{pair}"))
+            .await
+            .text
+            .contains("3 of 3 items (100%)")
+    })
+    .await;
     running.stop().await;
 }

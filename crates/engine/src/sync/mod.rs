@@ -16,6 +16,7 @@
 
 mod comments;
 mod gitlab;
+pub mod initial;
 mod item;
 mod jira;
 mod overturn;
@@ -129,6 +130,7 @@ impl SyncEngine {
     pub fn register(self: &Arc<Self>, registry: &mut Registry) {
         registry.register(ITEM_KIND, ItemHandler(self.clone()));
         registry.register(SCAN_KIND, ScanHandler(self.clone()));
+        self.register_initial(registry);
     }
 
     /// A side of a pair, bound to its connection's client.

@@ -9,5 +9,6 @@ pub(crate) mod jira;
 pub(crate) mod notify;
 pub(crate) mod sync;
 pub(crate) mod sync_conflicts;
+pub(crate) mod sync_initial;
 pub(crate) mod sync_people;
 pub(crate) mod time;

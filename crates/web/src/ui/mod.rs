@@ -14,6 +14,7 @@ mod link;
 mod live;
 mod okrs;
 mod sync_conflicts;
+mod sync_initial;
 mod sync_pairs;
 mod sync_people;
 mod sync_wizard;
@@ -27,6 +28,9 @@ pub(crate) use link::*;
 pub(crate) use live::*;
 pub(crate) use okrs::*;
 pub(crate) use sync_conflicts::*;
+pub(crate) use sync_initial::{
+    pause_initial_sync, preview_initial_sync, resume_initial_sync, start_initial_sync,
+};
 pub(crate) use sync_pairs::*;
 pub(crate) use sync_people::{map_sync_person, unmap_sync_person};
 pub(crate) use sync_wizard::*;

@@ -15,6 +15,7 @@ use cairn_store::sync::{RemoteRef, SyncPair};
 use chrono::Utc;
 
 use super::common::{FormError, Nav, PageError, PageResult, ago, page, see_other, signed_in};
+use super::sync_initial::{InitialSection, initial_message, initial_section};
 use super::sync_people::{PeopleSection, PersonForm, people_section};
 use crate::AppState;
 use crate::auth::Caller;
@@ -101,6 +102,7 @@ struct PairsPage {
 pub(crate) struct PairPage {
     nav: Nav,
     pub people: PeopleSection,
+    pub initial: InitialSection,
     message: Option<String>,
     pair: PairRow,
     sides: Vec<SideRow>,
@@ -348,6 +350,7 @@ pub(crate) async fn pair_page(
     Ok(PairPage {
         nav: Nav::new(who, "sync"),
         people: people_section(state, who, id, FormError::none(), &PersonForm::default()).await?,
+        initial: initial_section(state, who, id).await?,
         message,
         sides: side_rows(&view.pair, &names),
         pair: pair_row(&view, &names),
@@ -400,6 +403,10 @@ pub(crate) async fn sync_pair(
              does that."
                 .to_owned(),
         ),
+        RetriedQuery {
+            initial: Some(done),
+            ..
+        } => initial_message(&done),
         _ => None,
     };
     page(&pair_page(&state, who, id, message).await?)
@@ -421,6 +428,8 @@ pub(crate) struct RetriedQuery {
     kept: Option<i64>,
     /// `mapped` or `unmapped`, after the people form.
     people: Option<String>,
+    /// `started`, `paused` or `resumed`, after the initial sync's buttons.
+    initial: Option<String>,
 }
 
 /// Tries a failing or paused item again now.
