@@ -26,6 +26,7 @@ mod postgres;
 mod sqlite;
 pub mod sync;
 pub mod sync_people;
+pub mod sync_releases;
 pub mod time;
 mod types;
 
@@ -47,6 +48,7 @@ pub use locks::{KeyLock, LockKey};
 pub use notify::{NotifyStore, NotifyTx};
 pub use sync::{SyncStore, SyncTx};
 pub use sync_people::{SyncPeopleStore, SyncPeopleTx};
+pub use sync_releases::{SyncReleaseStore, SyncReleaseTx};
 pub use time::{TimeStore, TimeTx};
 pub use types::*;
 
@@ -143,6 +145,7 @@ pub trait Store:
     + NotifyStore
     + SyncStore
     + SyncPeopleStore
+    + SyncReleaseStore
     + TimeStore
     + Send
     + Sync
@@ -257,7 +260,15 @@ pub trait Store:
 /// A transaction: domain changes and the jobs they cause, committed together.
 #[async_trait]
 pub trait StoreTx:
-    AccountTx + goals::GoalTx + HookTx + NotifyTx + SyncTx + SyncPeopleTx + TimeTx + Send
+    AccountTx
+    + goals::GoalTx
+    + HookTx
+    + NotifyTx
+    + SyncTx
+    + SyncPeopleTx
+    + SyncReleaseTx
+    + TimeTx
+    + Send
 {
     async fn enqueue(&mut self, job: &NewJob, now: DateTime<Utc>) -> Result<Option<i64>>;
     async fn append_audit(&mut self, entry: &NewAuditEntry, now: DateTime<Utc>) -> Result<i64>;

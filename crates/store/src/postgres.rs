@@ -651,4 +651,6 @@ crate::sync::impl_sync!(PgStore, PgTx);
 
 crate::sync_people::impl_sync_people!(PgStore, PgTx);
 
+crate::sync_releases::impl_sync_releases!(PgStore, PgTx);
+
 crate::time::impl_time!(PgStore, PgTx);

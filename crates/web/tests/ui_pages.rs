@@ -1994,6 +1994,10 @@ async fn every_page_route_for_every_kind_of_caller() {
             [303, 404, 404, 404],
         ),
         (
+            format!("/sync-pairs/{pair}/releases/424242/remove"),
+            [303, 404, 404, 404],
+        ),
+        (
             format!("/admin/time/people/{other_id}/disconnect"),
             [303, 403, 403, 404],
         ),
@@ -2230,6 +2234,17 @@ async fn every_page_route_for_every_kind_of_caller() {
         ),
         (
             format!("/sync-pairs/{pair}/people/424242/delete"),
+            vec![],
+            [303, 404, 404, 404],
+        ),
+        // A release not of the side: shown on the form, nothing saved.
+        (
+            format!("/sync-pairs/{pair}/releases"),
+            vec![("left_id", "999999"), ("right_id", "nobody")],
+            [303, 404, 422, 422],
+        ),
+        (
+            format!("/sync-pairs/{pair}/releases/424242/remove"),
             vec![],
             [303, 404, 404, 404],
         ),

@@ -268,6 +268,7 @@ pub fn plan_create(
         labels: Default::default(),
         due_date: None,
         assignee: Default::default(),
+        milestone: Default::default(),
     };
     for (field, policy) in policies.all() {
         if policy.direction.carries(source) && observed.get(field).writable_to(target) {

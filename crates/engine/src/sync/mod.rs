@@ -21,6 +21,7 @@ mod jira;
 mod overturn;
 pub mod pairs;
 pub mod people;
+pub mod releases;
 mod scan;
 mod side;
 pub mod wizard;
@@ -48,6 +49,7 @@ use side::{RemoteItem, SideClient};
 
 pub use pairs::{PairInput, PairView, SideInput, StatusMapInput};
 pub use people::{PeopleView, PersonView};
+pub use releases::{ReleaseToCreate, ReleasesView};
 
 /// The job kind that carries one item.
 pub const ITEM_KIND: &str = "sync_item";
@@ -106,6 +108,9 @@ pub struct SyncEngine {
     owner: String,
     /// Both sides' people per pair, reused for a while.
     people_lists: people::PeopleLists,
+    /// One release sync at a time in this process, so two items naming
+    /// the same new milestone do not both create its version.
+    release_sync: tokio::sync::Mutex<()>,
 }
 
 /// Why a trigger was not acted on.
@@ -122,6 +127,7 @@ impl SyncEngine {
             settings,
             owner: format!("sync-{}", uuid_like()),
             people_lists: people::PeopleLists::default(),
+            release_sync: tokio::sync::Mutex::new(()),
         }
     }
 

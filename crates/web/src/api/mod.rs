@@ -10,4 +10,5 @@ pub(crate) mod notify;
 pub(crate) mod sync;
 pub(crate) mod sync_conflicts;
 pub(crate) mod sync_people;
+pub(crate) mod sync_releases;
 pub(crate) mod time;

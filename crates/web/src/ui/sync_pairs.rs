@@ -16,6 +16,7 @@ use chrono::Utc;
 
 use super::common::{FormError, Nav, PageError, PageResult, ago, page, see_other, signed_in};
 use super::sync_people::{PeopleSection, PersonForm, people_section};
+use super::sync_releases::{ReleaseForm, ReleasesSection, releases_section};
 use crate::AppState;
 use crate::auth::Caller;
 
@@ -101,6 +102,7 @@ struct PairsPage {
 pub(crate) struct PairPage {
     nav: Nav,
     pub people: PeopleSection,
+    pub releases: ReleasesSection,
     message: Option<String>,
     pair: PairRow,
     sides: Vec<SideRow>,
@@ -348,6 +350,8 @@ pub(crate) async fn pair_page(
     Ok(PairPage {
         nav: Nav::new(who, "sync"),
         people: people_section(state, who, id, FormError::none(), &PersonForm::default()).await?,
+        releases: releases_section(state, who, id, FormError::none(), &ReleaseForm::default())
+            .await?,
         message,
         sides: side_rows(&view.pair, &names),
         pair: pair_row(&view, &names),
@@ -400,6 +404,10 @@ pub(crate) async fn sync_pair(
              does that."
                 .to_owned(),
         ),
+        RetriedQuery {
+            releases: Some(releases),
+            ..
+        } => release_message(&releases).map(str::to_owned),
         _ => None,
     };
     page(&pair_page(&state, who, id, message).await?)
@@ -421,6 +429,21 @@ pub(crate) struct RetriedQuery {
     kept: Option<i64>,
     /// `mapped` or `unmapped`, after the people form.
     people: Option<String>,
+    /// `linked` or `unlinked`, after the releases form.
+    releases: Option<String>,
+}
+
+/// What the releases form left to say.
+fn release_message(done: &str) -> Option<&'static str> {
+    match done {
+        "linked" => Some(
+            "The two releases are linked by hand now: issues' milestones and fix versions follow              between them, and neither is created again.",
+        ),
+        "unlinked" => Some(
+            "The link is removed; nothing was deleted on either tracker. Releases with equal names              are linked again by the next scan.",
+        ),
+        _ => None,
+    }
 }
 
 /// Tries a failing or paused item again now.
