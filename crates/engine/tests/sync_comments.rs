@@ -1,4 +1,5 @@
-//! Comments both ways and back links, GitLab <-> Jira against the
+//! Comments both ways and back links, people, and milestones <-> Jira
+//! versions, GitLab <-> Jira against the
 //! simulator, on both backends, driven by the reconciliation scan and the
 //! job worker (webhooks are tested through the web layer). Everyone is
 //! unmapped unless a test maps people, so copies say who wrote them.
@@ -1287,6 +1288,287 @@ async fn people_are_mapped_by_email_by_hand_and_never_by_a_shared_name(backend: 
     assert_eq!(eva_now.mapped_to.as_deref(), Some("acc-eva-old"));
 }
 
+impl Harness {
+    /// The GitLab project's milestones, by title → (id, closed).
+    async fn milestones(&self) -> BTreeMap<String, (u64, bool)> {
+        let mut pages = self.gitlab.milestones(&ProjectRef::from(LEFT), None);
+        let mut out = BTreeMap::new();
+        while let Some(page) = pages.next_page().await.expect("milestones") {
+            for m in page {
+                out.insert(m.title, (m.id, m.state.as_deref() == Some("closed")));
+            }
+        }
+        out
+    }
+
+    /// The Jira project's versions, by name → (id, released).
+    async fn versions(&self) -> BTreeMap<String, (String, bool)> {
+        self.jira
+            .project_versions("OPS")
+            .await
+            .expect("versions")
+            .into_iter()
+            .map(|v| (v.name, (v.id, v.released)))
+            .collect()
+    }
+
+    async fn add_milestone(&self, title: &str) -> u64 {
+        self.gitlab
+            .create_milestone(
+                &ProjectRef::from(LEFT),
+                &cairn_connect::gitlab::NewMilestone {
+                    title: title.into(),
+                    description: None,
+                    due_date: None,
+                },
+            )
+            .await
+            .expect("milestone")
+            .id
+    }
+
+    async fn add_version(&self, name: &str, released: bool) -> String {
+        self.jira
+            .create_version(
+                "OPS",
+                &cairn_connect::jira::NewJiraVersion {
+                    name: name.into(),
+                    description: None,
+                    released,
+                    release_date: None,
+                },
+            )
+            .await
+            .expect("version")
+            .id
+    }
+
+    async fn gitlab_milestone(&self, iid: u64) -> Option<String> {
+        let issue = self
+            .gitlab
+            .issue(&ProjectRef::from(LEFT), iid)
+            .await
+            .expect("issue");
+        issue.milestone.map(|m| m.title)
+    }
+
+    async fn fix_versions(&self, key: &str) -> Vec<String> {
+        let issue = self.jira.issue(key, &["fixVersions"]).await.expect("issue");
+        issue
+            .fields
+            .fix_versions
+            .into_iter()
+            .map(|v| v.name)
+            .collect()
+    }
+}
+
+/// Issue 16's releases: milestones and versions with equal names before
+/// the pair starts are linked, none created; those under other names are
+/// listed by the preview and linked by hand first; a new milestone
+/// appears as a version (and a new version as a milestone); an issue's
+/// milestone moves its fix version, and a fix version moves it back.
+async fn milestones_and_versions_are_linked_created_and_followed(backend: Backend) {
+    use cairn_core::sync::ReleaseLinkHow;
+    let h = Harness::new(backend).await;
+    // The sample has milestones Q1 2026, Q2 2026 and versions 2026.1,
+    // 2026.2: give each its namesake, and one pair under other names.
+    h.add_version("Q1 2026", false).await;
+    h.add_version("q2 2026", false).await;
+    h.add_milestone("2026.1").await;
+    h.add_milestone("2026.2").await;
+    let winter = h.add_milestone("Winter").await;
+    let hiver = h.add_version("Hiver", false).await;
+    let mut input = h.input(false);
+    input.active = false;
+    let (pair, _) = h.pair_of(&input).await;
+
+    // The preview lists what would be created, so a person links it first.
+    let preview = h
+        .sync
+        .preview(&h.by, pair, Utc::now())
+        .await
+        .expect("preview");
+    let would: Vec<(bool, String)> = preview
+        .iter()
+        .filter(|e| e.action == "create_release")
+        .map(|e| (e.left.is_some(), e.title.clone()))
+        .collect();
+    assert_eq!(
+        would,
+        vec![(true, "Winter".to_owned()), (false, "Hiver".to_owned())]
+    );
+    // Bad input: unknown ids and a release linked twice, the field named.
+    let refused = |e: cairn_engine::EngineError| match e {
+        cairn_engine::EngineError::Invalid { field, .. } => field,
+        other => panic!("not refused: {other}"),
+    };
+    let err = h
+        .sync
+        .link_release(&h.by, pair, "999999", &hiver, Utc::now())
+        .await
+        .expect_err("unknown milestone");
+    assert_eq!(refused(err), "left_id");
+    let err = h
+        .sync
+        .link_release(&h.by, pair, &winter.to_string(), "999999", Utc::now())
+        .await
+        .expect_err("unknown version");
+    assert_eq!(refused(err), "right_id");
+    let link = h
+        .sync
+        .link_release(&h.by, pair, &winter.to_string(), &hiver, Utc::now())
+        .await
+        .expect("linked by hand");
+    assert_eq!(link.how, ReleaseLinkHow::Manual);
+    let other_version = h.versions().await["2026.2"].0.clone();
+    let err = h
+        .sync
+        .link_release(&h.by, pair, &winter.to_string(), &other_version, Utc::now())
+        .await
+        .expect_err("a milestone linked to two versions");
+    assert_eq!(refused(err), "left_id");
+    assert_eq!(
+        h.sync
+            .list_releases(&h.by, pair)
+            .await
+            .expect("releases")
+            .links
+            .len(),
+        1,
+        "nothing saved"
+    );
+    let preview = h
+        .sync
+        .preview(&h.by, pair, Utc::now())
+        .await
+        .expect("preview");
+    assert!(preview.iter().all(|e| e.action != "create_release"));
+
+    // Activated: equal names are linked, nothing is created.
+    let (milestones, versions) = (h.milestones().await, h.versions().await);
+    let mut active = h.input(false);
+    active.created_after = Some(Utc::now() - chrono::Duration::seconds(1));
+    h.sync
+        .update_pair(&h.by, pair, &active, Utc::now())
+        .await
+        .expect("activate");
+    h.settle(pair, 0).await;
+    assert_eq!(h.milestones().await, milestones, "no milestone created");
+    assert_eq!(h.versions().await, versions, "no version created");
+    let view = h.sync.list_releases(&h.by, pair).await.expect("releases");
+    let by_name: Vec<(&str, &str)> = view
+        .links
+        .iter()
+        .filter(|l| l.how == ReleaseLinkHow::ByName)
+        .map(|l| (l.left_name.as_str(), l.right_name.as_str()))
+        .collect();
+    assert_eq!(by_name.len(), 4, "{by_name:?}");
+    assert!(by_name.contains(&("Q2 2026", "q2 2026")));
+    assert!(view.to_create.is_empty());
+
+    // A new milestone appears as a version, a released version as a
+    // closed milestone, each once.
+    h.add_milestone("Q3 2026").await;
+    h.add_version("2026.3", true).await;
+    h.settle(pair, 0).await;
+    h.settle(pair, 0).await;
+    let versions = h.versions().await;
+    assert!(versions.contains_key("Q3 2026"), "{versions:?}");
+    let milestones = h.milestones().await;
+    assert_eq!(milestones.get("2026.3").map(|m| m.1), Some(true));
+    assert_eq!(versions.len(), 7, "{versions:?}");
+    assert_eq!(milestones.len(), 7, "{milestones:?}");
+    let created = h
+        .sync
+        .list_releases(&h.by, pair)
+        .await
+        .expect("releases")
+        .links
+        .iter()
+        .filter(|l| l.how == ReleaseLinkHow::Created)
+        .count();
+    assert_eq!(created, 2);
+
+    // An issue's milestone follows as its fix version, and back.
+    let iid = h.gitlab_issue("Ship the new checkout").await;
+    h.gitlab
+        .update_issue(
+            &ProjectRef::from(LEFT),
+            iid,
+            &IssueChanges {
+                milestone_id: Some(milestones["Q1 2026"].0),
+                ..IssueChanges::default()
+            },
+        )
+        .await
+        .expect("milestone");
+    h.settle(pair, 0).await;
+    let key = h
+        .linked(pair)
+        .await
+        .into_iter()
+        .find(|(i, _)| *i == iid)
+        .expect("twin")
+        .1;
+    assert_eq!(h.fix_versions(&key).await, vec!["Q1 2026".to_owned()]);
+    h.gitlab
+        .update_issue(
+            &ProjectRef::from(LEFT),
+            iid,
+            &IssueChanges {
+                milestone_id: Some(milestones["Q3 2026"].0),
+                ..IssueChanges::default()
+            },
+        )
+        .await
+        .expect("milestone");
+    h.settle(pair, 0).await;
+    assert_eq!(h.fix_versions(&key).await, vec!["Q3 2026".to_owned()]);
+    let mut fields = serde_json::Map::new();
+    fields.insert(
+        "fixVersions".into(),
+        json!([{ "id": versions["2026.2"].0 }]),
+    );
+    h.jira.edit_issue(&key, fields).await.expect("fix version");
+    h.settle(pair, 0).await;
+    assert_eq!(h.gitlab_milestone(iid).await.as_deref(), Some("2026.2"));
+    // A milestone made after the item was linked, set on the issue before
+    // any scan saw it: linked (created) first, then carried.
+    let late = h.add_milestone("Hotfix 7").await;
+    h.gitlab
+        .update_issue(
+            &ProjectRef::from(LEFT),
+            iid,
+            &IssueChanges {
+                milestone_id: Some(late),
+                ..IssueChanges::default()
+            },
+        )
+        .await
+        .expect("milestone");
+    h.settle(pair, 0).await;
+    assert_eq!(h.fix_versions(&key).await, vec!["Hotfix 7".to_owned()]);
+    // Removing the milestone removes the fix version.
+    h.gitlab
+        .update_issue(
+            &ProjectRef::from(LEFT),
+            iid,
+            &IssueChanges {
+                milestone_id: Some(0),
+                ..IssueChanges::default()
+            },
+        )
+        .await
+        .expect("no milestone");
+    h.settle(pair, 0).await;
+    assert!(h.fix_versions(&key).await.is_empty());
+    // Nothing was ever created twice.
+    let names = h.versions().await;
+    assert_eq!(names.len(), 8, "{names:?}");
+    assert_eq!(h.milestones().await.len(), 8);
+}
+
 macro_rules! both_backends {
     ($($name:ident),*) => {
         mod sqlite {
@@ -1307,7 +1589,8 @@ both_backends!(
     deleted_originals_delete_copies_only_when_the_pair_says_so,
     an_interrupted_copy_is_adopted_not_repeated,
     a_back_link_written_before_an_interruption_is_not_written_again,
-    people_are_mapped_by_email_by_hand_and_never_by_a_shared_name
+    people_are_mapped_by_email_by_hand_and_never_by_a_shared_name,
+    milestones_and_versions_are_linked_created_and_followed
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -27,6 +27,7 @@ mod sqlite;
 pub mod sync;
 pub mod sync_initial;
 pub mod sync_people;
+pub mod sync_releases;
 pub mod time;
 mod types;
 
@@ -49,6 +50,7 @@ pub use notify::{NotifyStore, NotifyTx};
 pub use sync::{SyncStore, SyncTx};
 pub use sync_initial::{SyncInitialStore, SyncInitialTx};
 pub use sync_people::{SyncPeopleStore, SyncPeopleTx};
+pub use sync_releases::{SyncReleaseStore, SyncReleaseTx};
 pub use time::{TimeStore, TimeTx};
 pub use types::*;
 
@@ -146,6 +148,7 @@ pub trait Store:
     + SyncStore
     + SyncPeopleStore
     + SyncInitialStore
+    + SyncReleaseStore
     + TimeStore
     + Send
     + Sync
@@ -267,6 +270,7 @@ pub trait StoreTx:
     + SyncTx
     + SyncPeopleTx
     + SyncInitialTx
+    + SyncReleaseTx
     + TimeTx
     + Send
 {

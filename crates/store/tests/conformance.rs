@@ -64,6 +64,7 @@ conformance!(
     sync_comment_links_and_backlinks_are_kept_once,
     sync_people_are_mapped_once_per_side_of_a_pair,
     initial_sync_plans_count_each_entry_once,
+    sync_releases_are_linked_once_per_side_of_a_pair,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -2469,6 +2470,7 @@ async fn sync_items_link_once_per_side_and_keep_the_newest_hint(backend: Backend
                 labels: Default::default(),
                 due_date: None,
                 assignee: Default::default(),
+                milestone: Default::default(),
             },
             updated_at: t0() + Duration::minutes(minute),
         },
@@ -3222,4 +3224,86 @@ async fn initial_sync_plans_count_each_entry_once(backend: Backend) {
         .expect("read")
         .expect("run");
     assert_eq!((fresh.state, fresh.done), (InitialSyncState::Planning, 0));
+}
+
+async fn sync_releases_are_linked_once_per_side_of_a_pair(backend: Backend) {
+    use cairn_core::sync::ReleaseLinkHow;
+    use cairn_store::sync_releases::NewSyncReleaseLink;
+    let (_db, store) = store(backend).await;
+    let (pair, _, _) = sync_setup(&store).await;
+    let link = |left: &str, right: &str, how| NewSyncReleaseLink {
+        pair_id: pair,
+        left_id: left.into(),
+        left_name: format!("milestone {left}"),
+        right_id: right.into(),
+        right_name: format!("version {right}"),
+        how,
+    };
+    let mut tx = store.begin().await.expect("begin");
+    let first = tx
+        .insert_sync_release_link(&link("7", "10001", ReleaseLinkHow::ByName), t0())
+        .await
+        .expect("link")
+        .expect("new");
+    tx.insert_sync_release_link(&link("8", "10002", ReleaseLinkHow::Created), t0())
+        .await
+        .expect("second link")
+        .expect("new");
+    // A release linked already on either side: nothing written, and the
+    // transaction goes on.
+    for (left, right) in [("7", "10009"), ("9", "10002")] {
+        assert_eq!(
+            tx.insert_sync_release_link(&link(left, right, ReleaseLinkHow::Manual), t0())
+                .await
+                .expect("no error"),
+            None,
+            "{left} <-> {right}"
+        );
+    }
+    tx.commit().await.expect("commit");
+    let stored = store.list_sync_release_links(pair).await.expect("list");
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[0].id, first);
+    assert_eq!(
+        (
+            stored[0].left_id.as_str(),
+            stored[0].right_name.as_str(),
+            stored[0].how
+        ),
+        ("7", "version 10001", ReleaseLinkHow::ByName)
+    );
+    assert_eq!(stored[1].how, ReleaseLinkHow::Created);
+    assert_eq!(stored[0].created_at, t0());
+
+    // Deleting is per pair; deleting the pair deletes its links.
+    let mut tx = store.begin().await.expect("begin");
+    assert!(
+        !tx.delete_sync_release_link(pair + 1, first)
+            .await
+            .expect("other pair")
+    );
+    assert!(
+        tx.delete_sync_release_link(pair, first)
+            .await
+            .expect("delete")
+    );
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        store
+            .list_sync_release_links(pair)
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
+    let mut tx = store.begin().await.expect("begin");
+    tx.delete_sync_pair(pair).await.expect("delete pair");
+    tx.commit().await.expect("commit");
+    assert!(
+        store
+            .list_sync_release_links(pair)
+            .await
+            .expect("list")
+            .is_empty()
+    );
 }

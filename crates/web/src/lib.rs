@@ -313,6 +313,11 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api::sync_initial::pause_initial_sync))
         .routes(routes!(api::sync_initial::resume_initial_sync))
         .routes(routes!(
+            api::sync_releases::list_release_links,
+            api::sync_releases::link_release
+        ))
+        .routes(routes!(api::sync_releases::unlink_release))
+        .routes(routes!(
             api::time::get_source,
             api::time::put_source,
             api::time::delete_source
@@ -454,6 +459,11 @@ fn ui_router() -> Router<AppState> {
         .route(
             "/sync-pairs/{id}/people/{mapping}/delete",
             post(ui::unmap_sync_person),
+        )
+        .route("/sync-pairs/{id}/releases", post(ui::link_sync_release))
+        .route(
+            "/sync-pairs/{id}/releases/{link}/remove",
+            get(ui::confirm_unlink_release).post(ui::unlink_sync_release),
         )
         .route("/my-work", get(ui::my_work))
         .route("/my-work/accept", post(ui::accept_work))

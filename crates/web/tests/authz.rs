@@ -790,6 +790,25 @@ async fn every_endpoint_for_every_kind_of_caller() {
         ),
         row(
             "GET",
+            format!("/api/v1/sync-pairs/{pair}/release-links"),
+            None,
+            [401, 404, 200, 200],
+        ),
+        // A release not of the side: refused as a field, nothing saved.
+        row(
+            "POST",
+            format!("/api/v1/sync-pairs/{pair}/release-links"),
+            Some(json!({"left_id": "999999", "right_id": "nobody"})),
+            [401, 404, 422, 422],
+        ),
+        row(
+            "DELETE",
+            format!("/api/v1/sync-pairs/{pair}/release-links/424242"),
+            None,
+            [401, 404, 404, 404],
+        ),
+        row(
+            "GET",
             "/api/v1/sync-pairs/424242",
             None,
             [401, 404, 404, 404],

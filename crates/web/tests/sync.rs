@@ -1052,3 +1052,111 @@ async fn a_person_mapped_twice_on_one_side_is_refused_naming_the_field() {
     let people = h.call("GET", &path, Some(&h.owner.token), None).await;
     assert_eq!(people.body["manual"], json!([]));
 }
+
+/// Releases of a pair through the API: equal names would be linked and
+/// the rest is listed as what the pair would create; linking by hand
+/// works, a milestone linked to two versions (or a version to two
+/// milestones) and an unknown id are refused naming the field with
+/// nothing saved; a link can be removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn release_links_are_made_by_hand_and_refused_naming_the_field() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let (g, j) = (gitlab(&h).await, jira(&h).await);
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/sync-pairs",
+            Some(&h.owner.token),
+            Some(pair(g, j, false)),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let pair_id = reply.body["id"].as_i64().expect("id");
+    let path = format!("/api/v1/sync-pairs/{pair_id}/release-links");
+    let view = h.call("GET", &path, Some(&h.owner.token), None).await;
+    assert_eq!(view.status, StatusCode::OK, "{}", view.text);
+    assert_eq!(view.body["links"], json!([]));
+    let ids = |side: &str| -> Vec<(String, String)> {
+        view.body[side]
+            .as_array()
+            .expect("releases")
+            .iter()
+            .map(|r| {
+                (
+                    r["id"].as_str().unwrap_or_default().to_owned(),
+                    r["name"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    };
+    // The sample's checkout milestones and OPS versions share no name:
+    // each would be created on the other side.
+    let (left, right) = (ids("left"), ids("right"));
+    assert!(left.len() >= 2 && right.len() >= 2, "{}", view.text);
+    assert_eq!(
+        view.body["to_create"].as_array().map(Vec::len),
+        Some(left.len() + right.len()),
+        "{}",
+        view.text
+    );
+    let link = |l: &str, r: &str| json!({"left_id": l, "right_id": r});
+    let made = h
+        .call(
+            "POST",
+            &path,
+            Some(&h.owner.token),
+            Some(link(&left[0].0, &right[0].0)),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+    assert_eq!(made.body["how"], "manual");
+    assert_eq!(made.body["left_name"], left[0].1.as_str());
+    assert_eq!(made.body["right_name"], right[0].1.as_str());
+    for (body, field) in [
+        (link(&left[0].0, &right[1].0), "left_id"),
+        (link(&left[1].0, &right[0].0), "right_id"),
+        (link("999999", &right[1].0), "left_id"),
+        (link(&left[1].0, "999999"), "right_id"),
+        (link("", &right[1].0), "left_id"),
+    ] {
+        refused_naming(&h, &path, body, field).await;
+    }
+    let view = h.call("GET", &path, Some(&h.owner.token), None).await;
+    assert_eq!(
+        view.body["links"].as_array().map(Vec::len),
+        Some(1),
+        "nothing saved: {}",
+        view.text
+    );
+    assert_eq!(
+        view.body["to_create"].as_array().map(Vec::len),
+        Some(left.len() + right.len() - 2),
+        "the linked two are no longer to be created: {}",
+        view.text
+    );
+    let gone = format!("{path}/{}", made.body["id"]);
+    let reply = h.call("DELETE", &gone, Some(&h.owner.token), None).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text);
+    let reply = h.call("DELETE", &gone, Some(&h.owner.token), None).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text);
+    let view = h.call("GET", &path, Some(&h.owner.token), None).await;
+    assert_eq!(view.body["links"], json!([]));
+    // The preview lists the releases it would create.
+    let preview = h
+        .call(
+            "POST",
+            &format!("/api/v1/sync-pairs/{pair_id}/preview"),
+            Some(&h.owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.text);
+    let creates = preview
+        .body
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["action"] == "create_release")
+        .count();
+    assert_eq!(creates, left.len() + right.len(), "{}", preview.text);
+}

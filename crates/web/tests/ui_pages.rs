@@ -2059,6 +2059,10 @@ async fn every_page_route_for_every_kind_of_caller() {
             [303, 404, 404, 404],
         ),
         (
+            format!("/sync-pairs/{pair}/releases/424242/remove"),
+            [303, 404, 404, 404],
+        ),
+        (
             format!("/admin/time/people/{other_id}/disconnect"),
             [303, 403, 403, 404],
         ),
@@ -2319,6 +2323,17 @@ async fn every_page_route_for_every_kind_of_caller() {
             format!("/sync-pairs/{pair}/initial-sync/resume"),
             vec![],
             [303, 404, 422, 422],
+        ),
+        // A release not of the side: shown on the form, nothing saved.
+        (
+            format!("/sync-pairs/{pair}/releases"),
+            vec![("left_id", "999999"), ("right_id", "nobody")],
+            [303, 404, 422, 422],
+        ),
+        (
+            format!("/sync-pairs/{pair}/releases/424242/remove"),
+            vec![],
+            [303, 404, 404, 404],
         ),
         // Time tracking is an admin page; matches are shown before anything
         // is saved, and connecting none is refused on the form.
@@ -2903,4 +2918,130 @@ async fn the_initial_sync_is_previewed_started_paused_and_resumed_from_the_pairs
     })
     .await;
     running.stop().await;
+}
+
+/// The pair's Releases section: what the pair would create is listed, two
+/// releases are linked by hand from the form (it says it worked), a
+/// milestone linked to a second version is refused next to its field
+/// with nothing saved, and Remove asks first, then says it worked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn releases_are_linked_by_hand_on_the_pairs_page_and_removed_after_asking() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let gitlab = h.gitlab_connection(&h.owner, "sim gitlab", false).await;
+    let jira = h.jira_connection(&h.owner, "sim jira", false).await;
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/sync-pairs",
+            Some(&h.owner.token),
+            Some(json!({"name": "checkout <-> OPS", "left": {"connection_id": gitlab, "project": PROJECT},
+                "right": {"connection_id": jira, "project": "OPS"}, "active": false})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let pair = reply.body["id"].as_i64().expect("pair");
+    let releases = h
+        .api_get(&format!("/api/v1/sync-pairs/{pair}/release-links"))
+        .await;
+    let id_of = |side: &str, name: &str| -> String {
+        releases[side]
+            .as_array()
+            .expect("releases")
+            .iter()
+            .find(|r| r["name"] == name)
+            .and_then(|r| r["id"].as_str())
+            .expect("release")
+            .to_owned()
+    };
+    let (q1, v1, v2) = (
+        id_of("left", "Q1 2026"),
+        id_of("right", "2026.1"),
+        id_of("right", "2026.2"),
+    );
+    let b = Browser::sign_in(&h, &h.owner.email).await;
+    let page = b.get(&format!("/sync-pairs/{pair}")).await;
+    assert!(
+        page.text.contains("id=\"releases-heading\""),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("Would be created on the other side"));
+    assert!(page.text.contains("No releases are linked yet."));
+
+    let linked = b
+        .post(
+            &format!("/sync-pairs/{pair}/releases"),
+            &[("left_id", q1.as_str()), ("right_id", v1.as_str())],
+        )
+        .await;
+    assert_eq!(linked.status, StatusCode::SEE_OTHER, "{}", linked.text);
+    let shown = b
+        .get(linked.headers["location"].to_str().expect("location"))
+        .await;
+    assert!(
+        shown
+            .text
+            .contains("The two releases are linked by hand now"),
+        "{}",
+        shown.text
+    );
+    assert!(shown.text.contains("by hand"));
+    let remove = {
+        let link = h
+            .api_get(&format!("/api/v1/sync-pairs/{pair}/release-links"))
+            .await["links"][0]["id"]
+            .as_i64()
+            .expect("link");
+        format!("/sync-pairs/{pair}/releases/{link}/remove")
+    };
+    assert!(shown.text.contains(&remove), "{}", shown.text);
+
+    // The milestone linked to a second version: refused next to the field.
+    let refused = b
+        .post(
+            &format!("/sync-pairs/{pair}/releases"),
+            &[("left_id", q1.as_str()), ("right_id", v2.as_str())],
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.text.contains("id=\"release_left_id-error\""),
+        "{}",
+        refused.text
+    );
+    assert!(refused.text.contains("already linked"), "{}", refused.text);
+    let links = h
+        .api_get(&format!("/api/v1/sync-pairs/{pair}/release-links"))
+        .await;
+    assert_eq!(links["links"].as_array().map(Vec::len), Some(1));
+
+    // Remove asks first, writing nothing, then removes.
+    let asked = b.get(&remove).await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.text);
+    assert!(
+        asked
+            .text
+            .contains("Remove the link of Q1 2026 and 2026.1?"),
+        "{}",
+        asked.text
+    );
+    let links = h
+        .api_get(&format!("/api/v1/sync-pairs/{pair}/release-links"))
+        .await;
+    assert_eq!(links["links"].as_array().map(Vec::len), Some(1));
+    let removed = b.post(&remove, &[]).await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.text);
+    let shown = b
+        .get(removed.headers["location"].to_str().expect("location"))
+        .await;
+    assert!(shown.text.contains("The link is removed"), "{}", shown.text);
+    let links = h
+        .api_get(&format!("/api/v1/sync-pairs/{pair}/release-links"))
+        .await;
+    assert_eq!(links["links"], json!([]));
 }

@@ -1,9 +1,11 @@
 //! The GitLab REST v4 client: connection settings, test connection, and the
 //! endpoints Cairn's goals, sync, time and hooks features need.
 
+mod milestones;
 mod pages;
 mod types;
 
+pub use milestones::NewMilestone;
 pub use pages::Pages;
 pub use types::*;
 

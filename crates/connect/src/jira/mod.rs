@@ -4,9 +4,11 @@
 mod issues;
 mod types;
 mod users;
+mod versions;
 
 pub use issues::CreatedIssue;
 pub use types::*;
+pub use versions::{JiraVersion, NewJiraVersion};
 
 use std::sync::Arc;
 

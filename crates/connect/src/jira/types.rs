@@ -332,9 +332,24 @@ pub struct JiraIssueFields {
     /// Due date.
     #[serde(default)]
     pub duedate: Option<chrono::NaiveDate>,
+    /// Fix versions (releases), in Jira's order.
+    #[serde(
+        default,
+        rename = "fixVersions",
+        deserialize_with = "crate::de::null_default"
+    )]
+    pub fix_versions: Vec<VersionRef>,
     /// Numeric custom fields by id (story points among them).
     #[serde(flatten)]
     pub custom_numbers: CustomNumbers,
+}
+
+/// A version as an issue's `fixVersions` names it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionRef {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
 }
 
 /// An issue as search and `GET /issue` return it.

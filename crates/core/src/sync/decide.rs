@@ -174,11 +174,13 @@ pub fn decide(
         let source = match (
             changed(Side::Left, left_value),
             changed(Side::Right, right_value),
+            first_release(shadow, field, left_value, right_value),
         ) {
-            (false, false) => continue,
-            (true, false) => Side::Left,
-            (false, true) => Side::Right,
-            (true, true) => {
+            (false, false, _) => continue,
+            (true, false, _) => Side::Left,
+            (false, true, _) => Side::Right,
+            (true, true, Some(filled)) => filled,
+            (true, true, None) => {
                 let (winner, reason) = conflict_winner(
                     policy.direction,
                     policy.conflict,
@@ -219,6 +221,31 @@ pub fn decide(
         }
     }
     plan
+}
+
+/// A milestone seen for the first time on an item linked before
+/// milestones were carried (no shadow on either side), set on one side
+/// only: that side's, so an upgrade never clears a milestone or a fix
+/// version because the other side was edited later.
+fn first_release(
+    shadow: &Shadow,
+    field: SyncField,
+    left: &FieldValue,
+    right: &FieldValue,
+) -> Option<Side> {
+    if shadow.side(Side::Left).contains_key(&field) || shadow.side(Side::Right).contains_key(&field)
+    {
+        return None;
+    }
+    match (left, right) {
+        (FieldValue::Release(l), FieldValue::Release(r)) if r.is_none() && !l.is_none() => {
+            Some(Side::Left)
+        }
+        (FieldValue::Release(l), FieldValue::Release(r)) if l.is_none() && !r.is_none() => {
+            Some(Side::Right)
+        }
+        _ => None,
+    }
 }
 
 fn conflict_winner(
@@ -268,6 +295,7 @@ pub fn plan_create(
         labels: Default::default(),
         due_date: None,
         assignee: Default::default(),
+        milestone: Default::default(),
     };
     for (field, policy) in policies.all() {
         if policy.direction.carries(source) && observed.get(field).writable_to(target) {
@@ -602,6 +630,37 @@ mod tests {
             serde_json::from_str::<Shadow>("{}").unwrap(),
             Shadow::default()
         );
+    }
+
+    #[test]
+    fn a_milestone_first_seen_on_one_side_is_carried_not_cleared() {
+        use super::super::releases::ReleaseValue;
+        let links = [super::super::releases::ReleaseLink {
+            left_id: "7".into(),
+            right_id: "10001".into(),
+            how: super::super::releases::ReleaseLinkHow::ByName,
+        }];
+        let mut left = observed("t", 0);
+        left.values.milestone = ReleaseValue::read(Some("7".into())).place(Side::Left, &links);
+        // The right side was edited later, and has no fix version.
+        let right = observed("t", 5);
+        let plan = decide(
+            &FieldPolicies::default(),
+            &Shadow::default(),
+            &left,
+            &right,
+            &Verbatim,
+        );
+        assert!(
+            plan.conflicts
+                .iter()
+                .all(|c| c.field != SyncField::Milestone)
+        );
+        assert_eq!(
+            plan.right.get(&SyncField::Milestone),
+            Some(&FieldValue::Release(left.values.milestone.clone()))
+        );
+        assert!(!plan.left.contains_key(&SyncField::Milestone));
     }
 
     #[test]

@@ -65,6 +65,15 @@ pub enum SyncError {
     /// A manual people mapping without a person on one side.
     #[error("a {side} person is required")]
     PersonMissing { side: super::settings::Side },
+    /// A release link naming a release already linked on that side.
+    #[error("{side} release `{id}` is already linked")]
+    ReleaseLinkedTwice {
+        side: super::settings::Side,
+        id: String,
+    },
+    /// A release link without a release on one side.
+    #[error("a {side} release is required")]
+    ReleaseMissing { side: super::settings::Side },
 }
 
 impl SyncError {
@@ -79,12 +88,13 @@ impl SyncError {
             | SyncError::PrimaryStatus { .. }
             | SyncError::PrimaryMismatch { .. } => "status_mapping",
             SyncError::BadLabel { field } => field,
-            SyncError::PersonMappedTwice { side, .. } | SyncError::PersonMissing { side } => {
-                match side {
-                    super::settings::Side::Left => "left_id",
-                    super::settings::Side::Right => "right_id",
-                }
-            }
+            SyncError::PersonMappedTwice { side, .. }
+            | SyncError::PersonMissing { side }
+            | SyncError::ReleaseLinkedTwice { side, .. }
+            | SyncError::ReleaseMissing { side } => match side {
+                super::settings::Side::Left => "left_id",
+                super::settings::Side::Right => "right_id",
+            },
         }
     }
 }

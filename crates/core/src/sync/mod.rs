@@ -13,6 +13,7 @@
 //! - [`comments`]: which comments to copy, edit or delete, and the
 //!   copy's text.
 //! - [`people`]: who on one side is who on the other, and assignees.
+//! - [`releases`]: milestones and Jira versions linked across a pair.
 //! - [`marker`]: the mark on items Cairn creates, so a retry never
 //!   creates twice.
 
@@ -23,6 +24,7 @@ pub mod fuse;
 pub mod marker;
 pub mod operation;
 pub mod people;
+pub mod releases;
 pub mod settings;
 pub mod status_map;
 pub mod values;
@@ -41,6 +43,9 @@ pub use marker::{Marker, normalize_description, split_marker, with_marker};
 pub use operation::{OperationKind, OperationState};
 pub use people::{
     Assignee, ManualMapping, Match, PeopleMap, Person, PersonMapping, check_manual, map_people,
+};
+pub use releases::{
+    Release, ReleaseLink, ReleaseLinkHow, ReleaseValue, check_new_link, link_by_name, to_create,
 };
 pub use settings::{
     ConflictRule, FieldDirection, FieldPolicies, FieldPolicy, Side, SideScope, SyncField,

@@ -46,6 +46,9 @@ stable_names! {
         /// through the pair's people mapping; an unmapped person leaves
         /// the other side as it is.
         Assignee => "assignee",
+        /// GitLab's milestone, Jira's fix version, through the pair's
+        /// release links (see [`super::releases`]).
+        Milestone => "milestone",
     }
 }
 

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::SyncError;
 use super::people::Assignee;
+use super::releases::ReleaseValue;
 use super::settings::SyncField;
 
 stable_names! {
@@ -32,6 +33,9 @@ pub enum FieldValue {
     State(ItemState),
     Labels(BTreeSet<String>),
     Date(Option<NaiveDate>),
+    /// Before `Person`: values are untagged, and a release's field names
+    /// are its own, so it is never read as a person (nor one as it).
+    Release(ReleaseValue),
     Person(Assignee),
 }
 
@@ -58,6 +62,13 @@ impl FieldValue {
                 };
                 format!("p:{}{}", part(&a.left), part(&a.right))
             }
+            FieldValue::Release(r) => {
+                let part = |id: &Option<String>| match id {
+                    Some(id) => format!("{}:{id};", id.len()),
+                    None => "-;".to_owned(),
+                };
+                format!("r:{}{}", part(&r.left), part(&r.right))
+            }
         };
         Fingerprint(crate::digest::hex128(&canonical))
     }
@@ -67,6 +78,7 @@ impl FieldValue {
     pub fn writable_to(&self, side: super::settings::Side) -> bool {
         match self {
             FieldValue::Person(a) => a.writable_to(side),
+            FieldValue::Release(r) => r.writable_to(side),
             _ => true,
         }
     }
@@ -84,6 +96,14 @@ impl FieldValue {
                     "left {}, right {}",
                     l.as_deref().unwrap_or("unmapped"),
                     r.as_deref().unwrap_or("unmapped")
+                ),
+            },
+            FieldValue::Release(r) => match (&r.left, &r.right) {
+                (None, None) => "none".into(),
+                (l, r) => format!(
+                    "left {}, right {}",
+                    l.as_deref().unwrap_or("not linked"),
+                    r.as_deref().unwrap_or("not linked")
                 ),
             },
         };
@@ -114,6 +134,10 @@ pub struct ItemValues {
     /// Hints stored before assignees were synced have none.
     #[serde(default)]
     pub assignee: Assignee,
+    /// GitLab's milestone, Jira's carried fix version; hints stored
+    /// before milestones were synced have none.
+    #[serde(default)]
+    pub milestone: ReleaseValue,
 }
 
 impl ItemValues {
@@ -125,6 +149,7 @@ impl ItemValues {
             SyncField::Labels => FieldValue::Labels(self.labels.clone()),
             SyncField::DueDate => FieldValue::Date(self.due_date),
             SyncField::Assignee => FieldValue::Person(self.assignee.clone()),
+            SyncField::Milestone => FieldValue::Release(self.milestone.clone()),
         }
     }
 
@@ -138,6 +163,7 @@ impl ItemValues {
             (SyncField::Labels, FieldValue::Labels(l)) => self.labels = l,
             (SyncField::DueDate, FieldValue::Date(d)) => self.due_date = d,
             (SyncField::Assignee, FieldValue::Person(a)) => self.assignee = a,
+            (SyncField::Milestone, FieldValue::Release(r)) => self.milestone = r,
             _ => {}
         }
     }
@@ -155,6 +181,7 @@ pub(crate) mod fixtures {
             labels: BTreeSet::new(),
             due_date: None,
             assignee: Assignee::default(),
+            milestone: ReleaseValue::default(),
         }
     }
 }

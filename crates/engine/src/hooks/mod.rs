@@ -893,7 +893,8 @@ impl Hooks {
         let path = hook.project_path();
         let project_id = hook.project_id();
         let mut synced = 0;
-        if let (Some(sync), Some(issue)) = (&self.sync, hook.to_issue(None)) {
+        // Sync reads the milestone by id alone: no title is needed.
+        if let (Some(sync), Some(issue)) = (&self.sync, hook.to_issue(Some(""))) {
             let verified = self.verified(connection.id).await?;
             synced = sync
                 .note_gitlab_issue(connection.id, &issue, verified, now)

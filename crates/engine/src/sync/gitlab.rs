@@ -7,7 +7,7 @@ use cairn_connect::GitLabClient;
 use cairn_connect::gitlab::{Issue, IssueChanges, IssueFilter, IssueState, ProjectRef, StateEvent};
 use cairn_core::sync::{
     Assignee, CommentAuthor, FieldValue, ItemState, ItemValues, Marker, Observed, OriginComment,
-    SideScope, SyncField, backlink_note, is_backlink_note, split_marker, with_marker,
+    ReleaseValue, SideScope, SyncField, backlink_note, is_backlink_note, split_marker, with_marker,
 };
 use cairn_store::sync::RemoteRef;
 use chrono::{DateTime, Duration, Utc};
@@ -57,6 +57,9 @@ pub(crate) fn remote_item(issue: &Issue) -> RemoteItem {
                         .filter(|a| a.id != 0)
                         .map(|a| a.id.to_string()),
                 ),
+                // The milestone's instance-wide id (what `milestone_id`
+                // takes); a hook names it by id alone.
+                milestone: ReleaseValue::read(issue.milestone.as_ref().map(|m| m.id.to_string())),
             },
             updated_at: issue.updated_at.or(issue.created_at).unwrap_or_default(),
         },
@@ -76,6 +79,14 @@ fn assignee_ids(assignee: &Assignee) -> Result<Option<Vec<u64>>, Failure> {
                 .map_err(|_| Failure::Refused(format!("`{id}` is not a GitLab user id")))
         })
         .transpose()
+}
+
+/// The milestone as GitLab's `milestone_id`: 0 removes it.
+fn milestone_id(milestone: &ReleaseValue) -> Result<u64, Failure> {
+    milestone.tracker_id().map_or(Ok(0), |id| {
+        id.parse()
+            .map_err(|_| Failure::Refused(format!("`{id}` is not a GitLab milestone id")))
+    })
 }
 
 fn parse_iid(id: &str) -> Result<u64, Failure> {
@@ -158,6 +169,7 @@ impl GitLabSide {
             labels: Some(values.labels.iter().cloned().collect()),
             due_date: values.due_date,
             assignee_ids: assignee_ids(&values.assignee)?,
+            milestone_id: Some(milestone_id(&values.milestone)?).filter(|id| *id != 0),
             ..IssueChanges::default()
         };
         let issue = self
@@ -218,6 +230,9 @@ impl GitLabSide {
                 }
                 (SyncField::Assignee, FieldValue::Person(a)) => {
                     edit.assignee_ids = Some(assignee_ids(a)?.unwrap_or_default());
+                }
+                (SyncField::Milestone, FieldValue::Release(r)) => {
+                    edit.milestone_id = Some(milestone_id(r)?);
                 }
                 _ => {}
             }

@@ -332,6 +332,7 @@ impl Carry<'_> {
         }
         let target = source.other();
         self.place_assignees(&mut [(source, &mut observed)]).await?;
+        self.place_releases(&mut [(source, &mut observed)]).await?;
         let readback = self.readback();
         let CreatePlan { values, shadow, .. } = plan_create(
             &self.pair.settings.fields,
@@ -368,6 +369,7 @@ impl Carry<'_> {
         self.renew_claim(item).await?;
         let mut given = values.clone();
         given.assignee = values.assignee.for_side(target);
+        given.milestone = values.milestone.for_side(target);
         let created = match self.client(target).create(&given, &marker).await {
             Ok(created) => created,
             Err(failure) => {
@@ -437,6 +439,8 @@ impl Carry<'_> {
         mut right: RemoteItem,
     ) -> Result<Outcome, CarryError> {
         self.place_assignees(&mut [(Side::Left, &mut left), (Side::Right, &mut right)])
+            .await?;
+        self.place_releases(&mut [(Side::Left, &mut left), (Side::Right, &mut right)])
             .await?;
         let readback = self.readback();
         let plan = decide(

@@ -12,7 +12,7 @@ use cairn_core::sync::marker::PROPERTY_KEY;
 use cairn_core::sync::workflow::unfilled_fields;
 use cairn_core::sync::{
     Assignee, CommentAuthor, FieldValue, ItemState, ItemValues, Marker, Observed, OriginComment,
-    Readback, Side, SideScope, StatusMapping, Step, SyncField, Transition, Workflow,
+    Readback, ReleaseValue, Side, SideScope, StatusMapping, Step, SyncField, Transition, Workflow,
     normalize_description,
 };
 use cairn_store::sync::RemoteRef;
@@ -24,6 +24,7 @@ use super::side::{Failure, RemoteItem};
 /// The fields sync reads.
 pub(crate) const FIELDS: &[&str] = &[
     "assignee",
+    "fixVersions",
     "summary",
     "description",
     "status",
@@ -235,6 +236,11 @@ impl JiraSide {
                             .and_then(|a| a.id())
                             .map(str::to_owned),
                     ),
+                    // GitLab has one milestone; of several fix versions
+                    // the first, in Jira's order, is carried.
+                    milestone: ReleaseValue::read(
+                        fields.fix_versions.first().map(|v| v.id.clone()),
+                    ),
                 },
                 updated_at: fields.updated.or(fields.created).unwrap_or_default(),
             },
@@ -372,6 +378,13 @@ impl JiraSide {
                         a.tracker_id().map_or(Value::Null, |id| json!({ key: id })),
                     );
                 }
+                (SyncField::Milestone, FieldValue::Release(r)) => {
+                    // The fix versions become the one carried.
+                    fields.insert(
+                        "fixVersions".into(),
+                        r.tracker_id().map_or(json!([]), |id| json!([{ "id": id }])),
+                    );
+                }
                 _ => {}
             }
         }
@@ -393,8 +406,13 @@ impl JiraSide {
             SyncField::Labels,
             SyncField::DueDate,
             SyncField::Assignee,
+            SyncField::Milestone,
         ] {
             changes.insert(field, values.get(field));
+        }
+        if values.milestone.is_none() {
+            // Not every create screen offers fix versions.
+            changes.remove(&SyncField::Milestone);
         }
         let mut fields = self.field_changes(&changes);
         if fields.get("assignee") == Some(&Value::Null) {

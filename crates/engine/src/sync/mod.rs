@@ -22,6 +22,7 @@ mod jira;
 mod overturn;
 pub mod pairs;
 pub mod people;
+pub mod releases;
 mod scan;
 mod side;
 pub mod wizard;
@@ -49,6 +50,7 @@ use side::{RemoteItem, SideClient};
 
 pub use pairs::{PairInput, PairView, SideInput, StatusMapInput};
 pub use people::{PeopleView, PersonView};
+pub use releases::{ReleaseToCreate, ReleasesView};
 
 /// The job kind that carries one item.
 pub const ITEM_KIND: &str = "sync_item";
@@ -107,6 +109,9 @@ pub struct SyncEngine {
     owner: String,
     /// Both sides' people per pair, reused for a while.
     people_lists: people::PeopleLists,
+    /// One release sync at a time in this process, so two items naming
+    /// the same new milestone do not both create its version.
+    release_sync: tokio::sync::Mutex<()>,
 }
 
 /// Why a trigger was not acted on.
@@ -123,6 +128,7 @@ impl SyncEngine {
             settings,
             owner: format!("sync-{}", uuid_like()),
             people_lists: people::PeopleLists::default(),
+            release_sync: tokio::sync::Mutex::new(()),
         }
     }
 

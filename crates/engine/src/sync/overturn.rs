@@ -52,6 +52,9 @@ fn value_of(field: SyncField, json: &str) -> Option<FieldValue> {
         // Kept by assigning on the tracker: a value holds one side's id,
         // which the pair's people mapping places on the other.
         SyncField::Assignee => None,
+        // Likewise: a value holds one side's release id, which the pair's
+        // release links place on the other.
+        SyncField::Milestone => None,
     }
 }
 
@@ -82,6 +85,11 @@ impl SyncEngine {
         if field == SyncField::Assignee {
             return Err(refused(
                 "an assignee is kept by assigning the person on the tracker; the pair carries it from there",
+            ));
+        }
+        if field == SyncField::Milestone {
+            return Err(refused(
+                "a milestone is kept by setting it (or the fix version) on the tracker; the pair carries it from there",
             ));
         }
         let policy = pair.settings.fields.get(field);

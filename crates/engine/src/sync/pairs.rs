@@ -24,6 +24,7 @@ use serde_json::json;
 
 use super::SyncEngine;
 use super::people::place_assignee;
+use super::releases::place_release;
 use super::side::PairReadback;
 use crate::accounts::Authenticated;
 use crate::error::{EngineError, authorize};
@@ -700,7 +701,10 @@ impl SyncEngine {
                     EngineError::invalid("auto_map_people", f.message().to_owned())
                 }
             })?;
-        let mut entries = Vec::new();
+        // Releases first: a person links those that exist on both sides
+        // under other names before they are created.
+        let mut entries = self.preview_releases(&pair, &left, &right).await?;
+        let release_links = self.release_links(pair.id).await?;
         for (side, client) in [(Side::Left, &left), (Side::Right, &right)] {
             let other = match side {
                 Side::Left => &right,
@@ -714,6 +718,7 @@ impl SyncEngine {
                 })?;
             for mut read in items {
                 place_assignee(&people, side, &mut read);
+                place_release(&release_links, side, &mut read);
                 let linked = self
                     .store
                     .find_sync_item(pair.id, side, &read.reference.id)
@@ -736,6 +741,7 @@ impl SyncEngine {
                         };
                         let Some(mut twin) = twin else { continue };
                         place_assignee(&people, side.other(), &mut twin);
+                        place_release(&release_links, side.other(), &mut twin);
                         let plan = decide(
                             &pair.settings.fields,
                             &item.shadow,
@@ -815,7 +821,9 @@ impl SyncEngine {
 /// One item in a preview.
 #[derive(Debug, Clone, Serialize)]
 pub struct PreviewEntry {
-    /// `create` (the twin would be created) or `update`.
+    /// `create` (the twin would be created), `update`, or
+    /// `create_release` (a milestone or version, named by `left` or
+    /// `right` and `title`, would be created on the other side).
     pub action: &'static str,
     pub left: Option<cairn_store::sync::RemoteRef>,
     pub right: Option<cairn_store::sync::RemoteRef>,

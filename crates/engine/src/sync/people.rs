@@ -361,8 +361,8 @@ pub(crate) fn place_assignee(map: &PeopleMap, side: Side, item: &mut RemoteItem)
     values.assignee = map.place(side, &values.assignee);
 }
 
-/// Writes for `side` as its tracker is to be given them: an assignee as
-/// that side's id.
+/// Writes for `side` as its tracker is to be given them: an assignee and
+/// a milestone as that side's id.
 pub(crate) fn for_side(
     side: Side,
     writes: &BTreeMap<SyncField, FieldValue>,
@@ -372,6 +372,7 @@ pub(crate) fn for_side(
         .map(|(field, value)| {
             let value = match value {
                 FieldValue::Person(a) => FieldValue::Person(a.for_side(side)),
+                FieldValue::Release(r) => FieldValue::Release(r.for_side(side)),
                 other => other.clone(),
             };
             (*field, value)

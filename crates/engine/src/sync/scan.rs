@@ -35,6 +35,8 @@ impl SyncEngine {
         let mut counts = SyncCounts::default();
         let mut unreachable = Vec::new();
         let mut scanned_to = [pair.left_scanned_to, pair.right_scanned_to];
+        // New releases first, so the items naming them find them linked.
+        self.scan_releases(&pair).await;
         for (i, side) in [Side::Left, Side::Right].into_iter().enumerate() {
             let client = match self.side_client(&pair, side).await {
                 Ok(client) => client,

@@ -11,4 +11,5 @@ pub(crate) mod sync;
 pub(crate) mod sync_conflicts;
 pub(crate) mod sync_initial;
 pub(crate) mod sync_people;
+pub(crate) mod sync_releases;
 pub(crate) mod time;

@@ -17,6 +17,7 @@ use chrono::Utc;
 use super::common::{FormError, Nav, PageError, PageResult, ago, page, see_other, signed_in};
 use super::sync_initial::{InitialSection, initial_message, initial_section};
 use super::sync_people::{PeopleSection, PersonForm, people_section};
+use super::sync_releases::{ReleaseForm, ReleasesSection, releases_section};
 use crate::AppState;
 use crate::auth::Caller;
 
@@ -103,6 +104,7 @@ pub(crate) struct PairPage {
     nav: Nav,
     pub people: PeopleSection,
     pub initial: InitialSection,
+    pub releases: ReleasesSection,
     message: Option<String>,
     pair: PairRow,
     sides: Vec<SideRow>,
@@ -351,6 +353,8 @@ pub(crate) async fn pair_page(
         nav: Nav::new(who, "sync"),
         people: people_section(state, who, id, FormError::none(), &PersonForm::default()).await?,
         initial: initial_section(state, who, id).await?,
+        releases: releases_section(state, who, id, FormError::none(), &ReleaseForm::default())
+            .await?,
         message,
         sides: side_rows(&view.pair, &names),
         pair: pair_row(&view, &names),
@@ -407,6 +411,10 @@ pub(crate) async fn sync_pair(
             initial: Some(done),
             ..
         } => initial_message(&done),
+        RetriedQuery {
+            releases: Some(releases),
+            ..
+        } => release_message(&releases).map(str::to_owned),
         _ => None,
     };
     page(&pair_page(&state, who, id, message).await?)
@@ -430,6 +438,23 @@ pub(crate) struct RetriedQuery {
     people: Option<String>,
     /// `started`, `paused` or `resumed`, after the initial sync's buttons.
     initial: Option<String>,
+    /// `linked` or `unlinked`, after the releases form.
+    releases: Option<String>,
+}
+
+/// What the releases form left to say.
+fn release_message(done: &str) -> Option<&'static str> {
+    match done {
+        "linked" => Some(
+            "The two releases are linked by hand now: issues' milestones and fix versions follow \
+             between them, and neither is created again.",
+        ),
+        "unlinked" => Some(
+            "The link is removed; nothing was deleted on either tracker. Releases with equal names \
+             are linked again by the next scan.",
+        ),
+        _ => None,
+    }
 }
 
 /// Tries a failing or paused item again now.

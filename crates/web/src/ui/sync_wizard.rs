@@ -553,6 +553,7 @@ fn field_title(field: SyncField) -> &'static str {
         SyncField::Labels => "Labels",
         SyncField::DueDate => "Due date",
         SyncField::Assignee => "Assignee (through the pair's people mapping)",
+        SyncField::Milestone => "Milestone and fix version (through the pair's release links)",
     }
 }
 
