@@ -1021,11 +1021,11 @@ struct Started {
 async fn first_sync_settled(state: &AppState, pair: i64) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while tokio::time::Instant::now() < deadline {
-        let scanned = state
-            .store
-            .list_sync_runs(pair, 5)
-            .await
-            .is_ok_and(|runs| runs.iter().any(|r| r.triggered_by == "scan"));
+        // Both sides scanned (the runs list would do, but each carried
+        // item adds a run and pushes the scans' out of its first page).
+        let scanned = state.store.get_sync_pair(pair).await.is_ok_and(|p| {
+            p.is_some_and(|p| p.left_scanned_to.is_some() && p.right_scanned_to.is_some())
+        });
         let pending = state
             .store
             .sync_item_counts(pair)
