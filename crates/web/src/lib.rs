@@ -425,6 +425,10 @@ fn ui_router() -> Router<AppState> {
             "/sync-pairs/{id}/setup/statuses",
             get(ui::wizard_statuses).post(ui::save_statuses),
         )
+        .route(
+            "/sync-pairs/{id}/setup/people",
+            get(ui::wizard_people).post(ui::save_people),
+        )
         .route("/sync-pairs/{id}/setup/preview", get(ui::wizard_preview))
         .route("/sync-pairs/{id}/activate", post(ui::activate_pair))
         .route(

@@ -1089,6 +1089,19 @@ async fn a_pair_built_in_the_wizard_carries_a_closed_gitlab_issue_to_jira_in_chr
     // As suggested: one primary per state.
     c.goto(&format!("{base}{statuses}")).await.expect("page");
     click(&c, "form[action$='/setup/statuses'] button").await;
+    // People: both sides listed; mapped automatically from here on.
+    let people = wait_path(&c, "the people", |p| p.ends_with("/setup/people")).await;
+    wait_js(
+        &c,
+        "the people",
+        "var t = document.querySelector('table.sync-people');
+         return !!t && t.querySelectorAll('tbody tr').length > 1;",
+    )
+    .await;
+    screenshots(&c, &base, &people, "wizard-6-people").await;
+    c.goto(&format!("{base}{people}")).await.expect("page");
+    click(&c, "#auto_map_people").await;
+    click(&c, "form[action$='/setup/people'] button").await;
     let preview = wait_path(&c, "the preview", |p| p.ends_with("/setup/preview")).await;
 
     // The preview: the issue's twin would be created; nothing is yet.
@@ -1099,7 +1112,7 @@ async fn a_pair_built_in_the_wizard_carries_a_closed_gitlab_issue_to_jira_in_chr
          return !!t && t.textContent.includes('Close me in GitLab') && t.textContent.includes('create its twin');",
     )
     .await;
-    screenshots(&c, &base, &preview, "wizard-6-preview").await;
+    screenshots(&c, &base, &preview, "wizard-7-preview").await;
     let twins = || {
         h.sim.with_world(|w| {
             w.jira

@@ -2047,6 +2047,10 @@ async fn every_page_route_for_every_kind_of_caller() {
             [303, 404, 200, 200],
         ),
         (
+            format!("/sync-pairs/{pair}/setup/people"),
+            [303, 404, 200, 200],
+        ),
+        (
             format!("/sync-pairs/{pair}/setup/preview"),
             [303, 404, 200, 200],
         ),
@@ -2274,6 +2278,12 @@ async fn every_page_route_for_every_kind_of_caller() {
             format!("/sync-pairs/{pair}/setup/statuses"),
             vec![],
             [303, 404, 422, 422],
+        ),
+        // The people step saves the option and goes on to the preview.
+        (
+            format!("/sync-pairs/{pair}/setup/people"),
+            vec![("auto_map_people", "on")],
+            [303, 404, 303, 303],
         ),
         (
             format!("/sync-pairs/{pair}/conflicts/424242/keep"),
@@ -2673,12 +2683,100 @@ async fn the_pair_wizard_works_without_javascript() {
     }
     let kept = form(&|e: &serde_json::Value| e["primary"] == true);
     let kept: Vec<(&str, &str)> = kept.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let preview = b.post(&path, &kept).await;
+    let people = b.post(&path, &kept).await;
+    assert_eq!(people.status, StatusCode::SEE_OTHER, "{}", people.text);
+    assert_eq!(
+        people.headers["location"],
+        format!("/sync-pairs/{id}/setup/people")
+    );
+
+    // People: both sides listed; two mapped by hand come back to the step
+    // and say so; a person mapped twice on a side is refused next to the
+    // field with nothing saved; the option is saved on the way on.
+    let step = b.get(&format!("/sync-pairs/{id}/setup/people")).await;
+    assert_eq!(step.status, StatusCode::OK, "{}", step.text);
+    assert!(
+        step.text.contains("id=\"auto_map_people\""),
+        "{}",
+        step.text
+    );
+    assert!(
+        step.text.contains("Map two people by hand"),
+        "{}",
+        step.text
+    );
+    let listed = h.api_get(&format!("/api/v1/sync-pairs/{id}/people")).await;
+    let ids = |side: &str| -> Vec<String> {
+        listed["people"]
+            .as_array()
+            .expect("people")
+            .iter()
+            .filter(|p| p["side"] == side)
+            .filter_map(|p| p["id"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let (left, right) = (ids("left"), ids("right"));
+    assert!(!left.is_empty() && right.len() >= 2, "{listed}");
+    let mapped = b
+        .post(
+            &format!("/sync-pairs/{id}/people"),
+            &[
+                ("left_id", &left[0]),
+                ("right_id", &right[0]),
+                ("back", "setup"),
+            ],
+        )
+        .await;
+    assert_eq!(mapped.status, StatusCode::SEE_OTHER, "{}", mapped.text);
+    let back = mapped.headers["location"].to_str().expect("location");
+    assert!(
+        back.starts_with(&format!("/sync-pairs/{id}/setup/people?people=mapped")),
+        "{back}"
+    );
+    let shown = b.get(back).await;
+    assert!(shown.text.contains("mapped by hand now"), "{}", shown.text);
+    let twice = b
+        .post(
+            &format!("/sync-pairs/{id}/people"),
+            &[
+                ("left_id", &left[0]),
+                ("right_id", &right[1]),
+                ("back", "setup"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        twice.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        twice.text
+    );
+    assert!(
+        twice.text.contains("People on both sides"),
+        "the wizard's step: {}",
+        twice.text
+    );
+    assert!(
+        twice.text.contains("id=\"left_id-error\""),
+        "{}",
+        twice.text
+    );
+    let manual = h.api_get(&format!("/api/v1/sync-pairs/{id}/people")).await["manual"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert_eq!(manual, 1, "nothing saved by the refusal");
+    let preview = b
+        .post(
+            &format!("/sync-pairs/{id}/setup/people"),
+            &[("auto_map_people", "on")],
+        )
+        .await;
     assert_eq!(preview.status, StatusCode::SEE_OTHER, "{}", preview.text);
     assert_eq!(
         preview.headers["location"],
         format!("/sync-pairs/{id}/setup/preview")
     );
+    assert_eq!(pair().await["auto_map_people"], true);
 
     // The preview writes nothing; Activate does.
     h.sim.clear_requests();

@@ -39,6 +39,9 @@ pub(crate) struct ManualRow {
 
 /// The section.
 pub(crate) struct PeopleSection {
+    pub pair_id: i64,
+    /// Shown in the wizard's people step: its forms come back there.
+    pub in_wizard: bool,
     pub auto: bool,
     /// Why the people cannot be listed now (a side unreachable).
     pub unreadable: Option<String>,
@@ -75,6 +78,8 @@ pub(crate) async fn people_section(
                 return Err(e.into());
             }
             return Ok(PeopleSection {
+                pair_id: id,
+                in_wizard: false,
                 auto: false,
                 unreadable: Some(e.message),
                 rows: Vec::new(),
@@ -99,6 +104,8 @@ pub(crate) async fn people_section(
             .collect::<Vec<_>>()
     };
     Ok(PeopleSection {
+        pair_id: id,
+        in_wizard: false,
         auto: view.auto_map_people,
         unreadable: None,
         rows: view
@@ -140,6 +147,25 @@ pub(crate) async fn people_section(
 pub(crate) struct PersonForm {
     left_id: String,
     right_id: String,
+    /// `setup` when sent from the wizard's people step.
+    back: String,
+}
+
+/// Where a people form sent from the wizard (`back=setup`) or the pair's
+/// page returns, with what it did.
+fn people_return(id: i64, back: &str, done: &str) -> String {
+    if back == "setup" {
+        format!("/sync-pairs/{id}/setup/people?people={done}#people-heading")
+    } else {
+        format!("/sync-pairs/{id}?people={done}#people-heading")
+    }
+}
+
+/// The field of the unmap form.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct UnmapForm {
+    back: String,
 }
 
 /// Maps two people by hand.
@@ -155,11 +181,16 @@ pub(crate) async fn map_sync_person(
         .map_person(who, id, &form.left_id, &form.right_id, Utc::now())
         .await
     {
-        Ok(_) => see_other(&format!("/sync-pairs/{id}?people=mapped#people-heading")),
+        Ok(_) => see_other(&people_return(id, &form.back, "mapped")),
         Err(e) => {
             let error = refusal(e, &["left_id", "right_id"])?;
+            let people = people_section(&state, who, id, error, &form).await?;
+            if form.back == "setup" {
+                let page = super::sync_wizard::people_step(&state, who, id, people, None).await?;
+                return refused(StatusCode::UNPROCESSABLE_ENTITY, &page);
+            }
             let mut page = pair_page(&state, who, id, None).await?;
-            page.people = people_section(&state, who, id, error, &form).await?;
+            page.people = people;
             refused(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
     }
@@ -170,11 +201,12 @@ pub(crate) async fn unmap_sync_person(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, mapping)): Path<(i64, i64)>,
+    Form(form): Form<UnmapForm>,
 ) -> PageResult {
     let who = signed_in(&caller)?;
     state
         .sync
         .unmap_person(who, id, mapping, Utc::now())
         .await?;
-    see_other(&format!("/sync-pairs/{id}?people=unmapped#people-heading"))
+    see_other(&people_return(id, &form.back, "unmapped"))
 }

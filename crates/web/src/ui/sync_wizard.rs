@@ -1,6 +1,6 @@
 //! The pair wizard (`/sync-pairs/new`, then `/sync-pairs/{id}/setup/…`):
 //! connections → projects → scope → fields and directions → status mapping
-//! → the dry-run preview → Activate. Works without JavaScript.
+//! → people → the dry-run preview → Activate. Works without JavaScript.
 //!
 //! The first two steps travel in the query and hidden fields; submitting
 //! the projects
@@ -30,6 +30,7 @@ use serde::Deserialize;
 use super::common::{
     Choice, FormError, Nav, PageError, PageResult, page, refusal, refused, see_other, signed_in,
 };
+use super::sync_people::{PeopleSection, PersonForm, people_section};
 use crate::AppState;
 use crate::auth::Caller;
 
@@ -70,12 +71,13 @@ fn head_before_draft(step: &str, name: &str) -> WizardHead {
 /// The steps, the current one marked; a pair without a Jira side has no
 /// status mapping step.
 fn steps(current: &str, pair: Option<&SyncPair>, jira: bool) -> Vec<StepRow> {
-    let all: [(&str, &'static str); 6] = [
+    let all: [(&str, &'static str); 7] = [
         ("connections", "Connections"),
         ("projects", "Projects"),
         ("scope", "Scope"),
         ("fields", "Fields and directions"),
         ("statuses", "Status mapping"),
+        ("people", "People"),
         ("preview", "Preview and activate"),
     ];
     all.into_iter()
@@ -385,6 +387,7 @@ fn next_after(pair: &SyncPair, step: &str) -> String {
     let next = match step {
         "scope" => "fields",
         "fields" if has_jira(pair) => "statuses",
+        "fields" | "statuses" => "people",
         _ => "preview",
     };
     format!("/sync-pairs/{}/setup/{next}", pair.id)
@@ -838,6 +841,94 @@ pub(crate) async fn save_statuses(
             StatusCode::UNPROCESSABLE_ENTITY,
             &statuses_page(who, &pair, &entries, error),
         ),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "sync_wizard_people.html")]
+pub(crate) struct PeopleStepPage {
+    nav: Nav,
+    head: WizardHead,
+    /// What a people form just did, in words.
+    message: Option<&'static str>,
+    auto_map_people: bool,
+    people: PeopleSection,
+    error: FormError,
+}
+
+/// The people step of draft `id`, showing `people` (with a refused
+/// mapping's error, or none).
+pub(crate) async fn people_step(
+    state: &AppState,
+    who: &Authenticated,
+    id: i64,
+    mut people: PeopleSection,
+    message: Option<&'static str>,
+) -> Result<PeopleStepPage, PageError> {
+    let pair = state.sync.get_pair(who, id).await?.pair;
+    people.in_wizard = true;
+    Ok(PeopleStepPage {
+        nav: Nav::new(who, "sync"),
+        head: head("people", &pair),
+        message,
+        auto_map_people: pair.settings.auto_map_people,
+        people,
+        error: FormError::none(),
+    })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct PeopleStepQuery {
+    /// `mapped` or `unmapped`, after a people form.
+    people: String,
+}
+
+/// `/sync-pairs/{id}/setup/people`: how the two sides' people would be
+/// mapped (automatically, on the pair's option, and by hand), so assignees
+/// and comment authors are right from the first write.
+pub(crate) async fn wizard_people(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Query(query): Query<PeopleStepQuery>,
+) -> PageResult {
+    let (who, _) = draft(&state, &caller, id).await?;
+    let message = match query.people.as_str() {
+        "mapped" => Some("The two people are mapped by hand now."),
+        "unmapped" => Some("The mapping is removed."),
+        _ => None,
+    };
+    let people = people_section(&state, who, id, FormError::none(), &PersonForm::default()).await?;
+    page(&people_step(&state, who, id, people, message).await?)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct PeopleStepForm {
+    /// The checkbox: present when ticked.
+    auto_map_people: Option<String>,
+}
+
+/// Saves whether people are mapped automatically, then the preview.
+pub(crate) async fn save_people(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Form(form): Form<PeopleStepForm>,
+) -> PageResult {
+    let (who, pair) = draft(&state, &caller, id).await?;
+    let mut input = input_of(&pair);
+    input.auto_map_people = form.auto_map_people.is_some();
+    match save_step(&state, who, id, &input, &["auto_map_people"]).await? {
+        Ok(()) => see_other(&next_after(&pair, "people")),
+        Err(error) => {
+            let people =
+                people_section(&state, who, id, FormError::none(), &PersonForm::default()).await?;
+            let mut page = people_step(&state, who, id, people, None).await?;
+            page.error = error;
+            refused(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
     }
 }
 
