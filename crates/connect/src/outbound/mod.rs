@@ -1,5 +1,6 @@
 //! Notifications out: the bodies Slack, Microsoft Teams and signed generic
-//! webhooks expect for a [`NotificationEvent`], and a sender that only
+//! webhooks expect for a [`Notification`] (an OKR's event or a sync pair's
+//! `sync_failing`), and a sender that only
 //! reaches destinations that passed the SSRF guard.
 //!
 //! - [`destination`]: which addresses may be reached ([`DestinationPolicy`],
@@ -16,17 +17,17 @@
 //!
 //! ```no_run
 //! use cairn_connect::outbound::{Outbound, OutboundConfig, parse_webhook_url, slack};
-//! # async fn demo(event: cairn_core::notify::NotificationEvent, url: cairn_connect::Secret) {
+//! # async fn demo(notification: cairn_core::notify::Notification, url: cairn_connect::Secret) {
 //! let outbound = Outbound::new(OutboundConfig::default());
 //! let url = parse_webhook_url(&url).expect("a valid URL");
-//! let outcome = outbound.send(&url, &slack::request(&event)).await;
+//! let outcome = outbound.send(&url, &slack::request(&notification)).await;
 //! if !outcome.success && outcome.permanent {
 //!     // disable the channel and tell its owner why: outcome.error
 //! }
 //! # }
 //! ```
 //!
-//! [`NotificationEvent`]: cairn_core::notify::NotificationEvent
+//! [`Notification`]: cairn_core::notify::Notification
 
 use std::net::IpAddr;
 
