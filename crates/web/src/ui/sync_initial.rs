@@ -205,14 +205,8 @@ pub(crate) async fn pause_initial_sync(
     Path(id): Path<i64>,
 ) -> PageResult {
     let who = signed_in(&caller)?;
-    match state.sync.pause_initial_sync(who, id, Utc::now()).await {
-        Ok(_) => see_other(&format!("/sync-pairs/{id}?initial=paused#initial-heading")),
-        Err(e) => {
-            let error = refusal(e, &[])?;
-            let page = with_section(&state, who, id, "", None, error).await?;
-            refused(StatusCode::UNPROCESSABLE_ENTITY, &page)
-        }
-    }
+    let paused = state.sync.pause_initial_sync(who, id, Utc::now()).await;
+    after_button(&state, who, id, paused.map(drop), "paused").await
 }
 
 /// Resumes it.
@@ -222,11 +216,24 @@ pub(crate) async fn resume_initial_sync(
     Path(id): Path<i64>,
 ) -> PageResult {
     let who = signed_in(&caller)?;
-    match state.sync.resume_initial_sync(who, id, Utc::now()).await {
-        Ok(_) => see_other(&format!("/sync-pairs/{id}?initial=resumed#initial-heading")),
+    let resumed = state.sync.resume_initial_sync(who, id, Utc::now()).await;
+    after_button(&state, who, id, resumed.map(drop), "resumed").await
+}
+
+/// After Pause or Resume: back to the pair saying it worked (`done`), or
+/// the page with why not.
+async fn after_button(
+    state: &AppState,
+    who: &Authenticated,
+    id: i64,
+    outcome: Result<(), cairn_engine::error::EngineError>,
+    done: &str,
+) -> PageResult {
+    match outcome {
+        Ok(()) => see_other(&format!("/sync-pairs/{id}?initial={done}#initial-heading")),
         Err(e) => {
             let error = refusal(e, &[])?;
-            let page = with_section(&state, who, id, "", None, error).await?;
+            let page = with_section(state, who, id, "", None, error).await?;
             refused(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
     }
