@@ -15,6 +15,7 @@ use cairn_connect::{GitLabAuth, GitLabClient, GitLabSettings, JiraAuth, JiraClie
 use cairn_core::secret::Secret;
 use cairn_engine::connections::ConnectionInput;
 use cairn_engine::sync::{PairInput, SideInput};
+use cairn_store::JobState;
 use cairn_store::testing::TestDb;
 use chrono::Utc;
 use serde_json::{Value, json};
@@ -40,6 +41,33 @@ async fn progress(cluster: &Cluster, token: &str, pair: i64) -> Value {
         .expect("the API answers");
     assert!(response.status().is_success(), "{}", response.status());
     response.json().await.expect("JSON")
+}
+
+/// The initial sync's chunk jobs not done, with their state, attempts and
+/// last error: what a stalled run is waiting for.
+async fn unfinished_chunks(state: &cairn_web::AppState) -> Vec<String> {
+    let mut found = Vec::new();
+    for job_state in [JobState::Queued, JobState::Running, JobState::Dead] {
+        for job in state
+            .store
+            .list_jobs(Some(job_state), 500)
+            .await
+            .expect("jobs")
+            .into_iter()
+            .filter(|j| j.kind == cairn_engine::sync::initial::CHUNK_KIND)
+        {
+            found.push(format!(
+                "{} {:?} attempts {} run_after {} lease {:?} error {:?}",
+                job.payload,
+                job.state,
+                job.attempts,
+                job.run_after,
+                job.lease_expires_at,
+                job.last_error
+            ));
+        }
+    }
+    found
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -236,7 +264,12 @@ async fn sigkill_during_the_initial_sync_resumes_and_never_duplicates() {
         if p["state"] == "done" {
             break p;
         }
-        assert!(tokio::time::Instant::now() < deadline, "not finished: {p}");
+        if tokio::time::Instant::now() >= deadline {
+            panic!(
+                "not finished: {p}\nchunk jobs not done:\n{}",
+                unfinished_chunks(&state).await.join("\n")
+            );
+        }
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     assert_eq!(finished["done"], 2 * N, "{finished}");

@@ -15,6 +15,17 @@ macro_rules! job_columns {
     };
 }
 
+/// The condition on a `jobs` row that a queued job with the same dedupe key
+/// exists: that job will do this one's work, and the unique index allows
+/// one queued job per key, so this one is finished as superseded instead of
+/// queued again. Both backends; a macro so that queries stay literals.
+macro_rules! has_queued_twin {
+    () => {
+        "(jobs.dedupe_key IS NOT NULL AND EXISTS (SELECT 1 FROM jobs q \
+         WHERE q.state = 'queued' AND q.dedupe_key = jobs.dedupe_key))"
+    };
+}
+
 mod accounts;
 mod error;
 mod feed;
@@ -222,6 +233,11 @@ pub trait Store:
 
     /// Records a failed attempt: queued again at `retry_at`, or dead when
     /// `retry_at` is `None`. Returns false when the worker no longer held it.
+    ///
+    /// Every call that puts a job back in the queue (this one, the lease
+    /// calls below, [`Store::retry_dead_job`]) finishes it as done instead
+    /// when a queued job with the same dedupe key exists (that one does the
+    /// work; at most one may wait per key), its last error saying so.
     async fn fail_job(
         &self,
         worker: &str,

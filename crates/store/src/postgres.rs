@@ -255,6 +255,24 @@ impl Store for PgStore {
         retry_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<bool> {
+        if retry_at.is_some() {
+            let superseded = sqlx::query(concat!(
+                "UPDATE jobs SET state = 'done', finished_at = $1, updated_at = $1, \
+                 last_error = $2 || ' (a queued job with the same dedupe key does its work)', \
+                 lease_owner = NULL, lease_expires_at = NULL \
+                 WHERE id = $3 AND state = 'running' AND lease_owner = $4 AND ",
+                has_queued_twin!()
+            ))
+            .bind(now)
+            .bind(error)
+            .bind(id)
+            .bind(worker)
+            .execute(&self.pool)
+            .await?;
+            if superseded.rows_affected() == 1 {
+                return Ok(true);
+            }
+        }
         let result = match retry_at {
             Some(at) => sqlx::query(
                 "UPDATE jobs SET state = 'queued', run_after = $1, last_error = $2, updated_at = $3, \
@@ -290,15 +308,32 @@ impl Store for PgStore {
     }
 
     async fn release_leases(&self, worker: &str, now: DateTime<Utc>) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let superseded = sqlx::query(concat!(
+            "UPDATE jobs SET state = 'done', finished_at = $1, updated_at = $1, \
+             last_error = 'released at shutdown; a queued job with the same dedupe key does its work', \
+             lease_owner = NULL, lease_expires_at = NULL \
+             WHERE state = 'running' AND lease_owner = $2 AND (",
+            has_queued_twin!(),
+            " OR (jobs.dedupe_key IS NOT NULL AND EXISTS (SELECT 1 FROM jobs t \
+             WHERE t.state = 'running' AND t.lease_owner = $2 \
+             AND t.dedupe_key = jobs.dedupe_key AND t.id < jobs.id)))"
+        ))
+        .bind(now)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         let result = sqlx::query(
             "UPDATE jobs SET state = 'queued', attempts = GREATEST(attempts - 1, 0), lease_owner = NULL, \
              lease_expires_at = NULL, updated_at = $1 WHERE state = 'running' AND lease_owner = $2",
         )
         .bind(now)
         .bind(worker)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(result.rows_affected())
+        tx.commit().await?;
+        Ok(superseded + result.rows_affected())
     }
 
     async fn requeue_expired_leases(&self, now: DateTime<Utc>) -> Result<(u64, u64)> {
@@ -313,6 +348,20 @@ impl Store for PgStore {
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        let superseded = sqlx::query(concat!(
+            "UPDATE jobs SET state = 'done', finished_at = $1, updated_at = $1, \
+             last_error = 'worker lost (lease expired); a queued job with the same dedupe key does its work', \
+             lease_owner = NULL, lease_expires_at = NULL \
+             WHERE state = 'running' AND lease_expires_at <= $1 AND (",
+            has_queued_twin!(),
+            " OR (jobs.dedupe_key IS NOT NULL AND EXISTS (SELECT 1 FROM jobs t \
+             WHERE t.state = 'running' AND t.lease_expires_at <= $1 \
+             AND t.dedupe_key = jobs.dedupe_key AND t.id < jobs.id)))"
+        ))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         let requeued = sqlx::query(
             "UPDATE jobs SET state = 'queued', run_after = $1, updated_at = $1, \
              last_error = 'worker lost (lease expired)', lease_owner = NULL, lease_expires_at = NULL \
@@ -323,7 +372,7 @@ impl Store for PgStore {
         .await?
         .rows_affected();
         tx.commit().await?;
-        Ok((requeued, dead))
+        Ok((superseded + requeued, dead))
     }
 
     async fn job_counts(&self) -> Result<JobCounts> {
@@ -355,6 +404,19 @@ impl Store for PgStore {
     }
 
     async fn retry_dead_job(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
+        let superseded = sqlx::query(concat!(
+            "UPDATE jobs SET state = 'done', updated_at = $1, last_error = COALESCE(last_error, '') \
+             || ' (retried: a queued job with the same dedupe key does its work)' \
+             WHERE id = $2 AND state = 'dead' AND ",
+            has_queued_twin!()
+        ))
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        if superseded.rows_affected() == 1 {
+            return Ok(true);
+        }
         let result = sqlx::query(
             "UPDATE jobs SET state = 'queued', attempts = 0, run_after = $1, updated_at = $1, \
              finished_at = NULL WHERE id = $2 AND state = 'dead'",

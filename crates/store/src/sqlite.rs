@@ -272,6 +272,24 @@ impl Store for SqliteStore {
         retry_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<bool> {
+        if retry_at.is_some() {
+            let superseded = sqlx::query(concat!(
+                "UPDATE jobs SET state = 'done', finished_at = ?1, updated_at = ?1, \
+                 last_error = ?2 || ' (a queued job with the same dedupe key does its work)', \
+                 lease_owner = NULL, lease_expires_at = NULL \
+                 WHERE id = ?3 AND state = 'running' AND lease_owner = ?4 AND ",
+                has_queued_twin!()
+            ))
+            .bind(ms(now))
+            .bind(error)
+            .bind(id)
+            .bind(worker)
+            .execute(&self.writer)
+            .await?;
+            if superseded.rows_affected() == 1 {
+                return Ok(true);
+            }
+        }
         let result = match retry_at {
             Some(at) => sqlx::query(
                 "UPDATE jobs SET state = 'queued', run_after = ?1, last_error = ?2, updated_at = ?3, \
@@ -307,15 +325,32 @@ impl Store for SqliteStore {
     }
 
     async fn release_leases(&self, worker: &str, now: DateTime<Utc>) -> Result<u64> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let superseded = sqlx::query(concat!(
+            "UPDATE jobs SET state = 'done', finished_at = ?1, updated_at = ?1, \
+             last_error = 'released at shutdown; a queued job with the same dedupe key does its work', \
+             lease_owner = NULL, lease_expires_at = NULL \
+             WHERE state = 'running' AND lease_owner = ?2 AND (",
+            has_queued_twin!(),
+            " OR (jobs.dedupe_key IS NOT NULL AND EXISTS (SELECT 1 FROM jobs t \
+             WHERE t.state = 'running' AND t.lease_owner = ?2 \
+             AND t.dedupe_key = jobs.dedupe_key AND t.id < jobs.id)))"
+        ))
+        .bind(ms(now))
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         let result = sqlx::query(
             "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), lease_owner = NULL, \
              lease_expires_at = NULL, updated_at = ?1 WHERE state = 'running' AND lease_owner = ?2",
         )
         .bind(ms(now))
         .bind(worker)
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await?;
-        Ok(result.rows_affected())
+        tx.commit().await?;
+        Ok(superseded + result.rows_affected())
     }
 
     async fn requeue_expired_leases(&self, now: DateTime<Utc>) -> Result<(u64, u64)> {
@@ -330,6 +365,20 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        let superseded = sqlx::query(concat!(
+            "UPDATE jobs SET state = 'done', finished_at = ?1, updated_at = ?1, \
+             last_error = 'worker lost (lease expired); a queued job with the same dedupe key does its work', \
+             lease_owner = NULL, lease_expires_at = NULL \
+             WHERE state = 'running' AND lease_expires_at <= ?1 AND (",
+            has_queued_twin!(),
+            " OR (jobs.dedupe_key IS NOT NULL AND EXISTS (SELECT 1 FROM jobs t \
+             WHERE t.state = 'running' AND t.lease_expires_at <= ?1 \
+             AND t.dedupe_key = jobs.dedupe_key AND t.id < jobs.id)))"
+        ))
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         let requeued = sqlx::query(
             "UPDATE jobs SET state = 'queued', run_after = ?1, updated_at = ?1, \
              last_error = 'worker lost (lease expired)', lease_owner = NULL, lease_expires_at = NULL \
@@ -340,7 +389,7 @@ impl Store for SqliteStore {
         .await?
         .rows_affected();
         tx.commit().await?;
-        Ok((requeued, dead))
+        Ok((superseded + requeued, dead))
     }
 
     async fn job_counts(&self) -> Result<JobCounts> {
@@ -372,6 +421,19 @@ impl Store for SqliteStore {
     }
 
     async fn retry_dead_job(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
+        let superseded = sqlx::query(concat!(
+            "UPDATE jobs SET state = 'done', updated_at = ?1, last_error = COALESCE(last_error, '') \
+             || ' (retried: a queued job with the same dedupe key does its work)' \
+             WHERE id = ?2 AND state = 'dead' AND ",
+            has_queued_twin!()
+        ))
+        .bind(ms(now))
+        .bind(id)
+        .execute(&self.writer)
+        .await?;
+        if superseded.rows_affected() == 1 {
+            return Ok(true);
+        }
         let result = sqlx::query(
             "UPDATE jobs SET state = 'queued', attempts = 0, run_after = ?1, updated_at = ?1, \
              finished_at = NULL WHERE id = ?2 AND state = 'dead'",

@@ -41,6 +41,7 @@ conformance!(
     released_leases_do_not_count_as_attempts,
     heartbeat_extends_leases,
     dedupe_key_allows_one_queued_job,
+    a_job_that_goes_back_beside_its_queued_twin_is_superseded,
     transaction_commits_change_and_job_together,
     job_counts_cover_every_state,
     done_jobs_are_pruned_after_retention,
@@ -428,6 +429,150 @@ async fn dedupe_key_allows_one_queued_job(backend: Backend) {
         third.is_some(),
         "once running, a new one may wait behind it"
     );
+}
+
+/// Every way back to the queue meets the one-queued-job-per-key index: a
+/// job taken back while a twin waits is finished (the twin does its work),
+/// never an error that would leave it running for good. A lost instance's
+/// jobs stayed running behind one such error, and an initial sync stalled.
+async fn a_job_that_goes_back_beside_its_queued_twin_is_superseded(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let now = t0();
+    let lease = now + Duration::seconds(30);
+    let keyed = |n: u32, key: &str| job(n, now).with_dedupe_key(key);
+    // Running under `worker`, then the same work queued again.
+    let running_beside_a_twin = |key: &'static str, worker: &'static str| {
+        let store = store.clone();
+        async move {
+            let id = store
+                .enqueue(keyed(1, key), now)
+                .await
+                .expect("enqueue")
+                .expect("id");
+            let claimed = store
+                .claim_jobs(worker, 1, now, lease)
+                .await
+                .expect("claim");
+            assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![id]);
+            let twin = store
+                .enqueue(job(2, now + Duration::hours(1)).with_dedupe_key(key), now)
+                .await
+                .expect("enqueue")
+                .expect("a twin may wait behind a running job");
+            (id, twin)
+        }
+    };
+    let state_of = |id: i64| {
+        let store = store.clone();
+        async move { store.get_job(id).await.expect("get").expect("job") }
+    };
+
+    // Two running jobs of one key, both lost: one goes back, one is done.
+    // (First: the twins below wait an hour, and the claims here must not
+    // take them.)
+    let mut running = Vec::new();
+    for n in 1..=2 {
+        let id = store
+            .enqueue(keyed(n, "item:0"), now)
+            .await
+            .expect("enqueue")
+            .expect("id");
+        let claimed = store
+            .claim_jobs("gone", 1, now, lease)
+            .await
+            .expect("claim");
+        assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![id]);
+        running.push(id);
+    }
+    let [first, second] = running[..] else {
+        unreachable!("two jobs")
+    };
+    assert_eq!(
+        store
+            .requeue_expired_leases(lease + Duration::seconds(1))
+            .await
+            .expect("requeue two of one key"),
+        (2, 0)
+    );
+    assert_eq!(
+        (state_of(first).await.state, state_of(second).await.state),
+        (JobState::Queued, JobState::Done)
+    );
+
+    // A lost worker's lease runs out.
+    let (lost, lost_twin) = running_beside_a_twin("item:1", "crashed").await;
+    assert_eq!(
+        store
+            .requeue_expired_leases(lease + Duration::seconds(1))
+            .await
+            .expect("requeue beside a queued twin"),
+        (1, 0)
+    );
+    let lost = state_of(lost).await;
+    assert_eq!(lost.state, JobState::Done);
+    assert!(
+        lost.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("same dedupe key")),
+        "{lost:?}"
+    );
+    assert_eq!(state_of(lost_twin).await.state, JobState::Queued);
+
+    // A failed attempt to be retried.
+    let (failed, failed_twin) = running_beside_a_twin("item:2", "w1").await;
+    assert!(
+        store
+            .fail_job("w1", failed, "boom", Some(now + Duration::seconds(5)), now)
+            .await
+            .expect("fail beside a queued twin")
+    );
+    let failed = state_of(failed).await;
+    assert_eq!(failed.state, JobState::Done);
+    assert!(
+        failed
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("boom")),
+        "{failed:?}"
+    );
+    assert_eq!(state_of(failed_twin).await.state, JobState::Queued);
+
+    // A graceful shutdown gives its leases back.
+    let (released, released_twin) = running_beside_a_twin("item:3", "leaving").await;
+    assert_eq!(
+        store
+            .release_leases("leaving", now)
+            .await
+            .expect("release beside a queued twin"),
+        1
+    );
+    assert_eq!(state_of(released).await.state, JobState::Done);
+    assert_eq!(state_of(released_twin).await.state, JobState::Queued);
+
+    // A dead job retried by hand while its work is queued again.
+    let dead = store
+        .enqueue(keyed(1, "item:5").with_max_attempts(1), now)
+        .await
+        .expect("enqueue")
+        .expect("id");
+    store.claim_jobs("w2", 10, now, lease).await.expect("claim");
+    assert!(
+        store
+            .fail_job("w2", dead, "boom", None, now)
+            .await
+            .expect("dead")
+    );
+    let dead_twin = store
+        .enqueue(
+            job(2, now + Duration::hours(1)).with_dedupe_key("item:5"),
+            now,
+        )
+        .await
+        .expect("enqueue")
+        .expect("a twin may wait behind a dead job");
+    assert!(store.retry_dead_job(dead, now).await.expect("retry"));
+    assert_eq!(state_of(dead).await.state, JobState::Done);
+    assert_eq!(state_of(dead_twin).await.state, JobState::Queued);
 }
 
 async fn transaction_commits_change_and_job_together(backend: Backend) {
