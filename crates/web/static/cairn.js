@@ -52,6 +52,13 @@
 
   // ---- Live progress bars -------------------------------------------------
 
+  // An explain panel says how the numbers were made when the page was
+  // built; once the bar moves live, it says that it is behind.
+  function markExplainStale(okrId) {
+    var panels = document.querySelectorAll('details.explain[data-explain-okr-id="' + okrId + '"] .explain-stale');
+    Array.prototype.forEach.call(panels, function (note) { note.hidden = false; });
+  }
+
   function applyBar(bar) {
     var nodes = document.querySelectorAll('.progress[data-okr-id="' + bar.okr_id + '"]');
     Array.prototype.forEach.call(nodes, function (node) {
@@ -66,6 +73,10 @@
         if (marker) { marker.setAttribute("x1", bar.expected); marker.setAttribute("x2", bar.expected); }
       }
       var pct = node.querySelector(".pct");
+      var exp0 = node.querySelector(".exp");
+      if ((pct && pct.textContent !== bar.value_label) || (exp0 && exp0.textContent !== bar.expected_label)) {
+        markExplainStale(bar.okr_id);
+      }
       if (pct) { pct.textContent = bar.value_label; }
       var label = node.querySelector(".status-label");
       if (label) {

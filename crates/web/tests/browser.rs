@@ -279,6 +279,30 @@ async fn no_alert(c: &Client) {
     }
 }
 
+/// The key result's page with its explain panel open, at 375 and 1440 px:
+/// the panel's lines wrap, nothing scrolls sideways.
+async fn explain_screenshots(c: &Client, base: &str, kr: i64) {
+    for (width, height) in [(375u32, 812u32), (1440, 900)] {
+        c.set_window_size(width, height).await.expect("resize");
+        c.goto(&format!("{base}/okrs/{kr}")).await.expect("page");
+        wait_js(c, "the page", "return document.readyState === 'complete';").await;
+        click(c, "#explain details.explain > summary").await;
+        let overflow: Value = c
+            .execute(
+                "return document.querySelector('#explain details').open
+                   ? document.documentElement.scrollWidth - window.innerWidth : null;",
+                vec![],
+            )
+            .await
+            .expect("overflow");
+        assert!(
+            overflow.as_i64().is_some_and(|o| o <= 0),
+            "the open panel scrolls sideways by {overflow} px at {width}"
+        );
+        shot(c, &format!("key-result-explain-{width}")).await;
+    }
+}
+
 /// The fill width, status and label of the bar of `okr` on the page.
 async fn bar(c: &Client, okr: i64) -> Value {
     c.execute(
@@ -624,6 +648,26 @@ async fn the_ui_in_chromium_links_a_key_result_and_follows_the_simulator_live() 
     .await
     .expect("marker");
     let at_risk_fill = bar(&c, kr).await["fill"].clone();
+    // "How is this calculated?" opens under the bar, with the numbers in
+    // words; nothing says it is behind yet.
+    click(&c, "details.explain > summary").await;
+    let panel: Value = c
+        .execute(
+            "var d = document.querySelector('details.explain');
+             return { open: d.open, text: d.innerText, stale: d.querySelector('.explain-stale').hidden };",
+            vec![],
+        )
+        .await
+        .expect("panel");
+    assert_eq!(panel["open"], true, "{panel}");
+    let text = panel["text"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("Done units over all units: 0 of 4 = 0 %.")
+            && text.contains("points below the expected")
+            && text.contains(": at risk."),
+        "{panel}"
+    );
+    assert_eq!(panel["stale"], true, "still current: {panel}");
 
     // The simulator closes three of four issues and sends its webhooks.
     for iid in &iids[..3] {
@@ -652,7 +696,15 @@ async fn the_ui_in_chromium_links_a_key_result_and_follows_the_simulator_live() 
         .await
         .expect("marker");
     assert_eq!(marker, json!("still here"), "the page was not reloaded");
+    // The open panel says its numbers are behind the bar now.
+    wait_js(
+        &c,
+        "the explain panel marked behind",
+        "return document.querySelector('details.explain .explain-stale').hidden === false;",
+    )
+    .await;
     shot(&c, "key-result-moved-live-1440").await;
+    explain_screenshots(&c, &base, kr).await;
     screenshots(&c, &base, &format!("/okrs/{kr}"), "key-result").await;
     history_chart_reads_at_375_px(&c, &base, kr).await;
     screenshots(&c, &base, &format!("/?period={period}"), "okr-tree").await;

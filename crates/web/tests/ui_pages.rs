@@ -700,6 +700,30 @@ async fn refused_forms_come_back_with_the_input_and_the_error_next_to_the_field(
     assert!(view.body["link"].is_null(), "no link saved");
 }
 
+/// A milestone of the simulated project with issues in it (title,
+/// description); their iids.
+async fn milestone_with_issues(h: &Harness, milestone: &str, issues: &[(&str, &str)]) -> Vec<u64> {
+    h.gitlab(
+        "POST",
+        "/projects/northwind%2Fcheckout/milestones",
+        Some(json!({ "title": milestone })),
+    )
+    .await;
+    let mut iids = Vec::new();
+    for (title, description) in issues {
+        let iid = h
+            .control(
+                "gitlab/issues",
+                json!({"project": PROJECT, "title": title, "description": description, "milestone": milestone}),
+            )
+            .await["iid"]
+            .as_u64()
+            .expect("iid");
+        iids.push(iid);
+    }
+    iids
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remote_titles_are_text_and_bars_follow_refreshes() {
     let h = Harness::new(cairn_store::Backend::Sqlite).await;
@@ -709,24 +733,17 @@ async fn remote_titles_are_text_and_bars_follow_refreshes() {
         .gitlab_connection(&h.owner, "gitlab", true)
         .await
         .to_string();
-    h.gitlab(
-        "POST",
-        "/projects/northwind%2Fcheckout/milestones",
-        Some(json!({"title": "UI pages"})),
+    let iids = milestone_with_issues(
+        &h,
+        "UI pages",
+        &[
+            ("<script>alert(1)</script>", ""),
+            ("Second", ""),
+            ("Third", ""),
+            ("Fourth", ""),
+        ],
     )
     .await;
-    let mut iids = Vec::new();
-    for title in ["<script>alert(1)</script>", "Second", "Third", "Fourth"] {
-        let iid = h
-            .control(
-                "gitlab/issues",
-                json!({"project": PROJECT, "title": title, "milestone": "UI pages"}),
-            )
-            .await["iid"]
-            .as_u64()
-            .expect("iid");
-        iids.push(iid);
-    }
     let reply = b
         .post(
             "/okrs",
@@ -843,6 +860,169 @@ async fn remote_titles_are_text_and_bars_follow_refreshes() {
     // Without a session there is no stream.
     let anonymous = h.call("GET", &format!("/live?ids={okr}"), None, None).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}
+
+/// The text of every explain panel of a page, one string per panel.
+fn explain_panels(html: &str) -> Vec<String> {
+    html.split("<details class=\"explain\"")
+        .skip(1)
+        .map(|rest| {
+            rest.split("</details>")
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_bar_explains_its_numbers_and_the_items_add_up() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let period = period(&h).await;
+    let b = Browser::sign_in(&h, &h.owner.email).await;
+    let connection = h
+        .gitlab_connection(&h.owner, "gitlab", true)
+        .await
+        .to_string();
+    // Two closed issues (1 unit each), an open one whose two tasks are done
+    // (2 of 2 units) and an open one without tasks (0 of 1): 4 of 5 units.
+    let iids = milestone_with_issues(
+        &h,
+        "Explain",
+        &[
+            ("Closed one", ""),
+            ("Closed two", ""),
+            ("Tasks all done", "- [x] write\n- [x] review"),
+            ("Still open", ""),
+        ],
+    )
+    .await;
+    for iid in &iids[..2] {
+        h.control(
+            "gitlab/issues/close",
+            json!({"project": PROJECT, "iid": iid}),
+        )
+        .await;
+    }
+    let create = |body: serde_json::Value| {
+        let h = &h;
+        async move {
+            let reply = h
+                .call("POST", "/api/v1/okrs", Some(&h.owner.token), Some(body))
+                .await;
+            assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+            reply.body["id"].as_i64().expect("id")
+        }
+    };
+    let objective = create(
+        json!({"kind": "objective", "title": "Explained objective", "period_id": period,
+        "measure": {"mode": "percent_complete"}, "progress_source": "roll_up"}),
+    )
+    .await;
+    let linked = create(json!({"kind": "key_result", "title": "Linked result", "period_id": period, "parent_id": objective,
+        "weight": 1.0, "measure": {"mode": "percent_complete"}, "progress_source": "data_link"}))
+    .await;
+    let by_hand = create(json!({"kind": "key_result", "title": "Checked-in result", "period_id": period, "parent_id": objective,
+        "weight": 3.0, "measure": {"mode": "percent_complete"}, "progress_source": "check_in"}))
+    .await;
+    let reply = b
+        .post(
+            &format!("/okrs/{linked}/link/gitlab"),
+            &[
+                ("connection_id", &connection),
+                ("project", PROJECT),
+                ("milestone", "Explain"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text);
+    let reply = b
+        .post(&format!("/okrs/{by_hand}/check-ins"), &[("value", "20")])
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text);
+
+    // The linked key result: its items in words, the units, the total row.
+    let page = b.get(&format!("/okrs/{linked}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let panels = explain_panels(&page.text);
+    assert_eq!(panels.len(), 1, "one bar, one panel");
+    let panel = &panels[0];
+    assert!(panel.contains("How is this calculated?"), "{panel}");
+    assert!(
+        panel.contains("From the 4 items its data link reads (GitLab issues of northwind/checkout · milestone “Explain”)"),
+        "{panel}"
+    );
+    assert!(
+        panel.contains("Done units over all units: 4 of 5 = 80 %."),
+        "{panel}"
+    );
+    let today = chrono::Utc::now().date_naive();
+    let (start, due) = (
+        today - chrono::Duration::days(30),
+        today + chrono::Duration::days(30),
+    );
+    assert!(
+        panel.contains(&format!("of the 61 days from {start} to {due} have passed")),
+        "{panel}"
+    );
+    assert!(
+        panel.contains("80 % is at or above the expected ") && panel.contains(": on track."),
+        "{panel}"
+    );
+    assert!(panel.contains("behind up to 25 points below it"), "{panel}");
+    assert!(
+        page.text
+            .contains("open, but all 2 of its tasks are done: counts as done"),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text
+            .contains("4 of 5 units done = 80 % (4 of 4 items counted)"),
+        "the total row: {}",
+        page.text
+    );
+
+    // The objective: each child's weight, share and the points it adds.
+    let page = b.get(&format!("/okrs/{objective}")).await;
+    let panels = explain_panels(&page.text);
+    assert_eq!(panels.len(), 3, "its bar and its two children's");
+    let own = &panels[0];
+    assert!(
+        own.contains("Σ (weight × progress) ÷ Σ weight = 140 ÷ 4 = 35 %."),
+        "(1 × 80 + 3 × 20) ÷ 4: {own}"
+    );
+    for (title, weight, share, adds) in [
+        ("Linked result", "1", "25 %", "20 points"),
+        ("Checked-in result", "3", "75 %", "15 points"),
+    ] {
+        let row = own
+            .split("<tr>")
+            .find(|r| r.contains(title))
+            .unwrap_or_else(|| panic!("{title} in {own}"));
+        for cell in [weight, share, adds] {
+            assert!(row.contains(&format!(">{cell}</td>")), "{cell} in {row}");
+        }
+    }
+    let checked_in = panels
+        .iter()
+        .find(|p| p.contains("The latest check-in"))
+        .expect("the check-in result's panel");
+    assert!(
+        checked_in.contains("The latest check-in: 20 by"),
+        "{checked_in}"
+    );
+    assert!(
+        checked_in.contains("20 % is")
+            && checked_in.contains("points below the expected")
+            && checked_in.contains(": at risk."),
+        "20 % against about 49 % expected: {checked_in}"
+    );
+
+    // The tree: a panel under every bar.
+    let tree = b.get(&format!("/?period={period}")).await;
+    assert_eq!(explain_panels(&tree.text).len(), 3, "{}", tree.text);
+    assert!(tree.text.contains("140 ÷ 4 = 35 %"), "{}", tree.text);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

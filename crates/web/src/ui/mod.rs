@@ -9,6 +9,7 @@ mod admin;
 mod channels;
 mod chart;
 mod common;
+mod explain;
 mod hooks;
 mod link;
 mod live;

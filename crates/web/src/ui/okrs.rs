@@ -20,6 +20,7 @@ use super::common::{
     Bar, Choice, FormError, Nav, PageError, PageResult, ago, is_refusal, number, page, refused,
     see_other, signed_in, status_label, when,
 };
+use super::explain::{ExplainPanel, contribution_note, items_total};
 use crate::auth::Caller;
 use crate::{ApiError, AppState};
 
@@ -125,6 +126,43 @@ pub(crate) struct Row {
     pub owner: String,
     pub bar: Bar,
     pub link: Option<LinkBadge>,
+    /// "How is this calculated?" under the bar.
+    pub explain: ExplainPanel,
+}
+
+/// The data link's filter in words, for the explain panel.
+fn filter_words(badge: &LinkBadge) -> String {
+    if badge.tracker == "jira" {
+        format!("Jira tickets matching {}", badge.summary)
+    } else {
+        format!("GitLab issues of {}", badge.summary)
+    }
+}
+
+/// The explain panel of one OKR of a list: `titles` names its children.
+async fn panel(
+    state: &AppState,
+    who: &Authenticated,
+    okr: &Okr,
+    link: Option<&LinkBadge>,
+    titles: &HashMap<i64, String>,
+    names: &HashMap<i64, String>,
+) -> Result<ExplainPanel, PageError> {
+    let explain = state.goals.explain(who, okr.id).await?;
+    Ok(ExplainPanel::new(
+        okr,
+        &explain,
+        link.map(filter_words).as_deref(),
+        titles,
+        &|id| person(names, id),
+    ))
+}
+
+fn person(names: &HashMap<i64, String>, id: i64) -> String {
+    names
+        .get(&id)
+        .cloned()
+        .unwrap_or_else(|| format!("user {id}"))
 }
 
 #[derive(Template)]
@@ -178,6 +216,12 @@ pub(crate) fn tree_order(okrs: &[Okr]) -> Vec<(usize, &Okr)> {
     out
 }
 
+fn titles_of(okrs: &[Okr]) -> HashMap<i64, String> {
+    okrs.iter()
+        .map(|o| (o.id, o.fields.title.clone()))
+        .collect()
+}
+
 /// `/`: the OKR tree of a period (the one asked for, else the one that
 /// covers today, else the latest).
 pub(crate) async fn tree(
@@ -214,6 +258,7 @@ pub(crate) async fn tree(
         let okrs = state.goals.list_okrs(who, Some(period.id)).await?;
         let names = people(&state, who).await?;
         let connections = connection_names(&state, who).await?;
+        let titles = titles_of(&okrs);
         for (depth, okr) in tree_order(&okrs) {
             let link = if okr.fields.progress_source == ProgressSource::DataLink {
                 state
@@ -224,18 +269,17 @@ pub(crate) async fn tree(
             } else {
                 None
             };
+            let explain = panel(&state, who, okr, link.as_ref(), &titles, &names).await?;
             rows.push(Row {
                 id: okr.id,
                 depth: depth.min(4),
                 is_objective: okr.fields.kind == OkrKind::Objective,
                 kind_label: kind_label(okr.fields.kind),
                 title: okr.fields.title.clone(),
-                owner: names
-                    .get(&okr.fields.owner_id)
-                    .cloned()
-                    .unwrap_or_else(|| format!("user {}", okr.fields.owner_id)),
+                owner: person(&names, okr.fields.owner_id),
                 bar: Bar::new(okr.id, &okr.fields.measure, okr.progress.as_ref()),
                 link,
+                explain,
             });
         }
     }
@@ -310,12 +354,15 @@ struct OkrPage {
     is_data_link: bool,
     is_check_in: bool,
     bar: Bar,
+    explain: ExplainPanel,
     link: Option<LinkBadge>,
     chart: Chart,
     /// The forecast in words, for key results.
     forecast: String,
     items: Vec<ItemRow>,
     items_unit: String,
+    /// The items' sums, under the table.
+    items_total: String,
     check_ins: Vec<CheckInRow>,
     children: Vec<Row>,
     form: CheckInForm,
@@ -353,12 +400,7 @@ async fn okr_page(
 ) -> Result<OkrPage, PageError> {
     let okr = state.goals.get_okr(who, id).await?;
     let names = people(state, who).await?;
-    let owner = |id: i64| {
-        names
-            .get(&id)
-            .cloned()
-            .unwrap_or_else(|| format!("user {id}"))
-    };
+    let owner = |id: i64| person(&names, id);
     let connections = connection_names(state, who).await?;
     let link = state
         .goals
@@ -376,12 +418,13 @@ async fn okr_page(
     } else {
         String::new()
     };
-    let mut items_unit = String::new();
-    if let cairn_engine::goals::Explain::DataLink { explanation } =
-        state.goals.explain(who, id).await?
-    {
-        items_unit = explanation.unit;
-    }
+    let explain = state.goals.explain(who, id).await?;
+    let (items_unit, items_total) = match &explain {
+        cairn_engine::goals::Explain::DataLink { explanation } => {
+            (explanation.unit.clone(), items_total(explanation))
+        }
+        _ => (String::new(), String::new()),
+    };
     let items = state
         .goals
         .linked_items(who, id)
@@ -396,9 +439,7 @@ async fn okr_page(
                         number(c.numerator)
                     },
                     c.counted,
-                    c.note
-                        .map(|n| n.as_str().replace('_', " "))
-                        .unwrap_or_default(),
+                    contribution_note(c, linked.item.done),
                 ),
                 None => ("–".to_owned(), false, String::new()),
             };
@@ -432,10 +473,18 @@ async fn okr_page(
         .goals
         .list_okrs(who, Some(okr.fields.period_id))
         .await?;
-    let children = all
-        .iter()
-        .filter(|o| o.fields.parent_id == Some(id))
-        .map(|o| Row {
+    let titles = titles_of(&all);
+    let mut children = Vec::new();
+    for o in all.iter().filter(|o| o.fields.parent_id == Some(id)) {
+        let child_link = match o.fields.progress_source {
+            ProgressSource::DataLink => state
+                .goals
+                .data_link(who, o.id)
+                .await?
+                .map(|l| badge(&l, &connections)),
+            _ => None,
+        };
+        children.push(Row {
             id: o.id,
             depth: 0,
             is_objective: o.fields.kind == OkrKind::Objective,
@@ -443,9 +492,17 @@ async fn okr_page(
             title: o.fields.title.clone(),
             owner: owner(o.fields.owner_id),
             bar: Bar::new(o.id, &o.fields.measure, o.progress.as_ref()),
+            explain: panel(state, who, o, child_link.as_ref(), &titles, &names).await?,
             link: None,
-        })
-        .collect::<Vec<_>>();
+        });
+    }
+    let explain = ExplainPanel::new(
+        &okr,
+        &explain,
+        link.as_ref().map(filter_words).as_deref(),
+        &titles,
+        &|id| person(&names, id),
+    );
     let mut live: Vec<String> = vec![id.to_string()];
     live.extend(children.iter().map(|c| c.id.to_string()));
     let statuses = std::iter::once(Choice::new("", "Computed", &form.status_override))
@@ -471,11 +528,13 @@ async fn okr_page(
         is_data_link: f.progress_source == ProgressSource::DataLink,
         is_check_in: f.progress_source == ProgressSource::CheckIn,
         bar: Bar::new(id, &f.measure, okr.progress.as_ref()),
+        explain,
         link,
         chart,
         forecast,
         items,
         items_unit,
+        items_total,
         check_ins,
         children,
         form,
