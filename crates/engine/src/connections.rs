@@ -260,6 +260,42 @@ fn audit(by: &Authenticated, action: &str, id: i64, detail: serde_json::Value) -
     }
 }
 
+/// What uses a connection: what its Delete page lists, and what refuses
+/// the delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ConnectionUsage {
+    /// Key results that read their progress through it: Delete is refused
+    /// while there are any (their numbers would stop).
+    pub links: usize,
+    /// Sync pairs with a side on it: Delete is refused while there are any
+    /// (the pair would be left without a side).
+    pub sync_pairs: usize,
+    /// Whether Cairn's webhook secret is set up for it: it and the delivery
+    /// history go with the connection.
+    pub hook: bool,
+    /// Whether the caller may delete it (its owner or an admin).
+    pub may_delete: bool,
+}
+
+impl ConnectionUsage {
+    /// Why the connection cannot be deleted while in use, or `None`.
+    pub fn in_use(&self) -> Option<String> {
+        let links = format!(
+            "{} key result(s) read their progress through this connection",
+            self.links
+        );
+        let pairs = format!("{} sync pair(s) have a side on it", self.sync_pairs);
+        match (self.links > 0, self.sync_pairs > 0) {
+            (false, false) => None,
+            (true, false) => Some(format!("{links}; unlink them first")),
+            (false, true) => Some(format!("{pairs}; delete those pairs first")),
+            (true, true) => Some(format!(
+                "{links} and {pairs}; unlink them and delete those pairs first"
+            )),
+        }
+    }
+}
+
 /// The connection use cases.
 pub struct Connections {
     store: Arc<dyn Store>,
@@ -428,6 +464,31 @@ impl Connections {
         self.get(by, id).await
     }
 
+    /// What uses a connection, for its Delete page: shown to whoever may
+    /// see the connection, so they know what goes with it or why not.
+    pub async fn usage(&self, by: &Authenticated, id: i64) -> Result<ConnectionUsage, EngineError> {
+        let connection = self.load(by, id, ConnectionOp::View).await?;
+        self.usage_of(by, &connection).await
+    }
+
+    async fn usage_of(
+        &self,
+        by: &Authenticated,
+        connection: &Connection,
+    ) -> Result<ConnectionUsage, EngineError> {
+        let id = connection.id;
+        Ok(ConnectionUsage {
+            links: self.store.links_for_connection(id).await?.len(),
+            sync_pairs: self.store.sync_pairs_on_connection(id).await?.len(),
+            hook: self.store.hook_secret(id).await?.is_some(),
+            may_delete: authorize(
+                Some(by.actor()),
+                Action::Connection(ConnectionOp::Delete, facts(connection)),
+            )
+            .is_ok(),
+        })
+    }
+
     pub async fn delete(
         &self,
         by: &Authenticated,
@@ -435,14 +496,10 @@ impl Connections {
         now: DateTime<Utc>,
     ) -> Result<(), EngineError> {
         let current = self.load(by, id, ConnectionOp::Delete).await?;
-        let links = self.store.links_for_connection(id).await?;
-        if !links.is_empty() {
+        if let Some(message) = self.usage_of(by, &current).await?.in_use() {
             return Err(EngineError::Conflict {
                 field: None,
-                message: format!(
-                    "{} key result(s) read their progress through this connection; unlink them first",
-                    links.len()
-                ),
+                message,
             });
         }
         let mut tx = self.store.begin().await?;
