@@ -389,7 +389,10 @@ fn ui_router() -> Router<AppState> {
         .route("/okrs", post(ui::create_okr))
         .route("/okrs/{id}", get(ui::show_okr).post(ui::update_okr))
         .route("/okrs/{id}/edit", get(ui::edit_okr))
-        .route("/okrs/{id}/delete", post(ui::delete_okr))
+        .route(
+            "/okrs/{id}/delete",
+            get(ui::confirm_delete_okr).post(ui::delete_okr),
+        )
         .route("/okrs/{id}/check-ins", post(ui::check_in))
         .route("/okrs/{id}/refresh", post(ui::refresh))
         .route("/okrs/{id}/link", get(ui::link_form))
@@ -405,7 +408,10 @@ fn ui_router() -> Router<AppState> {
         )
         .route("/connections/{id}/test", post(ui::test_connection))
         .route("/connections/{id}/share", post(ui::share_connection))
-        .route("/connections/{id}/delete", post(ui::delete_connection))
+        .route(
+            "/connections/{id}/delete",
+            get(ui::confirm_delete_connection).post(ui::delete_connection),
+        )
         .route("/sync-pairs", get(ui::sync_pairs))
         .route("/sync-pairs/new", get(ui::new_pair))
         .route(
@@ -478,6 +484,7 @@ fn ui_router() -> Router<AppState> {
         .route("/admin/integrations/{kind}", post(ui::set_integration))
         .route("/admin/users", get(ui::users).post(ui::create_user))
         .route("/admin/users/{id}", post(ui::update_user))
+        .route("/admin/users/{id}/disable", get(ui::confirm_disable_user))
         .route(
             "/admin/notifications",
             get(ui::channels).post(ui::create_channel),

@@ -378,7 +378,27 @@
     fieldset.addEventListener("change", check);
   }
 
+  // ---- Refused forms: the summary of every problem -------------------------
+
+  // A refused form comes back with its summary first in the page: focus it,
+  // so a screen reader reads every problem and the keyboard starts there;
+  // each of its links moves focus to its field.
+  function focusErrorSummary() {
+    var summary = document.getElementById("error-summary");
+    if (!summary) { return; }
+    summary.focus();
+    summary.addEventListener("click", function (event) {
+      var link = event.target.closest ? event.target.closest('a[href^="#"]') : null;
+      var field = link ? document.getElementById(link.getAttribute("href").slice(1)) : null;
+      if (!field) { return; }
+      event.preventDefault();
+      field.focus();
+      field.scrollIntoView({ block: "center" });
+    });
+  }
+
   function start() {
+    focusErrorSummary();
     startLive();
     enhanceRefresh();
     enhanceMeasure();

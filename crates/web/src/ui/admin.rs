@@ -4,19 +4,21 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use cairn_core::authz::Role;
 use cairn_core::integrations::IntegrationKind;
 use cairn_core::secret::Secret;
 use cairn_engine::accounts::{Authenticated, UserChanges};
-use cairn_engine::connections::{ConnectionChanges, ConnectionInput, ConnectionView, TestOutcome};
+use cairn_engine::connections::{
+    ConnectionChanges, ConnectionInput, ConnectionUsage, ConnectionView, TestOutcome,
+};
 use chrono::Utc;
 use serde::Deserialize;
 
 use super::common::{
-    Choice, FormError, Nav, PageError, PageResult, page, refusal, refused, see_other, signed_in,
-    when,
+    Choice, DoneQuery, FormError, Nav, PageError, PageResult, admin, done, page, refusal, refused,
+    see_other, signed_in, when,
 };
 use crate::auth::Caller;
 use crate::{ApiError, AppState};
@@ -209,14 +211,20 @@ async fn connections_page(
 }
 
 /// `/connections`: the list and the new-connection form.
-pub(crate) async fn connections(State(state): State<AppState>, caller: Caller) -> PageResult {
+pub(crate) async fn connections(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(done): Query<DoneQuery>,
+) -> PageResult {
     let who = signed_in(&caller)?;
     let form = ConnectionForm {
         kind: "gitlab".to_owned(),
         auth_kind: "private_token".to_owned(),
         ..ConnectionForm::default()
     };
-    page(&connections_page(&state, who, form, FormError::none()).await?)
+    let mut shown = connections_page(&state, who, form, FormError::none()).await?;
+    shown.nav = shown.nav.with_done(&done);
+    page(&shown)
 }
 
 fn optional(text: &str) -> Option<String> {
@@ -240,7 +248,10 @@ pub(crate) async fn create_connection(
         shared: form.shared_checked(),
     };
     match state.connections.create(who, input, Utc::now()).await {
-        Ok(created) => see_other(&format!("/connections/{}", created.id)),
+        Ok(created) => done(
+            &format!("/connections/{}", created.id),
+            "connection_created",
+        ),
         Err(e) => {
             let error = refusal(e, CONNECTION_FIELDS)?;
             refused(
@@ -294,6 +305,8 @@ struct ConnectionPage {
     form: ConnectionForm,
     error: FormError,
     test: Option<TestView>,
+    /// Why Delete would be refused now (it is shown disabled), or `None`.
+    delete_refused: Option<String>,
 }
 
 async fn connection_page(
@@ -305,6 +318,7 @@ async fn connection_page(
     test: Option<TestView>,
 ) -> Result<ConnectionPage, PageError> {
     let c = state.connections.get(who, id).await?;
+    let usage = state.connections.usage(who, id).await?;
     let form = form.unwrap_or_else(|| ConnectionForm::from_view(&c));
     let h = &c.health;
     Ok(ConnectionPage {
@@ -324,6 +338,21 @@ async fn connection_page(
         form,
         error,
         test,
+        delete_refused: delete_refusal(&usage),
+    })
+}
+
+/// Why deleting a connection would be refused, as the page says it.
+fn delete_refusal(usage: &ConnectionUsage) -> Option<String> {
+    if !usage.may_delete {
+        return Some("Only its owner or an admin may delete it.".to_owned());
+    }
+    usage.in_use().map(|why| {
+        let mut why = why;
+        if let Some(first) = why.get(..1) {
+            why = first.to_uppercase() + &why[1..];
+        }
+        format!("{why}.")
     })
 }
 
@@ -332,9 +361,12 @@ pub(crate) async fn show_connection(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
+    Query(done): Query<DoneQuery>,
 ) -> PageResult {
     let who = signed_in(&caller)?;
-    page(&connection_page(&state, who, id, None, FormError::none(), None).await?)
+    let mut shown = connection_page(&state, who, id, None, FormError::none(), None).await?;
+    shown.nav = shown.nav.with_done(&done);
+    page(&shown)
 }
 
 /// Saves the edit form; an empty secret keeps the stored one.
@@ -355,7 +387,7 @@ pub(crate) async fn update_connection(
         shared: Some(form.shared_checked()),
     };
     match state.connections.update(who, id, changes, Utc::now()).await {
-        Ok(_) => see_other(&format!("/connections/{id}")),
+        Ok(_) => done(&format!("/connections/{id}"), "connection_saved"),
         Err(e) => {
             let error = refusal(e, CONNECTION_FIELDS)?;
             refused(
@@ -389,7 +421,8 @@ pub(crate) async fn share_connection(
         shared: Some(form.shared == "true"),
     };
     match state.connections.update(who, id, changes, Utc::now()).await {
-        Ok(_) => see_other(&format!("/connections/{id}")),
+        Ok(view) if view.shared => done(&format!("/connections/{id}"), "connection_shared"),
+        Ok(_) => done(&format!("/connections/{id}"), "connection_private"),
         Err(e) => {
             let error = refusal(e, &[])?;
             refused(
@@ -421,8 +454,42 @@ pub(crate) async fn test_connection(
     )
 }
 
-/// Deletes a connection; one that links read through is refused with the
-/// reason shown.
+#[derive(Template)]
+#[template(path = "connection_delete.html")]
+struct ConnectionDeletePage {
+    nav: Nav,
+    id: i64,
+    name: String,
+    kind_title: &'static str,
+    base_url: String,
+    usage: ConnectionUsage,
+    /// Why Delete would be refused now, or `None`.
+    refused: Option<String>,
+}
+
+/// `/connections/{id}/delete`: asks first, saying what uses the
+/// connection and what goes with it; nothing is deleted until the POST.
+pub(crate) async fn confirm_delete_connection(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let who = signed_in(&caller)?;
+    let c = state.connections.get(who, id).await?;
+    let usage = state.connections.usage(who, id).await?;
+    page(&ConnectionDeletePage {
+        nav: Nav::new(who, "connections"),
+        id,
+        name: c.name,
+        kind_title: c.kind.title(),
+        base_url: c.base_url,
+        refused: delete_refusal(&usage),
+        usage,
+    })
+}
+
+/// Deletes a connection; one that links read through or sync pairs use is
+/// refused with the reason shown.
 pub(crate) async fn delete_connection(
     State(state): State<AppState>,
     caller: Caller,
@@ -430,7 +497,7 @@ pub(crate) async fn delete_connection(
 ) -> PageResult {
     let who = signed_in(&caller)?;
     match state.connections.delete(who, id, Utc::now()).await {
-        Ok(()) => see_other("/connections"),
+        Ok(()) => done("/connections", "connection_deleted"),
         Err(e) => {
             let error = refusal(e, &[])?;
             refused(
@@ -504,13 +571,65 @@ async fn users_page(
 }
 
 /// `/admin/users`.
-pub(crate) async fn users(State(state): State<AppState>, caller: Caller) -> PageResult {
+pub(crate) async fn users(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(done): Query<DoneQuery>,
+) -> PageResult {
     let who = signed_in(&caller)?;
     let form = UserForm {
         role: "member".to_owned(),
         ..UserForm::default()
     };
-    page(&users_page(&state, who, form, FormError::none()).await?)
+    let mut shown = users_page(&state, who, form, FormError::none()).await?;
+    shown.nav = shown.nav.with_done(&done);
+    page(&shown)
+}
+
+#[derive(Template)]
+#[template(path = "user_disable.html")]
+struct UserDisablePage {
+    nav: Nav,
+    id: i64,
+    name: String,
+    email: String,
+    owned_okrs: usize,
+    /// Why disabling would be refused (one's own account), or `None`.
+    refused: Option<&'static str>,
+}
+
+/// `/admin/users/{id}/disable`: asks before disabling a user (users are
+/// disabled, never deleted), saying what stops and what stays.
+pub(crate) async fn confirm_disable_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let who = admin(&caller, "managing users")?;
+    let user = state
+        .accounts
+        .list_users(who)
+        .await?
+        .into_iter()
+        .find(|u| u.id == id)
+        .ok_or_else(|| {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no user {id}"))
+        })?;
+    let owned_okrs = state
+        .goals
+        .list_okrs(who, None)
+        .await?
+        .iter()
+        .filter(|o| o.fields.owner_id == id)
+        .count();
+    page(&UserDisablePage {
+        nav: Nav::admin(&state, who, "/admin/users").await?,
+        id,
+        name: user.name,
+        email: user.email,
+        owned_okrs,
+        refused: (id == who.user.id).then_some("You cannot disable yourself; ask another admin."),
+    })
 }
 
 fn role(text: &str) -> Result<Role, FormError> {
@@ -543,7 +662,7 @@ pub(crate) async fn create_user(
             )
             .await
         {
-            Ok(_) => return see_other("/admin/users"),
+            Ok(_) => return done("/admin/users", "user_created"),
             Err(e) => refusal(e, &["email", "name", "role", "password"])?,
         },
     };
@@ -575,7 +694,7 @@ pub(crate) async fn update_user(
             r => Some(role(r).map_err(|e| {
                 PageError::Failed(ApiError::invalid_field(
                     "role",
-                    e.message.unwrap_or_default(),
+                    e.of("role").unwrap_or_default().to_owned(),
                 ))
             })?),
         },
@@ -586,12 +705,20 @@ pub(crate) async fn update_user(
             _ => None,
         },
     };
+    let changes_disabled = changes.disabled;
     match state
         .accounts
         .update_user(who, id, changes, Utc::now())
         .await
     {
-        Ok(_) => see_other("/admin/users"),
+        Ok(_) => done(
+            "/admin/users",
+            match changes_disabled {
+                Some(true) => "user_disabled",
+                Some(false) => "user_enabled",
+                None => "user_role",
+            },
+        ),
         Err(e) => {
             let error = refusal(e, &[])?;
             let form = UserForm {
@@ -665,9 +792,15 @@ async fn tokens_page(
 }
 
 /// `/tokens`: the caller's API tokens.
-pub(crate) async fn tokens(State(state): State<AppState>, caller: Caller) -> PageResult {
+pub(crate) async fn tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(done): Query<DoneQuery>,
+) -> PageResult {
     let who = signed_in(&caller)?;
-    page(&tokens_page(&state, who, TokenForm::default(), FormError::none(), None).await?)
+    let mut shown = tokens_page(&state, who, TokenForm::default(), FormError::none(), None).await?;
+    shown.nav = shown.nav.with_done(&done);
+    page(&shown)
 }
 
 /// Creates a token and shows its value once.
@@ -718,5 +851,5 @@ pub(crate) async fn revoke_token(
 ) -> PageResult {
     let who = signed_in(&caller)?;
     state.accounts.revoke_api_token(who, id, Utc::now()).await?;
-    see_other("/tokens")
+    done("/tokens", "token_revoked")
 }

@@ -7,7 +7,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use cairn_core::notify::EventKind;
 use cairn_core::secret::Secret;
@@ -18,8 +18,8 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::common::{
-    Choice, FormError, Nav, PageError, PageResult, admin, no_store, page, refusal, refused,
-    see_other, when,
+    Choice, DoneQuery, FormError, Nav, PageError, PageResult, admin, done, no_store, page, refusal,
+    refused, see_other, when,
 };
 use super::okrs::{kind_label, tree_order};
 use crate::AppState;
@@ -194,13 +194,19 @@ async fn channels_page(
 }
 
 /// `/admin/notifications`: the channels and the new-channel form.
-pub(crate) async fn channels(State(state): State<AppState>, caller: Caller) -> PageResult {
+pub(crate) async fn channels(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(done): Query<DoneQuery>,
+) -> PageResult {
     let who = admin(&caller, WHAT)?;
     let form = ChannelForm {
         kind: ChannelKind::Slack.as_str().to_owned(),
         ..ChannelForm::default()
     };
-    page(&channels_page(&state, who, form, FormError::none()).await?)
+    let mut shown = channels_page(&state, who, form, FormError::none()).await?;
+    shown.nav = shown.nav.with_done(&done);
+    page(&shown)
 }
 
 /// Creates a channel; a signed webhook's page shows its secret this once.
@@ -226,7 +232,10 @@ pub(crate) async fn create_channel(
                     &channel_page(&state, who, issued.channel.id, shown).await?,
                 ))
             }
-            None => see_other(&format!("/admin/notifications/{}", issued.channel.id)),
+            None => done(
+                &format!("/admin/notifications/{}", issued.channel.id),
+                "channel_created",
+            ),
         },
         Err(e) => {
             let error = refusal(e, CHANNEL_FIELDS)?;
@@ -438,9 +447,12 @@ pub(crate) async fn show_channel(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
+    Query(done): Query<DoneQuery>,
 ) -> PageResult {
     let who = admin(&caller, WHAT)?;
-    page(&channel_page(&state, who, id, Shown::default()).await?)
+    let mut shown = channel_page(&state, who, id, Shown::default()).await?;
+    shown.nav = shown.nav.with_done(&done);
+    page(&shown)
 }
 
 /// The channel's page after a refusal, with its status.
@@ -499,7 +511,7 @@ pub(crate) async fn edit_channel(
         .update_channel(who, id, changes, Utc::now())
         .await
     {
-        Ok(_) => see_other(&format!("/admin/notifications/{id}")),
+        Ok(_) => done(&format!("/admin/notifications/{id}"), "channel_saved"),
         Err(e) => {
             let shown = Shown {
                 edit_error: refusal(e, CHANNEL_FIELDS)?,
@@ -599,7 +611,7 @@ pub(crate) async fn delete_channel(
 ) -> PageResult {
     let who = admin(&caller, WHAT)?;
     state.notify.delete_channel(who, id, Utc::now()).await?;
-    see_other("/admin/notifications")
+    done("/admin/notifications", "channel_deleted")
 }
 
 /// Subscribes the channel to an OKR (with its subtree, if ticked) or to

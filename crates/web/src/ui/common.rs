@@ -10,7 +10,7 @@ use cairn_engine::EngineError;
 use cairn_engine::accounts::Authenticated;
 use cairn_store::goals::OkrProgress;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::render;
 use crate::auth::Caller;
@@ -31,6 +31,8 @@ pub(crate) struct Nav {
     pub notices: Vec<NoticeRow>,
     /// Where dismissing a notice returns to.
     pub here: String,
+    /// What the last form did, shown at the top (see [`DoneQuery`]).
+    pub done: Option<&'static str>,
 }
 
 /// An open notice with its dismiss button.
@@ -54,7 +56,14 @@ impl Nav {
             section,
             notices: Vec::new(),
             here: String::new(),
+            done: None,
         }
+    }
+
+    /// The same header saying what the last form did.
+    pub fn with_done(mut self, done: &DoneQuery) -> Nav {
+        self.done = done.message();
+        self
     }
 
     /// The header of an admin page at `here`, with the open notices.
@@ -191,12 +200,64 @@ pub(crate) fn see_other(to: &str) -> PageResult {
     Ok(Redirect::to(to).into_response())
 }
 
-/// A form's refusal: the message and the field it belongs next to, or none
-/// (then it is shown above the form).
+/// A form's refusal: every problem found, each next to its field or, naming
+/// none, above the form; all of them are listed in the summary at the top
+/// (`error_summary` in macros.html), so one submit shows everything to fix.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct FormError {
+    problems: Vec<Problem>,
+}
+
+/// One thing wrong with a form.
+#[derive(Debug, Clone)]
+pub(crate) struct Problem {
+    /// The field's id (the summary links to `#field`), or none.
     pub field: Option<String>,
-    pub message: Option<String>,
+    /// What the field is called on the form, for the summary.
+    pub label: String,
+    pub message: String,
+}
+
+/// How the summary names a field: the form's label for the usual fields,
+/// else the field's name in words.
+fn field_label(field: &str) -> String {
+    let known = match field {
+        "title" => "Title",
+        "kind" => "Kind",
+        "period_id" => "Period",
+        "parent_id" => "Aligns to",
+        "owner_id" => "Owner",
+        "starts_on" => "Start date",
+        "ends_on" => "End date",
+        "due_on" => "Due date",
+        "measure" => "Measure",
+        "unit" => "Unit",
+        "start_value" => "Start value",
+        "target_value" => "Target value",
+        "weight" => "Weight",
+        "progress_source" => "Progress comes from",
+        "value" => "Value",
+        "status_override" => "Status",
+        "note" => "Note",
+        "name" => "Name",
+        "base_url" => "Base URL",
+        "auth_kind" => "Authentication",
+        "username" => "Username",
+        "secret" => "Secret",
+        "email" => "Email",
+        "password" => "Password",
+        "role" => "Role",
+        _ => "",
+    };
+    if !known.is_empty() {
+        return known.to_owned();
+    }
+    let words = field.replace(['_', '.'], " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => words,
+    }
 }
 
 impl FormError {
@@ -206,8 +267,39 @@ impl FormError {
 
     pub fn at(field: &str, message: impl Into<String>) -> FormError {
         FormError {
-            field: Some(field.to_owned()),
-            message: Some(message.into()),
+            problems: vec![Problem {
+                field: Some(field.to_owned()),
+                label: field_label(field),
+                message: message.into(),
+            }],
+        }
+    }
+
+    /// A refusal that names no field: shown above the form.
+    pub fn above(message: impl Into<String>) -> FormError {
+        FormError {
+            problems: vec![Problem {
+                field: None,
+                label: String::new(),
+                message: message.into(),
+            }],
+        }
+    }
+
+    /// Adds the problems of `other` after these.
+    pub fn add(&mut self, other: FormError) {
+        self.problems.extend(other.problems);
+    }
+
+    /// The value of `result`, or `fallback` with its problem added here:
+    /// a form checks every field before it is refused.
+    pub fn keep<T>(&mut self, result: Result<T, FormError>, fallback: T) -> T {
+        match result {
+            Ok(value) => value,
+            Err(error) => {
+                self.add(error);
+                fallback
+            }
         }
     }
 
@@ -221,26 +313,55 @@ impl FormError {
                 .map(|(_, to)| *to)
                 .unwrap_or(f)
         });
+        match field.filter(|f| fields.contains(f)) {
+            Some(field) => FormError::at(field, error.message.clone()),
+            None => FormError::above(error.message.clone()),
+        }
+    }
+
+    /// The same problems, all shown above the form (for a form whose fields
+    /// are not shown).
+    pub fn above_form(self) -> FormError {
         FormError {
-            field: field.filter(|f| fields.contains(f)).map(str::to_owned),
-            message: Some(error.message.clone()),
+            problems: self
+                .problems
+                .into_iter()
+                .map(|p| Problem { field: None, ..p })
+                .collect(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// Every problem, in the order found: the summary's list.
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+
+    /// The summary's heading.
+    pub fn heading(&self) -> String {
+        match self.problems.len() {
+            1 => "Nothing was saved: 1 thing to fix".to_owned(),
+            n => format!("Nothing was saved: {n} things to fix"),
         }
     }
 
     /// The message for `field`, if the refusal names it.
     pub fn of(&self, field: &str) -> Option<&str> {
-        match (&self.field, &self.message) {
-            (Some(f), Some(m)) if f == field => Some(m),
-            _ => None,
-        }
+        self.problems
+            .iter()
+            .find(|p| p.field.as_deref() == Some(field))
+            .map(|p| p.message.as_str())
     }
 
-    /// The message when it names no field shown.
+    /// The first message that names no field shown.
     pub fn general(&self) -> Option<&str> {
-        match (&self.field, &self.message) {
-            (None, Some(m)) => Some(m),
-            _ => None,
-        }
+        self.problems
+            .iter()
+            .find(|p| p.field.is_none())
+            .map(|p| p.message.as_str())
     }
 
     /// `aria-invalid` for `field`.
@@ -251,6 +372,65 @@ impl FormError {
             "false"
         }
     }
+}
+
+/// What a form that worked left to say: the redirect carries `?done=<code>`
+/// and the page shows the code's fixed text at the top (`role="status"`),
+/// so it works without JavaScript and nothing typed into a URL is echoed.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct DoneQuery {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+impl DoneQuery {
+    pub fn message(&self) -> Option<&'static str> {
+        self.done.as_deref().and_then(done_message)
+    }
+}
+
+/// The fixed text of each `done` code; unknown codes show nothing.
+pub(crate) fn done_message(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "period_created" => "The period is created.",
+        "okr_created" => "The OKR is created.",
+        "okr_saved" => "Your changes are saved.",
+        "okr_deleted" => "The OKR is deleted.",
+        "checked_in" => "The check-in is recorded and the progress recomputed.",
+        "refreshed" => "The number is refreshed from its data link.",
+        "linked" => "The data link is saved; its number is read from the tracker now.",
+        "connection_created" => "The connection is created.",
+        "connection_saved" => "The connection is saved.",
+        "connection_shared" => "The connection is shared with everyone.",
+        "connection_private" => "The connection is private again.",
+        "connection_deleted" => "The connection is deleted.",
+        "user_created" => "The user is created.",
+        "user_disabled" => "The user is disabled: they can no longer sign in.",
+        "user_enabled" => "The user is enabled again.",
+        "user_role" => "The user's role is changed.",
+        "channel_created" => "The channel is created.",
+        "channel_saved" => "The channel is saved.",
+        "channel_deleted" => "The channel is deleted.",
+        "token_revoked" => "The token is revoked.",
+        _ => return None,
+    })
+}
+
+/// `path` with `done=<code>` added to its query (before any `#fragment`).
+pub(crate) fn with_done(path: &str, code: &str) -> String {
+    let (path, fragment) = match path.split_once('#') {
+        Some((p, f)) => (p, format!("#{f}")),
+        None => (path, String::new()),
+    };
+    let join = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{join}done={code}{fragment}")
+}
+
+/// A redirect after a successful form post that says it worked (`code`
+/// from [`done_message`]).
+pub(crate) fn done(to: &str, code: &str) -> PageResult {
+    debug_assert!(done_message(code).is_some(), "{code}: no message");
+    see_other(&with_done(to, code))
 }
 
 /// Whether an engine error is a refusal to show on the form (bad input, a

@@ -6,7 +6,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use cairn_core::goals::{IssueState, JiraMetric, KpiScope, Measure};
 use cairn_core::integrations::IntegrationKind;
@@ -17,7 +17,8 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::common::{
-    Choice, FormError, Nav, PageError, PageResult, is_refusal, page, refused, see_other, signed_in,
+    Choice, DoneQuery, FormError, Nav, PageError, PageResult, done, is_refusal, page, refused,
+    signed_in,
 };
 use crate::auth::Caller;
 use crate::{ApiError, AppState};
@@ -222,6 +223,7 @@ pub(crate) async fn link_form(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
+    Query(done): Query<DoneQuery>,
 ) -> PageResult {
     let who = signed_in(&caller)?;
     let mut jira = JiraForm {
@@ -286,19 +288,19 @@ pub(crate) async fn link_form(
             gitlab.refresh_interval_secs = interval;
         }
     }
-    page(
-        &link_page(
-            &state,
-            who,
-            id,
-            LinkForms {
-                gitlab,
-                jira,
-                ..LinkForms::default()
-            },
-        )
-        .await?,
+    let mut shown = link_page(
+        &state,
+        who,
+        id,
+        LinkForms {
+            gitlab,
+            jira,
+            ..LinkForms::default()
+        },
     )
+    .await?;
+    shown.nav = shown.nav.with_done(&done);
+    page(&shown)
 }
 
 fn interval(text: &str) -> Result<Option<i64>, FormError> {
@@ -389,7 +391,7 @@ pub(crate) async fn link_gitlab(
             .set_gitlab_link(who, id, input, Utc::now())
             .await
         {
-            Ok(_) => return see_other(&format!("/okrs/{id}")),
+            Ok(_) => return done(&format!("/okrs/{id}"), "linked"),
             Err(e) => refusal(e, GITLAB_FIELDS)?,
         },
     };
@@ -455,7 +457,7 @@ pub(crate) async fn link_jira(
         match parsed {
             Err(error) => error,
             Ok(input) => match state.goals.set_jira_link(who, id, input, Utc::now()).await {
-                Ok(_) => return see_other(&format!("/okrs/{id}")),
+                Ok(_) => return done(&format!("/okrs/{id}"), "linked"),
                 Err(e) => refusal(e, JIRA_FIELDS)?,
             },
         }

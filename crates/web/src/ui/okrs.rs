@@ -17,8 +17,8 @@ use serde::Deserialize;
 
 use super::chart::Chart;
 use super::common::{
-    Bar, Choice, FormError, Nav, PageError, PageResult, ago, is_refusal, number, page, refused,
-    see_other, signed_in, status_label, when,
+    Bar, Choice, DoneQuery, FormError, Nav, PageError, PageResult, ago, done, is_refusal, number,
+    page, refused, see_other, signed_in, status_label, when,
 };
 use super::explain::{ExplainPanel, contribution_note, items_total};
 use crate::auth::Caller;
@@ -228,6 +228,7 @@ pub(crate) async fn tree(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<TreeQuery>,
+    Query(done): Query<DoneQuery>,
 ) -> PageResult {
     let who = signed_in(&caller)?;
     let periods = state.goals.list_periods(who).await?;
@@ -289,7 +290,7 @@ pub(crate) async fn tree(
         .collect::<Vec<_>>()
         .join(",");
     page(&TreePage {
-        nav: Nav::new(who, "okrs"),
+        nav: Nav::new(who, "okrs").with_done(&done),
         periods: choices,
         period,
         rows,
@@ -369,6 +370,16 @@ struct OkrPage {
     statuses: Vec<Choice>,
     error: FormError,
     live_ids: String,
+    /// Why Delete would be refused for the viewer (it is shown disabled).
+    delete_refused: Option<&'static str>,
+}
+
+/// Why deleting an OKR owned by `owner_id` would be refused for `who`, as
+/// the pages say it, or `None`: the engine's own rule (`ChangeOkr`).
+fn okr_delete_refusal(who: &Authenticated, owner_id: i64) -> Option<&'static str> {
+    use cairn_core::authz::{Action, Decision, decide};
+    (decide(Some(who.actor()), Action::ChangeOkr { owner_id }) != Decision::Allow)
+        .then_some("Only its owner or an admin may delete it.")
 }
 
 fn measure_label(measure: &Measure) -> String {
@@ -541,6 +552,7 @@ async fn okr_page(
         statuses,
         error,
         live_ids: live.join(","),
+        delete_refused: okr_delete_refusal(who, f.owner_id),
     })
 }
 
@@ -600,9 +612,12 @@ pub(crate) async fn show_okr(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
+    Query(done): Query<DoneQuery>,
 ) -> PageResult {
     let who = signed_in(&caller)?;
-    page(&okr_page(&state, who, id, CheckInForm::default(), FormError::none()).await?)
+    let mut shown = okr_page(&state, who, id, CheckInForm::default(), FormError::none()).await?;
+    shown.nav = shown.nav.with_done(&done);
+    page(&shown)
 }
 
 /// Records a check-in; refused ones come back with the input kept.
@@ -613,21 +628,30 @@ pub(crate) async fn check_in(
     Form(form): Form<CheckInForm>,
 ) -> PageResult {
     let who = signed_in(&caller)?;
-    let parsed = (|| {
-        let value = form
-            .value
-            .trim()
-            .parse::<f64>()
-            .map_err(|_| FormError::at("value", "must be a number"))?;
+    let parsed = {
+        let mut problems = FormError::none();
+        let value = problems.keep(
+            form.value
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| FormError::at("value", "must be a number")),
+            0.0,
+        );
         let status = match form.status_override.trim() {
             "" => None,
-            s => Some(
+            s => problems.keep(
                 Status::parse(s)
-                    .ok_or_else(|| FormError::at("status_override", "unknown status"))?,
+                    .map(Some)
+                    .ok_or_else(|| FormError::at("status_override", "unknown status")),
+                None,
             ),
         };
-        Ok::<_, FormError>((value, status))
-    })();
+        if problems.is_empty() {
+            Ok((value, status))
+        } else {
+            Err(problems)
+        }
+    };
     let error = match parsed {
         Ok((value, status)) => {
             match state
@@ -635,7 +659,7 @@ pub(crate) async fn check_in(
                 .check_in(who, id, value, status, &form.note, Utc::now())
                 .await
             {
-                Ok(_) => return see_other(&format!("/okrs/{id}")),
+                Ok(_) => return done(&format!("/okrs/{id}"), "checked_in"),
                 Err(e) => {
                     let e = ApiError::from(e);
                     if !is_refusal(&e) {
@@ -662,7 +686,9 @@ pub(crate) async fn refresh(
 ) -> PageResult {
     let who = signed_in(&caller)?;
     match state.goals.refresh_okr(who, id, Utc::now()).await {
-        Ok(_) => see_other(&format!("/okrs/{id}")),
+        // A failed refresh is recorded: the page's stale badge says why.
+        Ok(outcome) if outcome.error.is_some() => see_other(&format!("/okrs/{id}")),
+        Ok(_) => done(&format!("/okrs/{id}"), "refreshed"),
         Err(e) => {
             let e = ApiError::from(e);
             if !is_refusal(&e) {
@@ -683,6 +709,56 @@ pub(crate) async fn refresh(
     }
 }
 
+#[derive(Template)]
+#[template(path = "okr_delete.html")]
+struct OkrDeletePage {
+    nav: Nav,
+    id: i64,
+    title: String,
+    kind_label: &'static str,
+    /// The OKRs aligned to it: they stay, moved to the top level.
+    children: Vec<String>,
+    check_ins: usize,
+    link: Option<LinkBadge>,
+    refused: Option<&'static str>,
+}
+
+/// `/okrs/{id}/delete`: asks first, saying what goes with the OKR and what
+/// stays; nothing is deleted until the POST.
+pub(crate) async fn confirm_delete_okr(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let who = signed_in(&caller)?;
+    let okr = state.goals.get_okr(who, id).await?;
+    let children = state
+        .goals
+        .list_okrs(who, Some(okr.fields.period_id))
+        .await?
+        .iter()
+        .filter(|o| o.fields.parent_id == Some(id))
+        .map(|o| format!("{}: {}", kind_label(o.fields.kind), o.fields.title))
+        .collect();
+    let check_ins = state.goals.list_check_ins(who, id).await?.len();
+    let connections = connection_names(&state, who).await?;
+    let link = state
+        .goals
+        .data_link(who, id)
+        .await?
+        .map(|l| badge(&l, &connections));
+    page(&OkrDeletePage {
+        nav: Nav::new(who, "okrs"),
+        id,
+        kind_label: kind_label(okr.fields.kind),
+        refused: okr_delete_refusal(who, okr.fields.owner_id),
+        title: okr.fields.title,
+        children,
+        check_ins,
+        link,
+    })
+}
+
 /// Deletes an OKR; back to its period.
 pub(crate) async fn delete_okr(
     State(state): State<AppState>,
@@ -692,7 +768,7 @@ pub(crate) async fn delete_okr(
     let who = signed_in(&caller)?;
     let okr = state.goals.get_okr(who, id).await?;
     state.goals.delete_okr(who, id, Utc::now()).await?;
-    see_other(&format!("/?period={}", okr.fields.period_id))
+    done(&format!("/?period={}", okr.fields.period_id), "okr_deleted")
 }
 
 /// The OKR form as typed: every field text, so a refused form comes back
@@ -769,42 +845,83 @@ fn id_or_none(field: &str, text: &str) -> Result<Option<i64>, FormError> {
 }
 
 impl OkrForm {
+    /// The input the engine takes, or every problem found in the form at
+    /// once (each field is checked even after one is wrong).
     fn input(&self) -> Result<OkrInput, FormError> {
-        let kind = OkrKind::parse(self.kind.trim())
-            .ok_or_else(|| FormError::at("kind", "choose objective or key result"))?;
-        let period_id = id_or_none("period_id", &self.period_id)?
-            .ok_or_else(|| FormError::at("period_id", "choose a period"))?;
+        let mut problems = FormError::none();
+        if self.title.trim().is_empty() {
+            problems.add(FormError::at("title", "is required"));
+        }
+        let kind = problems.keep(
+            OkrKind::parse(self.kind.trim())
+                .ok_or_else(|| FormError::at("kind", "choose objective or key result")),
+            OkrKind::Objective,
+        );
+        let period_id = problems.keep(
+            id_or_none("period_id", &self.period_id)
+                .and_then(|p| p.ok_or_else(|| FormError::at("period_id", "choose a period"))),
+            0,
+        );
         let measure = match self.measure.trim() {
             "" | "percent_complete" => Measure::PercentComplete,
             "kpi" => {
-                let start = decimal("start_value", &self.start_value)?;
-                let target = decimal("target_value", &self.target_value)?;
+                let start = problems.keep(decimal("start_value", &self.start_value), 0.0);
+                let target = problems.keep(decimal("target_value", &self.target_value), 0.0);
                 let kpi = Kpi::new(self.unit.trim(), start, target).map_err(|e| {
                     let field = match e.field() {
                         "direction" => "target_value",
                         f => f,
                     };
                     FormError::at(field, e.to_string())
-                })?;
-                Measure::Kpi(kpi)
+                });
+                match kpi {
+                    Ok(kpi) => Measure::Kpi(kpi),
+                    Err(error) => {
+                        // A number already refused says enough about it.
+                        let field = error.problems().first().and_then(|p| p.field.clone());
+                        if field.is_none_or(|f| problems.of(&f).is_none()) {
+                            problems.add(error);
+                        }
+                        Measure::PercentComplete
+                    }
+                }
             }
-            _ => return Err(FormError::at("measure", "choose percent complete or KPI")),
+            _ => {
+                problems.add(FormError::at("measure", "choose percent complete or KPI"));
+                Measure::PercentComplete
+            }
         };
         let weight = match self.weight.trim() {
             "" => None,
-            w => Some(decimal("weight", w)?),
+            w => problems.keep(decimal("weight", w).map(Some), None),
         };
-        let progress_source = ProgressSource::parse(self.progress_source.trim())
-            .ok_or_else(|| FormError::at("progress_source", "choose where progress comes from"))?;
+        let progress_source = problems.keep(
+            ProgressSource::parse(self.progress_source.trim()).ok_or_else(|| {
+                FormError::at("progress_source", "choose where progress comes from")
+            }),
+            ProgressSource::CheckIn,
+        );
+        let owner_id = problems.keep(id_or_none("owner_id", &self.owner_id), None);
+        let parent_id = problems.keep(id_or_none("parent_id", &self.parent_id), None);
+        let starts_on = problems.keep(date("starts_on", &self.starts_on), None);
+        let due_on = problems.keep(date("due_on", &self.due_on), None);
+        if let (Some(starts), Some(due)) = (starts_on, due_on)
+            && due < starts
+        {
+            problems.add(FormError::at("due_on", "must not be before the start date"));
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
         Ok(OkrInput {
             kind,
             title: self.title.clone(),
             description: self.description.clone(),
-            owner_id: id_or_none("owner_id", &self.owner_id)?,
+            owner_id,
             period_id,
-            parent_id: id_or_none("parent_id", &self.parent_id)?,
-            starts_on: date("starts_on", &self.starts_on)?,
-            due_on: date("due_on", &self.due_on)?,
+            parent_id,
+            starts_on,
+            due_on,
             measure,
             weight,
             contributes: Some(!self.contributes.is_empty()),
@@ -1028,9 +1145,9 @@ pub(crate) async fn create_okr(
     };
     match state.goals.create_okr(who, input, Utc::now()).await {
         Ok(okr) if okr.fields.progress_source == ProgressSource::DataLink => {
-            see_other(&format!("/okrs/{}/link", okr.id))
+            done(&format!("/okrs/{}/link", okr.id), "okr_created")
         }
-        Ok(okr) => see_other(&format!("/okrs/{}", okr.id)),
+        Ok(okr) => done(&format!("/okrs/{}", okr.id), "okr_created"),
         Err(e) => {
             let error = okr_refusal(e)?;
             refused_okr_form(&state, who, None, form, error).await
@@ -1071,7 +1188,7 @@ pub(crate) async fn update_okr(
         Err(error) => return refused_okr_form(&state, who, Some(id), form, error).await,
     };
     match state.goals.update_okr(who, id, input, Utc::now()).await {
-        Ok(_) => see_other(&format!("/okrs/{id}")),
+        Ok(_) => done(&format!("/okrs/{id}"), "okr_saved"),
         Err(e) => {
             let error = okr_refusal(e)?;
             refused_okr_form(&state, who, Some(id), form, error).await
@@ -1111,13 +1228,27 @@ pub(crate) async fn create_period(
     Form(form): Form<PeriodForm>,
 ) -> PageResult {
     let who = signed_in(&caller)?;
-    let parsed = (|| {
-        let starts = date("starts_on", &form.starts_on)?
-            .ok_or_else(|| FormError::at("starts_on", "is required"))?;
-        let ends = date("ends_on", &form.ends_on)?
-            .ok_or_else(|| FormError::at("ends_on", "is required"))?;
-        Ok::<_, FormError>((starts, ends))
-    })();
+    let parsed = {
+        let mut problems = FormError::none();
+        if form.name.trim().is_empty() {
+            problems.add(FormError::at("name", "is required"));
+        }
+        let starts = problems.keep(
+            date("starts_on", &form.starts_on)
+                .and_then(|d| d.ok_or_else(|| FormError::at("starts_on", "is required"))),
+            NaiveDate::MIN,
+        );
+        let ends = problems.keep(
+            date("ends_on", &form.ends_on)
+                .and_then(|d| d.ok_or_else(|| FormError::at("ends_on", "is required"))),
+            NaiveDate::MIN,
+        );
+        if problems.is_empty() {
+            Ok((starts, ends))
+        } else {
+            Err(problems)
+        }
+    };
     let error = match parsed {
         Err(error) => error,
         Ok((starts, ends)) => match state
@@ -1125,7 +1256,7 @@ pub(crate) async fn create_period(
             .create_period(who, &form.name, starts, ends, Utc::now())
             .await
         {
-            Ok(period) => return see_other(&format!("/?period={}", period.id)),
+            Ok(period) => return done(&format!("/?period={}", period.id), "period_created"),
             Err(e) => {
                 let e = ApiError::from(e);
                 if !is_refusal(&e) {

@@ -125,10 +125,7 @@ async fn with_section(
     page.initial.error = if page.initial.can_start {
         error
     } else {
-        FormError {
-            field: None,
-            ..error
-        }
+        error.above_form()
     };
     Ok(page)
 }

@@ -228,7 +228,7 @@ async fn projects_page(
         project_choices(state, who, "left.project", left_id, &form.left_project).await?;
     let (right, right_error) =
         project_choices(state, who, "right.project", right_id, &form.right_project).await?;
-    let error = if error.message.is_some() {
+    let error = if !error.is_empty() {
         error
     } else {
         left_error.or(right_error).unwrap_or_default()
