@@ -1219,3 +1219,131 @@ async fn a_pair_built_in_the_wizard_carries_a_closed_gitlab_issue_to_jira_in_chr
     no_alert(&c).await;
     running.stop().await;
 }
+
+/// Feedback in Chromium: a refused OKR form comes back with its summary of
+/// every problem focused, and each of its links moves focus to its field
+/// (with the focus ring drawn); Delete asks on its own page and the page
+/// after says it worked. Screenshots at 375 and 1440 px.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_form_focuses_its_summary_and_delete_asks_first_in_chromium() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let running = Running::server_and_worker(&h).await;
+    let address = running.address.expect("listening");
+    let base = format!("http://{address}");
+    let period = common::period(&h).await;
+    let driver = Driver::start().await;
+    let c = driver.browser().await;
+    sign_in(&c, &base, &h.owner.email).await;
+
+    for width in [375u32, 1440] {
+        c.set_window_size(width, 900).await.expect("resize");
+        c.goto(&format!("{base}/okrs/new?period={period}"))
+            .await
+            .expect("form");
+        wait_path(&c, "the OKR form", |p| p == "/okrs/new").await;
+        fill(&c, "title", "   ").await;
+        fill(&c, "weight", "heavy").await;
+        click(&c, "form.grid-form button[type=submit]").await;
+        wait_js(
+            &c,
+            "the summary focused",
+            "var s = document.getElementById('error-summary');
+             return s !== null && document.activeElement === s;",
+        )
+        .await;
+        let listed: Value = c
+            .execute(
+                "return Array.prototype.map.call(document.querySelectorAll('#error-summary li'),
+                   function (li) { return li.textContent.trim(); });",
+                vec![],
+            )
+            .await
+            .expect("the list");
+        assert_eq!(
+            listed,
+            json!(["Title: is required", "Weight: must be a number"]),
+            "at {width} px"
+        );
+        shot(&c, &format!("okr-form-refused-{width}")).await;
+        click(&c, "#error-summary a[href='#weight']").await;
+        wait_js(
+            &c,
+            "the weight field focused",
+            "return document.activeElement && document.activeElement.id === 'weight';",
+        )
+        .await;
+        let ring: Value = c
+            .execute(
+                "var s = getComputedStyle(document.activeElement);
+                 return [s.outlineStyle, s.outlineWidth, s.outlineColor];",
+                vec![],
+            )
+            .await
+            .expect("the focus ring");
+        assert_eq!(
+            ring,
+            json!(["solid", "3px", "rgb(0, 0, 0)"]),
+            "at {width} px"
+        );
+    }
+
+    // Delete is a link to a page that asks; its button deletes.
+    let okr = h
+        .call(
+            "POST",
+            "/api/v1/okrs",
+            Some(&h.owner.token),
+            Some(
+                json!({"kind": "objective", "title": "Doomed objective", "period_id": period,
+                "measure": {"mode": "percent_complete"}, "progress_source": "check_in"}),
+            ),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .expect("okr");
+    c.goto(&format!("{base}/okrs/{okr}")).await.expect("okr");
+    click(&c, &format!("a[href='/okrs/{okr}/delete']")).await;
+    wait_path(&c, "the question", |p| p == format!("/okrs/{okr}/delete")).await;
+    screenshots(&c, &base, &format!("/okrs/{okr}/delete"), "okr-delete").await;
+    let asked = h
+        .call(
+            "GET",
+            &format!("/api/v1/okrs/{okr}"),
+            Some(&h.owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        asked.status,
+        axum::http::StatusCode::OK,
+        "nothing deleted yet"
+    );
+    click(&c, "form button.danger").await;
+    wait_path(&c, "the period", |p| p == "/").await;
+    wait_js(
+        &c,
+        "the success message",
+        "var s = document.querySelector('main > [role=status]');
+         return s !== null && s.textContent === 'The OKR is deleted.';",
+    )
+    .await;
+    screenshots(
+        &c,
+        &base,
+        &format!("/?period={period}&done=okr_deleted"),
+        "okr-deleted",
+    )
+    .await;
+    let gone = h
+        .call(
+            "GET",
+            &format!("/api/v1/okrs/{okr}"),
+            Some(&h.owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(gone.status, axum::http::StatusCode::NOT_FOUND);
+    no_alert(&c).await;
+    running.stop().await;
+}

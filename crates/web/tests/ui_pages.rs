@@ -758,11 +758,9 @@ async fn remote_titles_are_text_and_bars_follow_refreshes() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text);
-    let link_page = reply.headers["location"]
-        .to_str()
-        .expect("location")
-        .to_owned();
-    assert!(link_page.ends_with("/link"));
+    let location = reply.headers["location"].to_str().expect("location");
+    assert!(location.ends_with("/link?done=okr_created"), "{location}");
+    let link_page = location.trim_end_matches("?done=okr_created").to_owned();
     let okr: i64 = link_page
         .trim_start_matches("/okrs/")
         .trim_end_matches("/link")
@@ -2180,16 +2178,34 @@ async fn every_page_route_for_every_kind_of_caller() {
         (format!("/okrs/{okr}"), [303, 200, 200, 200]),
         ("/okrs/424242".to_owned(), [303, 404, 404, 404]),
         (format!("/okrs/{okr}/edit"), [303, 200, 200, 200]),
+        // Asking before a delete: others see why they may not (disabled).
+        (format!("/okrs/{okr}/delete"), [303, 200, 200, 200]),
         (format!("/okrs/{linked}/link"), [303, 200, 200, 200]),
         ("/connections".to_owned(), [303, 200, 200, 200]),
         (format!("/connections/{private}"), [303, 404, 200, 200]),
         (format!("/connections/{shared}"), [303, 200, 200, 200]),
+        (
+            format!("/connections/{private}/delete"),
+            [303, 404, 200, 200],
+        ),
+        (
+            format!("/connections/{shared}/delete"),
+            [303, 200, 200, 200],
+        ),
         ("/tokens".to_owned(), [303, 200, 200, 200]),
         // One's own week; nobody here is connected to GitLab.
         ("/my-work?day=2026-12-01".to_owned(), [303, 200, 200, 200]),
         // The catalog is everyone's to read.
         ("/admin/integrations".to_owned(), [303, 200, 200, 200]),
         ("/admin/users".to_owned(), [303, 403, 403, 200]),
+        (
+            format!("/admin/users/{other_id}/disable"),
+            [303, 403, 403, 200],
+        ),
+        (
+            "/admin/users/424242/disable".to_owned(),
+            [303, 403, 403, 404],
+        ),
         ("/admin/notifications".to_owned(), [303, 403, 403, 200]),
         (
             format!("/admin/notifications/{channel}"),
@@ -3322,4 +3338,558 @@ async fn releases_are_linked_by_hand_on_the_pairs_page_and_removed_after_asking(
         .api_get(&format!("/api/v1/sync-pairs/{pair}/release-links"))
         .await;
     assert_eq!(links["links"], json!([]));
+}
+
+/// Where a form's redirect goes: it must be a 303.
+fn see_other_to(reply: &Reply) -> String {
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text);
+    reply.headers["location"]
+        .to_str()
+        .expect("location")
+        .to_owned()
+}
+
+/// The page's success message (`role="status"` at the top of the main
+/// content), if any.
+fn status_message(html: &str) -> Option<String> {
+    let main = html.split("<main id=\"main\">").nth(1)?;
+    let rest = main
+        .trim_start()
+        .strip_prefix("<p class=\"success\" role=\"status\">")?;
+    rest.split("</p>").next().map(str::to_owned)
+}
+
+/// After a form worked: redirected with `code`, and the page it leads to
+/// says `message` at the top.
+async fn says_done(b: &Browser<'_>, reply: &Reply, code: &str, message: &str) -> String {
+    let to = see_other_to(reply);
+    assert!(to.contains(&format!("done={code}")), "{to}");
+    let page = b.get(&to).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert_eq!(
+        status_message(&page.text).as_deref(),
+        Some(message),
+        "{to}: {}",
+        page.text
+    );
+    to
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_asks_first_saying_what_goes_with_it_and_each_action_says_it_worked() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let period = period(&h).await;
+    let period_s = period.to_string();
+    let owner = Browser::sign_in(&h, &h.owner.email).await;
+    let other = Browser::sign_in(&h, &h.other.email).await;
+    let admin = Browser::sign_in(&h, &h.admin.email).await;
+
+    // Create, save and check in through the forms: each says it worked.
+    let created = owner
+        .post(
+            "/okrs",
+            &[
+                ("kind", "objective"),
+                ("title", "Parent"),
+                ("period_id", &period_s),
+                ("measure", "percent_complete"),
+                ("progress_source", "check_in"),
+                ("weight", "1"),
+            ],
+        )
+        .await;
+    let to = says_done(&owner, &created, "okr_created", "The OKR is created.").await;
+    let parent: i64 = to
+        .trim_start_matches("/okrs/")
+        .split('?')
+        .next()
+        .and_then(|id| id.parse().ok())
+        .expect("the new OKR's id");
+    let saved = owner
+        .post(
+            &format!("/okrs/{parent}"),
+            &[
+                ("kind", "objective"),
+                ("title", "Parent, renamed"),
+                ("period_id", &period_s),
+                ("measure", "percent_complete"),
+                ("progress_source", "check_in"),
+                ("weight", "1"),
+            ],
+        )
+        .await;
+    says_done(&owner, &saved, "okr_saved", "Your changes are saved.").await;
+    let checked = owner
+        .post(&format!("/okrs/{parent}/check-ins"), &[("value", "40")])
+        .await;
+    says_done(
+        &owner,
+        &checked,
+        "checked_in",
+        "The check-in is recorded and the progress recomputed.",
+    )
+    .await;
+    let child = h
+        .call(
+            "POST",
+            "/api/v1/okrs",
+            Some(&h.owner.token),
+            Some(json!({"kind": "key_result", "title": "Child", "period_id": period, "parent_id": parent,
+                "measure": {"mode": "percent_complete"}, "progress_source": "check_in"})),
+        )
+        .await;
+    assert_eq!(child.status, StatusCode::CREATED, "{}", child.text);
+    let child = child.body["id"].as_i64().expect("child");
+
+    // Link and refresh a key result through the forms.
+    let gitlab = h.gitlab_connection(&h.owner, "owner's gitlab", true).await;
+    let linked = new_okr(
+        &h,
+        &h.owner.token,
+        "key_result",
+        "Linked",
+        period,
+        "data_link",
+    )
+    .await;
+    let link = owner
+        .post(
+            &format!("/okrs/{linked}/link/gitlab"),
+            &[("connection_id", &gitlab.to_string()), ("project", PROJECT)],
+        )
+        .await;
+    says_done(
+        &owner,
+        &link,
+        "linked",
+        "The data link is saved; its number is read from the tracker now.",
+    )
+    .await;
+    let refreshed = owner.post(&format!("/okrs/{linked}/refresh"), &[]).await;
+    says_done(
+        &owner,
+        &refreshed,
+        "refreshed",
+        "The number is refreshed from its data link.",
+    )
+    .await;
+
+    // A code that is not one of ours says nothing; query text is never shown.
+    let home = owner.get("/?done=%3Cscript%3Ealert(1)%3C/script%3E").await;
+    assert_eq!(status_message(&home.text), None);
+    assert!(!home.text.contains("alert(1)"));
+
+    // The OKR's page leads to the question instead of deleting at once.
+    let shown = owner.get(&format!("/okrs/{parent}")).await;
+    assert!(
+        shown
+            .text
+            .contains(&format!("href=\"/okrs/{parent}/delete\""))
+    );
+    assert!(
+        !shown
+            .text
+            .contains(&format!("action=\"/okrs/{parent}/delete\""))
+    );
+    let asked = owner.get(&format!("/okrs/{parent}/delete")).await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.text);
+    for said in [
+        "Delete the objective “Parent, renamed”?",
+        "Its 1 check-in, its progress history",
+        "No data link.",
+        "The 1 OKR aligned to it stays and moves to the top level",
+        "Key result: Child",
+    ] {
+        assert!(asked.text.contains(said), "{said}: {}", asked.text);
+    }
+    assert!(
+        asked
+            .text
+            .contains(&format!("method=\"post\" action=\"/okrs/{parent}/delete\""))
+    );
+    assert!(
+        asked
+            .text
+            .contains(&format!("href=\"/okrs/{parent}\">Cancel"))
+    );
+    let linked_asked = owner.get(&format!("/okrs/{linked}/delete")).await;
+    assert!(
+        linked_asked
+            .text
+            .contains("Its data link: GitLab (owner&#39;s gitlab): northwind/checkout."),
+        "{}",
+        linked_asked.text
+    );
+    let still = h
+        .call(
+            "GET",
+            &format!("/api/v1/okrs/{parent}"),
+            Some(&h.owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(still.status, StatusCode::OK, "asking deletes nothing");
+
+    // Someone the engine would refuse sees Delete disabled, with why.
+    for path in [format!("/okrs/{parent}"), format!("/okrs/{parent}/delete")] {
+        let page = other.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        assert!(
+            page.text
+                .contains("disabled aria-describedby=\"delete-refused\"")
+        );
+        assert!(
+            page.text
+                .contains("Only its owner or an admin may delete it.")
+        );
+        assert!(
+            !page
+                .text
+                .contains(&format!("action=\"/okrs/{parent}/delete\""))
+        );
+        assert!(
+            !page
+                .text
+                .contains(&format!("href=\"/okrs/{parent}/delete\""))
+        );
+    }
+
+    // The POST deletes; the child stays, at the top level.
+    let deleted = owner.post(&format!("/okrs/{parent}/delete"), &[]).await;
+    let to = says_done(&owner, &deleted, "okr_deleted", "The OKR is deleted.").await;
+    assert!(to.starts_with(&format!("/?period={period}&")), "{to}");
+    let gone = h
+        .call(
+            "GET",
+            &format!("/api/v1/okrs/{parent}"),
+            Some(&h.owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    let kept = h
+        .call(
+            "GET",
+            &format!("/api/v1/okrs/{child}"),
+            Some(&h.owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(kept.status, StatusCode::OK, "{}", kept.text);
+    assert!(kept.body["parent_id"].is_null(), "{}", kept.text);
+
+    // A connection in use: the question lists what uses it and Delete is
+    // disabled with the engine's reason; the POST is refused the same way.
+    let jira = shared_jira(&h, &h.owner.token, "owner's jira").await;
+    let pair = h
+        .call(
+            "POST",
+            "/api/v1/sync-pairs",
+            Some(&h.owner.token),
+            Some(json!({"name": "checkout <-> OPS", "left": {"connection_id": gitlab, "project": PROJECT},
+                "right": {"connection_id": jira, "project": "OPS"}, "active": false})),
+        )
+        .await;
+    assert_eq!(pair.status, StatusCode::CREATED, "{}", pair.text);
+    let reason = "1 key result(s) read their progress through this connection and 1 sync pair(s) have a side on it; unlink them and delete those pairs first.";
+    for path in [
+        format!("/connections/{gitlab}"),
+        format!("/connections/{gitlab}/delete"),
+    ] {
+        let page = owner.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        assert!(page.text.contains(reason), "{path}: {}", page.text);
+        assert!(
+            page.text
+                .contains("disabled aria-describedby=\"delete-refused\"")
+        );
+        assert!(
+            !page
+                .text
+                .contains(&format!("action=\"/connections/{gitlab}/delete\""))
+        );
+    }
+    let asked = owner.get(&format!("/connections/{gitlab}/delete")).await;
+    for said in [
+        "Delete the connection “owner&#39;s gitlab”?",
+        "1 key result reads its progress through it.",
+        "1 sync pair has a side on it.",
+        "No webhook is set up for it.",
+    ] {
+        assert!(asked.text.contains(said), "{said}: {}", asked.text);
+    }
+    let refused = owner
+        .post(&format!("/connections/{gitlab}/delete"), &[])
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    assert!(
+        refused
+            .text
+            .contains("unlink them and delete those pairs first")
+    );
+    // Others who see a shared connection may not delete it: disabled too.
+    let page = other.get(&format!("/connections/{jira}/delete")).await;
+    assert!(
+        page.text
+            .contains("Only its owner or an admin may delete it.")
+    );
+
+    // A connection nothing uses: asked, then deleted by the POST only.
+    let spare = h.gitlab_connection(&h.owner, "spare", false).await;
+    let shown = owner.get(&format!("/connections/{spare}")).await;
+    assert!(
+        shown
+            .text
+            .contains(&format!("href=\"/connections/{spare}/delete\""))
+    );
+    let asked = owner.get(&format!("/connections/{spare}/delete")).await;
+    for said in [
+        "0 key results read their progress through it.",
+        "0 sync pairs have a side on it.",
+        "The items read through it",
+    ] {
+        assert!(asked.text.contains(said), "{said}: {}", asked.text);
+    }
+    let still = h
+        .call(
+            "GET",
+            &format!("/api/v1/connections/{spare}"),
+            Some(&h.owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(still.status, StatusCode::OK, "asking deletes nothing");
+    let deleted = owner
+        .post(&format!("/connections/{spare}/delete"), &[])
+        .await;
+    says_done(
+        &owner,
+        &deleted,
+        "connection_deleted",
+        "The connection is deleted.",
+    )
+    .await;
+    let gone = h
+        .call(
+            "GET",
+            &format!("/api/v1/connections/{spare}"),
+            Some(&h.owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+
+    // Users are disabled, never deleted: asked first, with what stops and
+    // what stays; one's own account is refused there, with why.
+    new_okr(
+        &h,
+        &h.other.token,
+        "objective",
+        "Theirs",
+        period,
+        "check_in",
+    )
+    .await;
+    let users = admin.get("/admin/users").await;
+    assert!(
+        users
+            .text
+            .contains(&format!("href=\"/admin/users/{}/disable\"", h.other.id))
+    );
+    let asked = admin
+        .get(&format!("/admin/users/{}/disable", h.other.id))
+        .await;
+    for said in [
+        "can no longer sign in; their open sessions and their API tokens stop working",
+        "The 1 OKR they own keeps them as its owner",
+    ] {
+        assert!(asked.text.contains(said), "{said}: {}", asked.text);
+    }
+    let me = h
+        .call("GET", "/api/v1/me", Some(&h.other.token), None)
+        .await;
+    assert_eq!(me.status, StatusCode::OK, "asking disables nothing");
+    let own = admin
+        .get(&format!("/admin/users/{}/disable", h.admin.id))
+        .await;
+    assert!(
+        own.text
+            .contains("You cannot disable yourself; ask another admin.")
+    );
+    assert!(
+        own.text
+            .contains("disabled aria-describedby=\"disable-refused\"")
+    );
+    let disabled = admin
+        .post(
+            &format!("/admin/users/{}", h.other.id),
+            &[("disabled", "true")],
+        )
+        .await;
+    says_done(
+        &admin,
+        &disabled,
+        "user_disabled",
+        "The user is disabled: they can no longer sign in.",
+    )
+    .await;
+    let me = h
+        .call("GET", "/api/v1/me", Some(&h.other.token), None)
+        .await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+
+    // A channel's question says what goes with it; deleting says it worked.
+    let channel = admins_channel(&h, "doomed").await;
+    let asked = admin
+        .get(&format!("/admin/notifications/{channel}/delete"))
+        .await;
+    assert!(
+        asked
+            .text
+            .contains("subscription(s) and its delivery history go with it")
+    );
+    let deleted = admin
+        .post(&format!("/admin/notifications/{channel}/delete"), &[])
+        .await;
+    says_done(
+        &admin,
+        &deleted,
+        "channel_deleted",
+        "The channel is deleted.",
+    )
+    .await;
+}
+
+/// The summary of a refused form: first in the main content, focusable,
+/// with every problem linked to its field.
+fn summary_of(html: &str) -> Vec<String> {
+    let main = html
+        .split("<main id=\"main\">")
+        .nth(1)
+        .expect("a main element")
+        .trim_start();
+    assert!(
+        main.starts_with(
+            "<div class=\"error-summary\" id=\"error-summary\" role=\"alert\" tabindex=\"-1\""
+        ),
+        "the summary comes first: {main}"
+    );
+    let summary = main.split("</div>").next().expect("the summary ends");
+    summary
+        .split("<a href=\"#")
+        .skip(1)
+        .map(|a| a.split('"').next().expect("field").to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_form_lists_every_problem_in_a_summary_at_the_top() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let period = period(&h).await.to_string();
+    let b = Browser::sign_in(&h, &h.owner.email).await;
+
+    // Four things wrong at once: all four are listed and marked.
+    let reply = b
+        .post(
+            "/okrs",
+            &[
+                ("kind", "key_result"),
+                ("title", " "),
+                ("period_id", &period),
+                ("starts_on", "soon"),
+                ("measure", "kpi"),
+                ("unit", "bugs"),
+                ("start_value", "many"),
+                ("target_value", "0"),
+                ("weight", "heavy"),
+                ("progress_source", "check_in"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        summary_of(&reply.text),
+        ["title", "start_value", "weight", "starts_on"]
+    );
+    assert!(reply.text.contains("Nothing was saved: 4 things to fix"));
+    assert!(
+        reply
+            .text
+            .contains("<a href=\"#title\">Title: is required</a>")
+    );
+    assert!(
+        reply
+            .text
+            .contains("<a href=\"#starts_on\">Start date: must be a date (YYYY-MM-DD)</a>")
+    );
+    for field in ["title", "start_value", "weight", "starts_on"] {
+        refused_at(&reply, field);
+        assert!(
+            reply
+                .text
+                .contains(&format!("id=\"{field}\" name=\"{field}\""))
+        );
+    }
+    assert_eq!(count(&h, "/api/v1/okrs").await, 0, "nothing saved");
+
+    // The engine's refusal (one at a time) is listed the same way.
+    let reply = b
+        .post(
+            "/okrs",
+            &[
+                ("kind", "objective"),
+                ("title", "Backwards"),
+                ("period_id", &period),
+                ("starts_on", "2026-03-01"),
+                ("due_on", "2026-02-01"),
+                ("measure", "percent_complete"),
+                ("progress_source", "check_in"),
+            ],
+        )
+        .await;
+    assert_eq!(summary_of(&reply.text), ["due_on"]);
+    assert!(reply.text.contains("Nothing was saved: 1 thing to fix"));
+
+    // The period form, the check-in form and the connection form too.
+    let reply = b
+        .post(
+            "/periods",
+            &[("name", ""), ("starts_on", "x"), ("ends_on", "")],
+        )
+        .await;
+    assert_eq!(summary_of(&reply.text), ["name", "starts_on", "ends_on"]);
+    let okr = new_okr(
+        &h,
+        &h.owner.token,
+        "key_result",
+        "By hand",
+        period.parse().expect("id"),
+        "check_in",
+    )
+    .await;
+    let reply = b
+        .post(
+            &format!("/okrs/{okr}/check-ins"),
+            &[("value", "lots"), ("status_override", "sideways")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(summary_of(&reply.text), ["value", "status_override"]);
+    let reply = b
+        .post(
+            "/connections",
+            &[
+                ("kind", "gitlab"),
+                ("name", "my gitlab"),
+                ("base_url", "not a url"),
+                ("auth_kind", "private_token"),
+                ("secret", "glpat-secret-value"),
+            ],
+        )
+        .await;
+    assert_eq!(summary_of(&reply.text), ["base_url"]);
+
+    // A form that is not refused has no summary.
+    let form = b.get(&format!("/okrs/new?period={period}")).await;
+    assert!(!form.text.contains("error-summary"));
 }

@@ -865,23 +865,24 @@ impl OkrForm {
         let measure = match self.measure.trim() {
             "" | "percent_complete" => Measure::PercentComplete,
             "kpi" => {
-                let start = problems.keep(decimal("start_value", &self.start_value), 0.0);
-                let target = problems.keep(decimal("target_value", &self.target_value), 0.0);
-                let kpi = Kpi::new(self.unit.trim(), start, target).map_err(|e| {
-                    let field = match e.field() {
-                        "direction" => "target_value",
-                        f => f,
-                    };
-                    FormError::at(field, e.to_string())
-                });
-                match kpi {
-                    Ok(kpi) => Measure::Kpi(kpi),
-                    Err(error) => {
-                        // A number already refused says enough about it.
-                        let field = error.problems().first().and_then(|p| p.field.clone());
-                        if field.is_none_or(|f| problems.of(&f).is_none()) {
-                            problems.add(error);
-                        }
+                let start = decimal("start_value", &self.start_value);
+                let target = decimal("target_value", &self.target_value);
+                match (start, target) {
+                    (Ok(start), Ok(target)) => {
+                        let kpi = Kpi::new(self.unit.trim(), start, target).map_err(|e| {
+                            let field = match e.field() {
+                                "direction" => "target_value",
+                                f => f,
+                            };
+                            FormError::at(field, e.to_string())
+                        });
+                        problems.keep(kpi.map(Measure::Kpi), Measure::PercentComplete)
+                    }
+                    // Whether start and target make a KPI is only asked of
+                    // two numbers.
+                    (start, target) => {
+                        problems.keep(start, 0.0);
+                        problems.keep(target, 0.0);
                         Measure::PercentComplete
                     }
                 }
