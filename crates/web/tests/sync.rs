@@ -1160,3 +1160,56 @@ async fn release_links_are_made_by_hand_and_refused_naming_the_field() {
         .count();
     assert_eq!(creates, left.len() + right.len(), "{}", preview.text);
 }
+
+/// A connection a sync pair has a side on is not deleted while the pair
+/// exists (409 saying why, nothing deleted); once the pair is gone it is.
+async fn a_connection_in_use_by_a_pair_is_kept(backend: cairn_store::Backend) {
+    let h = Harness::new(backend).await;
+    let gitlab = h.gitlab_connection(&h.owner, "gitlab", false).await;
+    let jira = h.jira_connection(&h.owner, "jira", false).await;
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/sync-pairs",
+            Some(&h.owner.token),
+            Some(json!({"name": "in use", "left": {"connection_id": gitlab, "project": "northwind/checkout"},
+                "right": {"connection_id": jira, "project": "OPS"}, "active": false})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let pair = reply.body["id"].as_i64().expect("pair");
+    let connection = format!("/api/v1/connections/{gitlab}");
+    let reply = h
+        .call("DELETE", &connection, Some(&h.owner.token), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.text);
+    assert_eq!(
+        reply.body["error"]["message"],
+        "1 sync pair(s) have a side on it; delete those pairs first"
+    );
+    let kept = h.call("GET", &connection, Some(&h.owner.token), None).await;
+    assert_eq!(kept.status, StatusCode::OK, "nothing deleted");
+    let reply = h
+        .call(
+            "DELETE",
+            &format!("/api/v1/sync-pairs/{pair}"),
+            Some(&h.owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text);
+    let reply = h
+        .call("DELETE", &connection, Some(&h.owner.token), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_in_use_by_a_pair_is_kept_on_sqlite() {
+    a_connection_in_use_by_a_pair_is_kept(cairn_store::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_in_use_by_a_pair_is_kept_on_postgresql() {
+    a_connection_in_use_by_a_pair_is_kept(cairn_store::Backend::Postgres).await;
+}

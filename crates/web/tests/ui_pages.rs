@@ -3495,7 +3495,8 @@ async fn deleting_asks_first_saying_what_goes_with_it_and_each_action_says_it_wo
     assert_eq!(asked.status, StatusCode::OK, "{}", asked.text);
     for said in [
         "Delete the objective “Parent, renamed”?",
-        "Its 1 check-in, its progress history",
+        "Its 1 check-in.",
+        "Its progress history and the notification subscriptions to it.",
         "No data link.",
         "The 1 OKR aligned to it stays and moves to the top level",
         "Key result: Child",

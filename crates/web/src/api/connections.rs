@@ -194,7 +194,7 @@ pub(crate) async fn update_connection(
 #[utoipa::path(delete, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = i64, Path)), responses(
     (status = 204, description = "Deleted"),
     (status = 404, description = "No such connection visible to the caller", body = ErrorBody),
-    (status = 409, description = "Data links still read through it", body = ErrorBody)))]
+    (status = 409, description = "Data links still read through it, or sync pairs have a side on it", body = ErrorBody)))]
 pub(crate) async fn delete_connection(
     State(state): State<AppState>,
     SignedIn(caller): SignedIn,
