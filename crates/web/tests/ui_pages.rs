@@ -1,7 +1,9 @@
 //! The pages without a browser: each answers signed-in people and sends
 //! others to the sign-in page, forms need the CSRF token, remote strings are
-//! escaped, refused forms come back with the input kept and the message next
-//! to the field, and nothing is half-saved.
+//! escaped, refused forms come back with the input kept, the message next
+//! to the field and every problem in a summary at the top, nothing is
+//! half-saved, deleting asks first on a page saying what goes with it, and
+//! each action says it worked.
 
 mod common;
 
