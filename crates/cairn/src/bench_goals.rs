@@ -62,6 +62,7 @@ async fn world(http: cairn_connect::HttpConfig) -> anyhow::Result<World> {
             "Bench",
             today - chrono::Duration::days(30),
             today + chrono::Duration::days(60),
+            None,
             Utc::now(),
         )
         .await?

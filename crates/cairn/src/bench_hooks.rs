@@ -236,6 +236,7 @@ pub(crate) async fn org(state: &AppState, sim: &cairn_sim::SimHandle) -> anyhow:
             "Bench",
             today - chrono::Duration::days(30),
             today + chrono::Duration::days(60),
+            None,
             now,
         )
         .await?

@@ -73,7 +73,16 @@ pub async fn run(
         let id = state.goals.create_okr(&admin_user, input, now).await?.id;
         state
             .goals
-            .check_in(&admin_user, id, 10.0, None, "start", now)
+            .check_in(
+                &admin_user,
+                id,
+                &cairn_engine::goals::CheckInInput {
+                    value: Some(10.0),
+                    note: "start",
+                    ..Default::default()
+                },
+                now,
+            )
             .await?;
         okrs.push(id);
     }

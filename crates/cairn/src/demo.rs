@@ -24,7 +24,7 @@ use cairn_core::goals::{IssueState, JiraMetric, Kpi, KpiScope, Measure, Progress
 use cairn_core::secret::Secret;
 use cairn_engine::accounts::Authenticated;
 use cairn_engine::connections::ConnectionInput;
-use cairn_engine::goals::{GitLabQuery, JiraLinkInput, LinkInput, OkrInput};
+use cairn_engine::goals::{CheckInInput, GitLabQuery, JiraLinkInput, LinkInput, OkrInput};
 use cairn_engine::sync::{PairInput, SideInput};
 use cairn_engine::time::{PersonInput, SourceInput};
 use cairn_sim::{SimConfig, SimHandle, World};
@@ -413,7 +413,7 @@ async fn seed(
         quarter_of(now.date_naive()).context("today has no calendar quarter")?;
     let period = state
         .goals
-        .create_period(&by, &name, starts_on, ends_on, now)
+        .create_period(&by, &name, starts_on, ends_on, None, now)
         .await
         .context("cannot create the demo period")?;
 
@@ -585,6 +585,24 @@ async fn seed(
                         .await
                         .with_context(|| format!("cannot link `{}` to GitLab", kr.title))?;
                     backfill(state, &by, okr.id, kr.title, now).await?;
+                    if seeded.links == 0 {
+                        // A linked key result's check-in: a note and how
+                        // its owner sees it, beside the number.
+                        state
+                            .goals
+                            .check_in(
+                                &by,
+                                okr.id,
+                                &CheckInInput {
+                                    note: "Review queue is long this week; pairing on it.",
+                                    confidence: Some(cairn_core::goals::Status::Behind),
+                                    ..CheckInInput::default()
+                                },
+                                now - chrono::Duration::days(2),
+                            )
+                            .await
+                            .with_context(|| format!("cannot check in on `{}`", kr.title))?;
+                    }
                     seeded.links += 1;
                 }
                 Source::Jira(jql, metric, scope) => {
@@ -612,7 +630,16 @@ async fn seed(
                         let at = now - chrono::Duration::days(*days_ago);
                         state
                             .goals
-                            .check_in(&by, okr.id, *value, None, note, at)
+                            .check_in(
+                                &by,
+                                okr.id,
+                                &CheckInInput {
+                                    value: Some(*value),
+                                    note,
+                                    ..CheckInInput::default()
+                                },
+                                at,
+                            )
                             .await
                             .with_context(|| format!("cannot check in on `{}`", kr.title))?;
                     }

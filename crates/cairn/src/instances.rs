@@ -399,6 +399,7 @@ pub async fn admin_with_token(
             "Harness",
             today - chrono::Duration::days(10),
             today + chrono::Duration::days(80),
+            None,
             now,
         )
         .await?

@@ -136,7 +136,7 @@ async fn a_linked_key_result_gets_the_history_its_items_dates_give(backend: Back
         .id;
     let goals = Goals::new(store.clone(), keyring, GoalSettings::default());
     let period = goals
-        .create_period(&by, "This quarter", starts_on, ends_on, now)
+        .create_period(&by, "This quarter", starts_on, ends_on, None, now)
         .await
         .expect("period");
     let objective = goals

@@ -1572,6 +1572,11 @@ async fn an_initial_sync_brings_history_across(backend: Backend) {
         h.create(LEFT, &format!("old left {i}"), "history").await;
         h.create(RIGHT, &format!("old right {i}"), "history").await;
     }
+    // The pair's scope begins at its activation, kept to the millisecond as
+    // the trackers' creation dates are: an item created in the same
+    // millisecond counts as in scope (never lost), so the pair starts in a
+    // later one.
+    tokio::time::sleep(Duration::from_millis(2)).await;
     let pair = h
         .sync
         .create_pair(&h.by, &h.input(), Utc::now())

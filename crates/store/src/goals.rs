@@ -41,6 +41,9 @@ pub struct Period {
     pub name: String,
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
+    /// A key result whose latest check-in is older than this is marked
+    /// "check-in due" (weekly unless set otherwise).
+    pub check_in_every_days: i64,
     pub created_at: DateTime<Utc>,
 }
 
@@ -89,9 +92,22 @@ pub struct CheckInRecord {
     pub value: f64,
     #[schema(value_type = Option<String>, example = "at_risk")]
     pub status_override: Option<Status>,
+    /// How the author sees it (`on_track`, `behind`, `at_risk`), beside the
+    /// number and the status, never instead of them.
+    #[schema(value_type = Option<String>, example = "behind")]
+    pub confidence: Option<Status>,
     pub note: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// What a check-in records, as written to the store.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CheckInFields<'a> {
+    pub value: f64,
+    pub status_override: Option<Status>,
+    pub confidence: Option<Status>,
+    pub note: &'a str,
 }
 
 /// A key result's link to a tracker.
@@ -178,6 +194,9 @@ pub trait GoalStore: Send + Sync {
     async fn list_okrs(&self, period_id: Option<i64>) -> Result<Vec<Okr>>;
     async fn child_okrs(&self, parent_id: i64) -> Result<Vec<Okr>>;
     async fn list_check_ins(&self, okr_id: i64) -> Result<Vec<CheckInRecord>>;
+    /// When each OKR of a period was last checked in on (OKRs without a
+    /// check-in are left out).
+    async fn latest_check_ins(&self, period_id: i64) -> Result<Vec<(i64, DateTime<Utc>)>>;
     async fn get_check_in(&self, id: i64) -> Result<Option<CheckInRecord>>;
     async fn get_link(&self, id: i64) -> Result<Option<DataLink>>;
     async fn link_for_okr(&self, okr_id: i64) -> Result<Option<DataLink>>;
@@ -205,6 +224,8 @@ pub trait GoalTx: Send {
         ends_on: NaiveDate,
         now: DateTime<Utc>,
     ) -> Result<i64>;
+    /// Sets how often the key results of a period are checked in on.
+    async fn set_check_in_cadence(&mut self, period_id: i64, every_days: i64) -> Result<bool>;
     async fn create_okr(&mut self, fields: &OkrFields, now: DateTime<Utc>) -> Result<i64>;
     async fn update_okr(&mut self, id: i64, fields: &OkrFields, now: DateTime<Utc>)
     -> Result<bool>;
@@ -214,17 +235,13 @@ pub trait GoalTx: Send {
         &mut self,
         okr_id: i64,
         author_id: i64,
-        value: f64,
-        status_override: Option<Status>,
-        note: &str,
+        fields: &CheckInFields<'_>,
         now: DateTime<Utc>,
     ) -> Result<i64>;
     async fn update_check_in(
         &mut self,
         id: i64,
-        value: f64,
-        status_override: Option<Status>,
-        note: &str,
+        fields: &CheckInFields<'_>,
         now: DateTime<Utc>,
     ) -> Result<bool>;
     async fn delete_check_in(&mut self, id: i64) -> Result<bool>;
@@ -451,7 +468,7 @@ macro_rules! impl_goals {
             next_refresh_at, last_attempt_at, last_success_at, last_full_at, last_error, \
             last_error_code, failures, created_at, updated_at";
         const CHECK_IN_COLUMNS: &str =
-            "id, okr_id, author_id, value, status_override, note, created_at, updated_at";
+            "id, okr_id, author_id, value, status_override, confidence, note, created_at, updated_at";
 
         fn okr_from_row(row: &DbRow) -> Result<crate::goals::Okr> {
             use crate::goals::{date_from_db, invalid};
@@ -532,6 +549,10 @@ macro_rules! impl_goals {
                 status_override: status
                     .map(|s| cairn_core::goals::Status::parse(&s).ok_or_else(|| crate::goals::invalid("status", &s)))
                     .transpose()?,
+                confidence: row
+                    .try_get::<Option<String>, _>("confidence")?
+                    .map(|s| cairn_core::goals::Status::parse(&s).ok_or_else(|| crate::goals::invalid("confidence", &s)))
+                    .transpose()?,
                 note: row.try_get("note")?,
                 created_at: from_db(row.try_get("created_at")?)?,
                 updated_at: from_db(row.try_get("updated_at")?)?,
@@ -544,6 +565,7 @@ macro_rules! impl_goals {
                 name: row.try_get("name")?,
                 starts_on: crate::goals::date_from_db(&row.try_get::<String, _>("starts_on")?)?,
                 ends_on: crate::goals::date_from_db(&row.try_get::<String, _>("ends_on")?)?,
+                check_in_every_days: i64::from(row.try_get::<i32, _>("check_in_every_days")?),
                 created_at: from_db(row.try_get("created_at")?)?,
             })
         }
@@ -555,14 +577,14 @@ macro_rules! impl_goals {
         #[async_trait::async_trait]
         impl crate::goals::GoalStore for $store {
             async fn list_periods(&self) -> Result<Vec<crate::goals::Period>> {
-                let rows = sqlx::query("SELECT id, name, starts_on, ends_on, created_at FROM periods ORDER BY starts_on, id")
+                let rows = sqlx::query("SELECT id, name, starts_on, ends_on, check_in_every_days, created_at FROM periods ORDER BY starts_on, id")
                     .fetch_all(&self.pool)
                     .await?;
                 rows.iter().map(period_from_row).collect()
             }
 
             async fn get_period(&self, id: i64) -> Result<Option<crate::goals::Period>> {
-                let row = sqlx::query("SELECT id, name, starts_on, ends_on, created_at FROM periods WHERE id = $1")
+                let row = sqlx::query("SELECT id, name, starts_on, ends_on, check_in_every_days, created_at FROM periods WHERE id = $1")
                     .bind(id)
                     .fetch_optional(&self.pool)
                     .await?;
@@ -587,6 +609,19 @@ macro_rules! impl_goals {
                 let sql = format!("SELECT {OKR_COLUMNS} FROM okrs WHERE parent_id = $1 ORDER BY id");
                 let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(parent_id).fetch_all(&self.pool).await?;
                 rows.iter().map(okr_from_row).collect()
+            }
+
+            async fn latest_check_ins(&self, period_id: i64) -> Result<Vec<(i64, DateTime<Utc>)>> {
+                let rows = sqlx::query(
+                    "SELECT c.okr_id, MAX(c.created_at) AS latest FROM check_ins c \
+                     JOIN okrs o ON o.id = c.okr_id WHERE o.period_id = $1 GROUP BY c.okr_id",
+                )
+                .bind(period_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| Ok((row.try_get("okr_id")?, from_db(row.try_get("latest")?)?)))
+                    .collect()
             }
 
             async fn list_check_ins(&self, okr_id: i64) -> Result<Vec<crate::goals::CheckInRecord>> {
@@ -707,6 +742,15 @@ macro_rules! impl_goals {
                 Ok(id)
             }
 
+            async fn set_check_in_cadence(&mut self, period_id: i64, every_days: i64) -> Result<bool> {
+                let result = sqlx::query("UPDATE periods SET check_in_every_days = $1 WHERE id = $2")
+                    .bind(every_days as i32)
+                    .bind(period_id)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(result.rows_affected() == 1)
+            }
+
             async fn create_okr(&mut self, f: &crate::goals::OkrFields, now: DateTime<Utc>) -> Result<i64> {
                 let id = sqlx::query_scalar(
                     "INSERT INTO okrs (kind, title, description, owner_id, period_id, parent_id, starts_on, due_on, \
@@ -769,21 +813,20 @@ macro_rules! impl_goals {
                 &mut self,
                 okr_id: i64,
                 author_id: i64,
-                value: f64,
-                status_override: Option<cairn_core::goals::Status>,
-                note: &str,
+                f: &crate::goals::CheckInFields<'_>,
                 now: DateTime<Utc>,
             ) -> Result<i64> {
                 let id = sqlx::query_scalar(
-                    "INSERT INTO check_ins (okr_id, author_id, value, status_override, note, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+                    "INSERT INTO check_ins (okr_id, author_id, value, status_override, note, created_at, updated_at, confidence) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id",
                 )
                 .bind(okr_id)
                 .bind(author_id)
-                .bind(value)
-                .bind(status_override.map(|s| s.as_str()))
-                .bind(note)
+                .bind(f.value)
+                .bind(f.status_override.map(|s| s.as_str()))
+                .bind(f.note)
                 .bind(to_db(now))
+                .bind(f.confidence.map(|s| s.as_str()))
                 .fetch_one(&mut *self.tx)
                 .await?;
                 Ok(id)
@@ -792,19 +835,18 @@ macro_rules! impl_goals {
             async fn update_check_in(
                 &mut self,
                 id: i64,
-                value: f64,
-                status_override: Option<cairn_core::goals::Status>,
-                note: &str,
+                f: &crate::goals::CheckInFields<'_>,
                 now: DateTime<Utc>,
             ) -> Result<bool> {
                 let result = sqlx::query(
-                    "UPDATE check_ins SET value = $1, status_override = $2, note = $3, updated_at = $4 WHERE id = $5",
+                    "UPDATE check_ins SET value = $1, status_override = $2, note = $3, updated_at = $4, confidence = $6 WHERE id = $5",
                 )
-                .bind(value)
-                .bind(status_override.map(|s| s.as_str()))
-                .bind(note)
+                .bind(f.value)
+                .bind(f.status_override.map(|s| s.as_str()))
+                .bind(f.note)
                 .bind(to_db(now))
                 .bind(id)
+                .bind(f.confidence.map(|s| s.as_str()))
                 .execute(&mut *self.tx)
                 .await?;
                 Ok(result.rows_affected() == 1)

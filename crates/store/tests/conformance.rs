@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use cairn_core::goals::{ItemSnapshot, Measure, ProgressSource, Status};
 use cairn_store::goals::{
-    LinkFields, OkrFields, OkrKind, OkrProgress, PendingRecompute, RefreshRecord,
+    CheckInFields, LinkFields, OkrFields, OkrKind, OkrProgress, PendingRecompute, RefreshRecord,
 };
 use cairn_store::hooks::{DeliveryState, NewDelivery};
 use cairn_store::testing::TestDb;
@@ -1301,24 +1301,46 @@ async fn okrs_and_check_ins_round_trip(backend: Backend) {
 
     let mut tx = store.begin().await.expect("begin");
     let first = tx
-        .create_check_in(key_result, owner, 4.0, None, "first", t0())
+        .create_check_in(
+            key_result,
+            owner,
+            &CheckInFields {
+                value: 4.0,
+                status_override: None,
+                confidence: None,
+                note: "first",
+            },
+            t0(),
+        )
         .await
         .expect("check-in");
     let second = tx
         .create_check_in(
             key_result,
             owner,
-            9.0,
-            Some(Status::AtRisk),
-            "blocked",
+            &CheckInFields {
+                value: 9.0,
+                status_override: Some(Status::AtRisk),
+                confidence: Some(Status::Behind),
+                note: "blocked",
+            },
             t0() + Duration::hours(1),
         )
         .await
         .expect("check-in");
     assert!(
-        tx.update_check_in(first, 5.0, None, "fixed", t0() + Duration::hours(2))
-            .await
-            .expect("update")
+        tx.update_check_in(
+            first,
+            &CheckInFields {
+                value: 5.0,
+                status_override: None,
+                confidence: Some(Status::OnTrack),
+                note: "fixed",
+            },
+            t0() + Duration::hours(2)
+        )
+        .await
+        .expect("update")
     );
     tx.commit().await.expect("commit");
     let check_ins = store.list_check_ins(key_result).await.expect("list");
@@ -1327,6 +1349,41 @@ async fn okrs_and_check_ins_round_trip(backend: Backend) {
         vec![5.0, 9.0]
     );
     assert_eq!(check_ins[1].status_override, Some(Status::AtRisk));
+    assert_eq!(
+        check_ins.iter().map(|c| c.confidence).collect::<Vec<_>>(),
+        vec![Some(Status::OnTrack), Some(Status::Behind)]
+    );
+    // The latest check-in of each OKR of a period; none for other periods.
+    assert_eq!(
+        store.latest_check_ins(q1).await.expect("latest"),
+        vec![(key_result, t0() + Duration::hours(1))]
+    );
+    assert!(
+        store
+            .latest_check_ins(q1 + 100)
+            .await
+            .expect("latest")
+            .is_empty()
+    );
+    // A period's check-in cadence: weekly until set.
+    assert_eq!(periods[0].check_in_every_days, 7);
+    let mut tx = store.begin().await.expect("begin");
+    assert!(tx.set_check_in_cadence(q1, 14).await.expect("cadence"));
+    assert!(
+        !tx.set_check_in_cadence(q1 + 100, 14)
+            .await
+            .expect("cadence")
+    );
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        store
+            .get_period(q1)
+            .await
+            .expect("get")
+            .expect("period")
+            .check_in_every_days,
+        14
+    );
     let mut tx = store.begin().await.expect("begin");
     assert!(tx.delete_check_in(second).await.expect("delete"));
     kr.title = "Fix 20 bugs".into();

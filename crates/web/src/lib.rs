@@ -334,6 +334,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api::time::list_dev_links, api::time::put_dev_links))
         .routes(routes!(api::time::delete_dev_links))
         .routes(routes!(api::goals::list_periods, api::goals::create_period))
+        .routes(routes!(api::goals::update_period))
         .routes(routes!(api::goals::list_okrs, api::goals::create_okr))
         .routes(routes!(
             api::goals::get_okr,

@@ -543,6 +543,12 @@ async fn every_endpoint_for_every_kind_of_caller() {
             Some(json!({"name": "Next", "starts_on": "2031-01-01", "ends_on": "2031-03-31"})),
             [401, 403, 403, 201],
         ),
+        row(
+            "PATCH",
+            format!("/api/v1/periods/{period}"),
+            Some(json!({"check_in_every_days": 14})),
+            [401, 403, 403, 200],
+        ),
         row("GET", "/api/v1/okrs", None, [401, 200, 200, 200]),
         row(
             "POST",
@@ -1151,6 +1157,7 @@ async fn admin_endpoints_refuse_before_reading_the_body() {
         ("POST", "/api/v1/users".to_owned()),
         ("PATCH", format!("/api/v1/users/{}", h.other.id)),
         ("POST", "/api/v1/periods".to_owned()),
+        ("PATCH", "/api/v1/periods/1".to_owned()),
         ("PATCH", "/api/v1/integrations/gitlab".to_owned()),
         ("POST", "/api/v1/channels".to_owned()),
         ("PATCH", "/api/v1/channels/1".to_owned()),

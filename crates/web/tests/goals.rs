@@ -969,3 +969,191 @@ async fn one_link_resource_for_both_trackers() {
     assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text);
     assert_eq!(s.okr(kr).await["link"], Value::Null);
 }
+
+/// Issue 18 item 6: a key result whose number comes from its data link
+/// takes check-ins too (a note and a confidence), which change neither its
+/// number nor its status; a number or a status override there is refused,
+/// and so is a confidence that is not one, each naming its field and saving
+/// nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linked_key_results_take_a_note_and_a_confidence_but_keep_their_number() {
+    let s = setup("confidence").await;
+    let kr = s.key_result(json!({"mode": "percent_complete"})).await;
+    for (title, close) in [("one", true), ("two", false)] {
+        let iid = s.issue(title, &[], json!({})).await;
+        if close {
+            s.h.control(
+                "gitlab/issues/close",
+                json!({"project": PROJECT, "iid": iid}),
+            )
+            .await;
+        }
+    }
+    s.link(kr, json!({})).await;
+    s.refresh(kr).await;
+    let before = s.okr(kr).await["progress"].clone();
+    assert_eq!(before["percent"], 50.0, "{before}");
+    let path = format!("/api/v1/okrs/{kr}/check-ins");
+    let post = |body: Value| s.h.call("POST", &path, Some(&s.h.owner.token), Some(body));
+
+    let recorded = post(json!({"note": "review is slow this week", "confidence": "behind"})).await;
+    assert_eq!(recorded.status, StatusCode::CREATED, "{}", recorded.text);
+    assert_eq!(recorded.body["confidence"], "behind");
+    assert_eq!(recorded.body["value"], 50.0, "the number as it stood");
+    assert!(recorded.body["status_override"].is_null());
+    let after = s.okr(kr).await["progress"].clone();
+    assert_eq!(
+        (&after["percent"], &after["status"]),
+        (&before["percent"], &before["status"]),
+        "the number and the status stay the link's"
+    );
+
+    for (body, field) in [
+        (json!({"value": 90, "note": "x"}), "value"),
+        (
+            json!({"status_override": "done", "note": "x"}),
+            "status_override",
+        ),
+        (json!({"confidence": "done", "note": "x"}), "confidence"),
+        (json!({"note": "  "}), "note"),
+    ] {
+        let refused = post(body.clone()).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            refused.text
+        );
+        assert_eq!(
+            refused.body["error"]["field"], field,
+            "{body}: {}",
+            refused.text
+        );
+    }
+    let listed = s.h.call("GET", &path, Some(&s.h.owner.token), None).await;
+    assert_eq!(
+        listed.body.as_array().map(Vec::len),
+        Some(1),
+        "nothing more saved"
+    );
+
+    // A check-in OKR still needs its number.
+    let by_hand =
+        s.h.call(
+            "POST",
+            "/api/v1/okrs",
+            Some(&s.h.owner.token),
+            Some(
+                json!({"kind": "key_result", "title": "by hand", "period_id": s.period,
+                "measure": {"mode": "percent_complete"}, "progress_source": "check_in"}),
+            ),
+        )
+        .await
+        .body["id"]
+            .as_i64()
+            .expect("okr");
+    let no_value =
+        s.h.call(
+            "POST",
+            &format!("/api/v1/okrs/{by_hand}/check-ins"),
+            Some(&s.h.owner.token),
+            Some(json!({"note": "forgot the number", "confidence": "on_track"})),
+        )
+        .await;
+    assert_eq!(
+        no_value.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        no_value.text
+    );
+    assert_eq!(no_value.body["error"]["field"], "value");
+}
+
+/// A period's check-in cadence: weekly unless set, 1 to 90 days, changed
+/// by admins; anything else names the field and saves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_period_sets_its_check_in_cadence_within_bounds() {
+    let s = setup("cadence").await;
+    let periods = || async {
+        s.h.call("GET", "/api/v1/periods", Some(&s.h.admin.token), None)
+            .await
+            .body
+    };
+    assert_eq!(periods().await[0]["check_in_every_days"], 7, "weekly");
+    for days in [0, 91, -3] {
+        let refused = s
+            .h
+            .call(
+                "POST",
+                "/api/v1/periods",
+                Some(&s.h.admin.token),
+                Some(json!({"name": format!("Every {days}"), "starts_on": "2026-04-01", "ends_on": "2026-06-30", "check_in_every_days": days})),
+            )
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            refused.text
+        );
+        assert_eq!(refused.body["error"]["field"], "check_in_every_days");
+    }
+    assert_eq!(
+        periods().await.as_array().map(Vec::len),
+        Some(1),
+        "none created"
+    );
+    let fortnightly = s
+        .h
+        .call(
+            "POST",
+            "/api/v1/periods",
+            Some(&s.h.admin.token),
+            Some(json!({"name": "Q2 2026", "starts_on": "2026-04-01", "ends_on": "2026-06-30", "check_in_every_days": 14})),
+        )
+        .await;
+    assert_eq!(
+        fortnightly.status,
+        StatusCode::CREATED,
+        "{}",
+        fortnightly.text
+    );
+    assert_eq!(fortnightly.body["check_in_every_days"], 14);
+
+    let path = format!("/api/v1/periods/{}", s.period);
+    let changed =
+        s.h.call(
+            "PATCH",
+            &path,
+            Some(&s.h.admin.token),
+            Some(json!({"check_in_every_days": 1})),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+    assert_eq!(changed.body["check_in_every_days"], 1);
+    let refused =
+        s.h.call(
+            "PATCH",
+            &path,
+            Some(&s.h.admin.token),
+            Some(json!({"check_in_every_days": 120})),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert_eq!(refused.body["error"]["field"], "check_in_every_days");
+    let missing =
+        s.h.call(
+            "PATCH",
+            "/api/v1/periods/424242",
+            Some(&s.h.admin.token),
+            Some(json!({"check_in_every_days": 3})),
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.text);
+    assert_eq!(periods().await[0]["check_in_every_days"], 1, "kept");
+}

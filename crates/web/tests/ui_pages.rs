@@ -466,9 +466,11 @@ async fn the_history_chart_counts_hours_or_days_and_its_changes() {
         .check_in(
             &who,
             okr,
-            20.0,
-            None,
-            "last week",
+            &cairn_engine::goals::CheckInInput {
+                value: Some(20.0),
+                note: "last week",
+                ..Default::default()
+            },
             chrono::Utc::now() - chrono::Duration::days(7),
         )
         .await
@@ -1023,6 +1025,61 @@ async fn every_bar_explains_its_numbers_and_the_items_add_up() {
     let tree = b.get(&format!("/?period={period}")).await;
     assert_eq!(explain_panels(&tree.text).len(), 3, "{}", tree.text);
     assert!(tree.text.contains("140 ÷ 4 = 35 %"), "{}", tree.text);
+}
+
+/// Issue 18 item 6 without JavaScript: a key result not checked in on for
+/// the period's cadence is marked "check-in due" on the tree and its page;
+/// a check-in on a linked one takes a note and a confidence (no number,
+/// no status) and clears the mark.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_due_check_in_is_marked_and_a_linked_key_result_takes_a_confidence() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let period = period(&h).await;
+    let b = Browser::sign_in(&h, &h.owner.email).await;
+    let kr = new_okr(
+        &h,
+        &h.owner.token,
+        "key_result",
+        "Linked and quiet",
+        period,
+        "data_link",
+    )
+    .await;
+    // The period began 30 days ago; weekly, the first check-in was due 7
+    // days after the start.
+    let since = (chrono::Utc::now().date_naive() - chrono::Duration::days(23)).to_string();
+    let due = format!("Check-in due since {since}");
+    let tree = b.get(&format!("/?period={period}")).await;
+    assert!(tree.text.contains(&due), "{}", tree.text);
+    let page = b.get(&format!("/okrs/{kr}")).await;
+    assert!(page.text.contains(&due), "{}", page.text);
+    assert!(page.text.contains("id=\"confidence\""), "{}", page.text);
+    assert!(
+        !page.text.contains("id=\"value\"") && !page.text.contains("id=\"status_override\""),
+        "no number and no status on a linked key result: {}",
+        page.text
+    );
+
+    // Nothing said: refused with the note named, nothing saved.
+    let refused = b
+        .post(&format!("/okrs/{kr}/check-ins"), &[("note", "")])
+        .await;
+    refused_at(&refused, "note");
+    assert!(refused.text.contains(&due));
+
+    let reply = b
+        .post(
+            &format!("/okrs/{kr}/check-ins"),
+            &[("note", "waiting on review"), ("confidence", "behind")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text);
+    let page = b.get(&format!("/okrs/{kr}")).await;
+    assert!(page.text.contains("confidence: behind"), "{}", page.text);
+    assert!(page.text.contains("waiting on review"), "{}", page.text);
+    assert!(!page.text.contains("Check-in due since"), "{}", page.text);
+    let tree = b.get(&format!("/?period={period}")).await;
+    assert!(!tree.text.contains("Check-in due since"), "{}", tree.text);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -44,10 +44,35 @@ pub fn latest_check_in(check_ins: &[CheckIn]) -> Option<&CheckIn> {
     check_ins.iter().max_by_key(|c| c.recorded_at)
 }
 
+/// Cadences a period may set, in days: daily to quarterly.
+pub const CHECK_IN_EVERY_DAYS: std::ops::RangeInclusive<i64> = 1..=90;
+
+/// Since when a key result's check-in is due at `now`, if it is: `every_days`
+/// after its latest check-in, or after its schedule began when it has none
+/// (a key result that has just started is not due at once). Nothing is due
+/// before the schedule begins or once it has ended (`ends_at`), nor for a
+/// key result that is done (the caller says so with `done`).
+pub fn check_in_due_since(
+    latest: Option<DateTime<Utc>>,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    every_days: i64,
+    done: bool,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    if done || now < starts_at || now >= ends_at {
+        return None;
+    }
+    let from = latest.map_or(starts_at, |l| l.max(starts_at));
+    let due = from + chrono::Duration::days(every_days.max(1));
+    (due <= now).then_some(due)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::goals::measure::Kpi;
+    use chrono::TimeZone;
 
     fn at(secs: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_700_000_000 + secs, 0).unwrap()
@@ -112,5 +137,46 @@ mod tests {
         assert_eq!(latest_check_in(&list).map(|c| c.value), Some(20.0));
         let tie = [check_in(1.0, 5), check_in(2.0, 5)];
         assert_eq!(latest_check_in(&tie).map(|c| c.value), Some(2.0));
+    }
+    #[test]
+    fn a_check_in_is_due_a_cadence_after_the_latest_or_the_start() {
+        let t = |day: u32| Utc.with_ymd_and_hms(2026, 1, day, 12, 0, 0).unwrap();
+        let (start, end) = (t(1), t(31));
+        // None yet: due a week after the start, not at once.
+        assert_eq!(check_in_due_since(None, start, end, 7, false, t(7)), None);
+        assert_eq!(
+            check_in_due_since(None, start, end, 7, false, t(8)),
+            Some(t(8))
+        );
+        // The latest one counts from its own date.
+        assert_eq!(
+            check_in_due_since(Some(t(10)), start, end, 7, false, t(16)),
+            None
+        );
+        assert_eq!(
+            check_in_due_since(Some(t(10)), start, end, 7, false, t(20)),
+            Some(t(17))
+        );
+        // Daily.
+        assert_eq!(
+            check_in_due_since(Some(t(10)), start, end, 1, false, t(11)),
+            Some(t(11))
+        );
+        // Done, not started yet, or over: never due.
+        assert_eq!(check_in_due_since(None, start, end, 7, true, t(20)), None);
+        assert_eq!(check_in_due_since(None, t(10), end, 7, false, t(9)), None);
+        assert_eq!(check_in_due_since(None, start, end, 7, false, t(31)), None);
+        // A check-in dated before the start counts from the start.
+        assert_eq!(
+            check_in_due_since(
+                Some(t(1) - chrono::Duration::days(30)),
+                start,
+                end,
+                7,
+                false,
+                t(8)
+            ),
+            Some(t(8))
+        );
     }
 }

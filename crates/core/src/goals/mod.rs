@@ -41,7 +41,7 @@ pub mod rollup;
 pub mod schedule;
 pub mod status;
 
-pub use checkin::{CheckIn, latest_check_in};
+pub use checkin::{CHECK_IN_EVERY_DAYS, CheckIn, check_in_due_since, latest_check_in};
 pub use error::GoalError;
 pub use explain::{Aggregation, Contribution, ContributionNote, Explanation, ExplanationNote};
 pub use gitlab::IssueState;

@@ -23,7 +23,9 @@ use cairn_core::goals::{
     CheckIn, GoalError, LinkRule, Measure, ProgressSource, RollupChild, Schedule, Status, assess,
     evaluate, roll_up,
 };
-use cairn_store::goals::{CheckInRecord, Okr, OkrFields, OkrKind, OkrProgress, Period};
+use cairn_store::goals::{
+    CheckInFields, CheckInRecord, Okr, OkrFields, OkrKind, OkrProgress, Period,
+};
 use cairn_store::{LockKey, NewAuditEntry, Store};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -94,6 +96,19 @@ pub struct OkrInput {
     pub weight: Option<f64>,
     pub contributes: Option<bool>,
     pub progress_source: ProgressSource,
+}
+
+/// A check-in as a person gives it.
+#[derive(Debug, Clone, Default)]
+pub struct CheckInInput<'a> {
+    /// The number, for an OKR measured by check-ins; empty for one whose
+    /// number is computed (a data link, a roll-up).
+    pub value: Option<f64>,
+    /// A status chosen by hand, for an OKR measured by check-ins.
+    pub status_override: Option<Status>,
+    /// How the author sees it: on track, behind or at risk.
+    pub confidence: Option<Status>,
+    pub note: &'a str,
 }
 
 /// Which items make up a number, and how.
@@ -210,6 +225,7 @@ impl Goals {
         name: &str,
         starts_on: NaiveDate,
         ends_on: NaiveDate,
+        check_in_every_days: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<Period, EngineError> {
         authorize(Some(by.actor()), Action::ManagePeriods)?;
@@ -220,11 +236,17 @@ impl Goals {
                 "must not be before starts_on",
             ));
         }
+        if let Some(days) = check_in_every_days {
+            validate_cadence(days)?;
+        }
         let mut tx = self.store.begin().await?;
         let id = tx
             .create_period(&name, starts_on, ends_on, now)
             .await
             .map_err(conflicts)?;
+        if let Some(days) = check_in_every_days {
+            tx.set_check_in_cadence(id, days).await?;
+        }
         tx.append_audit(
             &audit(
                 by,
@@ -240,6 +262,37 @@ impl Goals {
             .get_period(id)
             .await?
             .ok_or_else(|| EngineError::NotFound(format!("no period {id}")))
+    }
+
+    /// Sets how often a period's key results are checked in on.
+    pub async fn set_check_in_cadence(
+        &self,
+        by: &Authenticated,
+        period_id: i64,
+        every_days: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Period, EngineError> {
+        authorize(Some(by.actor()), Action::ManagePeriods)?;
+        validate_cadence(every_days)?;
+        let mut tx = self.store.begin().await?;
+        if !tx.set_check_in_cadence(period_id, every_days).await? {
+            return Err(EngineError::NotFound(format!("no period {period_id}")));
+        }
+        tx.append_audit(
+            &audit(
+                by,
+                "period.check_in_cadence",
+                format!("period:{period_id}"),
+                json!({"check_in_every_days": every_days}),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.store
+            .get_period(period_id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("no period {period_id}")))
     }
 
     pub async fn list_periods(&self, by: &Authenticated) -> Result<Vec<Period>, EngineError> {
@@ -571,13 +624,15 @@ impl Goals {
         Ok(())
     }
 
+    /// Records a check-in. On an OKR measured by check-ins its value is the
+    /// number (and may override the status); on one whose number is
+    /// computed (a data link, a roll-up) it records a note and the author's
+    /// confidence beside the number as it stands, changing nothing.
     pub async fn check_in(
         &self,
         by: &Authenticated,
         okr_id: i64,
-        value: f64,
-        status_override: Option<Status>,
-        note: &str,
+        input: &CheckInInput<'_>,
         now: DateTime<Utc>,
     ) -> Result<CheckInRecord, EngineError> {
         let okr = self.load(okr_id).await?;
@@ -587,26 +642,38 @@ impl Goals {
                 owner_id: okr.fields.owner_id,
             },
         )?;
-        validate_check_in(&okr, value, note)?;
+        let value = validate_check_in(&okr, input)?;
+        let recorded = value.unwrap_or_else(|| okr.progress.as_ref().map_or(0.0, |p| p.value));
         let mut tx = self.store.begin().await?;
         let id = tx
-            .create_check_in(okr_id, by.user.id, value, status_override, note, now)
+            .create_check_in(
+                okr_id,
+                by.user.id,
+                &CheckInFields {
+                    value: recorded,
+                    status_override: input.status_override,
+                    confidence: input.confidence,
+                    note: input.note,
+                },
+                now,
+            )
             .await?;
         tx.commit().await?;
-        self.recompute(okr_id, now, "check_in", note).await?;
+        if value.is_some() {
+            self.recompute(okr_id, now, "check_in", input.note).await?;
+        }
         self.store
             .get_check_in(id)
             .await?
             .ok_or_else(|| EngineError::NotFound(format!("no check-in {id}")))
     }
 
+    /// Edits a check-in; one on a computed OKR keeps the number it recorded.
     pub async fn update_check_in(
         &self,
         by: &Authenticated,
         id: i64,
-        value: f64,
-        status_override: Option<Status>,
-        note: &str,
+        input: &CheckInInput<'_>,
         now: DateTime<Utc>,
     ) -> Result<CheckInRecord, EngineError> {
         let current = self.load_check_in(id).await?;
@@ -617,13 +684,24 @@ impl Goals {
             },
         )?;
         let okr = self.load(current.okr_id).await?;
-        validate_check_in(&okr, value, note)?;
+        let value = validate_check_in(&okr, input)?;
         let mut tx = self.store.begin().await?;
-        tx.update_check_in(id, value, status_override, note, now)
-            .await?;
+        tx.update_check_in(
+            id,
+            &CheckInFields {
+                value: value.unwrap_or(current.value),
+                status_override: input.status_override,
+                confidence: input.confidence,
+                note: input.note,
+            },
+            now,
+        )
+        .await?;
         tx.commit().await?;
-        self.recompute(current.okr_id, now, "check_in", "check-in edited")
-            .await?;
+        if value.is_some() {
+            self.recompute(current.okr_id, now, "check_in", "check-in edited")
+                .await?;
+        }
         self.load_check_in(id).await
     }
 
@@ -646,6 +724,50 @@ impl Goals {
         self.recompute(current.okr_id, now, "check_in", "check-in deleted")
             .await?;
         Ok(())
+    }
+
+    /// The key results of a period whose check-in is due at `now`, each
+    /// with since when (see [`cairn_core::goals::check_in_due_since`]).
+    pub async fn check_ins_due(
+        &self,
+        by: &Authenticated,
+        period_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<HashMap<i64, DateTime<Utc>>, EngineError> {
+        authorize(Some(by.actor()), Action::ViewGoals)?;
+        let Some(period) = self.store.get_period(period_id).await? else {
+            return Err(EngineError::NotFound(format!("no period {period_id}")));
+        };
+        let latest: HashMap<i64, DateTime<Utc>> = self
+            .store
+            .latest_check_ins(period_id)
+            .await?
+            .into_iter()
+            .collect();
+        let mut due = HashMap::new();
+        for okr in self.store.list_okrs(Some(period_id)).await? {
+            if okr.fields.kind != OkrKind::KeyResult {
+                continue;
+            }
+            let Ok(schedule) = Schedule::new(okr.fields.starts_on, okr.fields.due_on) else {
+                continue;
+            };
+            let done = okr
+                .progress
+                .as_ref()
+                .is_some_and(|p| p.status == Status::Done);
+            if let Some(since) = cairn_core::goals::check_in_due_since(
+                latest.get(&okr.id).copied(),
+                schedule.starts_at().and_utc(),
+                schedule.ends_at().and_utc(),
+                period.check_in_every_days,
+                done,
+                now,
+            ) {
+                due.insert(okr.id, since);
+            }
+        }
+        Ok(due)
     }
 
     pub async fn list_check_ins(
@@ -956,25 +1078,79 @@ enum Inputs {
     Nothing,
 }
 
-fn validate_check_in(okr: &Okr, value: f64, note: &str) -> Result<(), EngineError> {
-    if okr.fields.progress_source != ProgressSource::CheckIn {
-        return Err(EngineError::Conflict {
-            field: Some("progress_source".to_owned()),
-            message: format!(
-                "this OKR's progress comes from {}, not check-ins",
-                okr.fields.progress_source.as_str()
+fn validate_cadence(days: i64) -> Result<(), EngineError> {
+    if cairn_core::goals::CHECK_IN_EVERY_DAYS.contains(&days) {
+        Ok(())
+    } else {
+        Err(EngineError::invalid(
+            "check_in_every_days",
+            format!(
+                "must be from {} to {} days",
+                cairn_core::goals::CHECK_IN_EVERY_DAYS.start(),
+                cairn_core::goals::CHECK_IN_EVERY_DAYS.end()
             ),
-        });
+        ))
     }
-    crate::accounts::validate_text("note", note)?;
-    if note.chars().count() > 10_000 {
+}
+
+/// Checks a check-in against its OKR; returns the number it sets, for an
+/// OKR measured by check-ins (none for a computed one).
+fn validate_check_in(okr: &Okr, input: &CheckInInput<'_>) -> Result<Option<f64>, EngineError> {
+    crate::accounts::validate_text("note", input.note)?;
+    if input.note.chars().count() > 10_000 {
         return Err(EngineError::invalid(
             "note",
             "must be at most 10000 characters",
         ));
     }
-    okr.fields.measure.progress(value).map_err(goal_error)?;
-    Ok(())
+    if let Some(confidence) = input.confidence
+        && !matches!(
+            confidence,
+            Status::OnTrack | Status::Behind | Status::AtRisk
+        )
+    {
+        return Err(EngineError::invalid(
+            "confidence",
+            "must be on_track, behind or at_risk: how the owner sees it",
+        ));
+    }
+    if okr.fields.progress_source == ProgressSource::CheckIn {
+        let value = input.value.ok_or_else(|| {
+            EngineError::invalid(
+                "value",
+                "is required: this OKR's number comes from check-ins",
+            )
+        })?;
+        okr.fields.measure.progress(value).map_err(goal_error)?;
+        return Ok(Some(value));
+    }
+    let source = match okr.fields.progress_source {
+        ProgressSource::DataLink => "its data link",
+        _ => "its children",
+    };
+    if input.value.is_some() {
+        return Err(EngineError::invalid(
+            "value",
+            format!(
+                "must be empty: this OKR's number comes from {source}; a check-in here records a note and a confidence"
+            ),
+        ));
+    }
+    if input.status_override.is_some() {
+        return Err(EngineError::invalid(
+            "status_override",
+            format!(
+                "must be empty: this OKR's status follows its number from {source}; give your confidence instead"
+            ),
+        ));
+    }
+    if input.note.trim().is_empty() && input.confidence.is_none() {
+        return Err(EngineError::invalid(
+            "note",
+            "is required, or a confidence: a check-in here says how it is going",
+        ));
+    }
+    Ok(None)
 }
 
 /// The forecast of `okr` from its recorded `history` (any order), for

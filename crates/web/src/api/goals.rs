@@ -22,6 +22,15 @@ pub(crate) struct NewPeriod {
     name: String,
     starts_on: NaiveDate,
     ends_on: NaiveDate,
+    /// Days between check-ins on its key results, 1 to 90 (7 unless given).
+    check_in_every_days: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PeriodChanges {
+    /// Days between check-ins on its key results, 1 to 90.
+    check_in_every_days: i64,
 }
 
 /// Periods (quarters), oldest first.
@@ -51,10 +60,30 @@ pub(crate) async fn create_period(
             &body.name,
             body.starts_on,
             body.ends_on,
+            body.check_in_every_days,
             Utc::now(),
         )
         .await?;
     Ok((StatusCode::CREATED, Json(period)))
+}
+
+/// Changes a period's check-in cadence (admins only).
+#[utoipa::path(patch, path = "/api/v1/periods/{id}", tag = "goals", params(("id" = i64, Path)), request_body = PeriodChanges, responses(
+    (status = 200, description = "Changed", body = Period),
+    (status = 404, description = "No such period", body = ErrorBody),
+    (status = 422, description = "Invalid field", body = ErrorBody)))]
+pub(crate) async fn update_period(
+    State(state): State<AppState>,
+    Permitted(caller, _): Permitted<ManagePeriods>,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<PeriodChanges>,
+) -> Result<Json<Period>, ApiError> {
+    Ok(Json(
+        state
+            .goals
+            .set_check_in_cadence(&caller, id, body.check_in_every_days, Utc::now())
+            .await?,
+    ))
 }
 
 /// How an OKR is measured: the JSON of `core::goals::Measure`, for the
@@ -301,12 +330,30 @@ pub(crate) async fn delete_okr(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CheckInRequest {
-    /// A percent for percent-complete OKRs, the KPI's value for KPIs.
-    value: f64,
+    /// The number, for an OKR measured by check-ins: a percent for percent
+    /// complete, the KPI's value for a KPI. Left out on an OKR whose number
+    /// is computed (a data link, a roll-up): there a check-in records a
+    /// note and a confidence beside the number.
+    value: Option<f64>,
+    /// A status chosen by hand, for an OKR measured by check-ins.
     #[schema(value_type = Option<String>, example = "at_risk")]
     status_override: Option<Status>,
+    /// How the author sees it: `on_track`, `behind` or `at_risk`.
+    #[schema(value_type = Option<String>, example = "behind")]
+    confidence: Option<Status>,
     #[serde(default)]
     note: String,
+}
+
+impl CheckInRequest {
+    fn input(&self) -> cairn_engine::goals::CheckInInput<'_> {
+        cairn_engine::goals::CheckInInput {
+            value: self.value,
+            status_override: self.status_override,
+            confidence: self.confidence,
+            note: &self.note,
+        }
+    }
 }
 
 /// Check-ins of an OKR, oldest first.
@@ -320,11 +367,12 @@ pub(crate) async fn list_check_ins(
     Ok(Json(state.goals.list_check_ins(&caller, id).await?))
 }
 
-/// Checks in a value (the OKR's owner or an admin).
+/// Checks in (the OKR's owner or an admin): a value on an OKR measured by
+/// check-ins; a note and a confidence on any OKR, never changing a
+/// computed number.
 #[utoipa::path(post, path = "/api/v1/okrs/{id}/check-ins", tag = "goals", params(("id" = i64, Path)), request_body = CheckInRequest, responses(
     (status = 201, description = "Recorded", body = CheckInRecord),
-    (status = 409, description = "The OKR is not measured by check-ins", body = ErrorBody),
-    (status = 422, description = "Invalid value", body = ErrorBody)))]
+    (status = 422, description = "Invalid field: a missing or unwanted value, a status override on a computed OKR, a confidence that is not on_track, behind or at_risk", body = ErrorBody)))]
 pub(crate) async fn create_check_in(
     State(state): State<AppState>,
     SignedIn(caller): SignedIn,
@@ -333,14 +381,7 @@ pub(crate) async fn create_check_in(
 ) -> Result<(StatusCode, Json<CheckInRecord>), ApiError> {
     let record = state
         .goals
-        .check_in(
-            &caller,
-            id,
-            body.value,
-            body.status_override,
-            &body.note,
-            Utc::now(),
-        )
+        .check_in(&caller, id, &body.input(), Utc::now())
         .await?;
     Ok((StatusCode::CREATED, Json(record)))
 }
@@ -348,7 +389,8 @@ pub(crate) async fn create_check_in(
 /// Edits a check-in (its author or an admin).
 #[utoipa::path(put, path = "/api/v1/check-ins/{id}", tag = "goals", params(("id" = i64, Path)), request_body = CheckInRequest, responses(
     (status = 200, description = "Updated", body = CheckInRecord),
-    (status = 403, description = "Not the author", body = ErrorBody)))]
+    (status = 403, description = "Not the author", body = ErrorBody),
+    (status = 422, description = "Invalid field", body = ErrorBody)))]
 pub(crate) async fn update_check_in(
     State(state): State<AppState>,
     SignedIn(caller): SignedIn,
@@ -357,14 +399,7 @@ pub(crate) async fn update_check_in(
 ) -> Result<Json<CheckInRecord>, ApiError> {
     let record = state
         .goals
-        .update_check_in(
-            &caller,
-            id,
-            body.value,
-            body.status_override,
-            &body.note,
-            Utc::now(),
-        )
+        .update_check_in(&caller, id, &body.input(), Utc::now())
         .await?;
     Ok(Json(record))
 }

@@ -128,6 +128,8 @@ pub(crate) struct Row {
     pub link: Option<LinkBadge>,
     /// "How is this calculated?" under the bar.
     pub explain: ExplainPanel,
+    /// "Check-in due since …" for a key result whose cadence has passed.
+    pub check_in_due: Option<String>,
 }
 
 /// The data link's filter in words, for the explain panel.
@@ -260,6 +262,10 @@ pub(crate) async fn tree(
         let names = people(&state, who).await?;
         let connections = connection_names(&state, who).await?;
         let titles = titles_of(&okrs);
+        let due = state
+            .goals
+            .check_ins_due(who, period.id, Utc::now())
+            .await?;
         for (depth, okr) in tree_order(&okrs) {
             let link = if okr.fields.progress_source == ProgressSource::DataLink {
                 state
@@ -281,6 +287,7 @@ pub(crate) async fn tree(
                 bar: Bar::new(okr.id, &okr.fields.measure, okr.progress.as_ref()),
                 link,
                 explain,
+                check_in_due: due.get(&okr.id).map(|since| due_words(*since)),
             });
         }
     }
@@ -326,6 +333,8 @@ pub(crate) struct CheckInRow {
     pub author: String,
     pub value: String,
     pub status: &'static str,
+    /// How the author saw it, if they said.
+    pub confidence: &'static str,
     pub note: String,
 }
 
@@ -335,6 +344,7 @@ pub(crate) struct CheckInRow {
 pub(crate) struct CheckInForm {
     value: String,
     status_override: String,
+    confidence: String,
     note: String,
 }
 
@@ -368,6 +378,10 @@ struct OkrPage {
     children: Vec<Row>,
     form: CheckInForm,
     statuses: Vec<Choice>,
+    /// The confidence select: on track, behind, at risk.
+    confidences: Vec<Choice>,
+    /// "Check-in due since …" when the period's cadence has passed.
+    check_in_due: Option<String>,
     error: FormError,
     live_ids: String,
     /// Why Delete would be refused for the viewer (it is shown disabled).
@@ -476,6 +490,7 @@ async fn okr_page(
             author: owner(c.author_id),
             value: number(c.value),
             status: c.status_override.map(status_label).unwrap_or(""),
+            confidence: c.confidence.map(status_label).unwrap_or(""),
             note: c.note,
         })
         .collect();
@@ -485,6 +500,10 @@ async fn okr_page(
         .list_okrs(who, Some(okr.fields.period_id))
         .await?;
     let titles = titles_of(&all);
+    let due = state
+        .goals
+        .check_ins_due(who, okr.fields.period_id, Utc::now())
+        .await?;
     let mut children = Vec::new();
     for o in all.iter().filter(|o| o.fields.parent_id == Some(id)) {
         let child_link = match o.fields.progress_source {
@@ -504,6 +523,7 @@ async fn okr_page(
             owner: owner(o.fields.owner_id),
             bar: Bar::new(o.id, &o.fields.measure, o.progress.as_ref()),
             explain: panel(state, who, o, child_link.as_ref(), &titles, &names).await?,
+            check_in_due: due.get(&o.id).map(|since| due_words(*since)),
             link: None,
         });
     }
@@ -523,6 +543,14 @@ async fn okr_page(
                 .map(|s| Choice::new(s.as_str(), status_label(*s), &form.status_override)),
         )
         .collect();
+    let confidences = std::iter::once(Choice::new("", "Not said", &form.confidence))
+        .chain(
+            [Status::OnTrack, Status::Behind, Status::AtRisk]
+                .iter()
+                .map(|s| Choice::new(s.as_str(), status_label(*s), &form.confidence)),
+        )
+        .collect();
+    let check_in_due = due.get(&id).map(|since| due_words(*since));
     let f = &okr.fields;
     Ok(OkrPage {
         nav: Nav::new(who, "okrs"),
@@ -550,6 +578,8 @@ async fn okr_page(
         children,
         form,
         statuses,
+        confidences,
+        check_in_due,
         error,
         live_ids: live.join(","),
         delete_refused: okr_delete_refusal(who, f.owner_id),
@@ -630,42 +660,44 @@ pub(crate) async fn check_in(
     let who = signed_in(&caller)?;
     let parsed = {
         let mut problems = FormError::none();
-        let value = problems.keep(
-            form.value
-                .trim()
-                .parse::<f64>()
-                .map_err(|_| FormError::at("value", "must be a number")),
-            0.0,
-        );
-        let status = match form.status_override.trim() {
+        let value = match form.value.trim() {
+            // Empty on a computed OKR (the engine says when it is needed).
             "" => None,
-            s => problems.keep(
-                Status::parse(s)
+            v => problems.keep(
+                v.parse::<f64>()
                     .map(Some)
-                    .ok_or_else(|| FormError::at("status_override", "unknown status")),
+                    .map_err(|_| FormError::at("value", "must be a number")),
                 None,
             ),
         };
+        let status = problems.keep(status_field("status_override", &form.status_override), None);
+        let confidence = problems.keep(status_field("confidence", &form.confidence), None);
         if problems.is_empty() {
-            Ok((value, status))
+            Ok((value, status, confidence))
         } else {
             Err(problems)
         }
     };
     let error = match parsed {
-        Ok((value, status)) => {
-            match state
-                .goals
-                .check_in(who, id, value, status, &form.note, Utc::now())
-                .await
-            {
+        Ok((value, status_override, confidence)) => {
+            let input = cairn_engine::goals::CheckInInput {
+                value,
+                status_override,
+                confidence,
+                note: &form.note,
+            };
+            match state.goals.check_in(who, id, &input, Utc::now()).await {
                 Ok(_) => return done(&format!("/okrs/{id}"), "checked_in"),
                 Err(e) => {
                     let e = ApiError::from(e);
                     if !is_refusal(&e) {
                         return Err(e.into());
                     }
-                    FormError::from_api(&e, &["value", "status_override", "note"], &[])
+                    FormError::from_api(
+                        &e,
+                        &["value", "status_override", "confidence", "note"],
+                        &[],
+                    )
                 }
             }
         }
@@ -675,6 +707,21 @@ pub(crate) async fn check_in(
         StatusCode::UNPROCESSABLE_ENTITY,
         &okr_page(&state, who, id, form, error).await?,
     )
+}
+
+/// The "check-in due" marker's words.
+fn due_words(since: DateTime<Utc>) -> String {
+    format!("Check-in due since {}", since.format("%Y-%m-%d"))
+}
+
+/// An optional status chosen in a select: empty for none.
+fn status_field(field: &str, text: &str) -> Result<Option<Status>, FormError> {
+    match text.trim() {
+        "" => Ok(None),
+        s => Status::parse(s)
+            .map(Some)
+            .ok_or_else(|| FormError::at(field, "unknown status")),
+    }
 }
 
 /// Refreshes a key result's data link now, then shows it again (with
@@ -1203,6 +1250,8 @@ pub(crate) struct PeriodForm {
     name: String,
     starts_on: String,
     ends_on: String,
+    /// Days between check-ins; empty for weekly.
+    check_in_every_days: String,
 }
 
 #[derive(Template)]
@@ -1244,17 +1293,26 @@ pub(crate) async fn create_period(
                 .and_then(|d| d.ok_or_else(|| FormError::at("ends_on", "is required"))),
             NaiveDate::MIN,
         );
+        let every = match form.check_in_every_days.trim() {
+            "" => None,
+            days => problems.keep(
+                days.parse::<i64>().map(Some).map_err(|_| {
+                    FormError::at("check_in_every_days", "must be a whole number of days")
+                }),
+                None,
+            ),
+        };
         if problems.is_empty() {
-            Ok((starts, ends))
+            Ok((starts, ends, every))
         } else {
             Err(problems)
         }
     };
     let error = match parsed {
         Err(error) => error,
-        Ok((starts, ends)) => match state
+        Ok((starts, ends, every)) => match state
             .goals
-            .create_period(who, &form.name, starts, ends, Utc::now())
+            .create_period(who, &form.name, starts, ends, every, Utc::now())
             .await
         {
             Ok(period) => return done(&format!("/?period={}", period.id), "period_created"),
@@ -1265,7 +1323,7 @@ pub(crate) async fn create_period(
                 }
                 FormError::from_api(
                     &e,
-                    &["name", "starts_on", "ends_on"],
+                    &["name", "starts_on", "ends_on", "check_in_every_days"],
                     &[("due_date", "ends_on"), ("due_on", "ends_on")],
                 )
             }
