@@ -707,6 +707,34 @@ async fn the_ui_in_chromium_links_a_key_result_and_follows_the_simulator_live() 
     explain_screenshots(&c, &base, kr).await;
     screenshots(&c, &base, &format!("/okrs/{kr}"), "key-result").await;
     history_chart_reads_at_375_px(&c, &base, kr).await;
+    // The forecast under the chart says why it has no date yet.
+    c.set_window_size(1440, 900).await.expect("resize");
+    c.goto(&format!("{base}/okrs/{kr}")).await.expect("page");
+    let forecast = c
+        .find(Locator::Id("forecast"))
+        .await
+        .expect("forecast")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        forecast.contains("not enough data: a forecast needs 48 hours of history"),
+        "{forecast}"
+    );
+    // A check-in on the linked key result: a note and a confidence, and
+    // the number stays the link's.
+    fill(&c, "note", "Three of four closed; the last waits on review").await;
+    select(&c, "confidence", "on_track").await;
+    click(&c, "#check-ins form button[type=submit]").await;
+    wait_js(
+        &c,
+        "the check-in listed",
+        "var l = document.querySelector('ul.check-ins');
+         return !!l && l.textContent.indexOf('confidence: on track') >= 0;",
+    )
+    .await;
+    assert_eq!(bar(&c, kr).await["label"], "75 %", "the number stays");
+    screenshots(&c, &base, &format!("/okrs/{kr}"), "key-result-checked-in").await;
     screenshots(&c, &base, &format!("/?period={period}"), "okr-tree").await;
     no_alert(&c).await;
 
