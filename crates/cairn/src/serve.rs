@@ -290,6 +290,13 @@ async fn schedule_refreshes(
                 Ok(n) => tracing::info!(okrs = n, "statuses changed with time"),
                 Err(error) => tracing::warn!(error = %error, "reassessing statuses failed"),
             }
+            // ... key results whose check-in is due are reminded of it,
+            // once per missed check-in ...
+            match goals.remind_due_check_ins(chrono::Utc::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(key_results = n, "check-in reminders sent"),
+                Err(error) => tracing::warn!(error = %error, "check-in reminders failed"),
+            }
             // ... and old webhook deliveries leave the inbox.
             match hooks.prune(chrono::Utc::now()).await {
                 Ok(0) => {}

@@ -484,6 +484,10 @@ fn events_serialise_with_stable_names_and_round_trip() {
             code: "unauthorized".into(),
             also_affected: vec![4],
         }),
+        event(EventDetail::CheckInDue {
+            due_since: "2026-02-23T00:00:00Z".parse().unwrap(),
+            every_days: 7,
+        }),
     ];
     for e in &all {
         let value = serde_json::to_value(e).unwrap();
@@ -511,6 +515,18 @@ fn events_serialise_with_stable_names_and_round_trip() {
             "to": "at_risk",
         })
     );
+    let due = serde_json::to_value(&all[5]).unwrap();
+    assert_eq!(
+        (&due["due_since"], &due["every_days"]),
+        (&json!("2026-02-23T00:00:00Z"), &json!(7))
+    );
+    for body in [slack::slack_message(&all[5]), teams::teams_message(&all[5])] {
+        let text = body.to_string();
+        assert!(
+            text.contains("Check-in due since") && text.contains("2026-02-23"),
+            "{text}"
+        );
+    }
     let stale = serde_json::to_value(&all[2]).unwrap();
     assert_eq!(stale["failures"], 5);
     assert_eq!(stale["last_error"], "Jira answered 401");

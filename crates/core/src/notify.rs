@@ -61,17 +61,21 @@ pub enum EventKind {
     /// A sync pair's items have been failing for a while, or one of its
     /// sides cannot be reached: about a pair, not an OKR.
     SyncFailing,
+    /// A key result has not been checked in on for its period's cadence:
+    /// the reminder, sent once per missed check-in.
+    CheckInDue,
 }
 
 impl EventKind {
     /// Every kind, in declaration order (for pickers and round-trip tests).
-    pub const ALL: [EventKind; 6] = [
+    pub const ALL: [EventKind; 7] = [
         EventKind::StatusChanged,
         EventKind::TargetReached,
         EventKind::LinkStale,
         EventKind::LinkFailing,
         EventKind::ConnectionUnhealthy,
         EventKind::SyncFailing,
+        EventKind::CheckInDue,
     ];
 
     /// Whether events of this kind are about an OKR, so a subscription to
@@ -89,6 +93,7 @@ impl EventKind {
             EventKind::LinkFailing => "link_failing",
             EventKind::ConnectionUnhealthy => "connection_unhealthy",
             EventKind::SyncFailing => "sync_failing",
+            EventKind::CheckInDue => "check_in_due",
         }
     }
 
@@ -108,6 +113,7 @@ impl EventKind {
             EventKind::LinkFailing => "okr.link_failing",
             EventKind::ConnectionUnhealthy => "okr.connection_unhealthy",
             EventKind::SyncFailing => "sync.failing",
+            EventKind::CheckInDue => "okr.check_in_due",
         }
     }
 }
@@ -156,6 +162,11 @@ pub enum EventDetail {
         #[serde(default)]
         also_affected: Vec<i64>,
     },
+    /// No check-in for `every_days` days: one was due at `due_since`.
+    CheckInDue {
+        due_since: DateTime<Utc>,
+        every_days: i64,
+    },
 }
 
 impl EventDetail {
@@ -167,6 +178,7 @@ impl EventDetail {
             EventDetail::LinkStale { .. } => EventKind::LinkStale,
             EventDetail::LinkFailing => EventKind::LinkFailing,
             EventDetail::ConnectionUnhealthy { .. } => EventKind::ConnectionUnhealthy,
+            EventDetail::CheckInDue { .. } => EventKind::CheckInDue,
         }
     }
 }
@@ -336,6 +348,24 @@ pub fn summary(event: &NotificationEvent) -> Summary {
                     "Progress of {name} ({progress}) is out of date: its data link failed {times} in a row{reason}."
                 ),
                 colour: Colour::Orange,
+            }
+        }
+        EventDetail::CheckInDue {
+            due_since,
+            every_days,
+        } => {
+            let cadence = if *every_days == 1 {
+                "every day".to_owned()
+            } else {
+                format!("every {every_days} days")
+            };
+            Summary {
+                title: format!("A check-in on {name} is due"),
+                text: format!(
+                    "A check-in on {name} ({progress}) is due since {}: its period asks for one {cadence}.",
+                    due_since.format("%Y-%m-%d")
+                ),
+                colour: Colour::Blue,
             }
         }
         EventDetail::LinkFailing => Summary {
@@ -723,6 +753,13 @@ mod tests {
                 EventKind::LinkStale,
             ),
             (EventDetail::LinkFailing, EventKind::LinkFailing),
+            (
+                EventDetail::CheckInDue {
+                    due_since: Utc::now(),
+                    every_days: 7,
+                },
+                EventKind::CheckInDue,
+            ),
             (
                 EventDetail::ConnectionUnhealthy {
                     connection_id: 1,

@@ -226,6 +226,14 @@ pub trait GoalTx: Send {
     ) -> Result<i64>;
     /// Sets how often the key results of a period are checked in on.
     async fn set_check_in_cadence(&mut self, period_id: i64, every_days: i64) -> Result<bool>;
+    /// Records that the key result's check-in due at `due_since` is
+    /// reminded of; false when it was already (by this or another
+    /// instance), so the reminder goes out once.
+    async fn mark_check_in_reminded(
+        &mut self,
+        okr_id: i64,
+        due_since: DateTime<Utc>,
+    ) -> Result<bool>;
     async fn create_okr(&mut self, fields: &OkrFields, now: DateTime<Utc>) -> Result<i64>;
     async fn update_okr(&mut self, id: i64, fields: &OkrFields, now: DateTime<Utc>)
     -> Result<bool>;
@@ -748,6 +756,18 @@ macro_rules! impl_goals {
                     .bind(period_id)
                     .execute(&mut *self.tx)
                     .await?;
+                Ok(result.rows_affected() == 1)
+            }
+
+            async fn mark_check_in_reminded(&mut self, okr_id: i64, due_since: DateTime<Utc>) -> Result<bool> {
+                let result = sqlx::query(
+                    "UPDATE okrs SET check_in_reminded_for = $1 WHERE id = $2 \
+                     AND (check_in_reminded_for IS NULL OR check_in_reminded_for < $1)",
+                )
+                .bind(to_db(due_since))
+                .bind(okr_id)
+                .execute(&mut *self.tx)
+                .await?;
                 Ok(result.rows_affected() == 1)
             }
 

@@ -1251,3 +1251,81 @@ async fn failing_refreshes_make_stale_failing_and_unhealthy_events_once() {
 async fn failing_refreshes_make_stale_failing_and_unhealthy_events_once_on_postgres() {
     failing_links(Backend::Postgres).await;
 }
+
+/// Issue 18 item 6's reminder: a key result not checked in on for its
+/// period's cadence is reminded of it through the channels subscribed to
+/// `check_in_due`, once per missed check-in; a check-in starts the count
+/// again.
+async fn check_in_reminders(backend: Backend) {
+    let h = harness(backend).await;
+    let receiver = Receiver::start().await;
+    // Began 10 days ago: weekly, a check-in was due 3 days ago.
+    let period = period(&h).await;
+    let quiet = okr(
+        &h,
+        json!({"kind": "key_result", "title": "Quiet and linked", "period_id": period,
+            "measure": {"mode": "percent_complete"}, "progress_source": "data_link"}),
+    )
+    .await;
+    let checked = checked_in_kr(&h, period, "Checked in today", None).await;
+    check_in(&h, checked, 30.0).await;
+    let (slack, _) = channel(&h, "reminders", "slack", &receiver.url("/reminders")).await;
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/subscriptions",
+            Some(&h.admin.token),
+            Some(json!({"channel_id": slack, "events": ["check_in_due"]})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+
+    let now = Utc::now();
+    let goals = &h.state.goals;
+    assert_eq!(goals.remind_due_check_ins(now).await.expect("remind"), 1);
+    assert_eq!(
+        goals.remind_due_check_ins(now).await.expect("remind"),
+        0,
+        "once per missed check-in, however often it runs"
+    );
+    let running = Running::start(&h, false).await;
+    eventually("the reminder delivered", || async {
+        idle(&h).await && !receiver.received("/reminders").is_empty()
+    })
+    .await;
+    running.stop().await;
+    let sent = deliveries(&h, slack).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["event"]["okr_id"], quiet);
+    assert_eq!(sent[0]["event"]["kind"], "check_in_due");
+    let due_since = (Utc::now().date_naive() - chrono::Duration::days(3)).to_string();
+    let body = String::from_utf8_lossy(&receiver.received("/reminders")[0].body).into_owned();
+    assert!(
+        body.contains("A check-in on Quiet and linked is due") && body.contains(&due_since),
+        "{body}"
+    );
+
+    // A note on the quiet one; eight days on, each has missed one more.
+    let noted = h
+        .call(
+            "POST",
+            &format!("/api/v1/okrs/{quiet}/check-ins"),
+            Some(&h.owner.token),
+            Some(json!({"note": "still waiting", "confidence": "at_risk"})),
+        )
+        .await;
+    assert_eq!(noted.status, StatusCode::CREATED, "{}", noted.text);
+    let later = now + chrono::Duration::days(8);
+    assert_eq!(goals.remind_due_check_ins(later).await.expect("remind"), 2);
+    assert_eq!(goals.remind_due_check_ins(later).await.expect("remind"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_due_check_in_is_reminded_of_once_through_the_channels() {
+    check_in_reminders(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_due_check_in_is_reminded_of_once_through_the_channels_on_postgres() {
+    check_in_reminders(Backend::Postgres).await;
+}

@@ -129,6 +129,16 @@ pub fn slack_message(event: &NotificationEvent) -> Value {
             fields.push(field("Previous status", status_label(*from)));
         }
         EventDetail::TargetReached | EventDetail::LinkFailing => {}
+        EventDetail::CheckInDue {
+            due_since,
+            every_days,
+        } => {
+            fields.push(field(
+                "Check-in due since",
+                &due_since.format("%Y-%m-%d").to_string(),
+            ));
+            fields.push(field("Check-in every", &format!("{every_days} days")));
+        }
         EventDetail::LinkStale {
             failures,
             last_error,

@@ -47,6 +47,16 @@ pub fn teams_message(event: &NotificationEvent) -> Value {
             facts.push(fact("Previous status", status_label(*from)));
         }
         EventDetail::TargetReached | EventDetail::LinkFailing => {}
+        EventDetail::CheckInDue {
+            due_since,
+            every_days,
+        } => {
+            facts.push(fact(
+                "Check-in due since",
+                due_since.format("%Y-%m-%d").to_string(),
+            ));
+            facts.push(fact("Check-in every", format!("{every_days} days")));
+        }
         EventDetail::LinkStale {
             failures,
             last_error,

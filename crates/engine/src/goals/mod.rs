@@ -738,14 +738,27 @@ impl Goals {
         let Some(period) = self.store.get_period(period_id).await? else {
             return Err(EngineError::NotFound(format!("no period {period_id}")));
         };
+        Ok(self
+            .due_in(&period, now)
+            .await?
+            .into_iter()
+            .map(|(okr, since)| (okr.id, since))
+            .collect())
+    }
+
+    async fn due_in(
+        &self,
+        period: &Period,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(Okr, DateTime<Utc>)>, EngineError> {
         let latest: HashMap<i64, DateTime<Utc>> = self
             .store
-            .latest_check_ins(period_id)
+            .latest_check_ins(period.id)
             .await?
             .into_iter()
             .collect();
-        let mut due = HashMap::new();
-        for okr in self.store.list_okrs(Some(period_id)).await? {
+        let mut due = Vec::new();
+        for okr in self.store.list_okrs(Some(period.id)).await? {
             if okr.fields.kind != OkrKind::KeyResult {
                 continue;
             }
@@ -764,10 +777,43 @@ impl Goals {
                 done,
                 now,
             ) {
-                due.insert(okr.id, since);
+                due.push((okr, since));
             }
         }
         Ok(due)
+    }
+
+    /// The "check-in due" reminder: for each key result of the periods
+    /// running at `now` whose check-in is due, one `check_in_due` event
+    /// per missed check-in, to the channels subscribed to it (none
+    /// subscribed, none sent). Safe to run from every instance: the first
+    /// to mark a missed check-in sends it. Returns how many were sent.
+    pub async fn remind_due_check_ins(&self, now: DateTime<Utc>) -> Result<usize, EngineError> {
+        let today = now.date_naive();
+        let mut reminded = 0;
+        for period in self.store.list_periods().await? {
+            if today < period.starts_on || today > period.ends_on {
+                continue;
+            }
+            for (okr, since) in self.due_in(&period, now).await? {
+                let mut tx = self.store.begin().await?;
+                if tx.mark_check_in_reminded(okr.id, since).await? {
+                    let detail = cairn_core::notify::EventDetail::CheckInDue {
+                        due_since: since,
+                        every_days: period.check_in_every_days,
+                    };
+                    crate::notify::enqueue_event(
+                        &mut *tx,
+                        &crate::notify::okr_event(&okr, detail, now),
+                        now,
+                    )
+                    .await?;
+                    reminded += 1;
+                }
+                tx.commit().await?;
+            }
+        }
+        Ok(reminded)
     }
 
     pub async fn list_check_ins(

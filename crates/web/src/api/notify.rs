@@ -235,7 +235,8 @@ pub(crate) struct NewSubscriptionRequest {
     #[serde(default = "yes")]
     include_subtree: bool,
     /// `status_changed`, `target_reached`, `link_stale`, `link_failing`,
-    /// `connection_unhealthy`, and without an OKR `sync_failing`; absent or
+    /// `connection_unhealthy`, `check_in_due`, and without an OKR
+    /// `sync_failing`; absent or
     /// empty: all those the subscription can hear.
     #[serde(default)]
     events: Vec<String>,

@@ -47,6 +47,7 @@ fn event_label(kind: EventKind) -> &'static str {
         EventKind::LinkFailing => "Link failing",
         EventKind::ConnectionUnhealthy => "Connection unhealthy",
         EventKind::SyncFailing => "Sync pair failing (without an OKR only)",
+        EventKind::CheckInDue => "Check-in due",
     }
 }
 
