@@ -383,6 +383,7 @@ pub async fn run(
             title: format!("Link {l}"),
             description: String::new(),
             owner_id: w.admin.user.id,
+            owner_team_id: None,
             period_id: w.period,
             parent_id: None,
             starts_on: NaiveDate::from_ymd_opt(2026, 1, 1).context("date")?,

@@ -53,7 +53,10 @@ pub struct OkrFields {
     pub kind: OkrKind,
     pub title: String,
     pub description: String,
+    /// The person who owns it.
     pub owner_id: i64,
+    /// The team that owns it too, if any.
+    pub owner_team_id: Option<i64>,
     pub period_id: i64,
     pub parent_id: Option<i64>,
     pub starts_on: NaiveDate,
@@ -62,6 +65,20 @@ pub struct OkrFields {
     pub weight: f64,
     pub contributes: bool,
     pub progress_source: ProgressSource,
+}
+
+/// Which OKRs to list; `None` parts do not filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OkrFilter {
+    pub period_id: Option<i64>,
+    /// Owned by this person.
+    pub owner_id: Option<i64>,
+    /// Owned by this team.
+    pub team_id: Option<i64>,
+    /// With this last computed status (an OKR never computed has none).
+    pub status: Option<Status>,
+    /// "My OKRs": owned by this person or by a team they are a member of.
+    pub mine_of: Option<i64>,
 }
 
 /// The last computed progress of an OKR.
@@ -192,6 +209,8 @@ pub trait GoalStore: Send + Sync {
     async fn get_okr(&self, id: i64) -> Result<Option<Okr>>;
     /// All OKRs, or those of one period, ordered by id.
     async fn list_okrs(&self, period_id: Option<i64>) -> Result<Vec<Okr>>;
+    /// The OKRs every set part of `filter` holds for, ordered by id.
+    async fn filter_okrs(&self, filter: &OkrFilter) -> Result<Vec<Okr>>;
     async fn child_okrs(&self, parent_id: i64) -> Result<Vec<Okr>>;
     async fn list_check_ins(&self, okr_id: i64) -> Result<Vec<CheckInRecord>>;
     /// When each OKR of a period was last checked in on (OKRs without a
@@ -469,7 +488,7 @@ pub(crate) const ROWS_PER_STATEMENT: usize = 500;
 
 macro_rules! impl_goals {
     ($store:ty, $tx:ty) => {
-        const OKR_COLUMNS: &str = "id, kind, title, description, owner_id, period_id, parent_id, \
+        const OKR_COLUMNS: &str = "id, kind, title, description, owner_id, owner_team_id, period_id, parent_id, \
             starts_on, due_on, measure, weight, contributes, progress_source, value, percent, \
             expected_percent, status, computed_at, created_at, updated_at";
         const LINK_COLUMNS: &str = "id, okr_id, connection_id, rule, query, refresh_interval_secs, \
@@ -510,6 +529,7 @@ macro_rules! impl_goals {
                     title: row.try_get("title")?,
                     description: row.try_get("description")?,
                     owner_id: row.try_get("owner_id")?,
+                    owner_team_id: row.try_get("owner_team_id")?,
                     period_id: row.try_get("period_id")?,
                     parent_id: row.try_get("parent_id")?,
                     starts_on: date_from_db(&row.try_get::<String, _>("starts_on")?)?,
@@ -610,6 +630,25 @@ macro_rules! impl_goals {
                     "SELECT {OKR_COLUMNS} FROM okrs WHERE ($1 IS NULL OR period_id = $1) ORDER BY id"
                 );
                 let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(period_id).fetch_all(&self.pool).await?;
+                rows.iter().map(okr_from_row).collect()
+            }
+
+            async fn filter_okrs(&self, f: &crate::goals::OkrFilter) -> Result<Vec<crate::goals::Okr>> {
+                let sql = format!(
+                    "SELECT {OKR_COLUMNS} FROM okrs WHERE ($1 IS NULL OR period_id = $1) \
+                     AND ($2 IS NULL OR owner_id = $2) AND ($3 IS NULL OR owner_team_id = $3) \
+                     AND ($4 IS NULL OR status = $4) \
+                     AND ($5 IS NULL OR owner_id = $5 OR owner_team_id IN \
+                          (SELECT team_id FROM team_members WHERE user_id = $5)) ORDER BY id"
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(f.period_id)
+                    .bind(f.owner_id)
+                    .bind(f.team_id)
+                    .bind(f.status.map(|s| s.as_str()))
+                    .bind(f.mine_of)
+                    .fetch_all(&self.pool)
+                    .await?;
                 rows.iter().map(okr_from_row).collect()
             }
 
@@ -774,8 +813,8 @@ macro_rules! impl_goals {
             async fn create_okr(&mut self, f: &crate::goals::OkrFields, now: DateTime<Utc>) -> Result<i64> {
                 let id = sqlx::query_scalar(
                     "INSERT INTO okrs (kind, title, description, owner_id, period_id, parent_id, starts_on, due_on, \
-                     measure, weight, contributes, progress_source, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
+                     measure, weight, contributes, progress_source, created_at, updated_at, owner_team_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14) RETURNING id",
                 )
                 .bind(f.kind.as_str())
                 .bind(&f.title)
@@ -790,6 +829,7 @@ macro_rules! impl_goals {
                 .bind(f.contributes)
                 .bind(f.progress_source.as_str())
                 .bind(to_db(now))
+                .bind(f.owner_team_id)
                 .fetch_one(&mut *self.tx)
                 .await?;
                 Ok(id)
@@ -799,7 +839,7 @@ macro_rules! impl_goals {
                 let result = sqlx::query(
                     "UPDATE okrs SET kind = $1, title = $2, description = $3, owner_id = $4, period_id = $5, \
                      parent_id = $6, starts_on = $7, due_on = $8, measure = $9, weight = $10, contributes = $11, \
-                     progress_source = $12, updated_at = $13 WHERE id = $14",
+                     progress_source = $12, updated_at = $13, owner_team_id = $15 WHERE id = $14",
                 )
                 .bind(f.kind.as_str())
                 .bind(&f.title)
@@ -815,6 +855,7 @@ macro_rules! impl_goals {
                 .bind(f.progress_source.as_str())
                 .bind(to_db(now))
                 .bind(id)
+                .bind(f.owner_team_id)
                 .execute(&mut *self.tx)
                 .await?;
                 Ok(result.rows_affected() == 1)

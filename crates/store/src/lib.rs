@@ -39,6 +39,7 @@ pub mod sync;
 pub mod sync_initial;
 pub mod sync_people;
 pub mod sync_releases;
+pub mod teams;
 pub mod time;
 mod types;
 
@@ -62,6 +63,7 @@ pub use sync::{SyncStore, SyncTx};
 pub use sync_initial::{SyncInitialStore, SyncInitialTx};
 pub use sync_people::{SyncPeopleStore, SyncPeopleTx};
 pub use sync_releases::{SyncReleaseStore, SyncReleaseTx};
+pub use teams::{Team, TeamStore, TeamTx};
 pub use time::{TimeStore, TimeTx};
 pub use types::*;
 
@@ -160,6 +162,7 @@ pub trait Store:
     + SyncPeopleStore
     + SyncInitialStore
     + SyncReleaseStore
+    + TeamStore
     + TimeStore
     + Send
     + Sync
@@ -287,6 +290,7 @@ pub trait StoreTx:
     + SyncPeopleTx
     + SyncInitialTx
     + SyncReleaseTx
+    + TeamTx
     + TimeTx
     + Send
 {

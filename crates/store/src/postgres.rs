@@ -715,5 +715,6 @@ crate::sync_people::impl_sync_people!(PgStore, PgTx);
 
 crate::sync_initial::impl_sync_initial!(PgStore, PgTx);
 crate::sync_releases::impl_sync_releases!(PgStore, PgTx);
+crate::teams::impl_teams!(PgStore, PgTx);
 
 crate::time::impl_time!(PgStore, PgTx);

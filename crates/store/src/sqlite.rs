@@ -577,5 +577,6 @@ crate::sync_people::impl_sync_people!(SqliteStore, SqliteTx);
 
 crate::sync_initial::impl_sync_initial!(SqliteStore, SqliteTx);
 crate::sync_releases::impl_sync_releases!(SqliteStore, SqliteTx);
+crate::teams::impl_teams!(SqliteStore, SqliteTx);
 
 crate::time::impl_time!(SqliteStore, SqliteTx);

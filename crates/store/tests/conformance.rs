@@ -66,6 +66,9 @@ conformance!(
     sync_people_are_mapped_once_per_side_of_a_pair,
     initial_sync_plans_count_each_entry_once,
     sync_releases_are_linked_once_per_side_of_a_pair,
+    teams_are_unique_by_name_in_any_case_and_hold_members_once,
+    okrs_filter_by_owner_team_status_and_mine,
+    a_team_that_owns_okrs_is_deleted_only_after_they_move,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -1234,6 +1237,7 @@ fn okr_fields(owner: i64, period: i64, parent: Option<i64>, kind: OkrKind) -> Ok
         title: "Ship the new onboarding".into(),
         description: "".into(),
         owner_id: owner,
+        owner_team_id: None,
         period_id: period,
         parent_id: parent,
         starts_on: NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
@@ -3507,5 +3511,264 @@ async fn sync_releases_are_linked_once_per_side_of_a_pair(backend: Backend) {
             .await
             .expect("list")
             .is_empty()
+    );
+}
+
+async fn teams_are_unique_by_name_in_any_case_and_hold_members_once(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let ada = create_user(&store, "ada@example.com", Role::Member).await;
+    let bob = create_user(&store, "bob@example.com", Role::Member).await;
+    let mut tx = store.begin().await.expect("begin");
+    let platform = tx
+        .create_team("Platform", Some(ada), t0())
+        .await
+        .expect("team");
+    let web = tx.create_team("Web", None, t0()).await.expect("team");
+    tx.commit().await.expect("commit");
+
+    let mut tx = store.begin().await.expect("begin");
+    match tx.create_team("PLATFORM", None, t0()).await {
+        Err(StoreError::Conflict { field }) => assert_eq!(field, "name"),
+        other => panic!("expected a conflict on name, got {other:?}"),
+    }
+    drop(tx);
+    let mut tx = store.begin().await.expect("begin");
+    match tx.rename_team(web, "platform").await {
+        Err(StoreError::Conflict { field }) => assert_eq!(field, "name"),
+        other => panic!("expected a conflict on name, got {other:?}"),
+    }
+    drop(tx);
+
+    let mut tx = store.begin().await.expect("begin");
+    assert!(tx.add_team_member(platform, ada, t0()).await.expect("add"));
+    assert!(tx.add_team_member(platform, bob, t0()).await.expect("add"));
+    assert!(
+        !tx.add_team_member(platform, bob, t0()).await.expect("add"),
+        "a member added twice is one membership"
+    );
+    assert!(tx.add_team_member(web, bob, t0()).await.expect("add"));
+    assert!(tx.rename_team(web, "Web apps").await.expect("rename"));
+    assert!(!tx.rename_team(web + 100, "Nobody").await.expect("rename"));
+    tx.commit().await.expect("commit");
+
+    let teams = store.list_teams().await.expect("teams");
+    assert_eq!(
+        teams
+            .iter()
+            .map(|t| (t.name.as_str(), t.lead_id, t.member_ids.clone()))
+            .collect::<Vec<_>>(),
+        vec![
+            ("Platform", Some(ada), vec![ada, bob]),
+            ("Web apps", None, vec![bob]),
+        ]
+    );
+    assert_eq!(
+        store.teams_of_user(bob).await.expect("teams"),
+        vec![platform, web]
+    );
+
+    // The lead who leaves is no longer the lead.
+    let mut tx = store.begin().await.expect("begin");
+    assert!(tx.remove_team_member(platform, ada).await.expect("remove"));
+    assert!(!tx.remove_team_member(platform, ada).await.expect("remove"));
+    assert!(tx.set_team_lead(web, Some(bob)).await.expect("lead"));
+    tx.commit().await.expect("commit");
+    let platform_now = store.get_team(platform).await.expect("get").expect("team");
+    assert_eq!(
+        (platform_now.lead_id, platform_now.member_ids),
+        (None, vec![bob])
+    );
+    assert_eq!(
+        store
+            .get_team(web)
+            .await
+            .expect("get")
+            .expect("team")
+            .lead_id,
+        Some(bob)
+    );
+    assert!(store.get_team(web + 100).await.expect("get").is_none());
+}
+
+async fn okrs_filter_by_owner_team_status_and_mine(backend: Backend) {
+    use cairn_store::goals::OkrFilter;
+    let (_db, store) = store(backend).await;
+    let (owner, q1) = period_and_owner(&store).await;
+    let other = create_user(&store, "other@example.com", Role::Member).await;
+    let mut tx = store.begin().await.expect("begin");
+    let q2 = tx
+        .create_period(
+            "Q2 2026",
+            NaiveDate::from_ymd_opt(2026, 4, 1).expect("d"),
+            NaiveDate::from_ymd_opt(2026, 6, 30).expect("d"),
+            t0(),
+        )
+        .await
+        .expect("period");
+    let team = tx.create_team("Platform", None, t0()).await.expect("team");
+    tx.add_team_member(team, owner, t0()).await.expect("member");
+    // 1: owner's, no team; 2: other's, team; 3: other's, no team; 4: other's, team, Q2.
+    let mine = tx
+        .create_okr(&okr_fields(owner, q1, None, OkrKind::Objective), t0())
+        .await
+        .expect("okr");
+    let mut team_okr = okr_fields(other, q1, None, OkrKind::Objective);
+    team_okr.owner_team_id = Some(team);
+    let team_owned = tx.create_okr(&team_okr, t0()).await.expect("okr");
+    let others = tx
+        .create_okr(&okr_fields(other, q1, None, OkrKind::Objective), t0())
+        .await
+        .expect("okr");
+    let mut later = okr_fields(other, q2, None, OkrKind::Objective);
+    later.owner_team_id = Some(team);
+    let later = tx.create_okr(&later, t0()).await.expect("okr");
+    let progress = |status| OkrProgress {
+        value: 10.0,
+        percent: 10.0,
+        expected_percent: 10.0,
+        status,
+        computed_at: t0(),
+    };
+    tx.record_progress(mine, &progress(Status::AtRisk), "check_in", "", false)
+        .await
+        .expect("progress");
+    tx.record_progress(
+        team_owned,
+        &progress(Status::OnTrack),
+        "check_in",
+        "",
+        false,
+    )
+    .await
+    .expect("progress");
+    tx.record_progress(others, &progress(Status::AtRisk), "check_in", "", false)
+        .await
+        .expect("progress");
+    tx.commit().await.expect("commit");
+
+    let stored = store.get_okr(team_owned).await.expect("get").expect("okr");
+    assert_eq!(stored.fields, team_okr, "the owning team round-trips");
+    let ids = |okrs: Vec<cairn_store::goals::Okr>| okrs.iter().map(|o| o.id).collect::<Vec<_>>();
+    let find = |filter: OkrFilter| {
+        let store = store.clone();
+        async move { ids(store.filter_okrs(&filter).await.expect("filter")) }
+    };
+    assert_eq!(
+        find(OkrFilter::default()).await,
+        vec![mine, team_owned, others, later]
+    );
+    assert_eq!(
+        find(OkrFilter {
+            period_id: Some(q1),
+            ..OkrFilter::default()
+        })
+        .await,
+        vec![mine, team_owned, others]
+    );
+    assert_eq!(
+        find(OkrFilter {
+            owner_id: Some(other),
+            ..OkrFilter::default()
+        })
+        .await,
+        vec![team_owned, others, later]
+    );
+    assert_eq!(
+        find(OkrFilter {
+            team_id: Some(team),
+            period_id: Some(q1),
+            ..OkrFilter::default()
+        })
+        .await,
+        vec![team_owned]
+    );
+    assert_eq!(
+        find(OkrFilter {
+            status: Some(Status::AtRisk),
+            ..OkrFilter::default()
+        })
+        .await,
+        vec![mine, others]
+    );
+    assert_eq!(
+        find(OkrFilter {
+            mine_of: Some(owner),
+            ..OkrFilter::default()
+        })
+        .await,
+        vec![mine, team_owned, later],
+        "my OKRs are those I own and those of my teams"
+    );
+    assert_eq!(
+        find(OkrFilter {
+            mine_of: Some(other),
+            status: Some(Status::AtRisk),
+            ..OkrFilter::default()
+        })
+        .await,
+        vec![others]
+    );
+    assert_eq!(
+        find(OkrFilter {
+            status: Some(Status::Done),
+            ..OkrFilter::default()
+        })
+        .await,
+        Vec::<i64>::new()
+    );
+}
+
+async fn a_team_that_owns_okrs_is_deleted_only_after_they_move(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let (owner, q1) = period_and_owner(&store).await;
+    let mut tx = store.begin().await.expect("begin");
+    let old = tx.create_team("Old", None, t0()).await.expect("team");
+    let new = tx.create_team("New", None, t0()).await.expect("team");
+    tx.add_team_member(old, owner, t0()).await.expect("member");
+    let mut fields = okr_fields(owner, q1, None, OkrKind::Objective);
+    fields.owner_team_id = Some(old);
+    let a = tx.create_okr(&fields, t0()).await.expect("okr");
+    let b = tx.create_okr(&fields, t0()).await.expect("okr");
+    tx.commit().await.expect("commit");
+    assert_eq!(store.count_team_okrs(old).await.expect("count"), 2);
+
+    // The database refuses to delete a team that still owns OKRs.
+    let mut tx = store.begin().await.expect("begin");
+    assert!(tx.delete_team(old).await.is_err());
+    drop(tx);
+    assert!(store.get_team(old).await.expect("get").is_some());
+
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(
+        tx.reassign_team_okrs(old, Some(new)).await.expect("move"),
+        2
+    );
+    assert!(tx.delete_team(old).await.expect("delete"));
+    tx.commit().await.expect("commit");
+    assert!(store.get_team(old).await.expect("get").is_none());
+    assert_eq!(
+        store.teams_of_user(owner).await.expect("teams"),
+        Vec::<i64>::new()
+    );
+    for id in [a, b] {
+        let okr = store.get_okr(id).await.expect("get").expect("okr");
+        assert_eq!(
+            (okr.fields.owner_team_id, okr.fields.owner_id),
+            (Some(new), owner)
+        );
+    }
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(tx.reassign_team_okrs(new, None).await.expect("move"), 2);
+    assert!(tx.delete_team(new).await.expect("delete"));
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        store
+            .get_okr(a)
+            .await
+            .expect("get")
+            .expect("okr")
+            .fields
+            .owner_team_id,
+        None
     );
 }
