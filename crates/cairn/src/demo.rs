@@ -846,6 +846,7 @@ fn okr_input(
         title: title.to_owned(),
         description: description.to_owned(),
         owner_id: None,
+        owner_team_id: None,
         period_id,
         parent_id,
         starts_on: None,

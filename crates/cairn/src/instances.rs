@@ -362,6 +362,7 @@ pub fn percent_okr(
         title: title.into(),
         description: String::new(),
         owner_id: None,
+        owner_team_id: None,
         period_id,
         parent_id,
         starts_on: None,

@@ -93,6 +93,15 @@ pub enum Action {
         current_owner_id: Option<i64>,
         new_owner_id: i64,
     },
+    /// Create, rename, delete teams and change their lead and members:
+    /// organisation-wide, so admins only. Everyone signed in sees teams
+    /// ([`Action::ViewGoals`]).
+    ManageTeams,
+    /// Make a team an owner of an OKR (when creating or changing it): a
+    /// member may give OKRs to a team they belong to; an admin to any.
+    AssignOkrTeam {
+        member_of_team: bool,
+    },
     /// Edit or delete a check-in by this author.
     ChangeCheckIn {
         author_id: i64,
@@ -149,6 +158,7 @@ pub fn decide(actor: Option<Actor>, action: Action) -> Decision {
         | Action::ManageUsers
         | Action::ViewAudit
         | Action::ManagePeriods
+        | Action::ManageTeams
         | Action::CreateChannel
         | Action::ManageChannel
         | Action::ViewNotices => Decision::Forbidden,
@@ -162,6 +172,13 @@ pub fn decide(actor: Option<Actor>, action: Action) -> Decision {
             ..
         } if owner_id == actor.user_id => Decision::Allow,
         Action::AssignOkr { .. } => Decision::Forbidden,
+        Action::AssignOkrTeam { member_of_team } => {
+            if member_of_team {
+                Decision::Allow
+            } else {
+                Decision::Forbidden
+            }
+        }
         Action::ChangeCheckIn { author_id } if author_id == actor.user_id => Decision::Allow,
         Action::ChangeOkr { .. } | Action::ChangeCheckIn { .. } => Decision::Forbidden,
         Action::SyncPair { owner_id } if owner_id == actor.user_id => Decision::Allow,
@@ -228,6 +245,20 @@ mod tests {
         assert_eq!(decide(Some(ADMIN), assign(None, them)), Decision::Allow);
         assert_eq!(decide(Some(ADMIN), assign(Some(me), them)), Decision::Allow);
         assert_eq!(decide(None, assign(None, me)), Decision::Unauthenticated);
+    }
+
+    #[test]
+    fn admins_manage_teams_and_members_give_okrs_to_their_own_teams() {
+        assert_eq!(decide(Some(ADMIN), Action::ManageTeams), Decision::Allow);
+        assert_eq!(
+            decide(Some(OWNER), Action::ManageTeams),
+            Decision::Forbidden
+        );
+        assert_eq!(decide(None, Action::ManageTeams), Decision::Unauthenticated);
+        let team = |member_of_team| Action::AssignOkrTeam { member_of_team };
+        assert_eq!(decide(Some(OWNER), team(true)), Decision::Allow);
+        assert_eq!(decide(Some(OWNER), team(false)), Decision::Forbidden);
+        assert_eq!(decide(Some(ADMIN), team(false)), Decision::Allow);
     }
 
     #[test]

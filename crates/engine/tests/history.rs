@@ -52,6 +52,7 @@ fn okr(
         title: title.into(),
         description: String::new(),
         owner_id: None,
+        owner_team_id: None,
         period_id: period,
         parent_id: parent,
         starts_on: None,

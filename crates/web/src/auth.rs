@@ -81,6 +81,7 @@ permissions!(
     ManageCatalog,
     ViewAudit,
     ManagePeriods,
+    ManageTeams,
     CreateChannel,
     ManageChannel,
     ViewNotices,

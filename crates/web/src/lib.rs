@@ -336,6 +336,14 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api::goals::list_periods, api::goals::create_period))
         .routes(routes!(api::goals::update_period))
         .routes(routes!(api::goals::list_okrs, api::goals::create_okr))
+        .routes(routes!(api::teams::list_teams, api::teams::create_team))
+        .routes(routes!(
+            api::teams::get_team,
+            api::teams::update_team,
+            api::teams::delete_team
+        ))
+        .routes(routes!(api::teams::add_member))
+        .routes(routes!(api::teams::remove_member))
         .routes(routes!(
             api::goals::get_okr,
             api::goals::update_okr,

@@ -12,6 +12,7 @@ pub mod gitlab_link;
 pub mod history;
 pub mod items;
 pub mod jira_link;
+pub mod teams;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -38,6 +39,7 @@ use crate::keyring::Keyring;
 pub use apply::{Applied, ItemChanges};
 pub use gitlab_link::{GitLabQuery, LinkInput};
 pub use jira_link::{JiraLinkInput, JiraQuery};
+pub use teams::{OkrQuery, Reassign};
 
 /// Refresh tunables.
 #[derive(Debug, Clone)]
@@ -86,6 +88,9 @@ pub struct OkrInput {
     pub description: String,
     /// Default: the caller.
     pub owner_id: Option<i64>,
+    /// The team that owns it too: `None` keeps the current one (none for
+    /// a new OKR), `Some(None)` removes it.
+    pub owner_team_id: Option<Option<i64>>,
     pub period_id: i64,
     pub parent_id: Option<i64>,
     /// Default: the period's start.
@@ -355,6 +360,7 @@ impl Goals {
         input: OkrInput,
         id: Option<i64>,
         current_owner: Option<i64>,
+        current_team: Option<i64>,
     ) -> Result<OkrFields, EngineError> {
         let title = validate_name("title", &input.title)?;
         crate::accounts::validate_text("description", &input.description)?;
@@ -432,6 +438,30 @@ impl Goals {
                 Some(_) => {}
             }
         }
+        let owner_team_id = input.owner_team_id.unwrap_or(current_team);
+        if let Some(team_id) = owner_team_id
+            && Some(team_id) != current_team
+        {
+            let Some(team) = self.store.get_team(team_id).await? else {
+                return Err(EngineError::invalid(
+                    "owner_team_id",
+                    format!("there is no team {team_id}"),
+                ));
+            };
+            authorize(
+                Some(by.actor()),
+                Action::AssignOkrTeam {
+                    member_of_team: team.member_ids.contains(&by.user.id),
+                },
+            )
+            .map_err(|e| match e {
+                EngineError::Forbidden(_) => EngineError::Forbidden(format!(
+                    "members give OKRs only to teams they belong to, and you are not in {}",
+                    team.name
+                )),
+                other => other,
+            })?;
+        }
         if let Some(parent_id) = input.parent_id {
             if self.store.get_okr(parent_id).await?.is_none() {
                 return Err(EngineError::invalid(
@@ -470,6 +500,7 @@ impl Goals {
             title,
             description: input.description,
             owner_id,
+            owner_team_id,
             period_id: period.id,
             parent_id: input.parent_id,
             starts_on,
@@ -488,7 +519,7 @@ impl Goals {
         now: DateTime<Utc>,
     ) -> Result<Okr, EngineError> {
         authorize(Some(by.actor()), Action::CreateOkr)?;
-        let fields = self.fields(by, input, None, None).await?;
+        let fields = self.fields(by, input, None, None, None).await?;
         let mut tx = self.store.begin().await?;
         let id = tx.create_okr(&fields, now).await?;
         tx.append_audit(
@@ -515,7 +546,13 @@ impl Goals {
     ) -> Result<Okr, EngineError> {
         let current = self.load_to_change(by, id).await?;
         let fields = self
-            .fields(by, input, Some(id), Some(current.fields.owner_id))
+            .fields(
+                by,
+                input,
+                Some(id),
+                Some(current.fields.owner_id),
+                current.fields.owner_team_id,
+            )
             .await?;
         let mut tx = self.store.begin().await?;
         tx.update_okr(id, &fields, now).await?;

@@ -116,6 +116,8 @@ pub(crate) struct OkrView {
     title: String,
     description: String,
     owner_id: i64,
+    /// The team that owns it too, if any.
+    owner_team_id: Option<i64>,
     period_id: i64,
     parent_id: Option<i64>,
     starts_on: NaiveDate,
@@ -183,6 +185,7 @@ pub(crate) async fn view(state: &AppState, okr: Okr) -> Result<OkrView, ApiError
         title: f.title,
         description: f.description,
         owner_id: f.owner_id,
+        owner_team_id: f.owner_team_id,
         period_id: f.period_id,
         parent_id: f.parent_id,
         starts_on: f.starts_on,
@@ -198,20 +201,72 @@ pub(crate) async fn view(state: &AppState, okr: Okr) -> Result<OkrView, ApiError
     })
 }
 
+/// Filters of the OKR list; each one set narrows it. A value that is not
+/// a number, or names nothing that exists, is refused naming its field.
 #[derive(Deserialize, IntoParams)]
 pub(crate) struct OkrListQuery {
-    period_id: Option<i64>,
+    /// A period's id.
+    #[param(value_type = Option<i64>)]
+    period_id: Option<String>,
+    /// Owned by this user.
+    #[param(value_type = Option<i64>)]
+    owner_id: Option<String>,
+    /// Owned by this team.
+    #[param(value_type = Option<i64>)]
+    team_id: Option<String>,
+    /// `not_started`, `on_track`, `behind`, `at_risk` or `done`.
+    status: Option<String>,
+    /// `true`: only the caller's OKRs (owned by them or by a team of theirs).
+    #[param(value_type = Option<bool>)]
+    mine: Option<String>,
 }
 
-/// OKRs, optionally of one period.
+/// An optional id in a query; empty is none.
+pub(crate) fn query_id(field: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => text
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| ApiError::invalid_field(field, format!("`{text}` is not an id"))),
+    }
+}
+
+impl OkrListQuery {
+    pub(crate) fn to_engine(&self) -> Result<cairn_engine::goals::OkrQuery, ApiError> {
+        let mine = match self.mine.as_deref().map(str::trim) {
+            None | Some("") | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(ApiError::invalid_field(
+                    "mine",
+                    format!("`{other}` is neither true nor false"),
+                ));
+            }
+        };
+        Ok(cairn_engine::goals::OkrQuery {
+            period_id: query_id("period_id", self.period_id.as_deref())?,
+            owner_id: query_id("owner_id", self.owner_id.as_deref())?,
+            team_id: query_id("team_id", self.team_id.as_deref())?,
+            status: self.status.clone(),
+            mine,
+        })
+    }
+}
+
+/// OKRs, filtered by period, owner, team, status, or the caller's own.
 #[utoipa::path(get, path = "/api/v1/okrs", tag = "goals", params(OkrListQuery), responses(
-    (status = 200, description = "OKRs with their progress", body = Vec<OkrView>)))]
+    (status = 200, description = "OKRs with their progress", body = Vec<OkrView>),
+    (status = 422, description = "A filter that is no id, or names nothing that exists", body = ErrorBody)))]
 pub(crate) async fn list_okrs(
     State(state): State<AppState>,
     SignedIn(caller): SignedIn,
     Query(query): Query<OkrListQuery>,
 ) -> Result<Json<Vec<OkrView>>, ApiError> {
-    let okrs = state.goals.list_okrs(&caller, query.period_id).await?;
+    let okrs = state
+        .goals
+        .filter_okrs(&caller, &query.to_engine()?)
+        .await?;
     let mut views = Vec::with_capacity(okrs.len());
     for okr in okrs {
         views.push(view(&state, okr).await?);
@@ -229,6 +284,11 @@ pub(crate) struct OkrRequest {
     description: String,
     /// Default: the caller.
     owner_id: Option<i64>,
+    /// A team that owns it too (a member may name only a team of theirs);
+    /// absent keeps the current one, null removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, nullable)]
+    owner_team_id: Option<Option<i64>>,
     period_id: i64,
     /// The objective or key result this one aligns to.
     parent_id: Option<i64>,
@@ -248,6 +308,11 @@ pub(crate) struct OkrRequest {
     progress_source: ProgressSource,
 }
 
+/// A field that is present, even as null (absent stays `None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    Option::<i64>::deserialize(d).map(Some)
+}
+
 impl From<OkrRequest> for OkrInput {
     fn from(r: OkrRequest) -> Self {
         OkrInput {
@@ -255,6 +320,7 @@ impl From<OkrRequest> for OkrInput {
             title: r.title,
             description: r.description,
             owner_id: r.owner_id,
+            owner_team_id: r.owner_team_id,
             period_id: r.period_id,
             parent_id: r.parent_id,
             starts_on: r.starts_on,
@@ -270,6 +336,7 @@ impl From<OkrRequest> for OkrInput {
 /// Creates an objective or key result.
 #[utoipa::path(post, path = "/api/v1/okrs", tag = "goals", request_body = OkrRequest, responses(
     (status = 201, description = "Created", body = OkrView),
+    (status = 403, description = "An owner or team the caller may not give it to", body = ErrorBody),
     (status = 422, description = "Invalid field", body = ErrorBody)))]
 pub(crate) async fn create_okr(
     State(state): State<AppState>,

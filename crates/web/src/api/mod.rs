@@ -12,4 +12,5 @@ pub(crate) mod sync_conflicts;
 pub(crate) mod sync_initial;
 pub(crate) mod sync_people;
 pub(crate) mod sync_releases;
+pub(crate) mod teams;
 pub(crate) mod time;

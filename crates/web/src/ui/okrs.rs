@@ -829,6 +829,7 @@ pub(crate) struct OkrForm {
     period_id: String,
     parent_id: String,
     owner_id: String,
+    owner_team_id: String,
     starts_on: String,
     due_on: String,
     measure: String,
@@ -847,6 +848,7 @@ const OKR_FIELDS: &[&str] = &[
     "period_id",
     "parent_id",
     "owner_id",
+    "owner_team_id",
     "starts_on",
     "due_on",
     "measure",
@@ -950,6 +952,7 @@ impl OkrForm {
             ProgressSource::CheckIn,
         );
         let owner_id = problems.keep(id_or_none("owner_id", &self.owner_id), None);
+        let owner_team_id = problems.keep(id_or_none("owner_team_id", &self.owner_team_id), None);
         let parent_id = problems.keep(id_or_none("parent_id", &self.parent_id), None);
         let starts_on = problems.keep(date("starts_on", &self.starts_on), None);
         let due_on = problems.keep(date("due_on", &self.due_on), None);
@@ -966,6 +969,8 @@ impl OkrForm {
             title: self.title.clone(),
             description: self.description.clone(),
             owner_id,
+            // The form always shows the team: empty is no team.
+            owner_team_id: Some(owner_team_id),
             period_id,
             parent_id,
             starts_on,
@@ -1000,6 +1005,7 @@ impl OkrForm {
             period_id: f.period_id.to_string(),
             parent_id: f.parent_id.map(|p| p.to_string()).unwrap_or_default(),
             owner_id: f.owner_id.to_string(),
+            owner_team_id: f.owner_team_id.map(|t| t.to_string()).unwrap_or_default(),
             starts_on: f.starts_on.to_string(),
             due_on: f.due_on.to_string(),
             measure: measure.to_owned(),
@@ -1033,6 +1039,7 @@ struct OkrFormPage {
     periods: Vec<Choice>,
     parents: Vec<Choice>,
     owners: Vec<Choice>,
+    teams: Vec<Choice>,
     sources: Vec<Choice>,
     measures: Vec<Choice>,
     error: FormError,
@@ -1079,6 +1086,23 @@ async fn okr_form_page(
         .iter()
         .map(|(id, name)| Choice::new(id.to_string(), name, &form.owner_id))
         .collect();
+    // Members give OKRs to their own teams (core::authz::AssignOkrTeam);
+    // a team kept as it was stays.
+    let teams = std::iter::once(Choice::new("", "No team", &form.owner_team_id))
+        .chain(
+            state
+                .goals
+                .list_teams(who)
+                .await?
+                .into_iter()
+                .filter(|t| {
+                    who.user.role == cairn_core::authz::Role::Admin
+                        || t.member_ids.contains(&who.user.id)
+                        || t.id.to_string() == form.owner_team_id
+                })
+                .map(|t| Choice::new(t.id.to_string(), &t.name, &form.owner_team_id)),
+        )
+        .collect();
     let (heading, action, cancel) = match editing {
         Some(id) => (
             format!("Edit “{}”", form.title),
@@ -1106,6 +1130,7 @@ async fn okr_form_page(
             .collect(),
         parents,
         owners,
+        teams,
         sources: ProgressSource::ALL
             .iter()
             .map(|s| Choice::new(s.as_str(), source_label(*s), &form.progress_source))
