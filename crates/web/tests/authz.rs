@@ -533,6 +533,68 @@ async fn every_endpoint_for_every_kind_of_caller() {
         m.row(row).await;
     }
 
+    // Teams: everyone signed in sees them; admins manage them. The OKR
+    // list's filters answer everyone alike; a filter naming nothing is 422.
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/teams",
+            Some(&h.admin.token),
+            Some(json!({"name": "Platform"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let team = reply.body["id"].as_i64().expect("team");
+    let rows = vec![
+        row("GET", "/api/v1/teams", None, [401, 200, 200, 200]),
+        row(
+            "POST",
+            "/api/v1/teams",
+            Some(json!({"name": "Web", "lead_id": h.owner.id})),
+            [401, 403, 403, 201],
+        ),
+        row(
+            "GET",
+            format!("/api/v1/teams/{team}"),
+            None,
+            [401, 200, 200, 200],
+        ),
+        row("GET", "/api/v1/teams/424242", None, [401, 404, 404, 404]),
+        row(
+            "PUT",
+            format!("/api/v1/teams/{team}"),
+            Some(json!({"name": "Platform team", "lead_id": null})),
+            [401, 403, 403, 200],
+        ),
+        row(
+            "POST",
+            format!("/api/v1/teams/{team}/members"),
+            Some(json!({"user_id": other_id})),
+            [401, 403, 403, 200],
+        ),
+        row(
+            "DELETE",
+            format!("/api/v1/teams/{team}/members/{other_id}"),
+            None,
+            [401, 403, 403, 200],
+        ),
+        row(
+            "GET",
+            format!("/api/v1/okrs?team_id={team}&status=on_track&mine=true"),
+            None,
+            [401, 200, 200, 200],
+        ),
+        row(
+            "GET",
+            "/api/v1/okrs?team_id=424242",
+            None,
+            [401, 422, 422, 422],
+        ),
+    ];
+    for row in &rows {
+        m.row(row).await;
+    }
+
     // Goals: periods are the admins'; OKRs are open to read, changed by
     // their owner or an admin.
     let rows = vec![
@@ -1050,6 +1112,20 @@ async fn every_endpoint_for_every_kind_of_caller() {
         m.check(who, "DELETE", &path, None, [401, 403, 204, 204][who])
             .await;
 
+        let reply = h
+            .call(
+                "POST",
+                "/api/v1/teams",
+                Some(&h.admin.token),
+                Some(json!({"name": format!("doomed {who}")})),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        let doomed = reply.body["id"].as_i64().expect("team");
+        let path = format!("/api/v1/teams/{doomed}");
+        m.check(who, "DELETE", &path, None, [401, 403, 403, 200][who])
+            .await;
+
         let doomed = owners_check_in(&h, checked_in).await;
         let path = format!("/api/v1/check-ins/{doomed}");
         m.check(who, "DELETE", &path, None, [401, 403, 204, 204][who])
@@ -1158,6 +1234,9 @@ async fn admin_endpoints_refuse_before_reading_the_body() {
         ("PATCH", format!("/api/v1/users/{}", h.other.id)),
         ("POST", "/api/v1/periods".to_owned()),
         ("PATCH", "/api/v1/periods/1".to_owned()),
+        ("POST", "/api/v1/teams".to_owned()),
+        ("PUT", "/api/v1/teams/1".to_owned()),
+        ("POST", "/api/v1/teams/1/members".to_owned()),
         ("PATCH", "/api/v1/integrations/gitlab".to_owned()),
         ("POST", "/api/v1/channels".to_owned()),
         ("PATCH", "/api/v1/channels/1".to_owned()),
