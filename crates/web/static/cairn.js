@@ -397,9 +397,22 @@
     });
   }
 
+  // Filter forms (the OKR tree's period, owner, team, status) apply a
+  // choice as soon as it is made; without JavaScript, their button does.
+  function enhanceAutosubmit() {
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-autosubmit]"), function (form) {
+      form.addEventListener("change", function (event) {
+        if (event.target && event.target.tagName === "SELECT") {
+          form.submit();
+        }
+      });
+    });
+  }
+
   function start() {
     focusErrorSummary();
     startLive();
+    enhanceAutosubmit();
     enhanceRefresh();
     enhanceMeasure();
     enhanceGitLab();

@@ -124,6 +124,8 @@ pub(crate) struct Row {
     pub kind_label: &'static str,
     pub title: String,
     pub owner: String,
+    /// The owning team's name, if a team owns it.
+    pub team: Option<String>,
     pub bar: Bar,
     pub link: Option<LinkBadge>,
     /// "How is this calculated?" under the bar.
@@ -167,19 +169,80 @@ fn person(names: &HashMap<i64, String>, id: i64) -> String {
         .unwrap_or_else(|| format!("user {id}"))
 }
 
+/// A top-level OKR and what aligns to it, shown and hidden together.
+pub(crate) struct Group {
+    pub head: Row,
+    pub children: Vec<Row>,
+}
+
+/// How many OKRs shown have one status, with its colour's name.
+pub(crate) struct StatusCount {
+    pub status: &'static str,
+    pub label: &'static str,
+    pub count: usize,
+}
+
 #[derive(Template)]
 #[template(path = "okrs.html")]
 struct TreePage {
     nav: Nav,
     periods: Vec<Choice>,
     period: Option<Period>,
-    rows: Vec<Row>,
+    groups: Vec<Group>,
     live_ids: String,
+    /// `mine` or `all`.
+    view: &'static str,
+    owners: Vec<Choice>,
+    teams: Vec<Choice>,
+    statuses: Vec<Choice>,
+    /// Any filter narrows the list (besides the period).
+    filtered: bool,
+    summary: Vec<StatusCount>,
+    /// The query of the other view's link (period and filters kept).
+    mine_href: String,
+    all_href: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub(crate) struct TreeQuery {
     period: Option<String>,
+    /// `mine` (a member's default) or `all` (an admin's).
+    view: Option<String>,
+    owner: Option<String>,
+    team: Option<String>,
+    status: Option<String>,
+}
+
+/// An id chosen in a page's filter; empty is none, anything else 422.
+fn filter_id(field: &str, text: Option<&str>) -> Result<Option<i64>, PageError> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) => t.parse().map(Some).map_err(|_| {
+            PageError::Failed(crate::ApiError::invalid_field(
+                field,
+                format!("`{t}` is not one of the choices"),
+            ))
+        }),
+    }
+}
+
+/// Where a tree link goes: the period and filters as given.
+fn tree_href(view: &str, period: &str, owner: &str, team: &str, status: &str) -> String {
+    let pairs: Vec<(&str, &str)> = [
+        ("view", view),
+        ("period", period),
+        ("owner", owner),
+        ("team", team),
+        ("status", status),
+    ]
+    .into_iter()
+    .filter(|(_, value)| !value.is_empty())
+    .collect();
+    format!(
+        "/?{}",
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    )
 }
 
 pub(crate) fn kind_label(kind: OkrKind) -> &'static str {
@@ -256,10 +319,53 @@ pub(crate) async fn tree(
         .iter()
         .map(|p| Choice::new(p.id.to_string(), &p.name, &current))
         .collect();
-    let mut rows = Vec::new();
+    let is_admin = who.user.role == cairn_core::authz::Role::Admin;
+    let view = match query.view.as_deref().map(str::trim) {
+        Some("mine") => "mine",
+        Some("all") => "all",
+        _ if is_admin => "all",
+        _ => "mine",
+    };
+    let owner = query.owner.as_deref().unwrap_or_default().trim().to_owned();
+    let team = query.team.as_deref().unwrap_or_default().trim().to_owned();
+    let status = query
+        .status
+        .as_deref()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let names = people(&state, who).await?;
+    let teams = state.goals.list_teams(who).await?;
+    let team_names: HashMap<i64, String> = teams.iter().map(|t| (t.id, t.name.clone())).collect();
+    let mut groups: Vec<Group> = Vec::new();
+    let mut live = Vec::new();
+    let mut counts: HashMap<&'static str, usize> = HashMap::new();
     if let Some(period) = &period {
-        let okrs = state.goals.list_okrs(who, Some(period.id)).await?;
-        let names = people(&state, who).await?;
+        let okrs = state
+            .goals
+            .filter_okrs(
+                who,
+                &cairn_engine::goals::OkrQuery {
+                    period_id: Some(period.id),
+                    owner_id: filter_id("owner", Some(&owner))?,
+                    team_id: filter_id("team", Some(&team))?,
+                    status: Some(status.clone()),
+                    mine: view == "mine",
+                },
+            )
+            .await
+            .map_err(|e| match e {
+                // The page's names for the fields.
+                cairn_engine::EngineError::Invalid { field, message } => {
+                    let field = match field.as_str() {
+                        "owner_id" => "owner",
+                        "team_id" => "team",
+                        other => other,
+                    };
+                    PageError::Failed(crate::ApiError::invalid_field(field, message))
+                }
+                other => other.into(),
+            })?;
         let connections = connection_names(&state, who).await?;
         let titles = titles_of(&okrs);
         let due = state
@@ -277,31 +383,93 @@ pub(crate) async fn tree(
                 None
             };
             let explain = panel(&state, who, okr, link.as_ref(), &titles, &names).await?;
-            rows.push(Row {
+            let key = okr.progress.as_ref().map_or("none", |p| p.status.as_str());
+            *counts.entry(key).or_default() += 1;
+            live.push(okr.id.to_string());
+            let row = Row {
                 id: okr.id,
                 depth: depth.min(4),
                 is_objective: okr.fields.kind == OkrKind::Objective,
                 kind_label: kind_label(okr.fields.kind),
                 title: okr.fields.title.clone(),
                 owner: person(&names, okr.fields.owner_id),
+                team: okr.fields.owner_team_id.map(|t| {
+                    team_names
+                        .get(&t)
+                        .cloned()
+                        .unwrap_or_else(|| format!("team {t}"))
+                }),
                 bar: Bar::new(okr.id, &okr.fields.measure, okr.progress.as_ref()),
                 link,
                 explain,
                 check_in_due: due.get(&okr.id).map(|since| due_words(*since)),
-            });
+            };
+            match groups.last_mut() {
+                Some(group) if depth > 0 => group.children.push(row),
+                _ => groups.push(Group {
+                    head: row,
+                    children: Vec::new(),
+                }),
+            }
         }
     }
-    let live_ids = rows
-        .iter()
-        .map(|r| r.id.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let live_ids = live.join(",");
+    let summary = [
+        (Status::OnTrack, "on track"),
+        (Status::Behind, "behind"),
+        (Status::AtRisk, "at risk"),
+        (Status::Done, "done"),
+        (Status::NotStarted, "not started"),
+    ]
+    .iter()
+    .map(|(s, label)| StatusCount {
+        status: s.as_str(),
+        label,
+        count: counts.get(s.as_str()).copied().unwrap_or(0),
+    })
+    .chain(std::iter::once(StatusCount {
+        status: "none",
+        label: "no data yet",
+        count: counts.get("none").copied().unwrap_or(0),
+    }))
+    .collect();
+    let mut people_sorted: Vec<(i64, String)> = names.into_iter().collect();
+    people_sorted.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+    let owners = std::iter::once(Choice::new("", "Anyone", &owner))
+        .chain(
+            people_sorted
+                .iter()
+                .map(|(id, name)| Choice::new(id.to_string(), name, &owner)),
+        )
+        .collect();
+    let team_choices = std::iter::once(Choice::new("", "Any team", &team))
+        .chain(
+            teams
+                .iter()
+                .map(|t| Choice::new(t.id.to_string(), &t.name, &team)),
+        )
+        .collect();
+    let statuses = std::iter::once(Choice::new("", "Any status", &status))
+        .chain(
+            Status::ALL
+                .iter()
+                .map(|s| Choice::new(s.as_str(), status_label(*s), &status)),
+        )
+        .collect();
     page(&TreePage {
         nav: Nav::new(who, "okrs").with_done(&done),
         periods: choices,
         period,
-        rows,
+        groups,
         live_ids,
+        view,
+        owners,
+        teams: team_choices,
+        statuses,
+        filtered: view == "mine" || !owner.is_empty() || !team.is_empty() || !status.is_empty(),
+        summary,
+        mine_href: tree_href("mine", &current, &owner, &team, &status),
+        all_href: tree_href("all", &current, &owner, &team, &status),
     })
 }
 
@@ -358,6 +526,8 @@ struct OkrPage {
     kind_label: &'static str,
     is_key_result: bool,
     owner: String,
+    /// The owning team's name, if any.
+    team: Option<String>,
     period_id: i64,
     dates: String,
     measure: String,
@@ -521,6 +691,7 @@ async fn okr_page(
             kind_label: kind_label(o.fields.kind),
             title: o.fields.title.clone(),
             owner: owner(o.fields.owner_id),
+            team: None,
             bar: Bar::new(o.id, &o.fields.measure, o.progress.as_ref()),
             explain: panel(state, who, o, child_link.as_ref(), &titles, &names).await?,
             check_in_due: due.get(&o.id).map(|since| due_words(*since)),
@@ -560,6 +731,17 @@ async fn okr_page(
         kind_label: kind_label(f.kind),
         is_key_result: f.kind == OkrKind::KeyResult,
         owner: owner(f.owner_id),
+        team: match f.owner_team_id {
+            Some(t) => Some(
+                state
+                    .goals
+                    .get_team(who, t)
+                    .await
+                    .map(|team| team.name)
+                    .unwrap_or_else(|_| format!("team {t}")),
+            ),
+            None => None,
+        },
         period_id: f.period_id,
         dates: format!("{} to {}", f.starts_on, f.due_on),
         measure: measure_label(&f.measure),
