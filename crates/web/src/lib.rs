@@ -494,6 +494,17 @@ fn ui_router() -> Router<AppState> {
         .route("/admin/users", get(ui::users).post(ui::create_user))
         .route("/admin/users/{id}", post(ui::update_user))
         .route("/admin/users/{id}/disable", get(ui::confirm_disable_user))
+        .route("/admin/teams", get(ui::teams).post(ui::create_team))
+        .route("/admin/teams/{id}", post(ui::update_team))
+        .route("/admin/teams/{id}/members", post(ui::add_team_member))
+        .route(
+            "/admin/teams/{id}/members/{user_id}/remove",
+            post(ui::remove_team_member),
+        )
+        .route(
+            "/admin/teams/{id}/delete",
+            get(ui::confirm_delete_team).post(ui::delete_team),
+        )
         .route(
             "/admin/notifications",
             get(ui::channels).post(ui::create_channel),

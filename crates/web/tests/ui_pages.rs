@@ -13,7 +13,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use cairn_engine::notify::NotifySettings;
 use common::{Harness, PASSWORD, Receiver, Reply, Running, TitleConflict};
-use serde_json::json;
+use serde_json::{Value, json};
 use tower::ServiceExt;
 
 const PROJECT: &str = "northwind/checkout";
@@ -212,6 +212,7 @@ async fn every_page_answers_signed_in_people_and_sends_others_to_sign_in() {
         "/tokens".to_owned(),
         "/admin/integrations".to_owned(),
         "/admin/users".to_owned(),
+        "/admin/teams".to_owned(),
         "/admin/notifications".to_owned(),
         "/admin/hooks".to_owned(),
         "/admin/time".to_owned(),
@@ -2195,6 +2196,23 @@ async fn every_page_route_for_every_kind_of_caller() {
     let gitlab_url = h.sim.gitlab_url();
     let other_id = h.other.id;
     let other_s = other_id.to_string();
+    let new_team = |name: &'static str| {
+        let h = &h;
+        async move {
+            let reply = h
+                .call(
+                    "POST",
+                    "/api/v1/teams",
+                    Some(&h.admin.token),
+                    Some(json!({"name": name})),
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+            reply.body["id"].as_i64().expect("team")
+        }
+    };
+    let team = new_team("Platform").await;
+    let doomed_team = new_team("Doomed").await;
     let mut m = Pages::new(&h).await;
     let period_s = period.to_string();
     let okr_fields = [
@@ -2265,6 +2283,18 @@ async fn every_page_route_for_every_kind_of_caller() {
             "/admin/users/424242/disable".to_owned(),
             [303, 403, 403, 404],
         ),
+        ("/admin/teams".to_owned(), [303, 403, 403, 200]),
+        (format!("/admin/teams/{team}/delete"), [303, 403, 403, 200]),
+        (
+            "/admin/teams/424242/delete".to_owned(),
+            [303, 403, 403, 404],
+        ),
+        // The tree's filters; one naming nothing is refused.
+        (
+            format!("/?view=all&period={period}&team={team}&status=at_risk"),
+            [303, 200, 200, 200],
+        ),
+        ("/?team=424242".to_owned(), [303, 422, 422, 422]),
         ("/admin/notifications".to_owned(), [303, 403, 403, 200]),
         (
             format!("/admin/notifications/{channel}"),
@@ -2447,6 +2477,32 @@ async fn every_page_route_for_every_kind_of_caller() {
         (
             format!("/admin/users/{other_id}"),
             vec![("role", "member")],
+            [303, 403, 403, 303],
+        ),
+        (
+            "/admin/teams".to_owned(),
+            vec![("name", "Made"), ("lead_id", "")],
+            [303, 403, 403, 303],
+        ),
+        (
+            format!("/admin/teams/{team}"),
+            vec![("name", "Platform"), ("lead_id", other_s.as_str())],
+            [303, 403, 403, 303],
+        ),
+        // The lead is a member already: added twice, refused on the page.
+        (
+            format!("/admin/teams/{team}/members"),
+            vec![("user_id", other_s.as_str())],
+            [303, 403, 403, 422],
+        ),
+        (
+            format!("/admin/teams/{team}/members/{other_id}/remove"),
+            vec![],
+            [303, 403, 403, 303],
+        ),
+        (
+            format!("/admin/teams/{doomed_team}/delete"),
+            vec![("reassign_to", "")],
             [303, 403, 403, 303],
         ),
         (
@@ -3952,4 +4008,244 @@ async fn a_refused_form_lists_every_problem_in_a_summary_at_the_top() {
     // A form that is not refused has no summary.
     let form = b.get(&format!("/okrs/new?period={period}")).await;
     assert!(!form.text.contains("error-summary"));
+}
+
+/// The text of the summary strip's item for `status`.
+fn summary_count(html: &str, status: &str) -> Option<u32> {
+    let start = html.find(&format!("<li class=\"summary-{status}\">"))?;
+    let rest = &html[start..];
+    let strong = rest.find("<strong>")? + "<strong>".len();
+    let end = rest[strong..].find("</strong>")? + strong;
+    rest[strong..end].parse().ok()
+}
+
+/// Issue 18 item 4 without JavaScript: the teams page (a name taken, a
+/// member added twice, deleting a team that owns OKRs), the tree's
+/// filters, its summary strip, and "My OKRs" as a member's default.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teams_and_the_tree_filters_work_without_javascript() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let period = period(&h).await;
+    let admin = Browser::sign_in(&h, &h.admin.email).await;
+    let owner_s = h.owner.id.to_string();
+
+    let reply = admin
+        .post(
+            "/admin/teams",
+            &[("name", "Platform"), ("lead_id", &owner_s)],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text);
+    let teams = h
+        .call("GET", "/api/v1/teams", Some(&h.admin.token), None)
+        .await;
+    let team = teams.body[0]["id"].as_i64().expect("team");
+    assert_eq!(
+        teams.body[0]["member_ids"],
+        json!([h.owner.id]),
+        "the lead is a member"
+    );
+
+    // A name taken and a member added twice come back on the page, next
+    // to their field, nothing saved.
+    let reply = admin.post("/admin/teams", &[("name", "platform")]).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text
+    );
+    assert!(reply.text.contains("id=\"name-error\""), "{}", reply.text);
+    assert!(reply.text.contains("exists already"), "{}", reply.text);
+    let reply = admin
+        .post(
+            &format!("/admin/teams/{team}/members"),
+            &[("user_id", &owner_s)],
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text
+    );
+    assert!(
+        reply.text.contains(&format!("id=\"user_id-{team}-error\"")),
+        "{}",
+        reply.text
+    );
+    let teams = h
+        .call("GET", "/api/v1/teams", Some(&h.admin.token), None)
+        .await;
+    assert_eq!(teams.body.as_array().map(Vec::len), Some(1));
+    assert_eq!(teams.body[0]["member_ids"], json!([h.owner.id]));
+
+    // The owner's objective with a key result of the team's, and another
+    // member's key result.
+    let objective = new_okr(
+        &h,
+        &h.owner.token,
+        "objective",
+        "Owner objective",
+        period,
+        "roll_up",
+    )
+    .await;
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/okrs",
+            Some(&h.owner.token),
+            Some(
+                json!({"kind": "key_result", "title": "Team result", "period_id": period,
+                "parent_id": objective, "owner_team_id": team,
+                "measure": {"mode": "percent_complete"}, "progress_source": "check_in"}),
+            ),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let teams_kr = reply.body["id"].as_i64().expect("okr");
+    let others = new_okr(
+        &h,
+        &h.other.token,
+        "key_result",
+        "Other result",
+        period,
+        "check_in",
+    )
+    .await;
+    for (okr, token, value) in [
+        (teams_kr, &h.owner.token, 100.0),
+        (others, &h.other.token, 100.0),
+    ] {
+        let reply = h
+            .call(
+                "POST",
+                &format!("/api/v1/okrs/{okr}/check-ins"),
+                Some(token),
+                Some(json!({"value": value})),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    }
+
+    // A member lands on their own OKRs, grouped under their objective.
+    let member = Browser::sign_in(&h, &h.owner.email).await;
+    let tree = member.get("/").await;
+    assert_eq!(tree.status, StatusCode::OK, "{}", tree.text);
+    assert!(
+        tree.text.contains("aria-current=\"page\">My OKRs"),
+        "{}",
+        tree.text
+    );
+    assert!(tree.text.contains("Team result") && tree.text.contains("Owner objective"));
+    assert!(
+        !tree.text.contains("Other result"),
+        "only mine: {}",
+        tree.text
+    );
+    assert!(
+        tree.text.contains("<details class=\"children\" open>"),
+        "{}",
+        tree.text
+    );
+    assert!(tree.text.contains("Team: Platform"), "{}", tree.text);
+    assert_eq!(
+        summary_count(&tree.text, "done"),
+        Some(2),
+        "the result and its objective: {}",
+        tree.text
+    );
+    assert_eq!(summary_count(&tree.text, "at_risk"), Some(0));
+    assert!(
+        tree.text.contains("class=\"legend"),
+        "a legend of the colours"
+    );
+    assert!(
+        tree.text.contains("data-autosubmit"),
+        "selects submit on change with JavaScript"
+    );
+    // The link to everything, and the filters in a GET form.
+    let all = member.get(&format!("/?view=all&period={period}")).await;
+    assert!(all.text.contains("Other result"), "{}", all.text);
+    assert_eq!(summary_count(&all.text, "done"), Some(3));
+    let by_team = member
+        .get(&format!("/?view=all&period={period}&team={team}"))
+        .await;
+    assert!(by_team.text.contains("Team result") && !by_team.text.contains("Other result"));
+    assert!(
+        by_team.text.contains(&format!(
+            "<option value=\"{team}\" selected>Platform</option>"
+        )),
+        "the filter shows what it is set to: {}",
+        by_team.text
+    );
+    let by_owner = member
+        .get(&format!("/?view=all&period={period}&owner={}", h.other.id))
+        .await;
+    assert!(by_owner.text.contains("Other result") && !by_owner.text.contains("Team result"));
+    let none = member
+        .get(&format!("/?view=all&period={period}&status=at_risk"))
+        .await;
+    assert!(none.text.contains("No OKRs match"), "{}", none.text);
+    let bad = member.get("/?status=late").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    // An admin lands on everything.
+    let tree = admin.get("/").await;
+    assert!(
+        tree.text.contains("aria-current=\"page\">All OKRs"),
+        "{}",
+        tree.text
+    );
+    assert!(tree.text.contains("Other result"));
+
+    // Deleting the team asks first with how many OKRs it owns; without
+    // saying whom to give them to it is refused and nothing changes.
+    let ask = admin.get(&format!("/admin/teams/{team}/delete")).await;
+    assert_eq!(ask.status, StatusCode::OK, "{}", ask.text);
+    assert!(ask.text.contains("owns 1 OKR."), "{}", ask.text);
+    assert!(ask.text.contains("value=\"people\""), "{}", ask.text);
+    let reply = admin
+        .post(
+            &format!("/admin/teams/{team}/delete"),
+            &[("reassign_to", "")],
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text
+    );
+    assert!(reply.text.contains("owns 1 OKR"), "{}", reply.text);
+    let kr = h
+        .call(
+            "GET",
+            &format!("/api/v1/okrs/{teams_kr}"),
+            Some(&h.admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(kr.body["owner_team_id"], team, "unchanged");
+    let reply = admin
+        .post(
+            &format!("/admin/teams/{team}/delete"),
+            &[("reassign_to", "people")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text);
+    let kr = h
+        .call(
+            "GET",
+            &format!("/api/v1/okrs/{teams_kr}"),
+            Some(&h.admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(kr.body["owner_team_id"], Value::Null);
+    assert_eq!(kr.body["owner_id"], h.owner.id);
+    let teams = h
+        .call("GET", "/api/v1/teams", Some(&h.admin.token), None)
+        .await;
+    assert_eq!(teams.body, json!([]));
 }

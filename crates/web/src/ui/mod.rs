@@ -20,6 +20,7 @@ mod sync_pairs;
 mod sync_people;
 mod sync_releases;
 mod sync_wizard;
+mod teams;
 mod time_admin;
 mod work;
 
@@ -37,6 +38,7 @@ pub(crate) use sync_pairs::*;
 pub(crate) use sync_people::{map_sync_person, unmap_sync_person};
 pub(crate) use sync_releases::{confirm_unlink_release, link_sync_release, unlink_sync_release};
 pub(crate) use sync_wizard::*;
+pub(crate) use teams::*;
 pub(crate) use time_admin::*;
 pub(crate) use work::*;
 
