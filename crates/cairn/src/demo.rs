@@ -416,6 +416,17 @@ async fn seed(
         .create_period(&by, &name, starts_on, ends_on, None, now)
         .await
         .context("cannot create the demo period")?;
+    // A team for each objective, so the tree's team filter shows something;
+    // the admin leads the first.
+    let mut teams = Vec::new();
+    for (name, lead) in [("Checkout", Some(by.user.id)), ("Platform", None)] {
+        let team = state
+            .goals
+            .create_team(&by, name, lead, now)
+            .await
+            .with_context(|| format!("cannot create the demo team `{name}`"))?;
+        teams.push(team.id);
+    }
 
     let kpi = |unit: &str, start: f64, target: f64| -> anyhow::Result<Measure> {
         Ok(Measure::Kpi(
@@ -522,13 +533,15 @@ async fn seed(
         hooked: 0,
         sync_pair: 0,
     };
-    for (title, description, key_results) in objectives {
+    for (index, (title, description, key_results)) in objectives.into_iter().enumerate() {
+        let team = teams.get(index).copied();
         // Created without a source of progress (check-ins, none made) and
         // made a roll-up once its key results are in, so it records one
         // roll-up of them all rather than one per key result as each is
         // seeded, and its history is theirs rolled up.
-        let objective_input = |source| {
-            okr_input(
+        let objective_input = |source| OkrInput {
+            owner_team_id: Some(team),
+            ..okr_input(
                 OkrKind::Objective,
                 title,
                 description,
@@ -553,15 +566,18 @@ async fn seed(
                 .goals
                 .create_okr(
                     &by,
-                    okr_input(
-                        OkrKind::KeyResult,
-                        kr.title,
-                        kr.description,
-                        period.id,
-                        Some(objective.id),
-                        kr.measure,
-                        progress_source,
-                    ),
+                    OkrInput {
+                        owner_team_id: Some(team),
+                        ..okr_input(
+                            OkrKind::KeyResult,
+                            kr.title,
+                            kr.description,
+                            period.id,
+                            Some(objective.id),
+                            kr.measure,
+                            progress_source,
+                        )
+                    },
                     now,
                 )
                 .await

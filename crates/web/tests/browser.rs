@@ -1375,3 +1375,169 @@ async fn a_refused_form_focuses_its_summary_and_delete_asks_first_in_chromium() 
     no_alert(&c).await;
     running.stop().await;
 }
+
+/// Issue 18 item 4 in Chromium: the tree's selects apply a choice as soon
+/// as it is made, "My OKRs" and "All OKRs" switch, an objective's aligned
+/// OKRs collapse and expand; the tree, the teams page and the delete
+/// question at 375 and 1440 px.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tree_filters_and_teams_in_chromium_at_375_and_1440_px() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let running = Running::server_and_worker(&h).await;
+    let address = running.address.expect("listening");
+    let base = format!("http://{address}");
+    let period = common::period(&h).await;
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/teams",
+            Some(&h.admin.token),
+            Some(json!({"name": "Platform", "lead_id": h.admin.id})),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        axum::http::StatusCode::CREATED,
+        "{}",
+        reply.text
+    );
+    let team = reply.body["id"].as_i64().expect("team");
+    let create = |token: String, body: Value| {
+        let h = &h;
+        async move {
+            let reply = h
+                .call("POST", "/api/v1/okrs", Some(&token), Some(body))
+                .await;
+            assert_eq!(
+                reply.status,
+                axum::http::StatusCode::CREATED,
+                "{}",
+                reply.text
+            );
+            reply.body["id"].as_i64().expect("okr")
+        }
+    };
+    let objective = create(
+        h.admin.token.clone(),
+        json!({"kind": "objective", "title": "Admin objective", "period_id": period,
+            "measure": {"mode": "percent_complete"}, "progress_source": "roll_up"}),
+    )
+    .await;
+    let teams_kr = create(
+        h.admin.token.clone(),
+        json!({"kind": "key_result", "title": "Team result", "period_id": period, "parent_id": objective,
+            "owner_team_id": team, "measure": {"mode": "percent_complete"}, "progress_source": "check_in"}),
+    )
+    .await;
+    let owners_kr = create(
+        h.owner.token.clone(),
+        json!({"kind": "key_result", "title": "Owner result", "period_id": period,
+            "measure": {"mode": "percent_complete"}, "progress_source": "check_in"}),
+    )
+    .await;
+    for (okr, token, value) in [
+        (teams_kr, &h.admin.token, 100.0),
+        (owners_kr, &h.owner.token, 0.0),
+    ] {
+        let reply = h
+            .call(
+                "POST",
+                &format!("/api/v1/okrs/{okr}/check-ins"),
+                Some(token),
+                Some(json!({"value": value})),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            axum::http::StatusCode::CREATED,
+            "{}",
+            reply.text
+        );
+    }
+
+    let driver = Driver::start().await;
+    let c = driver.browser().await;
+    sign_in(&c, &base, &h.admin.email).await;
+    screenshots(&c, &base, &format!("/?period={period}"), "okr-tree-filters").await;
+
+    // Choosing a status applies it at once (no button pressed).
+    c.goto(&format!("{base}/?period={period}"))
+        .await
+        .expect("tree");
+    wait_js(&c, "the tree", "return document.readyState === 'complete';").await;
+    select(&c, "status", "done").await;
+    wait_js(
+        &c,
+        "the status filter applied",
+        "return document.readyState === 'complete' && location.search.includes('status=done') \
+         && document.body.textContent.includes('Team result') \
+         && !document.body.textContent.includes('Owner result');",
+    )
+    .await;
+    select(&c, "team", &team.to_string()).await;
+    wait_js(
+        &c,
+        "the team filter applied",
+        &format!(
+            "return document.readyState === 'complete' && location.search.includes('team={team}') \
+             && location.search.includes('status=done');"
+        ),
+    )
+    .await;
+    screenshots(
+        &c,
+        &base,
+        &format!("/?view=all&period={period}&team={team}&status=done"),
+        "okr-tree-filtered",
+    )
+    .await;
+
+    // My OKRs and back; the objective's key results fold away and back.
+    c.goto(&format!("{base}/?view=all&period={period}"))
+        .await
+        .expect("tree");
+    wait_js(&c, "the tree", "return document.readyState === 'complete';").await;
+    click(&c, ".view-switch a[href^=\"/?view=mine\"]").await;
+    wait_js(
+        &c,
+        "my OKRs",
+        "return document.readyState === 'complete' && location.search.includes('view=mine') \
+         && document.body.textContent.includes('Admin objective') \
+         && !document.body.textContent.includes('Owner result');",
+    )
+    .await;
+    wait_js(
+        &c,
+        "the key results shown",
+        "var d = document.querySelector('details.children'); return !!d && d.open && \
+         d.querySelector('.okr-title').checkVisibility();",
+    )
+    .await;
+    click(&c, "details.children > summary").await;
+    wait_js(
+        &c,
+        "the key results folded away",
+        "var d = document.querySelector('details.children'); return !d.open && \
+         !d.querySelector('.okr-title').checkVisibility();",
+    )
+    .await;
+    shot(&c, "okr-tree-collapsed-1440").await;
+    click(&c, "details.children > summary").await;
+    wait_js(
+        &c,
+        "the key results back",
+        "return document.querySelector('details.children').open;",
+    )
+    .await;
+
+    screenshots(&c, &base, "/admin/teams", "admin-teams").await;
+    screenshots(
+        &c,
+        &base,
+        &format!("/admin/teams/{team}/delete"),
+        "admin-team-delete",
+    )
+    .await;
+    no_alert(&c).await;
+    running.stop().await;
+}
