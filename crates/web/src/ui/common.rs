@@ -396,7 +396,7 @@ pub(crate) fn done_message(code: &str) -> Option<&'static str> {
         "okr_created" => "The OKR is created.",
         "okr_saved" => "Your changes are saved.",
         "okr_deleted" => "The OKR is deleted.",
-        "checked_in" => "The check-in is recorded and the progress recomputed.",
+        "checked_in" => "The check-in is recorded.",
         "refreshed" => "The number is refreshed from its data link.",
         "linked" => "The data link is saved; its number is read from the tracker now.",
         "connection_created" => "The connection is created.",
@@ -412,6 +412,11 @@ pub(crate) fn done_message(code: &str) -> Option<&'static str> {
         "channel_saved" => "The channel is saved.",
         "channel_deleted" => "The channel is deleted.",
         "token_revoked" => "The token is revoked.",
+        "team_created" => "The team is created.",
+        "team_saved" => "The team is saved.",
+        "team_member_added" => "The member is added to the team.",
+        "team_member_removed" => "The member is removed from the team.",
+        "team_deleted" => "The team is deleted.",
         _ => return None,
     })
 }

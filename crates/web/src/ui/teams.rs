@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use cairn_engine::accounts::Authenticated;
 use cairn_engine::goals::Reassign;
@@ -14,7 +14,7 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::common::{
-    Choice, FormError, Nav, PageError, PageResult, admin, page, refusal, refused, see_other,
+    Choice, DoneQuery, FormError, Nav, PageError, PageResult, admin, done, page, refusal, refused,
 };
 use crate::AppState;
 use crate::auth::Caller;
@@ -178,9 +178,15 @@ async fn refused_page(state: &AppState, who: &Authenticated, r: Refused) -> Page
 }
 
 /// `/admin/teams`.
-pub(crate) async fn teams(State(state): State<AppState>, caller: Caller) -> PageResult {
+pub(crate) async fn teams(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(done): Query<DoneQuery>,
+) -> PageResult {
     let who = admin(&caller, WHAT)?;
-    page(&teams_page(&state, who, None).await?)
+    let mut shown = teams_page(&state, who, None).await?;
+    shown.nav = shown.nav.with_done(&done);
+    page(&shown)
 }
 
 /// Creates a team (admins).
@@ -197,7 +203,7 @@ pub(crate) async fn create_team(
             .create_team(who, &form.name, lead, Utc::now())
             .await
         {
-            Ok(_) => return see_other("/admin/teams"),
+            Ok(_) => return done("/admin/teams", "team_created"),
             Err(e) => refusal(e, &["name", "lead_id"])?,
         },
     };
@@ -228,7 +234,7 @@ pub(crate) async fn update_team(
             .update_team(who, id, &form.name, lead, Utc::now())
             .await
         {
-            Ok(_) => return see_other("/admin/teams"),
+            Ok(_) => return done("/admin/teams", "team_saved"),
             Err(e) => refusal(e, &["name", "lead_id"])?,
         },
     };
@@ -256,7 +262,7 @@ pub(crate) async fn add_team_member(
         Ok(None) => FormError::at("user_id", "choose someone to add"),
         Err(error) => error,
         Ok(Some(user)) => match state.goals.add_team_member(who, id, user, Utc::now()).await {
-            Ok(_) => return see_other("/admin/teams"),
+            Ok(_) => return done("/admin/teams", "team_member_added"),
             Err(e) => refusal(e, &["user_id"])?,
         },
     };
@@ -283,7 +289,7 @@ pub(crate) async fn remove_team_member(
         .goals
         .remove_team_member(who, id, user_id, Utc::now())
         .await?;
-    see_other("/admin/teams")
+    done("/admin/teams", "team_member_removed")
 }
 
 #[derive(Template)]
@@ -366,7 +372,7 @@ pub(crate) async fn delete_team(
     let error = match reassign {
         Err(e) => refusal(e, &["reassign_to"])?,
         Ok(reassign) => match state.goals.delete_team(who, id, reassign, Utc::now()).await {
-            Ok(_) => return see_other("/admin/teams"),
+            Ok(_) => return done("/admin/teams", "team_deleted"),
             Err(e) => refusal(e, &["reassign_to"])?,
         },
     };
