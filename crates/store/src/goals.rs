@@ -231,6 +231,17 @@ pub trait GoalStore: Send + Sync {
     async fn link_item_numbers(&self, link_id: i64) -> Result<Vec<ItemSnapshot>>;
     /// Newest first.
     async fn progress_points(&self, okr_id: i64, limit: u32) -> Result<Vec<ProgressPoint>>;
+    /// The links of a period's OKRs, ordered by OKR: one read for a page
+    /// that shows every link of a period.
+    async fn links_in_period(&self, period_id: i64) -> Result<Vec<DataLink>>;
+    /// The statuses a period's OKRs were recorded at since `since`, each
+    /// OKR's last one before it too (where its window starts from), by
+    /// OKR and time.
+    async fn status_points_since(
+        &self,
+        period_id: i64,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(i64, cairn_core::goals::StatusPoint)>>;
 }
 
 /// Goal changes, made inside a [`crate::StoreTx`].
@@ -742,6 +753,46 @@ macro_rules! impl_goals {
                     .fetch_one(&self.pool)
                     .await?;
                 crate::goals::items_from_json(text.as_deref().unwrap_or("[]"))
+            }
+
+            async fn links_in_period(&self, period_id: i64) -> Result<Vec<crate::goals::DataLink>> {
+                let sql = format!(
+                    "SELECT {LINK_COLUMNS} FROM data_links \
+                     WHERE okr_id IN (SELECT id FROM okrs WHERE period_id = $1) ORDER BY okr_id"
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(period_id).fetch_all(&self.pool).await?;
+                rows.iter().map(link_from_row).collect()
+            }
+
+            async fn status_points_since(
+                &self,
+                period_id: i64,
+                since: DateTime<Utc>,
+            ) -> Result<Vec<(i64, cairn_core::goals::StatusPoint)>> {
+                let rows = sqlx::query(
+                    "SELECT p.okr_id, p.at, p.status FROM progress_points p JOIN okrs o ON o.id = p.okr_id \
+                     WHERE o.period_id = $1 AND (p.at >= $2 OR p.id = \
+                       (SELECT q.id FROM progress_points q WHERE q.okr_id = p.okr_id AND q.at < $2 \
+                        ORDER BY q.at DESC, q.id DESC LIMIT 1)) \
+                     ORDER BY p.okr_id, p.at, p.id",
+                )
+                .bind(period_id)
+                .bind(to_db(since))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        let status: String = row.try_get("status")?;
+                        Ok((
+                            row.try_get("okr_id")?,
+                            cairn_core::goals::StatusPoint {
+                                at: from_db(row.try_get("at")?)?,
+                                status: cairn_core::goals::Status::parse(&status)
+                                    .ok_or_else(|| crate::goals::invalid("status", &status))?,
+                            },
+                        ))
+                    })
+                    .collect()
             }
 
             async fn progress_points(&self, okr_id: i64, limit: u32) -> Result<Vec<crate::goals::ProgressPoint>> {

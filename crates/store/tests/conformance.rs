@@ -1650,6 +1650,59 @@ async fn links_items_and_progress_history(backend: Backend) {
         Some(later.clone()),
         "the current progress is untouched"
     );
+    // A period's statuses since a moment: each OKR's last point before it
+    // (where its window starts), then every point from it, oldest first.
+    let since = store
+        .status_points_since(q1, t0() - Duration::hours(12))
+        .await
+        .expect("statuses");
+    assert_eq!(
+        since
+            .iter()
+            .map(|(okr, p)| (*okr, p.at, p.status))
+            .collect::<Vec<_>>(),
+        vec![
+            (kr, t0() - Duration::days(1), Status::OnTrack),
+            (kr, t0(), Status::OnTrack),
+            (kr, t0() + Duration::hours(1), Status::OnTrack),
+        ]
+    );
+    assert_eq!(
+        store
+            .status_points_since(q1, t0() + Duration::days(1))
+            .await
+            .expect("statuses")
+            .iter()
+            .map(|(_, p)| p.at)
+            .collect::<Vec<_>>(),
+        vec![t0() + Duration::hours(1)],
+        "only the last point when none is newer"
+    );
+    assert!(
+        store
+            .status_points_since(q1 + 100, t0())
+            .await
+            .expect("statuses")
+            .is_empty()
+    );
+    // A period's links in one read.
+    assert_eq!(
+        store
+            .links_in_period(q1)
+            .await
+            .expect("links")
+            .iter()
+            .map(|l| l.id)
+            .collect::<Vec<_>>(),
+        vec![link]
+    );
+    assert!(
+        store
+            .links_in_period(q1 + 100)
+            .await
+            .expect("links")
+            .is_empty()
+    );
     assert_eq!(
         store
             .links_for_connection(connection)

@@ -335,6 +335,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api::time::delete_dev_links))
         .routes(routes!(api::goals::list_periods, api::goals::create_period))
         .routes(routes!(api::goals::update_period))
+        .routes(routes!(api::dashboard::dashboard))
         .routes(routes!(api::goals::list_okrs, api::goals::create_okr))
         .routes(routes!(api::teams::list_teams, api::teams::create_team))
         .routes(routes!(
@@ -388,6 +389,7 @@ fn ui_router() -> Router<AppState> {
     use axum::routing::{get, post};
     Router::new()
         .route("/", get(ui::tree))
+        .route("/dashboard", get(ui::dashboard))
         .route("/static/cairn.css", get(ui::stylesheet))
         .route("/static/cairn.js", get(ui::script))
         .route("/live", get(ui::live))

@@ -611,6 +611,18 @@ async fn every_endpoint_for_every_kind_of_caller() {
             Some(json!({"check_in_every_days": 14})),
             [401, 403, 403, 200],
         ),
+        row(
+            "GET",
+            format!("/api/v1/periods/{period}/dashboard"),
+            None,
+            [401, 200, 200, 200],
+        ),
+        row(
+            "GET",
+            "/api/v1/periods/424242/dashboard",
+            None,
+            [401, 404, 404, 404],
+        ),
         row("GET", "/api/v1/okrs", None, [401, 200, 200, 200]),
         row(
             "POST",

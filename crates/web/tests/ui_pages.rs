@@ -202,6 +202,8 @@ async fn every_page_answers_signed_in_people_and_sends_others_to_sign_in() {
     let pages = [
         "/".to_owned(),
         format!("/?period={period}"),
+        "/dashboard".to_owned(),
+        format!("/dashboard?period={period}"),
         format!("/okrs/{okr}"),
         format!("/okrs/{okr}/edit"),
         format!("/okrs/{okr}/link"),
@@ -1081,6 +1083,94 @@ async fn a_due_check_in_is_marked_and_a_linked_key_result_takes_a_confidence() {
     assert!(!page.text.contains("Check-in due since"), "{}", page.text);
     let tree = b.get(&format!("/?period={period}")).await;
     assert!(!tree.text.contains("Check-in due since"), "{}", tree.text);
+}
+
+/// Issue 18 item 5: the dashboard works without JavaScript, and every
+/// entry links to the place to act, which shows what the entry says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_links_each_entry_to_the_place_to_act() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let s = common::dashboard_scenario(&h).await;
+    let b = Browser::sign_in(&h, &h.owner.email).await;
+    let page = b.get(&format!("/dashboard?period={}", s.period)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let html = &page.text;
+    let p = s.period;
+    let team = s.team;
+    for expected in [
+        // The team's row and its one done key result, then the OKRs no team owns.
+        format!("<a href=\"/?view=all&#38;period={p}&#38;team={team}\">Platform</a>"),
+        format!("<a href=\"/?view=all&#38;period={p}&#38;team={team}&#38;status=done\">1</a>"),
+        format!("<a href=\"/?view=all&#38;period={p}&#38;status=on_track\">2</a>"),
+        "No team".to_owned(),
+        // The key result that moved, from what to what.
+        format!("<a href=\"/okrs/{}\">Cut build time</a>", s.moved),
+        "On track</span> → <span class=\"status-label status-text-done\">Done".to_owned(),
+        // The stale link, why, and the failing connection.
+        format!("<a href=\"/okrs/{}#link\">Ship it</a>", s.linked),
+        "the last refresh failed: GitLab rejected the credentials (401)".to_owned(),
+        format!(
+            "<a href=\"/connections/{}\">Owner&#39;s GitLab</a>",
+            s.connection
+        ),
+        "1 key result of this period reads through it".to_owned(),
+        // The check-in due.
+        format!("<a href=\"/okrs/{}#check-ins\">Ship it</a>", s.linked),
+    ] {
+        assert!(html.contains(&expected), "{expected} in {html}");
+    }
+    assert!(
+        !html.contains("Answer every ticket</a>"),
+        "the steady key result is not listed: {html}"
+    );
+
+    // Each link leads to a page showing what the dashboard said.
+    let tree = b
+        .get(&format!("/?view=all&period={p}&team={team}&status=done"))
+        .await;
+    assert!(
+        tree.text.contains("Cut build time") && !tree.text.contains("Answer every ticket"),
+        "{}",
+        tree.text
+    );
+    let okr = b.get(&format!("/okrs/{}", s.linked)).await;
+    assert!(
+        okr.text.contains("id=\"link\"") && okr.text.contains("⚠ Stale"),
+        "{}",
+        okr.text
+    );
+    assert!(okr.text.contains("id=\"check-ins\""), "{}", okr.text);
+    let connection = b.get(&format!("/connections/{}", s.connection)).await;
+    assert!(connection.text.contains("401"), "{}", connection.text);
+
+    // Another member does not see the owner's connection; the rest is the same.
+    let other = Browser::sign_in(&h, &h.other.email).await;
+    let page = other.get(&format!("/dashboard?period={p}")).await;
+    assert!(
+        page.text.contains("No connection you can see is failing."),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("Cut build time"), "{}", page.text);
+
+    // A period with nothing in it says so in each section.
+    let empty = h
+        .call(
+            "POST",
+            "/api/v1/periods",
+            Some(&h.admin.token),
+            Some(json!({"name": "Later", "starts_on": "2031-01-01", "ends_on": "2031-03-31"})),
+        )
+        .await;
+    let empty = empty.body["id"].as_i64().expect("period");
+    let page = other.get(&format!("/dashboard?period={empty}")).await;
+    for said in [
+        "No key result changed status since",
+        "Every linked key result's number is from its latest refresh.",
+        "No check-in is due.",
+    ] {
+        assert!(page.text.contains(said), "{said} in {}", page.text);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -2270,6 +2360,8 @@ async fn every_page_route_for_every_kind_of_caller() {
             [303, 200, 200, 200],
         ),
         ("/tokens".to_owned(), [303, 200, 200, 200]),
+        // A period's dashboard is everyone's to read.
+        (format!("/dashboard?period={period}"), [303, 200, 200, 200]),
         // One's own week; nobody here is connected to GitLab.
         ("/my-work?day=2026-12-01".to_owned(), [303, 200, 200, 200]),
         // The catalog is everyone's to read.

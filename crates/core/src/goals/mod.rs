@@ -40,6 +40,7 @@ pub mod measure;
 pub mod rollup;
 pub mod schedule;
 pub mod status;
+pub mod status_change;
 
 pub use checkin::{CHECK_IN_EVERY_DAYS, CheckIn, check_in_due_since, latest_check_in};
 pub use error::GoalError;
@@ -57,6 +58,7 @@ pub use measure::{
 pub use rollup::{DEFAULT_WEIGHT, Rollup, RollupChild, RollupNote, RollupPart, roll_up};
 pub use schedule::{Schedule, ScheduleSpec};
 pub use status::{AT_RISK_GAP_POINTS, Assessment, Status, assess, status_for};
+pub use status_change::{STATUS_CHANGE_WINDOW_DAYS, StatusChange, StatusPoint, status_change};
 
 #[cfg(test)]
 mod tests {

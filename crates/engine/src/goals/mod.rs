@@ -8,6 +8,7 @@
 
 mod apply;
 pub mod browse;
+pub mod dashboard;
 pub mod gitlab_link;
 pub mod history;
 pub mod items;

@@ -3,6 +3,7 @@
 pub(crate) mod accounts;
 pub(crate) mod browse;
 pub(crate) mod connections;
+pub(crate) mod dashboard;
 pub(crate) mod goals;
 pub(crate) mod hooks;
 pub(crate) mod jira;

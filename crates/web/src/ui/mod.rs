@@ -9,6 +9,7 @@ mod admin;
 mod channels;
 mod chart;
 mod common;
+mod dashboard;
 mod explain;
 mod hooks;
 mod link;
@@ -26,6 +27,7 @@ mod work;
 
 pub(crate) use admin::*;
 pub(crate) use channels::*;
+pub(crate) use dashboard::*;
 pub(crate) use hooks::*;
 pub(crate) use link::*;
 pub(crate) use live::*;

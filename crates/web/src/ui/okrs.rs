@@ -112,7 +112,10 @@ async fn connection_names(
         .collect())
 }
 
-async fn people(state: &AppState, who: &Authenticated) -> Result<HashMap<i64, String>, PageError> {
+pub(crate) async fn people(
+    state: &AppState,
+    who: &Authenticated,
+) -> Result<HashMap<i64, String>, PageError> {
     Ok(state.accounts.people(who).await?.into_iter().collect())
 }
 
@@ -162,7 +165,7 @@ async fn panel(
     ))
 }
 
-fn person(names: &HashMap<i64, String>, id: i64) -> String {
+pub(crate) fn person(names: &HashMap<i64, String>, id: i64) -> String {
     names
         .get(&id)
         .cloned()
@@ -287,21 +290,16 @@ fn titles_of(okrs: &[Okr]) -> HashMap<i64, String> {
         .collect()
 }
 
-/// `/`: the OKR tree of a period (the one asked for, else the one that
-/// covers today, else the latest).
-pub(crate) async fn tree(
-    State(state): State<AppState>,
-    caller: Caller,
-    Query(query): Query<TreeQuery>,
-    Query(done): Query<DoneQuery>,
-) -> PageResult {
-    let who = signed_in(&caller)?;
+/// The period a page shows (the one asked for, else the one that covers
+/// today, else the latest) and the choices of its period select.
+pub(crate) async fn choose_period(
+    state: &AppState,
+    who: &Authenticated,
+    asked: Option<&str>,
+) -> Result<(Option<Period>, Vec<Choice>), PageError> {
     let periods = state.goals.list_periods(who).await?;
     let today = Utc::now().date_naive();
-    let asked = query
-        .period
-        .as_deref()
-        .and_then(|p| p.trim().parse::<i64>().ok());
+    let asked = asked.and_then(|p| p.trim().parse::<i64>().ok());
     let period = asked
         .and_then(|id| periods.iter().find(|p| p.id == id))
         .or_else(|| {
@@ -319,6 +317,23 @@ pub(crate) async fn tree(
         .iter()
         .map(|p| Choice::new(p.id.to_string(), &p.name, &current))
         .collect();
+    Ok((period, choices))
+}
+
+/// `/`: the OKR tree of a period (the one asked for, else the one that
+/// covers today, else the latest).
+pub(crate) async fn tree(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<TreeQuery>,
+    Query(done): Query<DoneQuery>,
+) -> PageResult {
+    let who = signed_in(&caller)?;
+    let (period, choices) = choose_period(&state, who, query.period.as_deref()).await?;
+    let current = period
+        .as_ref()
+        .map(|p| p.id.to_string())
+        .unwrap_or_default();
     let is_admin = who.user.role == cairn_core::authz::Role::Admin;
     let view = match query.view.as_deref().map(str::trim) {
         Some("mine") => "mine",

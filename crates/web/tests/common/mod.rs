@@ -778,3 +778,109 @@ impl Harness {
         self
     }
 }
+
+/// What a period's dashboard is checked against (see `dashboard_scenario`).
+pub struct DashboardScenario {
+    pub period: i64,
+    pub team: i64,
+    /// The team's key result: on track, then done (a status change).
+    pub moved: i64,
+    /// The owner's key result: on track since its only check-in.
+    pub steady: i64,
+    /// The owner's linked key result: never checked in on (due), its
+    /// connection's token revoked after a first refresh (stale link).
+    pub linked: i64,
+    /// The owner's GitLab connection, failing.
+    pub connection: i64,
+}
+
+/// A period with a team, a key result that changed status, one that did
+/// not, a stale link and a failing connection (the owner's, not shared).
+pub async fn dashboard_scenario(h: &Harness) -> DashboardScenario {
+    let period = period(h).await;
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/teams",
+            Some(&h.admin.token),
+            Some(json!({"name": "Platform", "lead_id": h.admin.id})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let team = reply.body["id"].as_i64().expect("team");
+    let mut ids = Vec::new();
+    for (token, title, team) in [
+        (&h.admin.token, "Cut build time", Some(team)),
+        (&h.owner.token, "Answer every ticket", None),
+    ] {
+        let reply = h
+            .call(
+                "POST",
+                "/api/v1/okrs",
+                Some(token),
+                Some(
+                    json!({"kind": "key_result", "title": title, "period_id": period,
+                    "owner_team_id": team, "measure": {"mode": "percent_complete"},
+                    "progress_source": "check_in"}),
+                ),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        ids.push(reply.body["id"].as_i64().expect("okr"));
+    }
+    let (moved, steady) = (ids[0], ids[1]);
+    for (okr, token, value) in [
+        (moved, &h.admin.token, 60.0),
+        (steady, &h.owner.token, 60.0),
+        (moved, &h.admin.token, 100.0),
+    ] {
+        let reply = h
+            .call(
+                "POST",
+                &format!("/api/v1/okrs/{okr}/check-ins"),
+                Some(token),
+                Some(json!({"value": value, "note": "weekly"})),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    }
+    let connection = h.gitlab_connection(&h.owner, "Owner's GitLab", false).await;
+    let linked = linked_key_result(h, period).await;
+    let reply = h
+        .call(
+            "PUT",
+            &format!("/api/v1/okrs/{linked}/link"),
+            Some(&h.owner.token),
+            Some(json!({"tracker": "gitlab", "connection_id": connection,
+                "project": "northwind/checkout"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let reply = h
+        .call(
+            "PATCH",
+            &format!("/api/v1/connections/{connection}"),
+            Some(&h.owner.token),
+            Some(json!({"secret": "revoked-token"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let reply = h
+        .call(
+            "POST",
+            &format!("/api/v1/okrs/{linked}/refresh"),
+            Some(&h.owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert!(reply.body["error"].is_object(), "{}", reply.text);
+    DashboardScenario {
+        period,
+        team,
+        moved,
+        steady,
+        linked,
+        connection,
+    }
+}
