@@ -1541,3 +1541,110 @@ async fn the_tree_filters_and_teams_in_chromium_at_375_and_1440_px() {
     no_alert(&c).await;
     running.stop().await;
 }
+
+/// Issue 18 item 5: the dashboard at 375 and 1440 px, its period select
+/// applied on change, and its entries leading to the places to act.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_leads_to_the_places_to_act_in_chromium_at_375_and_1440_px() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let running = Running::server_and_worker(&h).await;
+    let address = running.address.expect("listening");
+    let base = format!("http://{address}");
+    let s = common::dashboard_scenario(&h).await;
+    let later = h
+        .call(
+            "POST",
+            "/api/v1/periods",
+            Some(&h.admin.token),
+            Some(json!({"name": "Later", "starts_on": "2031-01-01", "ends_on": "2031-03-31"})),
+        )
+        .await;
+    let later = later.body["id"].as_i64().expect("period");
+
+    let driver = Driver::start().await;
+    let c = driver.browser().await;
+    sign_in(&c, &base, &h.owner.email).await;
+    screenshots(
+        &c,
+        &base,
+        &format!("/dashboard?period={}", s.period),
+        "dashboard",
+    )
+    .await;
+
+    // From the menu, then the period chosen applies at once.
+    c.goto(&base).await.expect("home");
+    click(&c, "nav.menu a[href=\"/dashboard\"]").await;
+    wait_path(&c, "the dashboard", |p| p == "/dashboard").await;
+    select(&c, "period", &later.to_string()).await;
+    wait_js(
+        &c,
+        "the later period's dashboard",
+        &format!(
+            "return document.readyState === 'complete' && location.search.includes('period={later}') \
+             && document.body.textContent.includes('No check-in is due.');"
+        ),
+    )
+    .await;
+
+    // The team's done count opens the tree with that key result.
+    c.goto(&format!("{base}/dashboard?period={}", s.period))
+        .await
+        .expect("dashboard");
+    wait_js(
+        &c,
+        "the dashboard",
+        "return document.readyState === 'complete';",
+    )
+    .await;
+    click(
+        &c,
+        &format!(
+            "a[href=\"/?view=all&period={}&team={}&status=done\"]",
+            s.period, s.team
+        ),
+    )
+    .await;
+    wait_js(
+        &c,
+        "the tree filtered to the team's done OKRs",
+        "return document.readyState === 'complete' && location.search.includes('status=done') \
+         && document.body.textContent.includes('Cut build time') \
+         && !document.body.textContent.includes('Answer every ticket');",
+    )
+    .await;
+
+    // The stale link opens the key result at its link; the failing
+    // connection its page.
+    c.back().await.expect("back");
+    wait_js(
+        &c,
+        "the dashboard again",
+        "return document.readyState === 'complete' && location.pathname === '/dashboard';",
+    )
+    .await;
+    click(&c, &format!("a[href=\"/okrs/{}#link\"]", s.linked)).await;
+    wait_js(
+        &c,
+        "the key result at its stale link",
+        "return document.readyState === 'complete' && location.hash === '#link' \
+         && document.getElementById('link').textContent.includes('Stale');",
+    )
+    .await;
+    c.goto(&format!("{base}/dashboard?period={}", s.period))
+        .await
+        .expect("dashboard");
+    wait_js(
+        &c,
+        "the dashboard",
+        "return document.readyState === 'complete';",
+    )
+    .await;
+    click(&c, &format!("a[href=\"/connections/{}\"]", s.connection)).await;
+    wait_path(&c, "the connection", |p| {
+        p == format!("/connections/{}", s.connection)
+    })
+    .await;
+    no_alert(&c).await;
+    running.stop().await;
+}
