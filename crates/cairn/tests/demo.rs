@@ -406,6 +406,49 @@ async fn demo_seeds_okrs_linked_to_the_simulator_and_prints_a_login() {
     assert!(html.contains("class=\"count-synced\">7<"), "{html}");
     assert!(html.contains(">OPS-"), "{html}");
 
+    // The period's dashboard: both teams, and the key results whose status
+    // moved in the last 7 days of the seeded history.
+    let dashboard = api
+        .get(&format!("/api/v1/periods/{}/dashboard", periods[0]["id"]))
+        .await;
+    let teams: Vec<&str> = dashboard["teams"]
+        .as_array()
+        .expect("teams")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(teams, ["Checkout", "Platform", "No team"], "{dashboard}");
+    let moved: Vec<(&str, &str, &str)> = dashboard["status_changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|c| {
+            (
+                c["title"].as_str().unwrap_or_default(),
+                c["from"].as_str().unwrap_or_default(),
+                c["to"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(
+        moved.contains(&(
+            "Crash-free sessions from 98 % to 99.5 %",
+            "at_risk",
+            "on_track"
+        )),
+        "{dashboard}"
+    );
+    assert_eq!(
+        dashboard["stale_links"],
+        serde_json::json!([]),
+        "{dashboard}"
+    );
+    assert_eq!(
+        dashboard["failing_connections"],
+        serde_json::json!([]),
+        "{dashboard}"
+    );
+
     // Time: the simulated GitLab is the activity source for the checkout
     // project, and the admin is connected to the simulated amartin.
     let source = api.get("/api/v1/time/source").await;
