@@ -32,6 +32,22 @@ impl Goals {
         Ok(self.store.link_for_okr(okr_id).await?)
     }
 
+    /// The links of a period's OKRs, by OKR: one read for a list.
+    pub async fn data_links_in_period(
+        &self,
+        by: &Authenticated,
+        period_id: i64,
+    ) -> Result<HashMap<i64, DataLink>, EngineError> {
+        authorize(Some(by.actor()), Action::ViewGoals)?;
+        Ok(self
+            .store
+            .links_in_period(period_id)
+            .await?
+            .into_iter()
+            .map(|link| (link.okr_id, link))
+            .collect())
+    }
+
     /// The items of a key result's data link, in the link's order, each with
     /// its contribution; empty for OKRs without a link.
     pub async fn linked_items(

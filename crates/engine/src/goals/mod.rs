@@ -903,7 +903,23 @@ impl Goals {
     pub async fn explain(&self, by: &Authenticated, okr_id: i64) -> Result<Explain, EngineError> {
         authorize(Some(by.actor()), Action::ViewGoals)?;
         let okr = self.load(okr_id).await?;
-        Ok(match self.inputs(&okr).await? {
+        self.explain_from(&okr, true).await
+    }
+
+    /// The same numbers for an OKR already read (a list's), its link's
+    /// items without their titles, URLs and state text: a page explaining
+    /// every OKR of a period reads only what the rules read.
+    pub async fn explain_numbers(
+        &self,
+        by: &Authenticated,
+        okr: &Okr,
+    ) -> Result<Explain, EngineError> {
+        authorize(Some(by.actor()), Action::ViewGoals)?;
+        self.explain_from(okr, false).await
+    }
+
+    async fn explain_from(&self, okr: &Okr, detail: bool) -> Result<Explain, EngineError> {
+        Ok(match self.inputs_with(okr, detail).await? {
             Inputs::CheckIn(check_in) => Explain::CheckIn { check_in },
             Inputs::RollUp(rollup) => Explain::RollUp {
                 total_weight: rollup.total_weight,
@@ -914,10 +930,6 @@ impl Goals {
             },
             Inputs::Nothing => Explain::Nothing,
         })
-    }
-
-    async fn inputs(&self, okr: &Okr) -> Result<Inputs, EngineError> {
-        self.inputs_with(okr, true).await
     }
 
     /// With `detail` false, a link's items come without title, URL and

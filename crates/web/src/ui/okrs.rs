@@ -146,7 +146,8 @@ fn filter_words(badge: &LinkBadge) -> String {
     }
 }
 
-/// The explain panel of one OKR of a list: `titles` names its children.
+/// The explain panel of one OKR of a list (from the numbers alone: a list
+/// reads no item titles): `titles` names its children.
 async fn panel(
     state: &AppState,
     who: &Authenticated,
@@ -155,7 +156,7 @@ async fn panel(
     titles: &HashMap<i64, String>,
     names: &HashMap<i64, String>,
 ) -> Result<ExplainPanel, PageError> {
-    let explain = state.goals.explain(who, okr.id).await?;
+    let explain = state.goals.explain_numbers(who, okr).await?;
     Ok(ExplainPanel::new(
         okr,
         &explain,
@@ -387,13 +388,10 @@ pub(crate) async fn tree(
             .goals
             .check_ins_due(who, period.id, Utc::now())
             .await?;
+        let links = state.goals.data_links_in_period(who, period.id).await?;
         for (depth, okr) in tree_order(&okrs) {
             let link = if okr.fields.progress_source == ProgressSource::DataLink {
-                state
-                    .goals
-                    .data_link(who, okr.id)
-                    .await?
-                    .map(|l| badge(&l, &connections))
+                links.get(&okr.id).map(|l| badge(l, &connections))
             } else {
                 None
             };
