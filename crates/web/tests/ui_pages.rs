@@ -2387,6 +2387,7 @@ async fn every_page_route_for_every_kind_of_caller() {
             [303, 200, 200, 200],
         ),
         ("/?team=424242".to_owned(), [303, 422, 422, 422]),
+        ("/?owner=someone".to_owned(), [303, 422, 422, 422]),
         ("/admin/notifications".to_owned(), [303, 403, 403, 200]),
         (
             format!("/admin/notifications/{channel}"),
@@ -4334,4 +4335,37 @@ async fn teams_and_the_tree_filters_work_without_javascript() {
         .call("GET", "/api/v1/teams", Some(&h.admin.token), None)
         .await;
     assert_eq!(teams.body, json!([]));
+
+    // A filter naming nothing is refused on the tree itself: its summary
+    // names the filter and links to it; the filters stay to fix it.
+    for (query, field, said) in [
+        ("team=424242", "team", "Team: there is no team 424242"),
+        (
+            "owner=someone",
+            "owner",
+            "Owner: `someone` is not one of the choices",
+        ),
+    ] {
+        let refused = admin
+            .get(&format!("/?view=all&period={period}&{query}"))
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            refused.text
+        );
+        assert!(
+            refused
+                .text
+                .contains(&format!("<a href=\"#{field}\">{said}")),
+            "{said} in {}",
+            refused.text
+        );
+        assert!(
+            refused.text.contains("class=\"filters\""),
+            "{}",
+            refused.text
+        );
+    }
 }

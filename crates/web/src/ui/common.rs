@@ -206,6 +206,8 @@ pub(crate) fn see_other(to: &str) -> PageResult {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct FormError {
     problems: Vec<Problem>,
+    /// The form only filters what a page shows (nothing to save).
+    filters: bool,
 }
 
 /// One thing wrong with a form.
@@ -272,6 +274,7 @@ impl FormError {
                 label: field_label(field),
                 message: message.into(),
             }],
+            filters: false,
         }
     }
 
@@ -283,6 +286,7 @@ impl FormError {
                 label: String::new(),
                 message: message.into(),
             }],
+            filters: false,
         }
     }
 
@@ -328,6 +332,7 @@ impl FormError {
                 .into_iter()
                 .map(|p| Problem { field: None, ..p })
                 .collect(),
+            ..self
         }
     }
 
@@ -342,9 +347,19 @@ impl FormError {
 
     /// The summary's heading.
     pub fn heading(&self) -> String {
-        match self.problems.len() {
-            1 => "Nothing was saved: 1 thing to fix".to_owned(),
-            n => format!("Nothing was saved: {n} things to fix"),
+        match (self.filters, self.problems.len()) {
+            (true, 1) => "Nothing is shown: 1 filter to fix".to_owned(),
+            (true, n) => format!("Nothing is shown: {n} filters to fix"),
+            (false, 1) => "Nothing was saved: 1 thing to fix".to_owned(),
+            (false, n) => format!("Nothing was saved: {n} things to fix"),
+        }
+    }
+
+    /// The same problems, for a form that filters a page.
+    pub fn of_filters(self) -> FormError {
+        FormError {
+            filters: true,
+            ..self
         }
     }
 

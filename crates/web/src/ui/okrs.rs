@@ -205,6 +205,8 @@ struct TreePage {
     /// The query of the other view's link (period and filters kept).
     mine_href: String,
     all_href: String,
+    /// A filter naming nothing: said above the filters.
+    error: FormError,
 }
 
 #[derive(Deserialize, Default)]
@@ -218,16 +220,14 @@ pub(crate) struct TreeQuery {
     status: Option<String>,
 }
 
-/// An id chosen in a page's filter; empty is none, anything else 422.
-fn filter_id(field: &str, text: Option<&str>) -> Result<Option<i64>, PageError> {
+/// An id chosen in a page's filter; empty is none, anything else refused.
+fn filter_id(field: &str, text: Option<&str>) -> Result<Option<i64>, FormError> {
     match text.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(t) => t.parse().map(Some).map_err(|_| {
-            PageError::Failed(crate::ApiError::invalid_field(
-                field,
-                format!("`{t}` is not one of the choices"),
-            ))
-        }),
+        Some(t) => t
+            .parse()
+            .map(Some)
+            .map_err(|_| FormError::at(field, format!("`{t}` is not one of the choices"))),
     }
 }
 
@@ -356,32 +356,36 @@ pub(crate) async fn tree(
     let mut groups: Vec<Group> = Vec::new();
     let mut live = Vec::new();
     let mut counts: HashMap<&'static str, usize> = HashMap::new();
-    if let Some(period) = &period {
-        let okrs = state
+    let mut error = FormError::none();
+    let owner_id = error.keep(filter_id("owner", Some(&owner)), None);
+    let team_id = error.keep(filter_id("team", Some(&team)), None);
+    if let (Some(period), true) = (&period, error.is_empty()) {
+        let found = state
             .goals
             .filter_okrs(
                 who,
                 &cairn_engine::goals::OkrQuery {
                     period_id: Some(period.id),
-                    owner_id: filter_id("owner", Some(&owner))?,
-                    team_id: filter_id("team", Some(&team))?,
+                    owner_id,
+                    team_id,
                     status: Some(status.clone()),
                     mine: view == "mine",
                 },
             )
-            .await
-            .map_err(|e| match e {
-                // The page's names for the fields.
-                cairn_engine::EngineError::Invalid { field, message } => {
-                    let field = match field.as_str() {
-                        "owner_id" => "owner",
-                        "team_id" => "team",
-                        other => other,
-                    };
-                    PageError::Failed(crate::ApiError::invalid_field(field, message))
-                }
-                other => other.into(),
-            })?;
+            .await;
+        // A filter naming nothing: the page's names for the fields.
+        let okrs = match found {
+            Err(cairn_engine::EngineError::Invalid { field, message }) => {
+                let field = match field.as_str() {
+                    "owner_id" => "owner",
+                    "team_id" => "team",
+                    other => other,
+                };
+                error.add(FormError::at(field, message));
+                Vec::new()
+            }
+            other => other?,
+        };
         let connections = connection_names(&state, who).await?;
         let titles = titles_of(&okrs);
         let due = state
@@ -469,7 +473,7 @@ pub(crate) async fn tree(
                 .map(|s| Choice::new(s.as_str(), status_label(*s), &status)),
         )
         .collect();
-    page(&TreePage {
+    let tree = TreePage {
         nav: Nav::new(who, "okrs").with_done(&done),
         periods: choices,
         period,
@@ -483,7 +487,13 @@ pub(crate) async fn tree(
         summary,
         mine_href: tree_href("mine", &current, &owner, &team, &status),
         all_href: tree_href("all", &current, &owner, &team, &status),
-    })
+        error: error.of_filters(),
+    };
+    if tree.error.is_empty() {
+        page(&tree)
+    } else {
+        refused(StatusCode::UNPROCESSABLE_ENTITY, &tree)
+    }
 }
 
 /// A remote URL fit for a link: http(s) only, so a tracker cannot smuggle
