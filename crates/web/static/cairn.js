@@ -88,8 +88,25 @@
     });
   }
 
+  // The tree's summary strip counts the bars shown by status: once a bar
+  // moves live, it is counted again from the bars.
+  function recountSummary() {
+    var strip = document.querySelector(".summary-strip");
+    var tree = document.querySelector(".tree");
+    if (!strip || !tree) { return; }
+    var counts = {};
+    Array.prototype.forEach.call(tree.querySelectorAll(".progress[data-status]"), function (node) {
+      var status = node.getAttribute("data-status");
+      counts[status] = (counts[status] || 0) + 1;
+    });
+    Array.prototype.forEach.call(strip.querySelectorAll("li[data-summary-status]"), function (item) {
+      var count = item.querySelector("strong");
+      if (count) { count.textContent = String(counts[item.getAttribute("data-summary-status")] || 0); }
+    });
+  }
+
   function applyBars(bars) {
-    if (Array.isArray(bars)) { bars.forEach(applyBar); }
+    if (Array.isArray(bars)) { bars.forEach(applyBar); recountSummary(); }
   }
 
   var liveIds = [];

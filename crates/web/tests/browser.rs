@@ -1645,6 +1645,38 @@ async fn the_dashboard_leads_to_the_places_to_act_in_chromium_at_375_and_1440_px
         p == format!("/connections/{}", s.connection)
     })
     .await;
+
+    // On the tree, the summary strip counts again when a bar moves live.
+    c.goto(&format!("{base}/?view=all&period={}", s.period))
+        .await
+        .expect("tree");
+    let count = "function count(s) { return document.querySelector('.summary-strip li[data-summary-status=\"' + s + '\"] strong').textContent; }";
+    wait_js(
+        &c,
+        "the strip before",
+        &format!("{count} return document.readyState === 'complete' && document.documentElement.getAttribute('data-live-mode') === 'sse' && count('done') === '1' && count('on_track') === '2';"),
+    )
+    .await;
+    let reply = h
+        .call(
+            "POST",
+            &format!("/api/v1/okrs/{}/check-ins", s.steady),
+            Some(&h.owner.token),
+            Some(json!({"value": 100.0, "note": "all answered"})),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        axum::http::StatusCode::CREATED,
+        "{}",
+        reply.text
+    );
+    wait_js(
+        &c,
+        "the strip counting the key result done",
+        &format!("{count} return count('done') === '2' && count('on_track') === '1';"),
+    )
+    .await;
     no_alert(&c).await;
     running.stop().await;
 }
