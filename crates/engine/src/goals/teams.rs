@@ -100,6 +100,22 @@ impl Goals {
         }
     }
 
+    /// Audits a change to a team, commits it and reads the team back.
+    async fn commit_team_change(
+        &self,
+        mut tx: Box<dyn cairn_store::StoreTx>,
+        by: &Authenticated,
+        action: &str,
+        team_id: i64,
+        detail: serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<Team, EngineError> {
+        tx.append_audit(&audit(by, action, format!("team:{team_id}"), detail), now)
+            .await?;
+        tx.commit().await?;
+        self.load_team(team_id).await
+    }
+
     /// Creates a team; its lead, if any, becomes a member.
     pub async fn create_team(
         &self,
@@ -121,18 +137,8 @@ impl Goals {
         if let Some(lead) = lead_id {
             tx.add_team_member(id, lead, now).await?;
         }
-        tx.append_audit(
-            &audit(
-                by,
-                "team.created",
-                format!("team:{id}"),
-                json!({"name": name}),
-            ),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        self.load_team(id).await
+        self.commit_team_change(tx, by, "team.created", id, json!({"name": name}), now)
+            .await
     }
 
     /// Renames a team and sets (or clears) its lead, who becomes a member.
@@ -158,18 +164,15 @@ impl Goals {
         if let Some(lead) = lead_id {
             tx.add_team_member(id, lead, now).await?;
         }
-        tx.append_audit(
-            &audit(
-                by,
-                "team.updated",
-                format!("team:{id}"),
-                json!({"name": name, "lead_id": lead_id}),
-            ),
+        self.commit_team_change(
+            tx,
+            by,
+            "team.updated",
+            id,
+            json!({"name": name, "lead_id": lead_id}),
             now,
         )
-        .await?;
-        tx.commit().await?;
-        self.load_team(id).await
+        .await
     }
 
     /// Adds a member; one added twice is refused, naming `user_id`.
@@ -190,18 +193,15 @@ impl Goals {
                 format!("user {user_id} is a member of this team already"),
             ));
         }
-        tx.append_audit(
-            &audit(
-                by,
-                "team.member_added",
-                format!("team:{team_id}"),
-                json!({"user_id": user_id}),
-            ),
+        self.commit_team_change(
+            tx,
+            by,
+            "team.member_added",
+            team_id,
+            json!({"user_id": user_id}),
             now,
         )
-        .await?;
-        tx.commit().await?;
-        self.load_team(team_id).await
+        .await
     }
 
     /// Removes a member (a lead who leaves is no longer the lead).
@@ -220,18 +220,15 @@ impl Goals {
                 "user {user_id} is not a member of team {team_id}"
             )));
         }
-        tx.append_audit(
-            &audit(
-                by,
-                "team.member_removed",
-                format!("team:{team_id}"),
-                json!({"user_id": user_id}),
-            ),
+        self.commit_team_change(
+            tx,
+            by,
+            "team.member_removed",
+            team_id,
+            json!({"user_id": user_id}),
             now,
         )
-        .await?;
-        tx.commit().await?;
-        self.load_team(team_id).await
+        .await
     }
 
     /// Deletes a team. While it owns OKRs it is refused (409, with how
