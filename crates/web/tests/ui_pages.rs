@@ -4099,7 +4099,9 @@ async fn a_refused_form_lists_every_problem_in_a_summary_at_the_top() {
 
 /// The text of the summary strip's item for `status`.
 fn summary_count(html: &str, status: &str) -> Option<u32> {
-    let start = html.find(&format!("<li class=\"summary-{status}\">"))?;
+    let start = html.find(&format!(
+        "<li class=\"summary-{status}\" data-summary-status="
+    ))?;
     let rest = &html[start..];
     let strong = rest.find("<strong>")? + "<strong>".len();
     let end = rest[strong..].find("</strong>")? + strong;
