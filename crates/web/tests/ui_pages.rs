@@ -144,6 +144,14 @@ fn refused_at(reply: &Reply, field: &str) {
         "{}",
         reply.text
     );
+    // Every refused form is summed up at the top, the summary focused.
+    assert!(
+        reply
+            .text
+            .contains("<div class=\"error-summary\" id=\"error-summary\""),
+        "a summary: {}",
+        reply.text
+    );
 }
 
 /// Creates an OKR measured in percent complete; its id.
@@ -694,6 +702,11 @@ async fn refused_forms_come_back_with_the_input_and_the_error_next_to_the_field(
         )
         .await;
     refused_at(&reply, "project");
+    assert!(
+        reply.text.contains("<a href=\"#gl-project\">Project: "),
+        "the summary links to the field by its id on the page: {}",
+        reply.text
+    );
     assert!(reply.text.contains("value=\"northwind/nope\""));
     assert!(reply.text.contains("value=\"M1\""));
     let view = h
@@ -1593,6 +1606,11 @@ async fn time_tracking_page_sets_the_source_connects_people_and_links() {
         )
         .await;
     refused_at(&wrong, "gitlab_connection_id");
+    assert!(
+        wrong.text.contains("<a href=\"#dl-gitlab\">"),
+        "{}",
+        wrong.text
+    );
     let off = b
         .post(
             &format!("/admin/time/dev-links/{}/delete", pairs[0].id),

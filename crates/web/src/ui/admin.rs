@@ -786,7 +786,7 @@ async fn tokens_page(
         nav: Nav::new(who, "tokens"),
         tokens,
         form,
-        error,
+        error: error.anchored(|field| format!("token-{field}")),
         created,
     })
 }

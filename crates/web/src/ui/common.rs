@@ -218,6 +218,16 @@ pub(crate) struct Problem {
     /// What the field is called on the form, for the summary.
     pub label: String,
     pub message: String,
+    /// The element the summary links to, when its id is not the field's
+    /// name (a page with several forms prefixes its ids).
+    pub anchor: Option<String>,
+}
+
+impl Problem {
+    /// The id the summary links to.
+    pub fn target(&self) -> Option<&str> {
+        self.anchor.as_deref().or(self.field.as_deref())
+    }
 }
 
 /// How the summary names a field: the form's label for the usual fields,
@@ -273,6 +283,7 @@ impl FormError {
                 field: Some(field.to_owned()),
                 label: field_label(field),
                 message: message.into(),
+                anchor: None,
             }],
             filters: false,
         }
@@ -285,6 +296,7 @@ impl FormError {
                 field: None,
                 label: String::new(),
                 message: message.into(),
+                anchor: None,
             }],
             filters: false,
         }
@@ -338,6 +350,22 @@ impl FormError {
 
     pub fn is_empty(&self) -> bool {
         self.problems.is_empty()
+    }
+
+    /// The same problems, the summary linking each field to the id
+    /// `anchor` gives it (a form whose ids are not its fields' names).
+    pub fn anchored(self, anchor: impl Fn(&str) -> String) -> FormError {
+        FormError {
+            problems: self
+                .problems
+                .into_iter()
+                .map(|p| Problem {
+                    anchor: p.field.as_deref().map(&anchor),
+                    ..p
+                })
+                .collect(),
+            ..self
+        }
     }
 
     /// Every problem, in the order found: the summary's list.

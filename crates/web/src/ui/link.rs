@@ -212,8 +212,16 @@ async fn link_page(
         metrics,
         gitlab,
         jira,
-        gitlab_error,
-        jira_error,
+        // The summaries link to the fields by their ids on this page.
+        gitlab_error: gitlab_error.anchored(|field| match field {
+            "refresh_interval_secs" => "gl-refresh".to_owned(),
+            other => format!("gl-{other}"),
+        }),
+        jira_error: jira_error.anchored(|field| match field {
+            "connection_id" => "jira-connection_id".to_owned(),
+            "refresh_interval_secs" => "jira-refresh".to_owned(),
+            other => other.to_owned(),
+        }),
         preview,
     })
 }

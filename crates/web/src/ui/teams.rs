@@ -143,8 +143,11 @@ async fn teams_page(
             okr_count,
             leads,
             candidates,
+            // The card's fields carry the team's id in theirs.
             error: if mine {
-                refused_error.clone()
+                refused_error
+                    .clone()
+                    .anchored(|field| format!("{field}-{}", team.id))
             } else {
                 FormError::none()
             },

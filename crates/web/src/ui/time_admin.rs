@@ -327,7 +327,11 @@ async fn refused_page(
         return Err(api.into());
     }
     let status = api.status;
-    let form_error = FormError::from_api(&api, fields, &[]);
+    // The development links' selects have their own ids on the page.
+    let form_error = FormError::from_api(&api, fields, &[]).anchored(|field| match field {
+        "gitlab_connection_id" => "dl-gitlab".to_owned(),
+        other => other.to_owned(),
+    });
     let mut shown = time_page(state, who, None).await?;
     shown.error = form_error;
     adjust(&mut shown);
