@@ -448,6 +448,12 @@ fn ui_router() -> Router<AppState> {
         )
         .route("/sync-pairs/{id}/setup/preview", get(ui::wizard_preview))
         .route("/sync-pairs/{id}/activate", post(ui::activate_pair))
+        .route("/sync-pairs/{id}/pause", post(ui::pause_pair))
+        .route("/sync-pairs/{id}/resume", post(ui::resume_pair))
+        .route(
+            "/sync-pairs/{id}/delete",
+            get(ui::confirm_delete_pair).post(ui::delete_pair),
+        )
         .route(
             "/sync-pairs/{id}/setup/cancel",
             get(ui::confirm_cancel).post(ui::cancel_draft),

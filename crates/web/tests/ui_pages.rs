@@ -2454,6 +2454,7 @@ async fn every_page_route_for_every_kind_of_caller() {
             format!("/sync-pairs/{pair}/setup/cancel"),
             [303, 404, 200, 200],
         ),
+        (format!("/sync-pairs/{pair}/delete"), [303, 404, 200, 200]),
         (
             format!("/sync-pairs/{pair}/conflicts/424242/keep?side=left"),
             [303, 404, 404, 404],
@@ -2722,6 +2723,22 @@ async fn every_page_route_for_every_kind_of_caller() {
             format!("/sync-pairs/{pair}/setup/cancel"),
             vec![],
             [303, 404, 409, 409],
+        ),
+        // Paused and resumed from its page (it ends active).
+        (
+            format!("/sync-pairs/{pair}/pause"),
+            vec![],
+            [303, 404, 303, 303],
+        ),
+        (
+            format!("/sync-pairs/{pair}/resume"),
+            vec![],
+            [303, 404, 303, 303],
+        ),
+        (
+            "/sync-pairs/424242/delete".to_owned(),
+            vec![],
+            [303, 404, 404, 404],
         ),
         // Someone not of the side: shown on the form, nothing saved.
         (
@@ -3219,6 +3236,36 @@ async fn the_pair_wizard_works_without_javascript() {
         .await;
     assert!(shown.text.contains("The pair is active"), "{}", shown.text);
 
+    // Paused and resumed from its page, each saying so.
+    let resume_form = format!("action=\"/sync-pairs/{id}/resume\"");
+    assert!(
+        shown
+            .text
+            .contains(&format!("action=\"/sync-pairs/{id}/pause\""))
+            && !shown.text.contains(&resume_form),
+        "{}",
+        shown.text
+    );
+    let paused = b.post(&format!("/sync-pairs/{id}/pause"), &[]).await;
+    assert_eq!(paused.status, StatusCode::SEE_OTHER, "{}", paused.text);
+    assert_eq!(pair().await["active"], false);
+    let shown = b
+        .get(paused.headers["location"].to_str().expect("location"))
+        .await;
+    assert!(shown.text.contains("The pair is paused"), "{}", shown.text);
+    assert!(shown.text.contains(&resume_form), "{}", shown.text);
+    let resumed = b.post(&format!("/sync-pairs/{id}/resume"), &[]).await;
+    assert_eq!(resumed.status, StatusCode::SEE_OTHER, "{}", resumed.text);
+    assert_eq!(pair().await["active"], true);
+    let shown = b
+        .get(resumed.headers["location"].to_str().expect("location"))
+        .await;
+    assert!(
+        shown.text.contains("The pair is active again"),
+        "{}",
+        shown.text
+    );
+
     // Cancel asks first, then deletes a draft.
     let draft = b.post("/sync-pairs/new/projects", &chosen).await;
     assert_eq!(draft.status, StatusCode::SEE_OTHER, "{}", draft.text);
@@ -3241,6 +3288,27 @@ async fn the_pair_wizard_works_without_javascript() {
         .await;
     assert!(
         said.text.contains("The draft pair is deleted"),
+        "{}",
+        said.text
+    );
+
+    // An active pair is deleted from its page, after asking what goes.
+    let delete = format!("/sync-pairs/{id}/delete");
+    let ask = b.get(&delete).await;
+    assert!(
+        ask.text.contains("Delete the sync pair") && ask.text.contains("pause the pair"),
+        "{}",
+        ask.text
+    );
+    assert_eq!(pairs().await, 1, "asking deletes nothing");
+    let gone = b.post(&delete, &[]).await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER, "{}", gone.text);
+    assert_eq!(pairs().await, 0);
+    let said = b
+        .get(gone.headers["location"].to_str().expect("location"))
+        .await;
+    assert!(
+        said.text.contains("The sync pair is deleted"),
         "{}",
         said.text
     );

@@ -460,6 +460,9 @@ pub(crate) fn done_message(code: &str) -> Option<&'static str> {
         "team_member_added" => "The member is added to the team.",
         "team_member_removed" => "The member is removed from the team.",
         "team_deleted" => "The team is deleted.",
+        "pair_paused" => "The pair is paused: nothing is written on either side until it resumes.",
+        "pair_resumed" => "The pair is active again: a scan carries what changed meanwhile.",
+        "pair_deleted" => "The sync pair is deleted; the issues stay on both sides as they are.",
         _ => return None,
     })
 }

@@ -17,6 +17,7 @@ mod live;
 mod okrs;
 mod sync_conflicts;
 mod sync_initial;
+mod sync_pair_state;
 mod sync_pairs;
 mod sync_people;
 mod sync_releases;
@@ -36,6 +37,7 @@ pub(crate) use sync_conflicts::*;
 pub(crate) use sync_initial::{
     pause_initial_sync, preview_initial_sync, resume_initial_sync, start_initial_sync,
 };
+pub(crate) use sync_pair_state::*;
 pub(crate) use sync_pairs::*;
 pub(crate) use sync_people::{map_sync_person, unmap_sync_person};
 pub(crate) use sync_releases::{confirm_unlink_release, link_sync_release, unlink_sync_release};

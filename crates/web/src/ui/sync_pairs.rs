@@ -14,7 +14,9 @@ use cairn_engine::sync::PairView;
 use cairn_store::sync::{RemoteRef, SyncPair};
 use chrono::Utc;
 
-use super::common::{FormError, Nav, PageError, PageResult, ago, page, see_other, signed_in};
+use super::common::{
+    DoneQuery, FormError, Nav, PageError, PageResult, ago, page, see_other, signed_in,
+};
 use super::sync_initial::{InitialSection, initial_message, initial_section};
 use super::sync_people::{PeopleSection, PersonForm, people_section};
 use super::sync_releases::{ReleaseForm, ReleasesSection, releases_section};
@@ -113,6 +115,8 @@ pub(crate) struct PairPage {
     runs: Vec<RunRow>,
     conflicts: Vec<ConflictRow>,
     settings: Vec<(&'static str, String)>,
+    /// It has been active (a draft has the wizard instead of Resume).
+    activated: bool,
 }
 
 fn side_title(side: Side) -> &'static str {
@@ -239,12 +243,13 @@ pub(crate) async fn sync_pairs(
     State(state): State<AppState>,
     caller: Caller,
     axum::extract::Query(done): axum::extract::Query<CancelledQuery>,
+    axum::extract::Query(said): axum::extract::Query<DoneQuery>,
 ) -> PageResult {
     let who = signed_in(&caller)?;
     let names = connection_names(&state, who).await?;
     let pairs = state.sync.list_pairs(who).await?;
     page(&PairsPage {
-        nav: Nav::new(who, "sync"),
+        nav: Nav::new(who, "sync").with_done(&said),
         message: done
             .cancelled
             .map(|_| "The draft pair is deleted; nothing was written on either side."),
@@ -363,6 +368,7 @@ pub(crate) async fn pair_page(
         runs,
         conflicts,
         settings: settings_rows(&view.pair),
+        activated: view.pair.activated_at.is_some(),
     })
 }
 
@@ -372,6 +378,7 @@ pub(crate) async fn sync_pair(
     caller: Caller,
     Path(id): Path<i64>,
     axum::extract::Query(done): axum::extract::Query<RetriedQuery>,
+    axum::extract::Query(said): axum::extract::Query<DoneQuery>,
 ) -> PageResult {
     let who = signed_in(&caller)?;
     let message = match done {
@@ -417,7 +424,9 @@ pub(crate) async fn sync_pair(
         } => release_message(&releases).map(str::to_owned),
         _ => None,
     };
-    page(&pair_page(&state, who, id, message).await?)
+    let mut shown = pair_page(&state, who, id, message).await?;
+    shown.nav = shown.nav.with_done(&said);
+    page(&shown)
 }
 
 /// What the wizard's Cancel left to say.

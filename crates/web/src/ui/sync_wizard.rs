@@ -1047,7 +1047,7 @@ fn not_a_draft(pair: &SyncPair) -> Option<FormError> {
     pair.activated_at.map(|_| {
         FormError::at(
             "cancel",
-            "this pair has been active, so it is not a draft any more: deactivate it through the API instead",
+            "this pair has been active, so it is not a draft any more: pause or delete it on its page instead",
         )
     })
 }
