@@ -426,8 +426,30 @@
     });
   }
 
+  // A pair's initial sync while it plans or runs: the page reads itself
+  // again every few seconds and puts the run's new figures and buttons in place,
+  // as the server words them, until the run is paused or done.
+  function followInitialSync() {
+    var figures = document.querySelector(".initial-run[data-follow]");
+    if (!figures || !window.DOMParser || !window.fetch) { return; }
+    var timer = setInterval(function () {
+      fetch(location.pathname, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) {
+          if (!html) { return; }
+          var fresh = new DOMParser().parseFromString(html, "text/html").querySelector(".initial-run");
+          var shown = document.querySelector(".initial-run");
+          if (!fresh || !shown) { return; }
+          shown.parentNode.replaceChild(document.importNode(fresh, true), shown);
+          if (!fresh.hasAttribute("data-follow")) { clearInterval(timer); }
+        })
+        .catch(function () {});
+    }, 2000);
+  }
+
   function start() {
     focusErrorSummary();
+    followInitialSync();
     startLive();
     enhanceAutosubmit();
     enhanceRefresh();

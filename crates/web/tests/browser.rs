@@ -1680,3 +1680,98 @@ async fn the_dashboard_leads_to_the_places_to_act_in_chromium_at_375_and_1440_px
     no_alert(&c).await;
     running.stop().await;
 }
+
+/// A pair's initial sync in Chromium: its figures and buttons follow the
+/// run without a reload, from "listing both sides" to done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_initial_sync_is_followed_without_a_reload_in_chromium() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    // The server alone first: the run waits, planning, until a worker runs.
+    let server = Running::server(&h).await;
+    let address = server.address.expect("listening");
+    let base = format!("http://{address}");
+    let g = h.gitlab_connection(&h.owner, "sim gitlab", false).await;
+    let j = h.jira_connection(&h.owner, "sim jira", false).await;
+    let since = (chrono::Utc::now() - chrono::Duration::seconds(5)).to_rfc3339();
+    for i in 0..3 {
+        h.control(
+            "gitlab/issues",
+            json!({"project": PROJECT, "title": format!("history {i}")}),
+        )
+        .await;
+    }
+    let reply = h
+        .call(
+            "POST",
+            "/api/v1/sync-pairs",
+            Some(&h.owner.token),
+            Some(
+                json!({"name": "history", "left": {"connection_id": g, "project": PROJECT},
+                "right": {"connection_id": j, "project": "OPS"}, "active": true}),
+            ),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        axum::http::StatusCode::CREATED,
+        "{}",
+        reply.text
+    );
+    let pair = reply.body["id"].as_i64().expect("pair");
+    let reply = h
+        .call(
+            "POST",
+            &format!("/api/v1/sync-pairs/{pair}/initial-sync"),
+            Some(&h.owner.token),
+            Some(json!({"since": since})),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        axum::http::StatusCode::ACCEPTED,
+        "{}",
+        reply.text
+    );
+
+    let driver = Driver::start().await;
+    let c = driver.browser().await;
+    sign_in(&c, &base, &h.owner.email).await;
+    c.goto(&format!("{base}/sync-pairs/{pair}"))
+        .await
+        .expect("pair");
+    wait_js(
+        &c,
+        "the run planning",
+        "return document.readyState === 'complete' \
+         && document.querySelector('.initial-run[data-follow] .initial-state').textContent.includes('planning') \
+         && !!document.querySelector('form[action$=\"/initial-sync/pause\"]');",
+    )
+    .await;
+    c.execute(
+        "window.cairnNotReloaded = 'still here'; return true;",
+        vec![],
+    )
+    .await
+    .expect("marker");
+
+    // A worker takes the jobs: the page follows the run to its end.
+    let worker = Running::worker(&h).await;
+    wait_js(
+        &c,
+        "the run done on the page",
+        "var run = document.querySelector('.initial-run'); \
+         return !!run && run.querySelector('.initial-state').textContent.includes('done') \
+           && !run.hasAttribute('data-follow') \
+           && !document.querySelector('form[action$=\"/initial-sync/pause\"]');",
+    )
+    .await;
+    let marker = c
+        .execute("return window.cairnNotReloaded || null;", vec![])
+        .await
+        .expect("marker");
+    assert_eq!(marker, json!("still here"), "the page was not reloaded");
+    shot(&c, "sync-pair-initial-done-1440").await;
+    no_alert(&c).await;
+    worker.stop().await;
+    server.stop().await;
+}

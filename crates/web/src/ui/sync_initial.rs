@@ -37,6 +37,8 @@ pub(crate) struct InitialRow {
     pub started: String,
     pub can_pause: bool,
     pub can_resume: bool,
+    /// Planning or running: the page follows it (cairn.js).
+    pub following: bool,
 }
 
 /// The section.
@@ -66,6 +68,7 @@ fn row(p: &InitialSyncProgress) -> InitialRow {
         Some(s) => format!("about {s} s"),
         None => "–".to_owned(),
     };
+    let under_way = matches!(p.state.as_str(), "planning" | "running");
     InitialRow {
         state: p.state.clone(),
         since: day(p.since),
@@ -80,7 +83,8 @@ fn row(p: &InitialSyncProgress) -> InitialRow {
         failed: p.failed,
         paused_reason: p.paused_reason.clone().unwrap_or_default(),
         started: format!("{} by {}", ago(p.started_at, Utc::now()), p.started_by),
-        can_pause: matches!(p.state.as_str(), "planning" | "running"),
+        can_pause: under_way,
+        following: under_way,
         can_resume: p.state == "paused",
     }
 }
@@ -240,8 +244,8 @@ async fn after_button(
 pub(crate) fn initial_message(done: &str) -> Option<String> {
     match done {
         "started" => Some(
-            "The initial sync has started: it lists both sides, then brings the items across. \
-             Reload the page to see it move."
+            "The initial sync has started: it lists both sides, then brings the items across; \
+             its figures below follow it."
                 .to_owned(),
         ),
         "paused" => Some(

@@ -514,7 +514,16 @@ impl Running {
         Running::start(h, true).await
     }
 
+    /// The server alone: jobs wait in the queue until a worker runs.
+    pub async fn server(h: &Harness) -> Running {
+        Running::start_with(h, true, false).await
+    }
+
     pub async fn start(h: &Harness, serve: bool) -> Running {
+        Running::start_with(h, serve, true).await
+    }
+
+    async fn start_with(h: &Harness, serve: bool, work: bool) -> Running {
         let shutdown = CancellationToken::new();
         let mut tasks = Vec::new();
         let mut address = None;
@@ -536,6 +545,13 @@ impl Running {
                     .with_graceful_shutdown(stopping)
                     .await;
             }));
+        }
+        if !work {
+            return Running {
+                shutdown,
+                tasks,
+                address,
+            };
         }
         let mut registry = Registry::with_builtins();
         registry.register(REFRESH_KIND, RefreshHandler(h.state.goals.clone()));
