@@ -5,22 +5,20 @@
 //! once on each side; the progress read through the API moved before the
 //! kill, survived it, and reached the total.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
 use cairn::instances::{Cluster, admin_with_token};
 use cairn_connect::gitlab::{IssueChanges, IssueFilter, IssueState, ProjectRef};
-use cairn_connect::{GitLabAuth, GitLabClient, GitLabSettings, JiraAuth, JiraClient, JiraSettings};
-use cairn_core::secret::Secret;
-use cairn_engine::connections::ConnectionInput;
-use cairn_engine::sync::{PairInput, SideInput};
 use cairn_store::JobState;
 use cairn_store::testing::TestDb;
 use chrono::Utc;
 use serde_json::{Value, json};
 
-const LEFT: &str = "northwind/checkout";
+use common::LEFT;
 /// Items on each side.
 const N: usize = 1_000;
 
@@ -90,103 +88,19 @@ async fn sigkill_during_the_initial_sync_resumes_and_never_duplicates() {
         .await
         .expect("admin");
     let token = token.expose().to_owned();
-    let connection =
-        |kind: &str, base: String, username: Option<&str>, secret: &str| ConnectionInput {
-            kind: kind.into(),
-            name: format!("sim {kind}"),
-            base_url: Some(base),
-            auth_kind: if kind == "jira" {
-                "basic"
-            } else {
-                "private_token"
-            }
-            .into(),
-            username: username.map(str::to_owned),
-            secret: Secret::new(secret),
-            shared: true,
-        };
-    let gitlab = state
-        .connections
-        .create(
-            &admin,
-            connection(
-                "gitlab",
-                sim.gitlab_url(),
-                None,
-                cairn_sim::DEFAULT_GITLAB_TOKEN,
-            ),
-            Utc::now(),
-        )
-        .await
-        .expect("gitlab")
-        .id;
-    let jira = state
-        .connections
-        .create(
-            &admin,
-            connection(
-                "jira",
-                sim.jira_url(),
-                Some(cairn_sim::DEFAULT_JIRA_EMAIL),
-                cairn_sim::DEFAULT_JIRA_API_TOKEN,
-            ),
-            Utc::now(),
-        )
-        .await
-        .expect("jira")
-        .id;
-    let fast = cairn_connect::HttpConfig {
-        requests_per_second: 1_000.0,
-        burst: 1_000,
-        ..cairn_connect::HttpConfig::default()
-    };
-    let gl = GitLabClient::new(&GitLabSettings {
-        http: fast.clone(),
-        ..GitLabSettings::new(
-            sim.gitlab_url(),
-            GitLabAuth::PrivateToken(Secret::new(cairn_sim::DEFAULT_GITLAB_TOKEN)),
-        )
-    })
-    .expect("gitlab client");
-    let jc = JiraClient::new(&JiraSettings {
-        http: fast,
-        ..JiraSettings::new(
-            sim.jira_url(),
-            JiraAuth::CloudBasic {
-                email: cairn_sim::DEFAULT_JIRA_EMAIL.into(),
-                api_token: Secret::new(cairn_sim::DEFAULT_JIRA_API_TOKEN),
-            },
-        )
-    })
-    .expect("jira client");
+    let (gitlab, jira) = common::sim_connections(&state, &admin, &sim).await;
+    let (gl, jc) = common::sim_clients(
+        &sim,
+        cairn_connect::HttpConfig {
+            requests_per_second: 1_000.0,
+            burst: 1_000,
+            ..cairn_connect::HttpConfig::default()
+        },
+    );
 
     // The pair, inactive until the items exist: its scope begins at its
     // activation, after them.
-    let mut input = PairInput {
-        name: "history".into(),
-        left: SideInput {
-            connection_id: gitlab,
-            project: LEFT.into(),
-            labels: vec![],
-            jql: None,
-        },
-        right: SideInput {
-            connection_id: jira,
-            project: "OPS".into(),
-            labels: vec![],
-            jql: None,
-        },
-        active: false,
-        created_after: None,
-        fields: Default::default(),
-        status_mapping: None,
-        transition_defaults: None,
-        jira_issue_type: None,
-        scan_interval_secs: None,
-        delete_comment_copies: false,
-        scan_overlap_secs: None,
-        auto_map_people: false,
-    };
+    let mut input = common::pair_input("history", gitlab, jira, false, None);
     let view = state
         .sync
         .create_pair(&admin, &input, Utc::now())

@@ -7,21 +7,19 @@
 //! are edited on both sides, again with kills, and every edit reaches the
 //! other side.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
 use cairn::instances::{Cluster, admin_with_token};
 use cairn_connect::gitlab::{IssueChanges, IssueFilter, IssueState, ProjectRef};
-use cairn_connect::{GitLabAuth, GitLabClient, GitLabSettings, JiraAuth, JiraClient, JiraSettings};
-use cairn_core::secret::Secret;
-use cairn_engine::connections::ConnectionInput;
-use cairn_engine::sync::{PairInput, SideInput};
 use cairn_store::testing::TestDb;
 use chrono::Utc;
 use rand::{Rng, SeedableRng};
 
-const LEFT: &str = "northwind/checkout";
+use common::LEFT;
 const N: usize = 80;
 /// Items edited after the first pass, half on each side.
 const EDITS: usize = 40;
@@ -43,100 +41,20 @@ async fn sigkill_during_sync_never_duplicates_and_loses_nothing() {
     let (admin, _, _) = admin_with_token(&state, "sync-kill@example.com")
         .await
         .expect("admin");
-    let connection =
-        |kind: &str, base: String, username: Option<&str>, secret: &str| ConnectionInput {
-            kind: kind.into(),
-            name: format!("sim {kind}"),
-            base_url: Some(base),
-            auth_kind: if kind == "jira" {
-                "basic"
-            } else {
-                "private_token"
-            }
-            .into(),
-            username: username.map(str::to_owned),
-            secret: Secret::new(secret),
-            shared: true,
-        };
-    let gitlab = state
-        .connections
-        .create(
-            &admin,
-            connection(
-                "gitlab",
-                sim.gitlab_url(),
-                None,
-                cairn_sim::DEFAULT_GITLAB_TOKEN,
-            ),
-            Utc::now(),
-        )
-        .await
-        .expect("gitlab")
-        .id;
-    let jira = state
-        .connections
-        .create(
-            &admin,
-            connection(
-                "jira",
-                sim.jira_url(),
-                Some(cairn_sim::DEFAULT_JIRA_EMAIL),
-                cairn_sim::DEFAULT_JIRA_API_TOKEN,
-            ),
-            Utc::now(),
-        )
-        .await
-        .expect("jira")
-        .id;
+    let (gitlab, jira) = common::sim_connections(&state, &admin, &sim).await;
     let since = Utc::now() - chrono::Duration::seconds(5);
     let view = state
         .sync
         .create_pair(
             &admin,
-            &PairInput {
-                name: "kill me".into(),
-                left: SideInput {
-                    connection_id: gitlab,
-                    project: LEFT.into(),
-                    labels: vec![],
-                    jql: None,
-                },
-                right: SideInput {
-                    connection_id: jira,
-                    project: "OPS".into(),
-                    labels: vec![],
-                    jql: None,
-                },
-                active: true,
-                created_after: Some(since),
-                fields: Default::default(),
-                status_mapping: None,
-                transition_defaults: None,
-                jira_issue_type: None,
-                scan_interval_secs: None,
-                delete_comment_copies: false,
-                scan_overlap_secs: None,
-                auto_map_people: false,
-            },
+            &common::pair_input("kill me", gitlab, jira, true, Some(since)),
             Utc::now(),
         )
         .await
         .expect("pair");
     let pair = view.pair.id;
     let issue_type = view.pair.settings.jira_issue_type.clone().expect("type");
-    let gl = GitLabClient::new(&GitLabSettings::new(
-        sim.gitlab_url(),
-        GitLabAuth::PrivateToken(Secret::new(cairn_sim::DEFAULT_GITLAB_TOKEN)),
-    ))
-    .expect("gitlab client");
-    let jc = JiraClient::new(&JiraSettings::new(
-        sim.jira_url(),
-        JiraAuth::CloudBasic {
-            email: cairn_sim::DEFAULT_JIRA_EMAIL.into(),
-            api_token: Secret::new(cairn_sim::DEFAULT_JIRA_API_TOKEN),
-        },
-    ))
-    .expect("jira client");
+    let (gl, jc) = common::sim_clients(&sim, cairn_connect::HttpConfig::default());
     for i in 0..N {
         gl.create_issue(
             &ProjectRef::from(LEFT),
