@@ -228,7 +228,7 @@ fn blocks_message(
                 "type": "button",
                 "text": {"type": "plain_text", "text": "Open in Cairn", "emoji": true},
                 "url": url,
-                "action_id": "cairn_open_okr",
+                "action_id": "cairn_open",
             }]
         }));
     }
