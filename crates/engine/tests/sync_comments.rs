@@ -1567,6 +1567,69 @@ async fn milestones_and_versions_are_linked_created_and_followed(backend: Backen
     let names = h.versions().await;
     assert_eq!(names.len(), 8, "{names:?}");
     assert_eq!(h.milestones().await.len(), 8);
+
+    // A rename on either side is carried to its twin; renamed on both
+    // sides, neither is overwritten.
+    let (milestones, versions) = (h.milestones().await, h.versions().await);
+    let project = ProjectRef::from(LEFT);
+    h.gitlab
+        .rename_milestone(&project, milestones["Q3 2026"].0, "Q3 2026 (autumn)")
+        .await
+        .expect("rename milestone");
+    h.jira
+        .rename_version(&versions["2026.2"].0, "2026.2 final")
+        .await
+        .expect("rename version");
+    h.gitlab
+        .rename_milestone(&project, milestones["Q1 2026"].0, "Q1 left")
+        .await
+        .expect("rename milestone");
+    h.jira
+        .rename_version(&versions["Q1 2026"].0, "Q1 right")
+        .await
+        .expect("rename version");
+    h.settle(pair, 0).await;
+    let (milestones, versions) = (h.milestones().await, h.versions().await);
+    assert!(
+        versions.contains_key("Q3 2026 (autumn)") && !versions.contains_key("Q3 2026"),
+        "{versions:?}"
+    );
+    assert!(
+        milestones.contains_key("2026.2 final") && !milestones.contains_key("2026.2"),
+        "{milestones:?}"
+    );
+    assert!(
+        milestones.contains_key("Q1 left") && versions.contains_key("Q1 right"),
+        "renamed on both sides: neither overwritten: {milestones:?} {versions:?}"
+    );
+    assert_eq!(
+        (versions.len(), milestones.len()),
+        (8, 8),
+        "renamed, none created"
+    );
+    let links = h
+        .sync
+        .list_releases(&h.by, pair)
+        .await
+        .expect("releases")
+        .links;
+    let names: Vec<(&str, &str)> = links
+        .iter()
+        .map(|l| (l.left_name.as_str(), l.right_name.as_str()))
+        .collect();
+    for expected in [
+        ("Q3 2026 (autumn)", "Q3 2026 (autumn)"),
+        ("2026.2 final", "2026.2 final"),
+        ("Q1 left", "Q1 right"),
+    ] {
+        assert!(names.contains(&expected), "{expected:?} in {names:?}");
+    }
+    // Settled: the next scan renames nothing more.
+    h.settle(pair, 0).await;
+    assert_eq!(
+        (h.milestones().await, h.versions().await),
+        (milestones, versions)
+    );
 }
 
 macro_rules! both_backends {

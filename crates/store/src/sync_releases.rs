@@ -55,6 +55,15 @@ pub trait SyncReleaseTx: Send {
     ) -> Result<Option<i64>>;
     /// False when the pair has no such link.
     async fn delete_sync_release_link(&mut self, pair_id: i64, id: i64) -> Result<bool>;
+    /// The names the link saw last (a rename carried, or seen on both
+    /// sides); false when the pair has no such link.
+    async fn rename_sync_release_link(
+        &mut self,
+        pair_id: i64,
+        id: i64,
+        left_name: &str,
+        right_name: &str,
+    ) -> Result<bool>;
 }
 
 macro_rules! impl_sync_releases {
@@ -125,6 +134,27 @@ macro_rules! impl_sync_releases {
                         .await?
                         .rows_affected();
                 Ok(deleted == 1)
+            }
+
+            async fn rename_sync_release_link(
+                &mut self,
+                pair_id: i64,
+                id: i64,
+                left_name: &str,
+                right_name: &str,
+            ) -> Result<bool> {
+                let renamed = sqlx::query(
+                    "UPDATE sync_release_links SET left_name = $1, right_name = $2 \
+                     WHERE pair_id = $3 AND id = $4",
+                )
+                .bind(left_name)
+                .bind(right_name)
+                .bind(pair_id)
+                .bind(id)
+                .execute(&mut *self.tx)
+                .await?
+                .rows_affected();
+                Ok(renamed == 1)
             }
         }
     };

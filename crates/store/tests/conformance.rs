@@ -3534,6 +3534,29 @@ async fn sync_releases_are_linked_once_per_side_of_a_pair(backend: Backend) {
     assert_eq!(stored[1].how, ReleaseLinkHow::Created);
     assert_eq!(stored[0].created_at, t0());
 
+    // The names a link saw last, per pair.
+    let mut tx = store.begin().await.expect("begin");
+    assert!(
+        !tx.rename_sync_release_link(pair + 1, first, "x", "y")
+            .await
+            .expect("other pair")
+    );
+    assert!(
+        tx.rename_sync_release_link(pair, first, "Q1 2026", "Q1 2026")
+            .await
+            .expect("rename")
+    );
+    tx.commit().await.expect("commit");
+    let stored = store.list_sync_release_links(pair).await.expect("list");
+    assert_eq!(
+        (stored[0].left_name.as_str(), stored[0].right_name.as_str()),
+        ("Q1 2026", "Q1 2026")
+    );
+    assert_eq!(
+        stored[1].right_name, "version 10002",
+        "the other link is untouched"
+    );
+
     // Deleting is per pair; deleting the pair deletes its links.
     let mut tx = store.begin().await.expect("begin");
     assert!(

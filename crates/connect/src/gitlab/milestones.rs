@@ -44,6 +44,26 @@ impl GitLabClient {
             .await
     }
 
+    /// `PUT /projects/:id/milestones/:milestone_id` with a new `title`: a
+    /// linked version's rename, carried.
+    pub async fn rename_milestone(
+        &self,
+        project: &ProjectRef,
+        milestone_id: u64,
+        title: &str,
+    ) -> Result<Milestone, ConnectError> {
+        if title.trim().is_empty() {
+            return Err(ConnectError::InvalidInput(
+                "a milestone needs a title".into(),
+            ));
+        }
+        let id = milestone_id.to_string();
+        let url = self.project_url(project, &["milestones", &id]);
+        self.http
+            .json(Req::with_body(Method::PUT, url, json!({ "title": title })))
+            .await
+    }
+
     /// `PUT /projects/:id/milestones/:milestone_id` with
     /// `state_event=close`: a released version's milestone is closed.
     pub async fn close_milestone(

@@ -75,4 +75,16 @@ impl JiraClient {
             .json(Req::with_body(Method::POST, url, Value::Object(body)))
             .await
     }
+
+    /// `PUT .../version/{id}` with a new `name`: a linked milestone's
+    /// rename, carried.
+    pub async fn rename_version(&self, id: &str, name: &str) -> Result<JiraVersion, ConnectError> {
+        if name.trim().is_empty() {
+            return Err(ConnectError::InvalidInput("a version needs a name".into()));
+        }
+        let url = self.api(&["version", id]).await?;
+        self.http
+            .json(Req::with_body(Method::PUT, url, json!({ "name": name })))
+            .await
+    }
 }

@@ -45,7 +45,8 @@ pub use people::{
     Assignee, ManualMapping, Match, PeopleMap, Person, PersonMapping, check_manual, map_people,
 };
 pub use releases::{
-    Release, ReleaseLink, ReleaseLinkHow, ReleaseValue, check_new_link, link_by_name, to_create,
+    NameChange, NamedLink, Release, ReleaseLink, ReleaseLinkHow, ReleaseValue, check_new_link,
+    link_by_name, renames, to_create,
 };
 pub use settings::{
     ConflictRule, FieldDirection, FieldPolicies, FieldPolicy, Side, SideScope, SyncField,

@@ -229,6 +229,74 @@ impl ReleaseValue {
     }
 }
 
+/// A link's names as it last saw them (when linked, or when a rename was
+/// last carried): what tells which side renamed its release since.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedLink {
+    pub left_id: String,
+    pub left_name: String,
+    pub right_id: String,
+    pub right_name: String,
+}
+
+/// What a link's names ask for now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameChange {
+    /// The release on the other side of `to` was renamed: rename release
+    /// `id` on side `to` to `name`; both names are `name` after.
+    Carry { to: Side, id: String, name: String },
+    /// Renamed on both sides (or toward a side the pair does not write):
+    /// nothing is written; the link remembers the names as they are.
+    Remember {
+        left_name: String,
+        right_name: String,
+    },
+}
+
+/// Each link's rename to carry, by index into `links`: a release renamed
+/// on one side since the link last saw its names is renamed on the other
+/// when `carries(from)` allows that direction. A release gone from its
+/// side, or names unchanged, ask nothing.
+pub fn renames(
+    links: &[NamedLink],
+    left: &[Release],
+    right: &[Release],
+    carries: impl Fn(Side) -> bool,
+) -> Vec<(usize, NameChange)> {
+    let name_of = |releases: &[Release], id: &str| {
+        releases.iter().find(|r| r.id == id).map(|r| r.name.clone())
+    };
+    let mut out = Vec::new();
+    for (i, link) in links.iter().enumerate() {
+        let (Some(now_left), Some(now_right)) =
+            (name_of(left, &link.left_id), name_of(right, &link.right_id))
+        else {
+            continue;
+        };
+        let left_renamed = now_left != link.left_name;
+        let right_renamed = now_right != link.right_name;
+        let change = match (left_renamed, right_renamed) {
+            (false, false) => continue,
+            (true, false) if carries(Side::Left) => NameChange::Carry {
+                to: Side::Right,
+                id: link.right_id.clone(),
+                name: now_left,
+            },
+            (false, true) if carries(Side::Right) => NameChange::Carry {
+                to: Side::Left,
+                id: link.left_id.clone(),
+                name: now_right,
+            },
+            _ => NameChange::Remember {
+                left_name: now_left,
+                right_name: now_right,
+            },
+        };
+        out.push((i, change));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,5 +393,80 @@ mod tests {
         let person = serde_json::json!({"left": "1", "right": null});
         let back: super::super::FieldValue = serde_json::from_value(person).expect("reads");
         assert!(matches!(back, super::super::FieldValue::Person(_)));
+    }
+
+    fn named(left: (&str, &str), right: (&str, &str)) -> NamedLink {
+        NamedLink {
+            left_id: left.0.into(),
+            left_name: left.1.into(),
+            right_id: right.0.into(),
+            right_name: right.1.into(),
+        }
+    }
+
+    #[test]
+    fn a_rename_on_one_side_is_carried_to_the_other_as_the_pair_allows() {
+        let links = [
+            named(("1", "Q1"), ("a", "Q1")),
+            named(("2", "Q2"), ("b", "Q2")),
+            named(("3", "Q3"), ("c", "Q3")),
+            named(("4", "Q4"), ("d", "Q4")),
+            named(("5", "Q5"), ("e", "Q5")),
+        ];
+        let left = [
+            release("1", "Q1 2026"),
+            release("2", "Q2"),
+            release("3", "Q3 left"),
+            release("4", "Q4"),
+        ];
+        let right = [
+            release("a", "Q1"),
+            release("b", "Q2 2026"),
+            release("c", "Q3 right"),
+            release("d", "Q4"),
+            release("e", "Q5 renamed"),
+        ];
+        let both = renames(&links, &left, &right, |_| true);
+        assert_eq!(
+            both,
+            vec![
+                (
+                    0,
+                    NameChange::Carry {
+                        to: Side::Right,
+                        id: "a".into(),
+                        name: "Q1 2026".into()
+                    }
+                ),
+                (
+                    1,
+                    NameChange::Carry {
+                        to: Side::Left,
+                        id: "2".into(),
+                        name: "Q2 2026".into()
+                    }
+                ),
+                (
+                    2,
+                    NameChange::Remember {
+                        left_name: "Q3 left".into(),
+                        right_name: "Q3 right".into()
+                    }
+                ),
+            ],
+            "unchanged names and a release gone from its side ask nothing"
+        );
+        // Left to right only: the right side's rename is remembered, not carried.
+        let one_way = renames(&links, &left, &right, |from| from == Side::Left);
+        assert_eq!(
+            one_way[1],
+            (
+                1,
+                NameChange::Remember {
+                    left_name: "Q2".into(),
+                    right_name: "Q2 2026".into()
+                }
+            )
+        );
     }
 }

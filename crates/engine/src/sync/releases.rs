@@ -15,8 +15,8 @@ use cairn_connect::ConnectError;
 use cairn_connect::gitlab::NewMilestone;
 use cairn_connect::jira::NewJiraVersion;
 use cairn_core::sync::{
-    FieldDirection, Release, ReleaseLink, ReleaseLinkHow, Side, SyncField, check_new_link,
-    link_by_name, to_create,
+    FieldDirection, NameChange, NamedLink, Release, ReleaseLink, ReleaseLinkHow, Side, SyncField,
+    check_new_link, link_by_name, renames, to_create,
 };
 use cairn_store::sync::{RemoteRef, SyncPair};
 use cairn_store::sync_releases::{NewSyncReleaseLink, SyncReleaseLink};
@@ -115,6 +115,22 @@ impl SideClient {
                 })
             }
         }
+    }
+
+    /// Renames release `id` here: a rename on the other side, carried.
+    pub async fn rename_release(&self, id: &str, name: &str) -> Result<(), ConnectError> {
+        match self {
+            SideClient::GitLab(g) => {
+                let id = id.parse::<u64>().map_err(|_| {
+                    ConnectError::InvalidInput(format!("`{id}` is not a milestone id"))
+                })?;
+                g.client.rename_milestone(&g.project, id, name).await?;
+            }
+            SideClient::Jira(j) => {
+                j.client.rename_version(id, name).await?;
+            }
+        }
+        Ok(())
     }
 
     /// What the tracker calls a release.
@@ -256,7 +272,15 @@ impl SyncEngine {
             tx.commit().await?;
         }
         // As stored, with what another worker linked meanwhile.
-        let mut links = links_of(&self.store.list_sync_release_links(pair.id).await?);
+        let stored = self.store.list_sync_release_links(pair.id).await?;
+        self.carry_renames(
+            pair,
+            &stored,
+            (left, &left_releases),
+            (right, &right_releases),
+        )
+        .await?;
+        let mut links = links_of(&stored);
         for (side, own, other, target) in [
             (Side::Left, &left_releases, &right_releases, right),
             (Side::Right, &right_releases, &left_releases, left),
@@ -305,6 +329,73 @@ impl SyncEngine {
             }
         }
         Ok(links)
+    }
+
+    /// A release renamed on one side since its link last saw it is renamed
+    /// on the other, as the pair's milestone direction allows
+    /// (`cairn_core::sync::renames`); the link then remembers the names.
+    async fn carry_renames(
+        &self,
+        pair: &SyncPair,
+        stored: &[SyncReleaseLink],
+        (left, left_releases): (&SideClient, &[Release]),
+        (right, right_releases): (&SideClient, &[Release]),
+    ) -> Result<(), CarryError> {
+        let direction = pair.settings.fields.get(SyncField::Milestone).direction;
+        let named: Vec<NamedLink> = stored
+            .iter()
+            .map(|l| NamedLink {
+                left_id: l.left_id.clone(),
+                left_name: l.left_name.clone(),
+                right_id: l.right_id.clone(),
+                right_name: l.right_name.clone(),
+            })
+            .collect();
+        for (i, change) in renames(&named, left_releases, right_releases, |from| {
+            direction.carries(from)
+        }) {
+            let link = &stored[i];
+            let (left_name, right_name) = match change {
+                NameChange::Carry { to, id, name } => {
+                    let target = match to {
+                        Side::Left => left,
+                        Side::Right => right,
+                    };
+                    match target.rename_release(&id, &name).await {
+                        Ok(()) => {
+                            metrics::counter!("cairn_sync_releases_renamed_total", "side" => to.as_str())
+                                .increment(1);
+                            (name.clone(), name)
+                        }
+                        // Refused (a name taken there, say): the items
+                        // still carry through the link; the link
+                        // remembers the names so it is not tried again.
+                        Err(error) => {
+                            tracing::warn!(
+                                pair = pair.id,
+                                release = %id,
+                                name = %name,
+                                %error,
+                                "a release's rename was not carried to the other side"
+                            );
+                            match to {
+                                Side::Right => (name, link.right_name.clone()),
+                                Side::Left => (link.left_name.clone(), name),
+                            }
+                        }
+                    }
+                }
+                NameChange::Remember {
+                    left_name,
+                    right_name,
+                } => (left_name, right_name),
+            };
+            let mut tx = self.store.begin().await?;
+            tx.rename_sync_release_link(pair.id, link.id, &left_name, &right_name)
+                .await?;
+            tx.commit().await?;
+        }
+        Ok(())
     }
 
     /// The scan's part: new releases on either side are linked or created
