@@ -238,6 +238,9 @@ impl Hooks {
                 .await
                 .map(|h| (h.id, "created")),
         };
+        if result.is_ok() {
+            crate::health::worked(self.store.as_ref(), connection.id, Utc::now()).await?;
+        }
         match result {
             Ok((id, action)) => outcome.registered.push(Registered {
                 target: project.to_owned(),
@@ -277,7 +280,11 @@ impl Hooks {
             jql_filter: (!filters.is_empty()).then(|| filters.join(" OR ")),
             secret: Some(secret.clone()),
         };
-        match client.register_webhook(&hook).await {
+        let result = client.register_webhook(&hook).await;
+        if result.is_ok() {
+            crate::health::worked(self.store.as_ref(), connection.id, Utc::now()).await?;
+        }
+        match result {
             Ok(registered) => outcome.registered.push(Registered {
                 target: "jira".to_owned(),
                 hook_id: registered.id,

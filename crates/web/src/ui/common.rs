@@ -387,6 +387,11 @@ impl DoneQuery {
     pub fn message(&self) -> Option<&'static str> {
         self.done.as_deref().and_then(done_message)
     }
+
+    /// The code itself, when the page says more than the fixed message.
+    pub fn code(&self) -> Option<&str> {
+        self.done.as_deref()
+    }
 }
 
 /// The fixed text of each `done` code; unknown codes show nothing.
