@@ -94,6 +94,15 @@ impl Catalog {
             .count() as u64;
         let mut newest: Option<(DateTime<Utc>, String)> = None;
         for channel in failing {
+            if let (false, Some(reason)) = (channel.enabled, &channel.disabled_reason) {
+                // Disabled after its failures: that says more than the
+                // retry that found it disabled.
+                let at = channel.failing_since.unwrap_or(channel.updated_at);
+                if newest.as_ref().is_none_or(|(seen, _)| *seen < at) {
+                    newest = Some((at, format!("{}: disabled, {reason}", channel.name)));
+                }
+                continue;
+            }
             let Some(delivery) = self
                 .store
                 .list_notify_deliveries(channel.id, 10)

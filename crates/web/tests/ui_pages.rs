@@ -234,6 +234,10 @@ async fn every_page_answers_signed_in_people_and_sends_others_to_sign_in() {
             !signed_in.text.contains("<script>") && !signed_in.text.contains("style=\""),
             "{path}: no inline script or style (CSP)"
         );
+        assert!(
+            !signed_in.text.contains("TODO"),
+            "{path}: no placeholder text is ever shown"
+        );
         let anonymous = h.call("GET", path, None, None).await;
         assert_eq!(anonymous.status, StatusCode::SEE_OTHER, "{path}");
         assert_eq!(anonymous.headers["location"], "/login", "{path}");
@@ -797,6 +801,12 @@ async fn remote_titles_are_text_and_bars_follow_refreshes() {
     assert!(page.text.contains("class=\"icon gitlab\""));
     let tree = b.get(&format!("/?period={period}")).await;
     assert!(tree.text.contains("Ship the pages") && tree.text.contains("synced"));
+    // "synced … ago" is a <time> the script counts up from its datetime.
+    assert!(
+        tree.text
+            .contains(&format!("<time data-ago data-okr-id=\"{okr}\" datetime=\"")),
+        "the tree's synced time carries its datetime"
+    );
 
     for iid in &iids[..3] {
         h.control(
@@ -860,6 +870,35 @@ async fn remote_titles_are_text_and_bars_follow_refreshes() {
     let text = String::from_utf8_lossy(&next);
     assert!(text.contains("\"width\":\"100\""), "{text}");
     assert!(changed_at.elapsed() < std::time::Duration::from_secs(5));
+    // The live message carries when the link synced, and a refresh that
+    // changes no number still moves the page's "synced … ago".
+    let synced_at = |text: &str| {
+        text.split("\"synced_at\":\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .map(str::to_owned)
+    };
+    let first_synced = synced_at(&text).expect("synced_at in the live message");
+    let reply = b.post(&format!("/okrs/{okr}/refresh"), &[]).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text);
+    let next = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        futures_util::StreamExt::next(&mut body),
+    )
+    .await
+    .expect("a refresh without a new number reaches the page too")
+    .expect("a chunk")
+    .expect("bytes");
+    let text = String::from_utf8_lossy(&next);
+    let again = synced_at(&text).expect("synced_at");
+    assert!(again > first_synced, "{first_synced} then {again}");
+    let page = b.get(&format!("/okrs/{okr}")).await;
+    assert!(
+        page.text.contains(&format!(
+            "<time data-ago data-okr-id=\"{okr}\" datetime=\"{again}\""
+        )),
+        "the page counts up from the synced time"
+    );
     // Without a session there is no stream.
     let anonymous = h.call("GET", &format!("/live?ids={okr}"), None, None).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
@@ -4242,4 +4281,75 @@ async fn teams_and_the_tree_filters_work_without_javascript() {
         .call("GET", "/api/v1/teams", Some(&h.admin.token), None)
         .await;
     assert_eq!(teams.body, json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_connection_is_tested_on_save_and_the_catalog_says_so() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let b = Browser::sign_in(&h, &h.admin.email).await;
+    let gitlab_url = h.sim.gitlab_url();
+    let create = |name: &'static str, secret: &'static str| {
+        let url = gitlab_url.clone();
+        let b = &b;
+        async move {
+            let reply = b
+                .post(
+                    "/connections",
+                    &[
+                        ("kind", "gitlab"),
+                        ("name", name),
+                        ("base_url", &url),
+                        ("auth_kind", "private_token"),
+                        ("secret", secret),
+                    ],
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text);
+            let location = reply.headers["location"]
+                .to_str()
+                .expect("location")
+                .to_owned();
+            assert!(location.ends_with("?done=connection_created"), "{location}");
+            b.get(&location).await
+        }
+    };
+    let good = create("works", cairn_sim::DEFAULT_GITLAB_TOKEN).await;
+    assert_eq!(good.status, StatusCode::OK);
+    assert!(
+        good.text.contains("Tested on save: connected as") && good.text.contains("(GitLab "),
+        "{}",
+        good.text
+    );
+    assert!(good.text.contains("<span class=\"pill ok\">ok</span>"));
+
+    let bad = create("wrong token", "glpat-not-a-real-token").await;
+    assert_eq!(bad.status, StatusCode::OK);
+    assert!(
+        bad.text.contains("Tested on save, and it failed")
+            && bad.text.contains("The connection is saved anyway"),
+        "{}",
+        bad.text
+    );
+    assert!(
+        bad.text
+            .contains("<span class=\"pill failing\">failing</span>")
+    );
+    assert!(
+        !bad.text.contains("glpat-not-a-real-token"),
+        "never the token"
+    );
+
+    // The catalog counts them by that health, and links channels plainly.
+    let catalog = b.get("/admin/integrations").await;
+    assert!(
+        catalog.text.contains("2 connections")
+            && catalog
+                .text
+                .contains("1 healthy, 1 failing: last failure just now (wrong token: "),
+        "{}",
+        catalog.text
+    );
+    assert!(catalog.text.contains("No channel yet"));
+    assert!(catalog.text.contains(">Channels</a>"));
+    assert!(!catalog.text.contains("TODO"));
 }
