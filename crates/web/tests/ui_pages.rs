@@ -4353,3 +4353,119 @@ async fn a_new_connection_is_tested_on_save_and_the_catalog_says_so() {
     assert!(catalog.text.contains(">Channels</a>"));
     assert!(!catalog.text.contains("TODO"));
 }
+
+/// The registration rows of the hook setup page's card of `connection`.
+fn registration_rows(html: &str, connection: i64) -> String {
+    let card = format!("id=\"hook-{connection}\"");
+    let start = html
+        .find(&card)
+        .unwrap_or_else(|| panic!("no card: {html}"));
+    let rest = &html[start..];
+    let end = rest.find("</section>").unwrap_or(rest.len());
+    rest[..end].to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hook_setup_shows_per_project_whether_the_hook_is_registered() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let gitlab = h.gitlab_connection(&h.admin, "sim gitlab", true).await;
+    let jira = shared_jira(&h, &h.admin.token, "sim jira").await;
+    let period = period(&h).await;
+    let okr = new_okr(
+        &h,
+        &h.admin.token,
+        "key_result",
+        "Hooked",
+        period,
+        "data_link",
+    )
+    .await;
+    let reply = h
+        .call(
+            "PUT",
+            &format!("/api/v1/okrs/{okr}/link"),
+            Some(&h.admin.token),
+            Some(json!({"tracker": "gitlab", "connection_id": gitlab, "project": PROJECT})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let b = Browser::sign_in(&h, &h.admin.email).await;
+
+    // Before "Enable real-time": the project it reads and the Jira site
+    // have no hook of Cairn's.
+    let page = b.get("/admin/hooks").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let card = registration_rows(&page.text, gitlab);
+    assert!(
+        card.contains(&format!("<th scope=\"row\">{PROJECT}</th>"))
+            && card.contains("class=\"registration not_registered\"")
+            && card.contains("Not registered"),
+        "{card}"
+    );
+    let jira_card = registration_rows(&page.text, jira);
+    assert!(
+        jira_card.contains("<th scope=\"row\">Jira</th>") && jira_card.contains("Not registered"),
+        "{jira_card}"
+    );
+    let status = |id: i64| {
+        let h = &h;
+        async move {
+            h.send(
+                Request::get(format!("/api/v1/connections/{id}/hooks"))
+                    .header("authorization", format!("Bearer {}", h.admin.token))
+                    .header("host", HOST)
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+        }
+    };
+    let api = status(gitlab).await;
+    assert_eq!(api.status, StatusCode::OK, "{}", api.text);
+    assert_eq!(api.body["registrations"][0]["target"], PROJECT);
+    assert_eq!(api.body["registrations"][0]["state"], "not_registered");
+
+    // "Enable real-time" with no project named hooks the ones it reads.
+    for id in [gitlab, jira] {
+        let reply = b
+            .post(&format!("/admin/hooks/{id}/enable"), &[("projects", "")])
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    }
+    let page = b.get("/admin/hooks").await;
+    let card = registration_rows(&page.text, gitlab);
+    assert!(
+        card.contains("class=\"registration registered\"")
+            && card.contains("Registered</span> (hook #")
+            && card.contains("events: issues"),
+        "{card}"
+    );
+    let jira_card = registration_rows(&page.text, jira);
+    assert!(
+        jira_card.contains("Registered</span> (hook #"),
+        "{jira_card}"
+    );
+    let api = status(gitlab).await;
+    assert_eq!(
+        api.body["registrations"][0]["state"], "registered",
+        "{}",
+        api.text
+    );
+    assert!(api.body["registrations"][0]["hook_id"].is_string());
+    let api = status(jira).await;
+    assert_eq!(api.body["registrations"][0]["target"], "jira");
+    assert_eq!(
+        api.body["registrations"][0]["state"], "registered",
+        "{}",
+        api.text
+    );
+
+    // The token no longer works: the page says it cannot check, and why.
+    h.sim.inject(&cairn_sim::FaultSpec::new(
+        cairn_sim::Service::Gitlab,
+        cairn_sim::FaultKind::RevokeToken,
+    ));
+    let page = b.get("/admin/hooks").await;
+    let card = registration_rows(&page.text, gitlab);
+    assert!(card.contains("Cannot check</span>: "), "{card}");
+}
