@@ -999,6 +999,19 @@ async fn gitlab_to_jira_through_the_workflow(backend: Backend) {
         .iid;
     h.settle(pair).await;
     let key = twin_key(&h, pair, iid).await;
+    // Never tested: the sync's own calls to both sides make them ok.
+    for id in [h.connection, h.jira_connection] {
+        let c = h
+            .store
+            .get_connection(id)
+            .await
+            .expect("get")
+            .expect("connection");
+        assert!(
+            c.last_ok_at.is_some() && c.last_error_at.is_none(),
+            "connection {id} is ok from the sync's calls"
+        );
+    }
     let twin = h
         .jira
         .issue_with(

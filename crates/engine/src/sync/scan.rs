@@ -60,6 +60,13 @@ impl SyncEngine {
                     continue;
                 }
             };
+            // The side listed what changed: its connection works.
+            crate::health::worked(
+                self.store.as_ref(),
+                pair.side(side).connection_id,
+                Utc::now(),
+            )
+            .await?;
             counts.seen += items.len() as i64;
             if let Some(newest) = items.iter().map(|i| i.observed.updated_at).max() {
                 scanned_to[i] = Some(scanned_to[i].map_or(newest, |t| t.max(newest)));
