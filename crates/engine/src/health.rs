@@ -56,6 +56,27 @@ pub(crate) async fn failed(
     Ok(true)
 }
 
+/// Records a failure already classified as the connection's fault (by
+/// [`is_connection_fault`]) for the connection with this id, with `message`
+/// as the reason.
+pub(crate) async fn failed_with_code(
+    store: &dyn Store,
+    connection_id: i64,
+    code: DiagnosisCode,
+    message: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if !is_connection_fault(code) {
+        return Ok(());
+    }
+    let Some(connection) = store.get_connection(connection_id).await? else {
+        return Ok(());
+    };
+    crate::notify::record_connection_failure(store, &connection, code.as_str(), message, now)
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -292,6 +292,7 @@ impl SyncEngine {
                 let result = Err(CarryError::Failure(side::Failure::Retry {
                     message: e.to_string(),
                     after: None,
+                    fault: None,
                 }));
                 item::settle(&mut item, &result, now, &self.settings);
                 self.finish(&item, owner, None, now).await?;
