@@ -377,7 +377,7 @@ async fn seed(
     };
     let connection = state
         .connections
-        .create(
+        .create_and_test(
             &by,
             ConnectionInput {
                 kind: "gitlab".to_owned(),
@@ -391,10 +391,11 @@ async fn seed(
             now,
         )
         .await
-        .context("cannot create the connection to the simulated GitLab")?;
+        .context("cannot create the connection to the simulated GitLab")?
+        .0;
     let jira = state
         .connections
-        .create(
+        .create_and_test(
             &by,
             ConnectionInput {
                 kind: "jira".to_owned(),
@@ -408,7 +409,8 @@ async fn seed(
             now,
         )
         .await
-        .context("cannot create the connection to the simulated Jira")?;
+        .context("cannot create the connection to the simulated Jira")?
+        .0;
     let (name, starts_on, ends_on) =
         quarter_of(now.date_naive()).context("today has no calendar quarter")?;
     let period = state

@@ -404,6 +404,21 @@ impl Connections {
         self.get(by, id).await
     }
 
+    /// Creates a connection and tests it at once (the page, the API and
+    /// the demo create this way). A failing test still keeps the
+    /// connection, so its owner can correct the token; the view carries the
+    /// health the test recorded and the outcome says what to check.
+    pub async fn create_and_test(
+        &self,
+        by: &Authenticated,
+        input: ConnectionInput,
+        now: DateTime<Utc>,
+    ) -> Result<(ConnectionView, TestOutcome), EngineError> {
+        let created = self.create(by, input, now).await?;
+        let outcome = self.test(by, created.id, now).await?;
+        Ok((self.get(by, created.id).await?, outcome))
+    }
+
     pub async fn update(
         &self,
         by: &Authenticated,

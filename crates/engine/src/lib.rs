@@ -9,6 +9,7 @@ pub mod clients;
 pub mod connections;
 pub mod error;
 pub mod goals;
+pub mod health;
 pub mod hooks;
 pub mod jobs;
 pub mod keyring;

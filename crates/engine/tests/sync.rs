@@ -999,6 +999,19 @@ async fn gitlab_to_jira_through_the_workflow(backend: Backend) {
         .iid;
     h.settle(pair).await;
     let key = twin_key(&h, pair, iid).await;
+    // Never tested: the sync's own calls to both sides make them ok.
+    for id in [h.connection, h.jira_connection] {
+        let c = h
+            .store
+            .get_connection(id)
+            .await
+            .expect("get")
+            .expect("connection");
+        assert!(
+            c.last_ok_at.is_some() && c.last_error_at.is_none(),
+            "connection {id} is ok from the sync's calls"
+        );
+    }
     let twin = h
         .jira
         .issue_with(
@@ -1079,6 +1092,35 @@ async fn gitlab_to_jira_through_the_workflow(backend: Backend) {
         "GitLab keeps its spelling"
     );
     assert_eq!(h.writes(pair).await, writes + 1);
+
+    // GitLab rejects the token: the next scan makes that connection
+    // failing with the reason (the Jira one stays ok).
+    h._sim.inject(&cairn_sim::FaultSpec::new(
+        cairn_sim::Service::Gitlab,
+        cairn_sim::FaultKind::RevokeToken,
+    ));
+    h.sync.scan(pair).await.expect("scan");
+    let gitlab = h
+        .store
+        .get_connection(h.connection)
+        .await
+        .expect("get")
+        .expect("connection");
+    assert_eq!(gitlab.last_error_code.as_deref(), Some("unauthorized"));
+    assert!(
+        gitlab.last_error_at > gitlab.last_ok_at,
+        "failing: {:?} after {:?}",
+        gitlab.last_error_at,
+        gitlab.last_ok_at
+    );
+    assert!(gitlab.last_error.is_some_and(|e| e.contains("401")));
+    let jira = h
+        .store
+        .get_connection(h.jira_connection)
+        .await
+        .expect("get")
+        .expect("connection");
+    assert!(jira.last_error_at.is_none(), "Jira is not at fault");
 }
 
 /// A transition whose screen requires a resolution gets the pair's

@@ -1007,6 +1007,16 @@ async fn the_backfill_fills_what_no_hook_delivered_and_never_doubles(backend: Ba
     );
 
     let counts = h.time.backfill(Utc::now()).await.expect("backfill");
+    let connection = h
+        .store
+        .get_connection(h.gitlab)
+        .await
+        .expect("get")
+        .expect("connection");
+    assert!(
+        connection.last_ok_at.is_some() && connection.last_error_at.is_none(),
+        "the backfill's reads make the connection ok"
+    );
     // Three commits, 25 commits, the comment. (The simulator's Events API
     // records no merge request events, so the opened merge request is
     // known from its hook only.)

@@ -53,6 +53,12 @@ pub trait AccountStore: Send + Sync {
         check: &HealthCheck,
         now: DateTime<Utc>,
     ) -> Result<()>;
+    /// Records that a call Cairn made with the connection on its own (a
+    /// refresh, a sync, a hook registration) succeeded: `last_ok_at = now`,
+    /// written only when it was never set, is older than a minute, or an
+    /// error came after it (so a busy connection is not written per call).
+    /// Returns whether it wrote.
+    async fn record_connection_ok(&self, id: i64, now: DateTime<Utc>) -> Result<bool>;
     /// Replaces a secret only if it is still the one given (rotation racing
     /// an edit never overwrites the edit).
     async fn reseal_connection_secret(
@@ -362,6 +368,20 @@ macro_rules! impl_accounts {
                     }
                 }
                 Ok(())
+            }
+
+            async fn record_connection_ok(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
+                let result = sqlx::query(
+                    "UPDATE connections SET last_ok_at = $1 WHERE id = $2 \
+                     AND (last_ok_at IS NULL OR last_ok_at < $3 \
+                          OR (last_error_at IS NOT NULL AND last_error_at >= last_ok_at))",
+                )
+                .bind(to_db(now))
+                .bind(id)
+                .bind(to_db(now - chrono::Duration::minutes(1)))
+                .execute(&self.writer)
+                .await?;
+                Ok(result.rows_affected() == 1)
             }
 
             async fn reseal_connection_secret(

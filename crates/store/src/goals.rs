@@ -1002,18 +1002,23 @@ macro_rules! impl_goals {
             async fn record_refresh(&mut self, link_id: i64, record: &crate::goals::RefreshRecord, now: DateTime<Utc>) -> Result<()> {
                 match record {
                     crate::goals::RefreshRecord::Succeeded { full, next_refresh_at } => {
-                        sqlx::query(
+                        let okr_id: Option<i64> = sqlx::query_scalar(
                             "UPDATE data_links SET last_attempt_at = $1, last_success_at = $1, \
                              last_full_at = CASE WHEN $2 THEN $1 ELSE last_full_at END, \
                              next_refresh_at = $3, failures = 0, last_error = NULL, last_error_code = NULL \
-                             WHERE id = $4",
+                             WHERE id = $4 RETURNING okr_id",
                         )
                         .bind(to_db(now))
                         .bind(*full)
                         .bind(to_db(*next_refresh_at))
                         .bind(link_id)
-                        .execute(&mut *self.tx)
+                        .fetch_optional(&mut *self.tx)
                         .await?;
+                        // Live pages show when the link last synced: they
+                        // hear of every refresh, not only of new numbers.
+                        if let Some(okr_id) = okr_id {
+                            self.changed.push(okr_id);
+                        }
                     }
                     crate::goals::RefreshRecord::Failed { code, message, next_refresh_at } => {
                         sqlx::query(

@@ -51,6 +51,7 @@ conformance!(
     api_tokens_record_use_and_revoke,
     disabled_integration_pauses_its_jobs,
     connections_round_trip_with_health_and_reseal,
+    connection_ok_is_written_once_a_minute_unless_an_error_came_after,
     okrs_and_check_ins_round_trip,
     links_items_and_progress_history,
     hook_secrets_are_sealed_per_connection_and_resealed,
@@ -1229,6 +1230,100 @@ async fn connections_round_trip_with_health_and_reseal(backend: Backend) {
     assert!(tx.delete_connection(id).await.expect("delete"));
     tx.commit().await.expect("commit");
     assert!(store.get_connection(id).await.expect("get").is_none());
+}
+
+async fn connection_ok_is_written_once_a_minute_unless_an_error_came_after(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let owner = create_user(&store, "ada@example.com", Role::Admin).await;
+    let new = NewConnection {
+        kind: IntegrationKind::Jira,
+        name: "Jira".into(),
+        base_url: "https://jira.example.com".into(),
+        auth_kind: "bearer".into(),
+        username: None,
+        secret: sealed("k1", b"pat"),
+        owner_id: owner,
+        shared: false,
+    };
+    let mut tx = store.begin().await.expect("begin");
+    let id = tx.create_connection(&new, t0()).await.expect("create");
+    tx.commit().await.expect("commit");
+    let jira = |list: Vec<cairn_store::Integration>| {
+        let i = list
+            .into_iter()
+            .find(|i| i.kind == IntegrationKind::Jira)
+            .expect("jira");
+        (i.connections, i.healthy, i.failing)
+    };
+    assert_eq!(
+        jira(store.list_integrations().await.expect("list")),
+        (1, 0, 0)
+    );
+
+    assert!(
+        store.record_connection_ok(id, t0()).await.expect("ok"),
+        "never ok: written"
+    );
+    assert_eq!(
+        jira(store.list_integrations().await.expect("list")),
+        (1, 1, 0)
+    );
+    assert!(
+        !store
+            .record_connection_ok(id, t0() + Duration::seconds(30))
+            .await
+            .expect("ok"),
+        "ok 30 s ago: not written again"
+    );
+    let c = store
+        .get_connection(id)
+        .await
+        .expect("get")
+        .expect("connection");
+    assert_eq!(c.last_ok_at, Some(t0()));
+    assert!(
+        store
+            .record_connection_ok(id, t0() + Duration::seconds(61))
+            .await
+            .expect("ok"),
+        "ok over a minute ago: written"
+    );
+
+    let failed = HealthCheck::Failed {
+        code: "unauthorized".into(),
+        message: "401: token rejected".into(),
+    };
+    store
+        .record_connection_health(id, &failed, t0() + Duration::seconds(70))
+        .await
+        .expect("failed");
+    assert_eq!(
+        jira(store.list_integrations().await.expect("list")),
+        (1, 0, 1)
+    );
+    assert!(
+        store
+            .record_connection_ok(id, t0() + Duration::seconds(75))
+            .await
+            .expect("ok"),
+        "an error after the last ok: written at once"
+    );
+    assert_eq!(
+        jira(store.list_integrations().await.expect("list")),
+        (1, 1, 0)
+    );
+    let c = store
+        .get_connection(id)
+        .await
+        .expect("get")
+        .expect("connection");
+    assert_eq!(c.last_ok_at, Some(t0() + Duration::seconds(75)));
+    assert!(
+        !store
+            .record_connection_ok(id + 1000, t0())
+            .await
+            .expect("no such connection"),
+    );
 }
 
 fn okr_fields(owner: i64, period: i64, parent: Option<i64>, kind: OkrKind) -> OkrFields {

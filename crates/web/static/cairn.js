@@ -105,8 +105,39 @@
     });
   }
 
+  // "synced 3 min ago": the server writes it; the script counts it up
+  // (every 30 s) and moves it when a live update says the link synced.
+  function agoText(ms) {
+    var secs = Math.max(0, Math.floor(ms / 1000));
+    if (secs < 60) { return "just now"; }
+    if (secs < 3600) { return Math.floor(secs / 60) + " min ago"; }
+    if (secs < 86400) { return Math.floor(secs / 3600) + " h ago"; }
+    return Math.floor(secs / 86400) + " days ago";
+  }
+
+  function renderAgo(el) {
+    var at = Date.parse(el.getAttribute("datetime") || "");
+    if (!isNaN(at)) { el.textContent = agoText(Date.now() - at); }
+  }
+
+  function renderAllAgo() {
+    Array.prototype.forEach.call(document.querySelectorAll("time[data-ago][datetime]"), renderAgo);
+  }
+
+  function applySynced(bar) {
+    if (!bar.synced_at) { return; }
+    var times = document.querySelectorAll('time[data-ago][data-okr-id="' + bar.okr_id + '"]');
+    Array.prototype.forEach.call(times, function (el) {
+      if (el.getAttribute("datetime") !== bar.synced_at) {
+        el.setAttribute("datetime", bar.synced_at);
+        el.setAttribute("title", bar.synced_at);
+        renderAgo(el);
+      }
+    });
+  }
+
   function applyBars(bars) {
-    if (Array.isArray(bars)) { bars.forEach(applyBar); recountSummary(); }
+    if (Array.isArray(bars)) { bars.forEach(applyBar); bars.forEach(applySynced); recountSummary(); }
   }
 
   var liveIds = [];
@@ -450,6 +481,8 @@
   function start() {
     focusErrorSummary();
     followInitialSync();
+    renderAllAgo();
+    setInterval(renderAllAgo, 30000);
     startLive();
     enhanceAutosubmit();
     enhanceRefresh();

@@ -529,7 +529,30 @@ async fn testing_a_connection_diagnoses_and_records_health() {
             .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
         let id = reply.body["id"].as_i64().expect("id");
-        assert_eq!(reply.body["health"]["status"], "unknown");
+        // Tested on save: the answer carries the outcome and the health.
+        let saved_as = if code.is_some() { "failing" } else { "ok" };
+        assert_eq!(
+            reply.body["health"]["status"], saved_as,
+            "{name}: {}",
+            reply.text
+        );
+        assert_eq!(
+            reply.body["test"]["ok"],
+            code.is_none(),
+            "{name}: {}",
+            reply.text
+        );
+        if let Some(code) = code {
+            assert_eq!(reply.body["test"]["diagnosis"]["code"], code, "{name}");
+            assert_eq!(reply.body["health"]["last_error_code"], code, "{name}");
+        } else {
+            assert!(
+                reply.body["health"]["account_name"].is_string(),
+                "{}",
+                reply.text
+            );
+        }
+        assert!(!reply.text.contains(secret), "{name}: secret leaked");
         let test = h
             .call(
                 "POST",

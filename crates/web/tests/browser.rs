@@ -696,6 +696,55 @@ async fn the_ui_in_chromium_links_a_key_result_and_follows_the_simulator_live() 
         .await
         .expect("marker");
     assert_eq!(marker, json!("still here"), "the page was not reloaded");
+    // "Last synced … ago" follows a refresh live: the live message carries
+    // the new time and the script writes it into the <time data-ago>.
+    let synced = |c: &Client| {
+        let c = c.clone();
+        async move {
+            c.execute(
+                &format!(
+                    "var t = document.querySelector('time[data-ago][data-okr-id=\"{kr}\"]');
+                     return t ? {{ at: t.getAttribute('datetime'), text: t.textContent }} : null;"
+                ),
+                vec![],
+            )
+            .await
+            .expect("synced")
+        }
+    };
+    let synced_before = synced(&c).await;
+    assert!(synced_before["at"].is_string(), "{synced_before}");
+    let refreshed = h
+        .call(
+            "POST",
+            &format!("/api/v1/okrs/{kr}/refresh"),
+            Some(&h.admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        refreshed.status,
+        axum::http::StatusCode::OK,
+        "{}",
+        refreshed.text
+    );
+    wait_js(
+        &c,
+        "the synced time moved live",
+        &format!(
+            "var t = document.querySelector('time[data-ago][data-okr-id=\"{kr}\"]');
+             return !!t && t.getAttribute('datetime') !== {} && t.textContent === 'just now';",
+            synced_before["at"]
+        ),
+    )
+    .await;
+    let synced_after = synced(&c).await;
+    assert_ne!(synced_after["at"], synced_before["at"], "{synced_after}");
+    let marker = c
+        .execute("return window.cairnNotReloaded || null;", vec![])
+        .await
+        .expect("marker");
+    assert_eq!(marker, json!("still here"), "still not reloaded");
     // The open panel says its numbers are behind the bar now.
     wait_js(
         &c,

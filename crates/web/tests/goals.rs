@@ -1157,3 +1157,113 @@ async fn a_period_sets_its_check_in_cadence_within_bounds() {
     assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.text);
     assert_eq!(periods().await[0]["check_in_every_days"], 1, "kept");
 }
+
+/// A GitLab connection to the simulator made straight through the engine,
+/// so it is never tested (as connections made before testing on save).
+async fn untested_gitlab(h: &Harness, name: &str) -> i64 {
+    let user = h
+        .state
+        .store
+        .get_user(h.owner.id)
+        .await
+        .expect("user")
+        .expect("owner");
+    let who = cairn_engine::accounts::Authenticated {
+        user,
+        session: None,
+    };
+    let input = cairn_engine::connections::ConnectionInput {
+        kind: "gitlab".to_owned(),
+        name: name.to_owned(),
+        base_url: Some(h.sim.gitlab_url()),
+        auth_kind: "private_token".to_owned(),
+        username: None,
+        secret: cairn_core::secret::Secret::new(cairn_sim::DEFAULT_GITLAB_TOKEN),
+        shared: true,
+    };
+    h.state
+        .connections
+        .create(&who, input, Utc::now())
+        .await
+        .expect("connection")
+        .id
+}
+
+async fn connection_health(s: &Setup, id: i64) -> Value {
+    let reply =
+        s.h.call(
+            "GET",
+            &format!("/api/v1/connections/{id}"),
+            Some(&s.h.owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    reply.body["health"].clone()
+}
+
+async fn refreshes_make_a_connections_health(backend: cairn_store::Backend) {
+    let s = setup_on("health", backend).await;
+    s.issue("one", &[], json!({})).await;
+    let connection = untested_gitlab(&s.h, "never tested").await;
+    assert_eq!(connection_health(&s, connection).await["status"], "unknown");
+
+    let kr = s.key_result(json!({"mode": "percent_complete"})).await;
+    s.link(kr, json!({"connection_id": connection})).await;
+    let outcome = s.refresh(kr).await;
+    assert_eq!(outcome["error"], Value::Null, "{outcome}");
+    let health = connection_health(&s, connection).await;
+    assert_eq!(health["status"], "ok", "a refresh that worked: {health}");
+    assert!(health["last_ok_at"].is_string(), "{health}");
+
+    // The sim rejects the token: the next refresh makes it failing, with why.
+    let token_user =
+        s.h.sim
+            .with_world(|w| w.gitlab.tokens[cairn_sim::DEFAULT_GITLAB_TOKEN]);
+    s.h.control("faults", json!({"service": "gitlab", "kind": "revoke_token", "token": cairn_sim::DEFAULT_GITLAB_TOKEN})).await;
+    let outcome = s.refresh(kr).await;
+    assert_eq!(outcome["error"]["code"], "unauthorized", "{outcome}");
+    let health = connection_health(&s, connection).await;
+    assert_eq!(health["status"], "failing", "{health}");
+    assert_eq!(health["last_error_code"], "unauthorized", "{health}");
+    assert!(
+        health["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("401") || e.to_lowercase().contains("token")),
+        "the reason: {health}"
+    );
+    let catalog =
+        s.h.call("GET", "/api/v1/integrations", Some(&s.h.admin.token), None)
+            .await;
+    let gitlab = &catalog.body.as_array().expect("catalog")[0];
+    assert_eq!(gitlab["kind"], "gitlab");
+    assert!(gitlab["failing"].as_u64() >= Some(1), "{gitlab}");
+    assert!(
+        gitlab["last_failure"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("never tested")),
+        "{gitlab}"
+    );
+
+    // Fixed (the token is valid again): the first refresh that works makes
+    // it ok again at once.
+    s.h.sim.with_world_mut(|w| {
+        w.gitlab
+            .tokens
+            .insert(cairn_sim::DEFAULT_GITLAB_TOKEN.to_owned(), token_user)
+    });
+    s.h.sim.clear_faults();
+    let outcome = s.refresh(kr).await;
+    assert_eq!(outcome["error"], Value::Null, "{outcome}");
+    assert_eq!(connection_health(&s, connection).await["status"], "ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refreshes_make_a_connections_health_on_sqlite() {
+    refreshes_make_a_connections_health(cairn_store::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refreshes_make_a_connections_health_on_postgres() {
+    refreshes_make_a_connections_health(cairn_store::Backend::Postgres).await;
+}

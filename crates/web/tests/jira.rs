@@ -34,6 +34,15 @@ async fn jira_connection(h: &Harness, name: &str, jira_url: &str, cloud: bool) -
     reply.body["id"].as_i64().expect("id")
 }
 
+/// The health of the setup's Jira connection, as the API shows it.
+async fn connection_health(s: &Setup) -> Value {
+    let path = format!("/api/v1/connections/{}", s.jira);
+    s.h.call("GET", &path, Some(&s.h.owner.token), None)
+        .await
+        .body["health"]
+        .clone()
+}
+
 async fn setup() -> Setup {
     let h = Harness::new(cairn_store::Backend::Sqlite).await;
     let reply = h
@@ -867,4 +876,32 @@ async fn a_failing_jira_keeps_the_last_good_progress_and_marks_the_link_stale() 
     let okr = s.okr(kr).await;
     close(okr["progress"]["percent"].as_f64(), 75.0, "recovered");
     assert_eq!(okr["link"]["stale"], false);
+
+    // A 503, a rate limit or a malformed answer is not the connection's
+    // fault: it stays ok. A rejected token is: the next refresh makes it
+    // failing with the reason, as for GitLab.
+    assert_eq!(connection_health(&s).await["status"], "ok");
+    control(
+        &s.sim(),
+        "faults",
+        json!({"service": "jira", "kind": "revoke_token", "token": cairn_sim::DEFAULT_JIRA_API_TOKEN}),
+    )
+    .await;
+    let outcome =
+        s.h.call(
+            "POST",
+            &format!("/api/v1/okrs/{kr}/refresh"),
+            Some(&s.h.owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        outcome.body["error"]["code"], "unauthorized",
+        "{}",
+        outcome.text
+    );
+    let failing = connection_health(&s).await;
+    assert_eq!(failing["status"], "failing", "{failing}");
+    assert_eq!(failing["last_error_code"], "unauthorized", "{failing}");
+    assert!(failing["last_error"].is_string(), "{failing}");
 }

@@ -433,6 +433,18 @@ async fn subtree_subscriptions_match_and_unrelated_okrs_do_not_on_postgres() {
 
 /// A channel subscribed to everything and one status change of a key
 /// result.
+/// The catalog's entry of one kind, as the API shows it.
+async fn catalog_entry(h: &Harness, kind: &str) -> Value {
+    let catalog = h
+        .call("GET", "/api/v1/integrations", Some(&h.admin.token), None)
+        .await;
+    catalog
+        .body
+        .as_array()
+        .and_then(|list| list.iter().find(|i| i["kind"] == kind).cloned())
+        .unwrap_or_else(|| panic!("no {kind} in {}", catalog.text))
+}
+
 async fn one_event_to(h: &Harness, channel: i64) {
     subscribe(h, channel, None, true).await;
     let period = period(h).await;
@@ -505,6 +517,17 @@ async fn delivered_after_a_503(
         .await;
     assert_eq!(channel_view.body["enabled"], true);
     assert_eq!(channel_view.body["consecutive_failures"], 0);
+    // Delivered at last: the catalog counts the webhook channel healthy.
+    let webhook = catalog_entry(&h, "webhook").await;
+    assert_eq!(
+        (
+            webhook["connections"].as_u64(),
+            webhook["healthy"].as_u64(),
+            webhook["failing"].as_u64()
+        ),
+        (Some(1), Some(1), Some(0)),
+        "{webhook}"
+    );
     let delivery = deliveries(&h, hook).await[0].clone();
     (delivery, receiver.received("/hook"), secret)
 }
@@ -1048,6 +1071,27 @@ async fn failing_for_days(backend: Backend) {
     let d = &deliveries(&h, slack).await[0];
     assert_eq!(d["state"], "failed", "{d}");
     assert_eq!(receiver.received("/flaky").len(), 1);
+    // The catalog's Slack health comes from that delivery.
+    let slack_health = catalog_entry(&h, "slack").await;
+    assert_eq!(
+        (
+            slack_health["connections"].as_u64(),
+            slack_health["healthy"].as_u64(),
+            slack_health["failing"].as_u64()
+        ),
+        (Some(1), Some(0), Some(1)),
+        "{slack_health}"
+    );
+    assert!(
+        slack_health["last_failure"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("flaky: disabled, every delivery failed since")),
+        "{slack_health}"
+    );
+    assert!(
+        slack_health["last_failure_at"].is_string(),
+        "{slack_health}"
+    );
     let notices = h
         .call("GET", "/api/v1/notices", Some(&h.admin.token), None)
         .await;

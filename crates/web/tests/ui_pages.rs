@@ -244,6 +244,10 @@ async fn every_page_answers_signed_in_people_and_sends_others_to_sign_in() {
             !signed_in.text.contains("<script>") && !signed_in.text.contains("style=\""),
             "{path}: no inline script or style (CSP)"
         );
+        assert!(
+            !signed_in.text.contains("TODO"),
+            "{path}: no placeholder text is ever shown"
+        );
         let anonymous = h.call("GET", path, None, None).await;
         assert_eq!(anonymous.status, StatusCode::SEE_OTHER, "{path}");
         assert_eq!(anonymous.headers["location"], "/login", "{path}");
@@ -812,6 +816,12 @@ async fn remote_titles_are_text_and_bars_follow_refreshes() {
     assert!(page.text.contains("class=\"icon gitlab\""));
     let tree = b.get(&format!("/?period={period}")).await;
     assert!(tree.text.contains("Ship the pages") && tree.text.contains("synced"));
+    // "synced … ago" is a <time> the script counts up from its datetime.
+    assert!(
+        tree.text
+            .contains(&format!("<time data-ago data-okr-id=\"{okr}\" datetime=\"")),
+        "the tree's synced time carries its datetime"
+    );
 
     for iid in &iids[..3] {
         h.control(
@@ -875,6 +885,35 @@ async fn remote_titles_are_text_and_bars_follow_refreshes() {
     let text = String::from_utf8_lossy(&next);
     assert!(text.contains("\"width\":\"100\""), "{text}");
     assert!(changed_at.elapsed() < std::time::Duration::from_secs(5));
+    // The live message carries when the link synced, and a refresh that
+    // changes no number still moves the page's "synced … ago".
+    let synced_at = |text: &str| {
+        text.split("\"synced_at\":\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .map(str::to_owned)
+    };
+    let first_synced = synced_at(&text).expect("synced_at in the live message");
+    let reply = b.post(&format!("/okrs/{okr}/refresh"), &[]).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text);
+    let next = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        futures_util::StreamExt::next(&mut body),
+    )
+    .await
+    .expect("a refresh without a new number reaches the page too")
+    .expect("a chunk")
+    .expect("bytes");
+    let text = String::from_utf8_lossy(&next);
+    let again = synced_at(&text).expect("synced_at");
+    assert!(again > first_synced, "{first_synced} then {again}");
+    let page = b.get(&format!("/okrs/{okr}")).await;
+    assert!(
+        page.text.contains(&format!(
+            "<time data-ago data-okr-id=\"{okr}\" datetime=\"{again}\""
+        )),
+        "the page counts up from the synced time"
+    );
     // Without a session there is no stream.
     let anonymous = h.call("GET", &format!("/live?ids={okr}"), None, None).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
@@ -4456,4 +4495,191 @@ async fn teams_and_the_tree_filters_work_without_javascript() {
             refused.text
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_connection_is_tested_on_save_and_the_catalog_says_so() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let b = Browser::sign_in(&h, &h.admin.email).await;
+    let gitlab_url = h.sim.gitlab_url();
+    let create = |name: &'static str, secret: &'static str| {
+        let url = gitlab_url.clone();
+        let b = &b;
+        async move {
+            let reply = b
+                .post(
+                    "/connections",
+                    &[
+                        ("kind", "gitlab"),
+                        ("name", name),
+                        ("base_url", &url),
+                        ("auth_kind", "private_token"),
+                        ("secret", secret),
+                    ],
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text);
+            let location = reply.headers["location"]
+                .to_str()
+                .expect("location")
+                .to_owned();
+            assert!(location.ends_with("?done=connection_created"), "{location}");
+            b.get(&location).await
+        }
+    };
+    let good = create("works", cairn_sim::DEFAULT_GITLAB_TOKEN).await;
+    assert_eq!(good.status, StatusCode::OK);
+    assert!(
+        good.text.contains("Tested on save: connected as") && good.text.contains("(GitLab "),
+        "{}",
+        good.text
+    );
+    assert!(good.text.contains("<span class=\"pill ok\">ok</span>"));
+
+    let bad = create("wrong token", "glpat-not-a-real-token").await;
+    assert_eq!(bad.status, StatusCode::OK);
+    assert!(
+        bad.text.contains("Tested on save, and it failed")
+            && bad.text.contains("The connection is saved anyway"),
+        "{}",
+        bad.text
+    );
+    assert!(
+        bad.text
+            .contains("<span class=\"pill failing\">failing</span>")
+    );
+    assert!(
+        !bad.text.contains("glpat-not-a-real-token"),
+        "never the token"
+    );
+
+    // The catalog counts them by that health, and links channels plainly.
+    let catalog = b.get("/admin/integrations").await;
+    assert!(
+        catalog.text.contains("2 connections")
+            && catalog
+                .text
+                .contains("1 healthy, 1 failing: last failure just now (wrong token: "),
+        "{}",
+        catalog.text
+    );
+    assert!(catalog.text.contains("No channel yet"));
+    assert!(catalog.text.contains(">Channels</a>"));
+    assert!(!catalog.text.contains("TODO"));
+}
+
+/// The registration rows of the hook setup page's card of `connection`.
+fn registration_rows(html: &str, connection: i64) -> String {
+    let card = format!("id=\"hook-{connection}\"");
+    let start = html
+        .find(&card)
+        .unwrap_or_else(|| panic!("no card: {html}"));
+    let rest = &html[start..];
+    let end = rest.find("</section>").unwrap_or(rest.len());
+    rest[..end].to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hook_setup_shows_per_project_whether_the_hook_is_registered() {
+    let h = Harness::new(cairn_store::Backend::Sqlite).await;
+    let gitlab = h.gitlab_connection(&h.admin, "sim gitlab", true).await;
+    let jira = shared_jira(&h, &h.admin.token, "sim jira").await;
+    let period = period(&h).await;
+    let okr = new_okr(
+        &h,
+        &h.admin.token,
+        "key_result",
+        "Hooked",
+        period,
+        "data_link",
+    )
+    .await;
+    let reply = h
+        .call(
+            "PUT",
+            &format!("/api/v1/okrs/{okr}/link"),
+            Some(&h.admin.token),
+            Some(json!({"tracker": "gitlab", "connection_id": gitlab, "project": PROJECT})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let b = Browser::sign_in(&h, &h.admin.email).await;
+
+    // Before "Enable real-time": the project it reads and the Jira site
+    // have no hook of Cairn's.
+    let page = b.get("/admin/hooks").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let card = registration_rows(&page.text, gitlab);
+    assert!(
+        card.contains(&format!("<th scope=\"row\">{PROJECT}</th>"))
+            && card.contains("class=\"registration not_registered\"")
+            && card.contains("Not registered"),
+        "{card}"
+    );
+    let jira_card = registration_rows(&page.text, jira);
+    assert!(
+        jira_card.contains("<th scope=\"row\">Jira</th>") && jira_card.contains("Not registered"),
+        "{jira_card}"
+    );
+    let status = |id: i64| {
+        let h = &h;
+        async move {
+            h.send(
+                Request::get(format!("/api/v1/connections/{id}/hooks"))
+                    .header("authorization", format!("Bearer {}", h.admin.token))
+                    .header("host", HOST)
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+        }
+    };
+    let api = status(gitlab).await;
+    assert_eq!(api.status, StatusCode::OK, "{}", api.text);
+    assert_eq!(api.body["registrations"][0]["target"], PROJECT);
+    assert_eq!(api.body["registrations"][0]["state"], "not_registered");
+
+    // "Enable real-time" with no project named hooks the ones it reads.
+    for id in [gitlab, jira] {
+        let reply = b
+            .post(&format!("/admin/hooks/{id}/enable"), &[("projects", "")])
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    }
+    let page = b.get("/admin/hooks").await;
+    let card = registration_rows(&page.text, gitlab);
+    assert!(
+        card.contains("class=\"registration registered\"")
+            && card.contains("Registered</span> (hook #")
+            && card.contains("events: issues"),
+        "{card}"
+    );
+    let jira_card = registration_rows(&page.text, jira);
+    assert!(
+        jira_card.contains("Registered</span> (hook #"),
+        "{jira_card}"
+    );
+    let api = status(gitlab).await;
+    assert_eq!(
+        api.body["registrations"][0]["state"], "registered",
+        "{}",
+        api.text
+    );
+    assert!(api.body["registrations"][0]["hook_id"].is_string());
+    let api = status(jira).await;
+    assert_eq!(api.body["registrations"][0]["target"], "jira");
+    assert_eq!(
+        api.body["registrations"][0]["state"], "registered",
+        "{}",
+        api.text
+    );
+
+    // The token no longer works: the page says it cannot check, and why.
+    h.sim.inject(&cairn_sim::FaultSpec::new(
+        cairn_sim::Service::Gitlab,
+        cairn_sim::FaultKind::RevokeToken,
+    ));
+    let page = b.get("/admin/hooks").await;
+    let card = registration_rows(&page.text, gitlab);
+    assert!(card.contains("Cannot check</span>: "), "{card}");
 }

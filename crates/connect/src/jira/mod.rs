@@ -567,6 +567,35 @@ impl JiraClient {
             .await
     }
 
+    /// The admin webhook delivering to `url`, if one is registered
+    /// (`GET /rest/webhooks/1.0/webhook`: needs Jira administrator rights).
+    pub async fn find_webhook(&self, url: &str) -> Result<Option<FoundWebhook>, ConnectError> {
+        let existing: Vec<Value> = self
+            .http
+            .json(Req::get(self.url(&["rest", "webhooks", "1.0", "webhook"])))
+            .await?;
+        Ok(existing.iter().find_map(|w| {
+            if w.get("url").and_then(Value::as_str) != Some(url) {
+                return None;
+            }
+            let id = w
+                .get("self")
+                .and_then(Value::as_str)
+                .and_then(last_segment)?;
+            let events = w
+                .get("events")
+                .and_then(Value::as_array)
+                .map(|list| {
+                    list.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default();
+            Some(FoundWebhook { id, events })
+        }))
+    }
+
     /// Registers Cairn's webhook, or rewrites the one already pointing at
     /// `hook.url`, so enabling twice never delivers twice. Admin webhooks
     /// (`/rest/webhooks/1.0/webhook`, Cloud and Data Center) are the kind an

@@ -549,6 +549,14 @@ pub struct JiraProject {
     pub issue_types: Vec<JiraIssueType>,
 }
 
+/// An admin webhook found by its URL: its id and the events it sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoundWebhook {
+    /// The last segment of the webhook's `self` link.
+    pub id: String,
+    pub events: Vec<String>,
+}
+
 /// A registered webhook's id, and what registering did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegisteredWebhook {

@@ -394,6 +394,7 @@ impl Goals {
                 let _applying = self.store.lock(LockKey::Link(link.id)).await?;
                 self.apply_item_changes(&link, &changes, Some(&record), &note, now)
                     .await?;
+                crate::health::worked(self.store.as_ref(), connection.id, now).await?;
                 Ok(RefreshOutcome {
                     full,
                     items_read,
@@ -433,16 +434,9 @@ impl Goals {
                     crate::notify::enqueue_event(&mut *tx, event, now).await?;
                 }
                 tx.commit().await?;
-                if error.status() == Some(401) {
-                    crate::notify::record_connection_failure(
-                        self.store.as_ref(),
-                        &connection,
-                        &diagnosis.code.to_string(),
-                        &diagnosis.summary,
-                        now,
-                    )
-                    .await?;
-                }
+                // Rejected credentials, an unreachable host or TLS: the
+                // connection's health says so (GitLab and Jira alike).
+                crate::health::failed(self.store.as_ref(), &connection, &error, now).await?;
                 tracing::warn!(link = link.id, code = %diagnosis.code, "refresh failed; progress unchanged");
                 Ok(RefreshOutcome {
                     full,

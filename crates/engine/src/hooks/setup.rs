@@ -67,6 +67,88 @@ pub struct RealTime {
     pub by_hand: Vec<ByHand>,
 }
 
+/// Whether Cairn's hook is registered at one target (a GitLab project, or
+/// the Jira site), as the tracker lists its hooks now.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Registration {
+    /// The GitLab project (path or id), or `jira`.
+    pub target: String,
+    /// `registered`, `not_registered`, or `unknown` when it could not be
+    /// checked (`reason` says why).
+    #[schema(value_type = String, example = "registered")]
+    pub state: &'static str,
+    /// The tracker's id of Cairn's hook, when registered.
+    pub hook_id: Option<String>,
+    /// The events the registered hook sends.
+    pub events: Vec<String>,
+    /// Why it could not be checked.
+    pub reason: Option<String>,
+}
+
+impl Registration {
+    fn unknown(target: String, reason: String) -> Registration {
+        Registration {
+            target,
+            state: "unknown",
+            hook_id: None,
+            events: Vec::new(),
+            reason: Some(reason),
+        }
+    }
+
+    fn found(target: String, found: Option<(String, Vec<String>)>) -> Registration {
+        match found {
+            Some((id, events)) => Registration {
+                target,
+                state: "registered",
+                hook_id: Some(id),
+                events,
+                reason: None,
+            },
+            None => Registration {
+                target,
+                state: "not_registered",
+                hook_id: None,
+                events: Vec::new(),
+                reason: None,
+            },
+        }
+    }
+}
+
+/// How long one target's check may take before the page says it could not
+/// be checked (the page waits for it).
+pub const REGISTRATION_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+fn check_failed(error: &ConnectError) -> String {
+    let d = error.diagnosis();
+    match error.status() {
+        Some(401 | 403) => format!(
+            "the connection's token may not list webhooks here ({}); a GitLab project's hooks need the Maintainer role, Jira's webhooks an administrator",
+            d.summary
+        ),
+        _ => format!("{} {}", d.summary, d.hint),
+    }
+}
+
+fn gitlab_events(hook: &cairn_connect::gitlab::ProjectHook) -> Vec<String> {
+    [
+        (hook.issues_events, "issues"),
+        (
+            hook.confidential_issues_events.unwrap_or(false),
+            "confidential issues",
+        ),
+        (hook.note_events, "comments"),
+        (hook.merge_requests_events, "merge requests"),
+        (hook.push_events, "pushes"),
+        (hook.tag_push_events, "tag pushes"),
+    ]
+    .into_iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, name)| name.to_owned())
+    .collect()
+}
+
 fn refused(target: String, error: &ConnectError) -> ByHand {
     let d = error.diagnosis();
     let reason = match error.status() {
@@ -162,8 +244,136 @@ impl Hooks {
         Ok(outcome)
     }
 
+    /// Whether Cairn's hook (the URL under `base_url`) is registered: per
+    /// GitLab project its key results read or its sync pairs use, or on
+    /// the Jira site. Each target is asked at most
+    /// [`REGISTRATION_CHECK_TIMEOUT`]; what cannot be checked says why.
+    pub async fn registrations(
+        &self,
+        by: &Authenticated,
+        connection_id: i64,
+        base_url: Option<&str>,
+    ) -> Result<Vec<Registration>, EngineError> {
+        let connection = self
+            .visible_connection(by, connection_id, ConnectionOp::View)
+            .await?;
+        let hook = setup(connection.id, connection.kind);
+        let targets: Vec<String> = match connection.kind {
+            IntegrationKind::Jira => vec!["jira".to_owned()],
+            _ => self
+                .hooked_projects(&connection)
+                .await?
+                .into_iter()
+                .collect(),
+        };
+        let Some(base_url) = base_url else {
+            return Ok(targets
+                .into_iter()
+                .map(|t| {
+                    Registration::unknown(
+                        t,
+                        "Cairn does not know the address GitLab or Jira reach it at: set `public_url`".to_owned(),
+                    )
+                })
+                .collect());
+        };
+        let url = format!("{}{}", base_url.trim_end_matches('/'), hook.url_path);
+        // One at a time, each bounded; once the tracker did not answer,
+        // the rest are not asked (the page would wait for each).
+        let mut found = Vec::new();
+        let mut silent = false;
+        for target in targets {
+            if silent {
+                found.push(Registration::unknown(
+                    target,
+                    "not checked: the tracker did not answer for the previous project".to_owned(),
+                ));
+                continue;
+            }
+            let check = self.registered_at(&connection, &target, &url);
+            found.push(
+                match tokio::time::timeout(REGISTRATION_CHECK_TIMEOUT, check).await {
+                    Ok(Ok(hook)) => Registration::found(target, hook),
+                    Ok(Err(error)) => Registration::unknown(target, check_failed(&error)),
+                    Err(_) => {
+                        silent = true;
+                        Registration::unknown(
+                            target,
+                            format!(
+                                "no answer within {} seconds; try again later",
+                                REGISTRATION_CHECK_TIMEOUT.as_secs()
+                            ),
+                        )
+                    }
+                },
+            );
+        }
+        if found.iter().any(|r| r.state != "unknown") {
+            crate::health::worked(self.store.as_ref(), connection.id, Utc::now()).await?;
+        }
+        Ok(found)
+    }
+
+    /// Cairn's hook at one target: its id and events, or `None`.
+    async fn registered_at(
+        &self,
+        connection: &Connection,
+        target: &str,
+        url: &str,
+    ) -> Result<Option<(String, Vec<String>)>, ConnectError> {
+        if connection.kind == IntegrationKind::Jira {
+            let client = self
+                .goals
+                .jira_client(connection)
+                .map_err(|e| ConnectError::InvalidInput(e.to_string()))?;
+            return Ok(client
+                .find_webhook(url)
+                .await?
+                .map(|found| (found.id, found.events)));
+        }
+        let client = self
+            .goals
+            .gitlab_client(connection)
+            .map_err(|e| ConnectError::InvalidInput(e.to_string()))?;
+        let project = match target.parse::<u64>() {
+            Ok(id) => ProjectRef::Id(id),
+            Err(_) => ProjectRef::Path(target.to_owned()),
+        };
+        let mut pages = client.hooks(&project);
+        while let Some(page) = pages.next_page().await? {
+            if let Some(found) = page.into_iter().find(|h| h.url == url) {
+                return Ok(Some((found.id.to_string(), gitlab_events(&found))));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The GitLab projects the connection's key results read and its sync
+    /// pairs' sides use.
+    async fn hooked_projects(
+        &self,
+        connection: &Connection,
+    ) -> Result<BTreeSet<String>, EngineError> {
+        let mut projects = BTreeSet::new();
+        for link in self.store.links_for_connection(connection.id).await? {
+            if link_tracker(&link) == IntegrationKind::Gitlab
+                && let Ok(query) = serde_json::from_value::<GitLabQuery>(link.query)
+            {
+                projects.insert(query.project);
+            }
+        }
+        for pair in self.store.sync_pairs_on_connection(connection.id).await? {
+            for side in [&pair.settings.left, &pair.settings.right] {
+                if side.connection_id == connection.id {
+                    projects.insert(side.project.clone());
+                }
+            }
+        }
+        Ok(projects)
+    }
+
     /// The projects named, or every project the connection's GitLab links
-    /// read; 422 `projects` when there is none.
+    /// read or its sync pairs use; 422 `projects` when there is none.
     async fn projects_to_hook(
         &self,
         connection: &Connection,
@@ -175,13 +385,7 @@ impl Hooks {
             .filter(|p| !p.is_empty())
             .collect();
         if projects.is_empty() {
-            for link in self.store.links_for_connection(connection.id).await? {
-                if link_tracker(&link) == IntegrationKind::Gitlab
-                    && let Ok(query) = serde_json::from_value::<GitLabQuery>(link.query)
-                {
-                    projects.insert(query.project);
-                }
-            }
+            projects = self.hooked_projects(connection).await?;
         }
         if projects.is_empty() {
             return Err(EngineError::invalid(
@@ -238,6 +442,9 @@ impl Hooks {
                 .await
                 .map(|h| (h.id, "created")),
         };
+        if result.is_ok() {
+            crate::health::worked(self.store.as_ref(), connection.id, Utc::now()).await?;
+        }
         match result {
             Ok((id, action)) => outcome.registered.push(Registered {
                 target: project.to_owned(),
@@ -277,7 +484,11 @@ impl Hooks {
             jql_filter: (!filters.is_empty()).then(|| filters.join(" OR ")),
             secret: Some(secret.clone()),
         };
-        match client.register_webhook(&hook).await {
+        let result = client.register_webhook(&hook).await;
+        if result.is_ok() {
+            crate::health::worked(self.store.as_ref(), connection.id, Utc::now()).await?;
+        }
+        match result {
             Ok(registered) => outcome.registered.push(Registered {
                 target: "jira".to_owned(),
                 hook_id: registered.id,

@@ -66,6 +66,7 @@ impl Carry<'_> {
                     Failure::Retry {
                         message,
                         after: None,
+                        fault: None,
                     }
                 } else {
                     Failure::Refused(message)
@@ -484,9 +485,14 @@ fn about_comment(failure: Failure, origin: &OriginComment, tracker: &str) -> Fai
     match failure {
         Failure::Refused(m) => Failure::Refused(format!("{what}: {m}")),
         Failure::Pause(m) => Failure::Pause(format!("{what}: {m}")),
-        Failure::Retry { message, after } => Failure::Retry {
+        Failure::Retry {
+            message,
+            after,
+            fault,
+        } => Failure::Retry {
             message: format!("{what}: {message}"),
             after,
+            fault,
         },
     }
 }

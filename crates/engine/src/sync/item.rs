@@ -169,6 +169,7 @@ impl Carry<'_> {
             Err(Failure::Retry {
                 message: "another attempt took the item over; it carries on".to_owned(),
                 after: None,
+                fault: None,
             }
             .into())
         }

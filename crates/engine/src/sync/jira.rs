@@ -459,6 +459,7 @@ impl JiraSide {
                 .ok_or_else(|| Failure::Retry {
                     message: format!("{} was created but cannot be read yet", created.key),
                     after: None,
+                    fault: None,
                 })?;
             self.move_to(&fresh, ItemState::Closed).await?;
             item.observed.values.state = ItemState::Closed;
@@ -552,6 +553,7 @@ impl JiraSide {
             .ok_or_else(|| Failure::Retry {
                 message: format!("the workflow position of {key} was not read"),
                 after: None,
+                fault: None,
             })?;
         if self.mapping.state_of(&position.status_id) == Some(state) {
             return Ok(());
@@ -725,6 +727,7 @@ impl JiraSide {
         comment.id.ok_or_else(|| Failure::Retry {
             message: format!("Jira added a comment to {} without naming it", item.key),
             after: None,
+            fault: None,
         })
     }
 

@@ -292,6 +292,7 @@ impl SyncEngine {
                 let result = Err(CarryError::Failure(side::Failure::Retry {
                     message: e.to_string(),
                     after: None,
+                    fault: None,
                 }));
                 item::settle(&mut item, &result, now, &self.settings);
                 self.finish(&item, owner, None, now).await?;
@@ -303,6 +304,7 @@ impl SyncEngine {
             }
         };
         let calls_before = left.api_calls() + right.api_calls();
+        let side_calls_before = (left.api_calls(), right.api_calls());
         let used_hint_at = item.hint.as_ref().map(|h| h.observed.updated_at);
         let carry = Carry {
             engine: self,
@@ -314,6 +316,22 @@ impl SyncEngine {
         };
         let result = carry.run(&mut item).await;
         item::settle(&mut item, &result, now, &self.settings);
+        if result.is_ok() {
+            // Both sides answered what was asked: their connections work.
+            let called = [
+                (
+                    pair.settings.left.connection_id,
+                    left.api_calls() > side_calls_before.0,
+                ),
+                (
+                    pair.settings.right.connection_id,
+                    right.api_calls() > side_calls_before.1,
+                ),
+            ];
+            for (connection_id, _) in called.iter().filter(|(_, called)| *called) {
+                crate::health::worked(self.store.as_ref(), *connection_id, now).await?;
+            }
+        }
         let mut counts = match &result {
             Ok(outcome) => outcome.counts(),
             Err(_) => cairn_store::sync::SyncCounts {

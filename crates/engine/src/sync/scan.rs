@@ -55,11 +55,35 @@ impl SyncEngine {
                 Ok(items) => items,
                 Err(failure) => {
                     tracing::warn!(pair = pair.id, side = %side, error = %failure.message(), "sync scan failed");
+                    // Rejected credentials, an unreachable host, TLS: the
+                    // connection's health says so, as a refresh's would.
+                    if let super::side::Failure::Retry {
+                        fault: Some(code),
+                        message,
+                        ..
+                    } = &failure
+                    {
+                        crate::health::failed_with_code(
+                            self.store.as_ref(),
+                            pair.side(side).connection_id,
+                            *code,
+                            message,
+                            Utc::now(),
+                        )
+                        .await?;
+                    }
                     counts.failed += 1;
                     unreachable.push((side, failure.message().to_owned()));
                     continue;
                 }
             };
+            // The side listed what changed: its connection works.
+            crate::health::worked(
+                self.store.as_ref(),
+                pair.side(side).connection_id,
+                Utc::now(),
+            )
+            .await?;
             counts.seen += items.len() as i64;
             if let Some(newest) = items.iter().map(|i| i.observed.updated_at).max() {
                 scanned_to[i] = Some(scanned_to[i].map_or(newest, |t| t.max(newest)));

@@ -36,6 +36,9 @@ pub(crate) enum Failure {
     Retry {
         message: String,
         after: Option<Duration>,
+        /// When the connection itself failed (rejected credentials, an
+        /// unreachable host, TLS): its code, for the connection's health.
+        fault: Option<cairn_connect::DiagnosisCode>,
     },
     /// Refused by the tracker or the pair's settings; retried on the slow
     /// schedule in case someone fixes the cause.
@@ -74,6 +77,7 @@ impl Failure {
             _ => Failure::Retry {
                 message,
                 after: error.retry_after(),
+                fault: Some(error.code()).filter(|c| crate::health::is_connection_fault(*c)),
             },
         }
     }

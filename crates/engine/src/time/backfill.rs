@@ -89,6 +89,8 @@ impl TimeEngine {
                 .map_err(|e| EngineError::Unavailable(e.to_string()))?;
             counts.merge(got);
         }
+        // Every person's events were read with the connection: it works.
+        crate::health::worked(self.store.as_ref(), source.source.connection_id, now).await?;
         let mut tx = self.store.begin().await?;
         tx.mark_time_backfilled(now).await?;
         tx.commit().await?;

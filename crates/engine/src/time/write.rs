@@ -209,6 +209,10 @@ impl TimeEngine {
             ))),
         };
         let now = Utc::now();
+        if outcome.is_ok() {
+            // Written with the connection: it works.
+            crate::health::worked(self.store.as_ref(), write.write.connection_id, now).await?;
+        }
         let mut tx = self.store.begin().await?;
         let result = match outcome {
             Ok(remote_id) => {

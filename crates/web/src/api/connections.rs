@@ -19,15 +19,24 @@ pub(crate) struct IntegrationView {
     kind: IntegrationKind,
     title: &'static str,
     enabled: bool,
+    /// Connections for GitLab and Jira; channels for Slack, Teams and
+    /// webhooks (`healthy` and `failing` count them by their deliveries).
     connections: u64,
     healthy: u64,
     failing: u64,
+    /// The newest failure among the failing ones (a connection's refresh,
+    /// sync or test; a channel's delivery attempt) and what it was.
+    last_failure_at: Option<DateTime<Utc>>,
+    last_failure: Option<String>,
     updated_at: DateTime<Utc>,
 }
 
-impl From<cairn_store::Integration> for IntegrationView {
-    fn from(i: cairn_store::Integration) -> Self {
+impl From<cairn_engine::catalog::CatalogEntry> for IntegrationView {
+    fn from(e: cairn_engine::catalog::CatalogEntry) -> Self {
+        let i = e.integration;
         IntegrationView {
+            last_failure_at: e.last_failure_at,
+            last_failure: e.last_failure,
             kind: i.kind,
             title: i.kind.title(),
             enabled: i.enabled,
@@ -106,16 +115,18 @@ pub(crate) async fn list_connections(
     Ok(Json(state.connections.list(&caller).await?))
 }
 
-/// Creates a connection owned by the caller.
+/// Creates a connection owned by the caller and tests it at once: the
+/// answer's `health` is the test's outcome, and `test` says what to check
+/// when it failed (the connection is kept so its token can be corrected).
 #[utoipa::path(post, path = "/api/v1/connections", tag = "connections", request_body = NewConnectionRequest, responses(
-    (status = 201, description = "Created (the secret is never returned)", body = ConnectionView),
+    (status = 201, description = "Created and tested (the secret is never returned)", body = CreatedConnection),
     (status = 409, description = "Name taken, or the integration is disabled", body = ErrorBody),
     (status = 422, description = "Invalid field", body = ErrorBody)))]
 pub(crate) async fn create_connection(
     State(state): State<AppState>,
     SignedIn(caller): SignedIn,
     ApiJson(body): ApiJson<NewConnectionRequest>,
-) -> Result<(StatusCode, Json<ConnectionView>), ApiError> {
+) -> Result<(StatusCode, Json<CreatedConnection>), ApiError> {
     let input = ConnectionInput {
         kind: body.kind,
         name: body.name,
@@ -125,8 +136,23 @@ pub(crate) async fn create_connection(
         secret: Secret::new(body.secret),
         shared: body.shared,
     };
-    let created = state.connections.create(&caller, input, Utc::now()).await?;
-    Ok((StatusCode::CREATED, Json(created)))
+    let (connection, test) = state
+        .connections
+        .create_and_test(&caller, input, Utc::now())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedConnection { connection, test }),
+    ))
+}
+
+/// A new connection and the outcome of testing it on save.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CreatedConnection {
+    #[serde(flatten)]
+    connection: ConnectionView,
+    /// The test made on save.
+    test: TestOutcome,
 }
 
 /// One connection.

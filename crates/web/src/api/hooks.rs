@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
-use cairn_engine::hooks::setup::RealTime;
+use cairn_engine::hooks::setup::{RealTime, Registration};
 use cairn_engine::hooks::{HookSetup, HookStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -64,11 +64,16 @@ pub(crate) struct HookStatusView {
     deliveries_today: u64,
     /// Of those, the ones that failed to apply or could not be read.
     failures_today: u64,
+    /// Whether Cairn's hook is registered, as the tracker lists its hooks
+    /// now: per GitLab project its key results read or its sync pairs use,
+    /// or on the Jira site (each asked for at most a few seconds).
+    registrations: Vec<Registration>,
 }
 
-impl From<HookStatus> for HookStatusView {
-    fn from(s: HookStatus) -> Self {
+impl HookStatusView {
+    fn new(s: HookStatus, registrations: Vec<Registration>) -> Self {
         HookStatusView {
+            registrations,
             setup: s.setup.into(),
             secret_set: s.secret_set,
             secret_set_at: s.secret_set_at,
@@ -100,7 +105,8 @@ pub(crate) async fn rotate_hook_secret(
 }
 
 /// The connection's hook: URL path, events, whether a secret is set, the
-/// last delivery and today's deliveries and failures.
+/// last delivery and today's deliveries and failures, and whether the hook
+/// is registered where it should be (asked of the tracker now).
 #[utoipa::path(get, path = "/api/v1/connections/{id}/hooks", tag = "hooks", params(("id" = i64, Path)), responses(
     (status = 200, description = "Setup and health; never the secret", body = HookStatusView),
     (status = 404, description = "No such connection visible to the caller", body = ErrorBody)))]
@@ -108,10 +114,15 @@ pub(crate) async fn hook_status(
     State(state): State<AppState>,
     SignedIn(caller): SignedIn,
     Path(id): Path<i64>,
+    headers: HeaderMap,
 ) -> Result<Json<HookStatusView>, ApiError> {
-    Ok(Json(
-        state.hooks.status(&caller, id, Utc::now()).await?.into(),
-    ))
+    let status = state.hooks.status(&caller, id, Utc::now()).await?;
+    let base = public_base(&state, &headers);
+    let registrations = state
+        .hooks
+        .registrations(&caller, id, base.as_deref())
+        .await?;
+    Ok(Json(HookStatusView::new(status, registrations)))
 }
 
 #[derive(Deserialize, ToSchema)]

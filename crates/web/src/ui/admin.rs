@@ -17,8 +17,8 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::common::{
-    Choice, DoneQuery, FormError, Nav, PageError, PageResult, admin, done, page, refusal, refused,
-    see_other, signed_in, when,
+    Choice, DoneQuery, FormError, Nav, PageError, PageResult, admin, ago, done, page, refusal,
+    refused, see_other, signed_in, when,
 };
 use crate::auth::Caller;
 use crate::{ApiError, AppState};
@@ -27,9 +27,79 @@ pub(crate) struct IntegrationRow {
     pub kind: &'static str,
     pub title: &'static str,
     pub enabled: bool,
-    pub connections: u64,
-    pub healthy: u64,
-    pub failing: u64,
+    /// "3 connections" or "2 channels".
+    pub count: String,
+    /// The health in words, e.g. "1 healthy, 1 failing: last delivery
+    /// failed 3 min ago (Ops: answered 404)".
+    pub health: String,
+    pub failing: bool,
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A catalog entry's health in words: from real refreshes, syncs and tests
+/// for connections, from real deliveries for channels.
+fn catalog_row(
+    e: &cairn_engine::catalog::CatalogEntry,
+    now: chrono::DateTime<Utc>,
+) -> IntegrationRow {
+    let i = &e.integration;
+    let tracker = i.kind.is_tracker();
+    let count = if tracker {
+        plural(i.connections, "connection", "connections")
+    } else {
+        plural(i.connections, "channel", "channels")
+    };
+    let unchecked = i.connections.saturating_sub(i.healthy + i.failing);
+    let mut parts = Vec::new();
+    if i.connections == 0 {
+        parts.push(
+            if tracker {
+                "No connection yet"
+            } else {
+                "No channel yet"
+            }
+            .to_owned(),
+        );
+    } else {
+        if i.healthy > 0 {
+            parts.push(format!("{} healthy", i.healthy));
+        }
+        if i.failing > 0 {
+            parts.push(format!("{} failing", i.failing));
+        }
+        if unchecked > 0 {
+            parts.push(if tracker {
+                format!("{unchecked} not used yet")
+            } else {
+                format!("{unchecked} with no delivery yet")
+            });
+        }
+    }
+    let mut health = parts.join(", ");
+    if i.failing > 0
+        && let Some(at) = e.last_failure_at
+    {
+        let what = if tracker {
+            "last failure"
+        } else {
+            "last delivery failed"
+        };
+        health.push_str(&format!(": {what} {}", ago(at, now)));
+        if let Some(why) = &e.last_failure {
+            health.push_str(&format!(" ({why})"));
+        }
+    }
+    IntegrationRow {
+        kind: i.kind.as_str(),
+        title: i.kind.title(),
+        enabled: i.enabled,
+        count,
+        health,
+        failing: i.failing > 0,
+    }
 }
 
 #[derive(Template)]
@@ -46,15 +116,8 @@ pub(crate) async fn integrations(State(state): State<AppState>, caller: Caller) 
         .catalog
         .list(who)
         .await?
-        .into_iter()
-        .map(|i| IntegrationRow {
-            kind: i.kind.as_str(),
-            title: i.kind.title(),
-            enabled: i.enabled,
-            connections: i.connections,
-            healthy: i.healthy,
-            failing: i.failing,
-        })
+        .iter()
+        .map(|e| catalog_row(e, Utc::now()))
         .collect();
     page(&IntegrationsPage {
         nav: Nav::admin(&state, who, "/admin/integrations").await?,
@@ -150,7 +213,12 @@ fn row(c: &ConnectionView, who: &Authenticated) -> ConnectionRow {
         shared: c.shared,
         mine: c.owner_id == who.user.id,
         health: c.health.status,
-        last_error: c.health.last_error.clone(),
+        // An error it has recovered from is on its page, not in the list.
+        last_error: c
+            .health
+            .last_error
+            .clone()
+            .filter(|_| c.health.status == "failing"),
     }
 }
 
@@ -247,8 +315,13 @@ pub(crate) async fn create_connection(
         secret: Secret::new(std::mem::take(&mut form.secret)),
         shared: form.shared_checked(),
     };
-    match state.connections.create(who, input, Utc::now()).await {
-        Ok(created) => done(
+    // Tested on save: the connection's page then shows the outcome.
+    match state
+        .connections
+        .create_and_test(who, input, Utc::now())
+        .await
+    {
+        Ok((created, _)) => done(
             &format!("/connections/{}", created.id),
             "connection_created",
         ),
@@ -290,6 +363,37 @@ impl From<TestOutcome> for TestView {
             (None, None) => "Connected.".to_owned(),
         };
         TestView { ok: t.ok, text }
+    }
+}
+
+impl TestView {
+    /// The test made when the connection was created, from the health it
+    /// recorded.
+    fn of_new(kind_title: &str, health: &HealthView) -> TestView {
+        if health.status == "ok" {
+            let account = health.account.as_deref().unwrap_or("the token's account");
+            let version = health
+                .version
+                .as_deref()
+                .map(|v| format!(" ({kind_title} {v})"))
+                .unwrap_or_default();
+            TestView {
+                ok: true,
+                text: format!("Tested on save: connected as {account}{version}."),
+            }
+        } else {
+            let why = health
+                .last_error
+                .as_deref()
+                .unwrap_or("the server gave no reason.");
+            TestView {
+                ok: false,
+                text: format!(
+                    "Tested on save, and it failed: {why} The connection is saved anyway: \
+                     correct the base URL or the token below and save, then test it again."
+                ),
+            }
+        }
     }
 }
 
@@ -365,6 +469,10 @@ pub(crate) async fn show_connection(
 ) -> PageResult {
     let who = signed_in(&caller)?;
     let mut shown = connection_page(&state, who, id, None, FormError::none(), None).await?;
+    if done.code() == Some("connection_created") {
+        // Created and tested at once: say how the test went.
+        shown.test = Some(TestView::of_new(shown.kind_title, &shown.health));
+    }
     shown.nav = shown.nav.with_done(&done);
     page(&shown)
 }

@@ -430,6 +430,11 @@ impl DoneQuery {
     pub fn message(&self) -> Option<&'static str> {
         self.done.as_deref().and_then(done_message)
     }
+
+    /// The code itself, when the page says more than the fixed message.
+    pub fn code(&self) -> Option<&str> {
+        self.done.as_deref()
+    }
 }
 
 /// The fixed text of each `done` code; unknown codes show nothing.
@@ -555,7 +560,13 @@ pub(crate) fn when(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-/// How long ago, roughly.
+/// A time for a `datetime` attribute (RFC 3339 in milliseconds, `Z`: two
+/// refreshes a second apart are two times).
+pub(crate) fn iso(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// How long ago, roughly (the script's `agoText` says the same).
 pub(crate) fn ago(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let secs = (now - at).num_seconds().max(0);
     match secs {
@@ -585,6 +596,9 @@ pub(crate) struct Bar {
     /// "17 of 20 bugs" for KPIs, the percent otherwise.
     pub value_label: String,
     pub computed_at: Option<String>,
+    /// When its data link last synced (RFC 3339), for the "synced … ago"
+    /// text; `None` without a link or before its first sync.
+    pub synced_at: Option<String>,
 }
 
 impl Bar {
@@ -600,6 +614,7 @@ impl Bar {
                 expected_label: "–".to_owned(),
                 value_label: "nothing measured yet".to_owned(),
                 computed_at: None,
+                synced_at: None,
             },
             Some(p) => {
                 let value_label = match measure {
@@ -621,6 +636,7 @@ impl Bar {
                     expected_label: whole_percent(p.expected_percent),
                     value_label,
                     computed_at: Some(when(p.computed_at)),
+                    synced_at: None,
                 }
             }
         }

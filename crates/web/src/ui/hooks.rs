@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use cairn_core::integrations::IntegrationKind;
 use cairn_engine::accounts::Authenticated;
-use cairn_engine::hooks::setup::RealTime;
+use cairn_engine::hooks::setup::{RealTime, Registration};
 use chrono::Utc;
 use serde::Deserialize;
 
@@ -42,6 +42,8 @@ pub(crate) struct HookCard {
     pub outcome: Option<RealTime>,
     /// A secret just generated: shown this once.
     pub new_secret: Option<String>,
+    /// Whether Cairn's hook is registered, per project (or on Jira).
+    pub registrations: Vec<Registration>,
 }
 
 impl HookCard {
@@ -89,6 +91,12 @@ async fn hooks_page(
             continue;
         }
         let s = state.hooks.status(who, c.id, now).await?;
+        // Asked on every load (bounded per project): an admin page, opened
+        // to see exactly this.
+        let registrations = state
+            .hooks
+            .registrations(who, c.id, base.as_deref())
+            .await?;
         let mut card = HookCard {
             id: c.id,
             name: c.name.clone(),
@@ -108,6 +116,7 @@ async fn hooks_page(
             error: FormError::none(),
             outcome: None,
             new_secret: None,
+            registrations,
         };
         match posted.take() {
             Some(Posted::Enabled {

@@ -68,6 +68,22 @@ fn ids(query: &LiveQuery) -> Result<Vec<i64>, ApiError> {
     Ok(ids)
 }
 
+/// An OKR's bar with when its data link last synced, so a live page's
+/// "synced … ago" follows every refresh.
+async fn live_bar(state: &AppState, okr: &cairn_store::goals::Okr) -> Result<Bar, ApiError> {
+    let mut bar = Bar::new(okr.id, &okr.fields.measure, okr.progress.as_ref());
+    if okr.fields.progress_source == cairn_core::goals::ProgressSource::DataLink {
+        bar.synced_at = state
+            .store
+            .link_for_okr(okr.id)
+            .await
+            .map_err(cairn_engine::EngineError::from)?
+            .and_then(|link| link.last_success_at)
+            .map(super::common::iso);
+    }
+    Ok(bar)
+}
+
 /// The bars of `ids` as stored now; OKRs that vanished or are not visible
 /// are left out.
 async fn bars(state: &AppState, who: &Authenticated, ids: &[i64]) -> Result<Vec<Bar>, ApiError> {
@@ -75,7 +91,7 @@ async fn bars(state: &AppState, who: &Authenticated, ids: &[i64]) -> Result<Vec<
     if ids.len() <= 10 {
         for id in ids {
             match state.goals.get_okr(who, *id).await {
-                Ok(okr) => out.push(Bar::new(okr.id, &okr.fields.measure, okr.progress.as_ref())),
+                Ok(okr) => out.push(live_bar(state, &okr).await?),
                 Err(cairn_engine::EngineError::NotFound(_)) => {}
                 Err(e) => return Err(e.into()),
             }
@@ -84,7 +100,7 @@ async fn bars(state: &AppState, who: &Authenticated, ids: &[i64]) -> Result<Vec<
         let wanted: HashSet<i64> = ids.iter().copied().collect();
         for okr in state.goals.list_okrs(who, None).await? {
             if wanted.contains(&okr.id) {
-                out.push(Bar::new(okr.id, &okr.fields.measure, okr.progress.as_ref()));
+                out.push(live_bar(state, &okr).await?);
             }
         }
     }
@@ -182,7 +198,7 @@ impl Stream {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             match self.state.goals.get_okr_since(&self.who, *id, heard).await {
-                Ok(okr) => out.push(Bar::new(okr.id, &okr.fields.measure, okr.progress.as_ref())),
+                Ok(okr) => out.push(live_bar(&self.state, &okr).await?),
                 Err(cairn_engine::EngineError::NotFound(_)) => {}
                 Err(e) => return Err(e.into()),
             }

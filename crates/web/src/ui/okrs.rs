@@ -17,8 +17,8 @@ use serde::Deserialize;
 
 use super::chart::Chart;
 use super::common::{
-    Bar, Choice, DoneQuery, FormError, Nav, PageError, PageResult, ago, done, is_refusal, number,
-    page, refused, see_other, signed_in, status_label, when,
+    Bar, Choice, DoneQuery, FormError, Nav, PageError, PageResult, ago, done, is_refusal, iso,
+    number, page, refused, see_other, signed_in, status_label, when,
 };
 use super::explain::{ExplainPanel, contribution_note, items_total};
 use crate::auth::Caller;
@@ -32,7 +32,12 @@ pub(crate) struct LinkBadge {
     pub connection: String,
     /// What it selects: `group/project · milestone "Q1"`, or the JQL.
     pub summary: String,
+    /// The key result: live updates find the `<time data-ago>` by it.
+    pub okr_id: i64,
+    /// When it last synced, for people ("2026-03-01 09:00 UTC") and for
+    /// the `datetime` attribute (RFC 3339) the script counts up from.
     pub synced: Option<String>,
+    pub synced_iso: Option<String>,
     pub synced_ago: String,
     /// The last refresh failed: the number is from the last success.
     pub stale: bool,
@@ -89,7 +94,9 @@ fn badge(link: &DataLink, connections: &HashMap<i64, (String, &'static str)>) ->
             .map(|(name, _)| name.clone())
             .unwrap_or_else(|| format!("connection {}", link.connection_id)),
         summary,
+        okr_id: link.okr_id,
         synced: link.last_success_at.map(when),
+        synced_iso: link.last_success_at.map(iso),
         synced_ago: link
             .last_success_at
             .map(|at| ago(at, now))
