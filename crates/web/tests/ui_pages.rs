@@ -1380,6 +1380,13 @@ async fn hook_setup_shows_url_events_health_and_enables_real_time() {
         reply.text
     );
     assert!(reply.text.contains("aria-invalid=\"true\""));
+    assert!(
+        reply
+            .text
+            .contains(&format!("<a href=\"#projects-{gitlab}\">Projects: ")),
+        "the summary links to the card's field: {}",
+        reply.text
+    );
 
     // A project GitLab does not know: by hand, with the input kept, the
     // URL, the events and the secret generated (shown this once).

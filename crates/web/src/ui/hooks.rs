@@ -130,7 +130,8 @@ async fn hooks_page(
                         card.new_secret = outcome.secret.clone();
                         card.outcome = Some(outcome);
                     }
-                    Err(error) => card.error = error,
+                    // The card's projects field carries its id in its own.
+                    Err(error) => card.error = error.anchored(|field| format!("{field}-{id}")),
                 }
             }
             Some(Posted::Rotated { id, result }) if id == c.id => match result {
