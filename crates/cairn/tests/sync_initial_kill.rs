@@ -27,18 +27,29 @@ fn binary() -> &'static Path {
 }
 
 /// The pair's initial sync as the API of the running instance tells it.
+/// A 503 ("try again shortly": no database connection free within a second,
+/// as on a busy machine just after a restart) is asked again, a few times.
 async fn progress(cluster: &Cluster, token: &str, pair: i64) -> Value {
     let address = cluster.address(0).expect("running");
-    let response = reqwest::Client::new()
-        .get(format!(
-            "http://{address}/api/v1/sync-pairs/{pair}/initial-sync"
-        ))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("the API answers");
-    assert!(response.status().is_success(), "{}", response.status());
-    response.json().await.expect("JSON")
+    let mut busy = 0;
+    loop {
+        let response = reqwest::Client::new()
+            .get(format!(
+                "http://{address}/api/v1/sync-pairs/{pair}/initial-sync"
+            ))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("the API answers");
+        let status = response.status();
+        if status == reqwest::StatusCode::SERVICE_UNAVAILABLE && busy < 5 {
+            busy += 1;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        }
+        assert!(status.is_success(), "{status}");
+        return response.json().await.expect("JSON");
+    }
 }
 
 /// The initial sync's chunk jobs not done, with their state, attempts and

@@ -27,6 +27,7 @@ mod scan;
 mod side;
 pub mod wizard;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -112,7 +113,14 @@ pub struct SyncEngine {
     /// One release sync at a time in this process, so two items naming
     /// the same new milestone do not both create its version.
     release_sync: tokio::sync::Mutex<()>,
+    /// When this engine last recorded each connection as working after an
+    /// item carried: an initial sync carries thousands of items, and one
+    /// health write a minute per connection is enough.
+    carried_ok_at: std::sync::Mutex<HashMap<i64, DateTime<Utc>>>,
 }
+
+/// How often a connection's success is recorded after item carries.
+const CARRIED_OK_EVERY_SECS: i64 = 60;
 
 /// Why a trigger was not acted on.
 fn metric_ignored(tracker: &'static str, reason: &'static str) {
@@ -129,7 +137,21 @@ impl SyncEngine {
             owner: format!("sync-{}", uuid_like()),
             people_lists: people::PeopleLists::default(),
             release_sync: tokio::sync::Mutex::new(()),
+            carried_ok_at: std::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Whether a carry's success on `connection_id` is due to be recorded
+    /// (not recorded by this engine within the last minute); marks it so.
+    fn carried_ok_due(&self, connection_id: i64, now: DateTime<Utc>) -> bool {
+        let mut recorded = self.carried_ok_at.lock().unwrap_or_else(|e| e.into_inner());
+        let due = recorded
+            .get(&connection_id)
+            .is_none_or(|at| now < *at || (now - *at).num_seconds() >= CARRIED_OK_EVERY_SECS);
+        if due {
+            recorded.insert(connection_id, now);
+        }
+        due
     }
 
     /// Registers the job handlers.
@@ -329,7 +351,9 @@ impl SyncEngine {
                 ),
             ];
             for (connection_id, _) in called.iter().filter(|(_, called)| *called) {
-                crate::health::worked(self.store.as_ref(), *connection_id, now).await?;
+                if self.carried_ok_due(*connection_id, now) {
+                    crate::health::worked(self.store.as_ref(), *connection_id, now).await?;
+                }
             }
         }
         let mut counts = match &result {
