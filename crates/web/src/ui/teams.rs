@@ -199,27 +199,7 @@ pub(crate) async fn create_team(
     Form(form): Form<TeamForm>,
 ) -> PageResult {
     let who = admin(&caller, WHAT)?;
-    let error = match id_of("lead_id", &form.lead_id) {
-        Err(error) => error,
-        Ok(lead) => match state
-            .goals
-            .create_team(who, &form.name, lead, Utc::now())
-            .await
-        {
-            Ok(_) => return done("/admin/teams", "team_created"),
-            Err(e) => refusal(e, &["name", "lead_id"])?,
-        },
-    };
-    refused_page(
-        &state,
-        who,
-        Refused {
-            team: None,
-            form,
-            error,
-        },
-    )
-    .await
+    save_team(&state, who, None, form).await
 }
 
 /// Renames a team and sets its lead (admins).
@@ -230,27 +210,41 @@ pub(crate) async fn update_team(
     Form(form): Form<TeamForm>,
 ) -> PageResult {
     let who = admin(&caller, WHAT)?;
+    save_team(&state, who, Some(id), form).await
+}
+
+/// Creates (`team` none) or saves a team from its form; a refusal shows the
+/// form again with every problem.
+async fn save_team(
+    state: &AppState,
+    who: &Authenticated,
+    team: Option<i64>,
+    form: TeamForm,
+) -> PageResult {
     let error = match id_of("lead_id", &form.lead_id) {
         Err(error) => error,
-        Ok(lead) => match state
-            .goals
-            .update_team(who, id, &form.name, lead, Utc::now())
-            .await
-        {
-            Ok(_) => return done("/admin/teams", "team_saved"),
-            Err(e) => refusal(e, &["name", "lead_id"])?,
-        },
+        Ok(lead) => {
+            let now = Utc::now();
+            let (saved, code) = match team {
+                None => (
+                    state.goals.create_team(who, &form.name, lead, now).await,
+                    "team_created",
+                ),
+                Some(id) => (
+                    state
+                        .goals
+                        .update_team(who, id, &form.name, lead, now)
+                        .await,
+                    "team_saved",
+                ),
+            };
+            match saved {
+                Ok(_) => return done("/admin/teams", code),
+                Err(e) => refusal(e, &["name", "lead_id"])?,
+            }
+        }
     };
-    refused_page(
-        &state,
-        who,
-        Refused {
-            team: Some(id),
-            form,
-            error,
-        },
-    )
-    .await
+    refused_page(state, who, Refused { team, form, error }).await
 }
 
 /// Adds a member (admins); one added twice is refused next to the field.
